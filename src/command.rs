@@ -1,0 +1,265 @@
+//! `/incident …` text → [`Command`]. Pure: no IO, unit-tested.
+//!
+//! Slack sends user mentions escaped (`<@U123|alice>`) when the command has
+//! `should_escape: true`, as `manifest.yml` asks; a bare `<@U123>` is accepted
+//! too.
+
+use crate::domain::{Status, UserId};
+
+/// Default window of `/incident stats`.
+pub const DEFAULT_STATS_DAYS: u32 = 90;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Declare { title: Option<String> },
+    Roles,
+    Assign { role: String, user: UserId },
+    Severity { level: String },
+    Status { status: Status },
+    Update { text: Option<String> },
+    Note { text: String },
+    Timeline,
+    Close,
+    Postmortem,
+    List,
+    Stats { days: u32 },
+    Help,
+}
+
+impl Command {
+    /// Whether the command acts on the incident of the channel it was typed in.
+    pub fn needs_war_room(&self) -> bool {
+        !matches!(
+            self,
+            Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("`{0}` is not an /incident command")]
+    Unknown(String),
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("{0}")]
+    BadStatus(String),
+}
+
+pub const USAGE_ASSIGN: &str = "/incident assign <role> @person";
+pub const USAGE_SEVERITY: &str = "/incident severity <level>";
+pub const USAGE_STATUS: &str = "/incident status <investigating|identified|mitigated|resolved>";
+pub const USAGE_NOTE: &str = "/incident note <text>";
+pub const USAGE_STATS: &str = "/incident stats [days]";
+
+/// Parses the text after `/incident`.
+pub fn parse(text: &str) -> Result<Command, ParseError> {
+    let text = text.trim();
+    let (word, rest) = match text.split_once(char::is_whitespace) {
+        Some((w, r)) => (w, r.trim()),
+        None => (text, ""),
+    };
+    let rest_opt = (!rest.is_empty()).then(|| rest.to_string());
+    match word.to_ascii_lowercase().as_str() {
+        "" | "help" | "-h" | "--help" => Ok(Command::Help),
+        "declare" | "new" | "open" => Ok(Command::Declare { title: rest_opt }),
+        "roles" | "role" if rest.is_empty() => Ok(Command::Roles),
+        "assign" => parse_assign(rest),
+        "severity" | "sev" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [level] => Ok(Command::Severity {
+                level: level.to_string(),
+            }),
+            _ => Err(ParseError::Usage(USAGE_SEVERITY)),
+        },
+        "status" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [s] => match s.parse::<Status>() {
+                Ok(Status::Closed) => Err(ParseError::BadStatus(
+                    "to close the incident use `/incident close`".to_string(),
+                )),
+                Ok(status) => Ok(Command::Status { status }),
+                Err(e) => Err(ParseError::BadStatus(e.to_string())),
+            },
+            _ => Err(ParseError::Usage(USAGE_STATUS)),
+        },
+        "update" => Ok(Command::Update { text: rest_opt }),
+        "note" => match rest_opt {
+            Some(text) => Ok(Command::Note { text }),
+            None => Err(ParseError::Usage(USAGE_NOTE)),
+        },
+        "timeline" if rest.is_empty() => Ok(Command::Timeline),
+        "close" if rest.is_empty() => Ok(Command::Close),
+        "postmortem" if rest.is_empty() => Ok(Command::Postmortem),
+        "list" | "ls" if rest.is_empty() => Ok(Command::List),
+        "stats" => match rest {
+            "" => Ok(Command::Stats {
+                days: DEFAULT_STATS_DAYS,
+            }),
+            n => match n.parse::<u32>() {
+                Ok(days) if (1..=3650).contains(&days) => Ok(Command::Stats { days }),
+                _ => Err(ParseError::Usage(USAGE_STATS)),
+            },
+        },
+        _ => Err(ParseError::Unknown(text.chars().take(60).collect())),
+    }
+}
+
+fn parse_assign(rest: &str) -> Result<Command, ParseError> {
+    let mut user = None;
+    let mut role_words = Vec::new();
+    for token in rest.split_whitespace() {
+        match mention(token) {
+            Some(u) if user.is_none() => user = Some(u),
+            Some(_) => return Err(ParseError::Usage(USAGE_ASSIGN)),
+            None => role_words.push(token),
+        }
+    }
+    match (user, role_words.is_empty()) {
+        (Some(user), false) => Ok(Command::Assign {
+            role: role_words.join(" "),
+            user,
+        }),
+        _ => Err(ParseError::Usage(USAGE_ASSIGN)),
+    }
+}
+
+/// `<@U123>` or `<@U123|alice>` → `U123`.
+pub fn mention(token: &str) -> Option<UserId> {
+    let inner = token.strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    let valid = id.len() >= 2
+        && id.starts_with(['U', 'W'])
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    valid.then(|| UserId(id.to_string()))
+}
+
+/// The short help every unknown or malformed command gets.
+pub fn help_text() -> String {
+    [
+        "*/incident* runs an incident in Slack.",
+        "• `/incident declare [title]` opens a war room",
+        "• `/incident list` shows open incidents",
+        "In a war room:",
+        "• `/incident roles` posts the role board again",
+        "• `/incident assign <role> @person` gives someone a role",
+        "• `/incident severity <level>` changes the severity",
+        "• `/incident status <investigating|identified|mitigated|resolved>`",
+        "• `/incident note <text>` adds a timeline entry",
+        "• `/incident timeline` shows the timeline",
+        "• `/incident update [text]`, `close`, `postmortem`, `stats [days]`",
+    ]
+    .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(id: &str) -> UserId {
+        UserId(id.to_string())
+    }
+
+    #[test]
+    fn parses_every_subcommand() {
+        assert_eq!(parse(""), Ok(Command::Help));
+        assert_eq!(parse("help"), Ok(Command::Help));
+        assert_eq!(parse("declare"), Ok(Command::Declare { title: None }));
+        assert_eq!(
+            parse("  declare   Checkout is down  "),
+            Ok(Command::Declare {
+                title: Some("Checkout is down".into())
+            })
+        );
+        assert_eq!(parse("roles"), Ok(Command::Roles));
+        assert_eq!(
+            parse("assign incident lead <@U123|alice>"),
+            Ok(Command::Assign {
+                role: "incident lead".into(),
+                user: u("U123")
+            })
+        );
+        assert_eq!(
+            parse("assign <@W9> scribe"),
+            Ok(Command::Assign {
+                role: "scribe".into(),
+                user: u("W9")
+            })
+        );
+        assert_eq!(
+            parse("SEVERITY sev1"),
+            Ok(Command::Severity {
+                level: "sev1".into()
+            })
+        );
+        assert_eq!(
+            parse("status Mitigated"),
+            Ok(Command::Status {
+                status: Status::Mitigated
+            })
+        );
+        assert_eq!(parse("update"), Ok(Command::Update { text: None }));
+        assert_eq!(
+            parse("update all good"),
+            Ok(Command::Update {
+                text: Some("all good".into())
+            })
+        );
+        assert_eq!(
+            parse("note rolled back 1.2.3"),
+            Ok(Command::Note {
+                text: "rolled back 1.2.3".into()
+            })
+        );
+        assert_eq!(parse("timeline"), Ok(Command::Timeline));
+        assert_eq!(parse("close"), Ok(Command::Close));
+        assert_eq!(parse("postmortem"), Ok(Command::Postmortem));
+        assert_eq!(parse("list"), Ok(Command::List));
+        assert_eq!(parse("stats"), Ok(Command::Stats { days: 90 }));
+        assert_eq!(parse("stats 30"), Ok(Command::Stats { days: 30 }));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_guess() {
+        assert!(matches!(parse("explode"), Err(ParseError::Unknown(_))));
+        assert_eq!(parse("assign scribe"), Err(ParseError::Usage(USAGE_ASSIGN)));
+        assert_eq!(parse("assign <@U1>"), Err(ParseError::Usage(USAGE_ASSIGN)));
+        assert_eq!(
+            parse("assign scribe <@U1> <@U2>"),
+            Err(ParseError::Usage(USAGE_ASSIGN))
+        );
+        assert_eq!(parse("severity"), Err(ParseError::Usage(USAGE_SEVERITY)));
+        assert_eq!(
+            parse("severity 1 2"),
+            Err(ParseError::Usage(USAGE_SEVERITY))
+        );
+        assert!(matches!(
+            parse("status fixed"),
+            Err(ParseError::BadStatus(_))
+        ));
+        assert!(matches!(
+            parse("status closed"),
+            Err(ParseError::BadStatus(_))
+        ));
+        assert_eq!(parse("note"), Err(ParseError::Usage(USAGE_NOTE)));
+        assert_eq!(parse("stats soon"), Err(ParseError::Usage(USAGE_STATS)));
+        assert_eq!(parse("stats 0"), Err(ParseError::Usage(USAGE_STATS)));
+        assert!(matches!(parse("close now"), Err(ParseError::Unknown(_))));
+    }
+
+    #[test]
+    fn mentions() {
+        assert_eq!(mention("<@U12AB|bob>"), Some(u("U12AB")));
+        assert_eq!(mention("<@U12AB>"), Some(u("U12AB")));
+        assert_eq!(mention("@bob"), None);
+        assert_eq!(mention("<@u1>"), None);
+        assert_eq!(mention("<#C123|general>"), None);
+    }
+
+    #[test]
+    fn war_room_commands() {
+        assert!(parse("roles").unwrap().needs_war_room());
+        assert!(!parse("list").unwrap().needs_war_room());
+        assert!(!parse("declare x").unwrap().needs_war_room());
+    }
+}

@@ -1,0 +1,507 @@
+//! Typed settings: an optional TOML file, then `WARROOM_…` variables, then
+//! Slack's own `SLACK_…` variables. Everything is checked here, once, so the
+//! rest of the program can trust what it gets.
+
+use crate::domain::{Role, RoleCatalog, SeverityCatalog, SeverityLevel};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_CONFIG_FILE: &str = "warroom.toml";
+
+/// What went wrong while reading the configuration: one line, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("`{key}` is {problem}")]
+    Key { key: String, problem: String },
+}
+
+fn key_error(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default = "default_database_url")]
+    database_url: String,
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default)]
+    announce_channel: Option<String>,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    #[serde(default)]
+    slack: RawSlack,
+    #[serde(default)]
+    reminders: Reminders,
+    #[serde(default = "SeverityCatalog::defaults")]
+    severities: Vec<SeverityLevel>,
+    #[serde(default = "RoleCatalog::defaults")]
+    roles: Vec<Role>,
+    #[serde(default)]
+    timeline: TimelineSettings,
+    #[serde(default)]
+    postmortem: PostmortemSettings,
+    #[serde(default)]
+    audiences: BTreeMap<String, String>,
+}
+
+fn default_database_url() -> String {
+    "sqlite://warroom.db".to_string()
+}
+fn default_listen() -> String {
+    "0.0.0.0:3000".to_string()
+}
+fn default_timezone() -> String {
+    "UTC".to_string()
+}
+fn default_api_url() -> String {
+    "https://slack.com/api".to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlack {
+    #[serde(default = "default_api_url")]
+    api_url: String,
+    #[serde(default)]
+    bot_token: Option<SecretString>,
+    #[serde(default)]
+    signing_secret: Option<SecretString>,
+    #[serde(default)]
+    app_token: Option<SecretString>,
+}
+
+impl Default for RawSlack {
+    fn default() -> Self {
+        Self {
+            api_url: default_api_url(),
+            bot_token: None,
+            signing_secret: None,
+            app_token: None,
+        }
+    }
+}
+
+/// Reminder cadences (seed 000: not more often than every 30 minutes, never
+/// silent past 60).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    #[serde(default = "d30m", with = "humantime_serde")]
+    pub comms_nudge_after: Duration,
+    #[serde(default = "d60m", with = "humantime_serde")]
+    pub comms_due_after: Duration,
+    #[serde(default = "d45m", with = "humantime_serde")]
+    pub scribe_quiet_after: Duration,
+}
+
+fn d30m() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+fn d60m() -> Duration {
+    Duration::from_secs(60 * 60)
+}
+fn d45m() -> Duration {
+    Duration::from_secs(45 * 60)
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Self {
+            comms_nudge_after: d30m(),
+            comms_due_after: d60m(),
+            scribe_quiet_after: d45m(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineSettings {
+    #[serde(default = "default_tag_emoji")]
+    pub tag_emoji: String,
+    #[serde(default = "default_taggers")]
+    pub taggers: Vec<String>,
+}
+
+fn default_tag_emoji() -> String {
+    "pushpin".to_string()
+}
+fn default_taggers() -> Vec<String> {
+    vec!["Scribe".to_string(), "Incident Lead".to_string()]
+}
+
+impl Default for TimelineSettings {
+    fn default() -> Self {
+        Self {
+            tag_emoji: default_tag_emoji(),
+            taggers: default_taggers(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemSettings {
+    #[serde(default)]
+    pub template: Option<PathBuf>,
+}
+
+/// Slack credentials. Never printed: `Debug` shows nothing of the values.
+#[derive(Clone)]
+pub struct SlackSecrets {
+    pub bot_token: SecretString,
+    pub signing_secret: SecretString,
+}
+
+impl std::fmt::Debug for SlackSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SlackSecrets { .. }")
+    }
+}
+
+/// Checked settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub announce_channel: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    pub slack_api_url: String,
+    /// Present when a bot token and signing secret were given; `serve`
+    /// refuses to start without them, `migrate` does not need them.
+    pub slack: Option<SlackSecrets>,
+    /// Set when `SLACK_APP_TOKEN` asks for Socket Mode.
+    pub socket_mode: bool,
+    pub reminders: Reminders,
+    pub severities: SeverityCatalog,
+    pub roles: RoleCatalog,
+    pub timeline: TimelineSettings,
+    pub postmortem: PostmortemSettings,
+    pub audiences: BTreeMap<String, String>,
+}
+
+/// Where settings come from: a file (if any) and a set of environment
+/// variables (the process environment in `main`, a map in tests).
+pub struct Sources<'a> {
+    /// An explicit `--config`: must exist. `None`: `warroom.toml` if present.
+    pub file: Option<&'a Path>,
+    pub env: HashMap<String, String>,
+}
+
+/// Variables under the `WARROOM_` prefix that are not configuration keys.
+const NOT_KEYS: &[&str] = &["WARROOM_TEST_", "WARROOM_LOG"];
+
+impl Settings {
+    pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        match sources.file {
+            Some(path) => {
+                if let Err(e) = std::fs::metadata(path) {
+                    return Err(ConfigError::File {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    });
+                }
+                builder =
+                    builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+            }
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_FILE);
+                if default.exists() {
+                    builder = builder
+                        .add_source(config::File::from(default).format(config::FileFormat::Toml));
+                }
+            }
+        }
+        let warroom_vars: config::Map<String, String> = sources
+            .env
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("WARROOM_") && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("WARROOM")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("timeline.taggers")
+                .source(Some(warroom_vars)),
+        );
+        for (var, key) in [
+            ("SLACK_BOT_TOKEN", "slack.bot_token"),
+            ("SLACK_SIGNING_SECRET", "slack.signing_secret"),
+            ("SLACK_APP_TOKEN", "slack.app_token"),
+        ] {
+            let value = sources.env.get(var).filter(|v| !v.is_empty()).cloned();
+            builder = builder
+                .set_override_option(key, value)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        let cfg = builder.build().map_err(map_config_error)?;
+        let raw: Raw = cfg.try_deserialize().map_err(map_config_error)?;
+        Self::check(raw)
+    }
+
+    fn check(raw: Raw) -> Result<Self, ConfigError> {
+        let listen = raw.listen.parse::<SocketAddr>().map_err(|_| {
+            key_error(
+                "listen",
+                format!("not an address like 0.0.0.0:3000: `{}`", raw.listen),
+            )
+        })?;
+        if !(raw.database_url.starts_with("sqlite:")
+            || raw.database_url.starts_with("postgres://")
+            || raw.database_url.starts_with("postgresql://"))
+        {
+            return Err(key_error(
+                "database_url",
+                "neither a sqlite:// nor a postgres:// URL",
+            ));
+        }
+        let timezone = raw.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            key_error(
+                "timezone",
+                format!(
+                    "not an IANA time zone name like Europe/Paris: `{}`",
+                    raw.timezone
+                ),
+            )
+        })?;
+        if !(raw.slack.api_url.starts_with("https://") || raw.slack.api_url.starts_with("http://"))
+        {
+            return Err(key_error("slack.api_url", "not an http(s) URL"));
+        }
+        let slack_api_url = raw.slack.api_url.trim_end_matches('/').to_string();
+        if let Some(c) = &raw.announce_channel
+            && !is_channel_id(c)
+        {
+            return Err(key_error(
+                "announce_channel",
+                format!(
+                    "not a channel ID like C0123ABCD (a name such as #incidents won't do): `{c}`"
+                ),
+            ));
+        }
+        for (name, channel) in &raw.audiences {
+            if !is_channel_id(channel) {
+                return Err(key_error(
+                    &format!("audiences.{name}"),
+                    format!("not a channel ID like C0123ABCD: `{channel}`"),
+                ));
+            }
+        }
+        let r = &raw.reminders;
+        if r.comms_nudge_after.is_zero()
+            || r.comms_due_after.is_zero()
+            || r.scribe_quiet_after.is_zero()
+        {
+            return Err(key_error(
+                "reminders",
+                "zero: reminders need a positive duration",
+            ));
+        }
+        if r.comms_nudge_after > r.comms_due_after {
+            return Err(key_error(
+                "reminders.comms_nudge_after",
+                "longer than reminders.comms_due_after: the nudge comes before the firm reminder",
+            ));
+        }
+        let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
+        for tagger in &raw.timeline.taggers {
+            if roles.get(tagger).is_none() {
+                return Err(key_error(
+                    "timeline.taggers",
+                    format!("naming `{tagger}`, which is not a configured role"),
+                ));
+            }
+        }
+        let severities = SeverityCatalog::new(raw.severities)
+            .ok_or_else(|| key_error("severities", "empty: at least one level is needed"))?;
+        let slack = match (raw.slack.bot_token, raw.slack.signing_secret) {
+            (Some(bot_token), Some(signing_secret)) => {
+                if !bot_token.expose_secret().starts_with("xoxb-") {
+                    return Err(key_error(
+                        "SLACK_BOT_TOKEN",
+                        "not a bot token: it starts with xoxb- (OAuth & Permissions page of your Slack app)",
+                    ));
+                }
+                Some(SlackSecrets {
+                    bot_token,
+                    signing_secret,
+                })
+            }
+            _ => None,
+        };
+        let socket_mode = match raw.slack.app_token {
+            Some(t) if !t.expose_secret().starts_with("xapp-") => {
+                return Err(key_error(
+                    "SLACK_APP_TOKEN",
+                    "not an app-level token: it starts with xapp-",
+                ));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        Ok(Settings {
+            database_url: raw.database_url,
+            listen,
+            announce_channel: raw.announce_channel,
+            timezone,
+            slack_api_url,
+            slack,
+            socket_mode,
+            reminders: raw.reminders,
+            severities,
+            roles,
+            timeline: raw.timeline,
+            postmortem: raw.postmortem,
+            audiences: raw.audiences,
+        })
+    }
+
+    /// The Slack credentials `serve` needs, or the one line that says which
+    /// is missing.
+    pub fn require_slack(&self) -> Result<&SlackSecrets, ConfigError> {
+        self.slack.as_ref().ok_or_else(|| {
+            key_error(
+                "SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET",
+                "missing: set both (Slack app settings: OAuth & Permissions, Basic Information)",
+            )
+        })
+    }
+}
+
+fn is_channel_id(s: &str) -> bool {
+    s.len() >= 2
+        && s.starts_with(['C', 'G'])
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+fn map_config_error(e: config::ConfigError) -> ConfigError {
+    ConfigError::Invalid(e.to_string().replace('\n', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
+        Settings::load(Sources {
+            file: Some(&empty),
+            env: env(pairs),
+        })
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://warroom.db");
+        assert_eq!(s.listen.to_string(), "0.0.0.0:3000");
+        assert_eq!(s.slack_api_url, "https://slack.com/api");
+        assert_eq!(s.reminders, Reminders::default());
+        assert_eq!(s.timezone, chrono_tz::UTC);
+        assert!(s.slack.is_none());
+        assert!(s.require_slack().is_err());
+        assert_eq!(s.roles.names().len(), 6);
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscores() {
+        let s = load(&[
+            ("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "90s"),
+            ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "1h"),
+            ("WARROOM_SLACK__API_URL", "http://127.0.0.1:9/api/"),
+            ("WARROOM_TIMEZONE", "Europe/Paris"),
+            ("WARROOM_ANNOUNCE_CHANNEL", "C0INCIDENTS"),
+            ("WARROOM_TEST_POSTGRES_URL", "postgres://ignored"),
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_SIGNING_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        assert_eq!(s.reminders.comms_nudge_after, Duration::from_secs(90));
+        assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+        assert_eq!(s.timezone, chrono_tz::Europe::Paris);
+        assert_eq!(s.announce_channel.as_deref(), Some("C0INCIDENTS"));
+        assert!(s.require_slack().is_ok());
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\n[reminders]\ncomms_nudge_after = \"20m\"\n\n[[severities]]\nname = \"P1\"\ndescription = \"all down\"\ncomms_nudge_after = \"15m\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Sources {
+            file: Some(&path),
+            env: env(&[("WARROOM_LISTEN", "127.0.0.1:5000")]),
+        })
+        .unwrap();
+        assert_eq!(s.listen.port(), 5000);
+        assert_eq!(s.reminders.comms_nudge_after, Duration::from_secs(1200));
+        let p1 = s.severities.resolve("p1").unwrap();
+        assert_eq!(p1.comms_nudge_after, Some(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn bad_input_names_the_key() {
+        let msg = |pairs: &[(&str, &str)]| load(pairs).err().unwrap().to_string();
+
+        assert!(
+            msg(&[("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "soon")]).contains("comms_nudge_after")
+        );
+        assert!(msg(&[("WARROOM_LISTEN", "nowhere")]).contains("listen"));
+        assert!(msg(&[("WARROOM_TIMEZONE", "Mars/Olympus")]).contains("timezone"));
+        assert!(msg(&[("WARROOM_BOGUS", "1")]).contains("bogus"));
+        assert!(msg(&[("WARROOM_SLACK__NOPE", "1")]).contains("nope"));
+        assert!(msg(&[("WARROOM_ANNOUNCE_CHANNEL", "#incidents")]).contains("announce_channel"));
+        assert!(
+            msg(&[("SLACK_BOT_TOKEN", "xoxp-1"), ("SLACK_SIGNING_SECRET", "x")])
+                .contains("SLACK_BOT_TOKEN")
+        );
+        assert!(msg(&[("WARROOM_TIMELINE__TAGGERS", "Janitor")]).contains("taggers"));
+        let missing = Settings::load(Sources {
+            file: Some(Path::new("/nonexistent/warroom.toml")),
+            env: HashMap::new(),
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(missing.contains("/nonexistent/warroom.toml"));
+        for m in [
+            msg(&[("WARROOM_BOGUS", "1")]),
+            msg(&[("WARROOM_LISTEN", "x")]),
+        ] {
+            assert!(!m.contains('\n'), "one line: {m}");
+        }
+    }
+}

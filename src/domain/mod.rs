@@ -1,0 +1,267 @@
+//! The incident model: pure data and rules, no IO, no Slack JSON, no SQL.
+
+pub mod roles;
+pub mod severity;
+pub mod timeline;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub use roles::{Role, RoleCatalog};
+pub use severity::{SeverityCatalog, SeverityLevel};
+pub use timeline::{Entry, EntryKind, NewEntry};
+
+/// An incident's number: 1, 2, 3, … in declaration order.
+pub type IncidentNumber = i64;
+
+/// Where an incident stands in its lifecycle (seed 004: detect → … → resolve → review).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Investigating,
+    Identified,
+    Mitigated,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Investigating => "investigating",
+            Status::Identified => "identified",
+            Status::Mitigated => "mitigated",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Open incidents are the ones people are still working on.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Status::Investigating => ":mag:",
+            Status::Identified => ":bulb:",
+            Status::Mitigated => ":adhesive_bandage:",
+            Status::Resolved => ":white_check_mark:",
+            Status::Closed => ":lock:",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown status `{0}`: use investigating, identified, mitigated or resolved")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for Status {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "investigating" => Ok(Status::Investigating),
+            "identified" => Ok(Status::Identified),
+            "mitigated" => Ok(Status::Mitigated),
+            "resolved" => Ok(Status::Resolved),
+            "closed" => Ok(Status::Closed),
+            other => Err(UnknownStatus(other.to_string())),
+        }
+    }
+}
+
+/// A Slack user id (`U…`/`W…`), kept opaque.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserId(pub String);
+
+impl UserId {
+    /// How Slack renders a mention of this user.
+    pub fn mention(&self) -> String {
+        format!("<@{}>", self.0)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An incident as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    pub number: IncidentNumber,
+    pub title: String,
+    pub severity: String,
+    pub status: Status,
+    pub summary: String,
+    pub security: bool,
+    pub drill: bool,
+    pub declared_by: UserId,
+    pub declared_at: DateTime<Utc>,
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub mitigated_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Channel where `/incident declare` was typed.
+    pub origin_channel: String,
+    /// Channel where the announcement goes.
+    pub announce_channel: String,
+    pub channel_id: Option<String>,
+    pub channel_name: Option<String>,
+    pub board_ts: Option<String>,
+    pub announce_ts: Option<String>,
+}
+
+impl Incident {
+    /// `INC-7` or `DRILL-7`.
+    pub fn reference(&self) -> String {
+        if self.drill {
+            format!("DRILL-{}", self.number)
+        } else {
+            format!("INC-{}", self.number)
+        }
+    }
+}
+
+/// Who holds which role in one incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub role: String,
+    pub user: UserId,
+}
+
+/// Everyone holding `role`.
+pub fn holders<'a>(assignments: &'a [Assignment], role: &str) -> Vec<&'a UserId> {
+    assignments
+        .iter()
+        .filter(|a| a.role == role)
+        .map(|a| &a.user)
+        .collect()
+}
+
+/// What a new incident is declared with, once the modal's input was checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declaration {
+    pub title: String,
+    pub severity: String,
+    pub summary: String,
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub security: bool,
+    pub drill: bool,
+    pub declared_by: UserId,
+    pub origin_channel: String,
+    pub announce_channel: String,
+}
+
+/// Slack's limit for a channel name.
+pub const MAX_CHANNEL_NAME: usize = 80;
+
+/// `inc-<number>-<slug>` (`drill-…` for a drill), with `-<n>` appended for the
+/// n-th attempt after `name_taken`. Lower case, only `a-z0-9-_`, at most 80
+/// characters however long the title.
+pub fn channel_name(number: IncidentNumber, title: &str, drill: bool, attempt: u32) -> String {
+    let prefix = if drill { "drill" } else { "inc" };
+    let head = format!("{prefix}-{number}");
+    let tail = if attempt > 1 {
+        format!("-{attempt}")
+    } else {
+        String::new()
+    };
+    let room = MAX_CHANNEL_NAME.saturating_sub(head.len() + tail.len() + 1);
+    let slug = slug(title, room);
+    if slug.is_empty() {
+        format!("{head}{tail}")
+    } else {
+        format!("{head}-{slug}{tail}")
+    }
+}
+
+/// Lower-case `a-z0-9-_` slug of at most `max` characters, without leading,
+/// trailing or repeated dashes.
+pub fn slug(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let c = if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    out.truncate(max);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// The channel topic: severity, status and lead at a glance.
+pub fn topic(incident: &Incident, lead: &UserId) -> String {
+    let security = if incident.security {
+        " · security"
+    } else {
+        ""
+    };
+    let drill = if incident.drill { "DRILL · " } else { "" };
+    format!(
+        "{drill}{} · {}{security} · status: {} · lead: {}",
+        incident.reference(),
+        incident.severity,
+        incident.status,
+        lead.mention()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_follow_slack_rules() {
+        assert_eq!(
+            channel_name(7, "Checkout API returns 500s!", false, 1),
+            "inc-7-checkout-api-returns-500s"
+        );
+        assert_eq!(channel_name(7, "DB down", true, 1), "drill-7-db-down");
+        assert_eq!(channel_name(7, "DB down", false, 3), "inc-7-db-down-3");
+        assert_eq!(channel_name(12, "   ", false, 1), "inc-12");
+        assert_eq!(
+            channel_name(12, "Überlast — Café", false, 1),
+            "inc-12-berlast-caf"
+        );
+        let long = "x".repeat(200);
+        let name = channel_name(123, &long, false, 12);
+        assert_eq!(name.len(), MAX_CHANNEL_NAME);
+        assert!(name.ends_with("-12"));
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn slug_never_ends_with_a_dash_after_truncation() {
+        assert_eq!(slug("ab cd", 3), "ab");
+        assert_eq!(slug("--a__b--", 10), "a__b");
+    }
+
+    #[test]
+    fn status_parses_case_insensitively() {
+        assert_eq!("Mitigated".parse(), Ok(Status::Mitigated));
+        assert!("fixed".parse::<Status>().is_err());
+        assert!(Status::Identified.is_open());
+        assert!(!Status::Resolved.is_open());
+    }
+}

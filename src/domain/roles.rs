@@ -1,0 +1,199 @@
+//! Incident roles (seed 000) and how people name them in commands.
+
+use serde::Deserialize;
+
+/// One role people can claim.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: String,
+    /// Whether several people may hold it at once (Tester).
+    #[serde(default)]
+    pub multiple: bool,
+    /// One line on what the role does, shown on the role board.
+    #[serde(default)]
+    pub duty: String,
+}
+
+pub const INCIDENT_LEAD: &str = "Incident Lead";
+pub const COMMUNICATION_LEAD: &str = "Communication Lead";
+pub const SCRIBE: &str = "Scribe";
+pub const TECHNICAL_ASSIST: &str = "Technical Assist";
+
+/// The configured roles, in board order. Always holds Incident Lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleCatalog {
+    roles: Vec<Role>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RoleError {
+    #[error("unknown role `{given}`: roles are {known}")]
+    Unknown { given: String, known: String },
+    #[error("`{given}` could be {candidates}: type more of the name")]
+    Ambiguous { given: String, candidates: String },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CatalogError {
+    #[error("the role list must contain `Incident Lead`")]
+    MissingIncidentLead,
+    #[error("role `{0}` is listed twice")]
+    Duplicate(String),
+    #[error("a role name is empty")]
+    Empty,
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl RoleCatalog {
+    pub fn new(roles: Vec<Role>) -> Result<Self, CatalogError> {
+        let mut seen = std::collections::HashSet::new();
+        for r in &roles {
+            if norm(&r.name).is_empty() {
+                return Err(CatalogError::Empty);
+            }
+            if !seen.insert(norm(&r.name)) {
+                return Err(CatalogError::Duplicate(r.name.clone()));
+            }
+        }
+        if !roles.iter().any(|r| r.name == INCIDENT_LEAD) {
+            return Err(CatalogError::MissingIncidentLead);
+        }
+        Ok(Self { roles })
+    }
+
+    /// Seed 000's six roles.
+    pub fn defaults() -> Vec<Role> {
+        let role = |name: &str, multiple, duty: &str| Role {
+            name: name.to_string(),
+            multiple,
+            duty: duty.to_string(),
+        };
+        vec![
+            role(
+                INCIDENT_LEAD,
+                false,
+                "coordinates, assigns roles, engages stakeholders",
+            ),
+            role(
+                "Technical Lead",
+                false,
+                "leads the fix: logs, terminal, decisions on the system",
+            ),
+            role(
+                TECHNICAL_ASSIST,
+                false,
+                "supports the Technical Lead, runs side investigations",
+            ),
+            role(SCRIBE, false, "keeps the timeline of notable events"),
+            role(
+                COMMUNICATION_LEAD,
+                false,
+                "updates the audiences every 30 to 60 minutes",
+            ),
+            role("Tester", true, "validates fixes with a fresh mind"),
+        ]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Role> {
+        self.roles.iter()
+    }
+
+    pub fn get(&self, exact: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.name == exact)
+    }
+
+    /// Finds a role from what someone typed: any case, with or without spaces
+    /// or dashes, or an unambiguous prefix (`tech-lead`, `scribe`, `comms`).
+    pub fn resolve(&self, given: &str) -> Result<&Role, RoleError> {
+        let g = norm(given);
+        if let Some(r) = self.roles.iter().find(|r| norm(&r.name) == g) {
+            return Ok(r);
+        }
+        let words: Vec<String> = given
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(norm)
+            .collect();
+        let matches: Vec<&Role> = self
+            .roles
+            .iter()
+            .filter(|r| {
+                let name_words: Vec<String> = r.name.split_whitespace().map(norm).collect();
+                !g.is_empty()
+                    && (norm(&r.name).starts_with(&g)
+                        || (words.len() == name_words.len()
+                            && words
+                                .iter()
+                                .zip(&name_words)
+                                .all(|(w, n)| n.starts_with(w.as_str()))))
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one),
+            [] => Err(RoleError::Unknown {
+                given: given.to_string(),
+                known: self.names().join(", "),
+            }),
+            many => Err(RoleError::Ambiguous {
+                given: given.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            }),
+        }
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.roles.iter().map(|r| r.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> RoleCatalog {
+        RoleCatalog::new(RoleCatalog::defaults()).unwrap()
+    }
+
+    #[test]
+    fn resolves_names_loosely() {
+        let c = catalog();
+        assert_eq!(c.resolve("scribe").unwrap().name, "Scribe");
+        assert_eq!(c.resolve("incident-lead").unwrap().name, INCIDENT_LEAD);
+        assert_eq!(c.resolve("TechnicalLead").unwrap().name, "Technical Lead");
+        assert_eq!(c.resolve("tech-lead").unwrap().name, "Technical Lead");
+        assert_eq!(c.resolve("comm").unwrap().name, COMMUNICATION_LEAD);
+        assert!(matches!(
+            c.resolve("tech"),
+            Err(RoleError::Ambiguous { .. })
+        ));
+        assert!(matches!(c.resolve("chef"), Err(RoleError::Unknown { .. })));
+        assert!(matches!(c.resolve(""), Err(RoleError::Unknown { .. })));
+    }
+
+    #[test]
+    fn catalog_requires_incident_lead_and_unique_names() {
+        let mut roles = RoleCatalog::defaults();
+        roles.remove(0);
+        assert_eq!(
+            RoleCatalog::new(roles),
+            Err(CatalogError::MissingIncidentLead)
+        );
+        let mut roles = RoleCatalog::defaults();
+        roles.push(roles[1].clone());
+        assert!(matches!(
+            RoleCatalog::new(roles),
+            Err(CatalogError::Duplicate(_))
+        ));
+    }
+}

@@ -1,0 +1,305 @@
+//! Durable Slack work. A job row is written in the same transaction as the
+//! state change that needs it; workers claim due jobs, run them from the
+//! current database state, and record the Slack ids they produce, so a retry
+//! never makes a second channel or a second board.
+
+use crate::app::Ctx;
+use crate::domain::{self, IncidentNumber, channel_name};
+use crate::slack::{CallError, blocks};
+use crate::store::{JobOutcome, JobRow};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{Instrument, error, info, warn};
+
+/// One piece of Slack work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// `conversations.create` for the war room, `-2`, `-3`, … on `name_taken`.
+    CreateChannel,
+    /// `conversations.invite` into the war room.
+    Invite { user: String },
+    /// `conversations.setTopic` from the current state.
+    SyncTopic,
+    /// Posts the role board, or edits it in place once posted.
+    SyncBoard,
+    /// Posts a fresh role board (`/incident roles`); later edits go to it.
+    PostBoard,
+    /// Posts the announcement, or edits it in place once posted.
+    SyncAnnouncement,
+    /// An ephemeral message to one person.
+    Ephemeral {
+        channel: String,
+        user: String,
+        text: String,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::CreateChannel => "create_channel",
+            Job::Invite { .. } => "invite",
+            Job::SyncTopic => "sync_topic",
+            Job::SyncBoard => "sync_board",
+            Job::PostBoard => "post_board",
+            Job::SyncAnnouncement => "sync_announcement",
+            Job::Ephemeral { .. } => "ephemeral",
+        }
+    }
+
+    /// Sync jobs render the state current when they run, so one pending
+    /// copy serves any number of changes.
+    pub fn coalesces(&self) -> bool {
+        matches!(
+            self,
+            Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement
+        )
+    }
+}
+
+/// How long a claimed job is reserved for its worker.
+pub const LEASE: Duration = Duration::from_secs(120);
+/// First retry delay; doubles up to [`MAX_BACKOFF`].
+pub const BASE_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// A job still failing this long after it was created gives up.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// Names tried for one war room before giving up on `name_taken`.
+const MAX_NAME_ATTEMPTS: u32 = 50;
+/// Workers running jobs at once (jobs of one incident still run in order).
+pub const WORKERS: usize = 4;
+
+/// Delay before retry number `attempts` (1-based), with up to 25 % jitter
+/// derived from the job id so replicas retrying together spread out.
+pub fn backoff(id: i64, attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    let base = BASE_BACKOFF
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(MAX_BACKOFF);
+    let spread = (id.unsigned_abs().wrapping_mul(2_654_435_761) ^ attempts.unsigned_abs()) % 1000;
+    base + base.mul_f64(0.25 * spread as f64 / 1000.0)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error(transparent)]
+    Slack(#[from] CallError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the war room does not exist yet")]
+    NoChannel,
+    #[error("incident {0} is gone")]
+    NoIncident(IncidentNumber),
+}
+
+/// Runs workers until `shutdown` fires.
+pub async fn run_workers(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut handles = Vec::new();
+    for n in 0..WORKERS {
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        handles.push(tokio::spawn(worker(ctx, n, shutdown)));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+async fn worker(ctx: Arc<Ctx>, n: usize, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let notified = ctx.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match run_one(&ctx).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => warn!(worker = n, error = %e, "job queue unavailable"),
+        }
+        let next = match ctx.store.next_job_due().await {
+            Ok(next) => next,
+            Err(e) => {
+                warn!(worker = n, error = %e, "job queue unavailable");
+                Some(ctx.clock.now() + chrono::Duration::seconds(1))
+            }
+        };
+        let sleep = async {
+            match next {
+                Some(at) => ctx.clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = sleep => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Claims and runs one due job. False when none was due.
+pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
+    let now = ctx.clock.now();
+    let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let Some(row) = ctx.store.claim_job(now, lease).await? else {
+        return Ok(false);
+    };
+    let span = tracing::info_span!(
+        "job",
+        id = row.id,
+        kind = row.job.kind(),
+        incident = row.incident,
+        attempt = row.attempts
+    );
+    let outcome = async {
+        let result = execute(ctx, &row).await;
+        let now = ctx.clock.now();
+        let outcome = decide(&row, result, now);
+        match &outcome {
+            JobOutcome::Done => info!("done"),
+            JobOutcome::Retry { at, error } => warn!(%error, retry_at = %at, "will retry"),
+            JobOutcome::Failed { error } => error!(%error, "gave up"),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await;
+    ctx.metrics.job_finished(row.job.kind(), &outcome);
+    ctx.store
+        .finish_job(row.id, outcome, ctx.clock.now())
+        .await?;
+    Ok(true)
+}
+
+fn decide(row: &JobRow, result: Result<(), RunError>, now: DateTime<Utc>) -> JobOutcome {
+    let error = match result {
+        Ok(()) => return JobOutcome::Done,
+        Err(e) => e,
+    };
+    let retry_after = match &error {
+        RunError::Slack(CallError::Transient { retry_after, .. }) => {
+            Some(retry_after.unwrap_or_else(|| backoff(row.id, row.attempts)))
+        }
+        RunError::Store(_) | RunError::NoChannel => Some(backoff(row.id, row.attempts)),
+        RunError::Slack(_) | RunError::NoIncident(_) => None,
+    };
+    let age = (now - row.created_at).to_std().unwrap_or_default();
+    match retry_after {
+        Some(wait) if age < GIVE_UP_AFTER => JobOutcome::Retry {
+            at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+            error: error.to_string(),
+        },
+        _ => JobOutcome::Failed {
+            error: error.to_string(),
+        },
+    }
+}
+
+async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
+    if let Job::Ephemeral {
+        channel,
+        user,
+        text,
+    } = &row.job
+    {
+        ctx.slack.post_ephemeral(channel, user, text).await?;
+        return Ok(());
+    }
+    let number = row.incident.ok_or(RunError::NoIncident(0))?;
+    let incident = ctx
+        .store
+        .incident(number)
+        .await?
+        .ok_or(RunError::NoIncident(number))?;
+    let assignments = ctx.store.assignments(number).await?;
+    match &row.job {
+        Job::CreateChannel => {
+            if incident.channel_id.is_some() {
+                return Ok(());
+            }
+            for attempt in 1..=MAX_NAME_ATTEMPTS {
+                let name = channel_name(number, &incident.title, incident.drill, attempt);
+                match ctx.slack.create_channel(&name).await {
+                    Ok(created) => {
+                        ctx.store
+                            .record_channel(number, &created.id, &created.name)
+                            .await?;
+                        return Ok(());
+                    }
+                    Err(CallError::Api(code)) if code == "name_taken" => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(CallError::Api("name_taken".to_string()).into())
+        }
+        Job::Invite { user } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            ctx.slack.invite(channel, user).await?;
+            Ok(())
+        }
+        Job::SyncTopic => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let lead = blocks::lead(&incident, &assignments);
+            ctx.slack
+                .set_topic(channel, &domain::topic(&incident, &lead))
+                .await?;
+            Ok(())
+        }
+        Job::SyncBoard | Job::PostBoard => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
+            match (&row.job, &incident.board_ts) {
+                (Job::SyncBoard, Some(ts)) => ctx.slack.update(channel, ts, content).await?,
+                _ => {
+                    let ts = ctx.slack.post(channel, content).await?;
+                    ctx.store.record_board(number, &ts).await?;
+                }
+            }
+            Ok(())
+        }
+        Job::SyncAnnouncement => {
+            let content = blocks::announcement(&incident, &assignments);
+            match &incident.announce_ts {
+                Some(ts) => {
+                    ctx.slack
+                        .update(&incident.announce_channel, ts, content)
+                        .await?
+                }
+                None => {
+                    let ts = ctx.slack.post(&incident.announce_channel, content).await?;
+                    ctx.store.record_announcement(number, &ts).await?;
+                }
+            }
+            Ok(())
+        }
+        Job::Ephemeral { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b1 = backoff(1, 1);
+        let b2 = backoff(1, 2);
+        assert!(b1 >= BASE_BACKOFF && b1 <= BASE_BACKOFF.mul_f64(1.25));
+        assert!(b2 >= BASE_BACKOFF * 2);
+        assert!(backoff(1, 40) <= MAX_BACKOFF.mul_f64(1.25));
+        assert!(backoff(1, 40) >= MAX_BACKOFF);
+    }
+
+    #[test]
+    fn jobs_round_trip_as_json() {
+        let job = Job::Invite { user: "U1".into() };
+        let json = serde_json::to_string(&job).unwrap();
+        assert_eq!(json, r#"{"job":"invite","user":"U1"}"#);
+        assert_eq!(serde_json::from_str::<Job>(&json).unwrap(), job);
+    }
+}

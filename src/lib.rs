@@ -1,0 +1,15 @@
+//! warroom: a self-hosted Slack bot that runs incidents in chat.
+//! See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod service;
+pub mod slack;
+pub mod startup;
+pub mod store;

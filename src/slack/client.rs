@@ -1,0 +1,204 @@
+//! The Web API client: slack-morphism over hyper, pointed at `slack.api_url`
+//! (plain http allowed, so tests can use a fake on 127.0.0.1), with its rate
+//! control on. Errors are sorted into "try again later" and "will not work",
+//! which is all the job runner needs to know.
+
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
+
+/// Longest a single Web API call may take before it counts as a timeout.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// Connection error, timeout, 5xx or 429: worth trying again.
+    #[error("Slack is unavailable ({reason}); will retry")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Slack answered `ok: false` with this error code.
+    #[error("Slack refused the call: {0}")]
+    Api(String),
+    /// Anything else (a response we could not read, a bad request).
+    #[error("Slack call failed: {0}")]
+    Other(String),
+}
+
+/// Slack error codes that mean "try again later".
+const TRANSIENT_CODES: &[&str] = &[
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+fn classify(e: SlackClientError) -> CallError {
+    match e {
+        SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
+            CallError::Transient {
+                reason: api.code,
+                retry_after: None,
+            }
+        }
+        SlackClientError::ApiError(api) => CallError::Api(api.code),
+        SlackClientError::RateLimitError(r) => CallError::Transient {
+            reason: "HTTP 429".to_string(),
+            retry_after: r.retry_after,
+        },
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => CallError::Transient {
+            reason: format!("HTTP {}", h.status_code),
+            retry_after: None,
+        },
+        SlackClientError::HttpError(h) => CallError::Other(format!("HTTP {}", h.status_code)),
+        SlackClientError::HttpProtocolError(e) => CallError::Transient {
+            reason: format!("connection: {e}"),
+            retry_after: None,
+        },
+        SlackClientError::EndOfStream(e) => CallError::Transient {
+            reason: format!("connection closed: {e}"),
+            retry_after: None,
+        },
+        SlackClientError::SystemError(e) => CallError::Transient {
+            reason: format!("system: {e}"),
+            retry_after: None,
+        },
+        other => CallError::Other(other.to_string()),
+    }
+}
+
+/// A channel Slack created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedChannel {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone)]
+pub struct SlackApi {
+    client: Arc<SlackClient<Connector>>,
+    token: SlackApiToken,
+}
+
+impl SlackApi {
+    pub fn new(api_url: &str, bot_token: &SecretString) -> std::io::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(api_url)
+            .with_rate_control(SlackApiRateControlConfig::new());
+        Ok(Self {
+            client: Arc::new(SlackClient::new(connector)),
+            token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
+        })
+    }
+
+    async fn call<T, F>(&self, f: F) -> Result<T, CallError>
+    where
+        F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
+    {
+        let session = self.client.open_session(&self.token);
+        match tokio::time::timeout(CALL_TIMEOUT, f(session)).await {
+            Ok(result) => result.map_err(classify),
+            Err(_) => Err(CallError::Transient {
+                reason: "timed out".to_string(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    pub async fn views_open(&self, trigger_id: &str, view: SlackView) -> Result<(), CallError> {
+        let req = SlackApiViewsOpenRequest::new(trigger_id.to_string().into(), view);
+        self.call(async |s| s.views_open(&req).await).await?;
+        Ok(())
+    }
+
+    pub async fn create_channel(&self, name: &str) -> Result<CreatedChannel, CallError> {
+        let req = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(false);
+        let res = self
+            .call(async |s| s.conversations_create(&req).await)
+            .await?;
+        Ok(CreatedChannel {
+            id: res.channel.id.to_string(),
+            name: res.channel.name.unwrap_or_else(|| name.to_string()),
+        })
+    }
+
+    pub async fn invite(&self, channel: &str, user: &str) -> Result<(), CallError> {
+        let req = SlackApiConversationsInviteRequest::new(
+            channel.to_string().into(),
+            vec![user.to_string().into()],
+        );
+        match self
+            .call(async |s| s.conversations_invite(&req).await)
+            .await
+        {
+            // Already there is as good as invited.
+            Err(CallError::Api(code)) if code == "already_in_channel" => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), CallError> {
+        let req = SlackApiConversationsSetTopicRequest::new(
+            channel.to_string().into(),
+            topic.to_string(),
+        );
+        self.call(async |s| s.conversations_set_topic(&req).await)
+            .await?;
+        Ok(())
+    }
+
+    /// Posts a message; returns its `ts`.
+    pub async fn post(
+        &self,
+        channel: &str,
+        content: SlackMessageContent,
+    ) -> Result<String, CallError> {
+        let req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
+        let res = self.call(async |s| s.chat_post_message(&req).await).await?;
+        Ok(res.ts.to_string())
+    }
+
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        content: SlackMessageContent,
+    ) -> Result<(), CallError> {
+        let req = SlackApiChatUpdateRequest::new(
+            channel.to_string().into(),
+            content,
+            ts.to_string().into(),
+        );
+        self.call(async |s| s.chat_update(&req).await).await?;
+        Ok(())
+    }
+
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<(), CallError> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            channel.to_string().into(),
+            user.to_string().into(),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        self.call(async |s| s.chat_post_ephemeral(&req).await)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,384 @@
+//! Slack's inbound payloads → typed values. The only place that reads them.
+
+use crate::domain::{IncidentNumber, UserId};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("malformed form body: {0}")]
+    Form(#[from] serde_urlencoded::de::Error),
+    #[error("malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("form has no `payload` field")]
+    NoPayload,
+}
+
+/// A slash command invocation.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct SlashCommand {
+    pub command: String,
+    #[serde(default)]
+    pub text: String,
+    pub user_id: String,
+    pub channel_id: String,
+    pub trigger_id: String,
+    #[serde(default)]
+    pub response_url: String,
+}
+
+impl SlashCommand {
+    pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
+        Ok(serde_urlencoded::from_bytes(body)?)
+    }
+
+    pub fn user(&self) -> UserId {
+        UserId(self.user_id.clone())
+    }
+}
+
+/// What the declare modal carries between opening and submission.
+#[derive(Clone, Debug, serde::Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeclareMetadata {
+    /// Channel where `/incident declare` was typed.
+    pub channel: String,
+}
+
+/// A button on a bot message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Claim {
+        incident: IncidentNumber,
+        role: String,
+    },
+    Release {
+        incident: IncidentNumber,
+        role: String,
+    },
+    Unknown(String),
+}
+
+pub const ACTION_CLAIM: &str = "role.claim";
+pub const ACTION_RELEASE: &str = "role.release";
+pub const CALLBACK_DECLARE: &str = "declare";
+
+/// The button value that names an incident and a role.
+pub fn role_action_value(incident: IncidentNumber, role: &str) -> String {
+    format!("{incident}|{role}")
+}
+
+fn parse_role_value(value: &str) -> Option<(IncidentNumber, String)> {
+    let (n, role) = value.split_once('|')?;
+    Some((n.parse().ok()?, role.to_string()))
+}
+
+/// The declare modal's fields as Slack sent them, before checking.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeclareForm {
+    pub title: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub security: bool,
+    pub drill: bool,
+}
+
+/// Block and action ids of the declare modal.
+pub mod declare_ids {
+    pub const TITLE: &str = "title";
+    pub const SEVERITY: &str = "severity";
+    pub const SUMMARY: &str = "summary";
+    pub const IMPACT: &str = "impact";
+    pub const FLAGS: &str = "flags";
+    pub const VALUE: &str = "value";
+    pub const FLAG_SECURITY: &str = "security";
+    pub const FLAG_DRILL: &str = "drill";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Interaction {
+    Action {
+        user: UserId,
+        channel: Option<String>,
+        action: Action,
+    },
+    DeclareSubmitted {
+        user: UserId,
+        view_id: String,
+        metadata: Option<DeclareMetadata>,
+        form: DeclareForm,
+    },
+    /// A payload type or callback this bot does not handle.
+    Other(String),
+}
+
+#[derive(Deserialize)]
+struct RawInteraction {
+    #[serde(rename = "type")]
+    kind: String,
+    user: RawUser,
+    #[serde(default)]
+    channel: Option<RawId>,
+    #[serde(default)]
+    actions: Vec<RawAction>,
+    #[serde(default)]
+    view: Option<RawView>,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawId {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawAction {
+    action_id: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawView {
+    id: String,
+    #[serde(default)]
+    callback_id: String,
+    #[serde(default)]
+    private_metadata: String,
+    #[serde(default)]
+    state: RawState,
+}
+
+#[derive(Deserialize, Default)]
+struct RawState {
+    #[serde(default)]
+    values: HashMap<String, HashMap<String, RawValue>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawValue {
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    selected_option: Option<RawOption>,
+    #[serde(default)]
+    selected_options: Vec<RawOption>,
+    #[serde(default)]
+    selected_date_time: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawOption {
+    value: String,
+}
+
+impl Interaction {
+    /// Parses the `payload=` form Slack posts to the interactivity URL.
+    pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
+        let form: HashMap<String, String> = serde_urlencoded::from_bytes(body)?;
+        let payload = form.get("payload").ok_or(InboundError::NoPayload)?;
+        let raw: RawInteraction = serde_json::from_str(payload)?;
+        let user = UserId(raw.user.id);
+        match raw.kind.as_str() {
+            "block_actions" => {
+                let Some(first) = raw.actions.into_iter().next() else {
+                    return Ok(Interaction::Other("block_actions without actions".into()));
+                };
+                let role_value = first.value.as_deref().and_then(parse_role_value);
+                let action = match (first.action_id.as_str(), role_value) {
+                    (ACTION_CLAIM, Some((incident, role))) => Action::Claim { incident, role },
+                    (ACTION_RELEASE, Some((incident, role))) => Action::Release { incident, role },
+                    (other, _) => Action::Unknown(other.to_string()),
+                };
+                Ok(Interaction::Action {
+                    user,
+                    channel: raw.channel.map(|c| c.id),
+                    action,
+                })
+            }
+            "view_submission" => match raw.view {
+                Some(view) if view.callback_id == CALLBACK_DECLARE => {
+                    Ok(Interaction::DeclareSubmitted {
+                        user,
+                        view_id: view.id,
+                        metadata: serde_json::from_str(&view.private_metadata).ok(),
+                        form: declare_form(&view.state),
+                    })
+                }
+                Some(view) => Ok(Interaction::Other(format!("view {}", view.callback_id))),
+                None => Ok(Interaction::Other("view_submission without view".into())),
+            },
+            other => Ok(Interaction::Other(other.to_string())),
+        }
+    }
+}
+
+fn declare_form(state: &RawState) -> DeclareForm {
+    use declare_ids::*;
+    let get = |block: &str| state.values.get(block).and_then(|b| b.get(VALUE));
+    let text = |block: &str| {
+        get(block)
+            .and_then(|v| v.value.clone())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let flags: Vec<&str> = get(FLAGS)
+        .map(|v| {
+            v.selected_options
+                .iter()
+                .map(|o| o.value.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    DeclareForm {
+        title: text(TITLE),
+        severity: get(SEVERITY)
+            .and_then(|v| v.selected_option.as_ref())
+            .map(|o| o.value.clone()),
+        summary: text(SUMMARY),
+        impact_started_at: get(IMPACT)
+            .and_then(|v| v.selected_date_time)
+            .and_then(|s| DateTime::from_timestamp(s, 0)),
+        security: flags.contains(&FLAG_SECURITY),
+        drill: flags.contains(&FLAG_DRILL),
+    }
+}
+
+/// An Events API delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventEnvelope {
+    UrlVerification { challenge: String },
+    Callback { event_id: String, event: Event },
+    Other(String),
+}
+
+/// The events this bot reacts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Any event type not handled (yet); recorded, then ignored.
+    Other(String),
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    event: Option<RawEvent>,
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl EventEnvelope {
+    pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
+        let raw: RawEnvelope = serde_json::from_slice(body)?;
+        Ok(
+            match (raw.kind.as_str(), raw.challenge, raw.event_id, raw.event) {
+                ("url_verification", Some(challenge), _, _) => {
+                    EventEnvelope::UrlVerification { challenge }
+                }
+                ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
+                    event_id,
+                    event: Event::Other(event.kind),
+                },
+                (other, ..) => EventEnvelope::Other(other.to_string()),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(payload: serde_json::Value) -> Vec<u8> {
+        serde_urlencoded::to_string([("payload", payload.to_string())])
+            .unwrap()
+            .into_bytes()
+    }
+
+    #[test]
+    fn slash_command_form() {
+        let body = b"token=x&team_id=T1&channel_id=C1&user_id=U1&user_name=a&command=%2Fincident&text=declare+DB+down&response_url=https%3A%2F%2Fexample&trigger_id=1.2.3";
+        let c = SlashCommand::parse(body).unwrap();
+        assert_eq!(c.text, "declare DB down");
+        assert_eq!(c.user(), UserId("U1".into()));
+        assert!(SlashCommand::parse(b"text=hi").is_err());
+    }
+
+    #[test]
+    fn claim_button() {
+        let body = form(serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": "U2", "username": "b"},
+            "channel": {"id": "C9"},
+            "actions": [{"action_id": "role.claim", "value": "4|Scribe", "type": "button"}]
+        }));
+        assert_eq!(
+            Interaction::parse(&body).unwrap(),
+            Interaction::Action {
+                user: UserId("U2".into()),
+                channel: Some("C9".into()),
+                action: Action::Claim {
+                    incident: 4,
+                    role: "Scribe".into()
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn declare_submission() {
+        let body = form(serde_json::json!({
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "id": "V1", "callback_id": "declare",
+                "private_metadata": "{\"channel\":\"C1\"}",
+                "state": {"values": {
+                    "title": {"value": {"type": "plain_text_input", "value": "  DB down "}},
+                    "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV1"}}},
+                    "impact": {"value": {"type": "datetimepicker", "selected_date_time": 1700000000}},
+                    "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "drill"}]}}
+                }}
+            }
+        }));
+        let Interaction::DeclareSubmitted { form, metadata, .. } =
+            Interaction::parse(&body).unwrap()
+        else {
+            panic!("not a declaration");
+        };
+        assert_eq!(form.title, "DB down");
+        assert_eq!(form.severity.as_deref(), Some("SEV1"));
+        assert!(form.drill && !form.security);
+        assert_eq!(form.impact_started_at.unwrap().timestamp(), 1700000000);
+        assert_eq!(metadata.unwrap().channel, "C1");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(Interaction::parse(b"payload=%7B").is_err());
+        assert!(Interaction::parse(b"nothing=1").is_err());
+        assert!(EventEnvelope::parse(b"[]").is_err());
+        assert_eq!(
+            EventEnvelope::parse(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
+            EventEnvelope::UrlVerification {
+                challenge: "abc".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything that knows Slack's wire formats: request signatures, inbound
+//! payloads, Block Kit rendering and the Web API client.
+
+pub mod blocks;
+pub mod client;
+pub mod inbound;
+pub mod signature;
+
+pub use client::{CallError, SlackApi};

@@ -1,0 +1,193 @@
+//! Durable state behind one trait. Every method is one transaction: a state
+//! change, the timeline entries it causes and the Slack work it needs are
+//! written together or not at all.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::domain::{
+    Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Status, UserId,
+};
+use crate::jobs::Job;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("incident {0} does not exist")]
+    NoIncident(IncidentNumber),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH (postgres:// is not supported yet)")]
+    Unsupported(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What a change causes besides itself: timeline entries and Slack work.
+#[derive(Clone, Debug, Default)]
+pub struct Effects {
+    pub timeline: Vec<NewEntry>,
+    pub jobs: Vec<Job>,
+}
+
+/// How a role change turned out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleChange {
+    /// The user already held the role; nothing was written.
+    Unchanged,
+    /// The user now holds it; `replaced` lost it to them.
+    Changed { replaced: Vec<UserId> },
+}
+
+/// A job as claimed by a worker.
+#[derive(Clone, Debug)]
+pub struct JobRow {
+    pub id: i64,
+    pub incident: Option<IncidentNumber>,
+    pub job: Job,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a worker reports about a job it ran.
+#[derive(Clone, Debug)]
+pub enum JobOutcome {
+    Done,
+    Retry { at: DateTime<Utc>, error: String },
+    Failed { error: String },
+}
+
+/// Counts of jobs by state, for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates the incident with the next number; the declarer holds
+    /// Incident Lead. `view_id` makes a repeated submission a no-op: the
+    /// incident it created before is returned with `false`.
+    async fn create_incident(
+        &self,
+        declaration: &Declaration,
+        view_id: Option<&str>,
+        now: DateTime<Utc>,
+        lead_role: &str,
+        effects: Effects,
+    ) -> Result<(Incident, bool)>;
+
+    async fn incident(&self, number: IncidentNumber) -> Result<Option<Incident>>;
+    async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>>;
+    async fn open_incidents(&self) -> Result<Vec<Incident>>;
+    async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>>;
+    async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>>;
+
+    /// Gives `role` to `user`. With `exclusive`, other holders lose it.
+    async fn set_role(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        user: &UserId,
+        exclusive: bool,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<RoleChange>;
+
+    /// Takes `role` from `user`; false (and nothing written) if not held.
+    async fn release_role(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        user: &UserId,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+
+    /// Sets the severity; returns the previous one, or `None` (and nothing
+    /// written) when it was already `level`.
+    async fn set_severity(
+        &self,
+        number: IncidentNumber,
+        level: &str,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<String>>;
+
+    /// Moves the lifecycle, stamping mitigated/resolved times the first time
+    /// they are reached. Returns the previous status, or `None` (and nothing
+    /// written) when it was already `status`.
+    async fn set_status(
+        &self,
+        number: IncidentNumber,
+        status: Status,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<Status>>;
+
+    /// Records effects alone (a note, for example).
+    async fn add_effects(
+        &self,
+        number: IncidentNumber,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<()>;
+
+    /// Slack ids produced by jobs.
+    async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()>;
+    async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()>;
+    async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()>;
+
+    /// Remembers a Slack event id; false when it was seen before.
+    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Claims the next due job, keeping each incident's jobs in order: a job
+    /// waits while an earlier one of the same incident is unfinished.
+    async fn claim_job(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<JobRow>>;
+    /// When the next pending job falls due, if any.
+    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>>;
+    async fn finish_job(&self, id: i64, outcome: JobOutcome, now: DateTime<Utc>) -> Result<()>;
+    /// Makes jobs left running by a dead process claimable again.
+    async fn release_stale_jobs(&self) -> Result<u64>;
+    async fn job_counts(&self) -> Result<JobCounts>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store the URL names.
+pub async fn connect(url: &str) -> Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Unsupported(
+            url.split('@').next_back().unwrap_or("").to_string(),
+        ))
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
+}
