@@ -60,8 +60,11 @@ impl Job {
     }
 }
 
-/// How long a claimed job is reserved for its worker.
-pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a claimed job is reserved for its worker. Far longer than any
+/// job can run (each Slack call times out after [`crate::slack::client::CALL_TIMEOUT`]),
+/// so a live worker never loses its job; a dead process's jobs are released
+/// at the next start.
+pub const LEASE: Duration = Duration::from_secs(600);
 /// First retry delay; doubles up to [`MAX_BACKOFF`].
 pub const BASE_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);

@@ -136,14 +136,29 @@ impl SlackApi {
     }
 
     pub async fn invite(&self, channel: &str, user: &str) -> Result<(), CallError> {
-        let req = SlackApiConversationsInviteRequest::new(
-            channel.to_string().into(),
-            vec![user.to_string().into()],
-        );
-        match self
-            .call(async |s| s.conversations_invite(&req).await)
-            .await
-        {
+        // Slack documents `users` as a comma-separated string; slack-morphism's
+        // typed request sends a JSON array, so this one call is made by hand.
+        #[derive(serde::Serialize)]
+        struct Invite<'a> {
+            channel: &'a str,
+            users: &'a str,
+        }
+        let req = Invite {
+            channel,
+            users: user,
+        };
+        let result: Result<serde_json::Value, CallError> = self
+            .call(async |s| {
+                s.http_session_api
+                    .http_post(
+                        "conversations.invite",
+                        &req,
+                        Some(&SLACK_TIER3_METHOD_CONFIG),
+                    )
+                    .await
+            })
+            .await;
+        match result {
             // Already there is as good as invited.
             Err(CallError::Api(code)) if code == "already_in_channel" => Ok(()),
             other => other.map(|_| ()),

@@ -287,7 +287,7 @@ impl Store for SqliteStore {
         .bind(role)
         .fetch_all(&mut *tx)
         .await?;
-        if holders.iter().any(|h| *h == user.0) && (!exclusive || holders.len() == 1) {
+        if holders.contains(&user.0) && (!exclusive || holders.len() == 1) {
             return Ok(RoleChange::Unchanged);
         }
         let mut replaced = Vec::new();

@@ -1,0 +1,344 @@
+//! A stateful fake of Slack's Web API on 127.0.0.1: records every call and
+//! answers like Slack does (fresh channel ids, `name_taken`, stored
+//! messages), with failures on demand (500, 429 + Retry-After, API errors).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One recorded Web API call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub body: Value,
+    pub auth: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Failure {
+    /// HTTP 500; Slack did nothing.
+    Status500,
+    /// HTTP 429 with `Retry-After: secs`; Slack did nothing.
+    RateLimited(u64),
+    /// `{"ok": false, "error": code}`.
+    Api(&'static str),
+    /// Answers normally, but only after this long.
+    Slow(Duration),
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub topic: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub channel: String,
+    pub ts: String,
+    pub body: Value,
+    pub edits: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    channels: Vec<Channel>,
+    messages: Vec<Message>,
+    failures: HashMap<String, VecDeque<Failure>>,
+    counter: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeSlack {
+    inner: Arc<Mutex<Inner>>,
+    pub base_url: String,
+}
+
+pub const BOT_USER: &str = "UBOTWARROOM";
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fake = FakeSlack {
+            base_url: format!("http://{addr}/api"),
+            ..FakeSlack::default()
+        };
+        let app = Router::new()
+            .route("/api/{method}", any(handle))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        fake
+    }
+
+    /// The next `times` calls to `method` fail with `failure`.
+    pub fn fail_next(&self, method: &str, failure: Failure, times: usize) {
+        let mut inner = self.inner.lock().unwrap();
+        let queue = inner.failures.entry(method.to_string()).or_default();
+        for _ in 0..times {
+            queue.push_back(failure.clone());
+        }
+    }
+
+    /// Makes a channel name taken, as if someone created it by hand.
+    pub fn take_name(&self, name: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let id = format!("CTAKEN{}", inner.counter);
+        inner.channels.push(Channel {
+            id,
+            name: name.to_string(),
+            topic: String::new(),
+            members: vec![],
+        });
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.inner
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    pub fn all_calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    pub fn channels(&self) -> Vec<Channel> {
+        self.inner.lock().unwrap().channels.clone()
+    }
+
+    pub fn channel_named_like(&self, prefix: &str) -> Vec<Channel> {
+        self.channels()
+            .into_iter()
+            .filter(|c| c.name.starts_with(prefix))
+            .collect()
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.channels().into_iter().find(|c| c.id == id)
+    }
+
+    pub fn messages_in(&self, channel: &str) -> Vec<Message> {
+        self.inner
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// Polls until `check` holds (the app works in the background); panics
+    /// with `what` after a few seconds.
+    pub async fn wait_for<T>(
+        &self,
+        what: &str,
+        mut check: impl FnMut(&FakeSlack) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(v) = check(self) {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; calls: {:#?}",
+                    self.all_calls()
+                        .iter()
+                        .map(|c| &c.method)
+                        .collect::<Vec<_>>()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn ok(mut v: Value) -> Response {
+    v["ok"] = json!(true);
+    Json(v).into_response()
+}
+
+fn err(code: &str) -> Response {
+    Json(json!({"ok": false, "error": code})).into_response()
+}
+
+fn channel_json(c: &Channel) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "created": 1_700_000_000, "creator": BOT_USER,
+        "is_channel": true, "is_private": false, "is_archived": false,
+        "topic": {"value": c.topic, "creator": BOT_USER, "last_set": 0}
+    })
+}
+
+async fn handle(
+    State(fake): State<FakeSlack>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body)
+        .or_else(|_| {
+            serde_urlencoded::from_bytes::<HashMap<String, String>>(&body).map(|m| json!(m))
+        })
+        .unwrap_or(Value::Null);
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let failure = {
+        let mut inner = fake.inner.lock().unwrap();
+        inner.calls.push(Call {
+            method: method.clone(),
+            body: body.clone(),
+            auth: auth.clone(),
+        });
+        inner
+            .failures
+            .get_mut(&method)
+            .and_then(VecDeque::pop_front)
+    };
+    if auth.as_deref() != Some("Bearer xoxb-test-token") {
+        return err("not_authed");
+    }
+    if let Some(Failure::Slow(d)) = failure {
+        tokio::time::sleep(d).await;
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    if let Some(failure) = failure.filter(|f| !matches!(f, Failure::Slow(_))) {
+        return match failure {
+            Failure::Slow(_) => err("unreachable"),
+            Failure::Status500 => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
+            }
+            Failure::RateLimited(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("retry-after", secs.to_string()),
+                    ("content-type", "application/json".to_string()),
+                ],
+                json!({"ok": false, "error": "ratelimited"}).to_string(),
+            )
+                .into_response(),
+            Failure::Api(code) => err(code),
+        };
+    }
+    inner.counter += 1;
+    let n = inner.counter;
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    match method.as_str() {
+        "views.open" => {
+            if s("trigger_id").is_empty() {
+                return err("invalid_trigger_id");
+            }
+            let mut view = body.get("view").cloned().unwrap_or(json!({}));
+            view["id"] = json!(format!("V{n}"));
+            view["team_id"] = json!("T1");
+            view["hash"] = json!(format!("{n}.abc"));
+            ok(json!({"view": view}))
+        }
+        "conversations.create" => {
+            let name = s("name");
+            let valid = !name.is_empty()
+                && name.len() <= 80
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !valid {
+                return err("invalid_name_specials");
+            }
+            if inner.channels.iter().any(|c| c.name == name) {
+                return err("name_taken");
+            }
+            let channel = Channel {
+                id: format!("C{n:06}"),
+                name,
+                topic: String::new(),
+                members: vec![BOT_USER.to_string()],
+            };
+            let json = channel_json(&channel);
+            inner.channels.push(channel);
+            ok(json!({"channel": json}))
+        }
+        "conversations.invite" => {
+            let id = s("channel");
+            let users = s("users");
+            let Some(c) = inner.channels.iter_mut().find(|c| c.id == id) else {
+                return err("channel_not_found");
+            };
+            for u in users.split(',') {
+                if c.members.iter().any(|m| m == u) {
+                    return err("already_in_channel");
+                }
+                c.members.push(u.to_string());
+            }
+            let json = channel_json(c);
+            ok(json!({"channel": json}))
+        }
+        "conversations.setTopic" => {
+            let id = s("channel");
+            let Some(c) = inner.channels.iter_mut().find(|c| c.id == id) else {
+                return err("channel_not_found");
+            };
+            c.topic = s("topic");
+            let json = channel_json(c);
+            ok(json!({"channel": json}))
+        }
+        "chat.postMessage" => {
+            let channel = s("channel");
+            let is_channel = channel.starts_with('C') || channel.starts_with('G');
+            if !is_channel {
+                return err("channel_not_found");
+            }
+            let ts = format!("1700000000.{n:06}");
+            inner.messages.push(Message {
+                channel: channel.clone(),
+                ts: ts.clone(),
+                body: body.clone(),
+                edits: 0,
+            });
+            ok(
+                json!({"channel": channel, "ts": ts, "message": {"ts": ts, "text": body.get("text"), "user": BOT_USER}}),
+            )
+        }
+        "chat.update" => {
+            let (channel, ts) = (s("channel"), s("ts"));
+            let Some(m) = inner
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == channel && m.ts == ts)
+            else {
+                return err("message_not_found");
+            };
+            m.body = body.clone();
+            m.edits += 1;
+            ok(
+                json!({"channel": channel, "ts": ts, "text": body.get("text"), "message": {"text": body.get("text"), "user": BOT_USER}}),
+            )
+        }
+        "chat.postEphemeral" => ok(json!({"message_ts": format!("1700000000.{n:06}")})),
+        _ => err("unknown_method"),
+    }
+}

@@ -1,0 +1,405 @@
+//! Starts the real app on port 0 against the fake Slack and a fresh SQLite
+//! file, and sends it signed requests built like Slack's.
+
+use crate::fake_slack::FakeSlack;
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use warroom::app::Ctx;
+use warroom::clock::{Clock, ManualClock};
+use warroom::config::{Settings, Sources};
+use warroom::slack::signature;
+use warroom::startup::{App, Options};
+
+pub const SECRET: &str = "test-signing-secret";
+pub const TOKEN: &str = "xoxb-test-token";
+pub const DECLARER: &str = "UALICE";
+pub const ORIGIN: &str = "CGENERAL";
+
+/// 03:00 UTC: incidents happen at night.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub slack: FakeSlack,
+    pub clock: ManualClock,
+    pub ctx: Arc<Ctx>,
+    pub http: reqwest::Client,
+    dir: Arc<tempfile::TempDir>,
+    env: Vec<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct Setup {
+    pub env: Vec<(&'static str, String)>,
+    pub workers: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            env: vec![],
+            workers: true,
+        }
+    }
+}
+
+fn settings(dir: &std::path::Path, slack: &FakeSlack, extra: &[(String, String)]) -> Settings {
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let mut env: HashMap<String, String> = [
+        (
+            "WARROOM_DATABASE_URL",
+            format!("sqlite://{}", dir.join("warroom.db").display()),
+        ),
+        ("WARROOM_LISTEN", "127.0.0.1:0".to_string()),
+        ("WARROOM_SLACK__API_URL", slack.base_url.clone()),
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    env.extend(extra.iter().cloned());
+    Settings::load(Sources {
+        file: Some(&empty),
+        env,
+    })
+    .unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(setup: Setup) -> TestApp {
+        let slack = FakeSlack::start().await;
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let clock = ManualClock::new(start_time());
+        let env: Vec<(String, String)> = setup
+            .env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Self::boot(slack, dir, clock, env, setup.workers).await
+    }
+
+    async fn boot(
+        slack: FakeSlack,
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+        env: Vec<(String, String)>,
+        workers: bool,
+    ) -> TestApp {
+        let settings = settings(dir.path(), &slack, &env);
+        let app = App::build(settings, Clock::Manual(clock.clone()), Options { workers })
+            .await
+            .unwrap();
+        let addr = app.local_addr();
+        let ctx = app.ctx();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            addr,
+            slack,
+            clock,
+            ctx,
+            http: reqwest::Client::new(),
+            dir,
+            env,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops this process (gracefully: requests finish, workers stop) and
+    /// starts a new one on the same database and fake Slack.
+    pub async fn restart(mut self, workers: bool) -> TestApp {
+        self.stop_now().await;
+        Self::boot(
+            self.slack.clone(),
+            self.dir.clone(),
+            self.clock.clone(),
+            self.env.clone(),
+            workers,
+        )
+        .await
+    }
+
+    async fn stop_now(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("warroom.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Posts `body` signed with the signing secret at the clock's time.
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+        headers: &[(&str, String)],
+    ) -> reqwest::Response {
+        let ts = self.clock.now().timestamp().to_string();
+        let sig = signature::sign(&SecretString::from(SECRET), &ts, body.as_bytes());
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", ts)
+            .header("x-slack-signature", sig);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.body(body).send().await.unwrap()
+    }
+
+    /// `/incident <text>` typed by `user` in `channel`.
+    pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([
+            ("token", "legacy-verification-token"),
+            ("team_id", "T1"),
+            ("team_domain", "acme"),
+            ("channel_id", channel),
+            ("channel_name", "general"),
+            ("user_id", user),
+            ("user_name", "someone"),
+            ("command", "/incident"),
+            ("text", text),
+            ("api_app_id", "A1"),
+            ("is_enterprise_install", "false"),
+            ("response_url", "https://hooks.slack.com/commands/T1/1/abc"),
+            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+        ])
+        .unwrap();
+        self.post_signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await
+    }
+
+    /// The JSON answer to a command (empty body → Null).
+    pub async fn command_json(&self, user: &str, channel: &str, text: &str) -> Value {
+        let res = self.command(user, channel, text).await;
+        assert_eq!(res.status(), 200);
+        let body = res.text().await.unwrap();
+        if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&body).unwrap()
+        }
+    }
+
+    pub async fn interaction(&self, payload: Value) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        self.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await
+    }
+
+    pub async fn event(&self, payload: Value, retry: Option<u32>) -> reqwest::Response {
+        let headers: Vec<(&str, String)> = retry
+            .map(|n| {
+                vec![
+                    ("x-slack-retry-num", n.to_string()),
+                    ("x-slack-retry-reason", "http_timeout".to_string()),
+                ]
+            })
+            .unwrap_or_default();
+        self.post_signed(
+            "/slack/events",
+            "application/json",
+            payload.to_string(),
+            &headers,
+        )
+        .await
+    }
+
+    /// Submits the declare modal the way Slack does after views.open.
+    pub async fn submit_declare(
+        &self,
+        user: &str,
+        view_id: &str,
+        form: DeclareInput,
+    ) -> reqwest::Response {
+        let metadata = json!({"channel": form.origin}).to_string();
+        let mut values = json!({
+            "title": {"value": {"type": "plain_text_input", "value": form.title}},
+            "severity": {"value": {"type": "static_select", "selected_option": form.severity.as_ref().map(|s| json!({"text": {"type": "plain_text", "text": s}, "value": s}))}},
+            "summary": {"value": {"type": "plain_text_input", "value": form.summary}},
+            "impact": {"value": {"type": "datetimepicker", "selected_date_time": form.impact_started_at.map(|t| t.timestamp())}},
+            "flags": {"value": {"type": "checkboxes", "selected_options": form.flags.iter().map(|f| json!({"text": {"type": "plain_text", "text": f}, "value": f})).collect::<Vec<_>>()}}
+        });
+        if form.severity.is_none() {
+            values["severity"]["value"]["selected_option"] = Value::Null;
+        }
+        self.interaction(json!({
+            "type": "view_submission",
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T1"},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": "1337.42.abcd",
+            "view": {
+                "id": view_id,
+                "team_id": "T1",
+                "type": "modal",
+                "callback_id": "declare",
+                "private_metadata": metadata,
+                "hash": "156772938.1827394",
+                "title": {"type": "plain_text", "text": "Declare an incident"},
+                "blocks": [],
+                "state": {"values": values}
+            },
+            "response_urls": [],
+            "is_enterprise_install": false
+        }))
+        .await
+    }
+
+    /// Clicks a role-board button.
+    pub async fn click(
+        &self,
+        user: &str,
+        channel: &str,
+        action_id: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        self.interaction(json!({
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": user, "username": "u", "name": "u", "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "1337.42.abcd",
+            "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel, "is_ephemeral": false},
+            "channel": {"id": channel, "name": "inc"},
+            "message": {"type": "message", "ts": "1700000000.000001", "text": "board"},
+            "response_url": "https://hooks.slack.com/actions/T1/1/abc",
+            "actions": [{"action_id": action_id, "block_id": "role-actions-0", "text": {"type": "plain_text", "text": "Claim"}, "value": value, "type": "button", "action_ts": "1700000001.0001"}]
+        }))
+        .await
+    }
+
+    /// Declares an incident end to end and waits for its role board and
+    /// announcement; returns the war room's channel id.
+    pub async fn declare(&self, title: &str, severity: &str) -> String {
+        let res = self
+            .command(DECLARER, ORIGIN, &format!("declare {title}"))
+            .await;
+        assert_eq!(res.status(), 200);
+        let views = self.slack.calls("views.open");
+        let view_id = format!("V-test-{}", views.len());
+        let res = self
+            .submit_declare(
+                DECLARER,
+                &view_id,
+                DeclareInput {
+                    title: title.to_string(),
+                    severity: Some(severity.to_string()),
+                    ..DeclareInput::default()
+                },
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let number = self.count("SELECT MAX(number) FROM incidents").await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let id = loop {
+            if let Some(id) = self
+                .ctx
+                .store
+                .incident(number)
+                .await
+                .unwrap()
+                .and_then(|i| i.channel_id)
+            {
+                break id;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no war room for incident {number}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        self.wait_idle().await;
+        id
+    }
+
+    /// Waits until no job is pending or running.
+    pub async fn wait_idle(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let c = self.ctx.store.job_counts().await.unwrap();
+            if c.pending == 0 && c.running == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("jobs still pending: {c:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Runs a SQL query returning one integer against the app's database.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DeclareInput {
+    pub title: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    pub impact_started_at: Option<DateTime<Utc>>,
+    pub flags: Vec<&'static str>,
+    pub origin: String,
+}
+
+impl Default for DeclareInput {
+    fn default() -> Self {
+        Self {
+            title: "Checkout returns 500".to_string(),
+            severity: Some("SEV2".to_string()),
+            summary: String::new(),
+            impact_started_at: None,
+            flags: vec![],
+            origin: ORIGIN.to_string(),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration suite: one binary, the real server over HTTP, a fake
+//! Slack on 127.0.0.1, a fresh SQLite file per test.
+
+mod fake_slack;
+mod helpers;
+mod manifest;
+
+mod declare;
+mod resilience;
+mod roles;
+mod security;

@@ -1,0 +1,142 @@
+//! `manifest.yml`, the Slack app manifest users paste into Slack's "Create app
+//! from manifest", checked against Slack's own JSON Schema (draft 7, from
+//! slackapi/manifest-schema, kept in tests/fixtures/slack) and against the
+//! paths and scopes the server really uses.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "tests/fixtures/slack/manifest.schema.1.0.0.json";
+
+fn in_crate(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn read(relative: &str) -> String {
+    let path = in_crate(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The manifest, YAML turned into JSON as Slack does.
+fn manifest() -> Value {
+    serde_yaml::from_str::<Value>(&read("manifest.yml")).expect("manifest.yml is not valid YAML")
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&read(SCHEMA)).expect("the schema is not valid JSON");
+    jsonschema::draft7::new(&schema)
+        .unwrap_or_else(|e| panic!("Slack's manifest schema does not compile: {e}"))
+}
+
+/// Every schema violation, one line each, with where it is in the manifest.
+fn schema_errors(instance: &Value) -> Vec<String> {
+    let validator = validator();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            let at = if at.is_empty() { "/".to_string() } else { at };
+            format!("at {at}: {e}")
+        })
+        .collect();
+    errors
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("manifest.yml has no string at {pointer}"))
+}
+
+#[test]
+fn manifest_validates_against_slacks_schema() {
+    let errors = schema_errors(&manifest());
+    assert!(
+        errors.is_empty(),
+        "manifest.yml does not validate against Slack's manifest schema:\n  {}",
+        errors.join("\n  ")
+    );
+}
+
+#[test]
+fn manifest_points_at_the_spec_paths() {
+    let m = manifest();
+
+    let commands = m
+        .pointer("/features/slash_commands")
+        .and_then(Value::as_array)
+        .expect("manifest.yml declares no slash_commands");
+    assert_eq!(commands.len(), 1, "exactly one slash command: {commands:?}");
+    assert_eq!(
+        str_at(&m, "/features/slash_commands/0/command"),
+        "/incident"
+    );
+    let command_url = str_at(&m, "/features/slash_commands/0/url");
+    assert!(
+        command_url.starts_with("https://") && command_url.ends_with("/slack/commands"),
+        "slash command URL: {command_url}"
+    );
+
+    assert_eq!(
+        m.pointer("/settings/interactivity/is_enabled"),
+        Some(&Value::Bool(true))
+    );
+    let interactivity_url = str_at(&m, "/settings/interactivity/request_url");
+    assert!(
+        interactivity_url.starts_with("https://")
+            && interactivity_url.ends_with("/slack/interactivity"),
+        "interactivity URL: {interactivity_url}"
+    );
+
+    if let Some(events) = m.pointer("/settings/event_subscriptions/request_url") {
+        let events = events.as_str().expect("event request_url is a string");
+        assert!(events.ends_with("/slack/events"), "events URL: {events}");
+    }
+
+    assert_eq!(
+        m.pointer("/settings/socket_mode_enabled"),
+        Some(&Value::Bool(false)),
+        "the server speaks HTTP, not Socket Mode"
+    );
+
+    let mut scopes: Vec<&str> = m
+        .pointer("/oauth_config/scopes/bot")
+        .and_then(Value::as_array)
+        .expect("manifest.yml has no bot scopes")
+        .iter()
+        .map(|s| s.as_str().expect("a scope is a string"))
+        .collect();
+    scopes.sort_unstable();
+    let mut expected = [
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "channels:manage",
+    ];
+    expected.sort_unstable();
+    assert_eq!(scopes, expected, "bot scopes");
+    assert!(
+        m.pointer("/oauth_config/scopes/user").is_none(),
+        "warroom asks for no user scopes"
+    );
+}
+
+#[test]
+fn schema_rejects_a_broken_manifest() {
+    let mut broken = manifest();
+    let removed = broken
+        .as_object_mut()
+        .expect("the manifest is a mapping")
+        .remove("display_information");
+    assert!(removed.is_some(), "manifest.yml has no display_information");
+    let errors = schema_errors(&broken);
+    assert!(
+        !errors.is_empty(),
+        "the schema accepted a manifest without display_information, so it checks nothing"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("display_information")),
+        "unexpected errors: {errors:?}"
+    );
+}

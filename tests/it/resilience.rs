@@ -1,0 +1,231 @@
+//! Slack failing, slow, or the process stopping between ack and work.
+
+use crate::fake_slack::Failure;
+use crate::helpers::*;
+use std::time::{Duration, Instant};
+
+/// Moves the clock 5 s on once no job is running: retries are scheduled on
+/// the app's clock, so no test waits for real backoff. (Moving it while a job
+/// runs would expire the job's lease, as a very slow Slack call would.)
+async fn step(app: &TestApp) {
+    while app.ctx.store.job_counts().await.unwrap().running > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    app.clock.advance(Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+/// Moves the clock on until the war room exists.
+async fn advance_until_room(app: &TestApp) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(room) = app
+            .ctx
+            .store
+            .incident(1)
+            .await
+            .unwrap()
+            .and_then(|i| i.channel_id)
+        {
+            return room;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no war room; calls: {:?}",
+            app.slack
+                .all_calls()
+                .iter()
+                .map(|c| &c.method)
+                .collect::<Vec<_>>()
+        );
+        step(app).await;
+    }
+}
+
+#[tokio::test]
+async fn slack_500s_then_success_makes_one_war_room() {
+    let app = TestApp::spawn(Setup::default()).await;
+    app.slack
+        .fail_next("conversations.create", Failure::Status500, 2);
+    app.slack
+        .fail_next("chat.postMessage", Failure::Status500, 1);
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    let room = advance_until_room(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline);
+        step(&app).await;
+    }
+    app.wait_idle().await;
+    assert_eq!(app.slack.calls("conversations.create").len(), 3);
+    assert_eq!(
+        app.slack.channel_named_like("inc-1").len(),
+        1,
+        "one war room"
+    );
+    assert_eq!(
+        app.slack.channel(&room).unwrap().name,
+        "inc-1-checkout-returns-500"
+    );
+    assert_eq!(
+        app.slack.messages_in(&room).len(),
+        1,
+        "one board: {:#?}",
+        app.slack.messages_in(&room)
+    );
+    assert_eq!(app.slack.messages_in(ORIGIN).len(), 1, "one announcement");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+            .await,
+        5
+    );
+    assert_eq!(
+        app.count("SELECT MAX(attempts) FROM jobs WHERE kind = 'create_channel'")
+            .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after() {
+    let app = TestApp::spawn(Setup::default()).await;
+    app.slack
+        .fail_next("conversations.create", Failure::RateLimited(30), 1);
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    app.slack
+        .wait_for("the rate-limited call", |s| {
+            (s.calls("conversations.create").len() == 1).then_some(())
+        })
+        .await;
+    // Retry-After is 30 s: 29 s later nothing has been tried again.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.clock.advance(Duration::from_secs(29));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.slack.calls("conversations.create").len(), 1);
+    let run_after: i64 = app
+        .count("SELECT run_after FROM jobs WHERE kind = 'create_channel'")
+        .await;
+    assert_eq!(
+        run_after,
+        (start_time() + chrono::Duration::seconds(30)).timestamp_millis()
+    );
+    app.clock.advance(Duration::from_secs(1));
+    app.wait_idle().await;
+    assert_eq!(app.slack.calls("conversations.create").len(), 2);
+    assert_eq!(app.slack.channel_named_like("inc-1").len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_slack_error_stops_the_job_and_is_recorded() {
+    let app = TestApp::spawn(Setup::default()).await;
+    app.slack
+        .fail_next("conversations.create", Failure::Api("restricted_action"), 1);
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    app.slack
+        .wait_for("the refused call", |s| {
+            (s.calls("conversations.create").len() == 1).then_some(())
+        })
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'")
+        .await
+        == 0
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed' AND last_error LIKE '%restricted_action%'").await, 1);
+    assert_eq!(
+        app.slack.calls("conversations.create").len(),
+        1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn jobs_left_by_a_stopped_process_finish_once_after_restart() {
+    // The first process acks the submission and stops before any job ran.
+    let app = TestApp::spawn(Setup {
+        workers: false,
+        ..Setup::default()
+    })
+    .await;
+    let res = app
+        .submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    assert_eq!(res.status(), 200);
+    app.command_json(DECLARER, ORIGIN, "list").await;
+    assert!(app.slack.calls("conversations.create").is_empty());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'pending'")
+            .await,
+        5
+    );
+
+    // A job a dead process left `running` is resumed too.
+    let db = app.db_path();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET state = 'running', locked_until = 99999999999999 WHERE kind = 'create_channel'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let app = app.restart(true).await;
+    app.wait_idle().await;
+    assert_eq!(app.slack.calls("conversations.create").len(), 1);
+    assert_eq!(app.slack.channel_named_like("inc-1").len(), 1);
+    let room = app
+        .ctx
+        .store
+        .incident(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .channel_id
+        .unwrap();
+    assert_eq!(app.slack.messages_in(&room).len(), 1);
+    assert_eq!(app.slack.messages_in(ORIGIN).len(), 1);
+
+    // And a second restart does nothing again.
+    let app = app.restart(true).await;
+    app.wait_idle().await;
+    assert_eq!(app.slack.calls("conversations.create").len(), 1);
+    assert_eq!(app.slack.calls("chat.postMessage").len(), 2);
+}
+
+#[tokio::test]
+async fn answers_within_three_seconds_while_slack_is_slow() {
+    let app = TestApp::spawn(Setup::default()).await;
+    app.slack
+        .fail_next("views.open", Failure::Slow(Duration::from_secs(6)), 1);
+    app.slack.fail_next(
+        "conversations.create",
+        Failure::Slow(Duration::from_secs(6)),
+        1,
+    );
+    let started = Instant::now();
+    let answer = app.command_json(DECLARER, ORIGIN, "declare slow").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(answer["text"].as_str().unwrap().contains("again"));
+    let started = Instant::now();
+    let res = app
+        .submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+}
