@@ -5,6 +5,7 @@ mod fake_slack;
 mod helpers;
 mod manifest;
 
+mod cli;
 mod declare;
 mod resilience;
 mod roles;

@@ -1,0 +1,187 @@
+//! The `warroom` binary itself: help, start-up refusals, migrate, and a
+//! served request whose logs must not carry secrets.
+
+use crate::fake_slack::FakeSlack;
+use crate::helpers::{ORIGIN, SECRET, TOKEN};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn warroom(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = warroom(dir.path()).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("serve") && text.contains("migrate") && text.contains("--config"),
+        "{text}"
+    );
+    let out = warroom(dir.path()).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("warroom "));
+}
+
+fn refusal(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = warroom(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "must refuse to start");
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn start_up_refuses_bad_configuration_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = refusal(dir.path(), &[], &["serve"]);
+    assert!(line.contains("SLACK_BOT_TOKEN"), "{line}");
+    let tokens = [("SLACK_BOT_TOKEN", TOKEN), ("SLACK_SIGNING_SECRET", SECRET)];
+    let line = refusal(
+        dir.path(),
+        &[tokens[0], tokens[1], ("WARROOM_BOGUS", "1")],
+        &["serve"],
+    );
+    assert!(line.contains("bogus"), "{line}");
+    let line = refusal(
+        dir.path(),
+        &[
+            tokens[0],
+            tokens[1],
+            ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "an hour"),
+        ],
+        &["serve"],
+    );
+    assert!(line.contains("reminders.comms_due_after"), "{line}");
+    let line = refusal(dir.path(), &[], &["--config", "missing.toml", "serve"]);
+    assert!(line.contains("missing.toml"), "{line}");
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        "[reminders]\nnudge = \"5m\"\n",
+    )
+    .unwrap();
+    let line = refusal(dir.path(), &[tokens[0], tokens[1]], &["serve"]);
+    assert!(line.contains("nudge"), "{line}");
+    assert!(!line.contains(SECRET) && !line.contains(TOKEN));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = warroom(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("warroom.db").exists(),
+        "default sqlite://warroom.db"
+    );
+}
+
+#[tokio::test]
+async fn serve_handles_a_request_and_never_logs_secrets() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = warroom(dir.path())
+        .arg("serve")
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("WARROOM_LISTEN", "127.0.0.1:0")
+        .env("WARROOM_SLACK__API_URL", &slack.base_url)
+        .env("WARROOM_LOG", "trace")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("warroom did not start");
+        log.push(line.clone());
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let body = serde_urlencoded::to_string([
+        ("command", "/incident"),
+        ("text", "declare Logged"),
+        ("user_id", "UALICE"),
+        ("channel_id", ORIGIN),
+        ("trigger_id", "1.2.3"),
+    ])
+    .unwrap();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig =
+        warroom::slack::signature::sign(&secrecy::SecretString::from(SECRET), &ts, body.as_bytes());
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("http://{addr}/slack/commands"))
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", &sig)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let forged = client
+        .post(format!("http://{addr}/slack/commands"))
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", "v0=deadbeef")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    assert_eq!(slack.calls("views.open").len(), 1);
+    assert_eq!(
+        client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    drop(child);
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        log.push(line);
+    }
+    let log = log.join("\n");
+    assert!(
+        log.contains("views.open") || log.contains("slack_command"),
+        "trace logging is on: {log}"
+    );
+    for secret in [TOKEN, SECRET, sig.as_str()] {
+        assert!(!log.contains(secret), "log leaks {secret}");
+    }
+}
+
+/// Kills the server even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
