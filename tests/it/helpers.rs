@@ -39,6 +39,8 @@ pub struct TestApp {
 pub struct Setup {
     pub env: Vec<(&'static str, String)>,
     pub workers: bool,
+    /// Run on the system clock (benchmarks) instead of the manual one.
+    pub real_clock: bool,
 }
 
 impl Default for Setup {
@@ -46,6 +48,7 @@ impl Default for Setup {
         Self {
             env: vec![],
             workers: true,
+            real_clock: false,
         }
     }
 }
@@ -84,7 +87,7 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        Self::boot(slack, dir, clock, env, setup.workers).await
+        Self::boot(slack, dir, clock, env, setup.workers, setup.real_clock).await
     }
 
     async fn boot(
@@ -93,9 +96,15 @@ impl TestApp {
         clock: ManualClock,
         env: Vec<(String, String)>,
         workers: bool,
+        real_clock: bool,
     ) -> TestApp {
         let settings = settings(dir.path(), &slack, &env);
-        let app = App::build(settings, Clock::Manual(clock.clone()), Options { workers })
+        let app_clock = if real_clock {
+            Clock::System
+        } else {
+            Clock::Manual(clock.clone())
+        };
+        let app = App::build(settings, app_clock, Options { workers })
             .await
             .unwrap();
         let addr = app.local_addr();
@@ -127,6 +136,7 @@ impl TestApp {
             self.clock.clone(),
             self.env.clone(),
             workers,
+            false,
         )
         .await
     }
@@ -156,7 +166,7 @@ impl TestApp {
         body: String,
         headers: &[(&str, String)],
     ) -> reqwest::Response {
-        let ts = self.clock.now().timestamp().to_string();
+        let ts = self.ctx.clock.now().timestamp().to_string();
         let sig = signature::sign(&SecretString::from(SECRET), &ts, body.as_bytes());
         let mut req = self
             .http
