@@ -4,35 +4,14 @@
 //!
 //! Run: `cargo bench --bench declare` (prints figures; asserts nothing).
 
-#[allow(dead_code)]
-#[path = "../tests/it/fake_slack.rs"]
-mod fake_slack;
-#[allow(dead_code)]
-#[path = "../tests/it/helpers.rs"]
-mod helpers;
+mod common;
 
-use helpers::{DECLARER, DeclareInput, Setup, TestApp};
+use common::helpers::{DECLARER, DeclareInput, Setup, TestApp};
+use common::report;
 use std::time::{Duration, Instant};
 
 const SPACED: usize = 30;
 const BURST: usize = 10;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    println!(
-        "{name}: n={} p50={:.1?} p90={:.1?} p99={:.1?} max={:.1?}",
-        samples.len(),
-        percentile(&samples, 0.5),
-        percentile(&samples, 0.9),
-        percentile(&samples, 0.99),
-        samples[samples.len() - 1]
-    );
-}
 
 /// Waits (polling every 200 µs) until incident `number`'s war room holds a
 /// message: its role board.

@@ -130,10 +130,74 @@ impl Default for Reminders {
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineSettings {
+    /// The reaction that puts a message on the timeline.
     #[serde(default = "default_tag_emoji")]
     pub tag_emoji: String,
+    /// Roles whose reactions count.
     #[serde(default = "default_taggers")]
     pub taggers: Vec<String>,
+    /// The bot's own reaction confirming a tag.
+    #[serde(default = "default_confirm_emoji")]
+    pub confirm_emoji: String,
+    /// Reactions that tag a message with a kind.
+    #[serde(default)]
+    pub typed_tags: TypedTags,
+}
+
+fn default_confirm_emoji() -> String {
+    "memo".to_string()
+}
+
+/// Emoji for typed tags (without colons).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TypedTags {
+    pub impact_started: String,
+    pub detected: String,
+    pub mitigated: String,
+    pub resolved: String,
+    pub decision: String,
+    pub hypothesis: String,
+}
+
+impl Default for TypedTags {
+    fn default() -> Self {
+        Self {
+            impact_started: "boom".to_string(),
+            detected: "eyes".to_string(),
+            mitigated: "adhesive_bandage".to_string(),
+            resolved: "white_check_mark".to_string(),
+            decision: "scales".to_string(),
+            hypothesis: "thinking_face".to_string(),
+        }
+    }
+}
+
+impl TimelineSettings {
+    /// Every tagging emoji with the entry kind it makes.
+    pub fn tags(&self) -> [(&str, crate::domain::EntryKind); 7] {
+        use crate::domain::EntryKind as K;
+        let t = &self.typed_tags;
+        [
+            (self.tag_emoji.as_str(), K::Message),
+            (t.impact_started.as_str(), K::ImpactStarted),
+            (t.detected.as_str(), K::Detected),
+            (t.mitigated.as_str(), K::Mitigated),
+            (t.resolved.as_str(), K::Resolved),
+            (t.decision.as_str(), K::Decision),
+            (t.hypothesis.as_str(), K::Hypothesis),
+        ]
+    }
+
+    /// The kind of entry a reaction makes, if it is a tag. Skin tones
+    /// (`+1::skin-tone-2`) do not matter.
+    pub fn tag_kind(&self, reaction: &str) -> Option<crate::domain::EntryKind> {
+        let base = reaction.split("::").next().unwrap_or(reaction);
+        self.tags()
+            .into_iter()
+            .find(|(emoji, _)| *emoji == base)
+            .map(|(_, kind)| kind)
+    }
 }
 
 fn default_tag_emoji() -> String {
@@ -148,6 +212,8 @@ impl Default for TimelineSettings {
         Self {
             tag_emoji: default_tag_emoji(),
             taggers: default_taggers(),
+            confirm_emoji: default_confirm_emoji(),
+            typed_tags: TypedTags::default(),
         }
     }
 }
@@ -330,6 +396,41 @@ impl Settings {
                 ));
             }
         }
+        let mut timeline = raw.timeline;
+        for emoji in [&mut timeline.tag_emoji, &mut timeline.confirm_emoji] {
+            *emoji = emoji.trim_matches(':').to_string();
+        }
+        for emoji in [
+            &mut timeline.typed_tags.impact_started,
+            &mut timeline.typed_tags.detected,
+            &mut timeline.typed_tags.mitigated,
+            &mut timeline.typed_tags.resolved,
+            &mut timeline.typed_tags.decision,
+            &mut timeline.typed_tags.hypothesis,
+        ] {
+            *emoji = emoji.trim_matches(':').to_string();
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (emoji, kind) in timeline.tags() {
+            if emoji.is_empty() || emoji.contains(char::is_whitespace) {
+                return Err(key_error(
+                    "timeline",
+                    format!("given an empty or spaced emoji name for {}", kind.as_str()),
+                ));
+            }
+            if !seen.insert(emoji.to_string()) {
+                return Err(key_error(
+                    "timeline",
+                    format!("using `{emoji}` for two tags: each tag needs its own emoji"),
+                ));
+            }
+        }
+        if seen.contains(&timeline.confirm_emoji) {
+            return Err(key_error(
+                "timeline.confirm_emoji",
+                "also a tag emoji: the bot would tag its own confirmations",
+            ));
+        }
         let severities = SeverityCatalog::new(raw.severities)
             .ok_or_else(|| key_error("severities", "empty: at least one level is needed"))?;
         let slack = match (raw.slack.bot_token, raw.slack.signing_secret) {
@@ -368,7 +469,7 @@ impl Settings {
             reminders: raw.reminders,
             severities,
             roles,
-            timeline: raw.timeline,
+            timeline,
             postmortem: raw.postmortem,
             audiences: raw.audiences,
         })
@@ -429,6 +530,19 @@ mod tests {
         assert!(s.slack.is_none());
         assert!(s.require_slack().is_err());
         assert_eq!(s.roles.names().len(), 6);
+        assert_eq!(
+            s.timeline.tag_kind("pushpin"),
+            Some(crate::domain::EntryKind::Message)
+        );
+        assert_eq!(
+            s.timeline.tag_kind("boom"),
+            Some(crate::domain::EntryKind::ImpactStarted)
+        );
+        assert_eq!(
+            s.timeline.tag_kind("white_check_mark::skin-tone-2"),
+            Some(crate::domain::EntryKind::Resolved)
+        );
+        assert_eq!(s.timeline.tag_kind("tada"), None);
     }
 
     #[test]
@@ -489,6 +603,8 @@ mod tests {
                 .contains("SLACK_BOT_TOKEN")
         );
         assert!(msg(&[("WARROOM_TIMELINE__TAGGERS", "Janitor")]).contains("taggers"));
+        assert!(msg(&[("WARROOM_TIMELINE__TYPED_TAGS__DECISION", "pushpin")]).contains("two tags"));
+        assert!(msg(&[("WARROOM_TIMELINE__CONFIRM_EMOJI", ":eyes:")]).contains("confirm_emoji"));
         let missing = Settings::load(Sources {
             file: Some(Path::new("/nonexistent/warroom.toml")),
             env: HashMap::new(),

@@ -96,6 +96,11 @@ async fn commands(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) -> Resp
                         Json(serde_json::json!({"response_type": "in_channel", "text": text}))
                             .into_response()
                     }
+                    Reply::EphemeralBlocks(content) => {
+                        let mut body = serde_json::to_value(content).unwrap_or_default();
+                        body["response_type"] = "ephemeral".into();
+                        Json(body).into_response()
+                    }
                 }
             }
             Err(e) => internal(&ctx, "commands", e),
@@ -194,7 +199,7 @@ async fn events(
             }
             EventEnvelope::Callback { event_id, event } => {
                 tracing::Span::current().record("event_id", event_id.as_str());
-                match ctx.store.record_event(&event_id, ctx.clock.now()).await {
+                match service::event(&ctx, &event_id, &event).await {
                     Ok(true) => {
                         tracing::debug!(?event, "event recorded");
                         ctx.metrics.request("events", "ok");

@@ -5,11 +5,15 @@
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
 use crate::domain::roles::INCIDENT_LEAD;
+use crate::domain::timeline::slack_ts_time;
 use crate::domain::{Declaration, EntryKind, Incident, NewEntry, Status, UserId};
+use crate::domain::{TimelineChange, may_tag};
 use crate::jobs::Job;
 use crate::slack::blocks;
-use crate::slack::inbound::{Action, DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
-use crate::store::{Effects, RoleChange, StoreError};
+use crate::slack::inbound::{
+    Action, DeclareForm, DeclareMetadata, Event, Reaction, SlashCommand, declare_ids,
+};
+use crate::store::{Effects, EventChange, RoleChange, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -18,12 +22,14 @@ use tracing::{info, warn};
 const VIEWS_OPEN_TIMEOUT: Duration = Duration::from_millis(2500);
 
 /// The answer to a slash command.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     /// Seen only by the person who typed the command.
     Ephemeral(String),
     /// Shown to the channel, with the command.
     InChannel(String),
+    /// Seen only by the person who typed the command, as blocks.
+    EphemeralBlocks(slack_morphism::prelude::SlackMessageContent),
     /// Nothing to say (a modal opened, a board is on its way).
     Empty,
 }
@@ -283,24 +289,10 @@ async fn list(ctx: &Ctx) -> Result<Reply, StoreError> {
 
 async fn timeline(ctx: &Ctx, incident: &Incident) -> Result<Reply, StoreError> {
     let entries = ctx.store.timeline(incident.number).await?;
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|e| {
-            let ts = e.occurred_at.timestamp();
-            let fallback = e.occurred_at.format("%Y-%m-%d %H:%M UTC");
-            format!(
-                "• <!date^{ts}^{{time}}|{fallback}> {}",
-                blocks::truncate(&e.text, 500)
-            )
-        })
-        .collect();
-    Ok(Reply::Ephemeral(blocks::truncate(
-        &format!(
-            "*Timeline of {}*\n{}",
-            incident.reference(),
-            lines.join("\n")
-        ),
-        blocks::SECTION_TEXT_MAX,
+    Ok(Reply::EphemeralBlocks(blocks::timeline(
+        incident,
+        &entries,
+        ctx.settings.timezone,
     )))
 }
 
@@ -504,4 +496,118 @@ pub async fn action(
     }
     ctx.jobs_queued();
     Ok(())
+}
+
+/// A Slack event: recorded by its id and acted on once, in one transaction.
+/// Returns false when Slack delivered it before.
+pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, StoreError> {
+    let change = match event {
+        Event::ReactionAdded(r) => tag(ctx, r, true).await?,
+        Event::ReactionRemoved(r) => tag(ctx, r, false).await?,
+        Event::MessageChanged { channel, ts, text } => {
+            message_change(
+                ctx,
+                channel,
+                TimelineChange::Edit {
+                    slack_ts: ts.clone(),
+                    text: text.clone(),
+                    at: ctx.clock.now(),
+                },
+            )
+            .await?
+        }
+        Event::MessageDeleted { channel, ts } => {
+            message_change(
+                ctx,
+                channel,
+                TimelineChange::Delete {
+                    slack_ts: ts.clone(),
+                },
+            )
+            .await?
+        }
+        Event::Other(_) => None,
+    };
+    let queues_jobs = change.as_ref().is_some_and(|c| !c.effects.jobs.is_empty());
+    let fresh = ctx
+        .store
+        .record_event(event_id, ctx.clock.now(), change)
+        .await?;
+    if fresh && queues_jobs {
+        ctx.jobs_queued();
+    }
+    Ok(fresh)
+}
+
+async fn message_change(
+    ctx: &Ctx,
+    channel: &str,
+    change: TimelineChange,
+) -> Result<Option<EventChange>, StoreError> {
+    Ok(ctx
+        .store
+        .incident_by_channel(channel)
+        .await?
+        .map(|incident| {
+            tracing::Span::current().record("incident", incident.number);
+            EventChange {
+                incident: incident.number,
+                change,
+                effects: Effects::default(),
+            }
+        }))
+}
+
+/// A reaction in a war room: a tag (or untag) when it is a tagging emoji
+/// from someone allowed to tag; anything else changes nothing.
+async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>, StoreError> {
+    let Some(kind) = ctx.settings.timeline.tag_kind(&r.reaction) else {
+        return Ok(None);
+    };
+    let Some(incident) = ctx.store.incident_by_channel(&r.channel).await? else {
+        return Ok(None);
+    };
+    tracing::Span::current().record("incident", incident.number);
+    if incident.status == Status::Closed {
+        return Ok(None);
+    }
+    let assignments = ctx.store.assignments(incident.number).await?;
+    if !may_tag(
+        &incident,
+        &assignments,
+        &ctx.settings.timeline.taggers,
+        &r.user,
+    ) {
+        tracing::debug!(user = %r.user, "reaction from someone who may not tag; ignored");
+        return Ok(None);
+    }
+    let (change, jobs) = if added {
+        let Some(occurred_at) = slack_ts_time(&r.ts) else {
+            return Ok(None);
+        };
+        (
+            TimelineChange::Tag {
+                slack_ts: r.ts.clone(),
+                occurred_at,
+                kind,
+                tagged_by: r.user.clone(),
+            },
+            vec![Job::CaptureMessage { ts: r.ts.clone() }],
+        )
+    } else {
+        (
+            TimelineChange::Untag {
+                slack_ts: r.ts.clone(),
+            },
+            vec![],
+        )
+    };
+    Ok(Some(EventChange {
+        incident: incident.number,
+        change,
+        effects: Effects {
+            timeline: vec![],
+            jobs,
+        },
+    }))
 }

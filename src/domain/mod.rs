@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
-pub use timeline::{Entry, EntryKind, NewEntry};
+pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
 
 /// An incident's number: 1, 2, 3, … in declaration order.
 pub type IncidentNumber = i64;
@@ -108,6 +108,8 @@ pub struct Incident {
     pub declared_by: UserId,
     pub declared_at: DateTime<Utc>,
     pub impact_started_at: Option<DateTime<Utc>>,
+    /// Set by a "detected" tag.
+    pub detected_at: Option<DateTime<Utc>>,
     pub mitigated_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -137,6 +139,35 @@ impl Incident {
 pub struct Assignment {
     pub role: String,
     pub user: UserId,
+}
+
+/// Who leads: the Incident Lead, else the declarer (SPEC: "the declarer
+/// holds Incident Lead until someone else claims it").
+pub fn lead(incident: &Incident, assignments: &[Assignment]) -> UserId {
+    holders(assignments, roles::INCIDENT_LEAD)
+        .first()
+        .map(|u| (*u).clone())
+        .unwrap_or_else(|| incident.declared_by.clone())
+}
+
+/// Whether `user` may tag messages onto the timeline: they hold one of the
+/// `taggers` roles (leading counts as holding Incident Lead).
+pub fn may_tag(
+    incident: &Incident,
+    assignments: &[Assignment],
+    taggers: &[String],
+    user: &UserId,
+) -> bool {
+    let holds = |role: &str| {
+        if role == roles::INCIDENT_LEAD {
+            lead(incident, assignments) == *user
+        } else {
+            assignments
+                .iter()
+                .any(|a| a.role == role && a.user == *user)
+        }
+    };
+    taggers.iter().any(|t| holds(t))
 }
 
 /// Everyone holding `role`.

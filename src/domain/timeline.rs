@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What kind of event an entry records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Declared,
@@ -13,9 +13,33 @@ pub enum EntryKind {
     Role,
     Severity,
     Status,
+    /// A message the scribe tagged.
+    Message,
+    /// Typed tags: a tagged message that marks a key moment or a kind.
+    ImpactStarted,
+    Detected,
+    Mitigated,
+    Resolved,
+    Decision,
+    Hypothesis,
 }
 
 impl EntryKind {
+    pub const ALL: [EntryKind; 12] = [
+        EntryKind::Declared,
+        EntryKind::Note,
+        EntryKind::Role,
+        EntryKind::Severity,
+        EntryKind::Status,
+        EntryKind::Message,
+        EntryKind::ImpactStarted,
+        EntryKind::Detected,
+        EntryKind::Mitigated,
+        EntryKind::Resolved,
+        EntryKind::Decision,
+        EntryKind::Hypothesis,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Declared => "declared",
@@ -23,16 +47,42 @@ impl EntryKind {
             EntryKind::Role => "role",
             EntryKind::Severity => "severity",
             EntryKind::Status => "status",
+            EntryKind::Message => "message",
+            EntryKind::ImpactStarted => "impact_started",
+            EntryKind::Detected => "detected",
+            EntryKind::Mitigated => "mitigated",
+            EntryKind::Resolved => "resolved",
+            EntryKind::Decision => "decision",
+            EntryKind::Hypothesis => "hypothesis",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "declared" => EntryKind::Declared,
-            "note" => EntryKind::Note,
-            "role" => EntryKind::Role,
-            "severity" => EntryKind::Severity,
-            "status" => EntryKind::Status,
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A tagged message of a specific type (not a plain tag).
+    pub fn is_typed_tag(self) -> bool {
+        matches!(
+            self,
+            EntryKind::ImpactStarted
+                | EntryKind::Detected
+                | EntryKind::Mitigated
+                | EntryKind::Resolved
+                | EntryKind::Decision
+                | EntryKind::Hypothesis
+        )
+    }
+
+    /// How the timeline labels the entry, if at all.
+    pub fn label(self) -> Option<&'static str> {
+        Some(match self {
+            EntryKind::ImpactStarted => "impact started",
+            EntryKind::Detected => "detected",
+            EntryKind::Mitigated => "mitigated",
+            EntryKind::Resolved => "resolved",
+            EntryKind::Decision => "decision",
+            EntryKind::Hypothesis => "hypothesis",
             _ => return None,
         })
     }
@@ -54,5 +104,71 @@ pub struct Entry {
     pub occurred_at: DateTime<Utc>,
     pub kind: EntryKind,
     pub author: Option<UserId>,
+    /// Display name of a tagged message's author.
+    pub author_name: Option<String>,
     pub text: String,
+    /// The tagged message's own Slack timestamp.
+    pub slack_ts: Option<String>,
+    pub permalink: Option<String>,
+    /// False while a tagged message's text is still being fetched.
+    pub fetched: bool,
+}
+
+/// A change to the timeline caused by a Slack event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimelineChange {
+    /// A tagger reacted: the message becomes (or again is) an entry.
+    Tag {
+        slack_ts: String,
+        occurred_at: DateTime<Utc>,
+        kind: EntryKind,
+        tagged_by: UserId,
+    },
+    /// The tagging reaction was removed: the entry is hidden, kept for audit.
+    Untag { slack_ts: String },
+    /// The message was edited.
+    Edit {
+        slack_ts: String,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// The message was deleted: the entry is marked deleted, kept for audit.
+    Delete { slack_ts: String },
+}
+
+/// A Slack message timestamp (`1700000000.000100`) as a time.
+pub fn slack_ts_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs, micros * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_timestamps() {
+        let t = slack_ts_time("1700000000.000100").unwrap();
+        assert_eq!(t.timestamp(), 1_700_000_000);
+        assert_eq!(t.timestamp_subsec_micros(), 100);
+        assert_eq!(
+            slack_ts_time("1700000000.5")
+                .unwrap()
+                .timestamp_subsec_millis(),
+            500
+        );
+        assert!(slack_ts_time("soon").is_none());
+        assert!(slack_ts_time("").is_none());
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(k.as_str()), Some(k));
+        }
+        assert!(EntryKind::Decision.is_typed_tag());
+        assert!(!EntryKind::Message.is_typed_tag());
+    }
 }

@@ -29,6 +29,9 @@ pub enum Job {
     PostBoard,
     /// Posts the announcement, or edits it in place once posted.
     SyncAnnouncement,
+    /// Fetches a tagged message (text, author, permalink), fills its
+    /// timeline entry and confirms the tag with the bot's reaction.
+    CaptureMessage { ts: String },
     /// An ephemeral message to one person.
     Ephemeral {
         channel: String,
@@ -46,6 +49,7 @@ impl Job {
             Job::SyncBoard => "sync_board",
             Job::PostBoard => "post_board",
             Job::SyncAnnouncement => "sync_announcement",
+            Job::CaptureMessage { .. } => "capture_message",
             Job::Ephemeral { .. } => "ephemeral",
         }
     }
@@ -247,7 +251,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
-            let lead = blocks::lead(&incident, &assignments);
+            let lead = domain::lead(&incident, &assignments);
             ctx.slack
                 .set_topic(channel, &domain::topic(&incident, &lead))
                 .await?;
@@ -280,8 +284,61 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             }
             Ok(())
         }
+        Job::CaptureMessage { ts } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            capture_message(ctx, number, channel, ts).await
+        }
         Job::Ephemeral { .. } => Ok(()),
     }
+}
+
+/// How long a cached display name is trusted.
+const USER_NAME_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+async fn capture_message(
+    ctx: &Ctx,
+    number: IncidentNumber,
+    channel: &str,
+    ts: &str,
+) -> Result<(), RunError> {
+    let Some(message) = ctx.slack.find_message(channel, ts).await? else {
+        ctx.store.mark_message_gone(number, ts).await?;
+        return Ok(());
+    };
+    let author = message.user.clone().map(domain::UserId);
+    let author_name = match &author {
+        Some(user) => match ctx.store.user_name(user).await? {
+            Some((name, at)) if ctx.clock.now() - at < USER_NAME_TTL => name,
+            _ => {
+                let name = ctx.slack.user_name(&user.0).await?;
+                ctx.store
+                    .remember_user_name(user, &name, ctx.clock.now())
+                    .await?;
+                name
+            }
+        },
+        None => message
+            .username
+            .clone()
+            .unwrap_or_else(|| "a bot".to_string()),
+    };
+    let permalink = ctx.slack.permalink(channel, ts).await?;
+    ctx.store
+        .fill_tagged_message(
+            number,
+            crate::store::FetchedMessage {
+                slack_ts: ts,
+                text: &message.text,
+                author: author.as_ref(),
+                author_name: &author_name,
+                permalink: Some(&permalink),
+            },
+        )
+        .await?;
+    ctx.slack
+        .add_reaction(channel, ts, &ctx.settings.timeline.confirm_emoji)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

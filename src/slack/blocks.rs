@@ -4,7 +4,7 @@
 use super::inbound::{
     ACTION_CLAIM, ACTION_RELEASE, CALLBACK_DECLARE, DeclareMetadata, declare_ids, role_action_value,
 };
-use crate::domain::{Assignment, Incident, RoleCatalog, SeverityCatalog, holders};
+use crate::domain::{Assignment, Entry, Incident, RoleCatalog, SeverityCatalog, holders, lead};
 use slack_morphism::prelude::*;
 
 /// Slack's limit for a modal title.
@@ -125,14 +125,6 @@ pub fn declare_modal(
         .with_callback_id(CALLBACK_DECLARE.into())
         .with_private_metadata(metadata),
     )
-}
-
-/// The lead shown on the board, topic and announcement.
-pub fn lead(incident: &Incident, assignments: &[Assignment]) -> crate::domain::UserId {
-    holders(assignments, crate::domain::roles::INCIDENT_LEAD)
-        .first()
-        .map(|u| (*u).clone())
-        .unwrap_or_else(|| incident.declared_by.clone())
 }
 
 fn headline(incident: &Incident) -> String {
@@ -259,4 +251,241 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
             incident.status
         ))
         .with_blocks(blocks)
+}
+
+/// Slack's limit on blocks in a message.
+pub const MAX_BLOCKS: usize = 50;
+
+/// A time each reader sees in their own zone (`<!date^…>`), with a fallback
+/// in the configured zone; with the date when the incident spans days.
+fn when(at: chrono::DateTime<chrono::Utc>, with_date: bool, tz: chrono_tz::Tz) -> String {
+    let local = at.with_timezone(&tz);
+    if with_date {
+        format!(
+            "<!date^{}^{{date_short}} {{time}}|{}>",
+            at.timestamp(),
+            local.format("%Y-%m-%d %H:%M %Z")
+        )
+    } else {
+        format!(
+            "<!date^{}^{{time}}|{}>",
+            at.timestamp(),
+            local.format("%H:%M %Z")
+        )
+    }
+}
+
+/// One timeline line, at most a section long.
+fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
+    let label = e
+        .kind
+        .label()
+        .map(|l| format!("*[{l}]* "))
+        .unwrap_or_default();
+    let who = e
+        .author_name
+        .as_ref()
+        .map(|n| format!("*{}*: ", escape(n)))
+        .unwrap_or_default();
+    let text = if e.fetched {
+        e.text.clone()
+    } else {
+        "_fetching the message…_".to_string()
+    };
+    let link = e
+        .permalink
+        .as_ref()
+        .map(|p| format!(" <{p}|link>"))
+        .unwrap_or_default();
+    truncate(
+        &format!(
+            "• {} {label}{who}{text}{link}",
+            when(e.occurred_at, with_date, tz)
+        ),
+        SECTION_TEXT_MAX,
+    )
+}
+
+/// The `/incident timeline` view: chronological, packed into sections of at
+/// most 3,000 characters and 50 blocks; what does not fit is counted.
+pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> SlackMessageContent {
+    let with_date = match (entries.first(), entries.last()) {
+        (Some(a), Some(b)) => {
+            a.occurred_at.with_timezone(&tz).date_naive()
+                != b.occurred_at.with_timezone(&tz).date_naive()
+        }
+        _ => false,
+    };
+    let head = format!(
+        "*Timeline of {}: {}* ({} entries)",
+        incident.reference(),
+        escape(&incident.title),
+        entries.len()
+    );
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    // Room for the head and, if needed, the "not shown" note.
+    let mut sections: Vec<String> = Vec::new();
+    let mut shown = 0;
+    for e in entries {
+        let line = timeline_line(e, with_date, tz);
+        let room = sections.len() < MAX_BLOCKS - 2;
+        match sections.last_mut() {
+            Some(current) if current.len() + 1 + line.len() <= SECTION_TEXT_MAX => {
+                current.push('\n');
+                current.push_str(&line);
+            }
+            _ if room => sections.push(line),
+            _ => break,
+        }
+        shown += 1;
+    }
+    if entries.is_empty() {
+        sections.push("_Nothing on the timeline yet._".to_string());
+    }
+    blocks.extend(
+        sections
+            .into_iter()
+            .map(|t| SlackSectionBlock::new().with_text(md!(t)).into()),
+    );
+    if shown < entries.len() {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(format!(
+                "{} later entries are not shown here; the whole timeline is kept and goes into the postmortem.",
+                entries.len() - shown
+            )))])
+            .into(),
+        );
+    }
+    SlackMessageContent::new()
+        .with_text(head)
+        .with_blocks(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EntryKind, Status, UserId};
+    use chrono::TimeZone;
+
+    fn incident() -> Incident {
+        Incident {
+            number: 3,
+            title: "DB <primary> down".into(),
+            severity: "SEV1".into(),
+            status: Status::Investigating,
+            summary: String::new(),
+            security: false,
+            drill: false,
+            declared_by: UserId("U1".into()),
+            declared_at: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+                .unwrap(),
+            impact_started_at: None,
+            detected_at: None,
+            mitigated_at: None,
+            resolved_at: None,
+            closed_at: None,
+            origin_channel: "C0".into(),
+            announce_channel: "C0".into(),
+            channel_id: Some("C1".into()),
+            channel_name: None,
+            board_ts: None,
+            announce_ts: None,
+        }
+    }
+
+    fn entry(id: i64, at: chrono::DateTime<chrono::Utc>, kind: EntryKind, text: &str) -> Entry {
+        Entry {
+            id,
+            occurred_at: at,
+            kind,
+            author: None,
+            author_name: (kind == EntryKind::Message).then(|| "Ann".to_string()),
+            text: text.into(),
+            slack_ts: None,
+            permalink: (kind == EntryKind::Message)
+                .then(|| "https://acme.slack.com/archives/C1/p1".to_string()),
+            fetched: true,
+        }
+    }
+
+    #[test]
+    fn one_day_shows_times_only() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+            .unwrap();
+        let view = timeline(
+            &incident(),
+            &[
+                entry(1, t, EntryKind::Declared, "declared"),
+                entry(
+                    2,
+                    t + chrono::Duration::minutes(5),
+                    EntryKind::Message,
+                    "errors spike",
+                ),
+            ],
+            chrono_tz::UTC,
+        );
+        insta::assert_json_snapshot!(view);
+    }
+
+    #[test]
+    fn spanning_midnight_shows_dates_in_the_configured_zone() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+            .unwrap();
+        let entries = [
+            entry(1, t, EntryKind::Declared, "declared"),
+            entry(
+                2,
+                t + chrono::Duration::minutes(20),
+                EntryKind::Mitigated,
+                "rolled back",
+            ),
+        ];
+        let view = timeline(&incident(), &entries, chrono_tz::UTC);
+        let json = serde_json::to_string(&view).unwrap();
+        assert!(
+            json.contains("{date_short} {time}|2026-11-23 23:50 UTC"),
+            "{json}"
+        );
+        assert!(json.contains("2026-11-24 00:10 UTC"));
+        assert!(json.contains("*[mitigated]*"));
+        // In Tokyo both entries fall on the 24th: no dates.
+        let json = serde_json::to_string(&timeline(&incident(), &entries, chrono_tz::Asia::Tokyo))
+            .unwrap();
+        assert!(!json.contains("date_short"), "{json}");
+        assert!(json.contains("08:50 JST"));
+    }
+
+    #[test]
+    fn long_timelines_stay_within_block_kit_limits() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+        let entries: Vec<Entry> = (0..2000)
+            .map(|i| {
+                entry(
+                    i,
+                    t + chrono::Duration::seconds(i),
+                    EntryKind::Note,
+                    &"x".repeat(if i == 0 { 10_000 } else { 200 }),
+                )
+            })
+            .collect();
+        let view = timeline(&incident(), &entries, chrono_tz::UTC);
+        let blocks = view.blocks.as_ref().unwrap();
+        assert!(blocks.len() <= MAX_BLOCKS);
+        for b in blocks {
+            let json = serde_json::to_value(b).unwrap();
+            if let Some(text) = json["text"]["text"].as_str() {
+                assert!(text.chars().count() <= SECTION_TEXT_MAX);
+            }
+        }
+        let last = serde_json::to_string(blocks.last().unwrap()).unwrap();
+        assert!(last.contains("later entries are not shown"), "{last}");
+    }
 }

@@ -75,6 +75,15 @@ fn classify(e: SlackClientError) -> CallError {
     }
 }
 
+/// A message as Slack has it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundMessage {
+    pub text: String,
+    pub user: Option<String>,
+    /// Who posted it, when it was not a person (a bot or an integration).
+    pub username: Option<String>,
+}
+
 /// A channel Slack created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedChannel {
@@ -215,5 +224,98 @@ impl SlackApi {
         self.call(async |s| s.chat_post_ephemeral(&req).await)
             .await?;
         Ok(())
+    }
+
+    /// The message at `ts`, whether in the channel or in a thread: history
+    /// first, then the thread that holds it. `None` when Slack has no such
+    /// message (deleted meanwhile).
+    pub async fn find_message(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<FoundMessage>, CallError> {
+        let found = |messages: Vec<SlackHistoryMessage>| {
+            messages
+                .into_iter()
+                .find(|m| m.origin.ts.0 == ts)
+                .map(|m| FoundMessage {
+                    text: m.content.text.unwrap_or_default(),
+                    user: m.sender.user.map(|u| u.0),
+                    username: m.sender.username,
+                })
+        };
+        let history = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.to_string().into())
+            .with_latest(ts.to_string().into())
+            .with_oldest(ts.to_string().into())
+            .with_inclusive(true)
+            .with_limit(1);
+        let res = self
+            .call(async |s| s.conversations_history(&history).await)
+            .await?;
+        if let Some(m) = found(res.messages) {
+            return Ok(Some(m));
+        }
+        let replies = SlackApiConversationsRepliesRequest::new(
+            channel.to_string().into(),
+            ts.to_string().into(),
+        )
+        .with_latest(ts.to_string().into())
+        .with_oldest(ts.to_string().into())
+        .with_inclusive(true)
+        .with_limit(1);
+        match self
+            .call(async |s| s.conversations_replies(&replies).await)
+            .await
+        {
+            Ok(res) => Ok(found(res.messages)),
+            Err(CallError::Api(code))
+                if code == "thread_not_found" || code == "message_not_found" =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
+        let req =
+            SlackApiChatGetPermalinkRequest::new(channel.to_string().into(), ts.to_string().into());
+        let res = self
+            .call(async |s| s.chat_get_permalink(&req).await)
+            .await?;
+        Ok(res.permalink.to_string())
+    }
+
+    /// Adds the bot's reaction; already there counts as done.
+    pub async fn add_reaction(
+        &self,
+        channel: &str,
+        ts: &str,
+        emoji: &str,
+    ) -> Result<(), CallError> {
+        let req = SlackApiReactionsAddRequest::new(
+            channel.to_string().into(),
+            emoji.to_string().into(),
+            ts.to_string().into(),
+        );
+        match self.call(async |s| s.reactions_add(&req).await).await {
+            Err(CallError::Api(code)) if code == "already_reacted" => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// A person's display name (falling back to real name, then handle).
+    pub async fn user_name(&self, user: &str) -> Result<String, CallError> {
+        let req = SlackApiUsersInfoRequest::new(user.to_string().into());
+        let res = self.call(async |s| s.users_info(&req).await).await?;
+        let u = res.user;
+        let profile = u.profile.as_ref();
+        let pick = |v: Option<&String>| v.filter(|s| !s.trim().is_empty()).cloned();
+        Ok(pick(profile.and_then(|p| p.display_name.as_ref()))
+            .or_else(|| pick(profile.and_then(|p| p.real_name.as_ref())))
+            .or_else(|| pick(u.real_name.as_ref()))
+            .or_else(|| pick(u.name.as_ref()))
+            .unwrap_or_else(|| user.to_string()))
     }
 }

@@ -261,8 +261,31 @@ pub enum EventEnvelope {
 /// The events this bot reacts to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Any event type not handled (yet); recorded, then ignored.
+    /// Someone added a reaction to a message.
+    ReactionAdded(Reaction),
+    /// Someone removed their reaction from a message.
+    ReactionRemoved(Reaction),
+    /// A message was edited; `text` is its new text.
+    MessageChanged {
+        channel: String,
+        ts: String,
+        text: String,
+    },
+    /// A message was deleted.
+    MessageDeleted { channel: String, ts: String },
+    /// Any other event; recorded, then ignored.
     Other(String),
+}
+
+/// A reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    pub user: UserId,
+    /// Emoji name without colons, as Slack sends it (`pushpin`).
+    pub reaction: String,
+    pub channel: String,
+    /// The message's own timestamp.
+    pub ts: String,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +304,83 @@ struct RawEnvelope {
 struct RawEvent {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    subtype: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    reaction: Option<String>,
+    #[serde(default)]
+    item: Option<RawItem>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    message: Option<RawMessage>,
+    #[serde(default)]
+    deleted_ts: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawItem {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    ts: String,
+    #[serde(default)]
+    text: String,
+}
+
+impl RawEvent {
+    fn into_event(self) -> Event {
+        let kind = self.kind.clone();
+        match (kind.as_str(), self.subtype.as_deref()) {
+            ("reaction_added" | "reaction_removed", _) => {
+                let reaction = match (self.user, self.reaction, self.item) {
+                    (
+                        Some(user),
+                        Some(reaction),
+                        Some(RawItem {
+                            kind,
+                            channel: Some(channel),
+                            ts: Some(ts),
+                        }),
+                    ) if kind == "message" => Reaction {
+                        user: UserId(user),
+                        reaction,
+                        channel,
+                        ts,
+                    },
+                    _ => return Event::Other(format!("{kind} on something other than a message")),
+                };
+                if kind == "reaction_added" {
+                    Event::ReactionAdded(reaction)
+                } else {
+                    Event::ReactionRemoved(reaction)
+                }
+            }
+            ("message", Some("message_changed")) => match (self.channel, self.message) {
+                (Some(channel), Some(m)) => Event::MessageChanged {
+                    channel,
+                    ts: m.ts,
+                    text: m.text,
+                },
+                _ => Event::Other("message_changed without a message".to_string()),
+            },
+            ("message", Some("message_deleted")) => match (self.channel, self.deleted_ts) {
+                (Some(channel), Some(ts)) => Event::MessageDeleted { channel, ts },
+                _ => Event::Other("message_deleted without a timestamp".to_string()),
+            },
+            (_, Some(subtype)) => Event::Other(format!("{kind}/{subtype}")),
+            _ => Event::Other(kind),
+        }
+    }
 }
 
 impl EventEnvelope {
@@ -293,7 +393,7 @@ impl EventEnvelope {
                 }
                 ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
                     event_id,
-                    event: Event::Other(event.kind),
+                    event: event.into_event(),
                 },
                 (other, ..) => EventEnvelope::Other(other.to_string()),
             },
@@ -367,6 +467,71 @@ mod tests {
         assert!(form.drill && !form.security);
         assert_eq!(form.impact_started_at.unwrap().timestamp(), 1700000000);
         assert_eq!(metadata.unwrap().channel, "C1");
+    }
+
+    fn event(inner: serde_json::Value) -> Event {
+        let body = serde_json::json!({"type": "event_callback", "event_id": "Ev1", "team_id": "T1", "event": inner});
+        match EventEnvelope::parse(body.to_string().as_bytes()).unwrap() {
+            EventEnvelope::Callback { event, .. } => event,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_we_act_on() {
+        let r = Reaction {
+            user: UserId("U1".into()),
+            reaction: "pushpin".into(),
+            channel: "C1".into(),
+            ts: "1.2".into(),
+        };
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "reaction_added", "user": "U1", "reaction": "pushpin", "item_user": "U2",
+                "item": {"type": "message", "channel": "C1", "ts": "1.2"}, "event_ts": "3.4"})
+            ),
+            Event::ReactionAdded(r.clone())
+        );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "reaction_removed", "user": "U1", "reaction": "pushpin",
+                "item": {"type": "message", "channel": "C1", "ts": "1.2"}, "event_ts": "3.4"})
+            ),
+            Event::ReactionRemoved(r)
+        );
+        assert!(matches!(
+            event(
+                serde_json::json!({"type": "reaction_added", "user": "U1", "reaction": "pushpin", "item": {"type": "file", "file": "F1"}})
+            ),
+            Event::Other(_)
+        ));
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "message", "subtype": "message_changed", "channel": "C1", "hidden": true,
+                "message": {"type": "message", "user": "U2", "text": "new text", "ts": "1.2", "edited": {"user": "U2", "ts": "5.6"}},
+                "previous_message": {"type": "message", "text": "old", "ts": "1.2"}, "event_ts": "5.6", "ts": "5.6"})
+            ),
+            Event::MessageChanged {
+                channel: "C1".into(),
+                ts: "1.2".into(),
+                text: "new text".into()
+            }
+        );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "message", "subtype": "message_deleted", "channel": "C1", "hidden": true, "deleted_ts": "1.2", "event_ts": "5.6", "ts": "5.6"})
+            ),
+            Event::MessageDeleted {
+                channel: "C1".into(),
+                ts: "1.2".into()
+            }
+        );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "message", "channel": "C1", "user": "U1", "text": "hello", "ts": "1.2"})
+            ),
+            Event::Other("message".into())
+        );
     }
 
     #[test]

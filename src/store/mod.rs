@@ -7,7 +7,8 @@ mod sqlite;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Status, UserId,
+    Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Status, TimelineChange,
+    UserId,
 };
 use crate::jobs::Job;
 use async_trait::async_trait;
@@ -35,6 +36,24 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Effects {
     pub timeline: Vec<NewEntry>,
     pub jobs: Vec<Job>,
+}
+
+/// What a Slack event changes on an incident's timeline.
+#[derive(Clone, Debug)]
+pub struct EventChange {
+    pub incident: IncidentNumber,
+    pub change: TimelineChange,
+    pub effects: Effects,
+}
+
+/// A tagged message as fetched from Slack.
+#[derive(Clone, Debug)]
+pub struct FetchedMessage<'a> {
+    pub slack_ts: &'a str,
+    pub text: &'a str,
+    pub author: Option<&'a UserId>,
+    pub author_name: &'a str,
+    pub permalink: Option<&'a str>,
 }
 
 /// How a role change turned out.
@@ -153,8 +172,27 @@ pub trait Store: Send + Sync + 'static {
     async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()>;
     async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()>;
 
-    /// Remembers a Slack event id; false when it was seen before.
-    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Remembers a Slack event id and applies what it changes, in one
+    /// transaction; false (and nothing changed) when it was seen before.
+    async fn record_event(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+        change: Option<EventChange>,
+    ) -> Result<bool>;
+
+    /// Fills in a tagged message's text, author and link once fetched.
+    async fn fill_tagged_message(
+        &self,
+        number: IncidentNumber,
+        message: FetchedMessage<'_>,
+    ) -> Result<()>;
+    /// A tagged message Slack no longer has: marked deleted, kept.
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()>;
+
+    /// A cached display name and when it was fetched.
+    async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
+    async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;
 
     /// Claims the next due job, keeping each incident's jobs in order: a job
     /// waits while an earlier one of the same incident is unfinished.

@@ -3,7 +3,7 @@
 //! failing with "database is locked".
 
 use super::*;
-use crate::domain::EntryKind;
+use crate::domain::{EntryKind, TimelineChange};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -17,7 +17,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts";
+const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts";
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -60,6 +60,7 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
         declared_by: UserId(row.try_get("declared_by")?),
         declared_at: from_millis(row.try_get("declared_at")?)?,
         impact_started_at: opt_time("impact_started_at")?,
+        detected_at: opt_time("detected_at")?,
         mitigated_at: opt_time("mitigated_at")?,
         resolved_at: opt_time("resolved_at")?,
         closed_at: opt_time("closed_at")?,
@@ -131,6 +132,85 @@ async fn apply_effects(
         .bind(millis(now))
         .execute(&mut **tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Applies a tag, untag, edit or deletion of a message entry.
+async fn apply_timeline_change(
+    tx: &mut Transaction<'static, Sqlite>,
+    number: IncidentNumber,
+    change: TimelineChange,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match change {
+        TimelineChange::Tag {
+            slack_ts,
+            occurred_at,
+            kind,
+            tagged_by,
+        } => {
+            // A plain tag never downgrades a typed one.
+            sqlx::query(
+                "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
+                 VALUES (?, ?, ?, ?, '', ?, ?, 0)
+                 ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                    hidden = 0,
+                    kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
+            )
+            .bind(number)
+            .bind(millis(occurred_at))
+            .bind(millis(now))
+            .bind(kind.as_str())
+            .bind(&slack_ts)
+            .bind(&tagged_by.0)
+            .execute(&mut **tx)
+            .await?;
+            let column = match kind {
+                EntryKind::ImpactStarted => {
+                    Some("UPDATE incidents SET impact_started_at = ? WHERE number = ?")
+                }
+                EntryKind::Detected => {
+                    Some("UPDATE incidents SET detected_at = ? WHERE number = ?")
+                }
+                EntryKind::Mitigated => {
+                    Some("UPDATE incidents SET mitigated_at = ? WHERE number = ?")
+                }
+                _ => None,
+            };
+            if let Some(sql) = column {
+                sqlx::query(sql)
+                    .bind(millis(occurred_at))
+                    .bind(number)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        TimelineChange::Untag { slack_ts } => {
+            sqlx::query(
+                "UPDATE timeline_entries SET hidden = 1 WHERE incident_number = ? AND slack_ts = ?",
+            )
+            .bind(number)
+            .bind(slack_ts)
+            .execute(&mut **tx)
+            .await?;
+        }
+        TimelineChange::Edit { slack_ts, text, at } => {
+            sqlx::query("UPDATE timeline_entries SET text = ?, edited_at = ? WHERE incident_number = ? AND slack_ts = ?")
+                .bind(text)
+                .bind(millis(at))
+                .bind(number)
+                .bind(slack_ts)
+                .execute(&mut **tx)
+                .await?;
+        }
+        TimelineChange::Delete { slack_ts } => {
+            sqlx::query("UPDATE timeline_entries SET deleted = 1 WHERE incident_number = ? AND slack_ts = ?")
+                .bind(number)
+                .bind(slack_ts)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -250,7 +330,8 @@ impl Store for SqliteStore {
 
     async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>> {
         let rows = sqlx::query(
-            "SELECT id, occurred_at, kind, author, text FROM timeline_entries WHERE incident_number = ? AND hidden = 0 ORDER BY occurred_at, id",
+            "SELECT id, occurred_at, kind, author, author_name, text, slack_ts, permalink, fetched FROM timeline_entries
+             WHERE incident_number = ? AND hidden = 0 AND deleted = 0 ORDER BY occurred_at, id",
         )
         .bind(number)
         .fetch_all(&self.pool)
@@ -264,7 +345,11 @@ impl Store for SqliteStore {
                     kind: EntryKind::parse(&kind)
                         .ok_or_else(|| StoreError::Corrupt(format!("entry kind {kind}")))?,
                     author: r.try_get::<Option<String>, _>("author")?.map(UserId),
+                    author_name: r.try_get("author_name")?,
                     text: r.try_get("text")?,
+                    slack_ts: r.try_get("slack_ts")?,
+                    permalink: r.try_get("permalink")?,
+                    fetched: r.try_get("fetched")?,
                 })
             })
             .collect()
@@ -440,16 +525,86 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn record_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool> {
+    async fn record_event(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+        change: Option<EventChange>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
         )
         .bind(event_id)
         .bind(millis(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(inserted == 1)
+        if inserted == 0 {
+            return Ok(false);
+        }
+        if let Some(EventChange {
+            incident: n,
+            change,
+            effects,
+        }) = change
+        {
+            apply_timeline_change(&mut tx, n, change, now).await?;
+            apply_effects(&mut tx, n, effects, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn fill_tagged_message(
+        &self,
+        number: IncidentNumber,
+        m: FetchedMessage<'_>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE timeline_entries SET text = ?, author = ?, author_name = ?, permalink = ?, fetched = 1
+             WHERE incident_number = ? AND slack_ts = ?",
+        )
+        .bind(m.text)
+        .bind(m.author.map(|u| u.0.as_str()))
+        .bind(m.author_name)
+        .bind(m.permalink)
+        .bind(number)
+        .bind(m.slack_ts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
+        sqlx::query("UPDATE timeline_entries SET deleted = 1, fetched = 1 WHERE incident_number = ? AND slack_ts = ?")
+            .bind(number)
+            .bind(slack_ts)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = ?")
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
+            .transpose()
+    }
+
+    async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO slack_users (id, name, fetched_at) VALUES (?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
+        )
+        .bind(&id.0)
+        .bind(name)
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn claim_job(

@@ -55,6 +55,10 @@ struct Inner {
     messages: Vec<Message>,
     failures: HashMap<String, VecDeque<Failure>>,
     counter: u64,
+    /// Reactions the bot added: (channel, ts, emoji).
+    reactions: Vec<(String, String, String)>,
+    /// Display names for users.info.
+    names: HashMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -145,6 +149,74 @@ impl FakeSlack {
             .collect()
     }
 
+    /// A person posts `text` in `channel` (in a thread when `thread_ts` is
+    /// given) at `at`; returns the message's ts.
+    pub fn user_posts(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let ts = format!("{}.{:06}", at.timestamp(), inner.counter);
+        let mut body = json!({"type": "message", "user": user, "text": text, "ts": ts});
+        if let Some(parent) = thread_ts {
+            body["thread_ts"] = json!(parent);
+        }
+        inner.messages.push(Message {
+            channel: channel.to_string(),
+            ts: ts.clone(),
+            body,
+            edits: 0,
+        });
+        ts
+    }
+
+    /// Someone edits a message (the fake keeps the new text for history).
+    pub fn edit(&self, channel: &str, ts: &str, text: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(m) = inner
+            .messages
+            .iter_mut()
+            .find(|m| m.channel == channel && m.ts == ts)
+        {
+            m.body["text"] = json!(text);
+            m.edits += 1;
+        }
+    }
+
+    /// Someone deletes a message.
+    pub fn delete(&self, channel: &str, ts: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .messages
+            .retain(|m| !(m.channel == channel && m.ts == ts));
+    }
+
+    pub fn set_name(&self, user: &str, display_name: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .names
+            .insert(user.to_string(), display_name.to_string());
+    }
+
+    /// Emoji the bot added to a message.
+    pub fn bot_reactions(&self, channel: &str, ts: &str) -> Vec<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .reactions
+            .iter()
+            .filter(|(c, t, _)| c == channel && t == ts)
+            .map(|(_, _, e)| e.clone())
+            .collect()
+    }
+
     /// Polls until `check` holds (the app works in the background); panics
     /// with `what` after a few seconds.
     pub async fn wait_for<T>(
@@ -188,17 +260,46 @@ fn channel_json(c: &Channel) -> Value {
     })
 }
 
+fn history_json(m: &Message) -> Value {
+    json!({
+        "type": "message",
+        "ts": m.ts,
+        "text": m.body.get("text").cloned().unwrap_or(json!("")),
+        "user": m.body.get("user").cloned().unwrap_or(json!(BOT_USER)),
+        "thread_ts": m.body.get("thread_ts"),
+    })
+}
+
+/// `oldest <= ts <= latest`, with Slack's `inclusive` flag (fixed-width ts).
+fn in_range(ts: &str, q: &Value) -> bool {
+    let inclusive = q.get("inclusive").and_then(Value::as_str) == Some("true");
+    let ok = |bound: Option<&str>, after: bool| match bound {
+        None => true,
+        Some(b) if after => ts > b || (inclusive && ts == b),
+        Some(b) => ts < b || (inclusive && ts == b),
+    };
+    ok(q.get("oldest").and_then(Value::as_str), true)
+        && ok(q.get("latest").and_then(Value::as_str), false)
+}
+
 async fn handle(
     State(fake): State<FakeSlack>,
     Path(method): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body)
-        .or_else(|_| {
-            serde_urlencoded::from_bytes::<HashMap<String, String>>(&body).map(|m| json!(m))
-        })
-        .unwrap_or(Value::Null);
+    // slack-morphism sends JSON bodies for POST and query strings for GET.
+    let body: Value = match query.filter(|q| !q.is_empty()) {
+        Some(q) => {
+            json!(serde_urlencoded::from_str::<HashMap<String, String>>(&q).unwrap_or_default())
+        }
+        None => serde_json::from_slice(&body)
+            .or_else(|_| {
+                serde_urlencoded::from_bytes::<HashMap<String, String>>(&body).map(|m| json!(m))
+            })
+            .unwrap_or(Value::Null),
+    };
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -339,6 +440,102 @@ async fn handle(
             )
         }
         "chat.postEphemeral" => ok(json!({"message_ts": format!("1700000000.{n:06}")})),
+        "conversations.history" => {
+            let channel = s("channel");
+            let limit = body
+                .get("limit")
+                .and_then(Value::as_str)
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(100usize);
+            let mut found: Vec<Value> = inner
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.channel == channel
+                        && m.body.get("thread_ts").is_none()
+                        && in_range(&m.ts, &body)
+                })
+                .map(history_json)
+                .collect();
+            found.reverse(); // newest first, as Slack answers
+            found.truncate(limit);
+            ok(json!({"messages": found, "has_more": false}))
+        }
+        "conversations.replies" => {
+            let (channel, ts) = (s("channel"), s("ts"));
+            let Some(target) = inner
+                .messages
+                .iter()
+                .find(|m| m.channel == channel && m.ts == ts)
+            else {
+                return err("thread_not_found");
+            };
+            let parent = target
+                .body
+                .get("thread_ts")
+                .and_then(Value::as_str)
+                .unwrap_or(&target.ts)
+                .to_string();
+            let thread: Vec<&Message> = inner
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.channel == channel
+                        && (m.ts == parent
+                            || m.body.get("thread_ts").and_then(Value::as_str)
+                                == Some(parent.as_str()))
+                })
+                .collect();
+            // Slack always answers with the parent first, then the replies in range.
+            let mut found: Vec<Value> = thread
+                .iter()
+                .filter(|m| m.ts == parent)
+                .map(|m| history_json(m))
+                .collect();
+            found.extend(
+                thread
+                    .iter()
+                    .filter(|m| m.ts != parent && in_range(&m.ts, &body))
+                    .map(|m| history_json(m)),
+            );
+            ok(json!({"messages": found, "has_more": false}))
+        }
+        "users.info" => {
+            let user = s("user");
+            let name = inner
+                .names
+                .get(&user)
+                .cloned()
+                .unwrap_or_else(|| user.to_lowercase());
+            ok(
+                json!({"user": {"id": user, "name": name, "real_name": format!("{name} (real)"), "profile": {"display_name": name, "real_name": format!("{name} (real)")}}}),
+            )
+        }
+        "chat.getPermalink" => {
+            let (channel, ts) = (s("channel"), s("message_ts"));
+            ok(
+                json!({"channel": channel, "permalink": format!("https://acme.slack.com/archives/{channel}/p{}", ts.replace('.', ""))}),
+            )
+        }
+        "reactions.add" => {
+            let (channel, ts, name) = (s("channel"), s("timestamp"), s("name"));
+            if !inner
+                .messages
+                .iter()
+                .any(|m| m.channel == channel && m.ts == ts)
+            {
+                return err("message_not_found");
+            }
+            if inner
+                .reactions
+                .iter()
+                .any(|(c, t, e)| *c == channel && *t == ts && *e == name)
+            {
+                return err("already_reacted");
+            }
+            inner.reactions.push((channel, ts, name));
+            ok(json!({}))
+        }
         _ => err("unknown_method"),
     }
 }

@@ -1,7 +1,7 @@
 //! Starts the real app on port 0 against the fake Slack and a fresh SQLite
 //! file, and sends it signed requests built like Slack's.
 
-use crate::fake_slack::FakeSlack;
+use super::fake_slack::FakeSlack;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -359,7 +359,7 @@ impl TestApp {
 
     /// Waits until no job is pending or running.
     pub async fn wait_idle(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let c = self.ctx.store.job_counts().await.unwrap();
             if c.pending == 0 && c.running == 0 {

@@ -10,3 +10,4 @@ mod declare;
 mod resilience;
 mod roles;
 mod security;
+mod timeline;

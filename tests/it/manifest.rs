@@ -113,9 +113,26 @@ fn manifest_points_at_the_spec_paths() {
         "chat:write",
         "chat:write.public",
         "channels:manage",
+        "channels:history",
+        "reactions:read",
+        "reactions:write",
+        "users:read",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");
+    let mut events: Vec<&str> = m
+        .pointer("/settings/event_subscriptions/bot_events")
+        .and_then(Value::as_array)
+        .expect("manifest.yml subscribes to no events")
+        .iter()
+        .map(|s| s.as_str().expect("an event is a string"))
+        .collect();
+    events.sort_unstable();
+    assert_eq!(
+        events,
+        ["message.channels", "reaction_added", "reaction_removed"],
+        "bot events"
+    );
     assert!(
         m.pointer("/oauth_config/scopes/user").is_none(),
         "warroom asks for no user scopes"

@@ -227,7 +227,8 @@ async fn notes_and_the_timeline_view() {
         .await;
     assert_eq!(ack["response_type"], "ephemeral");
     let view = app.command_json(BOB, &room, "timeline").await;
-    let text = view["text"].as_str().unwrap();
+    assert_eq!(view["response_type"], "ephemeral");
+    let text = view["blocks"].to_string();
     assert!(
         text.contains("rolled back deploy 42") && text.contains("<!date^"),
         "{text}"

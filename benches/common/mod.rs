@@ -1,0 +1,29 @@
+//! What the benchmarks share: the integration harness (real server, fake
+//! Slack) and the percentile report.
+
+#![allow(dead_code)]
+
+#[path = "../../tests/it/fake_slack.rs"]
+pub mod fake_slack;
+#[path = "../../tests/it/helpers.rs"]
+pub mod helpers;
+
+use std::time::Duration;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Prints n, p50, p90, p99 and max of `samples`.
+pub fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name}: n={} p50={:.2?} p90={:.2?} p99={:.2?} max={:.2?}",
+        samples.len(),
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.9),
+        percentile(&samples, 0.99),
+        samples[samples.len() - 1]
+    );
+}
