@@ -20,8 +20,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Tells the workers new jobs are waiting.
-    pub fn jobs_queued(&self) {
+    /// Wakes the job workers and the reminder scheduler: jobs were queued or
+    /// reminder due times moved.
+    pub fn state_changed(&self) {
         self.wake.notify_waiters();
     }
 }

@@ -135,24 +135,29 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
                 tracing::Span::current().record("user", user.0.as_str());
                 service::declare(&ctx, user, view_id, metadata.as_ref(), form)
                     .await
-                    .map(|reply| match reply {
-                        SubmissionReply::Close => StatusCode::OK.into_response(),
-                        SubmissionReply::Errors(errors) => Json(serde_json::json!({
-                            "response_action": "errors",
-                            "errors": errors,
-                        }))
-                        .into_response(),
-                    })
+                    .map(submission_response)
             }
             Interaction::Action {
                 user,
                 channel,
+                trigger_id,
                 action,
             } => {
                 tracing::Span::current().record("user", user.0.as_str());
-                service::action(&ctx, user, channel.as_deref(), action)
+                service::action(&ctx, user, channel.as_deref(), trigger_id, action)
                     .await
                     .map(|()| StatusCode::OK.into_response())
+            }
+            Interaction::UpdateSubmitted {
+                user,
+                incident,
+                answers,
+                audiences,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::update_submitted(&ctx, user, *incident, answers, audiences)
+                    .await
+                    .map(submission_response)
             }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
@@ -169,6 +174,18 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
     }
     .instrument(span)
     .await
+}
+
+/// An empty 200 closes a modal; errors keep it open, shown by block.
+fn submission_response(reply: SubmissionReply) -> Response {
+    match reply {
+        SubmissionReply::Close => StatusCode::OK.into_response(),
+        SubmissionReply::Errors(errors) => Json(serde_json::json!({
+            "response_action": "errors",
+            "errors": errors,
+        }))
+        .into_response(),
+    }
 }
 
 async fn events(

@@ -24,8 +24,14 @@ struct StateLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    reminders: Family<KindLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     jobs: Family<JobLabels, Counter>,
     queue: Family<StateLabels, Gauge>,
@@ -45,6 +51,12 @@ impl Metrics {
         let jobs = Family::<JobLabels, Counter>::default();
         let queue = Family::<StateLabels, Gauge>::default();
         let declared = Counter::default();
+        let reminders = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "reminders_fired",
+            "Reminders sent, by kind",
+            reminders.clone(),
+        );
         registry.register(
             "slack_requests",
             "Requests from Slack by endpoint and outcome",
@@ -59,6 +71,7 @@ impl Metrics {
         registry.register("incidents_declared", "Incidents declared", declared.clone());
         Self {
             registry,
+            reminders,
             requests,
             jobs,
             queue,
@@ -79,6 +92,10 @@ impl Metrics {
             JobOutcome::Failed { .. } => "failed",
         };
         self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();
+    }
+
+    pub fn reminder_fired(&self, kind: &'static str) {
+        self.reminders.get_or_create(&KindLabels { kind }).inc();
     }
 
     pub fn declared(&self) {

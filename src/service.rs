@@ -4,16 +4,18 @@
 
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
+use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
 use crate::domain::timeline::slack_ts_time;
 use crate::domain::{Declaration, EntryKind, Incident, NewEntry, Status, UserId};
 use crate::domain::{TimelineChange, may_tag};
 use crate::jobs::Job;
+use crate::reminders;
 use crate::slack::blocks;
 use crate::slack::inbound::{
     Action, DeclareForm, DeclareMetadata, Event, Reaction, SlashCommand, declare_ids,
 };
-use crate::store::{Effects, EventChange, RoleChange, StoreError};
+use crate::store::{Destination, Effects, EventChange, RoleChange, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -49,6 +51,40 @@ fn entry(ctx: &Ctx, kind: EntryKind, author: &UserId, text: String) -> NewEntry 
         kind,
         author: Some(author.clone()),
         text,
+    }
+}
+
+/// Effects of a notable change: its timeline entries and jobs, and the
+/// scribe's quiet clock restarted (seed 000: the scribe asks for status when
+/// nothing notable was recorded for a while).
+fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Job>) -> Effects {
+    let mut schedule = vec![];
+    if incident.status.is_open() && !timeline.is_empty() {
+        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        schedule.push(ScheduleOp::Scribe(Some(
+            ctx.clock.now() + c.scribe_quiet_after,
+        )));
+    }
+    Effects {
+        timeline,
+        jobs,
+        schedule,
+    }
+}
+
+/// Comms clocks under a new severity's cadence, counted from the last
+/// update (or the declaration). A reminder already sent stays sent; one that
+/// the new cadence makes overdue fires now.
+fn comms_for_severity(ctx: &Ctx, incident: &Incident, severity: &str) -> ScheduleOp {
+    let c = reminders::cadence(&ctx.settings, severity);
+    let now = ctx.clock.now();
+    let base = incident.last_update_at.unwrap_or(incident.declared_at);
+    let keep = |pending: Option<chrono::DateTime<chrono::Utc>>, after: chrono::Duration| {
+        pending.map(|_| (base + after).max(now))
+    };
+    ScheduleOp::Comms {
+        nudge_at: keep(incident.schedule.nudge_at, c.nudge_after),
+        due_at: keep(incident.schedule.due_at, c.due_after),
     }
 }
 
@@ -98,8 +134,8 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                     n,
                     ctx.clock.now(),
                     Effects {
-                        timeline: vec![],
                         jobs: vec![Job::PostBoard],
+                        ..Effects::default()
                     },
                 )
                 .await?;
@@ -128,10 +164,12 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 role.name,
                 assignee.mention()
             );
-            let effects = Effects {
-                timeline: vec![entry(ctx, EntryKind::Role, &user, text)],
+            let effects = notable(
+                ctx,
+                &incident,
+                vec![entry(ctx, EntryKind::Role, &user, text)],
                 jobs,
-            };
+            );
             match ctx
                 .store
                 .set_role(
@@ -164,10 +202,17 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
             };
             let text = format!("Severity changed from {} to {level}", incident.severity);
-            let effects = Effects {
-                timeline: vec![entry(ctx, EntryKind::Severity, &user, text)],
-                jobs: sync_all(),
-            };
+            let mut effects = notable(
+                ctx,
+                &incident,
+                vec![entry(ctx, EntryKind::Severity, &user, text)],
+                sync_all(),
+            );
+            if incident.status.is_open() {
+                effects
+                    .schedule
+                    .push(comms_for_severity(ctx, &incident, &level));
+            }
             match ctx
                 .store
                 .set_severity(n, &level, ctx.clock.now(), effects)
@@ -182,10 +227,30 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         }
         Command::Status { status } => {
             let text = format!("Status changed from {} to {status}", incident.status);
-            let effects = Effects {
-                timeline: vec![entry(ctx, EntryKind::Status, &user, text)],
-                jobs: sync_all(),
-            };
+            let mut effects = notable(
+                ctx,
+                &incident,
+                vec![entry(ctx, EntryKind::Status, &user, text)],
+                sync_all(),
+            );
+            let now = ctx.clock.now();
+            if !status.is_open() {
+                // Reminders stop when the incident is resolved.
+                effects.schedule = vec![
+                    ScheduleOp::Comms {
+                        nudge_at: None,
+                        due_at: None,
+                    },
+                    ScheduleOp::Scribe(None),
+                ];
+            } else if !incident.status.is_open() {
+                // Reopened: the clocks start again.
+                let c = reminders::cadence(&ctx.settings, &incident.severity);
+                let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+                effects
+                    .schedule
+                    .push(ScheduleOp::Comms { nudge_at, due_at });
+            }
             match ctx
                 .store
                 .set_status(n, status, ctx.clock.now(), effects)
@@ -200,22 +265,28 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             }
         }
         Command::Note { text } => {
-            let effects = Effects {
-                timeline: vec![entry(ctx, EntryKind::Note, &user, text)],
-                jobs: vec![],
-            };
+            let effects = notable(
+                ctx,
+                &incident,
+                vec![entry(ctx, EntryKind::Note, &user, text)],
+                vec![],
+            );
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Added to the timeline.".to_string())
         }
         Command::Timeline => timeline(ctx, &incident).await?,
-        Command::Update { .. } => not_yet("update"),
+        Command::Update { text: Some(text) } => {
+            let to = post_update(ctx, &incident, &user, &text, &[]).await?;
+            Reply::Ephemeral(format!("Status update posted to {to}."))
+        }
+        Command::Update { text: None } => open_update(ctx, &incident, &cmd.trigger_id).await,
         Command::Close => not_yet("close"),
         Command::Postmortem => not_yet("postmortem"),
         Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
             Reply::Ephemeral(command::help_text())
         }
     };
-    ctx.jobs_queued();
+    ctx.state_changed();
     Ok(reply)
 }
 
@@ -378,6 +449,14 @@ pub async fn declare(
             Job::SyncBoard,
             Job::SyncAnnouncement,
         ],
+        schedule: {
+            let c = reminders::cadence(&ctx.settings, &declaration.severity);
+            let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+            vec![
+                ScheduleOp::Comms { nudge_at, due_at },
+                ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
+            ]
+        },
     };
     let (incident, created) = ctx
         .store
@@ -387,21 +466,24 @@ pub async fn declare(
     if created {
         ctx.metrics.declared();
         info!(severity = %incident.severity, "incident declared");
-        ctx.jobs_queued();
+        ctx.state_changed();
     }
     Ok(SubmissionReply::Close)
 }
 
-/// A button on the role board.
+/// A button on a bot message.
 pub async fn action(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&str>,
+    trigger_id: &str,
     action: &Action,
 ) -> Result<(), StoreError> {
-    let (number, role_name, claim) = match action {
-        Action::Claim { incident, role } => (*incident, role, true),
-        Action::Release { incident, role } => (*incident, role, false),
+    let number = match action {
+        Action::Claim { incident, .. }
+        | Action::Release { incident, .. }
+        | Action::OpenUpdate { incident }
+        | Action::Snooze { incident, .. } => *incident,
         Action::Unknown(id) => {
             warn!(action_id = %id, "unknown action");
             return Ok(());
@@ -413,7 +495,6 @@ pub async fn action(
     };
     let tell = |text: String| -> Effects {
         Effects {
-            timeline: vec![],
             jobs: match channel.or(incident.channel_id.as_deref()) {
                 Some(c) => vec![Job::Ephemeral {
                     channel: c.to_string(),
@@ -422,80 +503,221 @@ pub async fn action(
                 }],
                 None => vec![],
             },
+            ..Effects::default()
         }
     };
     let now = ctx.clock.now();
-    let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
-        ctx.store
-            .add_effects(
-                number,
-                now,
-                tell(format!("{role_name} is no longer a role here.")),
-            )
-            .await?;
-        ctx.jobs_queued();
-        return Ok(());
+    let told = |text: String| async move {
+        ctx.store.add_effects(number, now, tell(text)).await?;
+        ctx.state_changed();
+        Ok::<(), StoreError>(())
     };
     if incident.status == Status::Closed {
-        ctx.store
-            .add_effects(
-                number,
-                now,
-                tell(format!("{} is closed.", incident.reference())),
-            )
-            .await?;
-        ctx.jobs_queued();
-        return Ok(());
+        return told(format!("{} is closed.", incident.reference())).await;
     }
+    let (role_name, claim) = match action {
+        Action::Claim { role, .. } => (role, true),
+        Action::Release { role, .. } => (role, false),
+        Action::OpenUpdate { .. } => {
+            if let Reply::Ephemeral(problem) = open_update(ctx, &incident, trigger_id).await {
+                told(problem).await?;
+            }
+            return Ok(());
+        }
+        Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
+        Action::Unknown(_) => return Ok(()),
+    };
+    let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
+        return told(format!("{role_name} is no longer a role here.")).await;
+    };
     let mut jobs = vec![Job::SyncBoard];
     if role.name == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
     }
+    let verb = if claim { "claimed" } else { "released" };
+    let text = format!("{} {verb} {}", user.mention(), role.name);
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(ctx, EntryKind::Role, user, text)],
+        jobs,
+    );
     if claim {
-        let text = format!("{} claimed {}", user.mention(), role.name);
-        let effects = Effects {
-            timeline: vec![entry(ctx, EntryKind::Role, user, text)],
-            jobs,
-        };
         if ctx
             .store
             .set_role(number, &role.name, user, !role.multiple, now, effects)
             .await?
             == RoleChange::Unchanged
         {
-            ctx.store
-                .add_effects(
-                    number,
-                    now,
-                    tell(format!("You already hold {}.", role.name)),
-                )
-                .await?;
+            return told(format!("You already hold {}.", role.name)).await;
         }
-    } else {
-        let text = format!("{} released {}", user.mention(), role.name);
-        let effects = Effects {
-            timeline: vec![entry(ctx, EntryKind::Role, user, text)],
-            jobs,
-        };
-        if !ctx
-            .store
-            .release_role(number, &role.name, user, now, effects)
-            .await?
+    } else if !ctx
+        .store
+        .release_role(number, &role.name, user, now, effects)
+        .await?
+    {
+        return told(format!(
+            "You don't hold {}, so there is nothing to release.",
+            role.name
+        ))
+        .await;
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// Pushes the pending communication reminders back by `minutes`.
+async fn snooze(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    minutes: u32,
+) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let until = now + chrono::Duration::minutes(i64::from(minutes));
+    let later = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|t| t.max(until));
+    let effects = Effects {
+        timeline: vec![NewEntry {
+            occurred_at: now,
+            kind: EntryKind::Reminder,
+            author: Some(user.clone()),
+            text: format!(
+                "{} snoozed the update reminders for {minutes} minutes",
+                user.mention()
+            ),
+        }],
+        jobs: vec![],
+        schedule: vec![ScheduleOp::Comms {
+            nudge_at: later(incident.schedule.nudge_at),
+            due_at: later(incident.schedule.due_at),
+        }],
+    };
+    ctx.store.add_effects(incident.number, now, effects).await?;
+    ctx.state_changed();
+    Ok(())
+}
+
+/// Opens the update modal (the `trigger_id` dies in 3 s, so now).
+async fn open_update(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
+    let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
+    let view = blocks::update_modal(incident, &audiences);
+    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
+        Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) => Reply::Ephemeral(format!(
+            "I could not open the update form ({e}). Try again, or post the text directly: `/incident update <text>`."
+        )),
+        Err(_) => Reply::Ephemeral(
+            "Slack took too long to open the update form. Try again, or use `/incident update <text>`.".to_string(),
+        ),
+    }
+}
+
+/// Records a status update and queues its posts: the announcement channel
+/// and the chosen audiences, plus a copy in the war room. Restarts the
+/// communication clocks while the incident is open. Returns where it goes.
+pub async fn post_update(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: &str,
+    audiences: &[String],
+) -> Result<String, StoreError> {
+    use blocks::update_ids::ANNOUNCEMENT;
+    let mut destinations = Vec::new();
+    let mut add = |channel: &str, audience: &str| {
+        if !destinations
+            .iter()
+            .any(|d: &Destination| d.channel == channel)
         {
-            ctx.store
-                .add_effects(
-                    number,
-                    now,
-                    tell(format!(
-                        "You don't hold {}, so there is nothing to release.",
-                        role.name
-                    )),
-                )
-                .await?;
+            destinations.push(Destination {
+                channel: channel.to_string(),
+                audience: audience.to_string(),
+            });
+        }
+    };
+    if audiences.is_empty() || audiences.iter().any(|a| a == ANNOUNCEMENT) {
+        add(&incident.announce_channel, ANNOUNCEMENT);
+    }
+    for name in audiences {
+        if let Some(channel) = ctx.settings.audiences.get(name) {
+            add(channel, name);
         }
     }
-    ctx.jobs_queued();
-    Ok(())
+    if let Some(room) = &incident.channel_id {
+        add(room, "war room");
+    }
+    let now = ctx.clock.now();
+    let places: Vec<String> = destinations
+        .iter()
+        .map(|d| format!("<#{}>", d.channel))
+        .collect();
+    let places = places.join(", ");
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(
+            ctx,
+            EntryKind::Update,
+            user,
+            format!("Status update by {} to {places}: {text}", user.mention()),
+        )],
+        vec![],
+    );
+    effects.schedule.push(ScheduleOp::LastUpdate(now));
+    if incident.status.is_open() {
+        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+        effects
+            .schedule
+            .push(ScheduleOp::Comms { nudge_at, due_at });
+    }
+    ctx.store
+        .record_update(incident.number, user, text, &destinations, now, effects)
+        .await?;
+    ctx.state_changed();
+    Ok(places)
+}
+
+/// The update modal was submitted.
+pub async fn update_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    answers: &crate::domain::comms::UpdateAnswers,
+    audiences: &[String],
+) -> Result<SubmissionReply, StoreError> {
+    use blocks::update_ids::{AUDIENCES, STATUS};
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    if answers.status.is_empty() {
+        errors.insert(
+            STATUS.to_string(),
+            "Say where things stand, even if it is \"still investigating\".".to_string(),
+        );
+    }
+    if audiences.is_empty() {
+        errors.insert(
+            AUDIENCES.to_string(),
+            "Pick at least one place to post to.".to_string(),
+        );
+    }
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(STATUS.to_string(), "This incident is closed.".to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    if !errors.is_empty() {
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    let text = crate::domain::comms::assemble_update(
+        crate::domain::comms::Phase::of(incident.status),
+        answers,
+        ctx.clock.now(),
+    );
+    post_update(ctx, &incident, user, &text, audiences).await?;
+    Ok(SubmissionReply::Close)
 }
 
 /// A Slack event: recorded by its id and acted on once, in one transaction.
@@ -534,7 +756,7 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         .record_event(event_id, ctx.clock.now(), change)
         .await?;
     if fresh && queues_jobs {
-        ctx.jobs_queued();
+        ctx.state_changed();
     }
     Ok(fresh)
 }
@@ -602,12 +824,20 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
             vec![],
         )
     };
+    let mut effects = Effects {
+        jobs,
+        ..Effects::default()
+    };
+    if added {
+        // A tag is notable: the scribe's quiet clock restarts.
+        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        effects.schedule.push(ScheduleOp::Scribe(Some(
+            ctx.clock.now() + c.scribe_quiet_after,
+        )));
+    }
     Ok(Some(EventChange {
         incident: incident.number,
         change,
-        effects: Effects {
-            timeline: vec![],
-            jobs,
-        },
+        effects,
     }))
 }

@@ -19,8 +19,9 @@ use tokio::sync::Notify;
 /// How the app runs; the defaults are what `warroom serve` does.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Run the job workers. Tests turn this off to leave jobs pending, as a
-    /// process that died right after its ack would.
+    /// Run the job workers and the reminder scheduler. Tests turn this off
+    /// to leave work pending, as a process that died right after its ack
+    /// would.
     pub workers: bool,
 }
 
@@ -98,7 +99,12 @@ impl App {
                     "resuming jobs a previous run left unfinished"
                 );
             }
-            Some(tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx)))
+            let reminders = tokio::spawn(crate::reminders::run(self.ctx.clone(), stop_rx.clone()));
+            let workers = tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx));
+            Some(async move {
+                let _ = reminders.await;
+                let _ = workers.await;
+            })
         } else {
             None
         };

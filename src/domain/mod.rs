@@ -1,5 +1,6 @@
 //! The incident model: pure data and rules, no IO, no Slack JSON, no SQL.
 
+pub mod comms;
 pub mod roles;
 pub mod severity;
 pub mod timeline;
@@ -121,6 +122,10 @@ pub struct Incident {
     pub channel_name: Option<String>,
     pub board_ts: Option<String>,
     pub announce_ts: Option<String>,
+    /// When the last status update was recorded.
+    pub last_update_at: Option<DateTime<Utc>>,
+    /// Reminder due times (`None`: not scheduled).
+    pub schedule: comms::Schedule,
 }
 
 impl Incident {

@@ -22,10 +22,14 @@ pub enum EntryKind {
     Resolved,
     Decision,
     Hypothesis,
+    /// A status update the communication lead posted.
+    Update,
+    /// A reminder the bot sent (or a snooze).
+    Reminder,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 12] = [
+    pub const ALL: [EntryKind; 14] = [
         EntryKind::Declared,
         EntryKind::Note,
         EntryKind::Role,
@@ -38,6 +42,8 @@ impl EntryKind {
         EntryKind::Resolved,
         EntryKind::Decision,
         EntryKind::Hypothesis,
+        EntryKind::Update,
+        EntryKind::Reminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +60,8 @@ impl EntryKind {
             EntryKind::Resolved => "resolved",
             EntryKind::Decision => "decision",
             EntryKind::Hypothesis => "hypothesis",
+            EntryKind::Update => "update",
+            EntryKind::Reminder => "reminder",
         }
     }
 
@@ -83,6 +91,7 @@ impl EntryKind {
             EntryKind::Resolved => "resolved",
             EntryKind::Decision => "decision",
             EntryKind::Hypothesis => "hypothesis",
+            EntryKind::Update => "status update",
             _ => return None,
         })
     }

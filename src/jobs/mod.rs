@@ -32,6 +32,12 @@ pub enum Job {
     /// Fetches a tagged message (text, author, permalink), fills its
     /// timeline entry and confirms the tag with the bot's reaction.
     CaptureMessage { ts: String },
+    /// Posts one status update to one channel.
+    PostUpdate { update_id: i64, channel: String },
+    /// Posts a reminder in the war room, rendered from the state when it runs.
+    PostReminder {
+        kind: crate::domain::comms::ReminderKind,
+    },
     /// An ephemeral message to one person.
     Ephemeral {
         channel: String,
@@ -50,6 +56,8 @@ impl Job {
             Job::PostBoard => "post_board",
             Job::SyncAnnouncement => "sync_announcement",
             Job::CaptureMessage { .. } => "capture_message",
+            Job::PostUpdate { .. } => "post_update",
+            Job::PostReminder { .. } => "post_reminder",
             Job::Ephemeral { .. } => "ephemeral",
         }
     }
@@ -287,6 +295,30 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         Job::CaptureMessage { ts } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             capture_message(ctx, number, channel, ts).await
+        }
+        Job::PostUpdate { update_id, channel } => {
+            let comms = ctx.store.communications(number).await?;
+            let Some(post) = comms
+                .iter()
+                .find(|c| c.update_id == *update_id && c.channel == *channel)
+            else {
+                return Err(RunError::NoIncident(number));
+            };
+            if post.ts.is_some() {
+                return Ok(());
+            }
+            let content = blocks::status_update(&incident, &post.text, &post.posted_by);
+            let ts = ctx.slack.post(channel, content).await?;
+            ctx.store
+                .record_update_post(*update_id, channel, &ts, ctx.clock.now())
+                .await?;
+            Ok(())
+        }
+        Job::PostReminder { kind } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
+            ctx.slack.post(channel, content).await?;
+            Ok(())
         }
         Job::Ephemeral { .. } => Ok(()),
     }

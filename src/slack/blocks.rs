@@ -365,6 +365,251 @@ pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> Sl
         .with_blocks(blocks)
 }
 
+/// Block and action ids of the update modal.
+pub mod update_ids {
+    pub const STATUS: &str = "status";
+    pub const IMPACT: &str = "impact";
+    pub const WORKAROUND: &str = "workaround";
+    pub const NEXT: &str = "next";
+    pub const AUDIENCES: &str = "audiences";
+    pub const VALUE: &str = "value";
+    /// The audience meaning "the announcement channel".
+    pub const ANNOUNCEMENT: &str = "announcement";
+}
+
+/// The `/incident update` modal: seed 001's questions for the current phase.
+pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
+    use crate::domain::comms::{NEXT_UPDATE_QUESTION, Phase, WORKAROUND_QUESTION};
+    use update_ids::*;
+    let phase = Phase::of(incident.status);
+    let text_input = |multiline: bool| {
+        SlackBlockPlainTextInputElement::new()
+            .with_action_id(VALUE.into())
+            .with_multiline(multiline)
+            .with_max_length(1000)
+    };
+    let choice =
+        |value: &str, label: &str| SlackBlockChoiceItem::new(plain(label), value.to_string());
+    let next_options = vec![
+        choice("15", "In 15 minutes"),
+        choice("30", "In 30 minutes"),
+        choice("60", "In 60 minutes"),
+    ];
+    let announcement = SlackBlockChoiceItem::new(
+        SlackBlockText::from(SlackBlockPlainText::new("Announcement channel".into())),
+        ANNOUNCEMENT.to_string(),
+    );
+    let mut audience_options = vec![announcement.clone()];
+    audience_options.extend(audiences.iter().map(|a| {
+        SlackBlockChoiceItem::new(
+            SlackBlockText::from(SlackBlockPlainText::new(truncate(a, 75))),
+            a.to_string(),
+        )
+    }));
+    let blocks: Vec<SlackBlock> = vec![
+        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!(
+                "*{}* · {} · {} · phase: *{}*",
+                incident.reference(),
+                escape(&incident.title),
+                escape(&incident.severity),
+                phase.title()
+            )),
+        )])
+        .into(),
+        SlackInputBlock::new(plain("Status"), text_input(true).into())
+            .with_block_id(STATUS.into())
+            .with_hint(plain(phase.status_questions()))
+            .into(),
+        SlackInputBlock::new(plain("Impact"), text_input(true).into())
+            .with_block_id(IMPACT.into())
+            .with_hint(plain(phase.impact_questions()))
+            .with_optional(true)
+            .into(),
+        SlackInputBlock::new(plain("Workaround"), text_input(false).into())
+            .with_block_id(WORKAROUND.into())
+            .with_hint(plain(WORKAROUND_QUESTION))
+            .with_optional(true)
+            .into(),
+        SlackInputBlock::new(
+            plain("Next update"),
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(VALUE.into())
+                .with_options(next_options.clone())
+                .with_initial_option(next_options[1].clone())
+                .into(),
+        )
+        .with_block_id(NEXT.into())
+        .with_hint(plain(NEXT_UPDATE_QUESTION))
+        .with_optional(true)
+        .into(),
+        SlackInputBlock::new(
+            plain("Post to"),
+            SlackBlockCheckboxesElement::new(audience_options)
+                .with_action_id(VALUE.into())
+                .with_initial_options(vec![announcement])
+                .into(),
+        )
+        .with_block_id(AUDIENCES.into())
+        .with_hint(plain("A copy always goes to the war room."))
+        .into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(
+            plain(truncate(
+                &format!("Update {}", incident.reference()),
+                MODAL_TITLE_MAX,
+            )),
+            blocks,
+        )
+        .with_submit(plain("Post update"))
+        .with_close(plain("Cancel"))
+        .with_callback_id(super::inbound::CALLBACK_UPDATE.into())
+        .with_private_metadata(incident.number.to_string()),
+    )
+}
+
+/// A status update as posted in one place.
+pub fn status_update(
+    incident: &Incident,
+    text: &str,
+    posted_by: &crate::domain::UserId,
+) -> SlackMessageContent {
+    let drill = if incident.drill {
+        " :test_tube: drill"
+    } else {
+        ""
+    };
+    let head = format!(
+        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{}*",
+        incident.reference(),
+        escape(&incident.severity),
+        incident.status,
+        escape(&incident.title)
+    );
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} status update: {}",
+            incident.reference(),
+            truncate(text, 200)
+        ))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+                .into(),
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .into(),
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(format!("Posted by {}", posted_by.mention())),
+            )])
+            .into(),
+        ])
+}
+
+/// Who a reminder speaks to.
+pub struct ReminderPeople {
+    pub comms: crate::domain::UserId,
+    pub lead: crate::domain::UserId,
+    pub scribe: crate::domain::UserId,
+    pub assist: Option<crate::domain::UserId>,
+}
+
+pub const ACTION_OPEN_UPDATE: &str = "update.open";
+pub const ACTION_SNOOZE: &str = "reminder.snooze";
+
+/// A reminder in the war room, with the timeline entries since the last
+/// update (the scribe's digest for the communication lead).
+pub fn reminder(
+    incident: &Incident,
+    kind: crate::domain::comms::ReminderKind,
+    people: &ReminderPeople,
+    since: chrono::DateTime<chrono::Utc>,
+    digest: &[Entry],
+    tz: chrono_tz::Tz,
+) -> SlackMessageContent {
+    use crate::domain::comms::ReminderKind;
+    let head = match kind {
+        ReminderKind::Nudge => format!(
+            ":hourglass_flowing_sand: {} no status update since {}. Time for one? Keep them at least 30 minutes apart, and never let an hour pass without one.",
+            people.comms.mention(),
+            when(since, false, tz)
+        ),
+        ReminderKind::Due => format!(
+            ":rotating_light: {} {} a status update is *due*: none since {}. People waiting for news should hear from us now, even if there is nothing new.",
+            people.comms.mention(),
+            if people.lead == people.comms {
+                String::new()
+            } else {
+                format!("{} ", people.lead.mention())
+            },
+            when(since, false, tz)
+        ),
+        ReminderKind::ScribeQuiet => format!(
+            ":memo: {} nothing has been added to the timeline for a while. Ask {} for status{}.",
+            people.scribe.mention(),
+            people
+                .assist
+                .as_ref()
+                .map(|u| u.mention())
+                .unwrap_or_else(|| "the Technical Assist".to_string()),
+            if people.assist.is_none() {
+                " (nobody holds the role: claim it on the role board)"
+            } else {
+                ""
+            }
+        ),
+    };
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    if kind != ReminderKind::ScribeQuiet {
+        let lines: Vec<String> = digest.iter().map(|e| timeline_line(e, false, tz)).collect();
+        let digest_text = if lines.is_empty() {
+            "_Nothing was added to the timeline since the last update._".to_string()
+        } else {
+            format!(
+                "*Since the last update ({}):*\n{}",
+                lines.len(),
+                lines.join("\n")
+            )
+        };
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(&digest_text, SECTION_TEXT_MAX)))
+                .into(),
+        );
+        let n = incident.number;
+        blocks.push(
+            SlackActionsBlock::new(vec![
+                SlackBlockButtonElement::new(plain("Post an update"))
+                    .with_action_id(ACTION_OPEN_UPDATE.into())
+                    .with_value(n.to_string())
+                    .with_style(SlackBlockButtonStyle::Primary)
+                    .into(),
+                SlackBlockButtonElement::new(plain("Snooze 15 min"))
+                    .with_action_id(format!("{ACTION_SNOOZE}.15").into())
+                    .with_value(format!("{n}|15"))
+                    .into(),
+                SlackBlockButtonElement::new(plain("Snooze 30 min"))
+                    .with_action_id(format!("{ACTION_SNOOZE}.30").into())
+                    .with_value(format!("{n}|30"))
+                    .into(),
+            ])
+            .into(),
+        );
+    }
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} reminder: {}",
+            incident.reference(),
+            kind.as_str()
+        ))
+        .with_blocks(blocks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +640,8 @@ mod tests {
             channel_name: None,
             board_ts: None,
             announce_ts: None,
+            last_update_at: None,
+            schedule: Default::default(),
         }
     }
 

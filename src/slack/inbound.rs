@@ -56,12 +56,24 @@ pub enum Action {
         incident: IncidentNumber,
         role: String,
     },
+    /// "Post an update" on a reminder.
+    OpenUpdate {
+        incident: IncidentNumber,
+    },
+    /// "Snooze" on a reminder.
+    Snooze {
+        incident: IncidentNumber,
+        minutes: u32,
+    },
     Unknown(String),
 }
 
 pub const ACTION_CLAIM: &str = "role.claim";
 pub const ACTION_RELEASE: &str = "role.release";
 pub const CALLBACK_DECLARE: &str = "declare";
+pub const CALLBACK_UPDATE: &str = "update";
+/// Snoozes longer than this are refused as tampering.
+const MAX_SNOOZE_MINUTES: u32 = 240;
 
 /// The button value that names an incident and a role.
 pub fn role_action_value(incident: IncidentNumber, role: &str) -> String {
@@ -101,7 +113,15 @@ pub enum Interaction {
     Action {
         user: UserId,
         channel: Option<String>,
+        trigger_id: String,
         action: Action,
+    },
+    /// The update modal was submitted.
+    UpdateSubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        answers: crate::domain::comms::UpdateAnswers,
+        audiences: Vec<String>,
     },
     DeclareSubmitted {
         user: UserId,
@@ -118,6 +138,8 @@ struct RawInteraction {
     #[serde(rename = "type")]
     kind: String,
     user: RawUser,
+    #[serde(default)]
+    trigger_id: String,
     #[serde(default)]
     channel: Option<RawId>,
     #[serde(default)]
@@ -189,15 +211,32 @@ impl Interaction {
                 let Some(first) = raw.actions.into_iter().next() else {
                     return Ok(Interaction::Other("block_actions without actions".into()));
                 };
-                let role_value = first.value.as_deref().and_then(parse_role_value);
-                let action = match (first.action_id.as_str(), role_value) {
+                let value = first.value.as_deref().unwrap_or_default();
+                let role_value = parse_role_value(value);
+                let id = first.action_id.as_str();
+                let action = match (id, role_value) {
                     (ACTION_CLAIM, Some((incident, role))) => Action::Claim { incident, role },
                     (ACTION_RELEASE, Some((incident, role))) => Action::Release { incident, role },
+                    (crate::slack::blocks::ACTION_OPEN_UPDATE, _) => match value.parse() {
+                        Ok(incident) => Action::OpenUpdate { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, Some((incident, minutes)))
+                        if id.starts_with(crate::slack::blocks::ACTION_SNOOZE) =>
+                    {
+                        match minutes.parse::<u32>() {
+                            Ok(minutes) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
+                                Action::Snooze { incident, minutes }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
                     (other, _) => Action::Unknown(other.to_string()),
                 };
                 Ok(Interaction::Action {
                     user,
                     channel: raw.channel.map(|c| c.id),
+                    trigger_id: raw.trigger_id,
                     action,
                 })
             }
@@ -210,12 +249,53 @@ impl Interaction {
                         form: declare_form(&view.state),
                     })
                 }
+                Some(view) if view.callback_id == CALLBACK_UPDATE => {
+                    match view.private_metadata.parse() {
+                        Ok(incident) => {
+                            let (answers, audiences) = update_form(&view.state);
+                            Ok(Interaction::UpdateSubmitted {
+                                user,
+                                incident,
+                                answers,
+                                audiences,
+                            })
+                        }
+                        Err(_) => Ok(Interaction::Other(
+                            "update view without its incident".into(),
+                        )),
+                    }
+                }
                 Some(view) => Ok(Interaction::Other(format!("view {}", view.callback_id))),
                 None => Ok(Interaction::Other("view_submission without view".into())),
             },
             other => Ok(Interaction::Other(other.to_string())),
         }
     }
+}
+
+fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<String>) {
+    use crate::slack::blocks::update_ids::*;
+    let get = |block: &str| state.values.get(block).and_then(|b| b.get(VALUE));
+    let text = |block: &str| {
+        get(block)
+            .and_then(|v| v.value.clone())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let answers = crate::domain::comms::UpdateAnswers {
+        status: text(STATUS),
+        impact: text(IMPACT),
+        workaround: text(WORKAROUND),
+        next_update_minutes: get(NEXT)
+            .and_then(|v| v.selected_option.as_ref())
+            .and_then(|o| o.value.parse().ok())
+            .filter(|m| (1..=24 * 60).contains(m)),
+    };
+    let audiences = get(AUDIENCES)
+        .map(|v| v.selected_options.iter().map(|o| o.value.clone()).collect())
+        .unwrap_or_default();
+    (answers, audiences)
 }
 
 fn declare_form(state: &RawState) -> DeclareForm {
@@ -433,6 +513,7 @@ mod tests {
             Interaction::Action {
                 user: UserId("U2".into()),
                 channel: Some("C9".into()),
+                trigger_id: String::new(),
                 action: Action::Claim {
                     incident: 4,
                     role: "Scribe".into()

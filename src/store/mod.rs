@@ -31,11 +31,57 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// What a change causes besides itself: timeline entries and Slack work.
+/// What a change causes besides itself: timeline entries, Slack work and
+/// reminder rescheduling.
 #[derive(Clone, Debug, Default)]
 pub struct Effects {
     pub timeline: Vec<NewEntry>,
     pub jobs: Vec<Job>,
+    pub schedule: Vec<ScheduleOp>,
+}
+
+/// A change to an incident's reminder clocks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScheduleOp {
+    /// Sets both communication reminders.
+    Comms {
+        nudge_at: Option<DateTime<Utc>>,
+        due_at: Option<DateTime<Utc>>,
+    },
+    /// Sets the scribe prompt.
+    Scribe(Option<DateTime<Utc>>),
+    /// Records that a status update was posted now.
+    LastUpdate(DateTime<Utc>),
+}
+
+/// A reminder that has fallen due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueReminder {
+    pub incident: IncidentNumber,
+    pub kind: crate::domain::comms::ReminderKind,
+    pub due_at: DateTime<Utc>,
+    pub severity: String,
+}
+
+/// One place a status update goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub channel: String,
+    pub audience: String,
+}
+
+/// One line of the communications timeline: an update at one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Communication {
+    pub update_id: i64,
+    pub posted_by: UserId,
+    pub recorded_at: DateTime<Utc>,
+    pub text: String,
+    pub channel: String,
+    pub audience: String,
+    /// When Slack took it; `None` while the post is pending.
+    pub posted_at: Option<DateTime<Utc>>,
+    pub ts: Option<String>,
 }
 
 /// What a Slack event changes on an incident's timeline.
@@ -189,6 +235,42 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// A tagged message Slack no longer has: marked deleted, kept.
     async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()>;
+
+    /// Records a status update and queues one post per destination; returns
+    /// the update's id.
+    async fn record_update(
+        &self,
+        number: IncidentNumber,
+        posted_by: &UserId,
+        text: &str,
+        destinations: &[Destination],
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<i64>;
+    /// The communications timeline of an incident, oldest first.
+    async fn communications(&self, number: IncidentNumber) -> Result<Vec<Communication>>;
+    /// Marks one post of an update as done.
+    async fn record_update_post(
+        &self,
+        update_id: i64,
+        channel: &str,
+        ts: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Reminders due at `now` for open incidents (at most `limit`).
+    async fn due_reminders(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueReminder>>;
+    /// Fires a reminder once: moves its due time from `due.due_at` to `next`
+    /// and applies `effects`, unless it was moved meanwhile (false).
+    async fn fire_reminder(
+        &self,
+        due: &DueReminder,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// The earliest scheduled reminder of an open incident.
+    async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>>;
 
     /// A cached display name and when it was fetched.
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;

@@ -17,7 +17,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts";
+const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at";
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
@@ -70,6 +70,12 @@ fn incident_from_row(row: &SqliteRow) -> Result<Incident> {
         channel_name: row.try_get("channel_name")?,
         board_ts: row.try_get("board_ts")?,
         announce_ts: row.try_get("announce_ts")?,
+        last_update_at: opt_time("last_update_at")?,
+        schedule: crate::domain::comms::Schedule {
+            nudge_at: opt_time("nudge_at")?,
+            due_at: opt_time("due_at")?,
+            scribe_at: opt_time("scribe_at")?,
+        },
     })
 }
 
@@ -106,6 +112,24 @@ async fn apply_effects(
         .bind(e.text)
         .execute(&mut **tx)
         .await?;
+    }
+    for op in effects.schedule {
+        let q = match op {
+            ScheduleOp::Comms { nudge_at, due_at } => {
+                sqlx::query("UPDATE incidents SET nudge_at = ?, due_at = ? WHERE number = ?")
+                    .bind(nudge_at.map(millis))
+                    .bind(due_at.map(millis))
+            }
+            ScheduleOp::Scribe(at) => {
+                sqlx::query("UPDATE incidents SET scribe_at = ? WHERE number = ?")
+                    .bind(at.map(millis))
+            }
+            ScheduleOp::LastUpdate(at) => {
+                sqlx::query("UPDATE incidents SET last_update_at = ? WHERE number = ?")
+                    .bind(millis(at))
+            }
+        };
+        q.bind(number).execute(&mut **tx).await?;
     }
     for job in effects.jobs {
         let payload =
@@ -583,6 +607,173 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_update(
+        &self,
+        number: IncidentNumber,
+        posted_by: &UserId,
+        text: &str,
+        destinations: &[Destination],
+        now: DateTime<Utc>,
+        mut effects: Effects,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(number)
+        .bind(&posted_by.0)
+        .bind(millis(now))
+        .bind(text)
+        .fetch_one(&mut *tx)
+        .await?;
+        for d in destinations {
+            let inserted = sqlx::query(
+                "INSERT INTO update_posts (update_id, channel, audience) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(&d.channel)
+            .bind(&d.audience)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                effects.jobs.push(Job::PostUpdate {
+                    update_id: id,
+                    channel: d.channel.clone(),
+                });
+            }
+        }
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn communications(&self, number: IncidentNumber) -> Result<Vec<Communication>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.posted_by, u.recorded_at, u.text, p.channel, p.audience, p.posted_at, p.ts
+             FROM status_updates u JOIN update_posts p ON p.update_id = u.id
+             WHERE u.incident_number = ? ORDER BY u.recorded_at, u.id, p.rowid",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Communication {
+                    update_id: r.try_get("id")?,
+                    posted_by: UserId(r.try_get("posted_by")?),
+                    recorded_at: from_millis(r.try_get("recorded_at")?)?,
+                    text: r.try_get("text")?,
+                    channel: r.try_get("channel")?,
+                    audience: r.try_get("audience")?,
+                    posted_at: r
+                        .try_get::<Option<i64>, _>("posted_at")?
+                        .map(from_millis)
+                        .transpose()?,
+                    ts: r.try_get("ts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_update_post(
+        &self,
+        update_id: i64,
+        channel: &str,
+        ts: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE update_posts SET ts = ?, posted_at = ? WHERE update_id = ? AND channel = ?",
+        )
+        .bind(ts)
+        .bind(millis(now))
+        .bind(update_id)
+        .bind(channel)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn due_reminders(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueReminder>> {
+        use crate::domain::comms::ReminderKind;
+        let mut due = Vec::new();
+        for (kind, sql) in [
+            (
+                ReminderKind::Due,
+                "SELECT number, due_at AS at, severity FROM incidents WHERE due_at <= ? AND status NOT IN ('resolved', 'closed') ORDER BY due_at LIMIT ?",
+            ),
+            (
+                ReminderKind::Nudge,
+                "SELECT number, nudge_at AS at, severity FROM incidents WHERE nudge_at <= ? AND status NOT IN ('resolved', 'closed') ORDER BY nudge_at LIMIT ?",
+            ),
+            (
+                ReminderKind::ScribeQuiet,
+                "SELECT number, scribe_at AS at, severity FROM incidents WHERE scribe_at <= ? AND status NOT IN ('resolved', 'closed') ORDER BY scribe_at LIMIT ?",
+            ),
+        ] {
+            for r in sqlx::query(sql)
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            {
+                due.push(DueReminder {
+                    incident: r.try_get("number")?,
+                    kind,
+                    due_at: from_millis(r.try_get("at")?)?,
+                    severity: r.try_get("severity")?,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    async fn fire_reminder(
+        &self,
+        due: &DueReminder,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        use crate::domain::comms::ReminderKind;
+        let sql = match due.kind {
+            ReminderKind::Nudge => {
+                "UPDATE incidents SET nudge_at = ? WHERE number = ? AND nudge_at = ?"
+            }
+            ReminderKind::Due => "UPDATE incidents SET due_at = ? WHERE number = ? AND due_at = ?",
+            ReminderKind::ScribeQuiet => {
+                "UPDATE incidents SET scribe_at = ? WHERE number = ? AND scribe_at = ?"
+            }
+        };
+        let mut tx = self.write().await?;
+        let moved = sqlx::query(sql)
+            .bind(next.map(millis))
+            .bind(due.incident)
+            .bind(millis(due.due_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, due.incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(at) FROM (
+                SELECT MIN(nudge_at) AS at FROM incidents WHERE nudge_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
+                UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
+                UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ('resolved', 'closed'))",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
     }
 
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {

@@ -1,0 +1,245 @@
+//! Communications: reminder cadence (seed 000: not more often than every 30
+//! minutes, never silent past 60), update phases and seed 001's question
+//! bank, and how an update's text is assembled. Pure.
+
+use super::Status;
+use chrono::{DateTime, Duration, Utc};
+
+/// How often a severity level wants updates and timeline activity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cadence {
+    pub nudge_after: Duration,
+    pub due_after: Duration,
+    pub scribe_quiet_after: Duration,
+}
+
+impl Cadence {
+    /// After a firm reminder, the next one comes this much later if still
+    /// no update: the gap between nudge and firm reminder (or the whole
+    /// interval when they coincide).
+    pub fn repeat_after(&self) -> Duration {
+        let gap = self.due_after - self.nudge_after;
+        if gap > Duration::zero() {
+            gap
+        } else {
+            self.due_after
+        }
+    }
+}
+
+/// What kind of reminder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderKind {
+    /// Gentle: the communication lead may want to post an update.
+    Nudge,
+    /// Firm: an update is due; names the communication and incident leads.
+    Due,
+    /// The timeline has been quiet: the scribe should ask for status.
+    ScribeQuiet,
+}
+
+impl ReminderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::Nudge => "nudge",
+            ReminderKind::Due => "due",
+            ReminderKind::ScribeQuiet => "scribe_quiet",
+        }
+    }
+}
+
+/// When each reminder of an incident is due; `None` means not scheduled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub nudge_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub scribe_at: Option<DateTime<Utc>>,
+}
+
+impl Schedule {
+    /// Comms clocks (re)started at `from` (the declaration or an update).
+    pub fn comms_from(
+        from: DateTime<Utc>,
+        c: &Cadence,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        (Some(from + c.nudge_after), Some(from + c.due_after))
+    }
+
+    /// The due time after `kind` fired at `due`: nudges wait for the next
+    /// update, firm reminders repeat, scribe prompts repeat while quiet.
+    pub fn after_firing(
+        kind: ReminderKind,
+        fired_at: DateTime<Utc>,
+        c: &Cadence,
+    ) -> Option<DateTime<Utc>> {
+        match kind {
+            ReminderKind::Nudge => None,
+            ReminderKind::Due => Some(fired_at + c.repeat_after()),
+            ReminderKind::ScribeQuiet => Some(fired_at + c.scribe_quiet_after),
+        }
+    }
+}
+
+/// Seed 001's phases of an incident, for the update's questions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Investigating,
+    Degradation,
+    Restoring,
+    Restored,
+}
+
+impl Phase {
+    pub fn of(status: Status) -> Phase {
+        match status {
+            Status::Investigating => Phase::Investigating,
+            Status::Identified => Phase::Degradation,
+            Status::Mitigated => Phase::Restoring,
+            Status::Resolved | Status::Closed => Phase::Restored,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Phase::Investigating => "Investigating",
+            Phase::Degradation => "Service degradation",
+            Phase::Restoring => "Restoring service",
+            Phase::Restored => "Service restored",
+        }
+    }
+
+    /// The questions a good update answers about status in this phase.
+    pub fn status_questions(self) -> &'static str {
+        match self {
+            Phase::Investigating => {
+                "What problem or alert do we see, and how does it differ from normal? What have we tried, even if ruled out? What are we doing next?"
+            }
+            Phase::Degradation => {
+                "What have we found? What are we doing next (logs, a fix, a restart)?"
+            }
+            Phase::Restoring => {
+                "What action did we take to start recovery? Will customers need to do anything, or can they speed it up?"
+            }
+            Phase::Restored => {
+                "Did we take any other actions to complete recovery? Is there a preliminary cause?"
+            }
+        }
+    }
+
+    pub fn impact_questions(self) -> &'static str {
+        match self {
+            Phase::Investigating | Phase::Degradation => {
+                "Which service, region or customers are affected? Which error do they see? All of it or some features? Intermittent or every time?"
+            }
+            Phase::Restoring => {
+                "Who is still affected? When will the last customer stop seeing impact?"
+            }
+            Phase::Restored => {
+                "When did impact start and end? How many customers or cases were affected?"
+            }
+        }
+    }
+}
+
+pub const WORKAROUND_QUESTION: &str =
+    "Can customers help themselves, or use another feature to get the same done?";
+pub const NEXT_UPDATE_QUESTION: &str =
+    "When can we share the next update? Without an ETA, give a ballpark and add a buffer.";
+
+/// The answers of the update form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateAnswers {
+    pub status: String,
+    pub impact: String,
+    pub workaround: String,
+    /// Minutes until the next update, if promised.
+    pub next_update_minutes: Option<u32>,
+}
+
+/// An update's text from the form's answers (Slack mrkdwn).
+pub fn assemble_update(phase: Phase, a: &UpdateAnswers, now: DateTime<Utc>) -> String {
+    let mut parts = vec![format!("*{}*", phase.title())];
+    for (label, text) in [
+        ("Status", &a.status),
+        ("Impact", &a.impact),
+        ("Workaround", &a.workaround),
+    ] {
+        if !text.trim().is_empty() {
+            parts.push(format!("*{label}:* {}", text.trim()));
+        }
+    }
+    if let Some(m) = a.next_update_minutes {
+        let at = now + Duration::minutes(i64::from(m));
+        parts.push(format!(
+            "*Next update:* by <!date^{}^{{time}}|{}> (in {m} min)",
+            at.timestamp(),
+            at.format("%H:%M UTC")
+        ));
+    }
+    parts.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn cadence(n: i64, d: i64) -> Cadence {
+        Cadence {
+            nudge_after: Duration::minutes(n),
+            due_after: Duration::minutes(d),
+            scribe_quiet_after: Duration::minutes(45),
+        }
+    }
+
+    #[test]
+    fn firing_moves_each_clock_as_seed_000_asks() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
+        let c = cadence(30, 60);
+        assert_eq!(
+            Schedule::comms_from(t, &c),
+            (
+                Some(t + Duration::minutes(30)),
+                Some(t + Duration::minutes(60))
+            )
+        );
+        assert_eq!(Schedule::after_firing(ReminderKind::Nudge, t, &c), None);
+        assert_eq!(
+            Schedule::after_firing(ReminderKind::Due, t, &c),
+            Some(t + Duration::minutes(30))
+        );
+        assert_eq!(
+            Schedule::after_firing(ReminderKind::ScribeQuiet, t, &c),
+            Some(t + Duration::minutes(45))
+        );
+        assert_eq!(cadence(30, 30).repeat_after(), Duration::minutes(30));
+    }
+
+    #[test]
+    fn phases_follow_the_lifecycle() {
+        assert_eq!(Phase::of(Status::Investigating), Phase::Investigating);
+        assert_eq!(Phase::of(Status::Identified), Phase::Degradation);
+        assert_eq!(Phase::of(Status::Mitigated), Phase::Restoring);
+        assert_eq!(Phase::of(Status::Resolved), Phase::Restored);
+    }
+
+    #[test]
+    fn an_update_is_assembled_from_the_answers() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
+        let text = assemble_update(
+            Phase::Restoring,
+            &UpdateAnswers {
+                status: "Rolled back 1.4.2.".into(),
+                impact: "EU checkout only.".into(),
+                workaround: " ".into(),
+                next_update_minutes: Some(30),
+            },
+            t,
+        );
+        assert_eq!(
+            text,
+            "*Restoring service*\n*Status:* Rolled back 1.4.2.\n*Impact:* EU checkout only.\n*Next update:* by <!date^1795404600^{time}|03:30 UTC> (in 30 min)"
+        );
+    }
+}

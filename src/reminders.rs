@@ -1,0 +1,162 @@
+//! The reminder scheduler. Due times live in the incidents table; this loop
+//! sleeps on the clock until the earliest one (or until state changes), then
+//! fires each due reminder exactly once: a compare-and-set on its due time
+//! moves it to the next one and queues the post, in one transaction.
+
+use crate::app::Ctx;
+use crate::domain::comms::{Cadence, ReminderKind, Schedule};
+use crate::domain::roles::{COMMUNICATION_LEAD, SCRIBE, TECHNICAL_ASSIST};
+use crate::domain::{self, Assignment, EntryKind, Incident, NewEntry};
+use crate::jobs::Job;
+use crate::slack::blocks;
+use crate::store::{DueReminder, Effects, StoreError};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Reminders fired per round before the loop looks again.
+const BATCH: i64 = 500;
+
+/// The cadence of a severity level: its own overrides, else `reminders.*`.
+pub fn cadence(settings: &crate::config::Settings, severity: &str) -> Cadence {
+    let level = settings.severities.resolve(severity).ok();
+    let r = &settings.reminders;
+    let pick = |own: Option<std::time::Duration>, default: std::time::Duration| {
+        chrono::Duration::from_std(own.unwrap_or(default)).unwrap_or(chrono::Duration::MAX)
+    };
+    Cadence {
+        nudge_after: pick(level.and_then(|l| l.comms_nudge_after), r.comms_nudge_after),
+        due_after: pick(level.and_then(|l| l.comms_due_after), r.comms_due_after),
+        scribe_quiet_after: pick(
+            level.and_then(|l| l.scribe_quiet_after),
+            r.scribe_quiet_after,
+        ),
+    }
+}
+
+/// Runs until `shutdown` fires.
+pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let notified = ctx.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match fire_due(&ctx).await {
+            Ok(0) => {}
+            Ok(_) => {
+                ctx.state_changed();
+                continue;
+            }
+            Err(e) => warn!(error = %e, "reminders unavailable"),
+        }
+        let next = match ctx.store.next_reminder_due().await {
+            Ok(next) => next,
+            Err(e) => {
+                warn!(error = %e, "reminders unavailable");
+                Some(ctx.clock.now() + chrono::Duration::seconds(1))
+            }
+        };
+        let sleep = async {
+            match next {
+                Some(at) => ctx.clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = sleep => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Fires every reminder due now; returns how many were sent. When a nudge
+/// and the firm reminder are due together (after downtime), only the firm
+/// one is sent; a reminder missed several times is sent once.
+pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
+    let due = ctx.store.due_reminders(now, BATCH).await?;
+    let firm: HashSet<i64> = due
+        .iter()
+        .filter(|d| d.kind == ReminderKind::Due)
+        .map(|d| d.incident)
+        .collect();
+    let mut sent = 0;
+    for d in &due {
+        let span = tracing::info_span!("reminder", incident = d.incident, kind = d.kind.as_str());
+        let _enter = span.enter();
+        let c = cadence(&ctx.settings, &d.severity);
+        let next = Schedule::after_firing(d.kind, now, &c);
+        let effects = if d.kind == ReminderKind::Nudge && firm.contains(&d.incident) {
+            Effects::default()
+        } else {
+            Effects {
+                timeline: vec![NewEntry {
+                    occurred_at: now,
+                    kind: EntryKind::Reminder,
+                    author: None,
+                    text: reminder_note(d),
+                }],
+                jobs: vec![Job::PostReminder { kind: d.kind }],
+                schedule: vec![],
+            }
+        };
+        let posts = !effects.jobs.is_empty();
+        if ctx.store.fire_reminder(d, next, now, effects).await? && posts {
+            let late = (now - d.due_at).num_milliseconds();
+            info!(late_ms = late, "reminder fired");
+            ctx.metrics.reminder_fired(d.kind.as_str());
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+fn reminder_note(d: &DueReminder) -> String {
+    match d.kind {
+        ReminderKind::Nudge => "Reminder: a status update would be welcome".to_string(),
+        ReminderKind::Due => "Reminder: a status update is due".to_string(),
+        ReminderKind::ScribeQuiet => {
+            "Reminder: the timeline has been quiet; scribe to ask for status".to_string()
+        }
+    }
+}
+
+/// The reminder message, from the state when the job runs.
+pub async fn render(
+    ctx: &Ctx,
+    incident: &Incident,
+    assignments: &[Assignment],
+    kind: ReminderKind,
+) -> Result<slack_morphism::prelude::SlackMessageContent, StoreError> {
+    let lead = domain::lead(incident, assignments);
+    let holder = |role: &str| {
+        domain::holders(assignments, role)
+            .first()
+            .map(|u| (*u).clone())
+    };
+    let people = blocks::ReminderPeople {
+        comms: holder(COMMUNICATION_LEAD).unwrap_or_else(|| lead.clone()),
+        scribe: holder(SCRIBE).unwrap_or_else(|| lead.clone()),
+        assist: holder(TECHNICAL_ASSIST),
+        lead,
+    };
+    let since = incident.last_update_at.unwrap_or(incident.declared_at);
+    let digest: Vec<_> = ctx
+        .store
+        .timeline(incident.number)
+        .await?
+        .into_iter()
+        .filter(|e| e.occurred_at > since && e.kind != EntryKind::Reminder)
+        .collect();
+    Ok(blocks::reminder(
+        incident,
+        kind,
+        &people,
+        since,
+        &digest,
+        ctx.settings.timezone,
+    ))
+}
