@@ -282,11 +282,14 @@ fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
         .label()
         .map(|l| format!("*[{l}]* "))
         .unwrap_or_default();
-    let who = e
-        .author_name
-        .as_ref()
-        .map(|n| format!("*{}*: ", escape(n)))
-        .unwrap_or_default();
+    let who = match (&e.author_name, &e.author) {
+        (Some(name), _) => format!("*{}*: ", escape(name)),
+        // A note's text is the author's own words: say whose.
+        (None, Some(user)) if e.kind == crate::domain::EntryKind::Note => {
+            format!("{}: ", user.mention())
+        }
+        _ => String::new(),
+    };
     let text = if e.fetched {
         e.text.clone()
     } else {

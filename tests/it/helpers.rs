@@ -41,6 +41,8 @@ pub struct Setup {
     pub workers: bool,
     /// Run on the system clock (benchmarks) instead of the manual one.
     pub real_clock: bool,
+    /// Contents of the config file (TOML).
+    pub toml: &'static str,
 }
 
 impl Default for Setup {
@@ -49,13 +51,16 @@ impl Default for Setup {
             env: vec![],
             workers: true,
             real_clock: false,
+            toml: "",
         }
     }
 }
 
 fn settings(dir: &std::path::Path, slack: &FakeSlack, extra: &[(String, String)]) -> Settings {
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "").unwrap();
+    let empty = dir.join("warroom.toml");
+    if !empty.exists() {
+        std::fs::write(&empty, "").unwrap();
+    }
     let mut env: HashMap<String, String> = [
         (
             "WARROOM_DATABASE_URL",
@@ -87,6 +92,7 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
+        std::fs::write(dir.path().join("warroom.toml"), setup.toml).unwrap();
         Self::boot(slack, dir, clock, env, setup.workers, setup.real_clock).await
     }
 
@@ -369,6 +375,30 @@ impl TestApp {
                 panic!("jobs still pending: {c:?}");
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Moves the clock and waits until every reminder due by then has fired
+    /// and every job has run.
+    pub async fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+        self.settle().await;
+    }
+
+    /// Waits until no reminder is due and no job is pending or running.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let next = self.ctx.store.next_reminder_due().await.unwrap();
+            let c = self.ctx.store.job_counts().await.unwrap();
+            if next.is_none_or(|t| t > self.clock.now()) && c.pending == 0 && c.running == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still busy: next reminder {next:?}, jobs {c:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 
