@@ -387,6 +387,70 @@ impl Settings {
                 "longer than reminders.comms_due_after: the nudge comes before the firm reminder",
             ));
         }
+        const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
+        for (key, d) in [
+            ("reminders.comms_nudge_after", r.comms_nudge_after),
+            ("reminders.comms_due_after", r.comms_due_after),
+            ("reminders.scribe_quiet_after", r.scribe_quiet_after),
+        ] {
+            if d > MAX_INTERVAL {
+                return Err(key_error(key, "longer than 7 days"));
+            }
+        }
+        for level in &raw.severities {
+            let key = |field: &str| format!("severities.{}.{field}", level.name);
+            for (field, d) in [
+                ("comms_nudge_after", level.comms_nudge_after),
+                ("comms_due_after", level.comms_due_after),
+                ("scribe_quiet_after", level.scribe_quiet_after),
+            ] {
+                if let Some(d) = d
+                    && (d.is_zero() || d > MAX_INTERVAL)
+                {
+                    return Err(key_error(&key(field), "zero or longer than 7 days"));
+                }
+            }
+            let nudge = level.comms_nudge_after.unwrap_or(r.comms_nudge_after);
+            let due = level.comms_due_after.unwrap_or(r.comms_due_after);
+            if nudge > due {
+                return Err(key_error(
+                    &key("comms_nudge_after"),
+                    "later than its comms_due_after",
+                ));
+            }
+            if level.name.trim().is_empty()
+                || level.name.chars().count() > 75
+                || level.name.contains(char::is_whitespace)
+            {
+                return Err(key_error(
+                    "severities",
+                    format!(
+                        "naming a level `{}`: names are one word of at most 75 characters",
+                        level.name
+                    ),
+                ));
+            }
+        }
+        if raw.severities.len() > 100 {
+            return Err(key_error("severities", "longer than 100 levels"));
+        }
+        // Two blocks per role plus a heading must fit Slack's 50 blocks.
+        if raw.roles.len() > 24 {
+            return Err(key_error(
+                "roles",
+                "longer than 24 roles (the role board holds 24)",
+            ));
+        }
+        if raw.roles.iter().any(|role| role.name.chars().count() > 100) {
+            return Err(key_error(
+                "roles",
+                "naming a role longer than 100 characters",
+            ));
+        }
+        // The update form's checkboxes hold 10 options: the announcement and 9.
+        if raw.audiences.len() > 9 {
+            return Err(key_error("audiences", "more than 9 audiences"));
+        }
         let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
         for tagger in &raw.timeline.taggers {
             if roles.get(tagger).is_none() {
@@ -603,6 +667,10 @@ mod tests {
                 .contains("SLACK_BOT_TOKEN")
         );
         assert!(msg(&[("WARROOM_TIMELINE__TAGGERS", "Janitor")]).contains("taggers"));
+        assert!(
+            msg(&[("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "1000000y")])
+                .contains("scribe_quiet_after")
+        );
         assert!(msg(&[("WARROOM_TIMELINE__TYPED_TAGS__DECISION", "pushpin")]).contains("two tags"));
         assert!(msg(&[("WARROOM_TIMELINE__CONFIRM_EMOJI", ":eyes:")]).contains("confirm_emoji"));
         let missing = Settings::load(Sources {

@@ -12,7 +12,7 @@ use crate::slack::blocks;
 use crate::store::{DueReminder, Effects, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 /// Reminders fired per round before the loop looks again.
 const BATCH: i64 = 500;
@@ -86,7 +86,6 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
     let mut sent = 0;
     for d in &due {
         let span = tracing::info_span!("reminder", incident = d.incident, kind = d.kind.as_str());
-        let _enter = span.enter();
         let c = cadence(&ctx.settings, &d.severity);
         let next = Schedule::after_firing(d.kind, now, &c);
         let effects = if d.kind == ReminderKind::Nudge && firm.contains(&d.incident) {
@@ -104,9 +103,14 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
             }
         };
         let posts = !effects.jobs.is_empty();
-        if ctx.store.fire_reminder(d, next, now, effects).await? && posts {
+        let fired = ctx
+            .store
+            .fire_reminder(d, next, now, effects)
+            .instrument(span.clone())
+            .await?;
+        if fired && posts {
             let late = (now - d.due_at).num_milliseconds();
-            info!(late_ms = late, "reminder fired");
+            span.in_scope(|| info!(late_ms = late, "reminder fired"));
             ctx.metrics.reminder_fired(d.kind.as_str());
             sent += 1;
         }

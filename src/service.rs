@@ -711,9 +711,17 @@ pub async fn update_submitted(
     if !errors.is_empty() {
         return Ok(SubmissionReply::Errors(errors));
     }
+    // What people type in a form is text, not markup: `<!channel>` must
+    // not ping a whole channel.
+    let answers = crate::domain::comms::UpdateAnswers {
+        status: blocks::escape(&answers.status),
+        impact: blocks::escape(&answers.impact),
+        workaround: blocks::escape(&answers.workaround),
+        next_update_minutes: answers.next_update_minutes,
+    };
     let text = crate::domain::comms::assemble_update(
         crate::domain::comms::Phase::of(incident.status),
-        answers,
+        &answers,
         ctx.clock.now(),
     );
     post_update(ctx, &incident, user, &text, audiences).await?;
@@ -750,6 +758,11 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         }
         Event::Other(_) => None,
     };
+    let Some(change) = change else {
+        // Nothing to act on, so nothing to remember: war rooms are chatty.
+        return Ok(true);
+    };
+    let change = Some(change);
     let queues_jobs = change.as_ref().is_some_and(|c| !c.effects.jobs.is_empty());
     let fresh = ctx
         .store

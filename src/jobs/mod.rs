@@ -188,6 +188,8 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
     ctx.store
         .finish_job(row.id, outcome, ctx.clock.now())
         .await?;
+    // Jobs of the same incident queued behind this one may run now.
+    ctx.state_changed();
     Ok(true)
 }
 
@@ -268,27 +270,22 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         Job::SyncBoard | Job::PostBoard => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
-            match (&row.job, &incident.board_ts) {
-                (Job::SyncBoard, Some(ts)) => ctx.slack.update(channel, ts, content).await?,
-                _ => {
-                    let ts = ctx.slack.post(channel, content).await?;
-                    ctx.store.record_board(number, &ts).await?;
-                }
+            let existing = match row.job {
+                Job::SyncBoard => incident.board_ts.as_deref(),
+                _ => None,
+            };
+            if let Some(ts) = edit_or_post(ctx, channel, existing, content).await? {
+                ctx.store.record_board(number, &ts).await?;
             }
             Ok(())
         }
         Job::SyncAnnouncement => {
             let content = blocks::announcement(&incident, &assignments);
-            match &incident.announce_ts {
-                Some(ts) => {
-                    ctx.slack
-                        .update(&incident.announce_channel, ts, content)
-                        .await?
-                }
-                None => {
-                    let ts = ctx.slack.post(&incident.announce_channel, content).await?;
-                    ctx.store.record_announcement(number, &ts).await?;
-                }
+            let existing = incident.announce_ts.as_deref();
+            if let Some(ts) =
+                edit_or_post(ctx, &incident.announce_channel, existing, content).await?
+            {
+                ctx.store.record_announcement(number, &ts).await?;
             }
             Ok(())
         }
@@ -322,6 +319,28 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::Ephemeral { .. } => Ok(()),
     }
+}
+
+/// Edits the message at `existing` in place, or posts a new one (returning
+/// its ts) when there is none yet or it was deleted from Slack.
+async fn edit_or_post(
+    ctx: &Ctx,
+    channel: &str,
+    existing: Option<&str>,
+    content: slack_morphism::prelude::SlackMessageContent,
+) -> Result<Option<String>, RunError> {
+    if let Some(ts) = existing {
+        match ctx.slack.update(channel, ts, content.clone()).await {
+            Ok(()) => return Ok(None),
+            Err(CallError::Api(code))
+                if code == "message_not_found" || code == "cant_update_message" =>
+            {
+                warn!(%code, "the message to edit is gone; posting it again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Some(ctx.slack.post(channel, content).await?))
 }
 
 /// How long a cached display name is trusted.

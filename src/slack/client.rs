@@ -256,6 +256,8 @@ impl SlackApi {
         if let Some(m) = found(res.messages) {
             return Ok(Some(m));
         }
+        // Slack answers with the thread's parent first, then the replies in
+        // range, so ask for two: the parent and the reply itself.
         let replies = SlackApiConversationsRepliesRequest::new(
             channel.to_string().into(),
             ts.to_string().into(),
@@ -263,7 +265,7 @@ impl SlackApi {
         .with_latest(ts.to_string().into())
         .with_oldest(ts.to_string().into())
         .with_inclusive(true)
-        .with_limit(1);
+        .with_limit(2);
         match self
             .call(async |s| s.conversations_replies(&replies).await)
             .await

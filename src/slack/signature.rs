@@ -52,7 +52,7 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| SignatureError::Stale)?;
-    if (now.timestamp() - sent).abs() > MAX_SKEW_SECONDS {
+    if now.timestamp().abs_diff(sent) > MAX_SKEW_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let expected = sign(secret, timestamp, body);
@@ -117,6 +117,16 @@ mod tests {
         );
         assert_eq!(
             verify(&secret, Some("soon"), Some(SIG), BODY.as_bytes(), now),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(
+                &secret,
+                Some("-9223372036854775808"),
+                Some(SIG),
+                BODY.as_bytes(),
+                now
+            ),
             Err(SignatureError::Stale)
         );
         assert_eq!(

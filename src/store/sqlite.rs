@@ -142,7 +142,14 @@ async fn apply_effects(
             .bind(&payload)
             .fetch_optional(&mut **tx)
             .await?;
-            if pending.is_some() {
+            if let Some(id) = pending {
+                // The pending copy now carries this change too: it starts
+                // its retry budget afresh so the change is not given up early.
+                sqlx::query("UPDATE jobs SET created_at = ?, attempts = 0 WHERE id = ?")
+                    .bind(millis(now))
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
                 continue;
             }
         }
@@ -180,6 +187,8 @@ async fn apply_timeline_change(
                  VALUES (?, ?, ?, ?, '', ?, ?, 0)
                  ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
                     hidden = 0,
+                    deleted = 0,
+                    fetched = 0,
                     kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
             )
             .bind(number)
@@ -839,8 +848,15 @@ impl Store for SqliteStore {
     }
 
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
+        // Only the first unfinished job of each incident can run next; the
+        // ones queued behind it are not due, whatever their run_after.
         let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(CASE WHEN state = 'pending' THEN run_after ELSE locked_until END) FROM jobs WHERE state IN ('pending', 'running')",
+            "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
+             WHERE j.state IN ('pending', 'running')
+               AND NOT EXISTS (
+                 SELECT 1 FROM jobs e
+                 WHERE e.incident_number = j.incident_number AND e.id < j.id
+                   AND e.state IN ('pending', 'running'))",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -850,18 +866,18 @@ impl Store for SqliteStore {
     async fn finish_job(&self, id: i64, outcome: JobOutcome, now: DateTime<Utc>) -> Result<()> {
         let q = match outcome {
             JobOutcome::Done => sqlx::query(
-                "UPDATE jobs SET state = 'done', finished_at = ?, locked_until = NULL WHERE id = ?",
+                "UPDATE jobs SET state = 'done', finished_at = ?, locked_until = NULL WHERE id = ? AND state = 'running'",
             )
             .bind(millis(now))
             .bind(id),
             JobOutcome::Retry { at, error } => sqlx::query(
-                "UPDATE jobs SET state = 'pending', run_after = ?, last_error = ?, locked_until = NULL WHERE id = ?",
+                "UPDATE jobs SET state = 'pending', run_after = ?, last_error = ?, locked_until = NULL WHERE id = ? AND state = 'running'",
             )
             .bind(millis(at))
             .bind(error)
             .bind(id),
             JobOutcome::Failed { error } => sqlx::query(
-                "UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?, locked_until = NULL WHERE id = ?",
+                "UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?, locked_until = NULL WHERE id = ? AND state = 'running'",
             )
             .bind(millis(now))
             .bind(error)

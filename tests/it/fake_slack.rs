@@ -498,6 +498,12 @@ async fn handle(
                     .filter(|m| m.ts != parent && in_range(&m.ts, &body))
                     .map(|m| history_json(m)),
             );
+            let limit = body
+                .get("limit")
+                .and_then(Value::as_str)
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(1000usize);
+            found.truncate(limit);
             ok(json!({"messages": found, "has_more": false}))
         }
         "users.info" => {

@@ -240,3 +240,45 @@ async fn notes_and_the_timeline_view() {
         start_time() + chrono::Duration::minutes(5)
     );
 }
+
+#[tokio::test]
+async fn a_board_deleted_from_slack_is_posted_again() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Board gone", "SEV3").await;
+    let old = app
+        .ctx
+        .store
+        .incident(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .board_ts
+        .unwrap();
+    app.slack.delete(&room, &old);
+    app.click(BOB, &room, "role.claim", "1|Scribe").await;
+    app.wait_idle().await;
+    let boards = app.slack.messages_in(&room);
+    assert_eq!(boards.len(), 1);
+    assert!(
+        boards[0]
+            .body
+            .to_string()
+            .contains(&format!("*Scribe*: <@{BOB}>"))
+    );
+    let new = app
+        .ctx
+        .store
+        .incident(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .board_ts
+        .unwrap();
+    assert_eq!(new, boards[0].ts);
+    assert_ne!(new, old);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'")
+            .await,
+        0
+    );
+}

@@ -95,7 +95,9 @@ async fn url_verification_and_event_dedup() {
         let res = app.event(event.clone(), retry).await;
         assert_eq!(res.status(), 200);
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM slack_events").await, 1);
+    // Nothing to act on: answered, not stored (redelivery of events that do
+    // act is covered in timeline.rs).
+    assert_eq!(app.count("SELECT COUNT(*) FROM slack_events").await, 0);
 }
 
 #[tokio::test]
