@@ -16,7 +16,7 @@ use warroom::store::{Effects, ScheduleOp};
 
 const INCIDENTS: i64 = 10_000;
 const SPREAD: Duration = Duration::from_secs(120);
-const LEAD_IN: Duration = Duration::from_secs(20);
+const LEAD_IN: Duration = Duration::from_secs(45);
 
 /// CPU time (user + system) this process has used.
 fn cpu_time() -> Duration {
