@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::slack::SlackApi;
 use crate::store::DynStore;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
@@ -24,5 +25,54 @@ impl Ctx {
     /// reminder due times moved.
     pub fn state_changed(&self) {
         self.wake.notify_waiters();
+    }
+}
+
+impl Ctx {
+    /// The loop shared by the job workers and the reminder scheduler: run
+    /// `step` while it finds work; when it finds none, sleep on the clock
+    /// until `next` says work falls due, until a state change, or until
+    /// shutdown. No polling: an idle process sleeps.
+    pub async fn drive<S, SF, N, NF>(
+        &self,
+        what: &str,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        mut step: S,
+        mut next: N,
+    ) where
+        S: FnMut() -> SF,
+        SF: std::future::Future<Output = Result<bool, crate::store::StoreError>>,
+        N: FnMut() -> NF,
+        NF: std::future::Future<Output = Result<Option<DateTime<Utc>>, crate::store::StoreError>>,
+    {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            // Listen before looking, so a change made meanwhile is not missed.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match step().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "{what} unavailable"),
+            }
+            let due = next().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "{what} unavailable");
+                Some(self.clock.now() + chrono::Duration::seconds(1))
+            });
+            let sleep = async {
+                match due {
+                    Some(at) => self.clock.sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = sleep => {}
+                _ = shutdown.changed() => {}
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use crate::slack::blocks;
 use crate::store::{DueReminder, Effects, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, info};
 
 /// Reminders fired per round before the loop looks again.
 const BATCH: i64 = 500;
@@ -35,41 +35,24 @@ pub fn cadence(settings: &crate::config::Settings, severity: &str) -> Cadence {
 }
 
 /// Runs until `shutdown` fires.
-pub async fn run(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let notified = ctx.wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match fire_due(&ctx).await {
-            Ok(0) => {}
-            Ok(_) => {
-                ctx.state_changed();
-                continue;
-            }
-            Err(e) => warn!(error = %e, "reminders unavailable"),
-        }
-        let next = match ctx.store.next_reminder_due().await {
-            Ok(next) => next,
-            Err(e) => {
-                warn!(error = %e, "reminders unavailable");
-                Some(ctx.clock.now() + chrono::Duration::seconds(1))
-            }
-        };
-        let sleep = async {
-            match next {
-                Some(at) => ctx.clock.sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = &mut notified => {}
-            _ = sleep => {}
-            _ = shutdown.changed() => {}
-        }
+pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
+    ctx.drive(
+        "reminders",
+        shutdown,
+        || step(&ctx),
+        || ctx.store.next_reminder_due(),
+    )
+    .await;
+}
+
+/// Fires what is due; true when something was sent.
+async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
+    let sent = fire_due(ctx).await?;
+    if sent > 0 {
+        // Their post jobs are queued: wake the workers.
+        ctx.state_changed();
     }
+    Ok(sent > 0)
 }
 
 /// Fires every reminder due now; returns how many were sent. When a nudge

@@ -123,38 +123,15 @@ pub async fn run_workers(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<b
     }
 }
 
-async fn worker(ctx: Arc<Ctx>, n: usize, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let notified = ctx.wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match run_one(&ctx).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => warn!(worker = n, error = %e, "job queue unavailable"),
-        }
-        let next = match ctx.store.next_job_due().await {
-            Ok(next) => next,
-            Err(e) => {
-                warn!(worker = n, error = %e, "job queue unavailable");
-                Some(ctx.clock.now() + chrono::Duration::seconds(1))
-            }
-        };
-        let sleep = async {
-            match next {
-                Some(at) => ctx.clock.sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = &mut notified => {}
-            _ = sleep => {}
-            _ = shutdown.changed() => {}
-        }
-    }
+async fn worker(ctx: Arc<Ctx>, n: usize, shutdown: tokio::sync::watch::Receiver<bool>) {
+    let what = format!("job queue (worker {n})");
+    ctx.drive(
+        &what,
+        shutdown,
+        || run_one(&ctx),
+        || ctx.store.next_job_due(),
+    )
+    .await;
 }
 
 /// Claims and runs one due job. False when none was due.

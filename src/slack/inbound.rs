@@ -273,16 +273,27 @@ impl Interaction {
     }
 }
 
-fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<String>) {
-    use crate::slack::blocks::update_ids::*;
-    let get = |block: &str| state.values.get(block).and_then(|b| b.get(VALUE));
-    let text = |block: &str| {
-        get(block)
-            .and_then(|v| v.value.clone())
+impl RawState {
+    /// The input of a block whose element has the action id `value` (both
+    /// of this bot's modals use that id).
+    fn input(&self, block: &str) -> Option<&RawValue> {
+        self.values.get(block).and_then(|b| b.get("value"))
+    }
+
+    /// A text input's trimmed value ("" when empty or absent).
+    fn text(&self, block: &str) -> String {
+        self.input(block)
+            .and_then(|v| v.value.as_deref())
             .unwrap_or_default()
             .trim()
             .to_string()
-    };
+    }
+}
+
+fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<String>) {
+    use crate::slack::blocks::update_ids::*;
+    let get = |block: &str| state.input(block);
+    let text = |block: &str| state.text(block);
     let answers = crate::domain::comms::UpdateAnswers {
         status: text(STATUS),
         impact: text(IMPACT),
@@ -300,14 +311,8 @@ fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<St
 
 fn declare_form(state: &RawState) -> DeclareForm {
     use declare_ids::*;
-    let get = |block: &str| state.values.get(block).and_then(|b| b.get(VALUE));
-    let text = |block: &str| {
-        get(block)
-            .and_then(|v| v.value.clone())
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
+    let get = |block: &str| state.input(block);
+    let text = |block: &str| state.text(block);
     let flags: Vec<&str> = get(FLAGS)
         .map(|v| {
             v.selected_options

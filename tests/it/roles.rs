@@ -183,13 +183,13 @@ async fn severity_and_status_edit_announcement_and_topic_in_place() {
         Some(start_time() + chrono::Duration::minutes(20))
     );
 
-    app.clock.advance(std::time::Duration::from_secs(10 * 60));
+    app.clock.advance(std::time::Duration::from_secs(5 * 60));
     app.command_json(DECLARER, &room, "status resolved").await;
     app.wait_idle().await;
     let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
     assert_eq!(
         stored.resolved_at,
-        Some(start_time() + chrono::Duration::minutes(30))
+        Some(start_time() + chrono::Duration::minutes(25))
     );
     assert!(
         app.slack.messages_in(ORIGIN)[0]
