@@ -18,6 +18,7 @@ pub struct Ctx {
     /// Wakes the job workers when a job was queued.
     pub wake: Notify,
     pub metrics: Metrics,
+    pub postmortems: crate::postmortem::Postmortems,
 }
 
 impl Ctx {

@@ -221,8 +221,12 @@ impl Default for TimelineSettings {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PostmortemSettings {
+    /// A team's own template (minijinja); the built-in one otherwise.
     #[serde(default)]
     pub template: Option<PathBuf>,
+    /// Whether anyone in the war room may close, not only the Incident Lead.
+    #[serde(default)]
+    pub anyone_may_close: bool,
 }
 
 /// Slack credentials. Never printed: `Debug` shows nothing of the values.

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod postmortem;
 pub mod reminders;
 pub mod service;
 pub mod slack;

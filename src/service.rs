@@ -109,7 +109,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         return Ok(match parsed {
             Command::Declare { title } => open_declare(ctx, cmd, title.as_deref()).await,
             Command::List => list(ctx).await?,
-            Command::Stats { .. } => not_yet("stats"),
+            Command::Stats { days } => stats(ctx, days).await?,
             _ => Reply::Ephemeral(command::help_text()),
         });
     }
@@ -120,7 +120,9 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         ));
     };
     tracing::Span::current().record("incident", incident.number);
-    if incident.status == Status::Closed && !matches!(parsed, Command::Timeline) {
+    if incident.status == Status::Closed
+        && !matches!(parsed, Command::Timeline | Command::Postmortem)
+    {
         return Ok(Reply::Ephemeral(format!(
             "{} is closed; nothing more can change here.",
             incident.reference()
@@ -280,8 +282,15 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             Reply::Ephemeral(format!("Status update posted to {to}."))
         }
         Command::Update { text: None } => open_update(ctx, &incident, &cmd.trigger_id).await,
-        Command::Close => not_yet("close"),
-        Command::Postmortem => not_yet("postmortem"),
+        Command::Close => close(ctx, &incident, &user).await?,
+        Command::Postmortem => {
+            let effects = Effects {
+                jobs: vec![Job::PostPostmortem],
+                ..Effects::default()
+            };
+            ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
+            Reply::Ephemeral("Generating the postmortem draft again from the current timeline; it will appear here.".to_string())
+        }
         Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
             Reply::Ephemeral(command::help_text())
         }
@@ -299,10 +308,110 @@ fn handed_over(replaced: &[UserId]) -> String {
     }
 }
 
-fn not_yet(what: &str) -> Reply {
-    Reply::Ephemeral(format!(
-        "`/incident {what}` is not available in this version of warroom yet."
-    ))
+/// Resolves (if needed) and closes, stops the reminders, and queues the
+/// postmortem draft. Only the Incident Lead, unless configured otherwise.
+async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+    let assignments = ctx.store.assignments(incident.number).await?;
+    let lead = crate::domain::lead(incident, &assignments);
+    if !ctx.settings.postmortem.anyone_may_close && *user != lead {
+        return Ok(Reply::Ephemeral(format!(
+            "Only the Incident Lead ({}) can close {}. Claim Incident Lead on the role board if you are taking over.",
+            lead.mention(),
+            incident.reference()
+        )));
+    }
+    let mut timeline = Vec::new();
+    if incident.status.is_open() {
+        timeline.push(entry(
+            ctx,
+            EntryKind::Status,
+            user,
+            format!("Status changed from {} to resolved", incident.status),
+        ));
+    }
+    timeline.push(entry(
+        ctx,
+        EntryKind::Status,
+        user,
+        format!("{} closed the incident", user.mention()),
+    ));
+    let mut jobs = sync_all();
+    jobs.push(Job::PostPostmortem);
+    let effects = Effects {
+        timeline,
+        jobs,
+        schedule: vec![
+            ScheduleOp::Comms {
+                nudge_at: None,
+                due_at: None,
+            },
+            ScheduleOp::Scribe(None),
+        ],
+    };
+    ctx.store
+        .set_status(incident.number, Status::Closed, ctx.clock.now(), effects)
+        .await?;
+    Ok(Reply::InChannel(format!(
+        ":lock: {} closed {}. The postmortem draft is on its way to this channel.",
+        user.mention(),
+        incident.reference()
+    )))
+}
+
+/// `/incident stats [days]`: incidents by severity and mean/median time to
+/// detect, mitigate and resolve, drills excluded.
+async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
+    use crate::domain::metrics::{human, mean_median, metrics};
+    let since = ctx.clock.now() - chrono::Duration::days(i64::from(days));
+    let incidents = ctx.store.incidents_since(since).await?;
+    if incidents.is_empty() {
+        return Ok(Reply::Ephemeral(format!(
+            "No incidents in the last {days} days (drills are not counted)."
+        )));
+    }
+    let mut lines = vec![format!(
+        "*Incidents in the last {days} days: {}* (drills not counted)",
+        incidents.len()
+    )];
+    let mut by_severity: Vec<String> = ctx
+        .settings
+        .severities
+        .iter()
+        .map(|l| {
+            (
+                l.name.clone(),
+                incidents.iter().filter(|i| i.severity == l.name).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect();
+    let other = incidents
+        .iter()
+        .filter(|i| ctx.settings.severities.resolve(&i.severity).is_err())
+        .count();
+    if other > 0 {
+        by_severity.push(format!("other levels: {other}"));
+    }
+    lines.push(by_severity.join(" · "));
+    let all: Vec<_> = incidents.iter().map(metrics).collect();
+    for (k, name) in ["time to detect", "time to mitigate", "time to resolve"]
+        .into_iter()
+        .enumerate()
+    {
+        let known: Vec<chrono::Duration> = all.iter().filter_map(|m| m[k].value.ok()).collect();
+        let n = known.len();
+        lines.push(match mean_median(known) {
+            Some((mean, median)) => format!(
+                "• Mean {name}: {} · median {} ({n} of {} incidents)",
+                human(mean),
+                human(median),
+                incidents.len()
+            ),
+            None => format!("• {name}: not known for any incident yet"),
+        });
+    }
+    Ok(Reply::Ephemeral(lines.join("\n")))
 }
 
 async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Reply {

@@ -54,6 +54,8 @@ impl App {
                 "SLACK_APP_TOKEN is set, but this version of warroom does not speak Socket Mode yet: unset it and give Slack the HTTPS URLs of /slack/* (see README)"
             );
         }
+        let postmortems =
+            crate::postmortem::Postmortems::load(settings.postmortem.template.as_deref())?;
         let store = migrate(&settings).await?;
         let slack = SlackApi::new(&settings.slack_api_url, &secrets.bot_token)
             .context("cannot set up the Slack client (TLS roots)")?;
@@ -68,6 +70,7 @@ impl App {
             clock,
             wake: Notify::new(),
             metrics: Metrics::new(),
+            postmortems,
         });
         Ok(App {
             listener,

@@ -1,6 +1,7 @@
 //! The incident model: pure data and rules, no IO, no Slack JSON, no SQL.
 
 pub mod comms;
+pub mod metrics;
 pub mod roles;
 pub mod severity;
 pub mod timeline;

@@ -38,6 +38,9 @@ pub enum Job {
     PostReminder {
         kind: crate::domain::comms::ReminderKind,
     },
+    /// Generates the postmortem draft from the current state, keeps it,
+    /// posts its summary in the war room and uploads it as Markdown.
+    PostPostmortem,
     /// An ephemeral message to one person.
     Ephemeral {
         channel: String,
@@ -58,6 +61,7 @@ impl Job {
             Job::CaptureMessage { .. } => "capture_message",
             Job::PostUpdate { .. } => "post_update",
             Job::PostReminder { .. } => "post_reminder",
+            Job::PostPostmortem => "post_postmortem",
             Job::Ephemeral { .. } => "ephemeral",
         }
     }
@@ -108,6 +112,8 @@ enum RunError {
     NoChannel,
     #[error("incident {0} is gone")]
     NoIncident(IncidentNumber),
+    #[error("the postmortem template failed: {0}")]
+    Template(String),
 }
 
 /// Runs workers until `shutdown` fires.
@@ -180,7 +186,7 @@ fn decide(row: &JobRow, result: Result<(), RunError>, now: DateTime<Utc>) -> Job
             Some(retry_after.unwrap_or_else(|| backoff(row.id, row.attempts)))
         }
         RunError::Store(_) | RunError::NoChannel => Some(backoff(row.id, row.attempts)),
-        RunError::Slack(_) | RunError::NoIncident(_) => None,
+        RunError::Slack(_) | RunError::NoIncident(_) | RunError::Template(_) => None,
     };
     let age = (now - row.created_at).to_std().unwrap_or_default();
     match retry_after {
@@ -292,6 +298,43 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
             ctx.slack.post(channel, content).await?;
+            Ok(())
+        }
+        Job::PostPostmortem => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let timeline = ctx.store.timeline(number).await?;
+            let communications = ctx.store.communications(number).await?;
+            let draft = crate::postmortem::draft(&crate::postmortem::Facts {
+                incident: &incident,
+                assignments: &assignments,
+                roles: &ctx.settings.roles,
+                timeline: &timeline,
+                communications: &communications,
+                timezone: ctx.settings.timezone,
+                now: ctx.clock.now(),
+            });
+            let markdown = ctx
+                .postmortems
+                .render(&draft)
+                .map_err(|e| RunError::Template(e.to_string()))?;
+            ctx.store
+                .save_postmortem(number, &markdown, ctx.clock.now())
+                .await?;
+            let filename = format!("{}-postmortem.md", incident.reference().to_lowercase());
+            ctx.slack
+                .post(
+                    channel,
+                    blocks::postmortem_summary(&incident, &timeline, &communications, &filename),
+                )
+                .await?;
+            ctx.slack
+                .upload_file(
+                    channel,
+                    &filename,
+                    &format!("{} postmortem draft", incident.reference()),
+                    &markdown,
+                )
+                .await?;
             Ok(())
         }
         Job::Ephemeral { .. } => Ok(()),

@@ -613,6 +613,55 @@ pub fn reminder(
         .with_blocks(blocks)
 }
 
+/// The postmortem draft's summary in the war room; the whole draft is the
+/// attached Markdown file.
+pub fn postmortem_summary(
+    incident: &Incident,
+    timeline: &[Entry],
+    communications: &[crate::store::Communication],
+    filename: &str,
+) -> SlackMessageContent {
+    use crate::domain::metrics::{human, metrics};
+    let drill = if incident.drill { " (drill)" } else { "" };
+    let head = format!(
+        ":page_facing_up: *Postmortem draft for {}{drill}: {}*\n{} · {}",
+        incident.reference(),
+        escape(&incident.title),
+        escape(&incident.severity),
+        incident.status
+    );
+    let figures: Vec<String> = metrics(incident)
+        .iter()
+        .map(|m| match &m.value {
+            Ok(d) => format!("*{}:* {}", m.name, human(*d)),
+            Err(missing) => format!("*{}:* unknown ({missing})", m.name),
+        })
+        .collect();
+    let updates = communications
+        .iter()
+        .map(|c| c.update_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let counts = format!(
+        "{} timeline entries · {updates} status updates · full draft attached as `{filename}`: fill in impact, root cause, what went well and poorly, and action items with owners.",
+        timeline.len()
+    );
+    SlackMessageContent::new()
+        .with_text(format!("Postmortem draft for {}", incident.reference()))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+                .into(),
+            SlackSectionBlock::new()
+                .with_text(md!(figures.join("\n")))
+                .into(),
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(counts),
+            )])
+            .into(),
+        ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -320,4 +320,34 @@ impl SlackApi {
             .or_else(|| pick(u.name.as_ref()))
             .unwrap_or_else(|| user.to_string()))
     }
+
+    /// Uploads `content` as a file shared in `channel` (Slack's
+    /// external-upload flow: get a URL, send the bytes, complete).
+    pub async fn upload_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<(), CallError> {
+        let get =
+            SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), content.len());
+        let target = self
+            .call(async |s| s.get_upload_url_external(&get).await)
+            .await?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(
+            target.upload_url.clone(),
+            content.as_bytes().to_vec(),
+            "text/markdown".to_string(),
+        );
+        self.call(async |s| s.files_upload_via_url(&upload).await)
+            .await?;
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
+        ])
+        .with_channel_id(channel.to_string().into());
+        self.call(async |s| s.files_complete_upload_external(&complete).await)
+            .await?;
+        Ok(())
+    }
 }

@@ -272,6 +272,18 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest scheduled reminder of an open incident.
     async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>>;
 
+    /// Keeps a generated postmortem draft.
+    async fn save_postmortem(
+        &self,
+        number: IncidentNumber,
+        markdown: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The newest postmortem draft of an incident.
+    async fn latest_postmortem(&self, number: IncidentNumber) -> Result<Option<String>>;
+    /// Incidents declared since `since`, drills excluded.
+    async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
+
     /// A cached display name and when it was fetched.
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;

@@ -785,6 +785,45 @@ impl Store for SqliteStore {
         next.map(from_millis).transpose()
     }
 
+    async fn save_postmortem(
+        &self,
+        number: IncidentNumber,
+        markdown: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES (?, ?, ?)",
+        )
+        .bind(number)
+        .bind(millis(now))
+        .bind(markdown)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn latest_postmortem(&self, number: IncidentNumber) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT markdown FROM postmortems WHERE incident_number = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE drill = 0 AND declared_at >= ? ORDER BY number"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(millis(since))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
         let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = ?")
             .bind(&id.0)

@@ -65,6 +65,10 @@ fn start_up_refuses_bad_configuration_with_one_line_naming_the_key() {
     assert!(line.contains("reminders.comms_due_after"), "{line}");
     let line = refusal(dir.path(), &[], &["--config", "missing.toml", "serve"]);
     assert!(line.contains("missing.toml"), "{line}");
+    std::fs::write(dir.path().join("broken.md.j2"), "{% if %}").unwrap();
+    let template = ("WARROOM_POSTMORTEM__TEMPLATE", "broken.md.j2");
+    let line = refusal(dir.path(), &[tokens[0], tokens[1], template], &["serve"]);
+    assert!(line.contains("postmortem.template is broken"), "{line}");
     std::fs::write(
         dir.path().join("warroom.toml"),
         "[reminders]\nnudge = \"5m\"\n",

@@ -48,6 +48,15 @@ pub struct Message {
     pub edits: usize,
 }
 
+/// An uploaded file: its bytes, title, and the channel it was shared in
+/// once the upload was completed.
+#[derive(Default)]
+struct File {
+    bytes: Vec<u8>,
+    title: String,
+    channel: Option<String>,
+}
+
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
@@ -59,6 +68,8 @@ struct Inner {
     reactions: Vec<(String, String, String)>,
     /// Display names for users.info.
     names: HashMap<String, String>,
+    /// Files by id.
+    files: HashMap<String, File>,
 }
 
 #[derive(Clone, Default)]
@@ -79,6 +90,7 @@ impl FakeSlack {
         };
         let app = Router::new()
             .route("/api/{method}", any(handle))
+            .route("/upload/{id}", axum::routing::post(upload))
             .with_state(fake.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -217,6 +229,23 @@ impl FakeSlack {
             .collect()
     }
 
+    /// Files shared in `channel`: (title, content).
+    pub fn files_in(&self, channel: &str) -> Vec<(String, String)> {
+        let inner = self.inner.lock().unwrap();
+        let mut ids: Vec<&String> = inner.files.keys().collect();
+        ids.sort();
+        ids.into_iter()
+            .map(|id| &inner.files[id])
+            .filter(|f| f.channel.as_deref() == Some(channel))
+            .map(|f| {
+                (
+                    f.title.clone(),
+                    String::from_utf8_lossy(&f.bytes).to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// Polls until `check` holds (the app works in the background); panics
     /// with `what` after a few seconds.
     pub async fn wait_for<T>(
@@ -258,6 +287,27 @@ fn channel_json(c: &Channel) -> Value {
         "is_channel": true, "is_private": false, "is_archived": false,
         "topic": {"value": c.topic, "creator": BOT_USER, "last_set": 0}
     })
+}
+
+/// The upload URL Slack hands out: the bytes of one file.
+async fn upload(
+    State(fake): State<FakeSlack>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut inner = fake.inner.lock().unwrap();
+    inner.calls.push(Call {
+        method: "upload".to_string(),
+        body: json!({"id": id, "length": body.len()}),
+        auth: None,
+    });
+    match inner.files.get_mut(&id) {
+        Some(file) => {
+            file.bytes = body.to_vec();
+            (StatusCode::OK, format!("OK - {}", body.len())).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such upload").into_response(),
+    }
 }
 
 fn history_json(m: &Message) -> Value {
@@ -505,6 +555,43 @@ async fn handle(
                 .unwrap_or(1000usize);
             found.truncate(limit);
             ok(json!({"messages": found, "has_more": false}))
+        }
+        "files.getUploadURLExternal" => {
+            let id = format!("F{n:06}");
+            inner.files.insert(
+                id.clone(),
+                File {
+                    title: s("filename"),
+                    ..File::default()
+                },
+            );
+            let base = fake.base_url.trim_end_matches("/api").to_string();
+            ok(json!({"upload_url": format!("{base}/upload/{id}"), "file_id": id}))
+        }
+        "files.completeUploadExternal" => {
+            let channel = s("channel_id");
+            let mut done = Vec::new();
+            for f in body
+                .get("files")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
+                let id = f
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let Some(file) = inner.files.get_mut(&id) else {
+                    return err("file_not_found");
+                };
+                if let Some(title) = f.get("title").and_then(Value::as_str) {
+                    file.title = title.to_string();
+                }
+                file.channel = Some(channel.clone());
+                done.push(json!({"id": id, "title": file.title}));
+            }
+            ok(json!({"files": done}))
         }
         "users.info" => {
             let user = s("user");

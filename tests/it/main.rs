@@ -7,6 +7,7 @@ mod manifest;
 
 mod cli;
 mod declare;
+mod postmortem;
 mod reminders;
 mod resilience;
 mod roles;

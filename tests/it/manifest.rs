@@ -117,6 +117,7 @@ fn manifest_points_at_the_spec_paths() {
         "reactions:read",
         "reactions:write",
         "users:read",
+        "files:write",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");

@@ -1,0 +1,108 @@
+//! Incident metrics (seed 004: TTD, TTM, TTR; seed 000: total duration) and
+//! their aggregation for `/incident stats`. Pure.
+//!
+//! - time to detect   = declared − impact started
+//! - time to mitigate = mitigated − declared
+//! - time to resolve  = resolved − declared
+//! - total duration   = resolved − impact started (declared when unknown)
+
+use super::Incident;
+use chrono::Duration;
+
+/// One metric: its value, or which input is missing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub value: Result<Duration, &'static str>,
+}
+
+pub fn metrics(i: &Incident) -> [Metric; 4] {
+    let between = |from: Option<chrono::DateTime<chrono::Utc>>,
+                   to: Option<chrono::DateTime<chrono::Utc>>,
+                   missing_from: &'static str,
+                   missing_to: &'static str| match (from, to) {
+        (Some(f), Some(t)) => Ok((t - f).max(Duration::zero())),
+        (None, _) => Err(missing_from),
+        (_, None) => Err(missing_to),
+    };
+    let declared = Some(i.declared_at);
+    [
+        Metric {
+            name: "Time to detect",
+            value: between(
+                i.impact_started_at,
+                declared,
+                "impact start not recorded",
+                "",
+            ),
+        },
+        Metric {
+            name: "Time to mitigate",
+            value: between(declared, i.mitigated_at, "", "not mitigated yet"),
+        },
+        Metric {
+            name: "Time to resolve",
+            value: between(declared, i.resolved_at, "", "not resolved yet"),
+        },
+        Metric {
+            name: "Total duration",
+            value: between(
+                i.impact_started_at.or(declared),
+                i.resolved_at,
+                "",
+                "not resolved yet",
+            ),
+        },
+    ]
+}
+
+/// `1h 05m`, `12m`, `45s`.
+pub fn human(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    match (h, m) {
+        (0, 0) => format!("{sec}s"),
+        (0, m) => format!("{m}m"),
+        (h, m) => format!("{h}h {m:02}m"),
+    }
+}
+
+/// Mean and median of some durations (`None` when there are none).
+pub fn mean_median(mut values: Vec<Duration>) -> Option<(Duration, Duration)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort();
+    let n = values.len();
+    let total: i64 = values.iter().map(|d| d.num_seconds()).sum();
+    let mean = Duration::seconds(total / n as i64);
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        Duration::seconds((values[n / 2 - 1].num_seconds() + values[n / 2].num_seconds()) / 2)
+    };
+    Some((mean, median))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::seconds(45)), "45s");
+        assert_eq!(human(Duration::minutes(12)), "12m");
+        assert_eq!(human(Duration::minutes(65)), "1h 05m");
+    }
+
+    #[test]
+    fn mean_and_median() {
+        assert_eq!(mean_median(vec![]), None);
+        let m = |x| Duration::minutes(x);
+        assert_eq!(mean_median(vec![m(10), m(30), m(20)]), Some((m(20), m(20))));
+        assert_eq!(
+            mean_median(vec![m(10), m(20), m(30), m(100)]),
+            Some((m(40), m(25)))
+        );
+    }
+}

@@ -1,0 +1,570 @@
+//! The postmortem draft: the incident's facts gathered into a documented set
+//! of fields, rendered with minijinja from the built-in template or a team's
+//! own (`postmortem.template`), which is checked at start-up.
+//!
+//! Fields a template can use: `incident` (reference, number, title,
+//! severity, status, summary, drill, security, declared_by, channel),
+//! `times` (impact_started, detected, declared, mitigated, resolved, closed;
+//! empty when unknown), `metrics` (name, value, missing), `roles` (role,
+//! holders), `hand_offs`, `severity_changes`, `summary_timeline` (when,
+//! text), `timeline` (when, label, who, text, link), `communications` (when,
+//! where, audience, by, text), `prompts` (seed 001's root-cause questions),
+//! `timezone`, `generated_at`.
+
+use crate::domain::metrics::{human, metrics};
+use crate::domain::{Assignment, Entry, EntryKind, Incident, RoleCatalog, holders};
+use crate::store::Communication;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::path::Path;
+
+const BUILT_IN: &str = include_str!("../templates/postmortem.md.j2");
+const NAME: &str = "postmortem";
+
+/// Seed 001's "preliminary root cause / next steps" questions.
+pub const PROMPTS: [&str; 7] = [
+    "Is there any indication of the preliminary suspected cause, even at a high level?",
+    "If update-related, what was the purpose of the update?",
+    "Were there safeguards against this that did not work, or is this a previously unknown failure?",
+    "What problem did we identify that prompted the recovery actions we took?",
+    "What immediate next steps will prevent this from happening again?",
+    "Was this caught by monitoring?",
+    "Was this a testing miss?",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read postmortem.template {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("postmortem.template is broken: {0}")]
+    Broken(String),
+}
+
+#[derive(Serialize)]
+pub struct Draft {
+    incident: IncidentView,
+    times: Times,
+    metrics: Vec<MetricView>,
+    roles: Vec<RoleView>,
+    hand_offs: Vec<Line>,
+    severity_changes: Vec<Line>,
+    summary_timeline: Vec<Line>,
+    timeline: Vec<TimelineLine>,
+    communications: Vec<CommLine>,
+    prompts: Vec<&'static str>,
+    timezone: String,
+    generated_at: String,
+}
+
+#[derive(Serialize)]
+struct IncidentView {
+    reference: String,
+    number: i64,
+    title: String,
+    severity: String,
+    status: String,
+    summary: String,
+    drill: bool,
+    security: bool,
+    declared_by: String,
+    channel: String,
+}
+
+#[derive(Serialize)]
+struct Times {
+    impact_started: Option<String>,
+    detected: Option<String>,
+    declared: String,
+    mitigated: Option<String>,
+    resolved: Option<String>,
+    closed: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MetricView {
+    name: &'static str,
+    value: Option<String>,
+    missing: &'static str,
+}
+
+#[derive(Serialize)]
+struct RoleView {
+    role: String,
+    holders: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Line {
+    when: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct TimelineLine {
+    when: String,
+    label: Option<&'static str>,
+    who: Option<String>,
+    text: String,
+    link: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CommLine {
+    when: String,
+    r#where: String,
+    audience: String,
+    by: String,
+    text: String,
+}
+
+/// Everything the draft is made from.
+pub struct Facts<'a> {
+    pub incident: &'a Incident,
+    pub assignments: &'a [Assignment],
+    pub roles: &'a RoleCatalog,
+    pub timeline: &'a [Entry],
+    pub communications: &'a [Communication],
+    pub timezone: chrono_tz::Tz,
+    pub now: DateTime<Utc>,
+}
+
+/// The draft's fields from the facts.
+pub fn draft(f: &Facts<'_>) -> Draft {
+    let tz = f.timezone;
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let i = f.incident;
+    let line = |e: &Entry| Line {
+        when: fmt(e.occurred_at),
+        text: e.text.clone(),
+    };
+    let updates: Vec<&Entry> = f
+        .timeline
+        .iter()
+        .filter(|e| e.kind == EntryKind::Update)
+        .collect();
+    let first_update = updates.first().map(|e| e.id);
+    let last_update = updates.last().map(|e| e.id);
+    Draft {
+        incident: IncidentView {
+            reference: i.reference(),
+            number: i.number,
+            title: i.title.clone(),
+            severity: i.severity.clone(),
+            status: i.status.to_string(),
+            summary: i.summary.clone(),
+            drill: i.drill,
+            security: i.security,
+            declared_by: i.declared_by.mention(),
+            channel: i
+                .channel_name
+                .as_ref()
+                .map(|n| format!("#{n}"))
+                .unwrap_or_default(),
+        },
+        times: Times {
+            impact_started: i.impact_started_at.map(fmt),
+            detected: i.detected_at.map(fmt),
+            declared: fmt(i.declared_at),
+            mitigated: i.mitigated_at.map(fmt),
+            resolved: i.resolved_at.map(fmt),
+            closed: i.closed_at.map(fmt),
+        },
+        metrics: metrics(i)
+            .into_iter()
+            .map(|m| MetricView {
+                name: m.name,
+                value: m.value.ok().map(human),
+                missing: m.value.err().unwrap_or(""),
+            })
+            .collect(),
+        roles: f
+            .roles
+            .iter()
+            .map(|r| RoleView {
+                role: r.name.clone(),
+                holders: holders(f.assignments, &r.name)
+                    .iter()
+                    .map(|u| u.mention())
+                    .collect(),
+            })
+            .collect(),
+        hand_offs: f
+            .timeline
+            .iter()
+            .filter(|e| e.kind == EntryKind::Role)
+            .map(line)
+            .collect(),
+        severity_changes: f
+            .timeline
+            .iter()
+            .filter(|e| e.kind == EntryKind::Severity)
+            .map(line)
+            .collect(),
+        summary_timeline: f
+            .timeline
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EntryKind::Declared | EntryKind::Severity | EntryKind::Status
+                ) || e.kind.is_typed_tag()
+                    || Some(e.id) == first_update
+                    || Some(e.id) == last_update
+            })
+            .map(|e| Line {
+                when: fmt(e.occurred_at),
+                text: match e.kind.label() {
+                    Some(label) => format!("[{label}] {}", e.text),
+                    None => e.text.clone(),
+                },
+            })
+            .collect(),
+        timeline: f
+            .timeline
+            .iter()
+            .map(|e| TimelineLine {
+                when: fmt(e.occurred_at),
+                label: e.kind.label(),
+                who: e.author_name.clone(),
+                text: e.text.replace('\n', " "),
+                link: e.permalink.clone(),
+            })
+            .collect(),
+        communications: f
+            .communications
+            .iter()
+            .map(|c| CommLine {
+                when: fmt(c.posted_at.unwrap_or(c.recorded_at)),
+                r#where: format!("<#{}>", c.channel),
+                audience: c.audience.clone(),
+                by: c.posted_by.mention(),
+                text: c.text.replace('\n', " "),
+            })
+            .collect(),
+        prompts: PROMPTS.to_vec(),
+        timezone: tz.name().to_string(),
+        generated_at: fmt(f.now),
+    }
+}
+
+/// The compiled template.
+pub struct Postmortems {
+    env: minijinja::Environment<'static>,
+}
+
+impl Postmortems {
+    /// The built-in template, or the team's own; a broken one is refused
+    /// here, at start-up, by rendering a sample incident.
+    pub fn load(path: Option<&Path>) -> Result<Self, TemplateError> {
+        let source = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| TemplateError::Read {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            })?,
+            None => BUILT_IN.to_string(),
+        };
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_template_owned(NAME, source)
+            .map_err(|e| TemplateError::Broken(e.to_string()))?;
+        let loaded = Self { env };
+        loaded
+            .render(&sample())
+            .map_err(|e| TemplateError::Broken(e.to_string()))?;
+        Ok(loaded)
+    }
+
+    pub fn render(&self, draft: &Draft) -> Result<String, minijinja::Error> {
+        self.env
+            .get_template(NAME)?
+            .render(minijinja::value::Serde(draft))
+    }
+}
+
+/// A made-up incident with every field set, to try a template on.
+fn sample() -> Draft {
+    use crate::domain::{Status, UserId};
+    let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+    let incident = Incident {
+        number: 1,
+        title: "Sample".into(),
+        severity: "SEV1".into(),
+        status: Status::Closed,
+        summary: "Sample summary".into(),
+        security: false,
+        drill: false,
+        declared_by: UserId("U1".into()),
+        declared_at: t,
+        impact_started_at: Some(t),
+        detected_at: Some(t),
+        mitigated_at: Some(t),
+        resolved_at: Some(t),
+        closed_at: Some(t),
+        origin_channel: "C1".into(),
+        announce_channel: "C1".into(),
+        channel_id: Some("C2".into()),
+        channel_name: Some("inc-1-sample".into()),
+        board_ts: None,
+        announce_ts: None,
+        last_update_at: None,
+        schedule: Default::default(),
+    };
+    let entry = |id, kind| Entry {
+        id,
+        occurred_at: t,
+        kind,
+        author: Some(UserId("U1".into())),
+        author_name: Some("Ann".into()),
+        text: "text".into(),
+        slack_ts: None,
+        permalink: Some("https://example.slack.com/archives/C2/p1".into()),
+        fetched: true,
+    };
+    let timeline = [
+        entry(1, EntryKind::Declared),
+        entry(2, EntryKind::Role),
+        entry(3, EntryKind::Update),
+    ];
+    let comms = [Communication {
+        update_id: 1,
+        posted_by: UserId("U1".into()),
+        recorded_at: t,
+        text: "update".into(),
+        channel: "C1".into(),
+        audience: "announcement".into(),
+        posted_at: Some(t),
+        ts: None,
+    }];
+    let roles = RoleCatalog::new(RoleCatalog::defaults())
+        .unwrap_or_else(|_| unreachable!("defaults are valid"));
+    draft(&Facts {
+        incident: &incident,
+        assignments: &[Assignment {
+            role: "Incident Lead".into(),
+            user: UserId("U1".into()),
+        }],
+        roles: &roles,
+        timeline: &timeline,
+        communications: &comms,
+        timezone: chrono_tz::UTC,
+        now: t,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::metrics::metrics;
+    use crate::domain::{Status, UserId};
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap()
+    }
+
+    fn incident() -> Incident {
+        Incident {
+            number: 7,
+            title: "Checkout returns 500 for EU cards".into(),
+            severity: "SEV1".into(),
+            status: Status::Closed,
+            summary: "Card payments from EU customers fail with HTTP 500 at checkout.".into(),
+            security: false,
+            drill: false,
+            declared_by: UserId("UALICE".into()),
+            declared_at: at(2, 40),
+            impact_started_at: Some(at(2, 18)),
+            detected_at: Some(at(2, 31)),
+            mitigated_at: Some(at(3, 25)),
+            resolved_at: Some(at(3, 55)),
+            closed_at: Some(at(4, 10)),
+            origin_channel: "CGENERAL".into(),
+            announce_channel: "CINCIDENTS".into(),
+            channel_id: Some("C07".into()),
+            channel_name: Some("inc-7-checkout-returns-500-for-eu-cards".into()),
+            board_ts: None,
+            announce_ts: None,
+            last_update_at: Some(at(3, 30)),
+            schedule: Default::default(),
+        }
+    }
+
+    fn entry(
+        id: i64,
+        when: DateTime<Utc>,
+        kind: EntryKind,
+        who: Option<&str>,
+        text: &str,
+    ) -> Entry {
+        Entry {
+            id,
+            occurred_at: when,
+            kind,
+            author: Some(UserId("UALICE".into())),
+            author_name: who.map(str::to_string),
+            text: text.into(),
+            slack_ts: None,
+            permalink: who.map(|_| format!("https://acme.slack.com/archives/C07/p{id}")),
+            fetched: true,
+        }
+    }
+
+    #[test]
+    fn a_realistic_draft() {
+        let timeline = vec![
+            entry(
+                1,
+                at(2, 18),
+                EntryKind::ImpactStarted,
+                Some("Bob"),
+                "first 500s from payments-api in the logs",
+            ),
+            entry(
+                2,
+                at(2, 31),
+                EntryKind::Detected,
+                Some("Carol"),
+                "pager: checkout error rate > 5%",
+            ),
+            entry(
+                3,
+                at(2, 40),
+                EntryKind::Declared,
+                None,
+                "<@UALICE> declared the incident: Checkout returns 500 for EU cards",
+            ),
+            entry(
+                4,
+                at(2, 42),
+                EntryKind::Role,
+                None,
+                "<@UBOB> claimed Scribe",
+            ),
+            entry(
+                5,
+                at(2, 50),
+                EntryKind::Severity,
+                None,
+                "Severity changed from SEV2 to SEV1",
+            ),
+            entry(
+                6,
+                at(3, 5),
+                EntryKind::Hypothesis,
+                Some("Dan"),
+                "new card-network TLS certificate?",
+            ),
+            entry(
+                7,
+                at(3, 10),
+                EntryKind::Update,
+                None,
+                "Status update by <@UCAROL> to <#CINCIDENTS>: investigating EU card failures",
+            ),
+            entry(
+                8,
+                at(3, 25),
+                EntryKind::Mitigated,
+                Some("Dan"),
+                "rolled back payments-api 1.4.2",
+            ),
+            entry(
+                9,
+                at(3, 30),
+                EntryKind::Update,
+                None,
+                "Status update by <@UCAROL> to <#CINCIDENTS>: mitigated",
+            ),
+            entry(
+                10,
+                at(3, 55),
+                EntryKind::Status,
+                None,
+                "Status changed from mitigated to resolved",
+            ),
+        ];
+        let comms = vec![
+            Communication {
+                update_id: 1,
+                posted_by: UserId("UCAROL".into()),
+                recorded_at: at(3, 10),
+                text: "Investigating failures of EU card payments.".into(),
+                channel: "CINCIDENTS".into(),
+                audience: "announcement".into(),
+                posted_at: Some(at(3, 10)),
+                ts: Some("1.1".into()),
+            },
+            Communication {
+                update_id: 2,
+                posted_by: UserId("UCAROL".into()),
+                recorded_at: at(3, 30),
+                text: "Mitigated by a rollback; watching error rates.".into(),
+                channel: "CCUSTOMERS".into(),
+                audience: "customers".into(),
+                posted_at: Some(at(3, 31)),
+                ts: Some("1.2".into()),
+            },
+        ];
+        let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
+        let assignments = vec![
+            Assignment {
+                role: "Incident Lead".into(),
+                user: UserId("UALICE".into()),
+            },
+            Assignment {
+                role: "Scribe".into(),
+                user: UserId("UBOB".into()),
+            },
+            Assignment {
+                role: "Communication Lead".into(),
+                user: UserId("UCAROL".into()),
+            },
+            Assignment {
+                role: "Tester".into(),
+                user: UserId("UERIN".into()),
+            },
+            Assignment {
+                role: "Tester".into(),
+                user: UserId("UFRED".into()),
+            },
+        ];
+        let i = incident();
+        let d = draft(&Facts {
+            incident: &i,
+            assignments: &assignments,
+            roles: &roles,
+            timeline: &timeline,
+            communications: &comms,
+            timezone: chrono_tz::Europe::Paris,
+            now: at(4, 11),
+        });
+        let md = Postmortems::load(None).unwrap().render(&d).unwrap();
+        insta::assert_snapshot!(md);
+    }
+
+    #[test]
+    fn metrics_say_which_input_is_missing() {
+        let mut i = incident();
+        let shown: Vec<String> = metrics(&i)
+            .iter()
+            .map(|m| format!("{}={:?}", m.name, m.value.map(|d| d.num_minutes())))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "Time to detect=Ok(22)",
+                "Time to mitigate=Ok(45)",
+                "Time to resolve=Ok(75)",
+                "Total duration=Ok(97)"
+            ]
+        );
+        i.impact_started_at = None;
+        i.mitigated_at = None;
+        i.resolved_at = None;
+        let m = metrics(&i);
+        assert_eq!(m[0].value, Err("impact start not recorded"));
+        assert_eq!(m[1].value, Err("not mitigated yet"));
+        assert_eq!(m[2].value, Err("not resolved yet"));
+        assert_eq!(m[3].value, Err("not resolved yet"));
+    }
+}
