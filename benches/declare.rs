@@ -33,10 +33,7 @@ async fn board_posted(app: &TestApp, number: i64) {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let app = TestApp::spawn(Setup {
             real_clock: true,

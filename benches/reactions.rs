@@ -27,10 +27,7 @@ fn event(i: usize, room: &str, ts: &str) -> serde_json::Value {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let app = Arc::new(TestApp::spawn(Setup { real_clock: true, ..Setup::default() }).await);
         let room = app.declare("Reaction bench", "SEV2").await;

@@ -33,10 +33,7 @@ fn cpu_time() -> Duration {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         // Workers off: the scheduler alone is measured (started below).
         let app = TestApp::spawn(Setup { real_clock: true, workers: false, ..Setup::default() }).await;

@@ -27,3 +27,11 @@ pub fn report(name: &str, mut samples: Vec<Duration>) {
         samples[samples.len() - 1]
     );
 }
+
+/// The multi-threaded runtime the benchmarks run on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

@@ -113,7 +113,7 @@ async fn declare_opens_a_modal_then_a_war_room_with_board_and_announcement() {
     assert!(a.contains("Payments fail for EU users"));
 
     // The database holds the incident, its Slack ids, the lead and the entry.
-    let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let stored = app.incident(1).await;
     assert_eq!(stored.channel_id.as_deref(), Some(room.id.as_str()));
     assert_eq!(stored.board_ts.as_deref(), Some(board[0].ts.as_str()));
     assert_eq!(
@@ -165,7 +165,7 @@ async fn a_taken_name_gets_a_suffix() {
     let room = app.declare("DB down", "SEV1").await;
     assert_eq!(app.slack.channel(&room).unwrap().name, "inc-1-db-down-3");
     assert_eq!(app.slack.calls("conversations.create").len(), 3);
-    let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let stored = app.incident(1).await;
     assert_eq!(stored.channel_name.as_deref(), Some("inc-1-db-down-3"));
 }
 
@@ -228,7 +228,7 @@ async fn a_drill_and_security_flags_and_impact_time_are_kept() {
         app.slack.calls("conversations.create")[0].body["name"],
         "drill-1-token-leak"
     );
-    let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let stored = app.incident(1).await;
     assert!(stored.drill && stored.security);
     assert_eq!(stored.impact_started_at, Some(impact));
     let a = app.slack.messages_in(ORIGIN)[0].body.to_string();

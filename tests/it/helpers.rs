@@ -402,6 +402,11 @@ impl TestApp {
         }
     }
 
+    /// Incident `number` as stored (it must exist).
+    pub async fn incident(&self, number: i64) -> warroom::domain::Incident {
+        self.ctx.store.incident(number).await.unwrap().unwrap()
+    }
+
     /// Runs a SQL query returning one integer against the app's database.
     pub async fn count(&self, sql: &'static str) -> i64 {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path().display()))

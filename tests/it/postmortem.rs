@@ -39,7 +39,7 @@ async fn close_resolves_posts_the_summary_and_uploads_the_draft_once() {
     let answer = app.command_json(DECLARER, &room, "close").await;
     assert_eq!(answer["response_type"], "in_channel");
     app.settle().await;
-    let incident = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let incident = app.incident(1).await;
     assert_eq!(incident.status, warroom::domain::Status::Closed);
     assert_eq!(
         incident.resolved_at,
@@ -225,16 +225,7 @@ async fn stats_count_by_severity_and_leave_drills_out() {
     app.settle().await;
     let mut rooms = Vec::new();
     for n in 1..=3 {
-        rooms.push(
-            app.ctx
-                .store
-                .incident(n)
-                .await
-                .unwrap()
-                .unwrap()
-                .channel_id
-                .unwrap(),
-        );
+        rooms.push(app.incident(n).await.channel_id.unwrap());
     }
     app.advance(minutes(20)).await;
     for room in &rooms {

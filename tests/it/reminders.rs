@@ -290,7 +290,7 @@ async fn a_reminder_that_fell_due_while_down_is_sent_once() {
     let app = app.restart(true).await;
     app.settle().await;
     assert_eq!(kinds(&app, &room), k);
-    let incident = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let incident = app.incident(1).await;
     assert_eq!(
         incident.schedule.due_at,
         Some(start_time() + chrono::Duration::minutes(210))

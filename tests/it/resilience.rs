@@ -181,15 +181,7 @@ async fn jobs_left_by_a_stopped_process_finish_once_after_restart() {
     app.wait_idle().await;
     assert_eq!(app.slack.calls("conversations.create").len(), 1);
     assert_eq!(app.slack.channel_named_like("inc-1").len(), 1);
-    let room = app
-        .ctx
-        .store
-        .incident(1)
-        .await
-        .unwrap()
-        .unwrap()
-        .channel_id
-        .unwrap();
+    let room = app.incident(1).await.channel_id.unwrap();
     assert_eq!(app.slack.messages_in(&room).len(), 1);
     assert_eq!(app.slack.messages_in(ORIGIN).len(), 1);
 

@@ -176,7 +176,7 @@ async fn severity_and_status_edit_announcement_and_topic_in_place() {
             .topic
             .contains("status: mitigated")
     );
-    let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let stored = app.incident(1).await;
     assert_eq!(stored.status, Status::Mitigated);
     assert_eq!(
         stored.mitigated_at,
@@ -186,7 +186,7 @@ async fn severity_and_status_edit_announcement_and_topic_in_place() {
     app.clock.advance(std::time::Duration::from_secs(5 * 60));
     app.command_json(DECLARER, &room, "status resolved").await;
     app.wait_idle().await;
-    let stored = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let stored = app.incident(1).await;
     assert_eq!(
         stored.resolved_at,
         Some(start_time() + chrono::Duration::minutes(25))
@@ -245,15 +245,7 @@ async fn notes_and_the_timeline_view() {
 async fn a_board_deleted_from_slack_is_posted_again() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = app.declare("Board gone", "SEV3").await;
-    let old = app
-        .ctx
-        .store
-        .incident(1)
-        .await
-        .unwrap()
-        .unwrap()
-        .board_ts
-        .unwrap();
+    let old = app.incident(1).await.board_ts.unwrap();
     app.slack.delete(&room, &old);
     app.click(BOB, &room, "role.claim", "1|Scribe").await;
     app.wait_idle().await;
@@ -265,15 +257,7 @@ async fn a_board_deleted_from_slack_is_posted_again() {
             .to_string()
             .contains(&format!("*Scribe*: <@{BOB}>"))
     );
-    let new = app
-        .ctx
-        .store
-        .incident(1)
-        .await
-        .unwrap()
-        .unwrap()
-        .board_ts
-        .unwrap();
+    let new = app.incident(1).await.board_ts.unwrap();
     assert_eq!(new, boards[0].ts);
     assert_ne!(new, old);
     assert_eq!(

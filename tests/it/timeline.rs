@@ -400,7 +400,7 @@ async fn typed_tags_mark_kinds_and_set_key_times() {
     .await;
     app.wait_idle().await;
 
-    let incident = app.ctx.store.incident(1).await.unwrap().unwrap();
+    let incident = app.incident(1).await;
     assert_eq!(
         incident.impact_started_at.map(|t| t.timestamp()),
         Some(impact.timestamp())
