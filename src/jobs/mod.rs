@@ -231,7 +231,19 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                             .await?;
                         return Ok(());
                     }
-                    Err(CallError::Api(code)) if code == "name_taken" => continue,
+                    Err(CallError::Api(code)) if code == "name_taken" => {
+                        // Our own earlier try may have created it and lost
+                        // the answer: adopt a channel of that name the bot
+                        // created (the name carries this incident's number)
+                        // rather than open `-2`.
+                        if let Some(ours) = own_channel(ctx, &name).await? {
+                            ctx.store
+                                .record_channel(number, &ours.id, &ours.name)
+                                .await?;
+                            return Ok(());
+                        }
+                        continue;
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -361,6 +373,19 @@ async fn edit_or_post(
         }
     }
     Ok(Some(ctx.slack.post(channel, content).await?))
+}
+
+/// The channel named `name` if the bot created it.
+async fn own_channel(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<Option<crate::slack::client::CreatedChannel>, RunError> {
+    let me = ctx.slack.bot_user_id().await?;
+    Ok(ctx
+        .slack
+        .find_channel(name)
+        .await?
+        .filter(|c| c.creator.as_deref() == Some(me.as_str())))
 }
 
 /// How long a cached display name is trusted.

@@ -84,17 +84,20 @@ pub struct FoundMessage {
     pub username: Option<String>,
 }
 
-/// A channel Slack created.
+/// A channel Slack created (or that we found).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedChannel {
     pub id: String,
     pub name: String,
+    pub creator: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
+    /// The bot's own user id, from `auth.test`, asked once.
+    bot_user: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl SlackApi {
@@ -110,6 +113,7 @@ impl SlackApi {
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
+            bot_user: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
@@ -141,6 +145,7 @@ impl SlackApi {
         Ok(CreatedChannel {
             id: res.channel.id.to_string(),
             name: res.channel.name.unwrap_or_else(|| name.to_string()),
+            creator: res.channel.creator.map(|u| u.to_string()),
         })
     }
 
@@ -349,5 +354,52 @@ impl SlackApi {
         self.call(async |s| s.files_complete_upload_external(&complete).await)
             .await?;
         Ok(())
+    }
+
+    /// The bot's own user id.
+    pub async fn bot_user_id(&self) -> Result<String, CallError> {
+        self.bot_user
+            .get_or_try_init(|| async {
+                let res = self.call(async |s| s.auth_test().await).await?;
+                Ok(res.user_id.to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// The public, unarchived channel named exactly `name`, with its creator.
+    pub async fn find_channel(&self, name: &str) -> Result<Option<CreatedChannel>, CallError> {
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiConversationsListRequest::new()
+                .with_types(vec![SlackConversationType::Public])
+                .with_exclude_archived(true)
+                .with_limit(1000);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let res = self
+                .call(async |s| s.conversations_list(&req).await)
+                .await?;
+            if let Some(c) = res
+                .channels
+                .into_iter()
+                .find(|c| c.name.as_deref() == Some(name))
+            {
+                return Ok(Some(CreatedChannel {
+                    id: c.id.to_string(),
+                    name: name.to_string(),
+                    creator: c.creator.map(|u| u.to_string()),
+                }));
+            }
+            match res
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.0.is_empty())
+            {
+                Some(next) => cursor = Some(next),
+                None => return Ok(None),
+            }
+        }
     }
 }

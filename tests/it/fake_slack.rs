@@ -30,12 +30,16 @@ pub enum Failure {
     Api(&'static str),
     /// Answers normally, but only after this long.
     Slow(Duration),
+    /// Does what was asked, then answers 500: the caller cannot know it
+    /// worked (a timeout after Slack acted).
+    LostResponse,
 }
 
 #[derive(Clone, Debug)]
 pub struct Channel {
     pub id: String,
     pub name: String,
+    pub creator: String,
     pub topic: String,
     pub members: Vec<String>,
 }
@@ -115,6 +119,7 @@ impl FakeSlack {
         inner.channels.push(Channel {
             id,
             name: name.to_string(),
+            creator: "UHUMAN".to_string(),
             topic: String::new(),
             members: vec![],
         });
@@ -283,7 +288,7 @@ fn err(code: &str) -> Response {
 
 fn channel_json(c: &Channel) -> Value {
     json!({
-        "id": c.id, "name": c.name, "created": 1_700_000_000, "creator": BOT_USER,
+        "id": c.id, "name": c.name, "created": 1_700_000_000, "creator": c.creator,
         "is_channel": true, "is_private": false, "is_archived": false,
         "topic": {"value": c.topic, "creator": BOT_USER, "last_set": 0}
     })
@@ -372,10 +377,13 @@ async fn handle(
     if let Some(Failure::Slow(d)) = failure {
         tokio::time::sleep(d).await;
     }
+    let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
-    if let Some(failure) = failure.filter(|f| !matches!(f, Failure::Slow(_))) {
+    if let Some(failure) =
+        failure.filter(|f| !matches!(f, Failure::Slow(_) | Failure::LostResponse))
+    {
         return match failure {
-            Failure::Slow(_) => err("unreachable"),
+            Failure::Slow(_) | Failure::LostResponse => err("unreachable"),
             Failure::Status500 => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
             }
@@ -399,7 +407,14 @@ async fn handle(
             .unwrap_or("")
             .to_string()
     };
-    match method.as_str() {
+    let response = match method.as_str() {
+        "auth.test" => ok(
+            json!({"user_id": BOT_USER, "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
+        ),
+        "conversations.list" => {
+            let channels: Vec<Value> = inner.channels.iter().map(channel_json).collect();
+            ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
+        }
         "views.open" => {
             if s("trigger_id").is_empty() {
                 return err("invalid_trigger_id");
@@ -426,6 +441,7 @@ async fn handle(
             let channel = Channel {
                 id: format!("C{n:06}"),
                 name,
+                creator: BOT_USER.to_string(),
                 topic: String::new(),
                 members: vec![BOT_USER.to_string()],
             };
@@ -630,5 +646,9 @@ async fn handle(
             ok(json!({}))
         }
         _ => err("unknown_method"),
+    };
+    if lose_response {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "the answer was lost").into_response();
     }
+    response
 }

@@ -114,6 +114,7 @@ fn manifest_points_at_the_spec_paths() {
         "chat:write.public",
         "channels:manage",
         "channels:history",
+        "channels:read",
         "reactions:read",
         "reactions:write",
         "users:read",

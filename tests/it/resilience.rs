@@ -221,3 +221,37 @@ async fn answers_within_three_seconds_while_slack_is_slow() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_created_channel_whose_answer_was_lost_is_adopted_not_doubled() {
+    let app = TestApp::spawn(Setup::default()).await;
+    // Slack creates the channel but the bot never hears so.
+    app.slack
+        .fail_next("conversations.create", Failure::LostResponse, 1);
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    let room = advance_until_room(&app).await;
+    app.wait_idle().await;
+    assert_eq!(
+        app.slack.calls("conversations.create").len(),
+        2,
+        "the retry met name_taken"
+    );
+    let rooms = app.slack.channel_named_like("inc-1");
+    assert_eq!(rooms.len(), 1, "one war room: {rooms:?}");
+    assert_eq!(rooms[0].id, room);
+    assert_eq!(rooms[0].name, "inc-1-checkout-returns-500");
+    assert_eq!(
+        app.slack.messages_in(&room).len(),
+        1,
+        "the board went to the adopted room"
+    );
+
+    // A name taken by a person is not adopted.
+    app.slack.take_name("inc-2-checkout-returns-500");
+    let second = app.declare("Checkout returns 500", "SEV2").await;
+    assert_eq!(
+        app.slack.channel(&second).unwrap().name,
+        "inc-2-checkout-returns-500-2"
+    );
+}
