@@ -269,7 +269,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 Job::SyncBoard => incident.board_ts.as_deref(),
                 _ => None,
             };
-            if let Some(ts) = edit_or_post(ctx, channel, existing, content).await? {
+            if let Some(ts) = edit_or_post(ctx, row, channel, existing, content).await? {
                 ctx.store.record_board(number, &ts).await?;
             }
             Ok(())
@@ -278,7 +278,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let content = blocks::announcement(&incident, &assignments);
             let existing = incident.announce_ts.as_deref();
             if let Some(ts) =
-                edit_or_post(ctx, &incident.announce_channel, existing, content).await?
+                edit_or_post(ctx, row, &incident.announce_channel, existing, content).await?
             {
                 ctx.store.record_announcement(number, &ts).await?;
             }
@@ -300,7 +300,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 return Ok(());
             }
             let content = blocks::status_update(&incident, &post.text, &post.posted_by);
-            let ts = ctx.slack.post(channel, content).await?;
+            let ts = post_once(ctx, row, channel, content).await?;
             ctx.store
                 .record_update_post(*update_id, channel, &ts, ctx.clock.now())
                 .await?;
@@ -309,7 +309,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         Job::PostReminder { kind } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
-            ctx.slack.post(channel, content).await?;
+            post_once(ctx, row, channel, content).await?;
             Ok(())
         }
         Job::PostPostmortem => {
@@ -333,12 +333,9 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 .save_postmortem(number, &markdown, ctx.clock.now())
                 .await?;
             let filename = format!("{}-postmortem.md", incident.reference().to_lowercase());
-            ctx.slack
-                .post(
-                    channel,
-                    blocks::postmortem_summary(&incident, &timeline, &communications, &filename),
-                )
-                .await?;
+            let summary =
+                blocks::postmortem_summary(&incident, &timeline, &communications, &filename);
+            post_once(ctx, row, channel, summary).await?;
             ctx.slack
                 .upload_file(
                     channel,
@@ -357,6 +354,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
 /// its ts) when there is none yet or it was deleted from Slack.
 async fn edit_or_post(
     ctx: &Ctx,
+    row: &JobRow,
     channel: &str,
     existing: Option<&str>,
     content: slack_morphism::prelude::SlackMessageContent,
@@ -372,7 +370,25 @@ async fn edit_or_post(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(Some(ctx.slack.post(channel, content).await?))
+    Ok(Some(post_once(ctx, row, channel, content).await?))
+}
+
+/// Posts for a job, once: a retry first looks for the message an earlier
+/// try may have posted before its answer was lost (by the job id in the
+/// message metadata).
+async fn post_once(
+    ctx: &Ctx,
+    row: &JobRow,
+    channel: &str,
+    content: slack_morphism::prelude::SlackMessageContent,
+) -> Result<String, RunError> {
+    if row.attempts > 1
+        && let Some(ts) = ctx.slack.find_job_post(channel, row.id).await?
+    {
+        info!("found the message an earlier try posted");
+        return Ok(ts);
+    }
+    Ok(ctx.slack.post_for_job(channel, content, row.id).await?)
 }
 
 /// The channel named `name` if the bot created it.

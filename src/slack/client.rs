@@ -402,4 +402,58 @@ impl SlackApi {
             }
         }
     }
+
+    /// Posts a message carrying `job_id` in its metadata, so a retry after a
+    /// lost answer can find it ([`Self::find_job_post`]).
+    pub async fn post_for_job(
+        &self,
+        channel: &str,
+        content: SlackMessageContent,
+        job_id: i64,
+    ) -> Result<String, CallError> {
+        let metadata = SlackMessageMetadata::new(JOB_EVENT.to_string()).with_event_payload(
+            [(JOB_KEY.to_string(), job_id.to_string())]
+                .into_iter()
+                .collect(),
+        );
+        self.post(channel, content.with_metadata(metadata)).await
+    }
+
+    /// The ts of a message this bot posted for `job_id` among the channel's
+    /// latest 100, if any. A channel the bot cannot read counts as none.
+    pub async fn find_job_post(
+        &self,
+        channel: &str,
+        job_id: i64,
+    ) -> Result<Option<String>, CallError> {
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.to_string().into())
+            .with_limit(100)
+            .with_include_all_metadata(true);
+        let messages = match self
+            .call(async |s| s.conversations_history(&req).await)
+            .await
+        {
+            Ok(res) => res.messages,
+            Err(CallError::Api(code)) => {
+                tracing::debug!(%code, "cannot read the channel to look for an earlier post");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let id = job_id.to_string();
+        Ok(messages
+            .into_iter()
+            .find(|m| {
+                m.content.metadata.as_ref().is_some_and(|md| {
+                    md.event_type == JOB_EVENT
+                        && md.event_payload.as_ref().and_then(|p| p.get(JOB_KEY)) == Some(&id)
+                })
+            })
+            .map(|m| m.origin.ts.to_string()))
+    }
 }
+
+/// Metadata event type on every message a job posts.
+pub const JOB_EVENT: &str = "warroom_job";
+const JOB_KEY: &str = "job";

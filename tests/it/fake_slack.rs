@@ -322,6 +322,7 @@ fn history_json(m: &Message) -> Value {
         "text": m.body.get("text").cloned().unwrap_or(json!("")),
         "user": m.body.get("user").cloned().unwrap_or(json!(BOT_USER)),
         "thread_ts": m.body.get("thread_ts"),
+        "metadata": m.body.get("metadata"),
     })
 }
 

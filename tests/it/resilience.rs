@@ -255,3 +255,35 @@ async fn a_created_channel_whose_answer_was_lost_is_adopted_not_doubled() {
         "inc-2-checkout-returns-500-2"
     );
 }
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_not_repeated() {
+    let app = TestApp::spawn(Setup::default()).await;
+    // The role board is posted, but the bot never hears so.
+    app.slack
+        .fail_next("chat.postMessage", Failure::LostResponse, 1);
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    let room = advance_until_room(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline);
+        step(&app).await;
+    }
+    app.wait_idle().await;
+    let boards = app.slack.messages_in(&room);
+    assert_eq!(boards.len(), 1, "one board");
+    assert_eq!(
+        app.incident(1).await.board_ts.as_deref(),
+        Some(boards[0].ts.as_str()),
+        "the found board is the one kept current"
+    );
+    assert_eq!(boards[0].body["metadata"]["event_type"], "warroom_job");
+    assert!(
+        !app.slack.calls("conversations.history").is_empty(),
+        "the retry looked before posting"
+    );
+    app.click("UBOB", &room, "role.claim", "1|Scribe").await;
+    app.wait_idle().await;
+    assert_eq!(app.slack.messages_in(&room)[0].edits, 1);
+}
