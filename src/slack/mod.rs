@@ -6,4 +6,7 @@ pub mod client;
 pub mod inbound;
 pub mod signature;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use client::{CallError, SlackApi};

@@ -125,3 +125,103 @@ async fn healthz_and_metrics() {
     );
     assert!(text.contains("warroom_jobs{state=\"pending\"} 0"), "{text}");
 }
+
+/// A small deterministic generator for mutations (no dependency needed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(seed: &[u8], rng: &mut Lcg) -> Vec<u8> {
+    let mut out = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(3) {
+            0 if at < out.len() => {
+                let alphabet = b"{}[]\":,%&=+|<>@0aZ\\";
+                out[at] = alphabet[rng.below(alphabet.len())];
+            }
+            1 => out.insert(at, (rng.next() % 256) as u8),
+            _ if at < out.len() => {
+                out.remove(at);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn mutated_slack_payloads_never_get_a_5xx_or_leave_partial_state() {
+    let app = TestApp::spawn(Setup {
+        workers: false,
+        ..Setup::default()
+    })
+    .await;
+    let command = "token=t&team_id=T1&channel_id=CGENERAL&user_id=UALICE&command=%2Fincident&text=assign+scribe+%3C%40UBOB%7Cbob%3E&trigger_id=1.2.3&response_url=https%3A%2F%2Fx".to_string();
+    let declare = serde_urlencoded::to_string([(
+        "payload",
+        json!({"type": "view_submission", "user": {"id": "UALICE"}, "view": {"id": "V1", "callback_id": "declare",
+            "private_metadata": "{\"channel\":\"CGENERAL\"}", "state": {"values": {
+                "title": {"value": {"type": "plain_text_input", "value": "DB down"}},
+                "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV1"}}}}}}})
+        .to_string(),
+    )])
+    .unwrap();
+    let click = serde_urlencoded::to_string([(
+        "payload",
+        json!({"type": "block_actions", "user": {"id": "UBOB"}, "trigger_id": "1.2", "channel": {"id": "C1"},
+            "actions": [{"action_id": "reminder.snooze.15", "value": "1|15"}]})
+        .to_string(),
+    )])
+    .unwrap();
+    let event = json!({"type": "event_callback", "event_id": "Ev1", "team_id": "T1", "event": {"type": "reaction_added",
+        "user": "UALICE", "reaction": "pushpin", "item": {"type": "message", "channel": "C1", "ts": "1700000000.000100"}}})
+    .to_string();
+    let seeds: [(&str, &str, String); 4] = [
+        (
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            command,
+        ),
+        (
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            declare,
+        ),
+        (
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            click,
+        ),
+        ("/slack/events", "application/json", event),
+    ];
+    let mut rng = Lcg(20261123);
+    for i in 0..400 {
+        let (path, content_type, seed) = &seeds[i % seeds.len()];
+        let body = String::from_utf8_lossy(&mutate(seed.as_bytes(), &mut rng)).to_string();
+        let res = app.post_signed(path, content_type, body.clone(), &[]).await;
+        assert!(
+            !res.status().is_server_error(),
+            "{} for {path}: {body}",
+            res.status()
+        );
+    }
+    // Whatever was accepted was accepted whole: every incident has its
+    // declaration on the timeline and its war-room job queued.
+    let incidents = app.count("SELECT COUNT(*) FROM incidents").await;
+    let whole = app
+        .count("SELECT COUNT(*) FROM incidents i WHERE EXISTS (SELECT 1 FROM timeline_entries e WHERE e.incident_number = i.number AND e.kind = 'declared') AND EXISTS (SELECT 1 FROM jobs j WHERE j.incident_number = i.number AND j.kind = 'create_channel')")
+        .await;
+    assert_eq!(incidents, whole);
+}
