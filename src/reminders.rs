@@ -45,6 +45,39 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
     .await;
 }
 
+/// How long event ids are kept (Slack redelivers for about an hour).
+const KEEP_EVENTS: chrono::TimeDelta = chrono::TimeDelta::days(2);
+/// How long finished jobs are kept, for looking into what happened.
+const KEEP_DONE_JOBS: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Drops old event ids and finished jobs so the database does not grow
+/// without end. Failed jobs are kept.
+pub async fn prune(ctx: &Ctx) -> Result<u64, StoreError> {
+    let now = ctx.clock.now();
+    let gone = ctx
+        .store
+        .prune(now - KEEP_EVENTS, now - KEEP_DONE_JOBS)
+        .await?;
+    if gone > 0 {
+        info!(rows = gone, "pruned old event ids and finished jobs");
+    }
+    Ok(gone)
+}
+
+/// Prunes at start and every six hours until `shutdown`.
+pub async fn run_pruner(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = prune(&ctx).await {
+            tracing::warn!(error = %e, "pruning failed; will try again");
+        }
+        let next = ctx.clock.now() + chrono::TimeDelta::hours(6);
+        tokio::select! {
+            _ = ctx.clock.sleep_until(next) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// Fires what is due; true when something was sent.
 async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
     let sent = fire_due(ctx).await?;

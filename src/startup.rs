@@ -103,9 +103,14 @@ impl App {
                 );
             }
             let reminders = tokio::spawn(crate::reminders::run(self.ctx.clone(), stop_rx.clone()));
+            let pruner = tokio::spawn(crate::reminders::run_pruner(
+                self.ctx.clone(),
+                stop_rx.clone(),
+            ));
             let workers = tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx));
             Some(async move {
                 let _ = reminders.await;
+                let _ = pruner.await;
                 let _ = workers.await;
             })
         } else {

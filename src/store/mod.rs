@@ -284,6 +284,11 @@ pub trait Store: Send + Sync + 'static {
     /// Incidents declared since `since`, drills excluded.
     async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
 
+    /// Forgets Slack event ids received before `events_before` (Slack stops
+    /// redelivering within the hour) and finished jobs before
+    /// `jobs_before`. Returns how many rows went.
+    async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64>;
+
     /// A cached display name and when it was fetched.
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;

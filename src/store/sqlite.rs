@@ -824,6 +824,20 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
+        let events = sqlx::query("DELETE FROM slack_events WHERE received_at < ?")
+            .bind(millis(events_before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < ?")
+            .bind(millis(jobs_before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(events + jobs)
+    }
+
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
         let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = ?")
             .bind(&id.0)

@@ -287,3 +287,59 @@ async fn a_post_whose_answer_was_lost_is_found_not_repeated() {
     app.wait_idle().await;
     assert_eq!(app.slack.messages_in(&room)[0].edits, 1);
 }
+
+#[tokio::test]
+async fn old_event_ids_and_finished_jobs_are_pruned() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Prune me", "SEV3").await;
+    let ts = app
+        .slack
+        .user_posts(&room, "UCAROL", "a fact", None, start_time());
+    let tag = serde_json::json!({"type": "event_callback", "event_id": "EvOld", "team_id": "T1", "event": {
+        "type": "reaction_added", "user": DECLARER, "reaction": "pushpin", "item": {"type": "message", "channel": room, "ts": ts}}});
+    app.event(tag, None).await;
+    app.command_json(DECLARER, &room, "status resolved").await; // no reminders from here
+    app.wait_idle().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM slack_events").await, 1);
+    let done = app
+        .count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+        .await;
+    assert!(done >= 6);
+    // Three days on, the event id goes; thirty-one days on, the finished jobs.
+    app.clock.advance(Duration::from_secs(3 * 24 * 3600));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.count("SELECT COUNT(*) FROM slack_events").await > 0 {
+        assert!(Instant::now() < deadline, "event ids were not pruned");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+            .await,
+        done,
+        "jobs kept for 30 days"
+    );
+    warroom::reminders::prune(&app.ctx).await.unwrap();
+    app.clock.advance(Duration::from_secs(28 * 24 * 3600));
+    warroom::reminders::prune(&app.ctx).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+            .await,
+        0
+    );
+    assert_eq!(
+        tagged_entries(&app).await,
+        1,
+        "the timeline keeps everything"
+    );
+}
+
+async fn tagged_entries(app: &TestApp) -> usize {
+    app.ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.slack_ts.is_some())
+        .count()
+}
