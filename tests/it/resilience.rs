@@ -15,6 +15,16 @@ async fn step(app: &TestApp) {
     tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
+/// Moves the clock on until no job waits for a retry.
+async fn advance_until_idle(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline, "jobs still waiting");
+        step(app).await;
+    }
+    app.wait_idle().await;
+}
+
 /// Moves the clock on until the war room exists.
 async fn advance_until_room(app: &TestApp) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -52,12 +62,7 @@ async fn slack_500s_then_success_makes_one_war_room() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     let room = advance_until_room(&app).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
-        assert!(Instant::now() < deadline);
-        step(&app).await;
-    }
-    app.wait_idle().await;
+    advance_until_idle(&app).await;
     assert_eq!(app.slack.calls("conversations.create").len(), 3);
     assert_eq!(
         app.slack.channel_named_like("inc-1").len(),
@@ -265,12 +270,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_repeated() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     let room = advance_until_room(&app).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
-        assert!(Instant::now() < deadline);
-        step(&app).await;
-    }
-    app.wait_idle().await;
+    advance_until_idle(&app).await;
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board");
     assert_eq!(
