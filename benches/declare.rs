@@ -17,13 +17,7 @@ const BURST: usize = 10;
 /// message: its role board.
 async fn board_posted(app: &TestApp, number: i64) {
     loop {
-        if let Some(room) = app
-            .ctx
-            .store
-            .incident(number)
-            .await
-            .unwrap()
-            .and_then(|i| i.channel_id)
+        if let Some(room) = app.room(number).await
             && !app.slack.messages_in(&room).is_empty()
         {
             return;

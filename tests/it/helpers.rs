@@ -343,14 +343,7 @@ impl TestApp {
         let number = self.count("SELECT MAX(number) FROM incidents").await;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         let id = loop {
-            if let Some(id) = self
-                .ctx
-                .store
-                .incident(number)
-                .await
-                .unwrap()
-                .and_then(|i| i.channel_id)
-            {
+            if let Some(id) = self.room(number).await {
                 break id;
             }
             assert!(
@@ -400,6 +393,16 @@ impl TestApp {
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+    }
+
+    /// The war room of incident `number`, once Slack created it.
+    pub async fn room(&self, number: i64) -> Option<String> {
+        self.ctx
+            .store
+            .incident(number)
+            .await
+            .unwrap()
+            .and_then(|i| i.channel_id)
     }
 
     /// Incident `number` as stored (it must exist).

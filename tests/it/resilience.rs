@@ -29,14 +29,7 @@ async fn advance_until_idle(app: &TestApp) {
 async fn advance_until_room(app: &TestApp) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(room) = app
-            .ctx
-            .store
-            .incident(1)
-            .await
-            .unwrap()
-            .and_then(|i| i.channel_id)
-        {
+        if let Some(room) = app.room(1).await {
             return room;
         }
         assert!(
