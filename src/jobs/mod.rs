@@ -6,7 +6,7 @@
 use crate::app::Ctx;
 use crate::domain::{self, IncidentNumber, channel_name};
 use crate::slack::{CallError, blocks};
-use crate::store::{JobOutcome, JobRow};
+use crate::store::{Claim, JobOutcome, JobRow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -76,11 +76,11 @@ impl Job {
     }
 }
 
-/// How long a claimed job is reserved for its worker. Far longer than any
-/// job can run (each Slack call times out after [`crate::slack::client::CALL_TIMEOUT`]),
-/// so a live worker never loses its job; a dead process's jobs are released
-/// at the next start.
-pub const LEASE: Duration = Duration::from_secs(600);
+/// How long a claim lasts without renewal. A live worker renews it every
+/// [`HEARTBEAT`] while its job runs; a job whose process died is claimable
+/// again once this passes (on SQLite, at once at the next start).
+pub const LEASE: Duration = Duration::from_secs(60);
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// First retry delay; doubles up to [`MAX_BACKOFF`].
 pub const BASE_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -155,7 +155,7 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
         attempt = row.attempts
     );
     let outcome = async {
-        let result = execute(ctx, &row).await;
+        let result = with_heartbeat(ctx, row.claim(), execute(ctx, &row)).await;
         let now = ctx.clock.now();
         let outcome = decide(&row, result, now);
         match &outcome {
@@ -168,12 +168,39 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
     .instrument(span)
     .await;
     ctx.metrics.job_finished(row.job.kind(), &outcome);
-    ctx.store
-        .finish_job(row.id, outcome, ctx.clock.now())
-        .await?;
+    if !ctx
+        .store
+        .finish_job(row.claim(), outcome, ctx.clock.now())
+        .await?
+    {
+        warn!(
+            id = row.id,
+            "the job's lease ran out and another worker claimed it; its result was not recorded"
+        );
+    }
     // Jobs of the same incident queued behind this one may run now.
     ctx.state_changed();
     Ok(true)
+}
+
+/// Runs `work` while renewing the claim's lease every [`HEARTBEAT`].
+async fn with_heartbeat<T>(ctx: &Ctx, claim: Claim, work: impl Future<Output = T>) -> T {
+    let work = std::pin::pin!(work);
+    let mut work = work;
+    loop {
+        let beat = ctx.clock.now() + chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
+        tokio::select! {
+            out = &mut work => return out,
+            () = ctx.clock.sleep_until(beat) => {
+                let until = ctx.clock.now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+                match ctx.store.extend_lease(claim, until).await {
+                    Ok(true) => {}
+                    Ok(false) => warn!(id = claim.id, "lost the claim on a running job"),
+                    Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
+                }
+            }
+        }
+    }
 }
 
 fn decide(row: &JobRow, result: Result<(), RunError>, now: DateTime<Utc>) -> JobOutcome {

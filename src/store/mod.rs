@@ -2,8 +2,10 @@
 //! change, the timeline entries it causes and the Slack work it needs are
 //! written together or not at all.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -25,7 +27,7 @@ pub enum StoreError {
     Corrupt(String),
     #[error("incident {0} does not exist")]
     NoIncident(IncidentNumber),
-    #[error("unsupported database URL `{0}`: use sqlite://PATH (postgres:// is not supported yet)")]
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
 }
 
@@ -111,6 +113,14 @@ pub enum RoleChange {
     Changed { replaced: Vec<UserId> },
 }
 
+/// One claim of one job: the attempt number fences it, so a worker whose
+/// lease ran out cannot finish a job another worker has claimed since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub attempt: i64,
+}
+
 /// A job as claimed by a worker.
 #[derive(Clone, Debug)]
 pub struct JobRow {
@@ -119,6 +129,15 @@ pub struct JobRow {
     pub job: Job,
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
+}
+
+impl JobRow {
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.id,
+            attempt: self.attempts,
+        }
+    }
 }
 
 /// What a worker reports about a job it ran.
@@ -302,8 +321,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<JobRow>>;
     /// When the next pending job falls due, if any.
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>>;
-    async fn finish_job(&self, id: i64, outcome: JobOutcome, now: DateTime<Utc>) -> Result<()>;
-    /// Makes jobs left running by a dead process claimable again.
+    /// Records how a claimed job ended; false when the claim was lost (its
+    /// lease ran out and another worker claimed the job again).
+    async fn finish_job(
+        &self,
+        claim: Claim,
+        outcome: JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Keeps a running job's lease alive; false when the claim was lost.
+    async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool>;
+    /// At start: makes jobs left running by a dead process claimable again.
+    /// SQLite has one process, so every running job is stale; on PostgreSQL
+    /// other replicas may be running theirs, and leases expire instead.
     async fn release_stale_jobs(&self) -> Result<u64>;
     async fn job_counts(&self) -> Result<JobCounts>;
 }
@@ -314,6 +344,8 @@ pub type DynStore = Arc<dyn Store>;
 pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
         Err(StoreError::Unsupported(
             url.split('@').next_back().unwrap_or("").to_string(),

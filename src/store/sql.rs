@@ -1,0 +1,959 @@
+// The store's SQL, shared by both backends: `sqlite.rs` and `postgres.rs`
+// each `include!` this file after defining `Db`, `DbRow`, `ThisStore`,
+// `CLAIM_LOCK`, `MIGRATOR`, and `write()` / `release_stale()` on the store.
+// Placeholders are `$N`, booleans `TRUE`/`FALSE` and times integer
+// milliseconds, which both databases read the same way.
+
+use crate::domain::EntryKind;
+
+const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at";
+
+fn incident_from_row(row: &DbRow) -> Result<Incident> {
+    let opt_time = |col: &str| -> Result<Option<DateTime<Utc>>> {
+        row.try_get::<Option<i64>, _>(col)?
+            .map(from_millis)
+            .transpose()
+    };
+    let status: String = row.try_get("status")?;
+    Ok(Incident {
+        number: row.try_get("number")?,
+        title: row.try_get("title")?,
+        severity: row.try_get("severity")?,
+        status: status
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+        summary: row.try_get("summary")?,
+        security: row.try_get("security")?,
+        drill: row.try_get("drill")?,
+        declared_by: UserId(row.try_get("declared_by")?),
+        declared_at: from_millis(row.try_get("declared_at")?)?,
+        impact_started_at: opt_time("impact_started_at")?,
+        detected_at: opt_time("detected_at")?,
+        mitigated_at: opt_time("mitigated_at")?,
+        resolved_at: opt_time("resolved_at")?,
+        closed_at: opt_time("closed_at")?,
+        origin_channel: row.try_get("origin_channel")?,
+        announce_channel: row.try_get("announce_channel")?,
+        channel_id: row.try_get("channel_id")?,
+        channel_name: row.try_get("channel_name")?,
+        board_ts: row.try_get("board_ts")?,
+        announce_ts: row.try_get("announce_ts")?,
+        last_update_at: opt_time("last_update_at")?,
+        schedule: crate::domain::comms::Schedule {
+            nudge_at: opt_time("nudge_at")?,
+            due_at: opt_time("due_at")?,
+            scribe_at: opt_time("scribe_at")?,
+        },
+    })
+}
+
+async fn fetch_incident(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+) -> Result<Incident> {
+    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NoIncident(number))?;
+    incident_from_row(&row)
+}
+
+/// Writes timeline entries and jobs. A sync job is skipped when an identical
+/// one is still pending: it renders the state current when it runs.
+async fn apply_effects(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+    effects: Effects,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for e in effects.timeline {
+        sqlx::query(
+            "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(number)
+        .bind(millis(e.occurred_at))
+        .bind(millis(now))
+        .bind(e.kind.as_str())
+        .bind(e.author.map(|u| u.0))
+        .bind(e.text)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for op in effects.schedule {
+        let q = match op {
+            ScheduleOp::Comms { nudge_at, due_at } => {
+                sqlx::query("UPDATE incidents SET nudge_at = $1, due_at = $2 WHERE number = $3")
+                    .bind(nudge_at.map(millis))
+                    .bind(due_at.map(millis))
+            }
+            ScheduleOp::Scribe(at) => {
+                sqlx::query("UPDATE incidents SET scribe_at = $1 WHERE number = $2")
+                    .bind(at.map(millis))
+            }
+            ScheduleOp::LastUpdate(at) => {
+                sqlx::query("UPDATE incidents SET last_update_at = $1 WHERE number = $2")
+                    .bind(millis(at))
+            }
+        };
+        q.bind(number).execute(&mut **tx).await?;
+    }
+    for job in effects.jobs {
+        let payload =
+            serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if job.coalesces() {
+            let pending: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
+            )
+            .bind(number)
+            .bind(&payload)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = pending {
+                // The pending copy now carries this change too: it starts
+                // its retry budget afresh so the change is not given up early.
+                sqlx::query("UPDATE jobs SET created_at = $1, attempts = 0 WHERE id = $2")
+                    .bind(millis(now))
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                continue;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(number)
+        .bind(job.kind())
+        .bind(payload)
+        .bind(millis(now))
+        .bind(millis(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Applies a tag, untag, edit or deletion of a message entry.
+async fn apply_timeline_change(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+    change: TimelineChange,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match change {
+        TimelineChange::Tag {
+            slack_ts,
+            occurred_at,
+            kind,
+            tagged_by,
+        } => {
+            // A plain tag never downgrades a typed one.
+            sqlx::query(
+                "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
+                 VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
+                 ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                    hidden = FALSE,
+                    deleted = FALSE,
+                    fetched = FALSE,
+                    kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
+            )
+            .bind(number)
+            .bind(millis(occurred_at))
+            .bind(millis(now))
+            .bind(kind.as_str())
+            .bind(&slack_ts)
+            .bind(&tagged_by.0)
+            .execute(&mut **tx)
+            .await?;
+            let column = match kind {
+                EntryKind::ImpactStarted => {
+                    Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
+                }
+                EntryKind::Detected => {
+                    Some("UPDATE incidents SET detected_at = $1 WHERE number = $2")
+                }
+                EntryKind::Mitigated => {
+                    Some("UPDATE incidents SET mitigated_at = $1 WHERE number = $2")
+                }
+                _ => None,
+            };
+            if let Some(sql) = column {
+                sqlx::query(sql)
+                    .bind(millis(occurred_at))
+                    .bind(number)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        TimelineChange::Untag { slack_ts } => {
+            sqlx::query(
+                "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
+            )
+            .bind(number)
+            .bind(slack_ts)
+            .execute(&mut **tx)
+            .await?;
+        }
+        TimelineChange::Edit { slack_ts, text, at } => {
+            sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")
+                .bind(text)
+                .bind(millis(at))
+                .bind(number)
+                .bind(slack_ts)
+                .execute(&mut **tx)
+                .await?;
+        }
+        TimelineChange::Delete { slack_ts } => {
+            sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
+                .bind(number)
+                .bind(slack_ts)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for ThisStore {
+    async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_incident(
+        &self,
+        d: &Declaration,
+        view_id: Option<&str>,
+        now: DateTime<Utc>,
+        lead_role: &str,
+        effects: Effects,
+    ) -> Result<(Incident, bool)> {
+        let mut tx = self.write().await?;
+        if let Some(view_id) = view_id {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
+                    .bind(view_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(number) = existing {
+                let incident = fetch_incident(&mut tx, number).await?;
+                return Ok((incident, false));
+            }
+        }
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING number",
+        )
+        .bind(&d.title)
+        .bind(&d.severity)
+        .bind(&d.summary)
+        .bind(d.security)
+        .bind(d.drill)
+        .bind(&d.declared_by.0)
+        .bind(millis(now))
+        .bind(d.impact_started_at.map(millis))
+        .bind(&d.origin_channel)
+        .bind(&d.announce_channel)
+        .bind(view_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
+            .bind(number)
+            .bind(lead_role)
+            .bind(&d.declared_by.0)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        apply_effects(&mut tx, number, effects, now).await?;
+        let incident = fetch_incident(&mut tx, number).await?;
+        tx.commit().await?;
+        Ok((incident, true))
+    }
+
+    async fn incident(&self, number: IncidentNumber) -> Result<Option<Incident>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(incident_from_row)
+            .transpose()
+    }
+
+    async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE channel_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(channel_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(incident_from_row)
+            .transpose()
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE status NOT IN ('resolved', 'closed') ORDER BY number"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+
+    async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(
+            "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Assignment {
+                    role: r.try_get("role")?,
+                    user: UserId(r.try_get("user_id")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>> {
+        let rows = sqlx::query(
+            "SELECT id, occurred_at, kind, author, author_name, text, slack_ts, permalink, fetched FROM timeline_entries
+             WHERE incident_number = $1 AND hidden = FALSE AND deleted = FALSE ORDER BY occurred_at, id",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(Entry {
+                    id: r.try_get("id")?,
+                    occurred_at: from_millis(r.try_get("occurred_at")?)?,
+                    kind: EntryKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("entry kind {kind}")))?,
+                    author: r.try_get::<Option<String>, _>("author")?.map(UserId),
+                    author_name: r.try_get("author_name")?,
+                    text: r.try_get("text")?,
+                    slack_ts: r.try_get("slack_ts")?,
+                    permalink: r.try_get("permalink")?,
+                    fetched: r.try_get("fetched")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_role(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        user: &UserId,
+        exclusive: bool,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<RoleChange> {
+        let mut tx = self.write().await?;
+        let holders: Vec<String> = sqlx::query_scalar(
+            "SELECT user_id FROM role_assignments WHERE incident_number = $1 AND role = $2",
+        )
+        .bind(number)
+        .bind(role)
+        .fetch_all(&mut *tx)
+        .await?;
+        if holders.contains(&user.0) && (!exclusive || holders.len() == 1) {
+            return Ok(RoleChange::Unchanged);
+        }
+        let mut replaced = Vec::new();
+        if exclusive {
+            sqlx::query("DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id <> $3")
+                .bind(number)
+                .bind(role)
+                .bind(&user.0)
+                .execute(&mut *tx)
+                .await?;
+            replaced = holders
+                .into_iter()
+                .filter(|h| *h != user.0)
+                .map(UserId)
+                .collect();
+        }
+        sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(number)
+            .bind(role)
+            .bind(&user.0)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(RoleChange::Changed { replaced })
+    }
+
+    async fn release_role(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        user: &UserId,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
+        )
+        .bind(number)
+        .bind(role)
+        .bind(&user.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_severity(
+        &self,
+        number: IncidentNumber,
+        level: &str,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<String>> {
+        let mut tx = self.write().await?;
+        let old = fetch_incident(&mut tx, number).await?.severity;
+        if old == level {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE incidents SET severity = $1 WHERE number = $2")
+            .bind(level)
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(Some(old))
+    }
+
+    async fn set_status(
+        &self,
+        number: IncidentNumber,
+        status: Status,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<Status>> {
+        let mut tx = self.write().await?;
+        let old = fetch_incident(&mut tx, number).await?.status;
+        if old == status {
+            return Ok(None);
+        }
+        let stamp = millis(now);
+        sqlx::query(
+            "UPDATE incidents SET status = $1,
+                mitigated_at = CASE WHEN $2 IN ('mitigated', 'resolved', 'closed') THEN COALESCE(mitigated_at, $3) ELSE mitigated_at END,
+                resolved_at  = CASE WHEN $4 IN ('resolved', 'closed') THEN COALESCE(resolved_at, $5) ELSE NULL END,
+                closed_at    = CASE WHEN $6 = 'closed' THEN COALESCE(closed_at, $7) ELSE NULL END
+             WHERE number = $8",
+        )
+        .bind(status.as_str())
+        .bind(status.as_str())
+        .bind(stamp)
+        .bind(status.as_str())
+        .bind(stamp)
+        .bind(status.as_str())
+        .bind(stamp)
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(Some(old))
+    }
+
+    async fn add_effects(
+        &self,
+        number: IncidentNumber,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        fetch_incident(&mut tx, number).await?;
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()> {
+        sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
+            .bind(id)
+            .bind(name)
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
+            .bind(ts)
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
+            .bind(ts)
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_event(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+        change: Option<EventChange>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        if let Some(EventChange {
+            incident: n,
+            change,
+            effects,
+        }) = change
+        {
+            apply_timeline_change(&mut tx, n, change, now).await?;
+            apply_effects(&mut tx, n, effects, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn fill_tagged_message(
+        &self,
+        number: IncidentNumber,
+        m: FetchedMessage<'_>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
+             WHERE incident_number = $5 AND slack_ts = $6",
+        )
+        .bind(m.text)
+        .bind(m.author.map(|u| u.0.as_str()))
+        .bind(m.author_name)
+        .bind(m.permalink)
+        .bind(number)
+        .bind(m.slack_ts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
+        sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
+            .bind(number)
+            .bind(slack_ts)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_update(
+        &self,
+        number: IncidentNumber,
+        posted_by: &UserId,
+        text: &str,
+        destinations: &[Destination],
+        now: DateTime<Utc>,
+        mut effects: Effects,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(number)
+        .bind(&posted_by.0)
+        .bind(millis(now))
+        .bind(text)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (position, d) in (0_i64..).zip(destinations) {
+            let inserted = sqlx::query(
+                "INSERT INTO update_posts (update_id, channel, audience, position) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(&d.channel)
+            .bind(&d.audience)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                effects.jobs.push(Job::PostUpdate {
+                    update_id: id,
+                    channel: d.channel.clone(),
+                });
+            }
+        }
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn communications(&self, number: IncidentNumber) -> Result<Vec<Communication>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.posted_by, u.recorded_at, u.text, p.channel, p.audience, p.posted_at, p.ts
+             FROM status_updates u JOIN update_posts p ON p.update_id = u.id
+             WHERE u.incident_number = $1 ORDER BY u.recorded_at, u.id, p.position",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Communication {
+                    update_id: r.try_get("id")?,
+                    posted_by: UserId(r.try_get("posted_by")?),
+                    recorded_at: from_millis(r.try_get("recorded_at")?)?,
+                    text: r.try_get("text")?,
+                    channel: r.try_get("channel")?,
+                    audience: r.try_get("audience")?,
+                    posted_at: r
+                        .try_get::<Option<i64>, _>("posted_at")?
+                        .map(from_millis)
+                        .transpose()?,
+                    ts: r.try_get("ts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_update_post(
+        &self,
+        update_id: i64,
+        channel: &str,
+        ts: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
+        )
+        .bind(ts)
+        .bind(millis(now))
+        .bind(update_id)
+        .bind(channel)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn due_reminders(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueReminder>> {
+        use crate::domain::comms::ReminderKind;
+        let mut due = Vec::new();
+        for (kind, sql) in [
+            (
+                ReminderKind::Due,
+                "SELECT number, due_at AS at, severity FROM incidents WHERE due_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY due_at LIMIT $2",
+            ),
+            (
+                ReminderKind::Nudge,
+                "SELECT number, nudge_at AS at, severity FROM incidents WHERE nudge_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY nudge_at LIMIT $2",
+            ),
+            (
+                ReminderKind::ScribeQuiet,
+                "SELECT number, scribe_at AS at, severity FROM incidents WHERE scribe_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY scribe_at LIMIT $2",
+            ),
+        ] {
+            for r in sqlx::query(sql)
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            {
+                due.push(DueReminder {
+                    incident: r.try_get("number")?,
+                    kind,
+                    due_at: from_millis(r.try_get("at")?)?,
+                    severity: r.try_get("severity")?,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    async fn fire_reminder(
+        &self,
+        due: &DueReminder,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        use crate::domain::comms::ReminderKind;
+        let sql = match due.kind {
+            ReminderKind::Nudge => {
+                "UPDATE incidents SET nudge_at = $1 WHERE number = $2 AND nudge_at = $3"
+            }
+            ReminderKind::Due => {
+                "UPDATE incidents SET due_at = $1 WHERE number = $2 AND due_at = $3"
+            }
+            ReminderKind::ScribeQuiet => {
+                "UPDATE incidents SET scribe_at = $1 WHERE number = $2 AND scribe_at = $3"
+            }
+        };
+        let mut tx = self.write().await?;
+        let moved = sqlx::query(sql)
+            .bind(next.map(millis))
+            .bind(due.incident)
+            .bind(millis(due.due_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, due.incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(at) FROM (
+                SELECT MIN(nudge_at) AS at FROM incidents WHERE nudge_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
+                UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
+                UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ('resolved', 'closed')) AS due",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
+    }
+
+    async fn save_postmortem(
+        &self,
+        number: IncidentNumber,
+        markdown: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
+        )
+        .bind(number)
+        .bind(millis(now))
+        .bind(markdown)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn latest_postmortem(&self, number: IncidentNumber) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT markdown FROM postmortems WHERE incident_number = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE drill = FALSE AND declared_at >= $1 ORDER BY number"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(millis(since))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(incident_from_row)
+            .collect()
+    }
+
+    async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
+        let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
+            .bind(millis(events_before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+            .bind(millis(jobs_before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(events + jobs)
+    }
+
+    async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
+        let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = $1")
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
+            .transpose()
+    }
+
+    async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
+        )
+        .bind(&id.0)
+        .bind(name)
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_job(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<JobRow>> {
+        // One statement: pick the first due job whose incident has nothing
+        // unfinished before it, and lease it. `CLAIM_LOCK` makes replicas
+        // skip a row another one is claiming instead of waiting for it.
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
+             WHERE id = (
+               SELECT j.id FROM jobs j
+               WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
+                 AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.incident_number = j.incident_number AND e.id < j.id
+                     AND e.state IN ('pending', 'running'))
+               ORDER BY j.run_after, j.id LIMIT 1 {CLAIM_LOCK})
+             RETURNING id, incident_number, payload, attempts, created_at"
+        );
+        let mut tx = self.write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let payload: String = row.try_get("payload")?;
+        Ok(Some(JobRow {
+            id,
+            incident: row.try_get("incident_number")?,
+            job: serde_json::from_str(&payload)
+                .map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))?,
+            attempts: row.try_get("attempts")?,
+            created_at: from_millis(row.try_get("created_at")?)?,
+        }))
+    }
+
+    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
+        // Only the first unfinished job of each incident can run next; the
+        // ones queued behind it are not due, whatever their run_after.
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
+             WHERE j.state IN ('pending', 'running')
+               AND NOT EXISTS (
+                 SELECT 1 FROM jobs e
+                 WHERE e.incident_number = j.incident_number AND e.id < j.id
+                   AND e.state IN ('pending', 'running'))",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
+    }
+
+    async fn finish_job(
+        &self,
+        claim: Claim,
+        outcome: JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        // Fenced by the attempt number: a worker whose lease ran out and
+        // whose job was claimed again cannot overwrite the new claim.
+        let q = match outcome {
+            JobOutcome::Done => sqlx::query(
+                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(now))
+            .bind(claim.id)
+            .bind(claim.attempt),
+            JobOutcome::Retry { at, error } => sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(at))
+            .bind(claim.id)
+            .bind(claim.attempt)
+            .bind(error),
+            JobOutcome::Failed { error } => sqlx::query(
+                "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(now))
+            .bind(claim.id)
+            .bind(claim.attempt)
+            .bind(error),
+        };
+        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
+        )
+        .bind(millis(until))
+        .bind(claim.id)
+        .bind(claim.attempt)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    async fn release_stale_jobs(&self) -> Result<u64> {
+        self.release_stale().await
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = JobCounts::default();
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<String, _>("state")?.as_str() {
+                "pending" => c.pending = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                "failed" => c.failed = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
