@@ -28,7 +28,7 @@ impl Cadence {
 }
 
 /// What kind of reminder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReminderKind {
     /// Gentle: the communication lead may want to post an update.

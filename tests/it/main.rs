@@ -4,6 +4,7 @@
 mod fake_slack;
 mod helpers;
 mod manifest;
+mod pg;
 
 mod cli;
 mod declare;
@@ -12,4 +13,5 @@ mod reminders;
 mod resilience;
 mod roles;
 mod security;
+mod store;
 mod timeline;

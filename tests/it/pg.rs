@@ -1,0 +1,77 @@
+//! A fresh PostgreSQL database per test, when `WARROOM_TEST_POSTGRES_URL`
+//! names a server; tests that need one report themselves skipped otherwise.
+
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const VAR: &str = "WARROOM_TEST_POSTGRES_URL";
+
+/// A database made for one test and dropped when this is dropped (even when
+/// the test fails).
+pub struct TestDb {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDb {
+    /// A new, empty database on the server `WARROOM_TEST_POSTGRES_URL` names,
+    /// or `None` (and a line saying the test is skipped) when it is unset.
+    pub async fn create(test: &str) -> Option<TestDb> {
+        let Ok(admin_url) = std::env::var(VAR) else {
+            eprintln!("skipped {test}: {VAR} is not set (PostgreSQL tests run where it is)");
+            return None;
+        };
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "warroom_test_{}_{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            chrono::Utc::now().timestamp_millis()
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{VAR}={admin_url} does not answer: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("{VAR} must end with /DATABASE"),
+        };
+        Some(TestDb {
+            url,
+            admin_url,
+            name,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: a thread of its own can block.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}

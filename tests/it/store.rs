@@ -1,0 +1,573 @@
+//! One scripted story through the store trait, run on SQLite always and on
+//! PostgreSQL when `WARROOM_TEST_POSTGRES_URL` is set: both backends must
+//! keep the same promises (once-only events, declarations and reminders,
+//! ordered and fenced job claims).
+
+use crate::pg::TestDb;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::collections::HashSet;
+use std::sync::Arc;
+use warroom::domain::comms::ReminderKind;
+use warroom::domain::{Declaration, EntryKind, NewEntry, Status, TimelineChange, UserId};
+use warroom::jobs::Job;
+use warroom::store::{
+    Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, JobOutcome,
+    RoleChange, ScheduleOp,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
+}
+
+fn declaration(title: &str, drill: bool) -> Declaration {
+    Declaration {
+        title: title.to_string(),
+        severity: "SEV2".to_string(),
+        summary: "Checkout fails".to_string(),
+        impact_started_at: Some(t0() - Duration::minutes(7)),
+        security: false,
+        drill,
+        declared_by: UserId("UALICE".to_string()),
+        origin_channel: "CGENERAL".to_string(),
+        announce_channel: "CINCIDENTS".to_string(),
+    }
+}
+
+fn jobs(jobs: Vec<Job>) -> Effects {
+    Effects {
+        jobs,
+        ..Effects::default()
+    }
+}
+
+fn invite(user: &str) -> Job {
+    Job::Invite {
+        user: user.to_string(),
+    }
+}
+
+async fn story(store: DynStore) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    let alice = UserId("UALICE".to_string());
+    let bob = UserId("UBOB".to_string());
+    let now = t0();
+
+    // Declaring: numbers 1, 2, …; a repeated view submission declares once.
+    let (one, created) = store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("V1"),
+            now,
+            "Incident Lead",
+            jobs(vec![Job::CreateChannel]),
+        )
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(one.number, 1);
+    assert_eq!(one.status, Status::Investigating);
+    let (again, created) = store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("V1"),
+            now,
+            "Incident Lead",
+            jobs(vec![Job::CreateChannel]),
+        )
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.number, 1);
+    let (two, _) = store
+        .create_incident(
+            &declaration("Game day", true),
+            Some("V2"),
+            now,
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(two.number, 2);
+    store
+        .record_channel(1, "CWAR1", "inc-1-checkout-500")
+        .await
+        .unwrap();
+    let by_channel = store.incident_by_channel("CWAR1").await.unwrap().unwrap();
+    assert_eq!(by_channel.number, 1);
+    assert_eq!(by_channel.impact_started_at, one.impact_started_at);
+
+    // Roles: one holder, hand-over recorded, release only by the holder.
+    let holders = store.assignments(1).await.unwrap();
+    assert_eq!(holders.len(), 1);
+    assert_eq!(holders[0].user, alice);
+    assert_eq!(
+        store
+            .set_role(1, "Incident Lead", &alice, true, now, Effects::default())
+            .await
+            .unwrap(),
+        RoleChange::Unchanged
+    );
+    assert_eq!(
+        store
+            .set_role(1, "Incident Lead", &bob, true, now, Effects::default())
+            .await
+            .unwrap(),
+        RoleChange::Changed {
+            replaced: vec![alice.clone()]
+        }
+    );
+    assert!(
+        !store
+            .release_role(1, "Incident Lead", &alice, now, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .release_role(1, "Incident Lead", &bob, now, Effects::default())
+            .await
+            .unwrap()
+    );
+
+    // Events: acted on once, however often Slack delivers them.
+    let tag = |id: &str| EventChange {
+        incident: 1,
+        change: TimelineChange::Tag {
+            slack_ts: "1700000000.000100".to_string(),
+            occurred_at: now + Duration::minutes(2),
+            kind: EntryKind::Mitigated,
+            tagged_by: alice.clone(),
+        },
+        effects: jobs(vec![Job::CaptureMessage { ts: id.to_string() }]),
+    };
+    assert!(
+        store
+            .record_event("Ev1", now, Some(tag("a")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_event("Ev1", now, Some(tag("b")))
+            .await
+            .unwrap()
+    );
+    store
+        .fill_tagged_message(
+            1,
+            FetchedMessage {
+                slack_ts: "1700000000.000100",
+                text: "rolled back the deploy",
+                author: Some(&bob),
+                author_name: "Bob",
+                permalink: Some("https://example.slack.com/p1"),
+            },
+        )
+        .await
+        .unwrap();
+    let timeline = store.timeline(1).await.unwrap();
+    let tagged: Vec<_> = timeline.iter().filter(|e| e.slack_ts.is_some()).collect();
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0].text, "rolled back the deploy");
+    assert_eq!(tagged[0].kind, EntryKind::Mitigated);
+    assert!(tagged[0].fetched);
+    assert_eq!(
+        store.incident(1).await.unwrap().unwrap().mitigated_at,
+        Some(now + Duration::minutes(2))
+    );
+    store
+        .add_effects(
+            1,
+            now,
+            Effects {
+                timeline: vec![NewEntry {
+                    occurred_at: now + Duration::minutes(3),
+                    kind: EntryKind::Note,
+                    author: Some(alice.clone()),
+                    text: "customers notified".to_string(),
+                }],
+                ..Effects::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.timeline(1).await.unwrap().len(), 2);
+    store
+        .record_event(
+            "Ev2",
+            now,
+            Some(EventChange {
+                incident: 1,
+                change: TimelineChange::Untag {
+                    slack_ts: "1700000000.000100".to_string(),
+                },
+                effects: Effects::default(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.timeline(1).await.unwrap().len(), 1, "untag hides");
+
+    // Lifecycle stamps the first time each state is reached.
+    assert_eq!(
+        store
+            .set_status(
+                1,
+                Status::Resolved,
+                now + Duration::minutes(30),
+                Effects::default()
+            )
+            .await
+            .unwrap(),
+        Some(Status::Investigating)
+    );
+    assert_eq!(
+        store
+            .set_status(
+                1,
+                Status::Resolved,
+                now + Duration::minutes(40),
+                Effects::default()
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    let resolved = store.incident(1).await.unwrap().unwrap();
+    assert_eq!(resolved.resolved_at, Some(now + Duration::minutes(30)));
+    assert!(
+        store
+            .open_incidents()
+            .await
+            .unwrap()
+            .iter()
+            .all(|i| i.number != 1)
+    );
+    assert_eq!(
+        store
+            .set_severity(2, "SEV1", now, Effects::default())
+            .await
+            .unwrap(),
+        Some("SEV2".to_string())
+    );
+
+    // Status updates keep their destinations' order.
+    let destinations = [
+        Destination {
+            channel: "CINCIDENTS".to_string(),
+            audience: "announcement".to_string(),
+        },
+        Destination {
+            channel: "CWAR1".to_string(),
+            audience: "war room".to_string(),
+        },
+        Destination {
+            channel: "CEXEC".to_string(),
+            audience: "executives".to_string(),
+        },
+    ];
+    let update = store
+        .record_update(
+            1,
+            &alice,
+            "Mitigated.",
+            &destinations,
+            now,
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .record_update_post(update, "CWAR1", "1.2", now + Duration::seconds(1))
+        .await
+        .unwrap();
+    let comms = store.communications(1).await.unwrap();
+    let channels: Vec<&str> = comms.iter().map(|c| c.channel.as_str()).collect();
+    assert_eq!(channels, ["CINCIDENTS", "CWAR1", "CEXEC"]);
+    assert_eq!(comms[1].ts.as_deref(), Some("1.2"));
+    assert!(comms[0].posted_at.is_none());
+
+    // Postmortems and stats (drills left out).
+    store.save_postmortem(1, "# one", now).await.unwrap();
+    store.save_postmortem(1, "# two", now).await.unwrap();
+    assert_eq!(
+        store.latest_postmortem(1).await.unwrap().as_deref(),
+        Some("# two")
+    );
+    let since: Vec<i64> = store
+        .incidents_since(now - Duration::days(1))
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.number)
+        .collect();
+    assert_eq!(since, [1]);
+
+    // Reminders fire once, by compare-and-set on their due time.
+    store
+        .add_effects(
+            2,
+            now,
+            Effects {
+                schedule: vec![ScheduleOp::Comms {
+                    nudge_at: Some(now + Duration::minutes(30)),
+                    due_at: Some(now + Duration::minutes(60)),
+                }],
+                ..Effects::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_reminder_due().await.unwrap(),
+        Some(now + Duration::minutes(30))
+    );
+    let due = store
+        .due_reminders(now + Duration::minutes(61), 10)
+        .await
+        .unwrap();
+    let kinds: HashSet<ReminderKind> = due.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        HashSet::from([ReminderKind::Nudge, ReminderKind::Due])
+    );
+    let nudge: &DueReminder = due.iter().find(|d| d.kind == ReminderKind::Nudge).unwrap();
+    let later = now + Duration::minutes(61);
+    assert!(
+        store
+            .fire_reminder(nudge, None, later, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fire_reminder(nudge, None, later, Effects::default())
+            .await
+            .unwrap(),
+        "a reminder fires once"
+    );
+
+    // Jobs: each incident's in order; a claim whose lease ran out is fenced.
+    store
+        .add_effects(2, now, jobs(vec![invite("UBOB"), invite("UCAROL")]))
+        .await
+        .unwrap();
+    let lease = |at: DateTime<Utc>| at + Duration::seconds(60);
+    let c1 = store.claim_job(now, lease(now)).await.unwrap().unwrap();
+    assert!(matches!(c1.job, Job::CreateChannel));
+    assert_eq!((c1.incident, c1.attempts), (Some(1), 1));
+    let c2 = store.claim_job(now, lease(now)).await.unwrap().unwrap();
+    assert_eq!(c2.job, invite("UBOB"), "incident 1's next job waits");
+    assert!(
+        store.claim_job(now, lease(now)).await.unwrap().is_none(),
+        "both incidents have a job running"
+    );
+    assert!(
+        store
+            .finish_job(c1.claim(), JobOutcome::Done, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_job(c1.claim(), JobOutcome::Done, now)
+            .await
+            .unwrap()
+    );
+    let c3 = store
+        .claim_job(now, now + Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(c3.job, Job::CaptureMessage { .. }));
+
+    let expired = now + Duration::seconds(61);
+    let c2_again = store
+        .claim_job(expired, lease(expired))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c2_again.id, c2_again.attempts),
+        (c2.id, 2),
+        "lease ran out"
+    );
+    assert!(
+        !store
+            .finish_job(c2.claim(), JobOutcome::Done, expired)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend_lease(c2.claim(), lease(expired))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .extend_lease(c2_again.claim(), lease(expired))
+            .await
+            .unwrap()
+    );
+    let retry_at = now + Duration::minutes(10);
+    let retry = JobOutcome::Retry {
+        at: retry_at,
+        error: "ratelimited".to_string(),
+    };
+    assert!(
+        store
+            .finish_job(c2_again.claim(), retry, expired)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_job(expired, lease(expired))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.next_job_due().await.unwrap(), Some(retry_at));
+    let failed = JobOutcome::Failed {
+        error: "message_not_found".to_string(),
+    };
+    assert!(store.finish_job(c3.claim(), failed, expired).await.unwrap());
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.running, counts.done, counts.failed),
+        (5, 0, 1, 1),
+        "Bob's retry, Carol's invite waiting behind it, three update posts"
+    );
+    assert_eq!(store.release_stale_jobs().await.unwrap(), 0);
+
+    // Pruning forgets old event ids and finished jobs, nothing else.
+    let pruned = store
+        .prune(now + Duration::seconds(1), now + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 3, "two event ids and one done job");
+    assert_eq!(store.job_counts().await.unwrap().pending, 5);
+    assert_eq!(store.timeline(1).await.unwrap().len(), 1);
+
+    // Names are cached.
+    store.remember_user_name(&bob, "Bob", now).await.unwrap();
+    store
+        .remember_user_name(&bob, "Bobby", later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_name(&bob).await.unwrap(),
+        Some(("Bobby".to_string(), later))
+    );
+
+    claim_race(store).await;
+}
+
+/// Eight workers drain 60 jobs of 20 incidents: every job runs once, and
+/// never two of one incident at a time.
+async fn claim_race(store: DynStore) {
+    let now = t0() + Duration::days(2);
+    // The story's leftover jobs run first, one at a time.
+    while let Some(row) = store.claim_job(now, now).await.unwrap() {
+        assert!(
+            store
+                .finish_job(row.claim(), JobOutcome::Done, now)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(store.job_counts().await.unwrap().pending, 0);
+    let mut total = 0;
+    for n in 0..20 {
+        let (incident, _) = store
+            .create_incident(
+                &declaration(&format!("race {n}"), false),
+                None,
+                now,
+                "Incident Lead",
+                jobs((0..3).map(|k| invite(&format!("U{n}x{k}"))).collect()),
+            )
+            .await
+            .unwrap();
+        assert!(incident.number > 2);
+        total += 3;
+    }
+    let running = Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let claimed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (store, running, claimed) = (store.clone(), running.clone(), claimed.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let row = store
+                    .claim_job(now, now + Duration::seconds(60))
+                    .await
+                    .unwrap();
+                let Some(row) = row else {
+                    let c = store.job_counts().await.unwrap();
+                    if c.running == 0 && c.pending == 0 {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                assert!(
+                    running.lock().unwrap().insert(row.incident),
+                    "two jobs of incident {:?} at once",
+                    row.incident
+                );
+                claimed.lock().unwrap().push((row.incident, row.id));
+                tokio::task::yield_now().await;
+                running.lock().unwrap().remove(&row.incident);
+                assert!(
+                    store
+                        .finish_job(row.claim(), JobOutcome::Done, now)
+                        .await
+                        .unwrap()
+                );
+            }
+        }));
+    }
+    let all = async {
+        for w in workers {
+            w.await.unwrap();
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), all)
+        .await
+        .expect("the workers drained the queue");
+    let claimed = claimed.lock().unwrap().clone();
+    let ids: HashSet<i64> = claimed.iter().map(|(_, id)| *id).collect();
+    assert_eq!(claimed.len(), total, "each job claimed once");
+    assert_eq!(ids.len(), total);
+    for incident in claimed.iter().map(|(i, _)| *i).collect::<HashSet<_>>() {
+        let order: Vec<i64> = claimed
+            .iter()
+            .filter(|(i, _)| *i == incident)
+            .map(|(_, id)| *id)
+            .collect();
+        assert!(
+            order.is_sorted(),
+            "incident {incident:?} ran out of order: {order:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("story.db").display());
+    story(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn story_on_postgres() {
+    let Some(db) = TestDb::create("story_on_postgres").await else {
+        return;
+    };
+    story(warroom::store::connect(&db.url).await.unwrap()).await;
+}
