@@ -6,6 +6,8 @@ mod helpers;
 mod manifest;
 
 mod cli;
+#[cfg(unix)]
+mod crash;
 mod declare;
 mod postmortem;
 mod reminders;
