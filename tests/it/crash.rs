@@ -434,3 +434,57 @@ async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
         "{after:?}"
     );
 }
+
+/// Known gap (issue 6): the postmortem job posts its summary with
+/// `post_once`, but `upload_file` has nothing to find an earlier upload by,
+/// so a retry after Slack completed the upload shares the draft twice. The
+/// same happens in-process when `files.completeUploadExternal` times out
+/// after Slack acted.
+#[tokio::test]
+#[ignore = "the postmortem draft is uploaded again after a kill mid-upload (issue 6)"]
+async fn killed_after_slack_completed_the_postmortem_upload_the_next_start_does_not_repeat_it() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-crash-1").await;
+    first.wait_idle(&db).await;
+    let room = text_at(&db, "SELECT channel_id FROM incidents WHERE number = 1")
+        .await
+        .unwrap();
+    // Slack shares the draft; its answer never reaches the bot.
+    slack.fail_next("files.completeUploadExternal", Failure::Hang, 1);
+    first.command(&room, "close").await;
+    slack
+        .wait_for("the shared draft", |s| {
+            (s.files_in(&room).len() == 1).then_some(())
+        })
+        .await;
+    let first_pid = first.kill();
+    assert_eq!(
+        jobs(&db).await.last(),
+        Some(&job("post_postmortem", "running", 1))
+    );
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+
+    let summaries = slack
+        .messages_in(&room)
+        .iter()
+        .filter(|m| m.body["text"] == "Postmortem draft for INC-1")
+        .count();
+    assert_eq!(summaries, 1, "the summary is found, not posted again");
+    assert_eq!(
+        jobs(&db).await.last(),
+        Some(&job("post_postmortem", "done", 2))
+    );
+    let files = slack.files_in(&room);
+    assert_eq!(
+        files.len(),
+        1,
+        "one draft: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+}
