@@ -33,6 +33,9 @@ pub enum Failure {
     /// Does what was asked, then answers 500: the caller cannot know it
     /// worked (a timeout after Slack acted).
     LostResponse,
+    /// Does what was asked, then never answers: the caller can be killed
+    /// while the call is in flight, after Slack acted.
+    Hang,
 }
 
 #[derive(Clone, Debug)]
@@ -378,13 +381,24 @@ async fn handle(
     if let Some(Failure::Slow(d)) = failure {
         tokio::time::sleep(d).await;
     }
+    let hang = matches!(failure, Some(Failure::Hang));
+    let response = respond(&fake, method, body, failure);
+    if hang {
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// What Slack does and answers, once any delay is over (synchronous, so the
+/// lock on the fake's state is never held across an await).
+fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failure>) -> Response {
     let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
     if let Some(failure) =
-        failure.filter(|f| !matches!(f, Failure::Slow(_) | Failure::LostResponse))
+        failure.filter(|f| !matches!(f, Failure::Slow(_) | Failure::LostResponse | Failure::Hang))
     {
         return match failure {
-            Failure::Slow(_) | Failure::LostResponse => err("unreachable"),
+            Failure::Slow(_) | Failure::LostResponse | Failure::Hang => err("unreachable"),
             Failure::Status500 => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
             }

@@ -172,42 +172,16 @@ impl TestApp {
         body: String,
         headers: &[(&str, String)],
     ) -> reqwest::Response {
-        let ts = self.ctx.clock.now().timestamp().to_string();
-        let sig = signature::sign(&SecretString::from(SECRET), &ts, body.as_bytes());
-        let mut req = self
-            .http
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .header("x-slack-request-timestamp", ts)
-            .header("x-slack-signature", sig);
-        for (k, v) in headers {
-            req = req.header(*k, v);
-        }
-        req.body(body).send().await.unwrap()
+        let at = self.ctx.clock.now().timestamp();
+        post_signed_at(&self.http, &self.url(path), at, content_type, body, headers).await
     }
 
     /// `/incident <text>` typed by `user` in `channel`.
     pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
-        let body = serde_urlencoded::to_string([
-            ("token", "legacy-verification-token"),
-            ("team_id", "T1"),
-            ("team_domain", "acme"),
-            ("channel_id", channel),
-            ("channel_name", "general"),
-            ("user_id", user),
-            ("user_name", "someone"),
-            ("command", "/incident"),
-            ("text", text),
-            ("api_app_id", "A1"),
-            ("is_enterprise_install", "false"),
-            ("response_url", "https://hooks.slack.com/commands/T1/1/abc"),
-            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
-        ])
-        .unwrap();
         self.post_signed(
             "/slack/commands",
             "application/x-www-form-urlencoded",
-            body,
+            command_form(user, channel, text),
             &[],
         )
         .await
@@ -226,11 +200,10 @@ impl TestApp {
     }
 
     pub async fn interaction(&self, payload: Value) -> reqwest::Response {
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         self.post_signed(
             "/slack/interactivity",
             "application/x-www-form-urlencoded",
-            body,
+            interaction_form(&payload),
             &[],
         )
         .await
@@ -261,39 +234,8 @@ impl TestApp {
         view_id: &str,
         form: DeclareInput,
     ) -> reqwest::Response {
-        let metadata = json!({"channel": form.origin}).to_string();
-        let mut values = json!({
-            "title": {"value": {"type": "plain_text_input", "value": form.title}},
-            "severity": {"value": {"type": "static_select", "selected_option": form.severity.as_ref().map(|s| json!({"text": {"type": "plain_text", "text": s}, "value": s}))}},
-            "summary": {"value": {"type": "plain_text_input", "value": form.summary}},
-            "impact": {"value": {"type": "datetimepicker", "selected_date_time": form.impact_started_at.map(|t| t.timestamp())}},
-            "flags": {"value": {"type": "checkboxes", "selected_options": form.flags.iter().map(|f| json!({"text": {"type": "plain_text", "text": f}, "value": f})).collect::<Vec<_>>()}}
-        });
-        if form.severity.is_none() {
-            values["severity"]["value"]["selected_option"] = Value::Null;
-        }
-        self.interaction(json!({
-            "type": "view_submission",
-            "team": {"id": "T1", "domain": "acme"},
-            "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T1"},
-            "api_app_id": "A1",
-            "token": "legacy",
-            "trigger_id": "1337.42.abcd",
-            "view": {
-                "id": view_id,
-                "team_id": "T1",
-                "type": "modal",
-                "callback_id": "declare",
-                "private_metadata": metadata,
-                "hash": "156772938.1827394",
-                "title": {"type": "plain_text", "text": "Declare an incident"},
-                "blocks": [],
-                "state": {"values": values}
-            },
-            "response_urls": [],
-            "is_enterprise_install": false
-        }))
-        .await
+        self.interaction(declare_submission(user, view_id, &form))
+            .await
     }
 
     /// Clicks a role-board button.
@@ -412,12 +354,7 @@ impl TestApp {
 
     /// Runs a SQL query returning one integer against the app's database.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db_path().display()))
-            .await
-            .unwrap();
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        n
+        count_at(&self.db_path(), sql).await
     }
 }
 
@@ -427,6 +364,100 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// Posts `body` to `url` signed the way Slack signs, at `at` (Unix seconds).
+pub async fn post_signed_at(
+    http: &reqwest::Client,
+    url: &str,
+    at: i64,
+    content_type: &str,
+    body: String,
+    headers: &[(&str, String)],
+) -> reqwest::Response {
+    let ts = at.to_string();
+    let sig = signature::sign(&SecretString::from(SECRET), &ts, body.as_bytes());
+    let mut req = http
+        .post(url)
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    req.body(body).send().await.unwrap()
+}
+
+/// The form body of `/incident <text>` typed by `user` in `channel`.
+pub fn command_form(user: &str, channel: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "legacy-verification-token"),
+        ("team_id", "T1"),
+        ("team_domain", "acme"),
+        ("channel_id", channel),
+        ("channel_name", "general"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", "/incident"),
+        ("text", text),
+        ("api_app_id", "A1"),
+        ("is_enterprise_install", "false"),
+        ("response_url", "https://hooks.slack.com/commands/T1/1/abc"),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ])
+    .unwrap()
+}
+
+/// The form body Slack posts to the interactivity URL.
+pub fn interaction_form(payload: &Value) -> String {
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+/// The `view_submission` of the declare modal, as Slack sends it after
+/// views.open.
+pub fn declare_submission(user: &str, view_id: &str, form: &DeclareInput) -> Value {
+    let metadata = json!({"channel": form.origin}).to_string();
+    let mut values = json!({
+        "title": {"value": {"type": "plain_text_input", "value": form.title}},
+        "severity": {"value": {"type": "static_select", "selected_option": form.severity.as_ref().map(|s| json!({"text": {"type": "plain_text", "text": s}, "value": s}))}},
+        "summary": {"value": {"type": "plain_text_input", "value": form.summary}},
+        "impact": {"value": {"type": "datetimepicker", "selected_date_time": form.impact_started_at.map(|t| t.timestamp())}},
+        "flags": {"value": {"type": "checkboxes", "selected_options": form.flags.iter().map(|f| json!({"text": {"type": "plain_text", "text": f}, "value": f})).collect::<Vec<_>>()}}
+    });
+    if form.severity.is_none() {
+        values["severity"]["value"]["selected_option"] = Value::Null;
+    }
+    json!({
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1337.42.abcd",
+        "view": {
+            "id": view_id,
+            "team_id": "T1",
+            "type": "modal",
+            "callback_id": "declare",
+            "private_metadata": metadata,
+            "hash": "156772938.1827394",
+            "title": {"type": "plain_text", "text": "Declare an incident"},
+            "blocks": [],
+            "state": {"values": values}
+        },
+        "response_urls": [],
+        "is_enterprise_install": false
+    })
+}
+
+/// Runs a SQL query returning one integer against the SQLite file at `db`.
+pub async fn count_at(db: &std::path::Path, sql: &'static str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
 }
 
 #[derive(Clone, Debug)]

@@ -7,6 +7,8 @@ mod manifest;
 mod pg;
 
 mod cli;
+#[cfg(unix)]
+mod crash;
 mod declare;
 mod postmortem;
 mod reminders;

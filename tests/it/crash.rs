@@ -1,0 +1,490 @@
+//! The real `warroom` binary killed with SIGKILL at the worst moments and
+//! started again on the same database: whatever it acked before the kill is
+//! done at the next start, exactly once. These run on the system clock, so
+//! they wait by polling the fake Slack and the database, with a deadline.
+
+use crate::fake_slack::{Failure, FakeSlack};
+use crate::helpers::{
+    DECLARER, DeclareInput, ORIGIN, SECRET, TOKEN, command_form, count_at, declare_submission,
+    interaction_form, post_signed_at,
+};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long any one thing may take before the test gives up.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// One `warroom serve` process on the test's database and fake Slack. It is
+/// killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+struct Warroom {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    http: reqwest::Client,
+}
+
+impl Warroom {
+    /// Starts `warroom serve` in `dir` (database `dir/warroom.db`) and waits
+    /// until it logs the address it listens on.
+    async fn start(dir: &Path, slack: &FakeSlack) -> Warroom {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "WARROOM_DATABASE_URL",
+                format!("sqlite://{}", db_path(dir).display()),
+            )
+            .env("WARROOM_LISTEN", "127.0.0.1:0")
+            .env("WARROOM_SLACK__API_URL", &slack.base_url)
+            .env("SLACK_BOT_TOKEN", TOKEN)
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("WARROOM_LOG", "info,warroom=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("warroom is listening")
+                    && let Some(addr) = line.split("addr=").nth(1)
+                    && let Some(addr) = addr.split_whitespace().next()
+                    && let Ok(addr) = addr.parse()
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut warroom = Warroom {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+            http: reqwest::Client::new(),
+        };
+        match tokio::time::timeout(DEADLINE, rx).await {
+            Ok(Ok(addr)) => warroom.addr = addr,
+            _ => panic!("warroom did not start:\n{}", warroom.log()),
+        }
+        warroom
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything it logged so far.
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: no graceful shutdown, no chance to finish or record
+    /// anything. Returns the dead process's pid.
+    fn kill(mut self) -> u32 {
+        let pid = self.pid();
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.signal(), Some(9), "killed by SIGKILL: {status:?}");
+        pid
+    }
+
+    /// Posts `body` to `path` signed with the signing secret, now.
+    async fn post(&self, path: &str, body: String) -> reqwest::Response {
+        let url = format!("http://{}{path}", self.addr);
+        let now = chrono::Utc::now().timestamp();
+        post_signed_at(
+            &self.http,
+            &url,
+            now,
+            "application/x-www-form-urlencoded",
+            body,
+            &[],
+        )
+        .await
+    }
+
+    /// Submits the declare modal; asserts it was acked.
+    async fn declare(&self, view_id: &str) {
+        let payload = declare_submission(DECLARER, view_id, &DeclareInput::default());
+        let res = self
+            .post("/slack/interactivity", interaction_form(&payload))
+            .await;
+        assert_eq!(res.status(), 200, "{}", self.log());
+    }
+
+    /// `/incident <text>` in `channel`; returns the acked answer.
+    async fn command(&self, channel: &str, text: &str) -> Value {
+        let res = self
+            .post("/slack/commands", command_form(DECLARER, channel, text))
+            .await;
+        assert_eq!(res.status(), 200, "{}", self.log());
+        res.json().await.unwrap()
+    }
+
+    /// Waits until no job is pending or running.
+    async fn wait_idle(&self, db: &Path) {
+        let unfinished = "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')";
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while count_at(db, unfinished).await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs still unfinished: {:?}\n{}",
+                jobs(db).await,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Warroom {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("warroom.db")
+}
+
+/// One text column of one row (None for no row or NULL).
+async fn text_at(db: &Path, sql: &'static str) -> Option<String> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let v: Option<Option<String>> = sqlx::query_scalar(sql).fetch_optional(&pool).await.unwrap();
+    pool.close().await;
+    v.flatten()
+}
+
+/// Every job as (kind, state, attempts), in order.
+async fn jobs(db: &Path) -> Vec<(String, String, i64)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let rows = sqlx::query_as("SELECT kind, state, attempts FROM jobs ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
+}
+
+fn job(kind: &str, state: &str, attempts: i64) -> (String, String, i64) {
+    (kind.to_string(), state.to_string(), attempts)
+}
+
+/// The declaration's five jobs, all done, with how often each was tried.
+fn all_done(attempts: [i64; 5]) -> Vec<(String, String, i64)> {
+    let kinds = [
+        "create_channel",
+        "invite",
+        "sync_topic",
+        "sync_board",
+        "sync_announcement",
+    ];
+    kinds
+        .iter()
+        .zip(attempts)
+        .map(|(k, a)| job(k, "done", a))
+        .collect()
+}
+
+/// Calls to `method` that went to `channel`.
+fn calls_to(slack: &FakeSlack, method: &str, channel: &str) -> usize {
+    slack
+        .calls(method)
+        .iter()
+        .filter(|c| c.body["channel"] == channel)
+        .count()
+}
+
+#[tokio::test]
+async fn killed_after_slack_created_the_war_room_the_next_start_adopts_it() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    // Slack creates the channel; its answer never reaches the bot.
+    slack.fail_next("conversations.create", Failure::Hang, 1);
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-crash-1").await;
+    let room = slack
+        .wait_for("Slack to create the war room", |s| {
+            s.channel_named_like("inc-1-").first().map(|c| c.id.clone())
+        })
+        .await;
+    let first_pid = first.kill();
+
+    // The dead process had not recorded the channel; all of the
+    // declaration's work was left unfinished.
+    assert_eq!(
+        text_at(&db, "SELECT channel_id FROM incidents WHERE number = 1").await,
+        None
+    );
+    assert_eq!(
+        jobs(&db).await,
+        vec![
+            job("create_channel", "running", 1),
+            job("invite", "pending", 0),
+            job("sync_topic", "pending", 0),
+            job("sync_board", "pending", 0),
+            job("sync_announcement", "pending", 0),
+        ]
+    );
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+
+    // The retry met name_taken and adopted the bot's own channel: no `-2`.
+    assert_eq!(slack.calls("conversations.create").len(), 2);
+    let rooms = slack.channel_named_like("inc-1");
+    assert_eq!(rooms.len(), 1, "one war room: {rooms:?}");
+    assert_eq!(rooms[0].id, room);
+    assert_eq!(rooms[0].name, "inc-1-checkout-returns-500");
+    assert_eq!(
+        text_at(&db, "SELECT channel_id FROM incidents WHERE number = 1").await,
+        Some(room.clone())
+    );
+    // Everything after it happened once, in the adopted room.
+    assert_eq!(calls_to(&slack, "conversations.invite", &room), 1);
+    assert_eq!(
+        rooms[0].members.iter().filter(|m| *m == DECLARER).count(),
+        1
+    );
+    assert!(rooms[0].topic.starts_with("INC-1"), "{}", rooms[0].topic);
+    let boards = slack.messages_in(&room);
+    assert_eq!(boards.len(), 1, "one board: {boards:#?}");
+    assert_eq!(
+        text_at(&db, "SELECT board_ts FROM incidents WHERE number = 1").await,
+        Some(boards[0].ts.clone())
+    );
+    let announcements = slack.messages_in(ORIGIN);
+    assert_eq!(announcements.len(), 1, "one announcement");
+    assert_eq!(
+        text_at(&db, "SELECT announce_ts FROM incidents WHERE number = 1").await,
+        Some(announcements[0].ts.clone())
+    );
+    assert_eq!(jobs(&db).await, all_done([2, 1, 1, 1, 1]));
+}
+
+#[tokio::test]
+async fn killed_with_a_post_in_flight_and_jobs_pending_the_next_start_posts_each_once() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    // Slack posts the role board; its answer never reaches the bot.
+    slack.fail_next("chat.postMessage", Failure::Hang, 1);
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-crash-1").await;
+    let room = slack
+        .wait_for("the war room", |s| {
+            s.channel_named_like("inc-1-").first().map(|c| c.id.clone())
+        })
+        .await;
+    let board = slack
+        .wait_for("the role board", |s| s.messages_in(&room).first().cloned())
+        .await;
+    let first_pid = first.kill();
+
+    // The board's job was in flight, the announcement's not started.
+    assert_eq!(
+        jobs(&db).await,
+        vec![
+            job("create_channel", "done", 1),
+            job("invite", "done", 1),
+            job("sync_topic", "done", 1),
+            job("sync_board", "running", 1),
+            job("sync_announcement", "pending", 0),
+        ]
+    );
+    assert_eq!(
+        text_at(&db, "SELECT board_ts FROM incidents WHERE number = 1").await,
+        None,
+        "the board was never recorded"
+    );
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+
+    // The retry found the board by its job id instead of posting another.
+    let boards = slack.messages_in(&room);
+    assert_eq!(boards.len(), 1, "one board: {boards:#?}");
+    assert_eq!(boards[0].ts, board.ts);
+    assert_eq!(boards[0].body["metadata"]["event_type"], "warroom_job");
+    assert_eq!(calls_to(&slack, "conversations.history", &room), 1);
+    assert_eq!(
+        text_at(&db, "SELECT board_ts FROM incidents WHERE number = 1").await,
+        Some(board.ts.clone()),
+        "the found board is the one kept current"
+    );
+    let announcements = slack.messages_in(ORIGIN);
+    assert_eq!(announcements.len(), 1, "one announcement");
+    assert_eq!(
+        slack.calls("chat.postMessage").len(),
+        2,
+        "the board once, the announcement once"
+    );
+    assert_eq!(jobs(&db).await, all_done([1, 1, 1, 2, 1]));
+}
+
+#[tokio::test]
+async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-crash-1").await;
+    first.wait_idle(&db).await;
+    let room = text_at(&db, "SELECT channel_id FROM incidents WHERE number = 1")
+        .await
+        .unwrap();
+    let board = slack.messages_in(&room)[0].ts.clone();
+    let announcement = slack.messages_in(ORIGIN)[0].ts.clone();
+
+    // The first Slack call the change needs does not come back before the
+    // kill (nor does Slack act on it while the test runs).
+    slack.fail_next(
+        "conversations.setTopic",
+        Failure::Slow(Duration::from_secs(3600)),
+        1,
+    );
+    let answer = first.command(&room, "severity SEV1").await;
+    assert!(
+        answer["text"].as_str().unwrap_or_default().contains("SEV1"),
+        "{answer}"
+    );
+    slack
+        .wait_for("the topic call", |s| {
+            (calls_to(s, "conversations.setTopic", &room) == 2).then_some(())
+        })
+        .await;
+    let first_pid = first.kill();
+
+    // The ack came after the change and its work were stored together.
+    assert_eq!(
+        text_at(&db, "SELECT severity FROM incidents WHERE number = 1").await,
+        Some("SEV1".to_string())
+    );
+    assert_eq!(
+        jobs(&db).await[5..],
+        [
+            job("sync_topic", "running", 1),
+            job("sync_board", "pending", 0),
+            job("sync_announcement", "pending", 0),
+        ]
+    );
+    assert!(slack.channel(&room).unwrap().topic.contains("SEV2"));
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+
+    // Topic, board and announcement now say SEV1, each brought in line once.
+    let topic = slack.channel(&room).unwrap().topic;
+    assert!(topic.contains("SEV1"), "{topic}");
+    assert_eq!(calls_to(&slack, "conversations.setTopic", &room), 3);
+    let boards = slack.messages_in(&room);
+    assert_eq!(boards.len(), 1, "edited, not posted again: {boards:#?}");
+    assert_eq!(
+        (boards[0].ts.as_str(), boards[0].edits),
+        (board.as_str(), 1)
+    );
+    assert!(boards[0].body.to_string().contains("SEV1"));
+    let announcements = slack.messages_in(ORIGIN);
+    assert_eq!(announcements.len(), 1);
+    assert_eq!(
+        (announcements[0].ts.as_str(), announcements[0].edits),
+        (announcement.as_str(), 1)
+    );
+    assert!(announcements[0].body.to_string().contains("SEV1"));
+    assert_eq!(slack.calls("chat.update").len(), 2);
+    assert_eq!(
+        slack.calls("chat.postMessage").len(),
+        2,
+        "nothing new posted"
+    );
+    let after = jobs(&db).await;
+    assert_eq!(
+        after[5..],
+        [
+            job("sync_topic", "done", 2),
+            job("sync_board", "done", 1),
+            job("sync_announcement", "done", 1),
+        ]
+    );
+    assert!(
+        after.iter().all(|(_, state, _)| state == "done"),
+        "{after:?}"
+    );
+}
+
+/// Known gap (issue 6): the postmortem job posts its summary with
+/// `post_once`, but `upload_file` has nothing to find an earlier upload by,
+/// so a retry after Slack completed the upload shares the draft twice. The
+/// same happens in-process when `files.completeUploadExternal` times out
+/// after Slack acted.
+#[tokio::test]
+#[ignore = "the postmortem draft is uploaded again after a kill mid-upload (issue 6)"]
+async fn killed_after_slack_completed_the_postmortem_upload_the_next_start_does_not_repeat_it() {
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-crash-1").await;
+    first.wait_idle(&db).await;
+    let room = text_at(&db, "SELECT channel_id FROM incidents WHERE number = 1")
+        .await
+        .unwrap();
+    // Slack shares the draft; its answer never reaches the bot.
+    slack.fail_next("files.completeUploadExternal", Failure::Hang, 1);
+    first.command(&room, "close").await;
+    slack
+        .wait_for("the shared draft", |s| {
+            (s.files_in(&room).len() == 1).then_some(())
+        })
+        .await;
+    let first_pid = first.kill();
+    assert_eq!(
+        jobs(&db).await.last(),
+        Some(&job("post_postmortem", "running", 1))
+    );
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+
+    let summaries = slack
+        .messages_in(&room)
+        .iter()
+        .filter(|m| m.body["text"] == "Postmortem draft for INC-1")
+        .count();
+    assert_eq!(summaries, 1, "the summary is found, not posted again");
+    assert_eq!(
+        jobs(&db).await.last(),
+        Some(&job("post_postmortem", "done", 2))
+    );
+    let files = slack.files_in(&room);
+    assert_eq!(
+        files.len(),
+        1,
+        "one draft: {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+}
