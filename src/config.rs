@@ -274,6 +274,14 @@ pub struct Sources<'a> {
 /// Variables under the `WARROOM_` prefix that are not configuration keys.
 const NOT_KEYS: &[&str] = &["WARROOM_TEST_", "WARROOM_LOG"];
 
+/// Keys whose variable holds a comma-separated list (`Scribe,Incident Lead`).
+const LIST_KEYS: &[&str] = &["timeline.taggers"];
+
+/// The variable that sets `key`: `timeline.taggers` → `WARROOM_TIMELINE__TAGGERS`.
+fn variable_of(key: &str) -> String {
+    format!("WARROOM_{}", key.to_ascii_uppercase().replace('.', "__"))
+}
+
 impl Settings {
     pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
@@ -296,11 +304,19 @@ impl Settings {
                 }
             }
         }
+        let list_key = |var: &str| {
+            LIST_KEYS
+                .iter()
+                .copied()
+                .find(|key| variable_of(key).eq_ignore_ascii_case(var))
+        };
         let warroom_vars: config::Map<String, String> = sources
             .env
             .iter()
             .filter(|(k, _)| {
-                k.starts_with("WARROOM_") && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+                k.starts_with("WARROOM_")
+                    && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+                    && list_key(k).is_none()
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -308,10 +324,19 @@ impl Settings {
             config::Environment::with_prefix("WARROOM")
                 .prefix_separator("_")
                 .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("timeline.taggers")
                 .source(Some(warroom_vars)),
         );
+        // The config crate splits lists only when it also guesses numbers
+        // and booleans in every other variable (`infinity`, an emoji name,
+        // would become a float), so lists are split here.
+        for (var, value) in &sources.env {
+            if let Some(key) = list_key(var).filter(|_| var.starts_with("WARROOM_")) {
+                let items: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+                builder = builder
+                    .set_override(key, items)
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            }
+        }
         for (var, key) in [
             ("SLACK_BOT_TOKEN", "slack.bot_token"),
             ("SLACK_SIGNING_SECRET", "slack.signing_secret"),
@@ -632,6 +657,17 @@ mod tests {
         assert_eq!(s.announce_channel.as_deref(), Some("C0INCIDENTS"));
         assert!(s.require_slack().is_ok());
         assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn lists_from_the_environment() {
+        let s = load(&[("WARROOM_TIMELINE__TAGGERS", "Scribe, Technical Lead")]).unwrap();
+        assert_eq!(s.timeline.taggers, ["Scribe", "Technical Lead"]);
+        let s = load(&[("WARROOM_TIMELINE__TAGGERS", "Scribe")]).unwrap();
+        assert_eq!(s.timeline.taggers, ["Scribe"]);
+        // Other variables stay text, whatever they look like.
+        let s = load(&[("WARROOM_TIMELINE__TAG_EMOJI", "infinity")]).unwrap();
+        assert_eq!(s.timeline.tag_emoji, "infinity");
     }
 
     #[test]
