@@ -2,6 +2,7 @@
 
 pub mod comms;
 pub mod metrics;
+pub mod permissions;
 pub mod roles;
 pub mod severity;
 pub mod timeline;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub use permissions::{Allowed, Permission, Permissions, may};
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
 pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
