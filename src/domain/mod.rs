@@ -158,26 +158,6 @@ pub fn lead(incident: &Incident, assignments: &[Assignment]) -> UserId {
         .unwrap_or_else(|| incident.declared_by.clone())
 }
 
-/// Whether `user` may tag messages onto the timeline: they hold one of the
-/// `taggers` roles (leading counts as holding Incident Lead).
-pub fn may_tag(
-    incident: &Incident,
-    assignments: &[Assignment],
-    taggers: &[String],
-    user: &UserId,
-) -> bool {
-    let holds = |role: &str| {
-        if role == roles::INCIDENT_LEAD {
-            lead(incident, assignments) == *user
-        } else {
-            assignments
-                .iter()
-                .any(|a| a.role == role && a.user == *user)
-        }
-    };
-    taggers.iter().any(|t| holds(t))
-}
-
 /// Everyone holding `role`.
 pub fn holders<'a>(assignments: &'a [Assignment], role: &str) -> Vec<&'a UserId> {
     assignments
