@@ -911,14 +911,16 @@ async fn message_change(
             tracing::Span::current().record("incident", incident.number);
             EventChange {
                 incident: incident.number,
-                change,
+                change: Some(change),
                 effects: Effects::default(),
             }
         }))
 }
 
 /// A reaction in a war room: a tag (or untag) when it is a tagging emoji
-/// from someone allowed to tag; anything else changes nothing.
+/// from someone allowed to tag. A tagging emoji added by someone else puts
+/// nothing on the timeline and tells them, once, who may tag; anything else
+/// changes nothing.
 async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>, StoreError> {
     let Some(kind) = ctx.settings.timeline.tag_kind(&r.reaction) else {
         return Ok(None);
@@ -933,8 +935,24 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
     let assignments = ctx.store.assignments(incident.number).await?;
     let allowed = &ctx.settings.permissions.tag;
     if !may(&incident, &assignments, allowed, &r.user) {
-        tracing::debug!(user = %r.user, "reaction from someone who may not tag; ignored");
-        return Ok(None);
+        if !added {
+            // Taking back one's own reaction: nothing to say.
+            return Ok(None);
+        }
+        info!(user = %r.user, permission = Permission::Tag.key(), "refused");
+        // Queued with the event: a redelivery does not tell them twice.
+        return Ok(Some(EventChange {
+            incident: incident.number,
+            change: None,
+            effects: Effects {
+                jobs: vec![Job::Ephemeral {
+                    channel: r.channel.clone(),
+                    user: r.user.0.clone(),
+                    text: refusal(&incident, &assignments, allowed, Permission::Tag),
+                }],
+                ..Effects::default()
+            },
+        }));
     }
     let (change, jobs) = if added {
         let Some(occurred_at) = slack_ts_time(&r.ts) else {
@@ -970,7 +988,7 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
     }
     Ok(Some(EventChange {
         incident: incident.number,
-        change,
+        change: Some(change),
         effects,
     }))
 }
