@@ -7,6 +7,7 @@ mod manifest;
 
 mod cli;
 mod declare;
+mod permissions;
 mod postmortem;
 mod reminders;
 mod resilience;
