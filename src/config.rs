@@ -2,6 +2,7 @@
 //! Slack's own `SLACK_…` variables. Everything is checked here, once, so the
 //! rest of the program can trust what it gets.
 
+use crate::domain::permissions::{Allowed, Permission, Permissions};
 use crate::domain::{Role, RoleCatalog, SeverityCatalog, SeverityLevel};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -54,7 +55,36 @@ struct Raw {
     #[serde(default)]
     postmortem: PostmortemSettings,
     #[serde(default)]
+    permissions: RawPermissions,
+    #[serde(default)]
     audiences: BTreeMap<String, String>,
+}
+
+/// Who may close, assign and change the severity: role names, or
+/// `anyone`. Checked into [`Permissions`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPermissions {
+    #[serde(default = "lead_only")]
+    close: Vec<String>,
+    #[serde(default = "lead_only")]
+    assign: Vec<String>,
+    #[serde(default = "lead_only")]
+    severity: Vec<String>,
+}
+
+fn lead_only() -> Vec<String> {
+    vec![crate::domain::roles::INCIDENT_LEAD.to_string()]
+}
+
+impl Default for RawPermissions {
+    fn default() -> Self {
+        Self {
+            close: lead_only(),
+            assign: lead_only(),
+            severity: lead_only(),
+        }
+    }
 }
 
 fn default_database_url() -> String {
@@ -133,7 +163,8 @@ pub struct TimelineSettings {
     /// The reaction that puts a message on the timeline.
     #[serde(default = "default_tag_emoji")]
     pub tag_emoji: String,
-    /// Roles whose reactions count.
+    /// Roles whose reactions count, or `anyone` (checked into
+    /// [`Settings::permissions`], which is what the bot obeys).
     #[serde(default = "default_taggers")]
     pub taggers: Vec<String>,
     /// The bot's own reaction confirming a tag.
@@ -224,9 +255,6 @@ pub struct PostmortemSettings {
     /// A team's own template (minijinja); the built-in one otherwise.
     #[serde(default)]
     pub template: Option<PathBuf>,
-    /// Whether anyone in the war room may close, not only the Incident Lead.
-    #[serde(default)]
-    pub anyone_may_close: bool,
 }
 
 /// Slack credentials. Never printed: `Debug` shows nothing of the values.
@@ -260,6 +288,8 @@ pub struct Settings {
     pub roles: RoleCatalog,
     pub timeline: TimelineSettings,
     pub postmortem: PostmortemSettings,
+    /// Who may close, assign, change the severity and tag.
+    pub permissions: Permissions,
     pub audiences: BTreeMap<String, String>,
 }
 
@@ -273,6 +303,19 @@ pub struct Sources<'a> {
 
 /// Variables under the `WARROOM_` prefix that are not configuration keys.
 const NOT_KEYS: &[&str] = &["WARROOM_TEST_", "WARROOM_LOG"];
+
+/// Keys whose variable holds a comma-separated list (`Scribe,Incident Lead`).
+const LIST_KEYS: &[&str] = &[
+    "timeline.taggers",
+    "permissions.close",
+    "permissions.assign",
+    "permissions.severity",
+];
+
+/// The variable that sets `key`: `timeline.taggers` → `WARROOM_TIMELINE__TAGGERS`.
+fn variable_of(key: &str) -> String {
+    format!("WARROOM_{}", key.to_ascii_uppercase().replace('.', "__"))
+}
 
 impl Settings {
     pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
@@ -296,11 +339,19 @@ impl Settings {
                 }
             }
         }
+        let list_key = |var: &str| {
+            LIST_KEYS
+                .iter()
+                .copied()
+                .find(|key| variable_of(key).eq_ignore_ascii_case(var))
+        };
         let warroom_vars: config::Map<String, String> = sources
             .env
             .iter()
             .filter(|(k, _)| {
-                k.starts_with("WARROOM_") && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+                k.starts_with("WARROOM_")
+                    && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+                    && list_key(k).is_none()
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -308,10 +359,19 @@ impl Settings {
             config::Environment::with_prefix("WARROOM")
                 .prefix_separator("_")
                 .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("timeline.taggers")
                 .source(Some(warroom_vars)),
         );
+        // The config crate splits lists only when it also guesses numbers
+        // and booleans in every other variable (`infinity`, an emoji name,
+        // would become a float), so lists are split here.
+        for (var, value) in &sources.env {
+            if let Some(key) = list_key(var).filter(|_| var.starts_with("WARROOM_")) {
+                let items: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+                builder = builder
+                    .set_override(key, items)
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            }
+        }
         for (var, key) in [
             ("SLACK_BOT_TOKEN", "slack.bot_token"),
             ("SLACK_SIGNING_SECRET", "slack.signing_secret"),
@@ -456,14 +516,15 @@ impl Settings {
             return Err(key_error("audiences", "more than 9 audiences"));
         }
         let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
-        for tagger in &raw.timeline.taggers {
-            if roles.get(tagger).is_none() {
-                return Err(key_error(
-                    "timeline.taggers",
-                    format!("naming `{tagger}`, which is not a configured role"),
-                ));
-            }
-        }
+        let allowed = |action: Permission, list: &[String]| {
+            Allowed::from_config(list, &roles).map_err(|e| key_error(action.key(), e.to_string()))
+        };
+        let permissions = Permissions {
+            close: allowed(Permission::Close, &raw.permissions.close)?,
+            assign: allowed(Permission::Assign, &raw.permissions.assign)?,
+            severity: allowed(Permission::Severity, &raw.permissions.severity)?,
+            tag: allowed(Permission::Tag, &raw.timeline.taggers)?,
+        };
         let mut timeline = raw.timeline;
         for emoji in [&mut timeline.tag_emoji, &mut timeline.confirm_emoji] {
             *emoji = emoji.trim_matches(':').to_string();
@@ -539,6 +600,7 @@ impl Settings {
             roles,
             timeline,
             postmortem: raw.postmortem,
+            permissions,
             audiences: raw.audiences,
         })
     }
@@ -611,6 +673,48 @@ mod tests {
             Some(crate::domain::EntryKind::Resolved)
         );
         assert_eq!(s.timeline.tag_kind("tada"), None);
+        assert_eq!(s.permissions, Permissions::default());
+    }
+
+    #[test]
+    fn permissions_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        std::fs::write(
+            &path,
+            "[permissions]\nclose = [\"anyone\"]\nseverity = [\"Incident Lead\", \"Technical Lead\"]\n\n[timeline]\ntaggers = [\"anyone\"]\n",
+        )
+        .unwrap();
+        let from = |pairs: &[(&str, &str)]| {
+            Settings::load(Sources {
+                file: Some(&path),
+                env: env(pairs),
+            })
+            .unwrap()
+            .permissions
+        };
+        let p = from(&[]);
+        assert_eq!(p.close, Allowed::Anyone);
+        assert_eq!(
+            p.severity,
+            Allowed::roles(&["Incident Lead", "Technical Lead"])
+        );
+        assert_eq!(p.assign, Allowed::roles(&["Incident Lead"]), "default kept");
+        assert_eq!(p.tag, Allowed::Anyone);
+        let p = from(&[
+            ("WARROOM_PERMISSIONS__CLOSE", "Incident Lead"),
+            (
+                "WARROOM_PERMISSIONS__ASSIGN",
+                "Incident Lead, Communication Lead",
+            ),
+            ("WARROOM_PERMISSIONS__SEVERITY", "anyone"),
+        ]);
+        assert_eq!(p.close, Allowed::roles(&["Incident Lead"]), "env wins");
+        assert_eq!(
+            p.assign,
+            Allowed::roles(&["Incident Lead", "Communication Lead"])
+        );
+        assert_eq!(p.severity, Allowed::Anyone);
     }
 
     #[test]
@@ -632,6 +736,17 @@ mod tests {
         assert_eq!(s.announce_channel.as_deref(), Some("C0INCIDENTS"));
         assert!(s.require_slack().is_ok());
         assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn lists_from_the_environment() {
+        let s = load(&[("WARROOM_TIMELINE__TAGGERS", "Scribe, Technical Lead")]).unwrap();
+        assert_eq!(s.timeline.taggers, ["Scribe", "Technical Lead"]);
+        let s = load(&[("WARROOM_TIMELINE__TAGGERS", "Scribe")]).unwrap();
+        assert_eq!(s.timeline.taggers, ["Scribe"]);
+        // Other variables stay text, whatever they look like.
+        let s = load(&[("WARROOM_TIMELINE__TAG_EMOJI", "infinity")]).unwrap();
+        assert_eq!(s.timeline.tag_emoji, "infinity");
     }
 
     #[test]
@@ -671,6 +786,23 @@ mod tests {
                 .contains("SLACK_BOT_TOKEN")
         );
         assert!(msg(&[("WARROOM_TIMELINE__TAGGERS", "Janitor")]).contains("taggers"));
+        let m = msg(&[("WARROOM_PERMISSIONS__CLOSE", "Incident Lead,Janitor")]);
+        assert!(
+            m.contains("`permissions.close`") && m.contains("`Janitor`"),
+            "{m}"
+        );
+        let m = msg(&[("WARROOM_PERMISSIONS__ASSIGN", "anyone,Scribe")]);
+        assert!(
+            m.contains("`permissions.assign`") && m.contains("anyone"),
+            "{m}"
+        );
+        let m = msg(&[("WARROOM_PERMISSIONS__SEVERITY", "")]);
+        assert!(m.contains("`permissions.severity`"), "{m}");
+        assert!(msg(&[("WARROOM_PERMISSIONS__TAG", "anyone")]).contains("tag"));
+        assert!(
+            msg(&[("WARROOM_POSTMORTEM__ANYONE_MAY_CLOSE", "true")]).contains("anyone_may_close"),
+            "the old key is gone: permissions.close replaces it"
+        );
         assert!(
             msg(&[("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "1000000y")])
                 .contains("scribe_quiet_after")

@@ -5,10 +5,11 @@
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
 use crate::domain::comms::Schedule;
+use crate::domain::permissions::{Permission, refusal};
 use crate::domain::roles::INCIDENT_LEAD;
 use crate::domain::timeline::slack_ts_time;
 use crate::domain::{Declaration, EntryKind, Incident, NewEntry, Status, UserId};
-use crate::domain::{TimelineChange, may_tag};
+use crate::domain::{TimelineChange, may};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -129,6 +130,19 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         )));
     }
     let n = incident.number;
+    if let Some(action) = guarded(&parsed) {
+        let allowed = ctx.settings.permissions.get(action);
+        let assignments = ctx.store.assignments(n).await?;
+        if !may(&incident, &assignments, allowed, &user) {
+            info!(user = %user, permission = action.key(), "refused");
+            return Ok(Reply::Ephemeral(refusal(
+                &incident,
+                &assignments,
+                allowed,
+                action,
+            )));
+        }
+    }
     let reply = match parsed {
         Command::Roles => {
             ctx.store
@@ -299,6 +313,16 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     Ok(reply)
 }
 
+/// The permission a command needs, if it needs one.
+fn guarded(command: &Command) -> Option<Permission> {
+    match command {
+        Command::Close => Some(Permission::Close),
+        Command::Assign { .. } => Some(Permission::Assign),
+        Command::Severity { .. } => Some(Permission::Severity),
+        _ => None,
+    }
+}
+
 fn handed_over(replaced: &[UserId]) -> String {
     if replaced.is_empty() {
         String::new()
@@ -309,17 +333,8 @@ fn handed_over(replaced: &[UserId]) -> String {
 }
 
 /// Resolves (if needed) and closes, stops the reminders, and queues the
-/// postmortem draft. Only the Incident Lead, unless configured otherwise.
+/// postmortem draft. Whoever `permissions.close` allows, checked before.
 async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
-    let assignments = ctx.store.assignments(incident.number).await?;
-    let lead = crate::domain::lead(incident, &assignments);
-    if !ctx.settings.postmortem.anyone_may_close && *user != lead {
-        return Ok(Reply::Ephemeral(format!(
-            "Only the Incident Lead ({}) can close {}. Claim Incident Lead on the role board if you are taking over.",
-            lead.mention(),
-            incident.reference()
-        )));
-    }
     let mut timeline = Vec::new();
     if incident.status.is_open() {
         timeline.push(entry(
@@ -896,14 +911,16 @@ async fn message_change(
             tracing::Span::current().record("incident", incident.number);
             EventChange {
                 incident: incident.number,
-                change,
+                change: Some(change),
                 effects: Effects::default(),
             }
         }))
 }
 
 /// A reaction in a war room: a tag (or untag) when it is a tagging emoji
-/// from someone allowed to tag; anything else changes nothing.
+/// from someone allowed to tag. A tagging emoji added by someone else puts
+/// nothing on the timeline; for the tag emoji itself (not the typed tags,
+/// which double as everyday reactions) they are told, once, who may tag.
 async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>, StoreError> {
     let Some(kind) = ctx.settings.timeline.tag_kind(&r.reaction) else {
         return Ok(None);
@@ -916,14 +933,27 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
         return Ok(None);
     }
     let assignments = ctx.store.assignments(incident.number).await?;
-    if !may_tag(
-        &incident,
-        &assignments,
-        &ctx.settings.timeline.taggers,
-        &r.user,
-    ) {
-        tracing::debug!(user = %r.user, "reaction from someone who may not tag; ignored");
-        return Ok(None);
+    let allowed = &ctx.settings.permissions.tag;
+    if !may(&incident, &assignments, allowed, &r.user) {
+        if !added || r.reaction != ctx.settings.timeline.tag_emoji {
+            // Taking back one's own reaction, or a typed-tag emoji such as
+            // `eyes` that people also use for other things: nothing to say.
+            return Ok(None);
+        }
+        info!(user = %r.user, permission = Permission::Tag.key(), "refused");
+        // Queued with the event: a redelivery does not tell them twice.
+        return Ok(Some(EventChange {
+            incident: incident.number,
+            change: None,
+            effects: Effects {
+                jobs: vec![Job::Ephemeral {
+                    channel: r.channel.clone(),
+                    user: r.user.0.clone(),
+                    text: refusal(&incident, &assignments, allowed, Permission::Tag),
+                }],
+                ..Effects::default()
+            },
+        }));
     }
     let (change, jobs) = if added {
         let Some(occurred_at) = slack_ts_time(&r.ts) else {
@@ -959,7 +989,7 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
     }
     Ok(Some(EventChange {
         incident: incident.number,
-        change,
+        change: Some(change),
         effects,
     }))
 }

@@ -2,6 +2,7 @@
 
 pub mod comms;
 pub mod metrics;
+pub mod permissions;
 pub mod roles;
 pub mod severity;
 pub mod timeline;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub use permissions::{Allowed, Permission, Permissions, may};
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
 pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
@@ -154,26 +156,6 @@ pub fn lead(incident: &Incident, assignments: &[Assignment]) -> UserId {
         .first()
         .map(|u| (*u).clone())
         .unwrap_or_else(|| incident.declared_by.clone())
-}
-
-/// Whether `user` may tag messages onto the timeline: they hold one of the
-/// `taggers` roles (leading counts as holding Incident Lead).
-pub fn may_tag(
-    incident: &Incident,
-    assignments: &[Assignment],
-    taggers: &[String],
-    user: &UserId,
-) -> bool {
-    let holds = |role: &str| {
-        if role == roles::INCIDENT_LEAD {
-            lead(incident, assignments) == *user
-        } else {
-            assignments
-                .iter()
-                .any(|a| a.role == role && a.user == *user)
-        }
-    };
-    taggers.iter().any(|t| holds(t))
 }
 
 /// Everyone holding `role`.

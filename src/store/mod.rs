@@ -86,11 +86,12 @@ pub struct Communication {
     pub ts: Option<String>,
 }
 
-/// What a Slack event changes on an incident's timeline.
+/// What a Slack event changes on an incident's timeline, and what it
+/// causes (a refused tag changes nothing but queues a private answer).
 #[derive(Clone, Debug)]
 pub struct EventChange {
     pub incident: IncidentNumber,
-    pub change: TimelineChange,
+    pub change: Option<TimelineChange>,
     pub effects: Effects,
 }
 

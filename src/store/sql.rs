@@ -550,7 +550,9 @@ impl Store for ThisStore {
             effects,
         }) = change
         {
-            apply_timeline_change(&mut tx, n, change, now).await?;
+            if let Some(change) = change {
+                apply_timeline_change(&mut tx, n, change, now).await?;
+            }
             apply_effects(&mut tx, n, effects, now).await?;
         }
         tx.commit().await?;

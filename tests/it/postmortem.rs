@@ -111,7 +111,7 @@ async fn close_resolves_posts_the_summary_and_uploads_the_draft_once() {
 #[tokio::test]
 async fn postmortem_regenerates_from_the_edited_timeline() {
     let app = TestApp::spawn(Setup {
-        env: vec![("WARROOM_POSTMORTEM__ANYONE_MAY_CLOSE", "true".into())],
+        env: vec![("WARROOM_PERMISSIONS__CLOSE", "anyone".into())],
         ..Setup::default()
     })
     .await;

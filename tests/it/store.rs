@@ -135,12 +135,12 @@ async fn story(store: DynStore) {
     // Events: acted on once, however often Slack delivers them.
     let tag = |id: &str| EventChange {
         incident: 1,
-        change: TimelineChange::Tag {
+        change: Some(TimelineChange::Tag {
             slack_ts: "1700000000.000100".to_string(),
             occurred_at: now + Duration::minutes(2),
             kind: EntryKind::Mitigated,
             tagged_by: alice.clone(),
-        },
+        }),
         effects: jobs(vec![Job::CaptureMessage { ts: id.to_string() }]),
     };
     assert!(
@@ -201,9 +201,9 @@ async fn story(store: DynStore) {
             now,
             Some(EventChange {
                 incident: 1,
-                change: TimelineChange::Untag {
+                change: Some(TimelineChange::Untag {
                     slack_ts: "1700000000.000100".to_string(),
-                },
+                }),
                 effects: Effects::default(),
             }),
         )

@@ -127,7 +127,16 @@ async fn a_bystanders_tag_changes_nothing_but_the_lead_may_tag() {
     .await;
     app.wait_idle().await;
     assert!(tagged(&entries(&app).await).is_empty());
-    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, jobs_before);
+    // Only the refusal is queued (tests/it/permissions.rs checks its words).
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs").await,
+        jobs_before + 1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'ephemeral'")
+            .await,
+        1
+    );
     assert!(app.slack.calls("conversations.history").is_empty());
 
     // Some other emoji from the scribe changes nothing either.
