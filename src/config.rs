@@ -96,6 +96,9 @@ fn default_listen() -> String {
 fn default_timezone() -> String {
     "UTC".to_string()
 }
+fn yes() -> bool {
+    true
+}
 fn default_api_url() -> String {
     "https://slack.com/api".to_string()
 }
@@ -105,6 +108,8 @@ fn default_api_url() -> String {
 struct RawSlack {
     #[serde(default = "default_api_url")]
     api_url: String,
+    #[serde(default = "yes")]
+    rate_control: bool,
     #[serde(default)]
     bot_token: Option<SecretString>,
     #[serde(default)]
@@ -117,6 +122,7 @@ impl Default for RawSlack {
     fn default() -> Self {
         Self {
             api_url: default_api_url(),
+            rate_control: true,
             bot_token: None,
             signing_secret: None,
             app_token: None,
@@ -278,6 +284,10 @@ pub struct Settings {
     pub announce_channel: Option<String>,
     pub timezone: chrono_tz::Tz,
     pub slack_api_url: String,
+    /// Pace Web API calls to Slack's published tiers before sending them
+    /// (on by default); off leaves pacing to Slack's 429 answers, whose
+    /// `Retry-After` the job queue honours.
+    pub slack_rate_control: bool,
     /// Present when a bot token and signing secret were given; `serve`
     /// refuses to start without them, `migrate` does not need them.
     pub slack: Option<SlackSecrets>,
@@ -593,6 +603,7 @@ impl Settings {
             announce_channel: raw.announce_channel,
             timezone,
             slack_api_url,
+            slack_rate_control: raw.slack.rate_control,
             slack,
             socket_mode,
             reminders: raw.reminders,

@@ -57,8 +57,12 @@ impl App {
         let postmortems =
             crate::postmortem::Postmortems::load(settings.postmortem.template.as_deref())?;
         let store = migrate(&settings).await?;
-        let slack = SlackApi::new(&settings.slack_api_url, &secrets.bot_token)
-            .context("cannot set up the Slack client (TLS roots)")?;
+        let slack = SlackApi::new(
+            &settings.slack_api_url,
+            &secrets.bot_token,
+            settings.slack_rate_control,
+        )
+        .context("cannot set up the Slack client (TLS roots)")?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {} (`listen`)", settings.listen))?;

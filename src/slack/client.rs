@@ -101,15 +101,21 @@ pub struct SlackApi {
 }
 
 impl SlackApi {
-    pub fn new(api_url: &str, bot_token: &SecretString) -> std::io::Result<Self> {
+    pub fn new(
+        api_url: &str,
+        bot_token: &SecretString,
+        rate_control: bool,
+    ) -> std::io::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
             .build();
-        let connector = SlackClientHyperConnector::with_connector(https)
-            .with_slack_api_url(api_url)
-            .with_rate_control(SlackApiRateControlConfig::new());
+        let mut connector =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+        if rate_control {
+            connector = connector.with_rate_control(SlackApiRateControlConfig::new());
+        }
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),

@@ -43,6 +43,8 @@ pub struct Setup {
     pub real_clock: bool,
     /// Contents of the config file (TOML).
     pub toml: &'static str,
+    /// Another replica's fake Slack and clock, to share them.
+    pub replica_of: Option<(FakeSlack, ManualClock)>,
 }
 
 impl Default for Setup {
@@ -52,6 +54,7 @@ impl Default for Setup {
             workers: true,
             real_clock: false,
             toml: "",
+            replica_of: None,
         }
     }
 }
@@ -84,9 +87,11 @@ fn settings(dir: &std::path::Path, slack: &FakeSlack, extra: &[(String, String)]
 
 impl TestApp {
     pub async fn spawn(setup: Setup) -> TestApp {
-        let slack = FakeSlack::start().await;
+        let (slack, clock) = match setup.replica_of {
+            Some(shared) => shared,
+            None => (FakeSlack::start().await, ManualClock::new(start_time())),
+        };
         let dir = Arc::new(tempfile::tempdir().unwrap());
-        let clock = ManualClock::new(start_time());
         let env: Vec<(String, String)> = setup
             .env
             .iter()
@@ -354,7 +359,19 @@ impl TestApp {
 
     /// Runs a SQL query returning one integer against the app's database.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        count_at(&self.db_path(), sql).await
+        let pg = self
+            .env
+            .iter()
+            .find(|(k, v)| k == "WARROOM_DATABASE_URL" && v.starts_with("postgres"));
+        match pg {
+            Some((_, url)) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+            None => count_at(&self.db_path(), sql).await,
+        }
     }
 }
 

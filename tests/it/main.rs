@@ -13,6 +13,7 @@ mod declare;
 mod permissions;
 mod postmortem;
 mod reminders;
+mod replicas;
 mod resilience;
 mod roles;
 mod security;
