@@ -363,13 +363,20 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let summary =
                 blocks::postmortem_summary(&incident, &timeline, &communications, &filename);
             post_once(ctx, row, channel, summary).await?;
+            let title = format!("{} postmortem draft", incident.reference());
+            // A retry may follow an upload Slack completed but whose answer
+            // was lost: share the file once.
+            if row.attempts > 1
+                && ctx
+                    .slack
+                    .file_shared_since(channel, &title, row.created_at)
+                    .await?
+            {
+                info!("the postmortem file was already shared");
+                return Ok(());
+            }
             ctx.slack
-                .upload_file(
-                    channel,
-                    &filename,
-                    &format!("{} postmortem draft", incident.reference()),
-                    &markdown,
-                )
+                .upload_file(channel, &filename, &title, &markdown)
                 .await?;
             Ok(())
         }

@@ -362,6 +362,30 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Whether a file titled `title` was shared in `channel` at or after
+    /// `since`: a retried upload whose earlier completion Slack applied but
+    /// whose answer was lost. Needs `files:read`; without it (or when the
+    /// channel cannot be read) the answer is "no".
+    pub async fn file_shared_since(
+        &self,
+        channel: &str,
+        title: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, CallError> {
+        let req = SlackApiFilesListRequest::new()
+            .with_channel(channel.to_string().into())
+            .with_ts_from(since.timestamp())
+            .with_count(100);
+        match self.call(async |s| s.files_list(&req).await).await {
+            Ok(res) => Ok(res.files.iter().any(|f| f.title.as_deref() == Some(title))),
+            Err(CallError::Api(code)) => {
+                tracing::debug!(%code, "cannot list the channel's files to look for an earlier upload");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The bot's own user id.
     pub async fn bot_user_id(&self) -> Result<String, CallError> {
         self.bot_user

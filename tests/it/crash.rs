@@ -435,13 +435,11 @@ async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
     );
 }
 
-/// Known gap (issue 6): the postmortem job posts its summary with
-/// `post_once`, but `upload_file` has nothing to find an earlier upload by,
-/// so a retry after Slack completed the upload shares the draft twice. The
-/// same happens in-process when `files.completeUploadExternal` times out
-/// after Slack acted.
+/// Killed after Slack shared the postmortem file but before the job was
+/// recorded done: the retry finds the summary by its metadata and the file
+/// by its title (`files.list` since the job was queued), and shares neither
+/// again.
 #[tokio::test]
-#[ignore = "the postmortem draft is uploaded again after a kill mid-upload (issue 6)"]
 async fn killed_after_slack_completed_the_postmortem_upload_the_next_start_does_not_repeat_it() {
     let slack = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();

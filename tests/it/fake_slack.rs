@@ -62,6 +62,8 @@ struct File {
     bytes: Vec<u8>,
     title: String,
     channel: Option<String>,
+    /// Unix seconds (real time) when its upload began.
+    created: i64,
 }
 
 #[derive(Default)]
@@ -593,6 +595,7 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 id.clone(),
                 File {
                     title: s("filename"),
+                    created: chrono::Utc::now().timestamp(),
                     ..File::default()
                 },
             );
@@ -623,6 +626,23 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 done.push(json!({"id": id, "title": file.title}));
             }
             ok(json!({"files": done}))
+        }
+        "files.list" => {
+            let channel = s("channel");
+            let from = s("ts_from").parse::<i64>().unwrap_or(0);
+            let mut files: Vec<(&String, &File)> = inner
+                .files
+                .iter()
+                .filter(|(_, f)| {
+                    f.channel.as_deref() == Some(channel.as_str()) && f.created >= from
+                })
+                .collect();
+            files.sort_by_key(|(id, _)| (*id).clone());
+            let files: Vec<Value> = files
+                .iter()
+                .map(|(id, f)| json!({"id": id, "title": f.title, "created": f.created}))
+                .collect();
+            ok(json!({"files": files}))
         }
         "users.info" => {
             let user = s("user");

@@ -18,7 +18,11 @@ async fn step(app: &TestApp) {
 /// Moves the clock on until no job waits for a retry.
 async fn advance_until_idle(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while app.ctx.store.job_counts().await.unwrap().pending > 0 {
+    loop {
+        let c = app.ctx.store.job_counts().await.unwrap();
+        if c.pending == 0 && c.running == 0 {
+            break;
+        }
         assert!(Instant::now() < deadline, "jobs still waiting");
         step(app).await;
     }
@@ -335,4 +339,31 @@ async fn tagged_entries(app: &TestApp) -> usize {
         .iter()
         .filter(|e| e.slack_ts.is_some())
         .count()
+}
+
+#[tokio::test]
+async fn a_postmortem_upload_whose_answer_was_lost_is_found_not_repeated() {
+    let app = TestApp::spawn(Setup {
+        env: vec![("WARROOM_PERMISSIONS__CLOSE", "anyone".to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    // Slack shares the file, but the bot never hears so.
+    app.slack
+        .fail_next("files.completeUploadExternal", Failure::LostResponse, 1);
+    app.command_json(DECLARER, &room, "close").await;
+    advance_until_idle(&app).await;
+    assert_eq!(app.slack.files_in(&room).len(), 1, "one postmortem file");
+    assert_eq!(
+        app.slack.calls("files.completeUploadExternal").len(),
+        1,
+        "the retry found the file and did not upload again"
+    );
+    assert_eq!(app.slack.calls("files.list").len(), 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'post_postmortem' AND state = 'done'")
+            .await,
+        1
+    );
 }
