@@ -367,3 +367,61 @@ async fn a_postmortem_upload_whose_answer_was_lost_is_found_not_repeated() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_slow_job_keeps_its_claim_by_renewing_its_lease() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    // Editing the board takes 2 s of real time, while the app's clock
+    // moves 90 s: well past the 60 s lease the job was claimed with.
+    app.slack
+        .fail_next("chat.update", Failure::Slow(Duration::from_secs(2)), 1);
+    app.click("UBOB", &room, "role.claim", "1|Scribe").await;
+    let lease = || async {
+        app.ctx
+            .store
+            .job_counts()
+            .await
+            .unwrap()
+            .running
+            .eq(&1)
+            .then_some(())?;
+        let until: Option<i64> = {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display()))
+                .await
+                .unwrap();
+            let until = sqlx::query_scalar("SELECT locked_until FROM jobs WHERE state = 'running'")
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            until
+        };
+        until
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lease().await.is_none() {
+        assert!(Instant::now() < deadline, "the board job never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..3 {
+        app.clock.advance(Duration::from_secs(30));
+        // The worker renews its lease to a minute from the new time.
+        let renewed = (app.clock.now() + chrono::Duration::seconds(60)).timestamp_millis();
+        while lease().await != Some(renewed) {
+            assert!(Instant::now() < deadline, "the lease was not renewed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    app.wait_idle().await;
+    assert_eq!(
+        app.slack.calls("chat.update").len(),
+        1,
+        "no second worker took the job over"
+    );
+    assert_eq!(
+        app.count("SELECT MAX(attempts) FROM jobs WHERE kind = 'sync_board'")
+            .await,
+        1
+    );
+}
