@@ -95,6 +95,38 @@ fn migrate_creates_the_sqlite_database() {
 }
 
 #[tokio::test]
+async fn migrate_creates_the_postgres_schema() {
+    let Some(db) = crate::pg::TestDb::create("migrate_creates_the_postgres_schema").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = warroom(dir.path())
+            .arg("migrate")
+            .env("WARROOM_DATABASE_URL", &db.url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for table in ["incidents", "jobs", "slack_events", "timeline_entries"] {
+        assert!(tables.iter().any(|t| t == table), "{table} in {tables:?}");
+    }
+    assert!(!dir.path().join("warroom.db").exists(), "no SQLite file");
+}
+
+#[tokio::test]
 async fn serve_handles_a_request_and_never_logs_secrets() {
     let slack = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
