@@ -7,6 +7,8 @@
 pub mod fake_slack;
 #[path = "../../tests/it/helpers.rs"]
 pub mod helpers;
+#[path = "../../tests/it/pg.rs"]
+pub mod pg;
 
 use std::time::Duration;
 
