@@ -18,22 +18,6 @@ use std::time::Duration;
 const INCIDENTS: usize = 50;
 const RUN: Duration = Duration::from_secs(30);
 
-async fn fired(app: &TestApp) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .map(|r| r.text())
-        .expect("metrics answer")
-        .await
-        .unwrap_or_default();
-    text.lines()
-        .filter(|l| l.starts_with("warroom_reminders_fired_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 fn main() {
     let rt = common::runtime();
     rt.block_on(async {
@@ -133,8 +117,8 @@ fn main() {
             "two replicas, {INCIDENTS} incidents, {}s: {} reminders fired (replica A {}, replica B {}), {} fired twice, {} Slack posts carried twice",
             RUN.as_secs(),
             rows.len(),
-            fired(&a).await,
-            fired(&b).await,
+            a.metric_total("warroom_reminders_fired_total").await,
+            b.metric_total("warroom_reminders_fired_total").await,
             doubled,
             per_job.values().filter(|n| **n > 1).count()
         );

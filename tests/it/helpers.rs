@@ -358,6 +358,31 @@ impl TestApp {
     }
 
     /// Runs a SQL query returning one integer against the app's database.
+    /// The app's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The sum of every series of the counter `name` on `/metrics`.
+    pub async fn metric_total(&self, name: &str) -> u64 {
+        self.metrics()
+            .await
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     pub async fn count(&self, sql: &'static str) -> i64 {
         let pg = self
             .env
@@ -475,6 +500,27 @@ pub async fn count_at(db: &std::path::Path, sql: &'static str) -> i64 {
     let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
     pool.close().await;
     n
+}
+
+/// A `reaction_added` / `reaction_removed` event (`kind`) by `user` on the
+/// message `ts` (written by UCAROL) in `channel`.
+pub fn reaction(
+    kind: &str,
+    event_id: &str,
+    user: &str,
+    emoji: &str,
+    channel: &str,
+    ts: &str,
+) -> Value {
+    json!({
+        "token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+        "event_id": event_id, "event_time": 1_700_000_000,
+        "event": {
+            "type": kind, "user": user, "reaction": emoji, "item_user": "UCAROL",
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": "1795402800.000100"
+        }
+    })
 }
 
 #[derive(Clone, Debug)]

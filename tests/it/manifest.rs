@@ -119,6 +119,7 @@ fn manifest_points_at_the_spec_paths() {
         "reactions:write",
         "users:read",
         "files:write",
+        "files:read",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");

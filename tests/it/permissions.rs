@@ -3,7 +3,6 @@
 //! changes nothing. Commands act only on the incident of their channel.
 
 use crate::helpers::*;
-use serde_json::{Value, json};
 use warroom::domain::{Assignment, EntryKind, Incident, Status};
 
 /// Holds no role anywhere.
@@ -11,18 +10,6 @@ const BOB: &str = "UBOB";
 const CAROL: &str = "UCAROL";
 const SCRIBE: &str = "USCRIBE";
 const TESS: &str = "UTESS";
-
-fn reaction(kind: &str, event_id: &str, user: &str, emoji: &str, channel: &str, ts: &str) -> Value {
-    json!({
-        "token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": event_id, "event_time": 1_700_000_000,
-        "event": {
-            "type": kind, "user": user, "reaction": emoji, "item_user": CAROL,
-            "item": {"type": "message", "channel": channel, "ts": ts},
-            "event_ts": "1795402800.000100"
-        }
-    })
-}
 
 /// What a refusal must leave as it was.
 #[derive(Debug, PartialEq)]

@@ -10,23 +10,6 @@ use std::time::Duration;
 const INCIDENTS: usize = 50;
 const SECONDS: u32 = 10;
 
-/// `warroom_reminders_fired_total` on one replica's `/metrics`.
-async fn fired(app: &TestApp) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("warroom_reminders_fired_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_send_every_reminder_once() {
     let Some(db) = TestDb::create("two_replicas_send_every_reminder_once").await else {
@@ -115,7 +98,10 @@ async fn two_replicas_send_every_reminder_once() {
             *posts_per_job.entry(job).or_default() += 1;
         }
     }
-    let (by_a, by_b) = (fired(&a).await, fired(&b).await);
+    let (by_a, by_b) = (
+        a.metric_total("warroom_reminders_fired_total").await,
+        b.metric_total("warroom_reminders_fired_total").await,
+    );
     eprintln!(
         "two replicas, {INCIDENTS} incidents, {SECONDS} s: expected {expected} reminders; \
          timeline {entries}, post jobs done {posted_jobs}, Slack posts {}; \

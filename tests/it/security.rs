@@ -106,15 +106,7 @@ async fn healthz_and_metrics() {
     let res = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     app.declare("Metrics check", "SEV3").await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("warroom_incidents_declared_total 1"),
         "{text}"

@@ -2,25 +2,13 @@
 //! exactly-once events, and the timeline view.
 
 use crate::helpers::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use warroom::domain::EntryKind;
 
 const SCRIBE: &str = "USCRIBE";
 const CAROL: &str = "UCAROL";
 const DAN: &str = "UDAN";
-
-fn reaction(kind: &str, event_id: &str, user: &str, emoji: &str, channel: &str, ts: &str) -> Value {
-    json!({
-        "token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": event_id, "event_time": 1_700_000_000,
-        "event": {
-            "type": kind, "user": user, "reaction": emoji, "item_user": CAROL,
-            "item": {"type": "message", "channel": channel, "ts": ts},
-            "event_ts": "1795402800.000100"
-        }
-    })
-}
 
 /// A war room with Bob as Scribe; returns its channel id.
 async fn room_with_scribe(app: &TestApp) -> String {
