@@ -479,6 +479,28 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             let json = channel_json(c);
             ok(json!({"channel": json}))
         }
+        "conversations.join" => {
+            // Channels the fake did not create (the announcement channel,
+            // say) are public channels anyone may join.
+            let id = s("channel");
+            let json = match inner.channels.iter_mut().find(|c| c.id == id) {
+                Some(c) => {
+                    if !c.members.iter().any(|m| m == BOT_USER) {
+                        c.members.push(BOT_USER.to_string());
+                    }
+                    channel_json(c)
+                }
+                None if id.starts_with('C') => channel_json(&Channel {
+                    id: id.clone(),
+                    name: id.to_lowercase(),
+                    creator: "UHUMAN".to_string(),
+                    topic: String::new(),
+                    members: vec![BOT_USER.to_string()],
+                }),
+                None => return err("channel_not_found"),
+            };
+            ok(json!({"channel": json}))
+        }
         "conversations.setTopic" => {
             let id = s("channel");
             let Some(c) = inner.channels.iter_mut().find(|c| c.id == id) else {
@@ -490,7 +512,9 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         }
         "chat.postMessage" => {
             let channel = s("channel");
-            let is_channel = channel.starts_with('C') || channel.starts_with('G');
+            // A user id as the channel is a direct message from the app.
+            let is_channel =
+                channel.starts_with('C') || channel.starts_with('G') || channel.starts_with('U');
             if !is_channel {
                 return err("channel_not_found");
             }
