@@ -334,7 +334,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records how a claimed job ended; false when the claim was lost (its
     /// lease ran out and another worker claimed the job again). A failure's
     /// notice is queued with it, outside its incident's queue (so jobs still
-    /// waiting there do not hold it back), unless the same notice is pending.
+    /// waiting there do not hold it back), unless the same notice was queued
+    /// within the hour.
     async fn finish_job(
         &self,
         claim: Claim,

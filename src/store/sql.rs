@@ -218,7 +218,8 @@ async fn apply_timeline_change(
 
 /// Marks a claimed job failed and queues `notice` in the same transaction.
 /// The notice has no incident, so it runs at once rather than behind the
-/// incident's other jobs; an identical notice still pending is not doubled.
+/// incident's other jobs; one identical to a notice of the last hour is
+/// dropped.
 async fn fail_with_notice(
     mut tx: Transaction<'static, Db>,
     claim: Claim,
@@ -241,13 +242,16 @@ async fn fail_with_notice(
         return Ok(false);
     }
     let payload = serde_json::to_string(&notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let pending: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE incident_number IS NULL AND state = 'pending' AND payload = $1 LIMIT 1",
+    // The same words to the same person within the hour say nothing new
+    // (several jobs meeting one archived war room, say).
+    let recent: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
     )
     .bind(&payload)
+    .bind(millis(now - chrono::Duration::hours(1)))
     .fetch_optional(&mut *tx)
     .await?;
-    if pending.is_none() {
+    if recent.is_none() {
         sqlx::query(
             "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
         )
