@@ -438,6 +438,12 @@ async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Rep
     .await
     {
         Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Reply::Ephemeral(
+                "That took too long to open; run `/incident declare` again.".to_string(),
+            )
+        }
         Ok(Err(e)) => {
             warn!(error = %e, "views.open failed");
             Reply::Ephemeral(format!(
@@ -721,12 +727,27 @@ async fn snooze(
     Ok(())
 }
 
+/// Slack's answer when a `trigger_id` outlived its three seconds (or was
+/// used already): `expired_trigger_id` is what views.open documents;
+/// `trigger_expired` is the older dialog name, matched too.
+fn trigger_expired(e: &crate::slack::CallError) -> bool {
+    matches!(e, crate::slack::CallError::Api(code)
+        if matches!(code.as_str(), "expired_trigger_id" | "trigger_expired" | "exchanged_trigger_id"))
+}
+
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now).
 async fn open_update(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
     let view = blocks::update_modal(incident, &audiences);
     match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
         Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Reply::Ephemeral(
+                "That took too long to open; run `/incident update` again, or post the text directly: `/incident update <text>`."
+                    .to_string(),
+            )
+        }
         Ok(Err(e)) => Reply::Ephemeral(format!(
             "I could not open the update form ({e}). Try again, or post the text directly: `/incident update <text>`."
         )),
@@ -966,7 +987,10 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
                 kind,
                 tagged_by: r.user.clone(),
             },
-            vec![Job::CaptureMessage { ts: r.ts.clone() }],
+            vec![Job::CaptureMessage {
+                ts: r.ts.clone(),
+                by: Some(r.user.0.clone()),
+            }],
         )
     } else {
         (

@@ -3,6 +3,8 @@
 //! current database state, and record the Slack ids they produce, so a retry
 //! never makes a second channel or a second board.
 
+mod notice;
+
 use crate::app::Ctx;
 use crate::domain::{self, IncidentNumber, channel_name};
 use crate::slack::{CallError, blocks};
@@ -30,8 +32,13 @@ pub enum Job {
     /// Posts the announcement, or edits it in place once posted.
     SyncAnnouncement,
     /// Fetches a tagged message (text, author, permalink), fills its
-    /// timeline entry and confirms the tag with the bot's reaction.
-    CaptureMessage { ts: String },
+    /// timeline entry and confirms the tag with the bot's reaction. `by` is
+    /// the tagger, told if it fails (absent in jobs queued before it was).
+    CaptureMessage {
+        ts: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     /// Posts one status update to one channel.
     PostUpdate { update_id: i64, channel: String },
     /// Posts a reminder in the war room, rendered from the state when it runs.
@@ -44,6 +51,14 @@ pub enum Job {
     /// An ephemeral message to one person.
     Ephemeral {
         channel: String,
+        user: String,
+        text: String,
+    },
+    /// Tells the person who caused a job that failed what went wrong: an
+    /// ephemeral in `channel`, or a direct message when there is none or
+    /// Slack refuses it there. Its own failure tells no one.
+    Notice {
+        channel: Option<String>,
         user: String,
         text: String,
     },
@@ -63,6 +78,7 @@ impl Job {
             Job::PostReminder { .. } => "post_reminder",
             Job::PostPostmortem => "post_postmortem",
             Job::Ephemeral { .. } => "ephemeral",
+            Job::Notice { .. } => "notice",
         }
     }
 
@@ -106,9 +122,18 @@ pub fn backoff(id: i64, attempts: i64) -> Duration {
 enum RunError {
     #[error(transparent)]
     Slack(#[from] CallError),
+    /// A call about one channel failed (after joining it, if the bot was
+    /// not in it).
+    #[error("{error} (channel {channel})")]
+    InChannel { channel: String, error: CallError },
+    /// The bot was not in the channel and could not join it.
+    #[error("not in channel {channel}, and joining it failed: {error}")]
+    Join { channel: String, error: CallError },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("the war room does not exist yet")]
+    /// Jobs of an incident run in order, so a job that needs the war room
+    /// runs after the one creating it: no room means that one failed.
+    #[error("the war room was never created")]
     NoChannel,
     #[error("incident {0} is gone")]
     NoIncident(IncidentNumber),
@@ -157,11 +182,16 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
     let outcome = async {
         let result = with_heartbeat(ctx, row.claim(), execute(ctx, &row)).await;
         let now = ctx.clock.now();
-        let outcome = decide(&row, result, now);
+        let mut outcome = decide(&row, &result, now);
+        if let (JobOutcome::Failed { notice, .. }, Err(e)) = (&mut outcome, &result) {
+            *notice = notice::compose(ctx, &row, e).await;
+        }
         match &outcome {
             JobOutcome::Done => info!("done"),
             JobOutcome::Retry { at, error } => warn!(%error, retry_at = %at, "will retry"),
-            JobOutcome::Failed { error } => error!(%error, "gave up"),
+            JobOutcome::Failed { error, notice } => {
+                error!(%error, told = notice.is_some(), "gave up")
+            }
         }
         outcome
     }
@@ -203,17 +233,32 @@ async fn with_heartbeat<T>(ctx: &Ctx, claim: Claim, work: impl Future<Output = T
     }
 }
 
-fn decide(row: &JobRow, result: Result<(), RunError>, now: DateTime<Utc>) -> JobOutcome {
+/// Done, retry later (transient trouble, until [`GIVE_UP_AFTER`]) or
+/// failed (at once for an error that would only repeat: Slack refusing the
+/// call, an archived or missing channel, no war room). A failure's notice is
+/// filled in by the caller.
+fn decide(row: &JobRow, result: &Result<(), RunError>, now: DateTime<Utc>) -> JobOutcome {
     let error = match result {
         Ok(()) => return JobOutcome::Done,
         Err(e) => e,
     };
-    let retry_after = match &error {
-        RunError::Slack(CallError::Transient { retry_after, .. }) => {
-            Some(retry_after.unwrap_or_else(|| backoff(row.id, row.attempts)))
+    let retry_after = match error {
+        RunError::Slack(CallError::Transient { retry_after, .. })
+        | RunError::InChannel {
+            error: CallError::Transient { retry_after, .. },
+            ..
         }
-        RunError::Store(_) | RunError::NoChannel => Some(backoff(row.id, row.attempts)),
-        RunError::Slack(_) | RunError::NoIncident(_) | RunError::Template(_) => None,
+        | RunError::Join {
+            error: CallError::Transient { retry_after, .. },
+            ..
+        } => Some(retry_after.unwrap_or_else(|| backoff(row.id, row.attempts))),
+        RunError::Store(_) => Some(backoff(row.id, row.attempts)),
+        RunError::Slack(_)
+        | RunError::InChannel { .. }
+        | RunError::Join { .. }
+        | RunError::NoChannel
+        | RunError::NoIncident(_)
+        | RunError::Template(_) => None,
     };
     let age = (now - row.created_at).to_std().unwrap_or_default();
     match retry_after {
@@ -223,19 +268,27 @@ fn decide(row: &JobRow, result: Result<(), RunError>, now: DateTime<Utc>) -> Job
         },
         _ => JobOutcome::Failed {
             error: error.to_string(),
+            notice: None,
         },
     }
 }
 
 async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
-    if let Job::Ephemeral {
-        channel,
-        user,
-        text,
-    } = &row.job
-    {
-        ctx.slack.post_ephemeral(channel, user, text).await?;
-        return Ok(());
+    match &row.job {
+        Job::Ephemeral {
+            channel,
+            user,
+            text,
+        } => {
+            ctx.slack.post_ephemeral(channel, user, text).await?;
+            return Ok(());
+        }
+        Job::Notice {
+            channel,
+            user,
+            text,
+        } => return notice::send(ctx, channel.as_deref(), user, text).await,
+        _ => {}
     }
     let number = row.incident.ok_or(RunError::NoIncident(0))?;
     let incident = ctx
@@ -278,16 +331,13 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::Invite { user } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
-            ctx.slack.invite(channel, user).await?;
-            Ok(())
+            in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await
         }
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
-            ctx.slack
-                .set_topic(channel, &domain::topic(&incident, &lead))
-                .await?;
-            Ok(())
+            let topic = domain::topic(&incident, &lead);
+            in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
@@ -311,7 +361,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             }
             Ok(())
         }
-        Job::CaptureMessage { ts } => {
+        Job::CaptureMessage { ts, .. } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             capture_message(ctx, number, channel, ts).await
         }
@@ -375,12 +425,12 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 info!("the postmortem file was already shared");
                 return Ok(());
             }
-            ctx.slack
-                .upload_file(channel, &filename, &title, &markdown)
-                .await?;
-            Ok(())
+            in_channel(ctx, channel, || {
+                ctx.slack.upload_file(channel, &filename, &title, &markdown)
+            })
+            .await
         }
-        Job::Ephemeral { .. } => Ok(()),
+        Job::Ephemeral { .. } | Job::Notice { .. } => Ok(()),
     }
 }
 
@@ -394,14 +444,19 @@ async fn edit_or_post(
     content: slack_morphism::prelude::SlackMessageContent,
 ) -> Result<Option<String>, RunError> {
     if let Some(ts) = existing {
-        match ctx.slack.update(channel, ts, content.clone()).await {
+        let edit = in_channel(ctx, channel, || {
+            ctx.slack.update(channel, ts, content.clone())
+        })
+        .await;
+        match edit {
             Ok(()) => return Ok(None),
-            Err(CallError::Api(code))
-                if code == "message_not_found" || code == "cant_update_message" =>
-            {
+            Err(RunError::InChannel {
+                error: CallError::Api(code),
+                ..
+            }) if code == "message_not_found" || code == "cant_update_message" => {
                 warn!(%code, "the message to edit is gone; posting it again");
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Ok(Some(post_once(ctx, row, channel, content).await?))
@@ -422,7 +477,38 @@ async fn post_once(
         info!("found the message an earlier try posted");
         return Ok(ts);
     }
-    Ok(ctx.slack.post_for_job(channel, content, row.id).await?)
+    in_channel(ctx, channel, || {
+        ctx.slack.post_for_job(channel, content.clone(), row.id)
+    })
+    .await
+}
+
+/// Runs a Slack call about `channel`. When the bot is not in the channel
+/// (`not_in_channel`: it was removed, or never joined one it must edit in),
+/// it joins and makes the call once more. Errors name the channel, so the
+/// person told about a failure learns which one.
+async fn in_channel<T, F>(ctx: &Ctx, channel: &str, call: impl Fn() -> F) -> Result<T, RunError>
+where
+    F: Future<Output = Result<T, CallError>>,
+{
+    let in_channel = |error| RunError::InChannel {
+        channel: channel.to_string(),
+        error,
+    };
+    match call().await {
+        Err(CallError::Api(code)) if code == "not_in_channel" => {
+            info!(channel, "not in the channel; joining it and trying again");
+            ctx.slack
+                .join(channel)
+                .await
+                .map_err(|error| RunError::Join {
+                    channel: channel.to_string(),
+                    error,
+                })?;
+            call().await.map_err(in_channel)
+        }
+        other => other.map_err(in_channel),
+    }
 }
 
 /// The channel named `name` if the bot created it.
@@ -447,7 +533,8 @@ async fn capture_message(
     channel: &str,
     ts: &str,
 ) -> Result<(), RunError> {
-    let Some(message) = ctx.slack.find_message(channel, ts).await? else {
+    let Some(message) = in_channel(ctx, channel, || ctx.slack.find_message(channel, ts)).await?
+    else {
         ctx.store.mark_message_gone(number, ts).await?;
         return Ok(());
     };
@@ -481,10 +568,8 @@ async fn capture_message(
             },
         )
         .await?;
-    ctx.slack
-        .add_reaction(channel, ts, &ctx.settings.timeline.confirm_emoji)
-        .await?;
-    Ok(())
+    let emoji = &ctx.settings.timeline.confirm_emoji;
+    in_channel(ctx, channel, || ctx.slack.add_reaction(channel, ts, emoji)).await
 }
 
 #[cfg(test)]

@@ -185,6 +185,15 @@ impl SlackApi {
         }
     }
 
+    /// Joins a public channel (`channels:join`), so the bot can post and
+    /// edit there again after it was removed.
+    pub async fn join(&self, channel: &str) -> Result<(), CallError> {
+        let req = SlackApiConversationsJoinRequest::new(channel.to_string().into());
+        self.call(async |s| s.conversations_join(&req).await)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsSetTopicRequest::new(
             channel.to_string().into(),

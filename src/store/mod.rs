@@ -145,8 +145,17 @@ impl JobRow {
 #[derive(Clone, Debug)]
 pub enum JobOutcome {
     Done,
-    Retry { at: DateTime<Utc>, error: String },
-    Failed { error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Gave up. `notice` (a job telling the person who caused the work
+    /// what went wrong) is queued in the same transaction, so it is sent
+    /// once however the process stops.
+    Failed {
+        error: String,
+        notice: Option<Job>,
+    },
 }
 
 /// Counts of jobs by state, for `/metrics`.
@@ -323,7 +332,10 @@ pub trait Store: Send + Sync + 'static {
     /// When the next pending job falls due, if any.
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>>;
     /// Records how a claimed job ended; false when the claim was lost (its
-    /// lease ran out and another worker claimed the job again).
+    /// lease ran out and another worker claimed the job again). A failure's
+    /// notice is queued with it, outside its incident's queue (so jobs still
+    /// waiting there do not hold it back), unless the same notice was queued
+    /// within the hour.
     async fn finish_job(
         &self,
         claim: Claim,

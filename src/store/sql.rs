@@ -216,6 +216,56 @@ async fn apply_timeline_change(
     Ok(())
 }
 
+/// Marks a claimed job failed and queues `notice` in the same transaction.
+/// The notice has no incident, so it runs at once rather than behind the
+/// incident's other jobs; one identical to a notice of the last hour is
+/// dropped.
+async fn fail_with_notice(
+    mut tx: Transaction<'static, Db>,
+    claim: Claim,
+    error: String,
+    notice: Job,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let failed = sqlx::query(
+        "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(millis(now))
+    .bind(claim.id)
+    .bind(claim.attempt)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !failed {
+        return Ok(false);
+    }
+    let payload = serde_json::to_string(&notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // The same words to the same person within the hour say nothing new
+    // (several jobs meeting one archived war room, say).
+    let recent: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
+    )
+    .bind(&payload)
+    .bind(millis(now - chrono::Duration::hours(1)))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if recent.is_none() {
+        sqlx::query(
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
+        )
+        .bind(notice.kind())
+        .bind(payload)
+        .bind(millis(now))
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 #[async_trait]
 impl Store for ThisStore {
     async fn migrate(&self) -> Result<()> {
@@ -913,7 +963,14 @@ impl Store for ThisStore {
             .bind(claim.id)
             .bind(claim.attempt)
             .bind(error),
-            JobOutcome::Failed { error } => sqlx::query(
+            JobOutcome::Failed {
+                error,
+                notice: Some(notice),
+            } => return fail_with_notice(self.write().await?, claim, error, notice, now).await,
+            JobOutcome::Failed {
+                error,
+                notice: None,
+            } => sqlx::query(
                 "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(millis(now))

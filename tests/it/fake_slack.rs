@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,6 +79,12 @@ struct Inner {
     names: HashMap<String, String>,
     /// Files by id.
     files: HashMap<String, File>,
+    /// Channels someone archived.
+    archived: HashSet<String>,
+    /// Channels the bot was removed from (until it joins again).
+    outside: HashSet<String>,
+    /// Private channels: the bot cannot join them itself.
+    private: HashSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -114,6 +120,35 @@ impl FakeSlack {
         for _ in 0..times {
             queue.push_back(failure.clone());
         }
+    }
+
+    /// Someone archives `channel`: posting, editing, topics and invites
+    /// there answer `is_archived`.
+    pub fn archive(&self, channel: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .archived
+            .insert(channel.to_string());
+    }
+
+    /// Someone removes the bot from `channel`: posting and editing there
+    /// answer `not_in_channel` until it joins again.
+    pub fn remove_bot(&self, channel: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .outside
+            .insert(channel.to_string());
+    }
+
+    /// `channel` is private: `conversations.join` is refused.
+    pub fn make_private(&self, channel: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .private
+            .insert(channel.to_string());
     }
 
     /// Makes a channel name taken, as if someone created it by hand.
@@ -424,6 +459,30 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             .unwrap_or("")
             .to_string()
     };
+    let target = s("channel");
+    let writes = matches!(
+        method.as_str(),
+        "chat.postMessage"
+            | "chat.update"
+            | "chat.postEphemeral"
+            | "conversations.setTopic"
+            | "conversations.invite"
+            | "conversations.join"
+            | "reactions.add"
+    );
+    if writes && inner.archived.contains(&target) {
+        return err("is_archived");
+    }
+    if method == "conversations.join" && inner.private.contains(&target) {
+        return err("method_not_supported_for_channel_type");
+    }
+    let needs_member = writes && !matches!(method.as_str(), "conversations.join");
+    if needs_member && inner.outside.contains(&target) {
+        return err("not_in_channel");
+    }
+    if method == "conversations.join" {
+        inner.outside.remove(&target);
+    }
     let response = match method.as_str() {
         "auth.test" => ok(
             json!({"user_id": BOT_USER, "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
@@ -481,6 +540,28 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             let json = channel_json(c);
             ok(json!({"channel": json}))
         }
+        "conversations.join" => {
+            // Channels the fake did not create (the announcement channel,
+            // say) are public channels anyone may join.
+            let id = s("channel");
+            let json = match inner.channels.iter_mut().find(|c| c.id == id) {
+                Some(c) => {
+                    if !c.members.iter().any(|m| m == BOT_USER) {
+                        c.members.push(BOT_USER.to_string());
+                    }
+                    channel_json(c)
+                }
+                None if id.starts_with('C') => channel_json(&Channel {
+                    id: id.clone(),
+                    name: id.to_lowercase(),
+                    creator: "UHUMAN".to_string(),
+                    topic: String::new(),
+                    members: vec![BOT_USER.to_string()],
+                }),
+                None => return err("channel_not_found"),
+            };
+            ok(json!({"channel": json}))
+        }
         "conversations.setTopic" => {
             let id = s("channel");
             let Some(c) = inner.channels.iter_mut().find(|c| c.id == id) else {
@@ -492,7 +573,9 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         }
         "chat.postMessage" => {
             let channel = s("channel");
-            let is_channel = channel.starts_with('C') || channel.starts_with('G');
+            // A user id as the channel is a direct message from the app.
+            let is_channel =
+                channel.starts_with('C') || channel.starts_with('G') || channel.starts_with('U');
             if !is_channel {
                 return err("channel_not_found");
             }

@@ -10,6 +10,7 @@ mod cli;
 #[cfg(unix)]
 mod crash;
 mod declare;
+mod failures;
 mod permissions;
 mod postmortem;
 mod reminders;

@@ -115,6 +115,7 @@ fn manifest_points_at_the_spec_paths() {
         "channels:manage",
         "channels:history",
         "channels:read",
+        "channels:join",
         "reactions:read",
         "reactions:write",
         "users:read",

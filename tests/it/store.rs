@@ -141,7 +141,10 @@ async fn story(store: DynStore) {
             kind: EntryKind::Mitigated,
             tagged_by: alice.clone(),
         }),
-        effects: jobs(vec![Job::CaptureMessage { ts: id.to_string() }]),
+        effects: jobs(vec![Job::CaptureMessage {
+            ts: id.to_string(),
+            by: None,
+        }]),
     };
     assert!(
         store
@@ -434,6 +437,7 @@ async fn story(store: DynStore) {
     assert_eq!(store.next_job_due().await.unwrap(), Some(retry_at));
     let failed = JobOutcome::Failed {
         error: "message_not_found".to_string(),
+        notice: None,
     };
     assert!(store.finish_job(c3.claim(), failed, expired).await.unwrap());
     let counts = store.job_counts().await.unwrap();
