@@ -96,6 +96,9 @@ fn default_listen() -> String {
 fn default_timezone() -> String {
     "UTC".to_string()
 }
+fn d10s() -> Duration {
+    Duration::from_secs(10)
+}
 fn yes() -> bool {
     true
 }
@@ -110,6 +113,8 @@ struct RawSlack {
     api_url: String,
     #[serde(default = "yes")]
     rate_control: bool,
+    #[serde(default = "d10s", with = "humantime_serde")]
+    call_timeout: Duration,
     #[serde(default)]
     bot_token: Option<SecretString>,
     #[serde(default)]
@@ -123,6 +128,7 @@ impl Default for RawSlack {
         Self {
             api_url: default_api_url(),
             rate_control: true,
+            call_timeout: d10s(),
             bot_token: None,
             signing_secret: None,
             app_token: None,
@@ -288,6 +294,9 @@ pub struct Settings {
     /// (on by default); off leaves pacing to Slack's 429 answers, whose
     /// `Retry-After` the job queue honours.
     pub slack_rate_control: bool,
+    /// Longest one Web API call may take before it counts as a timeout
+    /// (and is retried, looking first for what it may have done).
+    pub slack_call_timeout: Duration,
     /// Present when a bot token and signing secret were given; `serve`
     /// refuses to start without them, `migrate` does not need them.
     pub slack: Option<SlackSecrets>,
@@ -461,6 +470,14 @@ impl Settings {
                 "longer than reminders.comms_due_after: the nudge comes before the firm reminder",
             ));
         }
+        if raw.slack.call_timeout < Duration::from_millis(100)
+            || raw.slack.call_timeout > Duration::from_secs(120)
+        {
+            return Err(key_error(
+                "slack.call_timeout",
+                "outside 100ms to 120s: Slack wants interactive answers within 3 s",
+            ));
+        }
         const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
         for (key, d) in [
             ("reminders.comms_nudge_after", r.comms_nudge_after),
@@ -604,6 +621,7 @@ impl Settings {
             timezone,
             slack_api_url,
             slack_rate_control: raw.slack.rate_control,
+            slack_call_timeout: raw.slack.call_timeout,
             slack,
             socket_mode,
             reminders: raw.reminders,

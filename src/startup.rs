@@ -61,6 +61,7 @@ impl App {
             &settings.slack_api_url,
             &secrets.bot_token,
             settings.slack_rate_control,
+            settings.slack_call_timeout,
         )
         .context("cannot set up the Slack client (TLS roots)")?;
         let listener = TcpListener::bind(settings.listen)

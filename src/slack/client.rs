@@ -13,9 +13,6 @@ use std::time::Duration;
 
 type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
-/// Longest a single Web API call may take before it counts as a timeout.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CallError {
     /// Connection error, timeout, 5xx or 429: worth trying again.
@@ -98,6 +95,8 @@ pub struct SlackApi {
     token: SlackApiToken,
     /// The bot's own user id, from `auth.test`, asked once.
     bot_user: Arc<tokio::sync::OnceCell<String>>,
+    /// Longest a single Web API call may take before it counts as a timeout.
+    call_timeout: Duration,
 }
 
 impl SlackApi {
@@ -105,6 +104,7 @@ impl SlackApi {
         api_url: &str,
         bot_token: &SecretString,
         rate_control: bool,
+        call_timeout: Duration,
     ) -> std::io::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
@@ -120,6 +120,7 @@ impl SlackApi {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             bot_user: Arc::new(tokio::sync::OnceCell::new()),
+            call_timeout,
         })
     }
 
@@ -128,7 +129,7 @@ impl SlackApi {
         F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
     {
         let session = self.client.open_session(&self.token);
-        match tokio::time::timeout(CALL_TIMEOUT, f(session)).await {
+        match tokio::time::timeout(self.call_timeout, f(session)).await {
             Ok(result) => result.map_err(classify),
             Err(_) => Err(CallError::Transient {
                 reason: "timed out".to_string(),

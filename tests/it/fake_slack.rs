@@ -36,6 +36,9 @@ pub enum Failure {
     /// Does what was asked, then never answers: the caller can be killed
     /// while the call is in flight, after Slack acted.
     Hang,
+    /// Does what was asked at once, but answers only after this long: a
+    /// caller with a shorter timeout gives up after Slack acted.
+    LateAnswer(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -419,9 +422,16 @@ async fn handle(
         tokio::time::sleep(d).await;
     }
     let hang = matches!(failure, Some(Failure::Hang));
+    let late = match failure {
+        Some(Failure::LateAnswer(d)) => Some(d),
+        _ => None,
+    };
     let response = respond(&fake, method, body, failure);
     if hang {
         std::future::pending::<()>().await;
+    }
+    if let Some(d) = late {
+        tokio::time::sleep(d).await;
     }
     response
 }
@@ -431,11 +441,16 @@ async fn handle(
 fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failure>) -> Response {
     let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
-    if let Some(failure) =
-        failure.filter(|f| !matches!(f, Failure::Slow(_) | Failure::LostResponse | Failure::Hang))
-    {
+    if let Some(failure) = failure.filter(|f| {
+        !matches!(
+            f,
+            Failure::Slow(_) | Failure::LostResponse | Failure::Hang | Failure::LateAnswer(_)
+        )
+    }) {
         return match failure {
-            Failure::Slow(_) | Failure::LostResponse | Failure::Hang => err("unreachable"),
+            Failure::Slow(_) | Failure::LostResponse | Failure::Hang | Failure::LateAnswer(_) => {
+                err("unreachable")
+            }
             Failure::Status500 => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
             }

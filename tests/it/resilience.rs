@@ -425,3 +425,39 @@ async fn a_slow_job_keeps_its_claim_by_renewing_its_lease() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_post_that_timed_out_after_slack_acted_is_found_not_repeated() {
+    let app = TestApp::spawn(Setup {
+        env: vec![
+            ("WARROOM_SLACK__CALL_TIMEOUT", "200ms".to_string()),
+            // The client-side throttle's wait would count against 200 ms.
+            ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
+        ],
+        ..Setup::default()
+    })
+    .await;
+    // Slack posts the role board at once but answers after 2 s; the bot
+    // gave up after 200 ms and does not know the board is there.
+    app.slack.fail_next(
+        "chat.postMessage",
+        Failure::LateAnswer(Duration::from_secs(2)),
+        1,
+    );
+    app.submit_declare(DECLARER, "V1", DeclareInput::default())
+        .await;
+    let room = advance_until_room(&app).await;
+    advance_until_idle(&app).await;
+    let boards = app.slack.messages_in(&room);
+    assert_eq!(boards.len(), 1, "one board: {boards:?}");
+    assert_eq!(
+        app.incident(1).await.board_ts.as_deref(),
+        Some(boards[0].ts.as_str())
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'sync_board' AND attempts = 2 AND last_error LIKE '%timed out%'")
+            .await,
+        1,
+        "the first attempt timed out"
+    );
+}
