@@ -63,14 +63,19 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
         return Ok(None);
     };
     let user = culprit(ctx, &row.job, &incident).await?;
+    // A channel Slack refused because of the channel itself (archived, gone,
+    // the bot shut out) will not take the notice either; other refusals
+    // (a missing scope, say) are no reason to look elsewhere.
     let failed_in = match error {
-        RunError::InChannel { channel, .. } | RunError::Join { channel, .. } => {
-            Some(channel.as_str())
-        }
+        RunError::Join { channel, .. } => Some(channel.as_str()),
+        RunError::InChannel {
+            channel,
+            error: CallError::Api(code),
+        } if channel_unusable(code) => Some(channel.as_str()),
         _ => None,
     };
     // The war room if there is one, else where the incident was declared;
-    // never the channel that just failed. No channel left: a DM.
+    // never a channel that cannot take it. No channel left: a DM.
     let channel = incident
         .channel_id
         .iter()
@@ -82,6 +87,17 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
         user: user.0,
         text: explain(&row.job, &incident, error),
     }))
+}
+
+fn channel_unusable(code: &str) -> bool {
+    matches!(
+        code,
+        "is_archived"
+            | "channel_not_found"
+            | "not_in_channel"
+            | "method_not_supported_for_channel_type"
+            | "restricted_action"
+    )
 }
 
 /// Who caused the job: the update's author, the tagger, the closer; the

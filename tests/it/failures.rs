@@ -30,16 +30,9 @@ fn calls_in(app: &TestApp, method: &str, channel: &str) -> usize {
 
 /// The value of one series on `/metrics` (0 when absent).
 async fn metric(app: &TestApp, series: &str) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
+    app.metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix(series))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
@@ -318,4 +311,67 @@ async fn an_expired_trigger_asks_to_run_the_command_again() {
             .starts_with("That took too long to open; run `/incident update` again"),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn a_tag_whose_message_cannot_be_read_is_explained_to_the_tagger() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    let ts = app
+        .slack
+        .user_posts(&room, "UCAROL", "rolled back", None, start_time());
+    // An old install without channels:history.
+    app.slack
+        .fail_next("conversations.history", Failure::Api("missing_scope"), 1);
+    app.event(
+        reaction("reaction_added", "EvTag", DECLARER, "pushpin", &room, &ts),
+        None,
+    )
+    .await;
+    app.wait_idle().await;
+    let notices = told(&app, DECLARER);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].0, room, "told in the war room");
+    assert_eq!(
+        notices[0].1,
+        "I could not put the message you tagged on INC-1's timeline: the app lacks a permission it needs (`missing_scope`). Ask whoever installed warroom to reinstall it from the current manifest (manifest.yml)."
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'capture_message' AND state = 'failed' AND last_error LIKE '%missing_scope%'")
+            .await,
+        1
+    );
+    assert_eq!(metric(&app, &failed("capture_message")).await, 1);
+}
+
+#[tokio::test]
+async fn a_postmortem_that_cannot_be_uploaded_is_explained_to_whoever_closed() {
+    let app = TestApp::spawn(Setup {
+        env: vec![("WARROOM_PERMISSIONS__CLOSE", "anyone".to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.slack.fail_next(
+        "files.getUploadURLExternal",
+        Failure::Api("missing_scope"),
+        1,
+    );
+    app.command_json("UBOB", &room, "close").await;
+    app.wait_idle().await;
+    let notices = told(&app, "UBOB");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].0, room);
+    assert!(
+        notices[0]
+            .1
+            .starts_with("I could not post INC-1's postmortem draft: the app lacks a permission"),
+        "{}",
+        notices[0].1
+    );
+    assert!(
+        told(&app, DECLARER).is_empty(),
+        "the declarer did not close"
+    );
+    assert_eq!(metric(&app, &failed("post_postmortem")).await, 1);
 }
