@@ -10,7 +10,7 @@
 mod common;
 
 use common::helpers::{DECLARER, DeclareInput, Setup, TestApp};
-use common::pg::TestDb;
+use common::pg::{TestDb, fast_reminders_on};
 use common::report;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,15 +24,7 @@ fn main() {
         let Some(db) = TestDb::create("the replicas benchmark").await else {
             return;
         };
-        let env = || {
-            vec![
-                ("WARROOM_DATABASE_URL", db.url.clone()),
-                ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
-                ("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "1s".to_string()),
-                ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "2s".to_string()),
-                ("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "3s".to_string()),
-            ]
-        };
+        let env = || fast_reminders_on(&db.url);
         let setup = |replica_of| Setup {
             env: env(),
             real_clock: true,

@@ -49,6 +49,20 @@ impl TestDb {
     }
 }
 
+/// Settings for replicas on `url` with reminders every second or two: the
+/// nudge after 1 s, the firm reminder after 2 s and every second after, the
+/// scribe prompt every 3 s. Client-side pacing is off (Slack's would stretch
+/// hundreds of posts over minutes; the fake never answers 429).
+pub fn fast_reminders_on(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("WARROOM_DATABASE_URL", url.to_string()),
+        ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
+        ("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "1s".to_string()),
+        ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "2s".to_string()),
+        ("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "3s".to_string()),
+    ]
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();

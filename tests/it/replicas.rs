@@ -3,7 +3,7 @@
 //! race to fire it. Runs when `WARROOM_TEST_POSTGRES_URL` is set.
 
 use crate::helpers::{DECLARER, DeclareInput, Setup, TestApp};
-use crate::pg::TestDb;
+use crate::pg::{TestDb, fast_reminders_on};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -15,17 +15,7 @@ async fn two_replicas_send_every_reminder_once() {
     let Some(db) = TestDb::create("two_replicas_send_every_reminder_once").await else {
         return;
     };
-    let env = || {
-        vec![
-            ("WARROOM_DATABASE_URL", db.url.clone()),
-            // Slack's own pacing would stretch 700 posts over minutes; the
-            // fake never answers 429.
-            ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
-            ("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "1s".to_string()),
-            ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "2s".to_string()),
-            ("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "3s".to_string()),
-        ]
-    };
+    let env = || fast_reminders_on(&db.url);
     let a = TestApp::spawn(Setup {
         env: env(),
         ..Setup::default()
