@@ -461,3 +461,63 @@ async fn a_post_that_timed_out_after_slack_acted_is_found_not_repeated() {
         "the first attempt timed out"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_on_sqlite_all_land() {
+    let app = std::sync::Arc::new(TestApp::spawn(Setup::default()).await);
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    // 100 notes and 100 tags at once, while the workers write too: SQLite
+    // allows one writer, and `BEGIN IMMEDIATE` plus the busy timeout make the
+    // others wait their turn rather than fail with "database is locked".
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let (app, room) = (app.clone(), room.clone());
+        requests.spawn(async move {
+            let note = app
+                .command(DECLARER, &room, &format!("note step {n}"))
+                .await;
+            let ts =
+                app.slack
+                    .user_posts(&room, "UCAROL", &format!("finding {n}"), None, start_time());
+            let tag = app
+                .event(
+                    reaction(
+                        "reaction_added",
+                        &format!("Ev{n}"),
+                        DECLARER,
+                        "pushpin",
+                        &room,
+                        &ts,
+                    ),
+                    None,
+                )
+                .await;
+            (note.status(), tag.status())
+        });
+    }
+    let answers = requests.join_all().await;
+    assert!(
+        answers
+            .iter()
+            .all(|(a, b)| a.is_success() && b.is_success()),
+        "{answers:?}"
+    );
+    app.wait_idle().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'note'")
+            .await,
+        100
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM timeline_entries WHERE slack_ts IS NOT NULL AND fetched = 1"
+        )
+        .await,
+        100
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
+            .await,
+        0
+    );
+}
