@@ -4,9 +4,11 @@
 //!   replicas never claim the same job and never wait on each other;
 //! - a job left running by a replica that died is not released at start
 //!   (other replicas may be running theirs): its lease expires instead;
-//! - transactions are plain `BEGIN` (READ COMMITTED). Every write that must
-//!   happen once is guarded by a unique key (`event_id`, `declare_view_id`)
-//!   or a compare-and-set (`fire_reminder`, `finish_job`), not by isolation.
+//! - transactions are plain `BEGIN` (READ COMMITTED). A write to an incident
+//!   first locks its row (`FOR UPDATE`), so writes to one incident are
+//!   serialised across replicas and its jobs' ids follow commit order; what
+//!   must happen once is guarded by a unique key (`event_id`,
+//!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`).
 
 use super::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -20,6 +22,9 @@ type Db = Postgres;
 type DbRow = PgRow;
 type ThisStore = PostgresStore;
 const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
+/// Writes to one incident wait for each other (READ COMMITTED alone would let
+/// two replicas read the same holders and both write).
+const INCIDENT_LOCK: &str = "FOR UPDATE";
 
 pub struct PostgresStore {
     pool: PgPool,

@@ -47,11 +47,26 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
     })
 }
 
+/// Reads an incident inside a write transaction, locking its row: writes
+/// to one incident are serialised (on PostgreSQL, across replicas), so a
+/// read-then-write sees the latest state and job ids follow commit order.
+/// Locks an incident's row for the rest of the transaction (see
+/// [`fetch_incident`]).
+async fn lock_incident(tx: &mut Transaction<'static, Db>, number: IncidentNumber) -> Result<()> {
+    let sql = format!("SELECT number FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NoIncident(number))?;
+    Ok(())
+}
+
 async fn fetch_incident(
     tx: &mut Transaction<'static, Db>,
     number: IncidentNumber,
 ) -> Result<Incident> {
-    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1");
+    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(number)
         .fetch_optional(&mut **tx)
@@ -111,14 +126,21 @@ async fn apply_effects(
             .fetch_optional(&mut **tx)
             .await?;
             if let Some(id) = pending {
-                // The pending copy now carries this change too: it starts
-                // its retry budget afresh so the change is not given up early.
-                sqlx::query("UPDATE jobs SET created_at = $1, attempts = 0 WHERE id = $2")
-                    .bind(millis(now))
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                continue;
+                // The pending copy now carries this change too: its give-up
+                // clock starts afresh so the change is not given up early.
+                // Its attempt count stays: it fences claims and tells a retry
+                // to look for what an earlier attempt may have posted.
+                let reused = sqlx::query(
+                    "UPDATE jobs SET created_at = $1 WHERE id = $2 AND state = 'pending'",
+                )
+                .bind(millis(now))
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if reused == 1 {
+                    continue;
+                }
             }
         }
         sqlx::query(
@@ -298,9 +320,12 @@ impl Store for ThisStore {
                 return Ok((incident, false));
             }
         }
-        let number: i64 = sqlx::query_scalar(
+        // Two replicas handling one submission at once: the second insert
+        // meets the first's view id and returns the incident it made.
+        let number: Option<i64> = sqlx::query_scalar(
             "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING number",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
         )
         .bind(&d.title)
         .bind(&d.severity)
@@ -313,8 +338,17 @@ impl Store for ThisStore {
         .bind(&d.origin_channel)
         .bind(&d.announce_channel)
         .bind(view_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some(number) = number else {
+            let existing: i64 =
+                sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
+                    .bind(view_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let incident = fetch_incident(&mut tx, existing).await?;
+            return Ok((incident, false));
+        };
         sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
             .bind(number)
             .bind(lead_role)
@@ -416,6 +450,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<RoleChange> {
         let mut tx = self.write().await?;
+        lock_incident(&mut tx, number).await?;
         let holders: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM role_assignments WHERE incident_number = $1 AND role = $2",
         )
@@ -461,6 +496,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        lock_incident(&mut tx, number).await?;
         let deleted = sqlx::query(
             "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
         )
@@ -583,6 +619,9 @@ impl Store for ThisStore {
         change: Option<EventChange>,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        if let Some(c) = &change {
+            lock_incident(&mut tx, c.incident).await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
         )
@@ -648,6 +687,7 @@ impl Store for ThisStore {
         mut effects: Effects,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
+        lock_incident(&mut tx, number).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES ($1, $2, $3, $4) RETURNING id",
         )

@@ -17,6 +17,8 @@ type DbRow = SqliteRow;
 type ThisStore = SqliteStore;
 /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
 const CLAIM_LOCK: &str = "";
+/// No row locks either: `BEGIN IMMEDIATE` serialises every write.
+const INCIDENT_LOCK: &str = "";
 
 pub struct SqliteStore {
     pool: SqlitePool,
