@@ -385,7 +385,12 @@ impl Settings {
         // would become a float), so lists are split here.
         for (var, value) in &sources.env {
             if let Some(key) = list_key(var).filter(|_| var.starts_with("WARROOM_")) {
-                let items: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
                 builder = builder
                     .set_override(key, items)
                     .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -473,10 +478,7 @@ impl Settings {
         if raw.slack.call_timeout < Duration::from_millis(100)
             || raw.slack.call_timeout > Duration::from_secs(120)
         {
-            return Err(key_error(
-                "slack.call_timeout",
-                "outside 100ms to 120s: Slack wants interactive answers within 3 s",
-            ));
+            return Err(key_error("slack.call_timeout", "outside 100ms to 120s"));
         }
         const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
         for (key, d) in [

@@ -180,7 +180,7 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
         attempt = row.attempts
     );
     let outcome = async {
-        let result = with_heartbeat(ctx, row.claim(), execute(ctx, &row)).await;
+        let result = with_heartbeat(ctx, row.claim(), now, execute(ctx, &row)).await?;
         let now = ctx.clock.now();
         let mut outcome = decide(&row, &result, now);
         if let (JobOutcome::Failed { notice, .. }, Err(e)) = (&mut outcome, &result) {
@@ -193,10 +193,14 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
                 error!(%error, told = notice.is_some(), "gave up")
             }
         }
-        outcome
+        Some(outcome)
     }
     .instrument(span)
     .await;
+    let Some(outcome) = outcome else {
+        // The claim was lost mid-run: the new claimant records the outcome.
+        return Ok(true);
+    };
     ctx.metrics.job_finished(row.job.kind(), &outcome);
     if !ctx
         .store
@@ -213,21 +217,34 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
     Ok(true)
 }
 
-/// Runs `work` while renewing the claim's lease every [`HEARTBEAT`].
-async fn with_heartbeat<T>(ctx: &Ctx, claim: Claim, work: impl Future<Output = T>) -> T {
-    let work = std::pin::pin!(work);
-    let mut work = work;
+/// Runs `work` while renewing the claim's lease every [`HEARTBEAT`]; `None`
+/// (and `work` dropped mid-way) when the claim was lost to another worker,
+/// which now runs the job itself.
+async fn with_heartbeat<T>(
+    ctx: &Ctx,
+    claim: Claim,
+    claimed_at: DateTime<Utc>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let every = chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
+    let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let mut work = std::pin::pin!(work);
+    // Counted from the claim, which set the first lease.
+    let mut beat = claimed_at + every;
     loop {
-        let beat = ctx.clock.now() + chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
         tokio::select! {
-            out = &mut work => return out,
+            out = &mut work => return Some(out),
             () = ctx.clock.sleep_until(beat) => {
-                let until = ctx.clock.now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
-                match ctx.store.extend_lease(claim, until).await {
+                let now = ctx.clock.now();
+                match ctx.store.extend_lease(claim, now + lease).await {
                     Ok(true) => {}
-                    Ok(false) => warn!(id = claim.id, "lost the claim on a running job"),
+                    Ok(false) => {
+                        warn!(id = claim.id, "lost the claim on a running job; leaving it to its new worker");
+                        return None;
+                    }
                     Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
                 }
+                beat = now + every;
             }
         }
     }

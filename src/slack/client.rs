@@ -389,7 +389,7 @@ impl SlackApi {
         match self.call(async |s| s.files_list(&req).await).await {
             Ok(res) => Ok(res.files.iter().any(|f| f.title.as_deref() == Some(title))),
             Err(CallError::Api(code)) => {
-                tracing::debug!(%code, "cannot list the channel's files to look for an earlier upload");
+                tracing::warn!(%code, "cannot list the channel's files to look for an earlier upload (is files:read granted?); uploading again");
                 Ok(false)
             }
             Err(e) => Err(e),

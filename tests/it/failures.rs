@@ -28,16 +28,6 @@ fn calls_in(app: &TestApp, method: &str, channel: &str) -> usize {
         .count()
 }
 
-/// The value of one series on `/metrics` (0 when absent).
-async fn metric(app: &TestApp, series: &str) -> u64 {
-    app.metrics()
-        .await
-        .lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn failed(kind: &str) -> String {
     format!("warroom_jobs_finished_total{{kind=\"{kind}\",outcome=\"failed\"}}")
 }
@@ -82,7 +72,7 @@ async fn a_war_room_slack_will_not_create_is_explained_to_the_declarer() {
             .await,
         1
     );
-    assert_eq!(metric(&app, &failed("create_channel")).await, 1);
+    assert_eq!(app.metric_total(&failed("create_channel")).await, 1);
 
     // Hours later nothing was retried and no one was told again.
     app.advance(Duration::from_secs(7 * 3600)).await;
@@ -140,13 +130,10 @@ async fn slack_down_past_the_give_up_time_stops_and_tells_once() {
         "{}",
         notices[0].1
     );
-    assert_eq!(metric(&app, &failed("create_channel")).await, 1);
+    assert_eq!(app.metric_total(&failed("create_channel")).await, 1);
     assert!(
-        metric(
-            &app,
-            "warroom_jobs_finished_total{kind=\"create_channel\",outcome=\"retry\"}"
-        )
-        .await
+        app.metric_total("warroom_jobs_finished_total{kind=\"create_channel\",outcome=\"retry\"}")
+            .await
             >= 1
     );
 }
@@ -221,7 +208,7 @@ async fn a_private_channel_the_bot_cannot_join_is_explained_to_the_updates_autho
     );
     assert!(text.contains("/invite @warroom"), "{text}");
     assert!(told(&app, DECLARER).is_empty(), "the author is told");
-    assert_eq!(metric(&app, &failed("post_update")).await, 1);
+    assert_eq!(app.metric_total(&failed("post_update")).await, 1);
 }
 
 #[tokio::test]
@@ -257,7 +244,7 @@ async fn an_archived_announcement_channel_stops_at_once_with_a_clear_message() {
         text.contains("Set `announce_channel` to a live channel"),
         "{text}"
     );
-    assert_eq!(metric(&app, &failed("sync_announcement")).await, 1);
+    assert_eq!(app.metric_total(&failed("sync_announcement")).await, 1);
 }
 
 #[tokio::test]
@@ -341,7 +328,7 @@ async fn a_tag_whose_message_cannot_be_read_is_explained_to_the_tagger() {
             .await,
         1
     );
-    assert_eq!(metric(&app, &failed("capture_message")).await, 1);
+    assert_eq!(app.metric_total(&failed("capture_message")).await, 1);
 }
 
 #[tokio::test]
@@ -373,5 +360,5 @@ async fn a_postmortem_that_cannot_be_uploaded_is_explained_to_whoever_closed() {
         told(&app, DECLARER).is_empty(),
         "the declarer did not close"
     );
-    assert_eq!(metric(&app, &failed("post_postmortem")).await, 1);
+    assert_eq!(app.metric_total(&failed("post_postmortem")).await, 1);
 }

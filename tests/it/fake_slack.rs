@@ -39,6 +39,9 @@ pub enum Failure {
     /// Does what was asked at once, but answers only after this long: a
     /// caller with a shorter timeout gives up after Slack acted.
     LateAnswer(Duration),
+    /// Waits until the test calls `notify_one` on this, then answers
+    /// normally: a call that lasts exactly as long as the test needs.
+    Until(std::sync::Arc<tokio::sync::Notify>),
 }
 
 #[derive(Clone, Debug)]
@@ -421,6 +424,9 @@ async fn handle(
     if let Some(Failure::Slow(d)) = failure {
         tokio::time::sleep(d).await;
     }
+    if let Some(Failure::Until(gate)) = &failure {
+        gate.notified().await;
+    }
     let hang = matches!(failure, Some(Failure::Hang));
     let late = match failure {
         Some(Failure::LateAnswer(d)) => Some(d),
@@ -441,20 +447,14 @@ async fn handle(
 fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failure>) -> Response {
     let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
-    if let Some(failure) = failure.filter(|f| {
-        !matches!(
-            f,
-            Failure::Slow(_) | Failure::LostResponse | Failure::Hang | Failure::LateAnswer(_)
-        )
-    }) {
-        return match failure {
-            Failure::Slow(_) | Failure::LostResponse | Failure::Hang | Failure::LateAnswer(_) => {
-                err("unreachable")
-            }
-            Failure::Status500 => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
-            }
-            Failure::RateLimited(secs) => (
+    // Refusals answer without doing anything; the other failures only
+    // change when or whether the answer arrives.
+    let refusal = match failure {
+        Some(Failure::Status500) => {
+            Some((StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response())
+        }
+        Some(Failure::RateLimited(secs)) => Some(
+            (
                 StatusCode::TOO_MANY_REQUESTS,
                 [
                     ("retry-after", secs.to_string()),
@@ -463,8 +463,12 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 json!({"ok": false, "error": "ratelimited"}).to_string(),
             )
                 .into_response(),
-            Failure::Api(code) => err(code),
-        };
+        ),
+        Some(Failure::Api(code)) => Some(err(code)),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return refusal;
     }
     inner.counter += 1;
     let n = inner.counter;
