@@ -113,3 +113,65 @@ async fn two_replicas_send_every_reminder_once() {
     );
     assert_eq!(by_a + by_b, expected as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_racing_for_one_role_leave_one_holder() {
+    let Some(db) = TestDb::create("two_replicas_racing_for_one_role_leave_one_holder").await else {
+        return;
+    };
+    let a = std::sync::Arc::new(
+        TestApp::spawn(Setup {
+            env: fast_reminders_on(&db.url),
+            ..Setup::default()
+        })
+        .await,
+    );
+    let b = std::sync::Arc::new(
+        TestApp::spawn(Setup {
+            env: fast_reminders_on(&db.url),
+            replica_of: Some((a.slack.clone(), a.clock.clone())),
+            ..Setup::default()
+        })
+        .await,
+    );
+    let room = a.declare("Checkout returns 500", "SEV2").await;
+    // Twenty people click Claim on Incident Lead at once, half of the
+    // clicks reaching each replica. Each reads the holder and replaces it;
+    // without a lock on the incident two of them would both win.
+    let mut clicks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let app = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let room = room.clone();
+        clicks.spawn(async move {
+            app.click(&format!("U{n:02}"), &room, "role.claim", "1|Incident Lead")
+                .await
+                .status()
+        });
+    }
+    assert!(clicks.join_all().await.iter().all(|s| s.is_success()));
+    a.settle().await;
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM role_assignments WHERE role = 'Incident Lead'")
+            .await,
+        1,
+        "one Incident Lead"
+    );
+    // The timeline agrees: the last hand-over names the one holder.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let holder: String =
+        sqlx::query_scalar("SELECT user_id FROM role_assignments WHERE role = 'Incident Lead'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let last: String = sqlx::query_scalar(
+        "SELECT text FROM timeline_entries WHERE kind = 'role' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(
+        last.starts_with(&format!("<@{holder}>")),
+        "{last} / {holder}"
+    );
+}
