@@ -206,14 +206,6 @@ fn all_done(attempts: [i64; 5]) -> Vec<(String, String, i64)> {
 }
 
 /// Calls to `method` that went to `channel`.
-fn calls_to(slack: &FakeSlack, method: &str, channel: &str) -> usize {
-    slack
-        .calls(method)
-        .iter()
-        .filter(|c| c.body["channel"] == channel)
-        .count()
-}
-
 #[tokio::test]
 async fn killed_after_slack_created_the_war_room_the_next_start_adopts_it() {
     let slack = FakeSlack::start().await;
@@ -262,7 +254,7 @@ async fn killed_after_slack_created_the_war_room_the_next_start_adopts_it() {
         Some(room.clone())
     );
     // Everything after it happened once, in the adopted room.
-    assert_eq!(calls_to(&slack, "conversations.invite", &room), 1);
+    assert_eq!(slack.calls_in("conversations.invite", &room), 1);
     assert_eq!(
         rooms[0].members.iter().filter(|m| *m == DECLARER).count(),
         1
@@ -328,7 +320,7 @@ async fn killed_with_a_post_in_flight_and_jobs_pending_the_next_start_posts_each
     assert_eq!(boards.len(), 1, "one board: {boards:#?}");
     assert_eq!(boards[0].ts, board.ts);
     assert_eq!(boards[0].body["metadata"]["event_type"], "warroom_job");
-    assert_eq!(calls_to(&slack, "conversations.history", &room), 1);
+    assert_eq!(slack.calls_in("conversations.history", &room), 1);
     assert_eq!(
         text_at(&db, "SELECT board_ts FROM incidents WHERE number = 1").await,
         Some(board.ts.clone()),
@@ -372,7 +364,7 @@ async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
     );
     slack
         .wait_for("the topic call", |s| {
-            (calls_to(s, "conversations.setTopic", &room) == 2).then_some(())
+            (s.calls_in("conversations.setTopic", &room) == 2).then_some(())
         })
         .await;
     let first_pid = first.kill();
@@ -399,7 +391,7 @@ async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
     // Topic, board and announcement now say SEV1, each brought in line once.
     let topic = slack.channel(&room).unwrap().topic;
     assert!(topic.contains("SEV1"), "{topic}");
-    assert_eq!(calls_to(&slack, "conversations.setTopic", &room), 3);
+    assert_eq!(slack.calls_in("conversations.setTopic", &room), 3);
     let boards = slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "edited, not posted again: {boards:#?}");
     assert_eq!(

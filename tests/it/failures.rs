@@ -19,15 +19,6 @@ fn told(app: &TestApp, user: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Calls of `method` about `channel`.
-fn calls_in(app: &TestApp, method: &str, channel: &str) -> usize {
-    app.slack
-        .calls(method)
-        .iter()
-        .filter(|c| c.body["channel"] == channel)
-        .count()
-}
-
 fn failed(kind: &str) -> String {
     format!("warroom_jobs_finished_total{{kind=\"{kind}\",outcome=\"failed\"}}")
 }
@@ -142,7 +133,7 @@ async fn slack_down_past_the_give_up_time_stops_and_tells_once() {
 async fn an_announcement_channel_the_bot_left_is_joined_and_edited() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = app.declare("Checkout returns 500", "SEV2").await;
-    let edits_before = calls_in(&app, "chat.update", ORIGIN);
+    let edits_before = app.slack.calls_in("chat.update", ORIGIN);
     app.slack.remove_bot(ORIGIN);
     app.command_json(DECLARER, &room, "severity SEV1").await;
     app.settle().await;
@@ -151,7 +142,7 @@ async fn an_announcement_channel_the_bot_left_is_joined_and_edited() {
     assert_eq!(joins.len(), 1);
     assert_eq!(joins[0].body["channel"], ORIGIN);
     assert_eq!(
-        calls_in(&app, "chat.update", ORIGIN) - edits_before,
+        app.slack.calls_in("chat.update", ORIGIN) - edits_before,
         2,
         "refused, then made again after joining"
     );
@@ -171,14 +162,14 @@ async fn a_private_channel_the_bot_cannot_join_is_explained_to_the_updates_autho
     let room = app.declare("Checkout returns 500", "SEV2").await;
     app.slack.remove_bot(ORIGIN);
     app.slack.make_private(ORIGIN);
-    let posts_before = calls_in(&app, "chat.postMessage", ORIGIN);
+    let posts_before = app.slack.calls_in("chat.postMessage", ORIGIN);
     app.command_json("UBOB", &room, "update Payments are back")
         .await;
     app.settle().await;
 
     assert_eq!(app.slack.calls("conversations.join").len(), 1);
     assert_eq!(
-        calls_in(&app, "chat.postMessage", ORIGIN) - posts_before,
+        app.slack.calls_in("chat.postMessage", ORIGIN) - posts_before,
         1,
         "not retried"
     );
@@ -216,13 +207,13 @@ async fn an_archived_announcement_channel_stops_at_once_with_a_clear_message() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = app.declare("Checkout returns 500", "SEV2").await;
     app.slack.archive(ORIGIN);
-    let edits_before = calls_in(&app, "chat.update", ORIGIN);
+    let edits_before = app.slack.calls_in("chat.update", ORIGIN);
     app.command_json(DECLARER, &room, "severity SEV1").await;
     app.settle().await;
     app.advance(Duration::from_secs(3600)).await;
 
     assert_eq!(
-        calls_in(&app, "chat.update", ORIGIN) - edits_before,
+        app.slack.calls_in("chat.update", ORIGIN) - edits_before,
         1,
         "no retries"
     );
@@ -258,7 +249,7 @@ async fn an_archived_war_room_is_reported_where_the_incident_was_declared() {
     app.settle().await;
     app.advance(Duration::from_secs(3600)).await;
 
-    assert_eq!(calls_in(&app, "conversations.setTopic", &room), 2);
+    assert_eq!(app.slack.calls_in("conversations.setTopic", &room), 2);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE kind IN ('sync_topic', 'sync_board') AND state = 'failed' AND attempts = 1")
             .await,

@@ -182,6 +182,14 @@ impl FakeSlack {
             .collect()
     }
 
+    /// How many calls of `method` were about `channel`.
+    pub fn calls_in(&self, method: &str, channel: &str) -> usize {
+        self.calls(method)
+            .iter()
+            .filter(|c| c.body["channel"] == channel)
+            .count()
+    }
+
     pub fn all_calls(&self) -> Vec<Call> {
         self.inner.lock().unwrap().calls.clone()
     }

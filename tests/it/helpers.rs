@@ -19,6 +19,10 @@ pub const TOKEN: &str = "xoxb-test-token";
 pub const DECLARER: &str = "UALICE";
 pub const ORIGIN: &str = "CGENERAL";
 
+pub fn minutes(m: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(m * 60)
+}
+
 /// 03:00 UTC: incidents happen at night.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
@@ -357,7 +361,6 @@ impl TestApp {
         self.ctx.store.incident(number).await.unwrap().unwrap()
     }
 
-    /// Runs a SQL query returning one integer against the app's database.
     /// The app's `/metrics` text.
     pub async fn metrics(&self) -> String {
         self.http
@@ -383,6 +386,7 @@ impl TestApp {
             .sum()
     }
 
+    /// Runs a SQL query returning one integer against the app's database.
     pub async fn count(&self, sql: &'static str) -> i64 {
         let pg = self
             .env

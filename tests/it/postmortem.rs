@@ -1,13 +1,8 @@
 //! Closing, the postmortem draft, drills and `/incident stats`.
 
 use crate::helpers::*;
-use std::time::Duration;
 
 const BOB: &str = "UBOB";
-
-fn minutes(m: u64) -> Duration {
-    Duration::from_secs(m * 60)
-}
 
 #[tokio::test]
 async fn close_resolves_posts_the_summary_and_uploads_the_draft_once() {

@@ -3,15 +3,10 @@
 
 use crate::helpers::*;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const COMMS: &str = "UCOMMS";
 const SCRIBE: &str = "USCRIBE";
 const ASSIST: &str = "UASSIST";
-
-fn minutes(m: u64) -> Duration {
-    Duration::from_secs(m * 60)
-}
 
 /// The reminders the war room received, as (kind, whole message JSON).
 fn reminders(app: &TestApp, room: &str) -> Vec<(String, String)> {
