@@ -27,6 +27,7 @@ fn main() {
         summary: "A long one.".into(),
         security: false,
         drill: false,
+        private: false,
         declared_by: UserId("UALICE".into()),
         declared_at: t0,
         impact_started_at: Some(t0 - chrono::Duration::minutes(20)),

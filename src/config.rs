@@ -58,6 +58,49 @@ struct Raw {
     permissions: RawPermissions,
     #[serde(default)]
     audiences: BTreeMap<String, String>,
+    #[serde(default)]
+    incidents: IncidentSettings,
+    #[serde(default)]
+    private_incidents: PrivateIncidents,
+}
+
+/// `incidents.*`: how a declaration is read.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentSettings {
+    /// A security incident gets a private war room even when "Private war
+    /// room" was not ticked.
+    #[serde(default = "yes")]
+    pub security_private: bool,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            security_private: true,
+        }
+    }
+}
+
+/// `private_incidents.*`: what people outside a private war room see.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateIncidents {
+    #[serde(default)]
+    pub announce: PrivateAnnounce,
+}
+
+/// How a private incident is announced.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivateAnnounce {
+    /// Number, severity and who to ask; neither title nor summary.
+    #[default]
+    Redacted,
+    /// No announcement at all.
+    None,
+    /// As for a public incident.
+    Full,
 }
 
 /// Who may close, assign and change the severity: role names, or
@@ -71,6 +114,12 @@ struct RawPermissions {
     assign: Vec<String>,
     #[serde(default = "lead_only")]
     severity: Vec<String>,
+    #[serde(default = "anyone")]
+    take_over: Vec<String>,
+}
+
+fn anyone() -> Vec<String> {
+    vec![crate::domain::permissions::ANYONE.to_string()]
 }
 
 fn lead_only() -> Vec<String> {
@@ -83,6 +132,7 @@ impl Default for RawPermissions {
             close: lead_only(),
             assign: lead_only(),
             severity: lead_only(),
+            take_over: anyone(),
         }
     }
 }
@@ -310,6 +360,8 @@ pub struct Settings {
     /// Who may close, assign, change the severity and tag.
     pub permissions: Permissions,
     pub audiences: BTreeMap<String, String>,
+    pub incidents: IncidentSettings,
+    pub private_incidents: PrivateIncidents,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -329,6 +381,7 @@ const LIST_KEYS: &[&str] = &[
     "permissions.close",
     "permissions.assign",
     "permissions.severity",
+    "permissions.take_over",
 ];
 
 /// The variable that sets `key`: `timeline.taggers` → `WARROOM_TIMELINE__TAGGERS`.
@@ -553,6 +606,7 @@ impl Settings {
             assign: allowed(Permission::Assign, &raw.permissions.assign)?,
             severity: allowed(Permission::Severity, &raw.permissions.severity)?,
             tag: allowed(Permission::Tag, &raw.timeline.taggers)?,
+            take_over: allowed(Permission::TakeOver, &raw.permissions.take_over)?,
         };
         let mut timeline = raw.timeline;
         for emoji in [&mut timeline.tag_emoji, &mut timeline.confirm_emoji] {
@@ -591,7 +645,10 @@ impl Settings {
         }
         let severities = SeverityCatalog::new(raw.severities)
             .ok_or_else(|| key_error("severities", "empty: at least one level is needed"))?;
-        let slack = match (raw.slack.bot_token, raw.slack.signing_secret) {
+        // An empty value in the file counts as missing, like an empty
+        // variable: `serve` then refuses to start naming it.
+        let given = |s: Option<SecretString>| s.filter(|s| !s.expose_secret().trim().is_empty());
+        let slack = match (given(raw.slack.bot_token), given(raw.slack.signing_secret)) {
             (Some(bot_token), Some(signing_secret)) => {
                 if !bot_token.expose_secret().starts_with("xoxb-") {
                     return Err(key_error(
@@ -633,6 +690,8 @@ impl Settings {
             postmortem: raw.postmortem,
             permissions,
             audiences: raw.audiences,
+            incidents: raw.incidents,
+            private_incidents: raw.private_incidents,
         })
     }
 

@@ -116,6 +116,7 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
                 }],
                 jobs: vec![Job::PostReminder { kind: d.kind }],
                 schedule: vec![],
+                guard: Default::default(),
             }
         };
         let posts = !effects.jobs.is_empty();

@@ -16,7 +16,9 @@ use crate::slack::blocks;
 use crate::slack::inbound::{
     Action, DeclareForm, DeclareMetadata, Event, Reaction, SlashCommand, declare_ids,
 };
-use crate::store::{Destination, Effects, EventChange, RoleChange, ScheduleOp, StoreError};
+use crate::store::{
+    Destination, Effects, EventChange, Guard, RoleChange, ScheduleOp, StoreError,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -70,6 +72,7 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
         timeline,
         jobs,
         schedule,
+        guard: Guard::default(),
     }
 }
 
@@ -95,6 +98,17 @@ fn sync_all() -> Vec<Job> {
 }
 
 pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
+    match run_command(ctx, cmd).await {
+        // A check made in the write transaction refused: nothing changed.
+        Err(StoreError::Refused(why)) => {
+            info!(user = %cmd.user(), "refused");
+            Ok(Reply::Ephemeral(why))
+        }
+        other => other,
+    }
+}
+
+async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
     let parsed = match command::parse(&cmd.text) {
         Ok(c) => c,
         Err(ParseError::Unknown(what)) => {
@@ -109,7 +123,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     if !parsed.needs_war_room() {
         return Ok(match parsed {
             Command::Declare { title } => open_declare(ctx, cmd, title.as_deref()).await,
-            Command::List => list(ctx).await?,
+            Command::List => list(ctx, &user).await?,
             Command::Stats { days } => stats(ctx, days).await?,
             _ => Reply::Ephemeral(command::help_text()),
         });
@@ -130,18 +144,12 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         )));
     }
     let n = incident.number;
+    // Checked again inside each write's transaction, against the state it
+    // locks: still open, still allowed. Typing here also shows the person
+    // is in the war room.
+    let mut guard = Guard::open_by(&user);
     if let Some(action) = guarded(&parsed) {
-        let allowed = ctx.settings.permissions.get(action);
-        let assignments = ctx.store.assignments(n).await?;
-        if !may(&incident, &assignments, allowed, &user) {
-            info!(user = %user, permission = action.key(), "refused");
-            return Ok(Reply::Ephemeral(refusal(
-                &incident,
-                &assignments,
-                allowed,
-                action,
-            )));
-        }
+        guard = guard.allowing(action, ctx.settings.permissions.get(action), &user);
     }
     let reply = match parsed {
         Command::Roles => {
@@ -151,6 +159,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                     ctx.clock.now(),
                     Effects {
                         jobs: vec![Job::PostBoard],
+                        guard,
                         ..Effects::default()
                     },
                 )
@@ -180,12 +189,13 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 role.name,
                 assignee.mention()
             );
-            let effects = notable(
+            let mut effects = notable(
                 ctx,
                 &incident,
                 vec![entry(ctx, EntryKind::Role, &user, text)],
                 jobs,
             );
+            effects.guard = guard;
             match ctx
                 .store
                 .set_role(
@@ -224,6 +234,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 vec![entry(ctx, EntryKind::Severity, &user, text)],
                 sync_all(),
             );
+            effects.guard = guard;
             if incident.status.is_open() {
                 effects
                     .schedule
@@ -249,6 +260,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 vec![entry(ctx, EntryKind::Status, &user, text)],
                 sync_all(),
             );
+            effects.guard = guard;
             let now = ctx.clock.now();
             if !status.is_open() {
                 // Reminders stop when the incident is resolved.
@@ -281,25 +293,31 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             }
         }
         Command::Note { text } => {
-            let effects = notable(
+            let mut effects = notable(
                 ctx,
                 &incident,
                 vec![entry(ctx, EntryKind::Note, &user, text)],
                 vec![],
             );
+            effects.guard = guard;
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Added to the timeline.".to_string())
         }
         Command::Timeline => timeline(ctx, &incident).await?,
         Command::Update { text: Some(text) } => {
-            let to = post_update(ctx, &incident, &user, &text, &[]).await?;
+            let to = post_update(ctx, &incident, &user, &text, &[], guard).await?;
             Reply::Ephemeral(format!("Status update posted to {to}."))
         }
         Command::Update { text: None } => open_update(ctx, &incident, &cmd.trigger_id).await,
-        Command::Close => close(ctx, &incident, &user).await?,
+        Command::Close => close(ctx, &incident, &user, guard).await?,
         Command::Postmortem => {
+            // Allowed after close: the draft is made from what is kept.
             let effects = Effects {
                 jobs: vec![Job::PostPostmortem],
+                guard: Guard {
+                    member: Some(user.clone()),
+                    ..Guard::default()
+                },
                 ..Effects::default()
             };
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
@@ -334,7 +352,12 @@ fn handed_over(replaced: &[UserId]) -> String {
 
 /// Resolves (if needed) and closes, stops the reminders, and queues the
 /// postmortem draft. Whoever `permissions.close` allows, checked before.
-async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+async fn close(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
     let mut timeline = Vec::new();
     if incident.status.is_open() {
         timeline.push(entry(
@@ -362,6 +385,7 @@ async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, S
             },
             ScheduleOp::Scribe(None),
         ],
+        guard,
     };
     ctx.store
         .set_status(incident.number, Status::Closed, ctx.clock.now(), effects)
@@ -430,7 +454,12 @@ async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
 }
 
 async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Reply {
-    let view = blocks::declare_modal(title, &ctx.settings.severities, &cmd.channel_id);
+    let view = blocks::declare_modal(
+        title,
+        &ctx.settings.severities,
+        &cmd.channel_id,
+        ctx.settings.incidents.security_private,
+    );
     match tokio::time::timeout(
         VIEWS_OPEN_TIMEOUT,
         ctx.slack.views_open(&cmd.trigger_id, view),
@@ -460,8 +489,16 @@ async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Rep
     }
 }
 
-async fn list(ctx: &Ctx) -> Result<Reply, StoreError> {
-    let open = ctx.store.open_incidents().await?;
+/// Open incidents; a private one only for people known to be in its war
+/// room (invited by the bot, seen acting there, or reported joining by
+/// Slack's member events), so listing makes no Web API call.
+async fn list(ctx: &Ctx, user: &UserId) -> Result<Reply, StoreError> {
+    let mut open = Vec::new();
+    for i in ctx.store.open_incidents().await? {
+        if !i.private || ctx.store.is_member(i.number, user).await? {
+            open.push(i);
+        }
+    }
     if open.is_empty() {
         return Ok(Reply::Ephemeral("No open incidents. :sunny:".to_string()));
     }
@@ -473,10 +510,11 @@ async fn list(ctx: &Ctx) -> Result<Reply, StoreError> {
                 .as_ref()
                 .map(|c| format!("<#{c}>"))
                 .unwrap_or_else(|| "(war room being opened)".to_string());
+            let private = if i.private { " :lock:" } else { "" };
             format!(
-                "• *{}* {} · {} · {} · {room}",
+                "• *{}*{private} {} · {} · {} · {room}",
                 i.reference(),
-                blocks::escape(&i.title),
+                blocks::safe(&i.title),
                 i.severity,
                 i.status
             )
@@ -554,6 +592,7 @@ pub async fn declare(
         impact_started_at: form.impact_started_at,
         security: form.security,
         drill: form.drill,
+        private: form.private || (form.security && ctx.settings.incidents.security_private),
         declared_by: user.clone(),
         origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
         announce_channel,
@@ -564,10 +603,11 @@ pub async fn declare(
             ctx,
             EntryKind::Declared,
             user,
+            // Timeline texts are in Slack's format; a typed title is raw.
             format!(
                 "{} declared the incident{drill}: {}",
                 user.mention(),
-                form.title
+                blocks::escape(&form.title)
             ),
         )],
         jobs: vec![
@@ -587,6 +627,7 @@ pub async fn declare(
                 ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
             ]
         },
+        guard: Guard::default(),
     };
     let (incident, created) = ctx
         .store
@@ -666,26 +707,39 @@ pub async fn action(
     }
     let verb = if claim { "claimed" } else { "released" };
     let text = format!("{} {verb} {}", user.mention(), role.name);
-    let effects = notable(
+    let mut effects = notable(
         ctx,
         &incident,
         vec![entry(ctx, EntryKind::Role, user, text)],
         jobs,
     );
+    // The board is in the war room: whoever clicks is in it.
+    effects.guard = Guard::open_by(user);
     if claim {
-        if ctx
+        effects.guard.take_over = Some((ctx.settings.permissions.take_over.clone(), user.clone()));
+        match ctx
             .store
             .set_role(number, &role.name, user, !role.multiple, now, effects)
-            .await?
-            == RoleChange::Unchanged
+            .await
         {
-            return told(format!("You already hold {}.", role.name)).await;
+            Ok(RoleChange::Unchanged) => {
+                return told(format!("You already hold {}.", role.name)).await;
+            }
+            Ok(RoleChange::Changed { .. }) => {}
+            Err(StoreError::Refused(why)) => {
+                info!(user = %user, permission = Permission::TakeOver.key(), "refused");
+                return told(why).await;
+            }
+            Err(e) => return Err(e),
         }
-    } else if !ctx
+    } else if !match ctx
         .store
         .release_role(number, &role.name, user, now, effects)
-        .await?
+        .await
     {
+        Err(StoreError::Refused(why)) => return told(why).await,
+        other => other?,
+    } {
         return told(format!(
             "You don't hold {}, so there is nothing to release.",
             role.name
@@ -721,8 +775,13 @@ async fn snooze(
             nudge_at: later(incident.schedule.nudge_at),
             due_at: later(incident.schedule.due_at),
         }],
+        guard: Guard::open_by(user),
     };
-    ctx.store.add_effects(incident.number, now, effects).await?;
+    match ctx.store.add_effects(incident.number, now, effects).await {
+        // Closed meanwhile: there is nothing left to snooze.
+        Err(StoreError::Refused(_)) => return Ok(()),
+        other => other?,
+    }
     ctx.state_changed();
     Ok(())
 }
@@ -766,8 +825,10 @@ pub async fn post_update(
     user: &UserId,
     text: &str,
     audiences: &[String],
+    guard: Guard,
 ) -> Result<String, StoreError> {
     use blocks::update_ids::ANNOUNCEMENT;
+    use crate::config::PrivateAnnounce;
     let mut destinations = Vec::new();
     let mut add = |channel: &str, audience: &str| {
         if !destinations
@@ -780,7 +841,11 @@ pub async fn post_update(
             });
         }
     };
-    if audiences.is_empty() || audiences.iter().any(|a| a == ANNOUNCEMENT) {
+    // A private incident announced nowhere is not updated there by default
+    // either; an audience chosen in the form still gets it.
+    let announced = !(incident.private
+        && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
+    if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
         add(&incident.announce_channel, ANNOUNCEMENT);
     }
     for name in audiences {
@@ -809,6 +874,7 @@ pub async fn post_update(
         vec![],
     );
     effects.schedule.push(ScheduleOp::LastUpdate(now));
+    effects.guard = guard;
     if incident.status.is_open() {
         let c = reminders::cadence(&ctx.settings, &incident.severity);
         let (nudge_at, due_at) = Schedule::comms_from(now, &c);
@@ -869,8 +935,13 @@ pub async fn update_submitted(
         &answers,
         ctx.clock.now(),
     );
-    post_update(ctx, &incident, user, &text, audiences).await?;
-    Ok(SubmissionReply::Close)
+    match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
+        Err(StoreError::Refused(why)) => {
+            errors.insert(STATUS.to_string(), why);
+            Ok(SubmissionReply::Errors(errors))
+        }
+        other => other.map(|_| SubmissionReply::Close),
+    }
 }
 
 /// A Slack event: recorded by its id and acted on once, in one transaction.
@@ -901,6 +972,12 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
             )
             .await?
         }
+        Event::MemberJoined { channel, user } => {
+            return membership(ctx, event_id, channel, user, true).await;
+        }
+        Event::MemberLeft { channel, user } => {
+            return membership(ctx, event_id, channel, user, false).await;
+        }
         Event::Other(_) => None,
     };
     let Some(change) = change else {
@@ -917,6 +994,30 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         ctx.state_changed();
     }
     Ok(fresh)
+}
+
+/// Someone joined or left a war room: who may see a private incident in
+/// `/incident list` follows. Other channels are none of our business.
+async fn membership(
+    ctx: &Ctx,
+    event_id: &str,
+    channel: &str,
+    user: &UserId,
+    present: bool,
+) -> Result<bool, StoreError> {
+    let Some(incident) = ctx.store.incident_by_channel(channel).await? else {
+        return Ok(true);
+    };
+    tracing::Span::current().record("incident", incident.number);
+    ctx.store
+        .record_membership(
+            incident.number,
+            user,
+            present,
+            ctx.clock.now(),
+            Some(event_id),
+        )
+        .await
 }
 
 async fn message_change(
@@ -1002,6 +1103,11 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
     };
     let mut effects = Effects {
         jobs,
+        // Reacting there shows the tagger is in the war room.
+        guard: Guard {
+            member: Some(r.user.clone()),
+            ..Guard::default()
+        },
         ..Effects::default()
     };
     if added {

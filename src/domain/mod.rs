@@ -109,6 +109,9 @@ pub struct Incident {
     pub summary: String,
     pub security: bool,
     pub drill: bool,
+    /// The war room is a private channel; others see little of it
+    /// (`private_incidents.announce`, `/incident list`).
+    pub private: bool,
     pub declared_by: UserId,
     pub declared_at: DateTime<Utc>,
     pub impact_started_at: Option<DateTime<Utc>>,
@@ -176,6 +179,7 @@ pub struct Declaration {
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,
     pub drill: bool,
+    pub private: bool,
     pub declared_by: UserId,
     pub origin_channel: String,
     pub announce_channel: String,

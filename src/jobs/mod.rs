@@ -292,19 +292,22 @@ fn decide(row: &JobRow, result: &Result<(), RunError>, now: DateTime<Utc>) -> Jo
 
 async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
     match &row.job {
+        // The bot's own words, which may quote a title or a tagged message.
         Job::Ephemeral {
             channel,
             user,
             text,
         } => {
-            ctx.slack.post_ephemeral(channel, user, text).await?;
+            ctx.slack
+                .post_ephemeral(channel, user, &blocks::defuse(text))
+                .await?;
             return Ok(());
         }
         Job::Notice {
             channel,
             user,
             text,
-        } => return notice::send(ctx, channel.as_deref(), user, text).await,
+        } => return notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
         _ => {}
     }
     let number = row.incident.ok_or(RunError::NoIncident(0))?;
@@ -321,7 +324,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             }
             for attempt in 1..=MAX_NAME_ATTEMPTS {
                 let name = channel_name(number, &incident.title, incident.drill, attempt);
-                match ctx.slack.create_channel(&name).await {
+                match ctx.slack.create_channel(&name, incident.private).await {
                     Ok(created) => {
                         ctx.store
                             .record_channel(number, &created.id, &created.name)
@@ -348,7 +351,18 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::Invite { user } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
-            in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await
+            in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
+            // Who is in a private war room decides who sees it listed.
+            ctx.store
+                .record_membership(
+                    number,
+                    &domain::UserId(user.clone()),
+                    true,
+                    ctx.clock.now(),
+                    None,
+                )
+                .await?;
+            Ok(())
         }
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
@@ -369,7 +383,16 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::SyncAnnouncement => {
-            let content = blocks::announcement(&incident, &assignments);
+            use crate::config::PrivateAnnounce;
+            let content = match (incident.private, ctx.settings.private_incidents.announce) {
+                (true, PrivateAnnounce::None) => return Ok(()),
+                (true, PrivateAnnounce::Redacted) => {
+                    blocks::announcement_redacted(&incident, &assignments)
+                }
+                (false, _) | (true, PrivateAnnounce::Full) => {
+                    blocks::announcement(&incident, &assignments)
+                }
+            };
             let existing = incident.announce_ts.as_deref();
             if let Some(ts) =
                 edit_or_post(ctx, row, &incident.announce_channel, existing, content).await?
@@ -393,7 +416,11 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             if post.ts.is_some() {
                 return Ok(());
             }
-            let content = blocks::status_update(&incident, &post.text, &post.posted_by);
+            let show_title = !incident.private
+                || incident.channel_id.as_deref() == Some(channel.as_str())
+                || ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::Full;
+            let content =
+                blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
             let ts = post_once(ctx, row, channel, content).await?;
             ctx.store
                 .record_update_post(*update_id, channel, &ts, ctx.clock.now())

@@ -150,7 +150,7 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
     match job {
         Job::CreateChannel => format!(
             "I could not create the war room for {reference} ({})",
-            blocks::escape(&incident.title)
+            blocks::safe(&incident.title)
         ),
         Job::Invite { user } => format!("I could not add <@{user}> to {reference}'s war room"),
         Job::SyncTopic => format!("I could not update the topic of {reference}'s war room"),

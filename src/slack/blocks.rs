@@ -26,18 +26,14 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+pub use super::text::{defuse, escape, plain as safe};
 
 /// The modal `/incident declare` opens.
 pub fn declare_modal(
     title: Option<&str>,
     severities: &SeverityCatalog,
     origin_channel: &str,
+    security_private: bool,
 ) -> SlackView {
     use declare_ids::*;
     let severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
@@ -101,6 +97,7 @@ pub fn declare_modal(
         SlackInputBlock::new(
             plain("Flags"),
             SlackBlockCheckboxesElement::new(vec![
+                flag(FLAG_PRIVATE, "Private war room"),
                 flag(FLAG_SECURITY, "Security incident"),
                 flag(FLAG_DRILL, "This is a drill"),
             ])
@@ -109,6 +106,11 @@ pub fn declare_modal(
         )
         .with_block_id(FLAGS.into())
         .with_optional(true)
+        .with_hint(plain(if security_private {
+            "A private war room is a private channel: its title and summary stay inside it. Security incidents are always private."
+        } else {
+            "A private war room is a private channel: its title and summary stay inside it."
+        }))
         .into(),
     ];
     let metadata = serde_json::to_string(&DeclareMetadata {
@@ -137,7 +139,7 @@ fn headline(incident: &Incident) -> String {
     format!(
         "*{}: {}*\n{} {} · *{}*{flags}",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         incident.status.emoji(),
         incident.status,
         escape(&incident.severity),
@@ -238,7 +240,7 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id("summary".into())
-                .with_text(md!(truncate(&escape(&incident.summary), SECTION_TEXT_MAX)))
+                .with_text(md!(truncate(&safe(&incident.summary), SECTION_TEXT_MAX)))
                 .into(),
         );
     }
@@ -246,11 +248,42 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
         .with_text(format!(
             "{}: {} ({}, {})",
             incident.reference(),
-            incident.title,
+            safe(&incident.title),
             incident.severity,
             incident.status
         ))
         .with_blocks(blocks)
+}
+
+/// The announcement of a private incident for people outside its war
+/// room: number, severity, status and whom to ask; neither title nor
+/// summary (`private_incidents.announce = "redacted"`).
+pub fn announcement_redacted(incident: &Incident, assignments: &[Assignment]) -> SlackMessageContent {
+    let siren = if incident.status.is_open() {
+        ":rotating_light:"
+    } else {
+        ":large_green_circle:"
+    };
+    let lead = lead(incident, assignments).mention();
+    let text = format!(
+        "{siren} *{}* · *{}* · {} {} · :lock: private incident · ask {lead} to be added",
+        incident.reference(),
+        escape(&incident.severity),
+        incident.status.emoji(),
+        incident.status,
+    );
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} · {} · private incident · ask {lead} to be added",
+            incident.reference(),
+            incident.severity,
+        ))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_block_id("announce".into())
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .into(),
+        ])
 }
 
 /// Slack's limit on blocks in a message.
@@ -283,7 +316,7 @@ fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
         .map(|l| format!("*[{l}]* "))
         .unwrap_or_default();
     let who = match (&e.author_name, &e.author) {
-        (Some(name), _) => format!("*{}*: ", escape(name)),
+        (Some(name), _) => format!("*{}*: ", safe(name)),
         // A note's text is the author's own words: say whose.
         (None, Some(user)) if e.kind == crate::domain::EntryKind::Note => {
             format!("{}: ", user.mention())
@@ -291,7 +324,7 @@ fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
         _ => String::new(),
     };
     let text = if e.fetched {
-        e.text.clone()
+        defuse(&e.text)
     } else {
         "_fetching the message…_".to_string()
     };
@@ -322,7 +355,7 @@ pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> Sl
     let head = format!(
         "*Timeline of {}: {}* ({} entries)",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         entries.len()
     );
     let mut blocks: Vec<SlackBlock> = vec![
@@ -414,7 +447,7 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
             SlackBlockMarkDownText::new(format!(
                 "*{}* · {} · {} · phase: *{}*",
                 incident.reference(),
-                escape(&incident.title),
+                safe(&incident.title),
                 escape(&incident.severity),
                 phase.title()
             )),
@@ -472,36 +505,43 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
     )
 }
 
-/// A status update as posted in one place.
+/// A status update as posted in one place; without the incident's title
+/// when `show_title` is false (a private incident, outside its war room).
 pub fn status_update(
     incident: &Incident,
     text: &str,
     posted_by: &crate::domain::UserId,
+    show_title: bool,
 ) -> SlackMessageContent {
     let drill = if incident.drill {
         " :test_tube: drill"
     } else {
         ""
     };
+    let title = if show_title {
+        safe(&incident.title)
+    } else {
+        ":lock: private incident".to_string()
+    };
     let head = format!(
-        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{}*",
+        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{title}*",
         incident.reference(),
         escape(&incident.severity),
         incident.status,
-        escape(&incident.title)
     );
+    let text = defuse(text);
     SlackMessageContent::new()
         .with_text(format!(
             "{} status update: {}",
             incident.reference(),
-            truncate(text, 200)
+            truncate(&text, 200)
         ))
         .with_blocks(vec![
             SlackSectionBlock::new()
                 .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
                 .into(),
             SlackSectionBlock::new()
-                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
                 .into(),
             SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
                 SlackBlockMarkDownText::new(format!("Posted by {}", posted_by.mention())),
@@ -626,7 +666,7 @@ pub fn postmortem_summary(
     let head = format!(
         ":page_facing_up: *Postmortem draft for {}{drill}: {}*\n{} · {}",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         escape(&incident.severity),
         incident.status
     );
@@ -677,6 +717,7 @@ mod tests {
             summary: String::new(),
             security: false,
             drill: false,
+            private: false,
             declared_by: UserId("U1".into()),
             declared_at: chrono::Utc
                 .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)

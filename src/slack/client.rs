@@ -144,8 +144,14 @@ impl SlackApi {
         Ok(())
     }
 
-    pub async fn create_channel(&self, name: &str) -> Result<CreatedChannel, CallError> {
-        let req = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(false);
+    /// Creates a channel, private when `is_private` (`groups:write`).
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        is_private: bool,
+    ) -> Result<CreatedChannel, CallError> {
+        let req =
+            SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(is_private);
         let res = self
             .call(async |s| s.conversations_create(&req).await)
             .await?;
@@ -407,12 +413,17 @@ impl SlackApi {
             .cloned()
     }
 
-    /// The public, unarchived channel named exactly `name`, with its creator.
+    /// The unarchived channel named exactly `name`, public or private (the
+    /// bot sees the private ones it is in, with `groups:read`), with its
+    /// creator.
     pub async fn find_channel(&self, name: &str) -> Result<Option<CreatedChannel>, CallError> {
         let mut cursor: Option<SlackCursorId> = None;
         loop {
             let mut req = SlackApiConversationsListRequest::new()
-                .with_types(vec![SlackConversationType::Public])
+                .with_types(vec![
+                    SlackConversationType::Public,
+                    SlackConversationType::Private,
+                ])
                 .with_exclude_archived(true)
                 .with_limit(1000);
             if let Some(c) = cursor.take() {

@@ -94,6 +94,8 @@ pub struct DeclareForm {
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,
     pub drill: bool,
+    /// "Private war room" was ticked.
+    pub private: bool,
 }
 
 /// Block and action ids of the declare modal.
@@ -106,6 +108,7 @@ pub mod declare_ids {
     pub const VALUE: &str = "value";
     pub const FLAG_SECURITY: &str = "security";
     pub const FLAG_DRILL: &str = "drill";
+    pub const FLAG_PRIVATE: &str = "private";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -332,6 +335,7 @@ fn declare_form(state: &RawState) -> DeclareForm {
             .and_then(|s| DateTime::from_timestamp(s, 0)),
         security: flags.contains(&FLAG_SECURITY),
         drill: flags.contains(&FLAG_DRILL),
+        private: flags.contains(&FLAG_PRIVATE),
     }
 }
 
@@ -358,6 +362,11 @@ pub enum Event {
     },
     /// A message was deleted.
     MessageDeleted { channel: String, ts: String },
+    /// Someone joined a channel the bot is in (`member_joined_channel`).
+    MemberJoined { channel: String, user: UserId },
+    /// Someone left, or was removed from, such a channel
+    /// (`member_left_channel`).
+    MemberLeft { channel: String, user: UserId },
     /// Any other event; recorded, then ignored.
     Other(String),
 }
@@ -462,6 +471,21 @@ impl RawEvent {
                 (Some(channel), Some(ts)) => Event::MessageDeleted { channel, ts },
                 _ => Event::Other("message_deleted without a timestamp".to_string()),
             },
+            ("member_joined_channel" | "member_left_channel", _) => {
+                match (self.channel, self.user) {
+                    (Some(channel), Some(user)) if kind == "member_joined_channel" => {
+                        Event::MemberJoined {
+                            channel,
+                            user: UserId(user),
+                        }
+                    }
+                    (Some(channel), Some(user)) => Event::MemberLeft {
+                        channel,
+                        user: UserId(user),
+                    },
+                    _ => Event::Other(format!("{kind} without a channel or user")),
+                }
+            }
             (_, Some(subtype)) => Event::Other(format!("{kind}/{subtype}")),
             _ => Event::Other(kind),
         }
@@ -618,6 +642,44 @@ mod tests {
             ),
             Event::Other("message".into())
         );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "member_joined_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1", "inviter": "U1"})
+            ),
+            Event::MemberJoined {
+                channel: "C1".into(),
+                user: UserId("U3".into())
+            }
+        );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "member_left_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1"})
+            ),
+            Event::MemberLeft {
+                channel: "C1".into(),
+                user: UserId("U3".into())
+            }
+        );
+    }
+
+    #[test]
+    fn the_private_flag_is_read_from_the_declare_form() {
+        let body = form(serde_json::json!({
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "id": "V1", "callback_id": "declare",
+                "private_metadata": "{\"channel\":\"C1\"}",
+                "state": {"values": {
+                    "title": {"value": {"type": "plain_text_input", "value": "Leak"}},
+                    "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "private"}, {"value": "security"}]}}
+                }}
+            }
+        }));
+        let Interaction::DeclareSubmitted { form, .. } = Interaction::parse(&body).unwrap() else {
+            panic!("not a declaration");
+        };
+        assert!(form.private && form.security && !form.drill);
     }
 
     #[test]

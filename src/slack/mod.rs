@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod client;
 pub mod inbound;
 pub mod signature;
+pub mod text;
 
 #[cfg(test)]
 mod fuzz_tests;

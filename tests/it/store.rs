@@ -27,6 +27,7 @@ fn declaration(title: &str, drill: bool) -> Declaration {
         impact_started_at: Some(t0() - Duration::minutes(7)),
         security: false,
         drill,
+        private: false,
         declared_by: UserId("UALICE".to_string()),
         origin_channel: "CGENERAL".to_string(),
         announce_channel: "CINCIDENTS".to_string(),
