@@ -16,9 +16,7 @@ use crate::slack::blocks;
 use crate::slack::inbound::{
     Action, DeclareForm, DeclareMetadata, Event, Reaction, SlashCommand, declare_ids,
 };
-use crate::store::{
-    Destination, Effects, EventChange, Guard, RoleChange, ScheduleOp, StoreError,
-};
+use crate::store::{Destination, Effects, EventChange, Guard, RoleChange, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -827,8 +825,8 @@ pub async fn post_update(
     audiences: &[String],
     guard: Guard,
 ) -> Result<String, StoreError> {
-    use blocks::update_ids::ANNOUNCEMENT;
     use crate::config::PrivateAnnounce;
+    use blocks::update_ids::ANNOUNCEMENT;
     let mut destinations = Vec::new();
     let mut add = |channel: &str, audience: &str| {
         if !destinations
@@ -843,8 +841,8 @@ pub async fn post_update(
     };
     // A private incident announced nowhere is not updated there by default
     // either; an audience chosen in the form still gets it.
-    let announced = !(incident.private
-        && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
+    let announced =
+        !(incident.private && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
     if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
         add(&incident.announce_channel, ANNOUNCEMENT);
     }

@@ -419,8 +419,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let show_title = !incident.private
                 || incident.channel_id.as_deref() == Some(channel.as_str())
                 || ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::Full;
-            let content =
-                blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
+            let content = blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
             let ts = post_once(ctx, row, channel, content).await?;
             ctx.store
                 .record_update_post(*update_id, channel, &ts, ctx.clock.now())
@@ -437,6 +436,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let timeline = ctx.store.timeline(number).await?;
             let communications = ctx.store.communications(number).await?;
+            let names = names(ctx, &incident, &assignments, &timeline, &communications).await?;
             let draft = crate::postmortem::draft(&crate::postmortem::Facts {
                 incident: &incident,
                 assignments: &assignments,
@@ -445,6 +445,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 communications: &communications,
                 timezone: ctx.settings.timezone,
                 now: ctx.clock.now(),
+                names: &names,
             });
             let markdown = ctx
                 .postmortems
@@ -568,6 +569,60 @@ async fn own_channel(
         .filter(|c| c.creator.as_deref() == Some(me.as_str())))
 }
 
+/// A person's display name: cached for [`USER_NAME_TTL`], else asked of
+/// Slack (`users.info`) and cached.
+async fn display_name(ctx: &Ctx, user: &domain::UserId) -> Result<String, RunError> {
+    if let Some((name, at)) = ctx.store.user_name(user).await?
+        && ctx.clock.now() - at < USER_NAME_TTL
+    {
+        return Ok(name);
+    }
+    let name = ctx.slack.user_name(&user.0).await?;
+    ctx.store
+        .remember_user_name(user, &name, ctx.clock.now())
+        .await?;
+    Ok(name)
+}
+
+/// Names for everyone and every channel a postmortem mentions, so the file
+/// reads well outside Slack. Someone Slack will not describe stays an id;
+/// trouble that may pass is retried like any call.
+async fn names(
+    ctx: &Ctx,
+    incident: &domain::Incident,
+    assignments: &[domain::Assignment],
+    timeline: &[domain::Entry],
+    communications: &[crate::store::Communication],
+) -> Result<crate::slack::text::Names, RunError> {
+    let (users, channels) =
+        crate::postmortem::ids_to_name(incident, assignments, timeline, communications);
+    let mut names = crate::slack::text::Names::default();
+    for id in users {
+        match display_name(ctx, &domain::UserId(id.clone())).await {
+            Ok(name) => {
+                names.users.insert(id, name);
+            }
+            Err(RunError::Slack(CallError::Api(code))) => {
+                warn!(%code, user = %id, "no name for a person the postmortem mentions");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for id in channels {
+        let known = (incident.channel_id.as_deref() == Some(id.as_str()))
+            .then(|| incident.channel_name.clone())
+            .flatten();
+        let name = match known {
+            Some(name) => Some(name),
+            None => ctx.slack.channel_name(&id).await?,
+        };
+        if let Some(name) = name {
+            names.channels.insert(id, name);
+        }
+    }
+    Ok(names)
+}
+
 /// How long a cached display name is trusted.
 const USER_NAME_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -584,16 +639,7 @@ async fn capture_message(
     };
     let author = message.user.clone().map(domain::UserId);
     let author_name = match &author {
-        Some(user) => match ctx.store.user_name(user).await? {
-            Some((name, at)) if ctx.clock.now() - at < USER_NAME_TTL => name,
-            _ => {
-                let name = ctx.slack.user_name(&user.0).await?;
-                ctx.store
-                    .remember_user_name(user, &name, ctx.clock.now())
-                    .await?;
-                name
-            }
-        },
+        Some(user) => display_name(ctx, user).await?,
         None => message
             .username
             .clone()

@@ -258,7 +258,10 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
 /// The announcement of a private incident for people outside its war
 /// room: number, severity, status and whom to ask; neither title nor
 /// summary (`private_incidents.announce = "redacted"`).
-pub fn announcement_redacted(incident: &Incident, assignments: &[Assignment]) -> SlackMessageContent {
+pub fn announcement_redacted(
+    incident: &Incident,
+    assignments: &[Assignment],
+) -> SlackMessageContent {
     let siren = if incident.status.is_open() {
         ":rotating_light:"
     } else {

@@ -505,6 +505,23 @@ impl SlackApi {
     }
 }
 
+impl SlackApi {
+    /// A channel's name (`conversations.info`; `channels:read`, and
+    /// `groups:read` for private ones). `None` when Slack will not say (a
+    /// private channel the bot is not in, a deleted one).
+    pub async fn channel_name(&self, channel: &str) -> Result<Option<String>, CallError> {
+        let req = SlackApiConversationsInfoRequest::new(channel.to_string().into());
+        match self.call(async |s| s.conversations_info(&req).await).await {
+            Ok(res) => Ok(res.channel.name),
+            Err(CallError::Api(code)) => {
+                tracing::debug!(%code, channel, "no name for the channel");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Metadata event type on every message a job posts.
 pub const JOB_EVENT: &str = "warroom_job";
 const JOB_KEY: &str = "job";

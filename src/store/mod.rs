@@ -105,9 +105,12 @@ pub(crate) fn check_guard(
     if let Some((permission, allowed, user)) = &guard.permission
         && !crate::domain::may(incident, assignments, allowed, user)
     {
-        return Err(StoreError::Refused(
-            crate::domain::permissions::refusal(incident, assignments, allowed, *permission),
-        ));
+        return Err(StoreError::Refused(crate::domain::permissions::refusal(
+            incident,
+            assignments,
+            allowed,
+            *permission,
+        )));
     }
     Ok(())
 }
