@@ -913,5 +913,70 @@ mod tests {
         ] {
             assert!(!m.contains('\n'), "one line: {m}");
         }
+        assert!(
+            msg(&[("WARROOM_PRIVATE_INCIDENTS__ANNOUNCE", "sometimes")]).contains("announce"),
+            "an unknown announce mode"
+        );
+        assert!(msg(&[("WARROOM_PERMISSIONS__TAKE_OVER", "Janitor")]).contains("take_over"));
+    }
+
+    fn from_file(toml: &str, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        std::fs::write(&path, toml).unwrap();
+        Settings::load(Sources {
+            file: Some(&path),
+            env: env(pairs),
+        })
+    }
+
+    #[test]
+    fn an_empty_secret_in_the_file_is_refused_like_an_empty_variable() {
+        let by_variable =
+            load(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_SIGNING_SECRET", "")]).unwrap();
+        assert!(by_variable.require_slack().is_err());
+        for toml in [
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"\"\n",
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"  \"\n",
+            "[slack]\nbot_token = \"\"\nsigning_secret = \"s\"\n",
+        ] {
+            let s = from_file(toml, &[]).unwrap();
+            let refused = s.require_slack().err().unwrap().to_string();
+            assert!(refused.contains("SLACK_SIGNING_SECRET"), "{refused}");
+        }
+        let s = from_file(
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"s\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(s.require_slack().is_ok());
+    }
+
+    #[test]
+    fn private_incident_keys() {
+        let s = load(&[]).unwrap();
+        assert!(s.incidents.security_private);
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::Redacted);
+        assert_eq!(s.permissions.take_over, Allowed::Anyone);
+        let s = load(&[
+            ("WARROOM_INCIDENTS__SECURITY_PRIVATE", "false"),
+            ("WARROOM_PRIVATE_INCIDENTS__ANNOUNCE", "none"),
+            ("WARROOM_PERMISSIONS__TAKE_OVER", "Incident Lead,Scribe"),
+        ])
+        .unwrap();
+        assert!(!s.incidents.security_private);
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::None);
+        assert_eq!(
+            s.permissions.take_over,
+            Allowed::roles(&["Incident Lead", "Scribe"])
+        );
+        let s = from_file(
+            "[private_incidents]\nannounce = \"full\"\n[incidents]\nsecurity_private = false\n[permissions]\ntake_over = [\"Incident Lead\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::Full);
+        assert!(!s.incidents.security_private);
+        assert_eq!(s.permissions.take_over, Allowed::roles(&["Incident Lead"]));
     }
 }
