@@ -147,7 +147,20 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     // is in the war room.
     let mut guard = Guard::open_by(&user);
     if let Some(action) = guarded(&parsed) {
-        guard = guard.allowing(action, ctx.settings.permissions.get(action), &user);
+        // Refused at once when already refused now (before any argument is
+        // checked); checked again when writing.
+        let allowed = ctx.settings.permissions.get(action);
+        let assignments = ctx.store.assignments(n).await?;
+        if !may(&incident, &assignments, allowed, &user) {
+            info!(user = %user, permission = action.key(), "refused");
+            return Ok(Reply::Ephemeral(refusal(
+                &incident,
+                &assignments,
+                allowed,
+                action,
+            )));
+        }
+        guard = guard.allowing(action, allowed, &user);
     }
     let reply = match parsed {
         Command::Roles => {
@@ -795,7 +808,9 @@ fn trigger_expired(e: &crate::slack::CallError) -> bool {
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now).
 async fn open_update(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
-    let view = blocks::update_modal(incident, &audiences);
+    let announced = !(incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None);
+    let view = blocks::update_modal(incident, &audiences, announced);
     match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
         Ok(Ok(())) => Reply::Empty,
         Ok(Err(e)) if trigger_expired(&e) => {
@@ -904,12 +919,6 @@ pub async fn update_submitted(
             "Say where things stand, even if it is \"still investigating\".".to_string(),
         );
     }
-    if audiences.is_empty() {
-        errors.insert(
-            AUDIENCES.to_string(),
-            "Pick at least one place to post to.".to_string(),
-        );
-    }
     let incident = match ctx.store.incident(number).await? {
         Some(i) if i.status != Status::Closed => i,
         _ => {
@@ -917,6 +926,16 @@ pub async fn update_submitted(
             return Ok(SubmissionReply::Errors(errors));
         }
     };
+    // A private incident announced nowhere may be updated in its war room
+    // alone.
+    let war_room_only = incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None;
+    if audiences.is_empty() && !war_room_only {
+        errors.insert(
+            AUDIENCES.to_string(),
+            "Pick at least one place to post to.".to_string(),
+        );
+    }
     if !errors.is_empty() {
         return Ok(SubmissionReply::Errors(errors));
     }

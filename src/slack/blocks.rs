@@ -268,8 +268,13 @@ pub fn announcement_redacted(
         ":large_green_circle:"
     };
     let lead = lead(incident, assignments).mention();
+    let drill = if incident.drill {
+        " · :test_tube: drill"
+    } else {
+        ""
+    };
     let text = format!(
-        "{siren} *{}* · *{}* · {} {} · :lock: private incident · ask {lead} to be added",
+        "{siren} *{}* · *{}* · {} {}{drill} · :lock: private incident · ask {lead} to be added",
         incident.reference(),
         escape(&incident.severity),
         incident.status.emoji(),
@@ -417,7 +422,9 @@ pub mod update_ids {
 }
 
 /// The `/incident update` modal: seed 001's questions for the current phase.
-pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
+/// The announcement channel is ticked unless `announced` is false (a
+/// private incident announced nowhere).
+pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) -> SlackView {
     use crate::domain::comms::{NEXT_UPDATE_QUESTION, Phase, WORKAROUND_QUESTION};
     use update_ids::*;
     let phase = Phase::of(incident.status);
@@ -445,6 +452,11 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
             a.to_string(),
         )
     }));
+    let mut post_to =
+        SlackBlockCheckboxesElement::new(audience_options).with_action_id(VALUE.into());
+    if announced {
+        post_to = post_to.with_initial_options(vec![announcement]);
+    }
     let blocks: Vec<SlackBlock> = vec![
         SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
             SlackBlockMarkDownText::new(format!(
@@ -482,16 +494,10 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
         .with_hint(plain(NEXT_UPDATE_QUESTION))
         .with_optional(true)
         .into(),
-        SlackInputBlock::new(
-            plain("Post to"),
-            SlackBlockCheckboxesElement::new(audience_options)
-                .with_action_id(VALUE.into())
-                .with_initial_options(vec![announcement])
-                .into(),
-        )
-        .with_block_id(AUDIENCES.into())
-        .with_hint(plain("A copy always goes to the war room."))
-        .into(),
+        SlackInputBlock::new(plain("Post to"), post_to.into())
+            .with_block_id(AUDIENCES.into())
+            .with_hint(plain("A copy always goes to the war room."))
+            .into(),
     ];
     SlackView::Modal(
         SlackModalView::new(
