@@ -35,6 +35,13 @@ fn pieces(text: &str) -> Vec<Piece<'_>> {
         let Some(close) = rest[open..].find('>') else {
             break;
         };
+        // `<a <!here>`: the token is the innermost `<…>`, as Slack reads it.
+        if let Some(inner) = rest[open + 1..open + close].rfind('<') {
+            let cut = open + 1 + inner;
+            out.push(Piece::Text(&rest[..cut]));
+            rest = &rest[cut..];
+            continue;
+        }
         if open > 0 {
             out.push(Piece::Text(&rest[..open]));
         }
@@ -56,10 +63,11 @@ fn broadcast(token: &str) -> Option<String> {
         Some((n, l)) => (n, Some(l)),
         None => (special, None),
     };
-    if BROADCAST_WORDS.contains(&name) {
-        return Some(name.to_string());
+    let lower = name.to_ascii_lowercase();
+    if BROADCAST_WORDS.contains(&lower.as_str()) {
+        return Some(lower);
     }
-    if name.starts_with("subteam^") {
+    if lower.starts_with("subteam^") {
         let handle = label
             .map(|l| l.trim_start_matches('@').to_string())
             .filter(|l| !l.is_empty())
@@ -308,6 +316,53 @@ mod tests {
         let (users, channels) = mentioned_ids(text);
         assert_eq!(users, ["U07ABC", "U999", "U555"]);
         assert_eq!(channels, ["C123", "C9", "C8"]);
+    }
+
+    /// Whether `out` still holds a complete broadcast token.
+    fn holds_broadcast(out: &str) -> bool {
+        pieces(out)
+            .iter()
+            .any(|p| matches!(p, Piece::Token(t) if broadcast(t).is_some()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn nothing_typed_survives_as_a_broadcast(parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("<!here>"),
+                proptest::strategy::Just("<!CHANNEL|@channel>"),
+                proptest::strategy::Just("<!everyone>"),
+                proptest::strategy::Just("<!subteam^S1|@ops>"),
+                proptest::strategy::Just("<@U1>"),
+                proptest::strategy::Just("<https://x.io|x>"),
+                proptest::strategy::Just("<"),
+                proptest::strategy::Just(">"),
+                proptest::strategy::Just("|"),
+                proptest::strategy::Just("!"),
+                proptest::strategy::Just("@"),
+                proptest::strategy::Just("here"),
+                proptest::strategy::Just("channel"),
+                proptest::strategy::Just("é"),
+                proptest::strategy::Just(" "),
+            ],
+            0..24,
+        )) {
+            let text = parts.concat();
+            let out = defuse(&text);
+            proptest::prop_assert!(!holds_broadcast(&out), "{text:?} -> {out:?}");
+            // Defusing again finds nothing left (no token, no bare word),
+            // and Markdown never panics.
+            proptest::prop_assert_eq!(defuse(&out), out.clone());
+            let _ = to_markdown(&text, &Names::default());
+        }
+    }
+
+    #[test]
+    fn nested_brackets_are_read_innermost_first() {
+        assert_eq!(visible(&defuse("<a <!here> b>")), "<a @here b>");
+        assert!(!holds_broadcast(&defuse("<<!channel>>")));
     }
 
     #[test]
