@@ -336,7 +336,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                         // the answer: adopt a channel of that name the bot
                         // created (the name carries this incident's number)
                         // rather than open `-2`.
-                        if let Some(ours) = own_channel(ctx, &name).await? {
+                        if let Some(ours) = own_channel(ctx, &name, incident.private).await? {
                             ctx.store
                                 .record_channel(number, &ours.id, &ours.name)
                                 .await?;
@@ -556,15 +556,16 @@ where
     }
 }
 
-/// The channel named `name` if the bot created it.
+/// The channel named `name` (private with `private`) if the bot created it.
 async fn own_channel(
     ctx: &Ctx,
     name: &str,
+    private: bool,
 ) -> Result<Option<crate::slack::client::CreatedChannel>, RunError> {
     let me = ctx.slack.bot_user_id().await?;
     Ok(ctx
         .slack
-        .find_channel(name)
+        .find_channel(name, private)
         .await?
         .filter(|c| c.creator.as_deref() == Some(me.as_str())))
 }

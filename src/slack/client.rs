@@ -413,17 +413,23 @@ impl SlackApi {
             .cloned()
     }
 
-    /// The unarchived channel named exactly `name`, public or private (the
-    /// bot sees the private ones it is in, with `groups:read`), with its
+    /// The unarchived public channel named exactly `name`, or with
+    /// `private` the private one (the bot sees those it is in, with
+    /// `groups:read`; public-only lookups need no such scope), with its
     /// creator.
-    pub async fn find_channel(&self, name: &str) -> Result<Option<CreatedChannel>, CallError> {
+    pub async fn find_channel(
+        &self,
+        name: &str,
+        private: bool,
+    ) -> Result<Option<CreatedChannel>, CallError> {
         let mut cursor: Option<SlackCursorId> = None;
         loop {
             let mut req = SlackApiConversationsListRequest::new()
-                .with_types(vec![
-                    SlackConversationType::Public,
-                    SlackConversationType::Private,
-                ])
+                .with_types(vec![if private {
+                    SlackConversationType::Private
+                } else {
+                    SlackConversationType::Public
+                }])
                 .with_exclude_archived(true)
                 .with_limit(1000);
             if let Some(c) = cursor.take() {
