@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod client;
 pub mod inbound;
 pub mod signature;
+pub mod web;
 
 #[cfg(test)]
 mod fuzz_tests;
