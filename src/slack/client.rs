@@ -48,8 +48,25 @@ const TRANSIENT_CODES: &[&str] = &[
     "request_timeout",
 ];
 
+/// Whether an answer slack-morphism took for a refusal says `ok: true`
+/// (it goes by the presence of `error`, which a placeholder `""` has).
+fn says_ok(body: Option<&str>) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Ok {
+        ok: bool,
+    }
+    body.and_then(|b| serde_json::from_str::<Ok>(b).ok())
+        .is_some_and(|o| o.ok)
+}
+
 fn classify(e: SlackClientError) -> CallError {
     match e {
+        SlackClientError::ApiError(api) if says_ok(api.http_response_body.as_deref()) => {
+            CallError::Unreadable {
+                method: "a Web API method",
+                reason: format!("`ok: true` with `error: {:?}`", api.code),
+            }
+        }
         SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
             CallError::Transient {
                 reason: api.code,
