@@ -3,7 +3,9 @@
 
 use crate::app::Ctx;
 use crate::service::{self, Reply, SubmissionReply};
-use crate::slack::inbound::{Event, EventEnvelope, InboundError, Interaction, SlashCommand};
+use crate::slack::inbound::{
+    Action, Event, EventEnvelope, InboundError, Interaction, SlashCommand,
+};
 use crate::slack::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -137,6 +139,16 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
             }
         };
         let result = match &interaction {
+            Interaction::Action {
+                action: Action::Unknown(id),
+                ..
+            } => {
+                // A button or menu that is not the bot's (or a shape of one
+                // it does not know): nothing to do.
+                tracing::debug!(action_id = %id, "ignored action");
+                ctx.metrics.request("interactivity", "ignored");
+                return StatusCode::OK.into_response();
+            }
             Interaction::DeclareSubmitted {
                 user,
                 view_id,

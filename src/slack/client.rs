@@ -567,3 +567,26 @@ impl SlackApi {
 /// Metadata event type on every message a job posts.
 pub const JOB_EVENT: &str = "warroom_job";
 const JOB_KEY: &str = "job";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ok_answer_with_a_placeholder_error_is_unreadable_not_refused() {
+        let api = |body: &str| {
+            SlackClientError::ApiError(
+                slack_morphism::errors::SlackClientApiError::new(String::new())
+                    .with_http_response_body(body.to_string()),
+            )
+        };
+        assert!(matches!(
+            classify(api(r#"{"ok": true, "error": "", "ts": "1.2"}"#)),
+            CallError::Unreadable { .. }
+        ));
+        assert_eq!(
+            classify(api(r#"{"ok": false, "error": ""}"#)),
+            CallError::Api(String::new())
+        );
+    }
+}

@@ -731,6 +731,70 @@ mod tests {
     }
 
     #[test]
+    fn shapes_the_bot_does_not_know_are_other_not_errors() {
+        // `channel` and `user` as objects (channel_created, team_join…).
+        assert!(matches!(
+            event(serde_json::json!({"type": "channel_created", "channel": {"id": "C1", "name": "x", "created": 1}})),
+            Event::Other(kind) if kind == "channel_created"
+        ));
+        assert!(matches!(
+            event(serde_json::json!({"type": "team_join", "user": {"id": "U1", "profile": {}}})),
+            Event::Other(_)
+        ));
+        // A known event with a field in an unknown shape is not acted on.
+        assert!(matches!(
+            event(
+                serde_json::json!({"type": "reaction_added", "user": {"id": "U1"}, "reaction": "pushpin",
+                "item": {"type": "message", "channel": "C1", "ts": "1.2"}})
+            ),
+            Event::Other(_)
+        ));
+        assert!(matches!(
+            event(serde_json::json!("not an object")),
+            Event::Other(_)
+        ));
+        // Legacy attachment actions, dialogs, actions without an id.
+        for payload in [
+            serde_json::json!({"type": "interactive_message", "user": {"id": "U1"},
+                "actions": [{"name": "ack", "type": "button", "value": "1"}], "callback_id": "c"}),
+            serde_json::json!({"type": "dialog_submission", "user": {"id": "U1"}, "submission": {"a": "b"}}),
+            serde_json::json!({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"value": "1|Scribe"}]}),
+            serde_json::json!({"type": "block_actions", "user": "U1", "actions": []}),
+            serde_json::json!(["not", "an", "object"]),
+        ] {
+            assert!(
+                matches!(
+                    Interaction::parse(&form(payload.clone())).unwrap(),
+                    Interaction::Other(_)
+                ),
+                "{payload}"
+            );
+        }
+        // A modal whose inputs come in shapes the bot does not know reads
+        // as empty inputs, which the form's own checks then name.
+        let body = form(serde_json::json!({
+            "type": "view_submission", "user": {"id": "U1"},
+            "view": {"id": "V1", "callback_id": "declare", "private_metadata": 7,
+                "state": {"values": {"title": {"value": {"value": ["DB down"]}}, "severity": "SEV1", "flags": {"value": {"selected_options": {}}}}}}
+        }));
+        let Interaction::DeclareSubmitted { form, metadata, .. } =
+            Interaction::parse(&body).unwrap()
+        else {
+            panic!("not a declaration");
+        };
+        assert_eq!(form, DeclareForm::default());
+        assert_eq!(metadata, None);
+    }
+
+    #[test]
+    fn a_slash_command_without_its_fields_says_which() {
+        assert!(matches!(
+            SlashCommand::parse(b"command=%2Fincident&text=hi&channel_id=C1&trigger_id=1"),
+            Err(InboundError::Incomplete(field)) if field == "user_id"
+        ));
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(Interaction::parse(b"payload=%7B").is_err());
         assert!(EventEnvelope::parse(b"{").is_err());
