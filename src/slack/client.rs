@@ -281,9 +281,18 @@ impl SlackApi {
             user.to_string().into(),
             SlackMessageContent::new().with_text(text.to_string()),
         );
-        self.call(async |s| web::post(&s, "chat.postEphemeral", &req, &TIER4).await)
-            .await?;
-        Ok(())
+        match self
+            .call(async |s| web::post(&s, "chat.postEphemeral", &req, &TIER4).await)
+            .await
+        {
+            // Nothing of the answer is used; sending it again would say it
+            // twice.
+            Err(e @ CallError::Unreadable { .. }) => {
+                tracing::warn!(error = %e, "chat.postEphemeral answered in a form that could not be read; taking it as sent");
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// The message at `ts`, whether in the channel or in a thread: history

@@ -315,6 +315,51 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
     let edited = entry(app.ctx.store.timeline(1).await.unwrap()).expect("still there");
     assert_eq!(edited.text, "Rolled back deploy 4417 (all regions)");
 
+    // Untag and delete: the published reaction_removed and message_deleted
+    // shapes take two other tagged messages off the timeline.
+    let tag_shape = |event_id: &str, ts: &str| {
+        let mut tag = fixture("events/reaction_added.json");
+        tag["event_id"] = json!(event_id);
+        tag["event"]["user"] = json!("UBOB");
+        tag["event"]["reaction"] = json!("pushpin");
+        tag["event"]["item"]["channel"] = json!(room);
+        tag["event"]["item"]["ts"] = json!(ts);
+        tag
+    };
+    let guess = app
+        .slack
+        .user_posts(&room, "UCAROL", "Maybe the CDN?", None, start_time());
+    let typo = app
+        .slack
+        .user_posts(&room, "UCAROL", "Rolbcak dnoe", None, start_time());
+    for (id, ts) in [("Ev-shapes-2", &guess), ("Ev-shapes-3", &typo)] {
+        assert_eq!(app.event(tag_shape(id, ts), None).await.status(), 200);
+    }
+    app.wait_idle().await;
+    let mut untag = fixture("events/reaction_removed.json");
+    untag["event_id"] = json!("Ev-shapes-untag");
+    untag["event"]["user"] = json!("UBOB");
+    untag["event"]["reaction"] = json!("pushpin");
+    untag["event"]["item"]["channel"] = json!(room);
+    untag["event"]["item"]["ts"] = json!(guess);
+    assert_eq!(app.event(untag, None).await.status(), 200);
+    let mut delete = fixture("events/message_deleted.json");
+    delete["event_id"] = json!("Ev-shapes-delete");
+    delete["event"]["channel"] = json!(room);
+    delete["event"]["deleted_ts"] = json!(typo);
+    assert_eq!(app.event(delete, None).await.status(), 200);
+    app.wait_idle().await;
+    let tagged: Vec<String> = app
+        .ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.slack_ts)
+        .collect();
+    assert_eq!(tagged, vec![ts.clone()], "only the first tag remains");
+
     // Update, severity, close: the published command shape in the room.
     for text in [
         "update Payments recover; watching error rates",
