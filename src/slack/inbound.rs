@@ -1,5 +1,6 @@
 //! Slack's inbound payloads → typed values. The only place that reads them.
 
+use super::lenient;
 use crate::domain::{IncidentNumber, UserId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -14,18 +15,6 @@ pub enum InboundError {
     /// Well-formed form data that lacks what a slash command must carry.
     #[error("a slash command without {0}")]
     Incomplete(String),
-}
-
-/// Reads a field the bot uses, or `None` when Slack sent it in a shape the
-/// bot does not know (an object where a string was expected, say): an
-/// unexpected shape of one field must not make the whole payload unreadable.
-fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let value = serde_json::Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
 }
 
 /// A slash command invocation.

@@ -12,6 +12,7 @@
 //! so the job runner reconciles before doing it again.
 
 use super::client::CallError;
+use super::lenient;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -64,16 +65,6 @@ pub fn read<T: DeserializeOwned>(method: &'static str, answer: Value) -> Result<
         method,
         reason: e.to_string(),
     })
-}
-
-/// A field read if it has the expected shape, `None` otherwise.
-fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    let value = Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
 }
 
 /// The elements of a list that have the expected shape; others are
