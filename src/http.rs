@@ -3,7 +3,9 @@
 
 use crate::app::Ctx;
 use crate::service::{self, Reply, SubmissionReply};
-use crate::slack::inbound::{EventEnvelope, Interaction, SlashCommand};
+use crate::slack::inbound::{
+    Action, Event, EventEnvelope, InboundError, Interaction, SlashCommand,
+};
 use crate::slack::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -76,6 +78,17 @@ async fn commands(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) -> Resp
     async move {
         let cmd = match SlashCommand::parse(&body) {
             Ok(c) => c,
+            Err(e @ InboundError::Incomplete(_)) => {
+                // Signed and well-formed, so Slack sent it: answer the
+                // person rather than have Slack report a failed command.
+                warn!(error = %e, "unreadable slash command");
+                ctx.metrics.request("commands", "malformed");
+                return Json(serde_json::json!({
+                    "response_type": "ephemeral",
+                    "text": format!("warroom could not read this command ({e}). Try it again; if it keeps failing, ask whoever runs warroom to check its logs."),
+                }))
+                .into_response();
+            }
             Err(e) => {
                 warn!(error = %e, "malformed slash command");
                 ctx.metrics.request("commands", "malformed");
@@ -126,6 +139,16 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
             }
         };
         let result = match &interaction {
+            Interaction::Action {
+                action: Action::Unknown(id),
+                ..
+            } => {
+                // A button or menu that is not the bot's (or a shape of one
+                // it does not know): nothing to do.
+                tracing::debug!(action_id = %id, "ignored action");
+                ctx.metrics.request("interactivity", "ignored");
+                return StatusCode::OK.into_response();
+            }
             Interaction::DeclareSubmitted {
                 user,
                 view_id,
@@ -161,7 +184,8 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
             }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
-                Ok(StatusCode::OK.into_response())
+                ctx.metrics.request("interactivity", "ignored");
+                return StatusCode::OK.into_response();
             }
         };
         match result {
@@ -213,6 +237,14 @@ async fn events(
             EventEnvelope::UrlVerification { challenge } => {
                 ctx.metrics.request("events", "challenge");
                 ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+            }
+            EventEnvelope::Callback {
+                event_id,
+                event: Event::Other(kind),
+            } => {
+                tracing::debug!(%event_id, %kind, "ignored event");
+                ctx.metrics.request("events", "ignored");
+                StatusCode::OK.into_response()
             }
             EventEnvelope::Callback { event_id, event } => {
                 tracing::Span::current().record("event_id", event_id.as_str());

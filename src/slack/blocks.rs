@@ -421,7 +421,7 @@ pub mod update_ids {
     pub const ANNOUNCEMENT: &str = "announcement";
 }
 
-/// The `/incident update` modal: seed 001's questions for the current phase.
+/// The `/incident update` modal: the question bank's questions for the current phase.
 /// The announcement channel is ticked unless `announced` is false (a
 /// private incident announced nowhere).
 pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) -> SlackView {

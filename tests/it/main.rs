@@ -20,5 +20,6 @@ mod replicas;
 mod resilience;
 mod roles;
 mod security;
+mod shapes;
 mod store;
 mod timeline;
