@@ -605,7 +605,8 @@ impl SlackApi {
             Ok(answer) => Ok(
                 web::read::<web::ChannelAnswer>("conversations.info", answer)
                     .ok()
-                    .and_then(|a| a.channel.name),
+                    .and_then(|a| a.channel.name)
+                    .filter(|n| !n.is_empty()),
             ),
             Err(CallError::Api(code)) => {
                 tracing::debug!(%code, channel, "no name for the channel");
