@@ -7,7 +7,7 @@
 
 use crate::fake_slack::Failure;
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const BOB: &str = "UBOB";
 const CAROL: &str = "UCAROL";
@@ -126,6 +126,35 @@ async fn broadcast_mentions_reach_slack_only_as_harmless_text() {
         .expect("a nudge");
     assert!(nudge.contains("restart checkout now, <@UBOB>"), "{nudge}");
     assert!(nudge.contains("paging"), "{nudge}");
+
+    // The update form: raw text, so even the plain words are defused.
+    let res = app
+        .interaction(json!({
+            "type": "view_submission",
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": DECLARER, "username": "a", "name": "a", "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "1337.42.abcd",
+            "view": {
+                "id": "VUPD1", "team_id": "T1", "type": "modal", "callback_id": "update",
+                "private_metadata": "1", "hash": "1.2",
+                "title": {"type": "plain_text", "text": "Update INC-1"}, "blocks": [],
+                "state": {"values": {
+                    "status": {"value": {"type": "plain_text_input", "value": "@here <!channel> rolled back by form"}},
+                    "audiences": {"value": {"type": "checkboxes", "selected_options": [{"text": {"type": "plain_text", "text": "a"}, "value": "announcement"}]}}
+                }}
+            }
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_idle().await;
+    assert!(
+        app.slack
+            .messages_in(ORIGIN)
+            .iter()
+            .any(|m| m.body.to_string().contains("rolled back by form")),
+        "the form's update was posted"
+    );
 
     // A notice quoting the title: the second war room cannot be created.
     app.slack

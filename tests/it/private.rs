@@ -272,6 +272,35 @@ async fn announce_none_posts_nothing_outside_and_full_posts_as_for_public_ones()
             .any(|b| b.contains("contained")),
         "the update's copy is in the war room"
     );
+    // The form ticks no audience by default, and none is needed.
+    app.command(DECLARER, &room, "update").await;
+    let view = app.slack.calls("views.open").last().unwrap().body["view"].clone();
+    assert!(
+        !view.to_string().contains("initial_options"),
+        "nothing ticked: {view}"
+    );
+    let res = app
+        .interaction(json!({
+            "type": "view_submission",
+            "user": {"id": DECLARER},
+            "view": {
+                "id": "VUPD1", "type": "modal", "callback_id": "update", "private_metadata": "1",
+                "state": {"values": {
+                    "status": {"value": {"type": "plain_text_input", "value": "keys rotated by form"}},
+                    "audiences": {"value": {"type": "checkboxes", "selected_options": []}}
+                }}
+            }
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let answer = res.text().await.unwrap();
+    assert!(!answer.contains("errors"), "{answer}");
+    app.wait_idle().await;
+    assert!(
+        bodies_in(&app, &room)
+            .iter()
+            .any(|b| b.contains("keys rotated by form"))
+    );
 
     let app = TestApp::spawn(Setup {
         env: vec![("WARROOM_PRIVATE_INCIDENTS__ANNOUNCE", "full".to_string())],
