@@ -65,14 +65,6 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// The incident must still be open (not closed).
-    pub fn open() -> Self {
-        Guard {
-            open: true,
-            ..Guard::default()
-        }
-    }
-
     /// Open, and `user` was seen in the war room.
     pub fn open_by(user: &UserId) -> Self {
         Guard {
