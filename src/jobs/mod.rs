@@ -353,12 +353,15 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
-            let topic = domain::topic(&incident, &lead);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let topic = domain::topic_with_bridge(&incident, &lead, bridge.as_deref());
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let content = blocks::with_bridge(content, bridge.as_deref());
             let existing = match row.job {
                 Job::SyncBoard => incident.board_ts.as_deref(),
                 _ => None,

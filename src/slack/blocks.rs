@@ -662,6 +662,225 @@ pub fn postmortem_summary(
         ])
 }
 
+pub const ACTION_BRIDGE: &str = "bridge.join";
+
+/// Puts a "Join the bridge" link button beside the first section of a
+/// message (the role board's heading), so it costs no block.
+pub fn with_bridge(mut content: SlackMessageContent, url: Option<&str>) -> SlackMessageContent {
+    let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) else {
+        return content;
+    };
+    let first = content.blocks.as_mut().and_then(|blocks| {
+        blocks.iter_mut().find_map(|b| match b {
+            SlackBlock::Section(s) => Some(s),
+            _ => None,
+        })
+    });
+    if let Some(section) = first {
+        section.accessory = Some(
+            SlackBlockButtonElement::new(plain("Join the bridge"))
+                .with_action_id(ACTION_BRIDGE.into())
+                .with_url(url)
+                .into(),
+        );
+    }
+    content
+}
+
+pub const ACTION_TICK: &str = "checklist.tick";
+
+/// The action id of one task's checkbox: `checklist.tick|<checklist>|<task>`.
+pub fn tick_action_id(checklist: i64, task: usize) -> String {
+    format!("{ACTION_TICK}|{checklist}|{task}")
+}
+
+/// One holder's checklist in the war room: a section per task with a
+/// checkbox, grouped by when the task belongs, and the progress. Edited in
+/// place as tasks are ticked.
+pub fn checklist(
+    incident: &Incident,
+    list: &crate::domain::checklist::Checklist,
+) -> SlackMessageContent {
+    use crate::domain::checklist::Group;
+    let (done, total) = list.progress();
+    let head = format!(
+        ":clipboard: *{} checklist* for {} · {}",
+        escape(&list.role),
+        list.holder.mention(),
+        incident.reference()
+    );
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_block_id("checklist-head".into())
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    let mut group = None;
+    for task in list.tasks.all() {
+        if group != Some(task.group) {
+            group = Some(task.group);
+            let title = match task.group {
+                Group::Start => "*At the start*".to_string(),
+                Group::During => "*While it runs*".to_string(),
+                Group::Cadence => format!(
+                    "*Every {}* (you will be reminded)",
+                    list.tasks
+                        .cadence
+                        .as_ref()
+                        .map(|c| humantime::format_duration(c.every).to_string())
+                        .unwrap_or_default()
+                ),
+            };
+            blocks.push(
+                SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                    SlackBlockMarkDownText::new(title),
+                )])
+                .into(),
+            );
+        }
+        let option = SlackBlockChoiceItem::new(
+            SlackBlockText::from(SlackBlockPlainText::new("Done".into())),
+            "done".to_string(),
+        );
+        let mut checkbox = SlackBlockCheckboxesElement::new(vec![option.clone()])
+            .with_action_id(tick_action_id(list.id, task.index).into());
+        if list.done.contains(&task.index) {
+            checkbox = checkbox.with_initial_options(vec![option]);
+        }
+        let text = if list.done.contains(&task.index) {
+            format!("~{}~", escape(task.text))
+        } else {
+            escape(task.text)
+        };
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_block_id(format!("task-{}", task.index).into())
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .with_accessory(checkbox.into())
+                .into(),
+        );
+    }
+    blocks.push(
+        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!(
+                "{done} of {total} done · ticks are recorded on the timeline"
+            )),
+        )])
+        .into(),
+    );
+    blocks.truncate(MAX_BLOCKS);
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} checklist for {} ({done} of {total} done)",
+            list.role,
+            list.holder.mention()
+        ))
+        .with_blocks(blocks)
+}
+
+/// A cadence reminder to a role holder; for the Scribe, with the internal
+/// summary prefilled from the timeline since the last one.
+pub fn checklist_reminder(
+    incident: &Incident,
+    list: &crate::domain::checklist::Checklist,
+    summary: Option<&str>,
+) -> SlackMessageContent {
+    let tasks: Vec<String> = list
+        .tasks
+        .cadence
+        .iter()
+        .flat_map(|c| c.tasks.iter())
+        .map(|t| format!("• {}", escape(t)))
+        .collect();
+    let head = format!(
+        ":repeat: {} time for your recurring *{}* tasks in {}:\n{}",
+        list.holder.mention(),
+        escape(&list.role),
+        incident.reference(),
+        tasks.join("\n")
+    );
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    if let Some(summary) = summary {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(
+                    "A summary ready to copy, from the timeline since the last one:".into(),
+                ),
+            )])
+            .into(),
+        );
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(summary, SECTION_TEXT_MAX)))
+                .into(),
+        );
+    }
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} reminder: recurring {} tasks",
+            incident.reference(),
+            list.role
+        ))
+        .with_blocks(blocks)
+}
+
+/// The internal summary the Scribe publishes: impact, changes of state and
+/// milestones since `since`, from the timeline.
+pub fn internal_summary(
+    incident: &Incident,
+    entries: &[Entry],
+    since: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> String {
+    use crate::domain::EntryKind as K;
+    let mut text = format!(
+        "*Internal summary, {}* ({} · {} · since {})\n*Impact:* {}",
+        incident.reference(),
+        escape(&incident.severity),
+        incident.status,
+        when(since, false, tz),
+        if incident.summary.is_empty() {
+            "_not described yet_".to_string()
+        } else {
+            escape(&incident.summary)
+        }
+    );
+    let pick = |kinds: &[K]| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e.occurred_at > since && kinds.contains(&e.kind))
+            .map(|e| timeline_line(e, false, tz))
+            .collect()
+    };
+    let changes = pick(&[K::Severity, K::Status, K::Role, K::Update]);
+    let milestones = pick(&[
+        K::Message,
+        K::Note,
+        K::ImpactStarted,
+        K::Detected,
+        K::Mitigated,
+        K::Resolved,
+        K::Decision,
+        K::Hypothesis,
+    ]);
+    for (title, lines) in [("Changes of state", changes), ("Milestones", milestones)] {
+        text.push_str(&format!("\n*{title}:*"));
+        if lines.is_empty() {
+            text.push_str(" none");
+        } else {
+            for l in lines {
+                text.push('\n');
+                text.push_str(&l);
+            }
+        }
+    }
+    truncate(&text, SECTION_TEXT_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ mod declare;
 mod failures;
 mod permissions;
 mod postmortem;
+mod process;
 mod reminders;
 mod replicas;
 mod resilience;
