@@ -174,6 +174,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             if role.name == INCIDENT_LEAD {
                 jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
             }
+            jobs.push(checklist_for(&role.name, &assignee));
             let text = format!(
                 "{} assigned {} to {}",
                 user.mention(),
@@ -618,6 +619,11 @@ pub async fn action(
             warn!(action_id = %id, "unknown action");
             return Ok(());
         }
+        Action::Tick {
+            checklist,
+            task,
+            done,
+        } => return tick(ctx, user, channel, *checklist, *task, *done).await,
     };
     tracing::Span::current().record("incident", number);
     let Some(incident) = ctx.store.incident(number).await? else {
@@ -655,7 +661,7 @@ pub async fn action(
             return Ok(());
         }
         Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
-        Action::Unknown(_) => return Ok(()),
+        Action::Unknown(_) | Action::Tick { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -663,6 +669,9 @@ pub async fn action(
     let mut jobs = vec![Job::SyncBoard];
     if role.name == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
+    }
+    if claim {
+        jobs.push(checklist_for(&role.name, user));
     }
     let verb = if claim { "claimed" } else { "released" };
     let text = format!("{} {verb} {}", user.mention(), role.name);
@@ -693,6 +702,85 @@ pub async fn action(
         .await;
     }
     ctx.state_changed();
+    Ok(())
+}
+
+/// The job that shows a new role holder their checklist (written with the
+/// role change, so it is posted once the change is, whatever restarts).
+fn checklist_for(role: &str, user: &UserId) -> Job {
+    Job::PostChecklist {
+        role: role.to_string(),
+        user: user.0.clone(),
+    }
+}
+
+/// A tick on a role checklist: recorded on the timeline with who ticked
+/// it, and the message edited in place so everyone sees the progress.
+/// Anyone in the war room may tick (a lead may tick for a busy holder).
+async fn tick(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    checklist: i64,
+    task: usize,
+    done: bool,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    let Some(text) = list.tasks.all().get(task).map(|t| t.text.to_string()) else {
+        warn!(
+            checklist,
+            task, "tick on a task the checklist does not have"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let now = ctx.clock.now();
+    if incident.status == Status::Closed {
+        // Put the message back as it was and say why.
+        let mut jobs = vec![Job::SyncChecklist { checklist }];
+        if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+            jobs.push(Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: format!(
+                    "{} is closed; its checklists no longer change.",
+                    incident.reference()
+                ),
+            });
+        }
+        let effects = Effects {
+            jobs,
+            ..Effects::default()
+        };
+        ctx.store.add_effects(incident.number, now, effects).await?;
+        ctx.state_changed();
+        return Ok(());
+    }
+    let verb = if done { "ticked" } else { "unticked" };
+    let whose = if list.holder == *user {
+        String::new()
+    } else {
+        format!(" of {}", list.holder.mention())
+    };
+    let note = format!("{verb} “{text}” on the {} checklist{whose}", list.role);
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(ctx, EntryKind::Note, user, note)],
+        vec![Job::SyncChecklist { checklist }],
+    );
+    if ctx
+        .store
+        .tick_task(checklist, task, user, done, now, effects)
+        .await?
+    {
+        ctx.state_changed();
+    }
     Ok(())
 }
 

@@ -821,7 +821,7 @@ pub fn checklist_reminder(
     }
     SlackMessageContent::new()
         .with_text(format!(
-            "{} reminder: recurring {} tasks",
+            "{}: time for the recurring {} tasks",
             incident.reference(),
             list.role
         ))
@@ -829,7 +829,8 @@ pub fn checklist_reminder(
 }
 
 /// The internal summary the Scribe publishes: impact, changes of state and
-/// milestones since `since`, from the timeline.
+/// milestones from `since` on (the caller leaves out what came after the
+/// window), from the timeline.
 pub fn internal_summary(
     incident: &Incident,
     entries: &[Entry],
@@ -852,7 +853,7 @@ pub fn internal_summary(
     let pick = |kinds: &[K]| -> Vec<String> {
         entries
             .iter()
-            .filter(|e| e.occurred_at > since && kinds.contains(&e.kind))
+            .filter(|e| e.occurred_at >= since && kinds.contains(&e.kind))
             .map(|e| timeline_line(e, false, tz))
             .collect()
     };
@@ -1005,5 +1006,104 @@ mod tests {
         }
         let last = serde_json::to_string(blocks.last().unwrap()).unwrap();
         assert!(last.contains("later entries are not shown"), "{last}");
+    }
+
+    fn scribe_checklist() -> crate::domain::checklist::Checklist {
+        crate::domain::checklist::Checklist {
+            id: 4,
+            incident: 3,
+            role: "Scribe".into(),
+            holder: UserId("U2".into()),
+            tasks: crate::domain::checklist::Tasks::defaults_for("Scribe"),
+            done: [1].into_iter().collect(),
+            ts: None,
+            cadence_at: None,
+            since: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_checklist_has_a_checkbox_per_task() {
+        insta::assert_json_snapshot!(checklist(&incident(), &scribe_checklist()));
+    }
+
+    #[test]
+    fn the_biggest_checklist_stays_within_block_kit_limits() {
+        use crate::domain::checklist::{CadenceTasks, MAX_TASK_CHARS, MAX_TASKS, Tasks};
+        let task = |i: usize| format!("{i} {}", "<&>".repeat(MAX_TASK_CHARS));
+        let mut list = scribe_checklist();
+        list.tasks = Tasks {
+            start: (0..MAX_TASKS - 2).map(task).collect(),
+            during: vec![task(98)],
+            cadence: Some(CadenceTasks {
+                every: std::time::Duration::from_secs(600),
+                tasks: vec![task(99)],
+            }),
+        };
+        let content = checklist(&incident(), &list);
+        let blocks = content.blocks.as_ref().unwrap();
+        assert!(blocks.len() <= MAX_BLOCKS, "{}", blocks.len());
+        let json = serde_json::to_value(&content).unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for b in json["blocks"].as_array().unwrap() {
+            if let Some(text) = b["text"]["text"].as_str() {
+                assert!(text.chars().count() <= SECTION_TEXT_MAX);
+            }
+            if let Some(id) = b["block_id"].as_str() {
+                assert!(ids.insert(id.to_string()), "{id} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn the_internal_summary_takes_the_window_only() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+            .unwrap();
+        let entries = [
+            entry(
+                1,
+                t - chrono::Duration::minutes(1),
+                EntryKind::Note,
+                "old news",
+            ),
+            entry(
+                2,
+                t,
+                EntryKind::Status,
+                "Status changed from investigating to identified",
+            ),
+            entry(
+                3,
+                t + chrono::Duration::minutes(3),
+                EntryKind::Message,
+                "errors down",
+            ),
+        ];
+        let text = internal_summary(&incident(), &entries, t, chrono_tz::UTC);
+        assert!(!text.contains("old news"), "{text}");
+        assert!(text.contains("*Changes of state:*\n• "), "{text}");
+        assert!(text.contains("errors down"));
+        assert!(text.contains("_not described yet_"));
+        let quiet = internal_summary(&incident(), &[], t, chrono_tz::UTC);
+        assert!(quiet.contains("*Milestones:* none"), "{quiet}");
+    }
+
+    #[test]
+    fn the_bridge_button_goes_beside_the_board_heading() {
+        let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
+        let board = role_board(&incident(), &[], &roles);
+        let blocks = board.blocks.as_ref().map(Vec::len);
+        let with = with_bridge(board.clone(), Some("https://meet.example.com/inc-3"));
+        assert_eq!(with.blocks.as_ref().map(Vec::len), blocks, "no extra block");
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(
+            json["blocks"][0]["accessory"]["url"],
+            "https://meet.example.com/inc-3"
+        );
+        assert_eq!(with_bridge(board.clone(), None), board);
+        assert_eq!(with_bridge(board.clone(), Some("not a url")), board);
     }
 }

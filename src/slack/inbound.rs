@@ -65,6 +65,12 @@ pub enum Action {
         incident: IncidentNumber,
         minutes: u32,
     },
+    /// A checkbox on a role checklist, ticked (`done`) or unticked.
+    Tick {
+        checklist: i64,
+        task: usize,
+        done: bool,
+    },
     Unknown(String),
 }
 
@@ -163,6 +169,18 @@ struct RawAction {
     action_id: String,
     #[serde(default)]
     value: Option<String>,
+    /// What a checkboxes element holds ticked after the click.
+    #[serde(default)]
+    selected_options: Vec<RawOption>,
+}
+
+/// `checklist.tick|<checklist>|<task>` → the checklist and task.
+fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
+    let rest = action_id
+        .strip_prefix(crate::slack::blocks::ACTION_TICK)?
+        .strip_prefix('|')?;
+    let (checklist, task) = rest.split_once('|')?;
+    Some((checklist.parse().ok()?, task.parse().ok()?))
 }
 
 #[derive(Deserialize)]
@@ -211,6 +229,10 @@ impl Interaction {
                 let Some(first) = raw.actions.into_iter().next() else {
                     return Ok(Interaction::Other("block_actions without actions".into()));
                 };
+                // A link button: Slack opened the link and tells us too.
+                if first.action_id == crate::slack::blocks::ACTION_BRIDGE {
+                    return Ok(Interaction::Other("bridge link opened".into()));
+                }
                 let value = first.value.as_deref().unwrap_or_default();
                 let role_value = parse_role_value(value);
                 let id = first.action_id.as_str();
@@ -229,6 +251,16 @@ impl Interaction {
                                 Action::Snooze { incident, minutes }
                             }
                             _ => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_TICK) => {
+                        match parse_tick(id) {
+                            Some((checklist, task)) => Action::Tick {
+                                checklist,
+                                task,
+                                done: !first.selected_options.is_empty(),
+                            },
+                            None => Action::Unknown(id.to_string()),
                         }
                     }
                     (other, _) => Action::Unknown(other.to_string()),
@@ -525,6 +557,54 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn checklist_ticks_and_bridge_links() {
+        let click = |action: serde_json::Value| {
+            Interaction::parse(&form(serde_json::json!({
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "channel": {"id": "C1"},
+                "actions": [action]
+            })))
+            .unwrap()
+        };
+        let tick = |i: Interaction| match i {
+            Interaction::Action { action, .. } => action,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes",
+                "selected_options": [{"value": "done", "text": {"type": "plain_text", "text": "Done"}}]})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: true
+            }
+        );
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes", "selected_options": []})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: false
+            }
+        );
+        assert!(matches!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|x|2", "type": "checkboxes"})
+            )),
+            Action::Unknown(_)
+        ));
+        assert!(matches!(
+            click(serde_json::json!({"action_id": "bridge.join", "type": "button"})),
+            Interaction::Other(_)
+        ));
     }
 
     #[test]

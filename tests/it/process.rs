@@ -138,3 +138,280 @@ async fn without_a_bridge_there_is_no_button() {
     assert!(board.body["blocks"][0]["accessory"].is_null());
     assert!(!app.slack.channel(&room).unwrap().topic.contains("bridge"));
 }
+
+const CAROL: &str = "UCAROL";
+
+/// The checklist message of `role` in the war room.
+fn checklist(app: &TestApp, room: &str, role: &str) -> crate::fake_slack::Message {
+    let mut found: Vec<_> = app
+        .slack
+        .messages_in(room)
+        .into_iter()
+        .filter(|m| {
+            m.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&format!("{role} checklist")))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one {role} checklist");
+    found.remove(0)
+}
+
+/// Clicks the checkbox of `task` on checklist `id`: ticked or not after
+/// the click, as Slack reports it.
+async fn tick(app: &TestApp, user: &str, room: &str, id: i64, task: usize, done: bool) {
+    let selected = if done {
+        serde_json::json!([{"text": {"type": "plain_text", "text": "Done"}, "value": "done"}])
+    } else {
+        serde_json::json!([])
+    };
+    let res = app
+        .interaction(serde_json::json!({
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": user, "username": "u", "name": "u", "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "1337.42.abcd",
+            "container": {"type": "message", "message_ts": "1700000000.000002", "channel_id": room, "is_ephemeral": false},
+            "channel": {"id": room, "name": "inc"},
+            "message": {"type": "message", "ts": "1700000000.000002", "text": "checklist"},
+            "response_url": "https://hooks.slack.com/actions/T1/1/abc",
+            "actions": [{"action_id": format!("checklist.tick|{id}|{task}"), "block_id": format!("task-{task}"),
+                "type": "checkboxes", "selected_options": selected, "action_ts": "1700000001.0001"}]
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_idle().await;
+}
+
+fn tasks_of(role: &str) -> Vec<String> {
+    warroom::domain::checklist::Tasks::defaults_for(role)
+        .all()
+        .iter()
+        .map(|t| t.text.to_string())
+        .collect()
+}
+
+fn ticked(message: &crate::fake_slack::Message) -> Vec<usize> {
+    message.body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["accessory"]["type"] == "checkboxes")
+        .enumerate()
+        .filter(|(_, b)| !b["accessory"]["initial_options"].is_null())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[tokio::test]
+async fn taking_a_role_shows_its_checklist_and_ticks_edit_it_in_place() {
+    let app = TestApp::spawn(with_bridge()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.click(BOB, &room, "role.claim", "1|Scribe").await;
+    app.wait_idle().await;
+
+    let list = checklist(&app, &room, "Scribe");
+    assert_block_kit(&list.body);
+    let body = list.body.to_string();
+    assert!(body.contains(&format!("<@{BOB}>")), "{body}");
+    let scribe = tasks_of("Scribe");
+    let boxes: Vec<&Value> = list.body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["accessory"]["type"] == "checkboxes")
+        .collect();
+    assert_eq!(boxes.len(), scribe.len(), "a checkbox per task");
+    assert_eq!(boxes[0]["text"]["text"], scribe[0].as_str());
+    assert!(body.contains("Every 15m"), "the cadence group: {body}");
+    assert!(body.contains(&format!("0 of {} done", scribe.len())));
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 1);
+
+    // Bob ticks the first task: recorded, and the message edited in place.
+    tick(&app, BOB, &room, 1, 0, true).await;
+    let list = checklist(&app, &room, "Scribe");
+    assert_eq!(list.edits, 1);
+    assert_eq!(ticked(&list), [0]);
+    assert!(
+        list.body
+            .to_string()
+            .contains(&format!("1 of {} done", scribe.len()))
+    );
+    // The same state again (a double click) changes nothing.
+    tick(&app, BOB, &room, 1, 0, true).await;
+    assert_eq!(checklist(&app, &room, "Scribe").edits, 1);
+    // Carol ticks another for him; anyone sees and may help.
+    tick(&app, CAROL, &room, 1, 3, true).await;
+    assert_eq!(ticked(&checklist(&app, &room, "Scribe")), [0, 3]);
+    // Unticking works too.
+    tick(&app, BOB, &room, 1, 0, false).await;
+    let list = checklist(&app, &room, "Scribe");
+    assert_eq!(list.edits, 3);
+    assert_eq!(ticked(&list), [3]);
+    assert_block_kit(&list.body);
+
+    let notes: Vec<(String, String)> = app
+        .ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == warroom::domain::EntryKind::Note)
+        .map(|e| (e.author.unwrap().0, e.text))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                BOB.to_string(),
+                format!("ticked “{}” on the Scribe checklist", scribe[0])
+            ),
+            (
+                CAROL.to_string(),
+                format!("ticked “{}” on the Scribe checklist of <@{BOB}>", scribe[3])
+            ),
+            (
+                BOB.to_string(),
+                format!("unticked “{}” on the Scribe checklist", scribe[0])
+            ),
+        ]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklist_ticks").await, 1);
+
+    // Assigning a role shows the assignee theirs; the Incident Lead's
+    // includes the bridge.
+    app.command_json(DECLARER, &room, &format!("assign tech lead <@{CAROL}>"))
+        .await;
+    app.click(CAROL, &room, "role.claim", "1|Incident Lead")
+        .await;
+    app.wait_idle().await;
+    let tl = checklist(&app, &room, "Technical Lead");
+    assert!(tl.body.to_string().contains(&format!("<@{CAROL}>")));
+    assert_block_kit(&tl.body);
+    let lead = checklist(&app, &room, "Incident Lead");
+    assert!(
+        lead.body
+            .to_string()
+            .contains("Bridge established and recording")
+    );
+    assert_block_kit(&lead.body);
+
+    // A role with no tasks has no checklist.
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 3);
+}
+
+#[tokio::test]
+async fn configured_tasks_replace_the_defaults() {
+    let app = TestApp::spawn(Setup {
+        toml: r#"
+[[roles]]
+name = "Incident Lead"
+tasks = { start = ["Page the database team"] }
+
+[[roles]]
+name = "Scribe"
+tasks = { during = ["Keep notes"] }
+
+[[roles]]
+name = "Observer"
+"#,
+        ..Setup::default()
+    })
+    .await;
+    let room = app.declare("Replica lag", "SEV2").await;
+    app.click(BOB, &room, "role.claim", "1|Scribe").await;
+    app.click(CAROL, &room, "role.claim", "1|Observer").await;
+    app.wait_idle().await;
+    let list = checklist(&app, &room, "Scribe");
+    let body = list.body.to_string();
+    assert!(
+        body.contains("Keep notes") && !body.contains("Every"),
+        "{body}"
+    );
+    assert_eq!(ticked(&list), Vec::<usize>::new());
+    // Observer has no tasks configured and none by default: no checklist.
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 1);
+    // No cadence: nothing is scheduled.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM checklists WHERE cadence_at IS NOT NULL")
+            .await,
+        0
+    );
+}
+
+/// Checklist reminders posted in the war room so far.
+fn recurring(app: &TestApp, room: &str) -> Vec<String> {
+    app.slack
+        .messages_in(room)
+        .into_iter()
+        .filter(|m| {
+            m.body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("time for the recurring"))
+        })
+        .map(|m| {
+            assert_block_kit(&m.body);
+            m.body.to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn recurring_tasks_come_back_on_time_and_once_across_restarts() {
+    let mut app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.click(BOB, &room, "role.claim", "1|Scribe").await;
+    app.wait_idle().await;
+    app.command_json(DECLARER, &room, "note rolled back 1.4.2")
+        .await;
+    app.command_json(DECLARER, &room, "status identified").await;
+
+    app.advance(minutes(14)).await;
+    assert!(recurring(&app, &room).is_empty(), "not before 15 minutes");
+    app.advance(minutes(1)).await;
+    let sent = recurring(&app, &room);
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains(&format!("<@{BOB}>")), "{}", sent[0]);
+    assert!(sent[0].contains("Publish an internal summary"));
+    // The Scribe's summary, prefilled from the timeline so far.
+    assert!(sent[0].contains("Internal summary, INC-1"), "{}", sent[0]);
+    assert!(sent[0].contains("rolled back 1.4.2"));
+    assert!(sent[0].contains("Status changed from investigating to identified"));
+
+    // A restart repeats nothing.
+    app = app.restart(true).await;
+    app.settle().await;
+    assert_eq!(recurring(&app, &room).len(), 1);
+
+    // The next one comes 15 minutes later, with only what happened since.
+    app.command_json(DECLARER, &room, "note cache warmed").await;
+    app.advance(minutes(15)).await;
+    let sent = recurring(&app, &room);
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].contains("cache warmed"), "{}", sent[1]);
+    assert!(!sent[1].contains("rolled back 1.4.2"), "{}", sent[1]);
+
+    // Down through two intervals: one reminder when it is back, not two.
+    app = app.restart(false).await;
+    app.clock.advance(minutes(40));
+    app = app.restart(true).await;
+    app.settle().await;
+    assert_eq!(recurring(&app, &room).len(), 3);
+    let stored = app
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder' AND text LIKE '%recurring Scribe%'")
+        .await;
+    assert_eq!(stored, 3, "each on the timeline once");
+
+    // Bob hands the role back: his reminders stop.
+    app.click(BOB, &room, "role.release", "1|Scribe").await;
+    app.wait_idle().await;
+    app.advance(minutes(30)).await;
+    assert_eq!(recurring(&app, &room).len(), 3);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM checklists WHERE cadence_at IS NOT NULL")
+            .await,
+        0
+    );
+}
