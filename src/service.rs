@@ -624,6 +624,13 @@ pub async fn action(
             task,
             done,
         } => return tick(ctx, user, channel, *checklist, *task, *done).await,
+        Action::OpenSummary {
+            checklist,
+            since,
+            until,
+        } => {
+            return open_summary(ctx, user, channel, trigger_id, *checklist, *since, *until).await;
+        }
     };
     tracing::Span::current().record("incident", number);
     let Some(incident) = ctx.store.incident(number).await? else {
@@ -661,7 +668,7 @@ pub async fn action(
             return Ok(());
         }
         Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
-        Action::Unknown(_) | Action::Tick { .. } => return Ok(()),
+        Action::Unknown(_) | Action::Tick { .. } | Action::OpenSummary { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -782,6 +789,116 @@ async fn tick(
         ctx.state_changed();
     }
     Ok(())
+}
+
+/// "Edit and post" on the Scribe's reminder: the form with the internal
+/// summary of that window prefilled (the `trigger_id` dies in 3 s, so now).
+async fn open_summary(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    checklist: i64,
+    since: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let since = chrono::DateTime::from_timestamp_millis(since).unwrap_or(incident.declared_at);
+    let until = chrono::DateTime::from_timestamp_millis(until).unwrap_or(since);
+    let entries: Vec<_> = ctx
+        .store
+        .timeline(incident.number)
+        .await?
+        .into_iter()
+        .filter(|e| e.occurred_at < until)
+        .collect();
+    let text = blocks::internal_summary(&incident, &entries, since, ctx.settings.timezone);
+    let view = blocks::summary_modal(&incident, &text);
+    let problem = match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) if trigger_expired(&e) => {
+            "That took too long to open; click *Edit and post* again.".to_string()
+        }
+        Ok(Err(e)) => format!("I could not open the summary form ({e}). Try again."),
+        Err(_) => "Slack took too long to open the summary form. Try again.".to_string(),
+    };
+    warn!(%problem, "summary form not opened");
+    if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+        let effects = Effects {
+            jobs: vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: problem,
+            }],
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(incident.number, ctx.clock.now(), effects)
+            .await?;
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// The Scribe's internal summary form was submitted: posted in the war
+/// room and kept on the timeline, in one transaction.
+pub async fn summary_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    text: &str,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(
+                blocks::SUMMARY_BLOCK.to_string(),
+                "This incident is closed.".to_string(),
+            );
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    if text.trim().is_empty() {
+        errors.insert(
+            blocks::SUMMARY_BLOCK.to_string(),
+            "Write the summary, or cancel.".to_string(),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Mentions of people stay; `<!channel>` and the like must not ping.
+    let text = text.replace("<!", "&lt;!");
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(
+            ctx,
+            EntryKind::Note,
+            user,
+            format!("posted an internal summary:\n{text}"),
+        )],
+        vec![Job::PostSummary {
+            text,
+            by: user.0.clone(),
+        }],
+    );
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
 }
 
 /// Pushes the pending communication reminders back by `minutes`.

@@ -75,6 +75,8 @@ pub enum Job {
         since: i64,
         until: i64,
     },
+    /// Posts the Scribe's internal summary, as edited, in the war room.
+    PostSummary { text: String, by: String },
 }
 
 impl Job {
@@ -95,6 +97,7 @@ impl Job {
             Job::PostChecklist { .. } => "post_checklist",
             Job::SyncChecklist { .. } => "sync_checklist",
             Job::PostChecklistReminder { .. } => "post_checklist_reminder",
+            Job::PostSummary { .. } => "post_summary",
         }
     }
 
@@ -490,6 +493,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
             };
+            let button = blocks::summary_action_value(list.id, *since, *until);
             let summary = if list.role == domain::roles::SCRIBE {
                 let since = DateTime::from_timestamp_millis(*since).unwrap_or(incident.declared_at);
                 let until = DateTime::from_timestamp_millis(*until).unwrap_or(since);
@@ -509,7 +513,18 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             } else {
                 None
             };
-            let content = blocks::checklist_reminder(&incident, &list, summary.as_deref());
+            let content = blocks::checklist_reminder(
+                &incident,
+                &list,
+                summary.as_deref(),
+                summary.as_ref().map(|_| button.as_str()),
+            );
+            post_once(ctx, row, channel, content).await?;
+            Ok(())
+        }
+        Job::PostSummary { text, by } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
             post_once(ctx, row, channel, content).await?;
             Ok(())
         }

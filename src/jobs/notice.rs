@@ -116,6 +116,7 @@ async fn culprit(ctx: &Ctx, job: &Job, incident: &Incident) -> Result<UserId, St
             .map(|c| c.posted_by),
         Job::CaptureMessage { by, .. } => by.clone().map(UserId),
         Job::PostChecklist { user, .. } => Some(UserId(user.clone())),
+        Job::PostSummary { by, .. } => Some(UserId(by.clone())),
         Job::PostPostmortem => ctx
             .store
             .timeline(incident.number)
@@ -179,6 +180,9 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
         Job::SyncChecklist { .. } | Job::PostChecklistReminder { .. } => {
             format!("I could not update a checklist in {reference}'s war room")
         }
+        Job::PostSummary { .. } => {
+            format!("Your internal summary was not posted in {reference}'s war room")
+        }
     }
 }
 
@@ -200,6 +204,7 @@ fn again(job: &Job) -> &'static str {
         Job::PostChecklist { .. } => "release the role and claim it again",
         Job::SyncChecklist { .. } => "the next tick will try again",
         Job::PostChecklistReminder { .. } => "it will come round again at its interval",
+        Job::PostSummary { .. } => "post it again from the reminder, or paste it in the war room",
     }
 }
 

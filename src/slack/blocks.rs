@@ -784,6 +784,7 @@ pub fn checklist_reminder(
     incident: &Incident,
     list: &crate::domain::checklist::Checklist,
     summary: Option<&str>,
+    summary_button: Option<&str>,
 ) -> SlackMessageContent {
     let tasks: Vec<String> = list
         .tasks
@@ -808,16 +809,30 @@ pub fn checklist_reminder(
         blocks.push(
             SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
                 SlackBlockMarkDownText::new(
-                    "A summary ready to copy, from the timeline since the last one:".into(),
+                    "Your summary, prefilled from the timeline since the last one:".into(),
                 ),
             )])
             .into(),
         );
+        // Quoted words must not ping a whole channel from the reminder.
+        let summary = summary.replace("<!", "&lt;!");
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(md!(truncate(summary, SECTION_TEXT_MAX)))
+                .with_text(md!(truncate(&summary, SECTION_TEXT_MAX)))
                 .into(),
         );
+        if let Some(value) = summary_button {
+            blocks.push(
+                SlackActionsBlock::new(vec![
+                    SlackBlockButtonElement::new(plain("Edit and post"))
+                        .with_action_id(ACTION_OPEN_SUMMARY.into())
+                        .with_value(value.to_string())
+                        .with_style(SlackBlockButtonStyle::Primary)
+                        .into(),
+                ])
+                .into(),
+            );
+        }
     }
     SlackMessageContent::new()
         .with_text(format!(
@@ -830,7 +845,8 @@ pub fn checklist_reminder(
 
 /// The internal summary the Scribe publishes: impact, changes of state and
 /// milestones from `since` on (the caller leaves out what came after the
-/// window), from the timeline.
+/// window), from the timeline. Times are written out in `tz`, so the text
+/// reads the same in the form that edits it and once posted.
 pub fn internal_summary(
     incident: &Incident,
     entries: &[Entry],
@@ -838,23 +854,36 @@ pub fn internal_summary(
     tz: chrono_tz::Tz,
 ) -> String {
     use crate::domain::EntryKind as K;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M %Z").to_string();
     let mut text = format!(
         "*Internal summary, {}* ({} · {} · since {})\n*Impact:* {}",
         incident.reference(),
-        escape(&incident.severity),
+        incident.severity,
         incident.status,
-        when(since, false, tz),
+        at(since),
         if incident.summary.is_empty() {
-            "_not described yet_".to_string()
+            "not described yet".to_string()
         } else {
-            escape(&incident.summary)
+            incident.summary.clone()
         }
     );
     let pick = |kinds: &[K]| -> Vec<String> {
         entries
             .iter()
-            .filter(|e| e.occurred_at >= since && kinds.contains(&e.kind))
-            .map(|e| timeline_line(e, false, tz))
+            .filter(|e| e.occurred_at >= since && kinds.contains(&e.kind) && e.fetched)
+            .map(|e| {
+                let label = e
+                    .kind
+                    .label()
+                    .map(|l| format!("[{l}] "))
+                    .unwrap_or_default();
+                let who = match (&e.author_name, &e.author) {
+                    (Some(name), _) => format!("{name}: "),
+                    (None, Some(user)) if e.kind == K::Note => format!("{}: ", user.mention()),
+                    _ => String::new(),
+                };
+                format!("• {} {label}{who}{}", at(e.occurred_at), e.text)
+            })
             .collect()
     };
     let changes = pick(&[K::Severity, K::Status, K::Role, K::Update]);
@@ -879,7 +908,71 @@ pub fn internal_summary(
             }
         }
     }
-    truncate(&text, SECTION_TEXT_MAX)
+    truncate(&text, SUMMARY_MAX)
+}
+
+/// The longest summary: what a plain-text input holds.
+pub const SUMMARY_MAX: usize = 3000;
+pub const ACTION_OPEN_SUMMARY: &str = "checklist.summary";
+pub const CALLBACK_SUMMARY: &str = "summary";
+/// Block and action id of the summary form's text.
+pub const SUMMARY_BLOCK: &str = "summary";
+
+/// The button value of "Edit and post": `<checklist>|<since ms>|<until ms>`.
+pub fn summary_action_value(checklist: i64, since: i64, until: i64) -> String {
+    format!("{checklist}|{since}|{until}")
+}
+
+/// The form that edits the prefilled internal summary before it is posted
+/// in the war room.
+pub fn summary_modal(incident: &Incident, prefilled: &str) -> SlackView {
+    let blocks: Vec<SlackBlock> = vec![
+        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!(
+                "*{}* · {}: edit what the timeline gave, then post it in the war room.",
+                incident.reference(),
+                escape(&incident.title)
+            )),
+        )])
+        .into(),
+        SlackInputBlock::new(
+            plain("Internal summary"),
+            SlackBlockPlainTextInputElement::new()
+                .with_action_id("value".into())
+                .with_multiline(true)
+                .with_max_length(SUMMARY_MAX as u64)
+                .with_initial_value(truncate(prefilled, SUMMARY_MAX))
+                .into(),
+        )
+        .with_block_id(SUMMARY_BLOCK.into())
+        .into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(plain("Internal summary"), blocks)
+            .with_submit(plain("Post"))
+            .with_close(plain("Cancel"))
+            .with_callback_id(CALLBACK_SUMMARY.into())
+            .with_private_metadata(incident.number.to_string()),
+    )
+}
+
+/// The Scribe's internal summary as posted in the war room.
+pub fn summary_post(
+    incident: &Incident,
+    text: &str,
+    by: &crate::domain::UserId,
+) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(format!("{} internal summary", incident.reference()))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .into(),
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(format!("Posted by {}", by.mention())),
+            )])
+            .into(),
+        ])
 }
 
 #[cfg(test)]
@@ -1086,7 +1179,8 @@ mod tests {
         assert!(!text.contains("old news"), "{text}");
         assert!(text.contains("*Changes of state:*\n• "), "{text}");
         assert!(text.contains("errors down"));
-        assert!(text.contains("_not described yet_"));
+        assert!(text.contains("not described yet"));
+        assert!(text.contains("• 23:50 UTC Status changed"), "{text}");
         let quiet = internal_summary(&incident(), &[], t, chrono_tz::UTC);
         assert!(quiet.contains("*Milestones:* none"), "{quiet}");
     }

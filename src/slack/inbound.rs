@@ -71,6 +71,13 @@ pub enum Action {
         task: usize,
         done: bool,
     },
+    /// "Edit and post" on the Scribe's recurring reminder: the summary of
+    /// the timeline between `since` and `until` (Unix ms).
+    OpenSummary {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
     Unknown(String),
 }
 
@@ -134,6 +141,12 @@ pub enum Interaction {
         view_id: String,
         metadata: Option<DeclareMetadata>,
         form: DeclareForm,
+    },
+    /// The Scribe's internal summary form was submitted.
+    SummarySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        text: String,
     },
     /// A payload type or callback this bot does not handle.
     Other(String),
@@ -263,6 +276,19 @@ impl Interaction {
                             None => Action::Unknown(id.to_string()),
                         }
                     }
+                    (crate::slack::blocks::ACTION_OPEN_SUMMARY, _) => {
+                        let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
+                        match (parts.next(), parts.next(), parts.next()) {
+                            (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => {
+                                Action::OpenSummary {
+                                    checklist,
+                                    since,
+                                    until,
+                                }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
                     (other, _) => Action::Unknown(other.to_string()),
                 };
                 Ok(Interaction::Action {
@@ -294,6 +320,18 @@ impl Interaction {
                         }
                         Err(_) => Ok(Interaction::Other(
                             "update view without its incident".into(),
+                        )),
+                    }
+                }
+                Some(view) if view.callback_id == crate::slack::blocks::CALLBACK_SUMMARY => {
+                    match view.private_metadata.parse() {
+                        Ok(incident) => Ok(Interaction::SummarySubmitted {
+                            user,
+                            incident,
+                            text: view.state.text(crate::slack::blocks::SUMMARY_BLOCK),
+                        }),
+                        Err(_) => Ok(Interaction::Other(
+                            "summary view without its incident".into(),
                         )),
                     }
                 }

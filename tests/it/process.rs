@@ -415,3 +415,94 @@ async fn recurring_tasks_come_back_on_time_and_once_across_restarts() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_scribe_edits_and_posts_the_prefilled_summary() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.click(BOB, &room, "role.claim", "1|Scribe").await;
+    app.wait_idle().await;
+    app.command_json(DECLARER, &room, "note <!channel> rolled back 1.4.2")
+        .await;
+    app.advance(minutes(15)).await;
+    let reminder = app
+        .slack
+        .messages_in(&room)
+        .into_iter()
+        .find(|m| {
+            m.body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("time for the recurring"))
+        })
+        .unwrap();
+    let button = reminder.body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .map(|b| b["elements"][0].clone())
+        .unwrap();
+    assert_eq!(button["text"]["text"], "Edit and post");
+
+    // The button opens the form, prefilled from the timeline.
+    let res = app
+        .interaction(serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": BOB, "username": "b", "name": "b", "team_id": "T1"},
+            "trigger_id": "1337.42.abcd",
+            "channel": {"id": room, "name": "inc"},
+            "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}]
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let opened = app.slack.calls("views.open");
+    let view = &opened.last().unwrap().body["view"];
+    let view: Value = match view {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        v => v.clone(),
+    };
+    assert_eq!(view["callback_id"], "summary");
+    assert_eq!(view["private_metadata"], "1");
+    let prefilled = view["blocks"][1]["element"]["initial_value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(prefilled.contains("Internal summary, INC-1"), "{prefilled}");
+    assert!(
+        prefilled.contains("03:00 UTC"),
+        "times in the configured zone: {prefilled}"
+    );
+    assert!(prefilled.contains("rolled back 1.4.2"));
+
+    // Submitted as edited: posted in the war room and kept on the timeline.
+    let edited = format!("{prefilled}\nNext: watch the error rate.");
+    let res = app
+        .interaction(serde_json::json!({
+            "type": "view_submission",
+            "user": {"id": BOB, "username": "b", "name": "b", "team_id": "T1"},
+            "trigger_id": "1337.42.abcd",
+            "view": {
+                "id": "VSUM1", "type": "modal", "callback_id": "summary",
+                "private_metadata": "1", "hash": "1.2",
+                "state": {"values": {"summary": {"value": {"type": "plain_text_input", "value": edited}}}}
+            }
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "", "closes the form");
+    app.wait_idle().await;
+    let posted = app
+        .slack
+        .messages_in(&room)
+        .into_iter()
+        .find(|m| m.body["text"] == "INC-1 internal summary")
+        .unwrap();
+    assert_block_kit(&posted.body);
+    let body = posted.body.to_string();
+    assert!(body.contains("Next: watch the error rate."), "{body}");
+    assert!(!body.contains("<!channel>"), "no channel ping: {body}");
+    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let last = timeline.last().unwrap();
+    assert_eq!(last.author.as_ref().unwrap().0, BOB);
+    assert!(last.text.starts_with("posted an internal summary:"));
+}
