@@ -506,3 +506,144 @@ async fn the_scribe_edits_and_posts_the_prefilled_summary() {
     assert_eq!(last.author.as_ref().unwrap().0, BOB);
     assert!(last.text.starts_with("posted an internal summary:"));
 }
+
+/// Checklists in the store, the same on both backends: reopening keeps
+/// ticks, ticks are idempotent, and a cadence fires once per due time.
+async fn checklist_story(store: warroom::store::DynStore) {
+    use warroom::domain::checklist::Tasks;
+    use warroom::domain::{Declaration, UserId};
+    use warroom::store::Effects;
+    store.migrate().await.unwrap();
+    let t0 = start_time();
+    let min = chrono::Duration::minutes;
+    let (incident, _) = store
+        .create_incident(
+            &Declaration {
+                title: "Queue stuck".into(),
+                severity: "SEV2".into(),
+                summary: String::new(),
+                impact_started_at: None,
+                security: false,
+                drill: false,
+                declared_by: UserId(DECLARER.into()),
+                origin_channel: ORIGIN.into(),
+                announce_channel: ORIGIN.into(),
+            },
+            None,
+            t0,
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    let n = incident.number;
+    let bob = UserId(BOB.into());
+    let tasks = Tasks::defaults_for("Scribe");
+    let list = store
+        .open_checklist(n, "Scribe", &bob, &tasks, Some(t0 + min(15)), t0)
+        .await
+        .unwrap();
+    assert_eq!(list.tasks, tasks);
+    assert_eq!(list.progress(), (0, tasks.all().len()));
+    assert_eq!(list.since, t0);
+    store.record_checklist_post(list.id, "1.2").await.unwrap();
+
+    assert!(
+        store
+            .tick_task(list.id, 2, &bob, true, t0, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tick_task(list.id, 2, &bob, true, t0, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tick_task(list.id, 1, &bob, false, t0, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tick_task(999, 1, &bob, true, t0, Effects::default())
+            .await
+            .unwrap()
+    );
+
+    // Taking the role again: the same checklist, ticks and message kept.
+    let again = store
+        .open_checklist(n, "Scribe", &bob, &tasks, Some(t0 + min(20)), t0 + min(5))
+        .await
+        .unwrap();
+    assert_eq!(again.id, list.id);
+    assert_eq!(again.done, [2].into_iter().collect());
+    assert_eq!(again.ts.as_deref(), Some("1.2"));
+    assert_eq!(again.cadence_at, Some(t0 + min(20)));
+
+    assert_eq!(
+        store.next_checklist_due().await.unwrap(),
+        Some(t0 + min(20))
+    );
+    assert!(
+        store
+            .due_checklists(t0 + min(19), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store.due_checklists(t0 + min(20), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let now = t0 + min(21);
+    assert!(
+        store
+            .fire_checklist(&due[0], Some(now + min(15)), now, Effects::default())
+            .await
+            .unwrap()
+    );
+    // A second firing of the same due time (another replica) does nothing.
+    assert!(
+        !store
+            .fire_checklist(&due[0], Some(now + min(15)), now, Effects::default())
+            .await
+            .unwrap()
+    );
+    let fired = store.checklist(list.id).await.unwrap().unwrap();
+    assert_eq!(fired.since, now);
+    assert_eq!(fired.cadence_at, Some(now + min(15)));
+
+    // Resolved incidents have nothing due.
+    store
+        .set_status(
+            n,
+            warroom::domain::Status::Resolved,
+            now,
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_checklist_due().await.unwrap(), None);
+    assert!(
+        store
+            .due_checklists(now + min(60), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn checklist_story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("story.db").display());
+    checklist_story(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test]
+async fn checklist_story_on_postgres() {
+    let db = crate::pg::TestDb::create("checklist_story_on_postgres").await;
+    checklist_story(warroom::store::connect(&db.url).await.unwrap()).await;
+}
