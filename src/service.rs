@@ -306,6 +306,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Generating the postmortem draft again from the current timeline; it will appear here.".to_string())
         }
+        Command::Checklist => checklists_of(ctx, &incident, &user).await?,
         Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
             Reply::Ephemeral(command::help_text())
         }
@@ -710,6 +711,44 @@ pub async fn action(
     }
     ctx.state_changed();
     Ok(())
+}
+
+/// `/incident checklist`: posts (again) the checklist of every role the
+/// caller holds, ticks kept; the declarer, who leads from the start, gets
+/// the Incident Lead's this way.
+async fn checklists_of(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+    let held: Vec<String> = ctx
+        .store
+        .assignments(incident.number)
+        .await?
+        .into_iter()
+        .filter(|a| a.user == *user)
+        .map(|a| a.role)
+        .filter(|role| {
+            ctx.settings
+                .roles
+                .get(role)
+                .is_some_and(|r| !r.tasks().is_empty())
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(Reply::Ephemeral(format!(
+            "You hold no role with a checklist in {}. Claim one on the role board (`/incident roles`) and its checklist appears here.",
+            incident.reference()
+        )));
+    }
+    let effects = Effects {
+        jobs: held.iter().map(|role| checklist_for(role, user)).collect(),
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(incident.number, ctx.clock.now(), effects)
+        .await?;
+    Ok(Reply::Ephemeral(format!(
+        "Posting your {} checklist{} here.",
+        held.join(" and "),
+        if held.len() > 1 { "s" } else { "" }
+    )))
 }
 
 /// The job that shows a new role holder their checklist (written with the

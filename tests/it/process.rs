@@ -647,3 +647,64 @@ async fn checklist_story_on_postgres() {
     let db = crate::pg::TestDb::create("checklist_story_on_postgres").await;
     checklist_story(warroom::store::connect(&db.url).await.unwrap()).await;
 }
+
+#[tokio::test]
+async fn the_declarer_asks_for_the_lead_checklist() {
+    let app = TestApp::spawn(with_bridge()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    let none = app.command_json(BOB, &room, "checklist").await;
+    assert_eq!(none["response_type"], "ephemeral");
+    assert!(none["text"].as_str().unwrap().contains("You hold no role"));
+    app.wait_idle().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 0);
+
+    let answer = app.command_json(DECLARER, &room, "checklist").await;
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("Incident Lead checklist"),
+        "{answer}"
+    );
+    app.wait_idle().await;
+    let lead = checklist(&app, &room, "Incident Lead");
+    assert_block_kit(&lead.body);
+    assert!(lead.body.to_string().contains(&format!("<@{DECLARER}>")));
+    let tasks = tasks_of("Incident Lead");
+    let bridge = tasks
+        .iter()
+        .position(|t| t == "Bridge established and recording")
+        .unwrap();
+    tick(&app, DECLARER, &room, 1, bridge, true).await;
+    assert_eq!(ticked(&checklist(&app, &room, "Incident Lead")), [bridge]);
+
+    // Asked again: a fresh message, ticks kept, and later ticks edit it.
+    app.command_json(DECLARER, &room, "tasks").await;
+    app.wait_idle().await;
+    let lists: Vec<_> = app
+        .slack
+        .messages_in(&room)
+        .into_iter()
+        .filter(|m| {
+            m.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Incident Lead checklist"))
+        })
+        .collect();
+    assert_eq!(lists.len(), 2);
+    assert_eq!(ticked(&lists[1]), [bridge]);
+    tick(&app, DECLARER, &room, 1, 0, true).await;
+    let lists: Vec<_> = app
+        .slack
+        .messages_in(&room)
+        .into_iter()
+        .filter(|m| {
+            m.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Incident Lead checklist"))
+        })
+        .collect();
+    assert_eq!(ticked(&lists[1]), [0, bridge]);
+    assert_eq!(lists[1].edits, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 1);
+}
