@@ -708,3 +708,25 @@ async fn the_declarer_asks_for_the_lead_checklist() {
     assert_eq!(lists[1].edits, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM checklists").await, 1);
 }
+
+#[tokio::test]
+async fn a_closed_incident_keeps_its_checklists_as_they_were() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.click(BOB, &room, "role.claim", "1|Tester").await;
+    app.wait_idle().await;
+    app.command_json(DECLARER, &room, "close").await;
+    app.settle().await;
+    let before = checklist(&app, &room, "Tester").edits;
+    tick(&app, BOB, &room, 1, 0, true).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM checklist_ticks").await, 0);
+    let list = checklist(&app, &room, "Tester");
+    assert_eq!(ticked(&list), Vec::<usize>::new(), "put back unticked");
+    assert_eq!(list.edits, before + 1);
+    let told = app.slack.calls("chat.postEphemeral");
+    assert!(
+        told.iter()
+            .any(|c| c.body["user"] == BOB && c.body.to_string().contains("is closed")),
+        "{told:?}"
+    );
+}
