@@ -813,11 +813,15 @@ async fn tick(
     } else {
         format!(" of {}", list.holder.mention())
     };
-    let note = format!("{verb} “{text}” on the {} checklist{whose}", list.role);
+    let note = format!(
+        "{} {verb} “{text}” on the {} checklist{whose}",
+        user.mention(),
+        list.role
+    );
     let effects = notable(
         ctx,
         &incident,
-        vec![entry(ctx, EntryKind::Note, user, note)],
+        vec![entry(ctx, EntryKind::Task, user, note)],
         vec![Job::SyncChecklist { checklist }],
     );
     if ctx

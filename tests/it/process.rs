@@ -258,7 +258,7 @@ async fn taking_a_role_shows_its_checklist_and_ticks_edit_it_in_place() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == warroom::domain::EntryKind::Note)
+        .filter(|e| e.kind == warroom::domain::EntryKind::Task)
         .map(|e| (e.author.unwrap().0, e.text))
         .collect();
     assert_eq!(
@@ -266,15 +266,18 @@ async fn taking_a_role_shows_its_checklist_and_ticks_edit_it_in_place() {
         [
             (
                 BOB.to_string(),
-                format!("ticked “{}” on the Scribe checklist", scribe[0])
+                format!("<@{BOB}> ticked “{}” on the Scribe checklist", scribe[0])
             ),
             (
                 CAROL.to_string(),
-                format!("ticked “{}” on the Scribe checklist of <@{BOB}>", scribe[3])
+                format!(
+                    "<@{CAROL}> ticked “{}” on the Scribe checklist of <@{BOB}>",
+                    scribe[3]
+                )
             ),
             (
                 BOB.to_string(),
-                format!("unticked “{}” on the Scribe checklist", scribe[0])
+                format!("<@{BOB}> unticked “{}” on the Scribe checklist", scribe[0])
             ),
         ]
     );
@@ -367,6 +370,7 @@ async fn recurring_tasks_come_back_on_time_and_once_across_restarts() {
     app.command_json(DECLARER, &room, "note rolled back 1.4.2")
         .await;
     app.command_json(DECLARER, &room, "status identified").await;
+    tick(&app, BOB, &room, 1, 0, true).await;
 
     app.advance(minutes(14)).await;
     assert!(recurring(&app, &room).is_empty(), "not before 15 minutes");
@@ -379,6 +383,7 @@ async fn recurring_tasks_come_back_on_time_and_once_across_restarts() {
     assert!(sent[0].contains("Internal summary, INC-1"), "{}", sent[0]);
     assert!(sent[0].contains("rolled back 1.4.2"));
     assert!(sent[0].contains("Status changed from investigating to identified"));
+    assert!(!sent[0].contains("ticked"), "ticks are not milestones");
 
     // A restart repeats nothing.
     app = app.restart(true).await;
