@@ -62,6 +62,8 @@ struct Raw {
     incidents: IncidentSettings,
     #[serde(default)]
     private_incidents: PrivateIncidents,
+    #[serde(default)]
+    bridge: RawBridge,
 }
 
 /// `incidents.*`: how a declaration is read.
@@ -101,6 +103,14 @@ pub enum PrivateAnnounce {
     None,
     /// As for a public incident.
     Full,
+}
+
+/// `bridge.url_template`: the incident's video call.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBridge {
+    #[serde(default)]
+    url_template: Option<String>,
 }
 
 /// Who may close, assign and change the severity: role names, or
@@ -362,6 +372,8 @@ pub struct Settings {
     pub audiences: BTreeMap<String, String>,
     pub incidents: IncidentSettings,
     pub private_incidents: PrivateIncidents,
+    /// The bridge link of each incident (`bridge.url_template`), if any.
+    pub bridge: Option<crate::domain::bridge::BridgeTemplate>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -597,6 +609,20 @@ impl Settings {
         if raw.audiences.len() > 9 {
             return Err(key_error("audiences", "more than 9 audiences"));
         }
+        for role in &raw.roles {
+            if let Some(tasks) = &role.tasks {
+                tasks
+                    .check()
+                    .map_err(|e| key_error(&format!("roles.{}.tasks", role.name), e.to_string()))?;
+            }
+        }
+        let bridge = match raw.bridge.url_template.as_deref() {
+            None | Some("") => None,
+            Some(t) => Some(
+                crate::domain::bridge::BridgeTemplate::parse(t)
+                    .map_err(|e| key_error("bridge.url_template", e.to_string()))?,
+            ),
+        };
         let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
         let allowed = |action: Permission, list: &[String]| {
             Allowed::from_config(list, &roles).map_err(|e| key_error(action.key(), e.to_string()))
@@ -692,6 +718,7 @@ impl Settings {
             audiences: raw.audiences,
             incidents: raw.incidents,
             private_incidents: raw.private_incidents,
+            bridge,
         })
     }
 
@@ -978,5 +1005,77 @@ mod tests {
         assert_eq!(s.private_incidents.announce, PrivateAnnounce::Full);
         assert!(!s.incidents.security_private);
         assert_eq!(s.permissions.take_over, Allowed::roles(&["Incident Lead"]));
+    }
+
+    #[test]
+    fn bridge_template_from_file_or_environment() {
+        assert!(load(&[]).unwrap().bridge.is_none());
+        let s = load(&[(
+            "WARROOM_BRIDGE__URL_TEMPLATE",
+            "https://meet.example.com/inc-{number}",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.bridge.map(|b| b.url(4)).as_deref(),
+            Some("https://meet.example.com/inc-4")
+        );
+        let s = from_file(
+            "[bridge]\nurl_template = \"https://zoom.example.com/j/1\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.bridge.map(|b| b.url(4)).as_deref(),
+            Some("https://zoom.example.com/j/1")
+        );
+        let e = load(&[("WARROOM_BRIDGE__URL_TEMPLATE", "meet.example.com")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("`bridge.url_template`"), "{e}");
+    }
+
+    #[test]
+    fn role_tasks_from_the_file_with_defaults_for_the_rest() {
+        let s = from_file(
+            r#"
+[[roles]]
+name = "Incident Lead"
+tasks = { start = ["Open the bridge"], during = ["Keep order"] }
+
+[[roles]]
+name = "Scribe"
+[roles.tasks]
+start = ["Note the roles"]
+cadence = { every = "10m", tasks = ["Summarise"] }
+
+[[roles]]
+name = "Tester"
+multiple = true
+"#,
+            &[],
+        )
+        .unwrap();
+        let lead = s.roles.get("Incident Lead").unwrap().tasks();
+        assert_eq!(lead.start, ["Open the bridge"]);
+        let scribe = s.roles.get("Scribe").unwrap().tasks();
+        assert_eq!(
+            scribe.cadence.map(|c| c.every),
+            Some(Duration::from_secs(600))
+        );
+        // No `tasks`: the defaults for its name.
+        let tester = s.roles.get("Tester").unwrap().tasks();
+        assert_eq!(
+            tester,
+            crate::domain::checklist::Tasks::defaults_for("Tester")
+        );
+        let e = from_file(
+            "[[roles]]\nname = \"Incident Lead\"\ntasks = { cadence = { every = \"5s\", tasks = [\"x\"] } }\n",
+            &[],
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("`roles.Incident Lead.tasks`"), "{e}");
     }
 }

@@ -182,6 +182,16 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
                     .await
                     .map(submission_response)
             }
+            Interaction::SummarySubmitted {
+                user,
+                incident,
+                text,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::summary_submitted(&ctx, user, *incident, text)
+                    .await
+                    .map(submission_response)
+            }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
                 ctx.metrics.request("interactivity", "ignored");

@@ -543,6 +543,7 @@ mod tests {
             name: "Legal | Privacy".into(),
             multiple: false,
             duty: String::new(),
+            tasks: None,
         });
         let roles = RoleCatalog::new(roles).unwrap();
         let assignments = vec![

@@ -194,6 +194,7 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             if role.name == INCIDENT_LEAD {
                 jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
             }
+            jobs.push(checklist_for(&role.name, &assignee));
             let text = format!(
                 "{} assigned {} to {}",
                 user.mention(),
@@ -334,6 +335,7 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Generating the postmortem draft again from the current timeline; it will appear here.".to_string())
         }
+        Command::Checklist => checklists_of(ctx, &incident, &user).await?,
         Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
             Reply::Ephemeral(command::help_text())
         }
@@ -670,6 +672,18 @@ pub async fn action(
             warn!(action_id = %id, "unknown action");
             return Ok(());
         }
+        Action::Tick {
+            checklist,
+            task,
+            done,
+        } => return tick(ctx, user, channel, *checklist, *task, *done).await,
+        Action::OpenSummary {
+            checklist,
+            since,
+            until,
+        } => {
+            return open_summary(ctx, user, channel, trigger_id, *checklist, *since, *until).await;
+        }
     };
     tracing::Span::current().record("incident", number);
     let Some(incident) = ctx.store.incident(number).await? else {
@@ -707,7 +721,7 @@ pub async fn action(
             return Ok(());
         }
         Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
-        Action::Unknown(_) => return Ok(()),
+        Action::Unknown(_) | Action::Tick { .. } | Action::OpenSummary { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -715,6 +729,9 @@ pub async fn action(
     let mut jobs = vec![Job::SyncBoard];
     if role.name == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
+    }
+    if claim {
+        jobs.push(checklist_for(&role.name, user));
     }
     let verb = if claim { "claimed" } else { "released" };
     let text = format!("{} {verb} {}", user.mention(), role.name);
@@ -759,6 +776,237 @@ pub async fn action(
     }
     ctx.state_changed();
     Ok(())
+}
+
+/// `/incident checklist`: posts (again) the checklist of every role the
+/// caller holds, ticks kept; the declarer, who leads from the start, gets
+/// the Incident Lead's this way.
+async fn checklists_of(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+    let held: Vec<String> = ctx
+        .store
+        .assignments(incident.number)
+        .await?
+        .into_iter()
+        .filter(|a| a.user == *user)
+        .map(|a| a.role)
+        .filter(|role| {
+            ctx.settings
+                .roles
+                .get(role)
+                .is_some_and(|r| !r.tasks().is_empty())
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(Reply::Ephemeral(format!(
+            "You hold no role with a checklist in {}. Claim one on the role board (`/incident roles`) and its checklist appears here.",
+            incident.reference()
+        )));
+    }
+    let effects = Effects {
+        jobs: held.iter().map(|role| checklist_for(role, user)).collect(),
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(incident.number, ctx.clock.now(), effects)
+        .await?;
+    Ok(Reply::Ephemeral(format!(
+        "Posting your {} checklist{} here.",
+        held.join(" and "),
+        if held.len() > 1 { "s" } else { "" }
+    )))
+}
+
+/// The job that shows a new role holder their checklist (written with the
+/// role change, so it is posted once the change is, whatever restarts).
+fn checklist_for(role: &str, user: &UserId) -> Job {
+    Job::PostChecklist {
+        role: role.to_string(),
+        user: user.0.clone(),
+    }
+}
+
+/// A tick on a role checklist: recorded on the timeline with who ticked
+/// it, and the message edited in place so everyone sees the progress.
+/// Anyone in the war room may tick (a lead may tick for a busy holder).
+async fn tick(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    checklist: i64,
+    task: usize,
+    done: bool,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    let Some(text) = list.tasks.all().get(task).map(|t| t.text.to_string()) else {
+        warn!(
+            checklist,
+            task, "tick on a task the checklist does not have"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let now = ctx.clock.now();
+    if incident.status == Status::Closed {
+        // Put the message back as it was and say why.
+        let mut jobs = vec![Job::SyncChecklist { checklist }];
+        if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+            jobs.push(Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: format!(
+                    "{} is closed; its checklists no longer change.",
+                    incident.reference()
+                ),
+            });
+        }
+        let effects = Effects {
+            jobs,
+            ..Effects::default()
+        };
+        ctx.store.add_effects(incident.number, now, effects).await?;
+        ctx.state_changed();
+        return Ok(());
+    }
+    let verb = if done { "ticked" } else { "unticked" };
+    let whose = if list.holder == *user {
+        String::new()
+    } else {
+        format!(" of {}", list.holder.mention())
+    };
+    let note = format!(
+        "{} {verb} “{text}” on the {} checklist{whose}",
+        user.mention(),
+        list.role
+    );
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(ctx, EntryKind::Task, user, note)],
+        vec![Job::SyncChecklist { checklist }],
+    );
+    if ctx
+        .store
+        .tick_task(checklist, task, user, done, now, effects)
+        .await?
+    {
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// "Edit and post" on the Scribe's reminder: the form with the internal
+/// summary of that window prefilled (the `trigger_id` dies in 3 s, so now).
+async fn open_summary(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    checklist: i64,
+    since: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let since = chrono::DateTime::from_timestamp_millis(since).unwrap_or(incident.declared_at);
+    let until = chrono::DateTime::from_timestamp_millis(until).unwrap_or(since);
+    let entries: Vec<_> = ctx
+        .store
+        .timeline(incident.number)
+        .await?
+        .into_iter()
+        .filter(|e| e.occurred_at < until)
+        .collect();
+    let text = blocks::internal_summary(&incident, &entries, since, ctx.settings.timezone);
+    let view = blocks::summary_modal(&incident, &text);
+    let problem = match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) if trigger_expired(&e) => {
+            "That took too long to open; click *Edit and post* again.".to_string()
+        }
+        Ok(Err(e)) => format!("I could not open the summary form ({e}). Try again."),
+        Err(_) => "Slack took too long to open the summary form. Try again.".to_string(),
+    };
+    warn!(%problem, "summary form not opened");
+    if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+        let effects = Effects {
+            jobs: vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: problem,
+            }],
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(incident.number, ctx.clock.now(), effects)
+            .await?;
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// The Scribe's internal summary form was submitted: posted in the war
+/// room and kept on the timeline, in one transaction.
+pub async fn summary_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    text: &str,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(
+                blocks::SUMMARY_BLOCK.to_string(),
+                "This incident is closed.".to_string(),
+            );
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    if text.trim().is_empty() {
+        errors.insert(
+            blocks::SUMMARY_BLOCK.to_string(),
+            "Write the summary, or cancel.".to_string(),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Mentions of people stay; `<!channel>` and the like must not ping.
+    let text = text.replace("<!", "&lt;!");
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(
+            ctx,
+            EntryKind::Note,
+            user,
+            format!("posted an internal summary:\n{text}"),
+        )],
+        vec![Job::PostSummary {
+            text,
+            by: user.0.clone(),
+        }],
+    );
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
 }
 
 /// Pushes the pending communication reminders back by `minutes`.

@@ -62,6 +62,21 @@ pub enum Job {
         user: String,
         text: String,
     },
+    /// Opens `user`'s checklist of `role` (they just took it) and posts it
+    /// in the war room; its recurring tasks are first due one interval
+    /// after the job was queued.
+    PostChecklist { role: String, user: String },
+    /// Edits a checklist message in place from its current ticks.
+    SyncChecklist { checklist: i64 },
+    /// Reminds a role holder of their recurring tasks; `since` and `until`
+    /// (Unix ms) bound the timeline the Scribe's summary is built from.
+    PostChecklistReminder {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
+    /// Posts the Scribe's internal summary, as edited, in the war room.
+    PostSummary { text: String, by: String },
 }
 
 impl Job {
@@ -79,6 +94,10 @@ impl Job {
             Job::PostPostmortem => "post_postmortem",
             Job::Ephemeral { .. } => "ephemeral",
             Job::Notice { .. } => "notice",
+            Job::PostChecklist { .. } => "post_checklist",
+            Job::SyncChecklist { .. } => "sync_checklist",
+            Job::PostChecklistReminder { .. } => "post_checklist_reminder",
+            Job::PostSummary { .. } => "post_summary",
         }
     }
 
@@ -380,12 +399,15 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
-            let topic = domain::topic(&incident, &lead);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let topic = domain::topic_with_bridge(&incident, &lead, bridge.as_deref());
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let content = blocks::with_bridge(content, bridge.as_deref());
             let existing = match row.job {
                 Job::SyncBoard => incident.board_ts.as_deref(),
                 _ => None,
@@ -488,8 +510,107 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             })
             .await
         }
+        Job::PostChecklist { role, user } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            post_checklist(ctx, row, &incident, channel, role, user).await
+        }
+        Job::SyncChecklist { checklist } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let Some(list) = ctx.store.checklist(*checklist).await? else {
+                return Ok(());
+            };
+            let content = blocks::checklist(&incident, &list);
+            if let Some(ts) = edit_or_post(ctx, row, channel, list.ts.as_deref(), content).await? {
+                ctx.store.record_checklist_post(list.id, &ts).await?;
+            }
+            Ok(())
+        }
+        Job::PostChecklistReminder {
+            checklist,
+            since,
+            until,
+        } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let Some(list) = ctx.store.checklist(*checklist).await? else {
+                return Ok(());
+            };
+            let button = blocks::summary_action_value(list.id, *since, *until);
+            let summary = if list.role == domain::roles::SCRIBE {
+                let since = DateTime::from_timestamp_millis(*since).unwrap_or(incident.declared_at);
+                let until = DateTime::from_timestamp_millis(*until).unwrap_or(since);
+                let entries: Vec<_> = ctx
+                    .store
+                    .timeline(number)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.occurred_at < until)
+                    .collect();
+                Some(blocks::internal_summary(
+                    &incident,
+                    &entries,
+                    since,
+                    ctx.settings.timezone,
+                ))
+            } else {
+                None
+            };
+            let content = blocks::checklist_reminder(
+                &incident,
+                &list,
+                summary.as_deref(),
+                summary.as_ref().map(|_| button.as_str()),
+            );
+            post_once(ctx, row, channel, content).await?;
+            Ok(())
+        }
+        Job::PostSummary { text, by } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
+            post_once(ctx, row, channel, content).await?;
+            Ok(())
+        }
         Job::Ephemeral { .. } | Job::Notice { .. } => Ok(()),
     }
+}
+
+/// Opens a new holder's checklist and posts it (once: a retry finds the
+/// message an earlier try posted). A role without tasks has no checklist.
+async fn post_checklist(
+    ctx: &Ctx,
+    row: &JobRow,
+    incident: &domain::Incident,
+    channel: &str,
+    role: &str,
+    user: &str,
+) -> Result<(), RunError> {
+    let Some(tasks) = ctx.settings.roles.get(role).map(|r| r.tasks()) else {
+        return Ok(());
+    };
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let cadence_at = tasks
+        .cadence
+        .as_ref()
+        .and_then(|c| chrono::Duration::from_std(c.every).ok())
+        .map(|every| row.created_at + every);
+    let list = ctx
+        .store
+        .open_checklist(
+            incident.number,
+            role,
+            &domain::UserId(user.to_string()),
+            &tasks,
+            cadence_at,
+            row.created_at,
+        )
+        .await?;
+    let content = blocks::checklist(incident, &list);
+    let ts = post_once(ctx, row, channel, content).await?;
+    ctx.store.record_checklist_post(list.id, &ts).await?;
+    // The scheduler may now have an earlier due time to sleep until.
+    ctx.state_changed();
+    Ok(())
 }
 
 /// Edits the message at `existing` in place, or posts a new one (returning

@@ -80,6 +80,19 @@ pub enum Action {
         incident: IncidentNumber,
         minutes: u32,
     },
+    /// A checkbox on a role checklist, ticked (`done`) or unticked.
+    Tick {
+        checklist: i64,
+        task: usize,
+        done: bool,
+    },
+    /// "Edit and post" on the Scribe's recurring reminder: the summary of
+    /// the timeline between `since` and `until` (Unix ms).
+    OpenSummary {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
     Unknown(String),
 }
 
@@ -147,6 +160,12 @@ pub enum Interaction {
         metadata: Option<DeclareMetadata>,
         form: DeclareForm,
     },
+    /// The Scribe's internal summary form was submitted.
+    SummarySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        text: String,
+    },
     /// A payload type or callback this bot does not handle.
     Other(String),
 }
@@ -185,6 +204,18 @@ struct RawAction {
     action_id: String,
     #[serde(default, deserialize_with = "lenient")]
     value: Option<String>,
+    /// What a checkboxes element holds ticked after the click.
+    #[serde(default)]
+    selected_options: Vec<RawOption>,
+}
+
+/// `checklist.tick|<checklist>|<task>` → the checklist and task.
+fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
+    let rest = action_id
+        .strip_prefix(crate::slack::blocks::ACTION_TICK)?
+        .strip_prefix('|')?;
+    let (checklist, task) = rest.split_once('|')?;
+    Some((checklist.parse().ok()?, task.parse().ok()?))
 }
 
 #[derive(Deserialize)]
@@ -282,6 +313,10 @@ impl Interaction {
                     }
                     None => return Interaction::Other("block_actions without actions".into()),
                 };
+                // A link button: Slack opened the link and tells us too.
+                if first.action_id == crate::slack::blocks::ACTION_BRIDGE {
+                    return Interaction::Other("bridge link opened".into());
+                }
                 let value = first.value.as_deref().unwrap_or_default();
                 let role_value = parse_role_value(value);
                 let id = first.action_id.as_str();
@@ -298,6 +333,29 @@ impl Interaction {
                         match minutes.parse::<u32>() {
                             Ok(minutes) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
                                 Action::Snooze { incident, minutes }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_TICK) => {
+                        match parse_tick(id) {
+                            Some((checklist, task)) => Action::Tick {
+                                checklist,
+                                task,
+                                done: !first.selected_options.is_empty(),
+                            },
+                            None => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (crate::slack::blocks::ACTION_OPEN_SUMMARY, _) => {
+                        let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
+                        match (parts.next(), parts.next(), parts.next()) {
+                            (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => {
+                                Action::OpenSummary {
+                                    checklist,
+                                    since,
+                                    until,
+                                }
                             }
                             _ => Action::Unknown(id.to_string()),
                         }
@@ -336,6 +394,14 @@ impl Interaction {
                             }
                         }
                         Err(_) => Interaction::Other("update view without its incident".into()),
+                    },
+                    crate::slack::blocks::CALLBACK_SUMMARY => match metadata.parse() {
+                        Ok(incident) => Interaction::SummarySubmitted {
+                            user,
+                            incident,
+                            text: state.text(crate::slack::blocks::SUMMARY_BLOCK),
+                        },
+                        Err(_) => Interaction::Other("summary view without its incident".into()),
                     },
                     other => Interaction::Other(format!("view {other}")),
                 }
@@ -648,6 +714,54 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn checklist_ticks_and_bridge_links() {
+        let click = |action: serde_json::Value| {
+            Interaction::parse(&form(serde_json::json!({
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "channel": {"id": "C1"},
+                "actions": [action]
+            })))
+            .unwrap()
+        };
+        let tick = |i: Interaction| match i {
+            Interaction::Action { action, .. } => action,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes",
+                "selected_options": [{"value": "done", "text": {"type": "plain_text", "text": "Done"}}]})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: true
+            }
+        );
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes", "selected_options": []})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: false
+            }
+        );
+        assert!(matches!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|x|2", "type": "checkboxes"})
+            )),
+            Action::Unknown(_)
+        ));
+        assert!(matches!(
+            click(serde_json::json!({"action_id": "bridge.join", "type": "button"})),
+            Interaction::Other(_)
+        ));
     }
 
     #[test]

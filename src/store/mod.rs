@@ -427,6 +427,56 @@ pub trait Store: Send + Sync + 'static {
     /// other replicas may be running theirs, and leases expire instead.
     async fn release_stale_jobs(&self) -> Result<u64>;
     async fn job_counts(&self) -> Result<JobCounts>;
+
+    /// Opens `holder`'s checklist of `role` with these tasks, recurring
+    /// tasks first due at `cadence_at`; one who takes the role again gets
+    /// their checklist back (ticks kept, cadence set again).
+    async fn open_checklist(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        holder: &UserId,
+        tasks: &crate::domain::checklist::Tasks,
+        cadence_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::checklist::Checklist>;
+    async fn checklist(&self, id: i64) -> Result<Option<crate::domain::checklist::Checklist>>;
+    /// The checklist message, once posted.
+    async fn record_checklist_post(&self, id: i64, ts: &str) -> Result<()>;
+    /// Ticks (`done`) or unticks one task with `effects` (its timeline
+    /// entry, the edit of the message); false (nothing written) when the
+    /// task already was so.
+    async fn tick_task(
+        &self,
+        id: i64,
+        task: usize,
+        by: &UserId,
+        done: bool,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// Checklists of open incidents whose recurring tasks are due.
+    async fn due_checklists(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueChecklist>>;
+    /// Fires a checklist's cadence once: moves `cadence_at` from
+    /// `due.due_at` to `next`, starts its next summary window at `now`, and
+    /// applies `effects`, unless another replica or round did (false).
+    async fn fire_checklist(
+        &self,
+        due: &DueChecklist,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// The earliest recurring-task due time of an open incident.
+    async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// A checklist whose recurring tasks have fallen due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueChecklist {
+    pub id: i64,
+    pub incident: IncidentNumber,
+    pub due_at: DateTime<Utc>,
 }
 
 pub type DynStore = Arc<dyn Store>;

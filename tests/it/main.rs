@@ -15,6 +15,7 @@ mod failures;
 mod permissions;
 mod postmortem;
 mod private;
+mod process;
 mod reminders;
 mod replicas;
 mod resilience;
