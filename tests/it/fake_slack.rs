@@ -91,6 +91,9 @@ struct Inner {
     outside: HashSet<String>,
     /// Private channels: the bot cannot join them itself.
     private: HashSet<String>,
+    /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
+    /// the manifest's.
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -155,6 +158,27 @@ impl FakeSlack {
             .unwrap()
             .private
             .insert(channel.to_string());
+    }
+
+    /// The bot token has only these scopes (`auth.test`'s `x-oauth-scopes`).
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.inner.lock().unwrap().scopes = Some(scopes.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// A channel someone made by hand, with the bot in it or not.
+    pub fn add_channel(&self, id: &str, name: &str, bot_is_member: bool) {
+        let members = if bot_is_member {
+            vec![BOT_USER.to_string()]
+        } else {
+            vec![]
+        };
+        self.inner.lock().unwrap().channels.push(Channel {
+            id: id.to_string(),
+            name: name.to_string(),
+            creator: "UHUMAN".to_string(),
+            topic: String::new(),
+            members,
+        });
     }
 
     /// Makes a channel name taken, as if someone created it by hand.
@@ -511,9 +535,32 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         inner.outside.remove(&target);
     }
     let response = match method.as_str() {
-        "auth.test" => ok(
-            json!({"user_id": BOT_USER, "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
-        ),
+        "auth.test" => {
+            // Slack lists the token's scopes in a response header.
+            let scopes = match &inner.scopes {
+                Some(s) => s.join(","),
+                None => warroom::slack::probe::BOT_SCOPES.join(","),
+            };
+            let mut response = ok(
+                json!({"user_id": BOT_USER, "user": "warroom", "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
+            );
+            if let Ok(v) = scopes.parse() {
+                response.headers_mut().insert("x-oauth-scopes", v);
+            }
+            response
+        }
+        "conversations.info" => {
+            let id = s("channel");
+            let Some(c) = inner.channels.iter().find(|c| c.id == id) else {
+                return err("channel_not_found");
+            };
+            let mut json = channel_json(c);
+            json["is_member"] =
+                json!(c.members.iter().any(|m| m == BOT_USER) && !inner.outside.contains(&id));
+            json["is_private"] = json!(inner.private.contains(&id));
+            json["is_archived"] = json!(inner.archived.contains(&id));
+            ok(json!({"channel": json}))
+        }
         "conversations.list" => {
             let channels: Vec<Value> = inner.channels.iter().map(channel_json).collect();
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
