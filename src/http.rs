@@ -66,13 +66,15 @@ fn admin_routes(ctx: Arc<Ctx>) -> Router {
 /// A request that takes too long gets 503; at most `CONCURRENCY_LIMIT` run
 /// at once. (The header-read timeout is the connection's, in `startup`.)
 fn harden(router: Router) -> Router {
+    harden_with(router, REQUEST_TIMEOUT, CONCURRENCY_LIMIT)
+}
+
+pub(crate) fn harden_with(router: Router, timeout: Duration, limit: usize) -> Router {
     router
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            CONCURRENCY_LIMIT,
-        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
 }
 

@@ -127,6 +127,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn slow_requests_get_503_and_excess_ones_wait_their_turn() {
+        // One request at a time, 150 ms each, 1 s allowed: of eight sent
+        // together the first ones are served in turn, the last time out.
+        // (Without the limit all eight would take 150 ms; without the
+        // timeout all eight would succeed.)
+        let router = crate::http::harden_with(slow(150), Duration::from_secs(1), 1);
+        let (addr, _tx, _task) =
+            start(router, Duration::from_secs(5), Duration::from_secs(1)).await;
+        let answers = futures_join_all((0..8).map(|_| tokio::spawn(get_raw(addr))).collect()).await;
+        let status = |code: &str| {
+            answers
+                .iter()
+                .filter(|a| a.split_whitespace().nth(1) == Some(code))
+                .count()
+        };
+        assert!(status("200") >= 1, "{answers:?}");
+        assert!(status("503") >= 1, "{answers:?}");
+        assert_eq!(status("200") + status("503"), 8, "{answers:?}");
+    }
+
+    async fn futures_join_all(tasks: Vec<tokio::task::JoinHandle<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
     async fn a_client_trickling_its_headers_is_cut_off() {
         let (addr, _tx, _task) =
             start(slow(0), Duration::from_millis(200), Duration::from_secs(1)).await;
