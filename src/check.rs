@@ -28,6 +28,15 @@ impl Line {
     }
 }
 
+impl Line {
+    /// The line for a configuration that could not be read.
+    pub fn failed_config(e: &crate::config::ConfigError) -> Self {
+        Self::fail(format!(
+            "configuration: {e}: fix it, then run warroom check again"
+        ))
+    }
+}
+
 impl std::fmt::Display for Line {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mark = if self.ok { '✓' } else { '✗' };

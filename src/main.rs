@@ -76,10 +76,19 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(Sources {
+    let loaded = Settings::load(Sources {
         file: cli.config.as_deref(),
         env: std::env::vars().collect(),
-    })?;
+    });
+    let settings = match (loaded, &cli.command) {
+        (Ok(s), _) => s,
+        // `check` reports a bad configuration as its first failed check.
+        (Err(e), Cmd::Check) => {
+            println!("{}", warroom::check::Line::failed_config(&e));
+            anyhow::bail!("1 check(s) failed: see the ✗ line above");
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     init_logging(settings.log.format);
     match cli.command {
         Cmd::Migrate => {

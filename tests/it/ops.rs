@@ -177,6 +177,14 @@ async fn check_names_each_problem_and_what_to_do() {
         "{stdout}"
     );
     assert!(!stdout.contains(wrong) && !stderr.contains(wrong));
+    // A configuration that cannot be read is the first failed check.
+    let out = check(dir.path(), &[("WARROOM_TIMEZONE", "Mars/Olympus")]).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.starts_with("✗ configuration: `timezone` is not an IANA"),
+        "{stdout}"
+    );
     // Nothing configured: one line for the credentials, the rest still runs.
     let out = check(dir.path(), &[]).await;
     let (stdout, _) = text(&out);
