@@ -161,8 +161,8 @@ impl App {
 
     /// Runs the workers until `shutdown` completes; then stops accepting,
     /// lets requests in flight finish for at most `shutdown_grace`, and
-    /// stops the workers within what is left of it. Unfinished jobs resume
-    /// at the next start.
+    /// stops the workers within what is left of it (at least a second).
+    /// Unfinished jobs resume at the next start.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -198,6 +198,10 @@ impl App {
             }
         }
         let _ = stop_tx.send(true);
+        // Workers get what is left of the grace, and at least a second to
+        // notice the stop between two jobs.
+        let deadline =
+            deadline.max(tokio::time::Instant::now() + std::time::Duration::from_secs(1));
         let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
         let stopped = tokio::time::timeout_at(deadline, async {
             for w in workers {
