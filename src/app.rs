@@ -19,6 +19,8 @@ pub struct Ctx {
     pub wake: Notify,
     pub metrics: Metrics,
     pub postmortems: crate::postmortem::Postmortems,
+    /// Whether to take traffic (`GET /readyz`).
+    pub readiness: crate::readiness::Readiness,
 }
 
 impl Ctx {

@@ -39,6 +39,12 @@ struct Raw {
     #[serde(default = "default_listen")]
     listen: String,
     #[serde(default)]
+    admin_listen: Option<String>,
+    #[serde(default = "d20s", with = "humantime_serde")]
+    shutdown_grace: Duration,
+    #[serde(default)]
+    log: LogSettings,
+    #[serde(default)]
     announce_channel: Option<String>,
     #[serde(default = "default_timezone")]
     timezone: String,
@@ -158,6 +164,28 @@ fn default_timezone() -> String {
 }
 fn d10s() -> Duration {
     Duration::from_secs(10)
+}
+fn d20s() -> Duration {
+    Duration::from_secs(20)
+}
+
+/// How log lines are written to stderr.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the enclosing spans
+    /// (incident, job id, kind, attempt), for log collectors.
+    Json,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    #[serde(default)]
+    pub format: LogFormat,
 }
 fn yes() -> bool {
     true
@@ -347,6 +375,13 @@ impl std::fmt::Debug for SlackSecrets {
 pub struct Settings {
     pub database_url: String,
     pub listen: SocketAddr,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; `None`: on
+    /// `listen`, beside Slack's routes.
+    pub admin_listen: Option<SocketAddr>,
+    /// On SIGTERM, how long requests in flight may take to finish before
+    /// the workers are stopped anyway.
+    pub shutdown_grace: Duration,
+    pub log: LogSettings,
     pub announce_channel: Option<String>,
     pub timezone: chrono_tz::Tz,
     pub slack_api_url: String,
@@ -385,7 +420,9 @@ pub struct Sources<'a> {
 }
 
 /// Variables under the `WARROOM_` prefix that are not configuration keys.
-const NOT_KEYS: &[&str] = &["WARROOM_TEST_", "WARROOM_LOG"];
+const NOT_KEYS: &[&str] = &["WARROOM_TEST_"];
+/// `WARROOM_LOG` is the log filter, not a key (`WARROOM_LOG__FORMAT` is).
+const NOT_KEY: &str = "WARROOM_LOG";
 
 /// Keys whose variable holds a comma-separated list (`Scribe,Incident Lead`).
 const LIST_KEYS: &[&str] = &[
@@ -435,6 +472,7 @@ impl Settings {
             .filter(|(k, _)| {
                 k.starts_with("WARROOM_")
                     && !NOT_KEYS.iter().any(|p| k.starts_with(p))
+                    && k.as_str() != NOT_KEY
                     && list_key(k).is_none()
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -483,6 +521,24 @@ impl Settings {
                 format!("not an address like 0.0.0.0:3000: `{}`", raw.listen),
             )
         })?;
+        let admin_listen = match &raw.admin_listen {
+            None => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                key_error(
+                    "admin_listen",
+                    format!("not an address like 127.0.0.1:9000: `{a}`"),
+                )
+            })?),
+        };
+        if admin_listen.is_some() && admin_listen == Some(listen) && listen.port() != 0 {
+            return Err(key_error(
+                "admin_listen",
+                "the same address as `listen`: unset it to serve /metrics there, or pick another port",
+            ));
+        }
+        if raw.shutdown_grace > Duration::from_secs(600) {
+            return Err(key_error("shutdown_grace", "longer than 10 minutes"));
+        }
         if !(raw.database_url.starts_with("sqlite:")
             || raw.database_url.starts_with("postgres://")
             || raw.database_url.starts_with("postgresql://"))
@@ -702,6 +758,9 @@ impl Settings {
         Ok(Settings {
             database_url: raw.database_url,
             listen,
+            admin_listen,
+            shutdown_grace: raw.shutdown_grace,
+            log: raw.log,
             announce_channel: raw.announce_channel,
             timezone,
             slack_api_url,
@@ -764,6 +823,40 @@ mod tests {
             file: Some(&empty),
             env: env(pairs),
         })
+    }
+
+    #[test]
+    fn operations_keys_default_and_parse() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.admin_listen, None);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(s.log.format, LogFormat::Text);
+        let s = load(&[
+            ("WARROOM_LOG", "debug"),
+            ("WARROOM_LOG__FORMAT", "json"),
+            ("WARROOM_ADMIN_LISTEN", "127.0.0.1:9000"),
+            ("WARROOM_SHUTDOWN_GRACE", "5s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.log.format,
+            LogFormat::Json,
+            "WARROOM_LOG stays the filter"
+        );
+        assert_eq!(s.admin_listen.unwrap().to_string(), "127.0.0.1:9000");
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        let e = load(&[("WARROOM_LOG__FORMAT", "xml")]).unwrap_err();
+        assert!(e.to_string().contains("xml"), "{e}");
+        let e = load(&[("WARROOM_ADMIN_LISTEN", "localhost")]).unwrap_err();
+        assert!(e.to_string().contains("admin_listen"), "{e}");
+        let e = load(&[
+            ("WARROOM_ADMIN_LISTEN", "0.0.0.0:3000"),
+            ("WARROOM_LISTEN", "0.0.0.0:3000"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("admin_listen"), "{e}");
+        let e = load(&[("WARROOM_SHUTDOWN_GRACE", "1h")]).unwrap_err();
+        assert!(e.to_string().contains("shutdown_grace"), "{e}");
     }
 
     #[test]

@@ -14,20 +14,87 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{Instrument, field, info_span, warn};
 
 /// Largest request body accepted (Slack's payloads are far smaller).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Longest a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a request may take, body and answer included (Slack itself gives
+/// up after 3 s); past it the client gets 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Requests handled at once; more wait (within the request timeout).
+pub const CONCURRENCY_LIMIT: usize = 256;
+
+/// Every route on one port: Slack's and the admin ones (`admin_listen`
+/// unset).
 pub fn router(ctx: Arc<Ctx>) -> Router {
+    harden(slack_routes(ctx.clone()).merge(admin_routes(ctx)))
+}
+
+/// Slack's routes alone, when the admin routes have their own port.
+pub fn public_router(ctx: Arc<Ctx>) -> Router {
+    harden(slack_routes(ctx))
+}
+
+/// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.
+pub fn admin_router(ctx: Arc<Ctx>) -> Router {
+    harden(admin_routes(ctx))
+}
+
+fn slack_routes(ctx: Arc<Ctx>) -> Router {
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/events", post(events))
         .route("/slack/interactivity", post(interactivity))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            until_ready,
+        ))
         .with_state(ctx)
+}
+
+fn admin_routes(ctx: Arc<Ctx>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(ctx)
+}
+
+/// A request that takes too long gets 503; at most `CONCURRENCY_LIMIT` run
+/// at once. (The header-read timeout is the connection's, in `startup`.)
+fn harden(router: Router) -> Router {
+    harden_with(router, REQUEST_TIMEOUT, CONCURRENCY_LIMIT)
+}
+
+pub(crate) fn harden_with(router: Router, timeout: Duration, limit: usize) -> Router {
+    router
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+}
+
+/// Slack's requests get 503 (Slack retries) until the database is migrated.
+async fn until_ready(
+    State(ctx): State<Arc<Ctx>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if ctx.readiness.is_ready() {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "warroom is starting (applying migrations); Slack will retry",
+        )
+            .into_response()
+    }
 }
 
 /// A request body whose Slack signature checked out.
@@ -293,14 +360,23 @@ async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
     }
 }
 
+/// 200 once migrations are applied (and, in Socket Mode, a socket is
+/// connected); 503 before. Reads no database.
+async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
+    if ctx.readiness.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
-    let counts = ctx.store.job_counts().await.unwrap_or_default();
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        ctx.metrics.render(&counts),
+        ctx.metrics.scrape(ctx.store.as_ref()).await,
     )
         .into_response()
 }

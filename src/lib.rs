@@ -2,6 +2,8 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod backup;
+pub mod check;
 pub mod clock;
 pub mod command;
 pub mod config;
@@ -10,7 +12,9 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod postmortem;
+pub mod readiness;
 pub mod reminders;
+pub mod server;
 pub mod service;
 pub mod slack;
 pub mod startup;

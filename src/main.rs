@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use warroom::clock::Clock;
-use warroom::config::{Settings, Sources};
+use warroom::config::{LogFormat, Settings, Sources};
 use warroom::startup::{self, App, Options};
 
 /// A self-hosted Slack bot that runs incidents in chat.
@@ -23,11 +23,21 @@ enum Cmd {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the installation: configuration, Slack token and scopes,
+    /// announce channel, postmortem template. Exit 0 only when all pass.
+    Check,
+    /// Exit 0 when the local server's /healthz answers 200 (for container
+    /// health checks).
+    Healthcheck,
+    /// Copy the SQLite database to PATH, consistently, while `serve` runs.
+    Backup {
+        /// The new file to write (must not exist).
+        path: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -45,25 +55,68 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr, as text or as one JSON object a line carrying the
+/// fields of the spans around each event (incident, job id, kind, attempt).
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(Sources {
+    let loaded = Settings::load(Sources {
         file: cli.config.as_deref(),
         env: std::env::vars().collect(),
-    })?;
+    });
+    let settings = match (loaded, &cli.command) {
+        (Ok(s), _) => s,
+        // `check` reports a bad configuration as its first failed check.
+        (Err(e), Cmd::Check) => {
+            println!("{}", warroom::check::Line::failed_config(&e));
+            anyhow::bail!("1 check(s) failed: see the ✗ line above");
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
+    init_logging(settings.log.format);
     match cli.command {
         Cmd::Migrate => {
             startup::migrate(&settings).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Cmd::Check => {
+            let lines = warroom::check::run(&settings).await;
+            for line in &lines {
+                println!("{line}");
+            }
+            let failed = lines.iter().filter(|l| !l.ok).count();
+            if failed > 0 {
+                anyhow::bail!("{failed} check(s) failed: see the ✗ lines above");
+            }
+            Ok(())
+        }
+        Cmd::Healthcheck => warroom::check::health(&settings)
+            .await
+            .map_err(|e| anyhow::anyhow!("unhealthy: {e}")),
+        Cmd::Backup { path } => {
+            let copied = warroom::backup::sqlite(&settings.database_url, &path).await?;
+            println!(
+                "backed up the database to {} ({} bytes, integrity ok)",
+                copied.path.display(),
+                copied.bytes
+            );
             Ok(())
         }
         Cmd::Serve => {

@@ -12,7 +12,6 @@ use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -32,21 +31,39 @@ impl Default for Options {
 }
 
 pub struct App {
-    listener: TcpListener,
     ctx: Arc<Ctx>,
     options: Options,
+    addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    /// Tells the HTTP servers (already serving) to stop accepting and drain.
+    stop_http: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<usize>>,
 }
 
 /// Opens the database and applies migrations (`warroom migrate`).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<store::DynStore> {
-    let store = store::connect(&settings.database_url)
-        .await
-        .with_context(|| "cannot open the database at `database_url`".to_string())?;
+    let store = connect(settings).await?;
     store.migrate().await.context("cannot apply migrations")?;
     Ok(store)
 }
 
+async fn connect(settings: &Settings) -> anyhow::Result<store::DynStore> {
+    store::connect(&settings.database_url)
+        .await
+        .with_context(|| "cannot open the database at `database_url`".to_string())
+}
+
+async fn bind(addr: SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (`{key}`)"))
+}
+
 impl App {
+    /// Checks the template, opens the database, binds `listen` (and
+    /// `admin_listen`) and starts serving at once, so `/healthz` and
+    /// `/readyz` answer while migrations run (`/readyz` is 503 and Slack's
+    /// routes answer 503 until they are applied). Returns once migrated.
     pub async fn build(settings: Settings, clock: Clock, options: Options) -> anyhow::Result<App> {
         let secrets = settings.require_slack()?.clone();
         if settings.socket_mode {
@@ -56,7 +73,7 @@ impl App {
         }
         let postmortems =
             crate::postmortem::Postmortems::load(settings.postmortem.template.as_deref())?;
-        let store = migrate(&settings).await?;
+        let store = connect(&settings).await?;
         let slack = SlackApi::new(
             &settings.slack_api_url,
             &secrets.bot_token,
@@ -64,9 +81,17 @@ impl App {
             settings.slack_call_timeout,
         )
         .context("cannot set up the Slack client (TLS roots)")?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (`listen`)", settings.listen))?;
+        let listener = bind(settings.listen, "listen").await?;
+        let admin_listener = match settings.admin_listen {
+            Some(addr) => Some(bind(addr, "admin_listen").await?),
+            None => None,
+        };
+        let addr = listener.local_addr().unwrap_or(settings.listen);
+        let admin_addr = admin_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .or(settings.admin_listen);
+        let grace = settings.shutdown_grace;
         let ctx = Arc::new(Ctx {
             settings,
             signing_secret: secrets.signing_secret,
@@ -76,24 +101,68 @@ impl App {
             wake: Notify::new(),
             metrics: Metrics::new(),
             postmortems,
+            readiness: crate::readiness::Readiness::default(),
         });
-        Ok(App {
+        let (stop_http, stop_rx) = tokio::sync::watch::channel(false);
+        let mut servers = Vec::new();
+        let public = match admin_listener {
+            Some(admin) => {
+                servers.push(tokio::spawn(crate::server::serve(
+                    admin,
+                    http::admin_router(ctx.clone()),
+                    http::HEADER_READ_TIMEOUT,
+                    stop_rx.clone(),
+                    grace,
+                )));
+                http::public_router(ctx.clone())
+            }
+            None => http::router(ctx.clone()),
+        };
+        servers.push(tokio::spawn(crate::server::serve(
             listener,
+            public,
+            http::HEADER_READ_TIMEOUT,
+            stop_rx,
+            grace,
+        )));
+        // Dropping `stop_http` on an early return stops the servers.
+        ctx.store
+            .migrate()
+            .await
+            .context("cannot apply migrations")?;
+        ctx.readiness.set_migrated(true);
+        // Logged once ready: scripts and tests wait for this line.
+        match admin_addr {
+            Some(admin) => tracing::info!(addr = %addr, admin = %admin, "warroom is listening"),
+            None => tracing::info!(addr = %addr, "warroom is listening"),
+        }
+        Ok(App {
             ctx,
             options,
+            addr,
+            admin_addr,
+            stop_http,
+            servers,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| self.ctx.settings.listen)
+        self.addr
+    }
+
+    /// Where the admin routes are served, when `admin_listen` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     pub fn ctx(&self) -> Arc<Ctx> {
         self.ctx.clone()
     }
 
+    /// Runs the workers until `shutdown` completes; then stops accepting,
+    /// lets requests in flight finish for at most `shutdown_grace`, and
+    /// stops the workers within what is left of it (at least a second).
+    /// Unfinished jobs resume at the next start.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -107,34 +176,50 @@ impl App {
                     "resuming jobs a previous run left unfinished"
                 );
             }
-            let reminders = tokio::spawn(crate::reminders::run(self.ctx.clone(), stop_rx.clone()));
-            let pruner = tokio::spawn(crate::reminders::run_pruner(
-                self.ctx.clone(),
-                stop_rx.clone(),
-            ));
-            let workers = tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx));
-            Some(async move {
-                let _ = reminders.await;
-                let _ = pruner.await;
-                let _ = workers.await;
-            })
+            vec![
+                tokio::spawn(crate::reminders::run(self.ctx.clone(), stop_rx.clone())),
+                tokio::spawn(crate::reminders::run_pruner(
+                    self.ctx.clone(),
+                    stop_rx.clone(),
+                )),
+                tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx)),
+            ]
         } else {
-            None
+            Vec::new()
         };
-        tracing::info!(addr = %self.local_addr(), "warroom is listening");
-        let served = axum::serve(self.listener, http::router(self.ctx.clone()))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        shutdown.await;
+        let grace = self.ctx.settings.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        let _ = self.stop_http.send(true);
+        let mut failed = None;
+        for server in self.servers {
+            if let Err(e) = server.await {
+                failed = Some(e);
+            }
+        }
         let _ = stop_tx.send(true);
-        if let Some(w) = workers
-            && tokio::time::timeout(Duration::from_secs(15), w)
-                .await
-                .is_err()
-        {
+        // Workers get what is left of the grace, and at least a second to
+        // notice the stop between two jobs.
+        let deadline =
+            deadline.max(tokio::time::Instant::now() + std::time::Duration::from_secs(1));
+        let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
+        let stopped = tokio::time::timeout_at(deadline, async {
+            for w in workers {
+                let _ = w.await;
+            }
+        })
+        .await;
+        if stopped.is_err() {
+            for a in aborts {
+                a.abort();
+            }
             tracing::warn!(
-                "job workers did not stop in time; unfinished jobs resume at next start"
+                "job workers did not stop within shutdown_grace; unfinished jobs resume at next start"
             );
         }
-        served.context("HTTP server failed")
+        match failed {
+            Some(e) => Err(anyhow::Error::new(e).context("HTTP server failed")),
+            None => Ok(()),
+        }
     }
 }

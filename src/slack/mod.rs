@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod client;
 pub mod inbound;
+pub mod probe;
 pub mod signature;
 pub mod text;
 pub mod web;

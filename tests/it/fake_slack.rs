@@ -97,6 +97,9 @@ struct Inner {
     /// Answer every method in its full published shape (see
     /// [`FakeSlack::answer_in_full_shapes`]).
     full_shapes: bool,
+    /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
+    /// the manifest's.
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -174,6 +177,27 @@ impl FakeSlack {
     /// Whether `channel` is private (created with `is_private`, or made so).
     pub fn is_private(&self, channel: &str) -> bool {
         self.inner.lock().unwrap().private.contains(channel)
+    }
+
+    /// The bot token has only these scopes (`auth.test`'s `x-oauth-scopes`).
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.inner.lock().unwrap().scopes = Some(scopes.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// A channel someone made by hand, with the bot in it or not.
+    pub fn add_channel(&self, id: &str, name: &str, bot_is_member: bool) {
+        let members = if bot_is_member {
+            vec![BOT_USER.to_string()]
+        } else {
+            vec![]
+        };
+        self.inner.lock().unwrap().channels.push(Channel {
+            id: id.to_string(),
+            name: name.to_string(),
+            creator: "UHUMAN".to_string(),
+            topic: String::new(),
+            members,
+        });
     }
 
     /// Makes a channel name taken, as if someone created it by hand.
@@ -541,9 +565,31 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         inner.outside.remove(&target);
     }
     let response = match method.as_str() {
-        "auth.test" => ok(
-            json!({"user_id": BOT_USER, "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
-        ),
+        "auth.test" => {
+            // Slack lists the token's scopes in a response header.
+            let scopes = match &inner.scopes {
+                Some(s) => s.join(","),
+                None => warroom::slack::probe::BOT_SCOPES.join(","),
+            };
+            let mut response = ok(
+                json!({"user_id": BOT_USER, "user": "warroom", "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
+            );
+            if let Ok(v) = scopes.parse() {
+                response.headers_mut().insert("x-oauth-scopes", v);
+            }
+            response
+        }
+        "conversations.info" => {
+            let id = s("channel");
+            let Some(c) = inner.channels.iter().find(|c| c.id == id) else {
+                return err("channel_not_found");
+            };
+            let mut json = channel_json_private(c, inner.private.contains(&id));
+            json["is_member"] =
+                json!(c.members.iter().any(|m| m == BOT_USER) && !inner.outside.contains(&id));
+            json["is_archived"] = json!(inner.archived.contains(&id));
+            ok(json!({"channel": json}))
+        }
         "conversations.list" => {
             // Like Slack: public channels unless `types` asks for private
             // ones too (which the bot sees only when it is a member).
@@ -567,15 +613,6 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 })
                 .collect();
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
-        }
-        "conversations.info" => {
-            let id = s("channel");
-            match inner.channels.iter().find(|c| c.id == id) {
-                Some(c) => {
-                    ok(json!({"channel": channel_json_private(c, inner.private.contains(&c.id))}))
-                }
-                None => err("channel_not_found"),
-            }
         }
         "views.open" => {
             if s("trigger_id").is_empty() {

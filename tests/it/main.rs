@@ -11,7 +11,9 @@ mod cli;
 #[cfg(unix)]
 mod crash;
 mod declare;
+mod deploy;
 mod failures;
+mod ops;
 mod permissions;
 mod postmortem;
 mod private;

@@ -1,0 +1,79 @@
+//! Whether this process should receive traffic (`GET /readyz`): its
+//! migrations are applied and, in Socket Mode, at least one socket is
+//! connected. Liveness (`/healthz`) is a different question: a process that
+//! is not ready yet is still alive.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Readiness {
+    migrated: AtomicBool,
+    socket_mode: AtomicBool,
+    sockets: AtomicUsize,
+}
+
+impl Readiness {
+    pub fn set_migrated(&self, v: bool) {
+        self.migrated.store(v, Ordering::SeqCst);
+    }
+
+    pub fn set_socket_mode(&self, v: bool) {
+        self.socket_mode.store(v, Ordering::SeqCst);
+    }
+
+    /// One more Socket Mode connection is open.
+    pub fn socket_connected(&self) {
+        self.sockets.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One Socket Mode connection closed (never below zero).
+    pub fn socket_disconnected(&self) {
+        let _ = self
+            .sockets
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_sub(1))
+            });
+    }
+
+    pub fn sockets(&self) -> usize {
+        self.sockets.load(Ordering::SeqCst)
+    }
+
+    /// Migrated, and in Socket Mode at least one socket connected.
+    pub fn is_ready(&self) -> bool {
+        self.migrated.load(Ordering::SeqCst)
+            && (!self.socket_mode.load(Ordering::SeqCst) || self.sockets() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_once_migrated_and_over_http() {
+        let r = Readiness::default();
+        assert!(!r.is_ready(), "not ready before migrations");
+        r.set_migrated(true);
+        assert!(r.is_ready());
+    }
+
+    #[test]
+    fn socket_mode_needs_a_connection() {
+        let r = Readiness::default();
+        r.set_migrated(true);
+        r.set_socket_mode(true);
+        assert!(!r.is_ready());
+        r.socket_connected();
+        r.socket_connected();
+        assert!(r.is_ready());
+        r.socket_disconnected();
+        assert!(r.is_ready(), "one of two still up");
+        r.socket_disconnected();
+        r.socket_disconnected();
+        assert_eq!(r.sockets(), 0, "saturates at zero");
+        assert!(!r.is_ready());
+        r.socket_connected();
+        assert!(r.is_ready());
+    }
+}
