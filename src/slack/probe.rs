@@ -28,6 +28,9 @@ pub const BOT_SCOPES: &[&str] = &[
     "users:read",
     "files:write",
     "files:read",
+    "groups:write",
+    "groups:read",
+    "groups:history",
 ];
 
 /// Largest answer read from Slack.
