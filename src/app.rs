@@ -11,7 +11,9 @@ use tokio::sync::Notify;
 
 pub struct Ctx {
     pub settings: Settings,
-    pub signing_secret: SecretString,
+    /// Verifies `/slack/*` requests; `None` in Socket Mode, where those
+    /// routes do not exist (the socket is authenticated by the app token).
+    pub signing_secret: Option<SecretString>,
     pub store: DynStore,
     pub slack: SlackApi,
     pub clock: Clock,
@@ -19,6 +21,7 @@ pub struct Ctx {
     pub wake: Notify,
     pub metrics: Metrics,
     pub postmortems: crate::postmortem::Postmortems,
+    pub readiness: crate::readiness::Readiness,
 }
 
 impl Ctx {

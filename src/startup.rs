@@ -35,6 +35,8 @@ pub struct App {
     listener: TcpListener,
     ctx: Arc<Ctx>,
     options: Options,
+    /// Socket Mode: opens the connections to Slack.
+    socket: Option<crate::slack::socket::Opener>,
 }
 
 /// Opens the database and applies migrations (`warroom migrate`).
@@ -49,11 +51,6 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<store::DynStore> {
 impl App {
     pub async fn build(settings: Settings, clock: Clock, options: Options) -> anyhow::Result<App> {
         let secrets = settings.require_slack()?.clone();
-        if settings.socket_mode {
-            anyhow::bail!(
-                "SLACK_APP_TOKEN is set, but this version of warroom does not speak Socket Mode yet: unset it and give Slack the HTTPS URLs of /slack/* (see README)"
-            );
-        }
         let postmortems =
             crate::postmortem::Postmortems::load(settings.postmortem.template.as_deref())?;
         let store = migrate(&settings).await?;
@@ -64,23 +61,38 @@ impl App {
             settings.slack_call_timeout,
         )
         .context("cannot set up the Slack client (TLS roots)")?;
+        let socket = match &secrets.app_token {
+            Some(app_token) => Some(
+                crate::slack::socket::Opener::new(
+                    &settings.slack_api_url,
+                    app_token,
+                    settings.slack_call_timeout,
+                )
+                .context("cannot set up the Socket Mode client (TLS roots)")?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {} (`listen`)", settings.listen))?;
         let ctx = Arc::new(Ctx {
             settings,
-            signing_secret: secrets.signing_secret,
+            signing_secret: secrets.signing_secret.filter(|_| socket.is_none()),
             store,
             slack,
             clock,
             wake: Notify::new(),
             metrics: Metrics::new(),
             postmortems,
+            readiness: crate::readiness::Readiness::default(),
         });
+        ctx.readiness.set_migrated(true);
+        ctx.readiness.set_socket_mode(socket.is_some());
         Ok(App {
             listener,
             ctx,
             options,
+            socket,
         })
     }
 
@@ -95,10 +107,17 @@ impl App {
     }
 
     pub async fn run_until_stopped(
-        self,
+        mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Socket Mode: Slack's deliveries come over the sockets, beside the
+        // workers; HTTP still serves /healthz, /readyz and /metrics.
+        let ctx = self.ctx.clone();
+        let socket = self
+            .socket
+            .take()
+            .map(|opener| tokio::spawn(crate::slack::socket::run(ctx, opener, stop_rx.clone())));
         let workers = if self.options.workers {
             let released = self.ctx.store.release_stale_jobs().await?;
             if released > 0 {
@@ -126,6 +145,13 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
+        if let Some(s) = socket
+            && tokio::time::timeout(Duration::from_secs(10), s)
+                .await
+                .is_err()
+        {
+            tracing::warn!("Socket Mode connections did not close in time");
+        }
         if let Some(w) = workers
             && tokio::time::timeout(Duration::from_secs(15), w)
                 .await
