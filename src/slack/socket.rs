@@ -585,6 +585,9 @@ async fn connection(
     // Whether to close politely: acks in flight first, then a Close frame.
     let graceful = loop {
         tokio::select! {
+            // Frames first: what Slack already sent is handled before a
+            // request to close is.
+            biased;
             frame = stream.next() => {
                 last_seen = tokio::time::Instant::now();
                 match frame {
@@ -601,10 +604,15 @@ async fn connection(
                             let _ = events.send(Event::Conn(id, ConnEvent::Disconnect(reason)));
                         }
                         Ok(Frame::Envelope(envelope)) => {
+                            debug!(connection = id, envelope = %envelope.id, kind = %envelope.kind, "envelope received");
                             let (ctx, out) = (ctx.clone(), out.clone());
                             tasks.spawn(async move {
-                                if let Some(ack) = handle(&ctx, &envelope).await {
-                                    let _ = out.send(Message::text(ack.to_string()));
+                                match handle(&ctx, &envelope).await {
+                                    Some(ack) => {
+                                        debug!(envelope = %envelope.id, "acking");
+                                        let _ = out.send(Message::text(ack.to_string()));
+                                    }
+                                    None => debug!(envelope = %envelope.id, "not acked"),
                                 }
                             });
                         }
