@@ -512,3 +512,72 @@ async fn acks_come_while_the_web_api_is_slow() {
     );
     assert_eq!(socket.ack(&ev).await.body, json!({"envelope_id": ev}));
 }
+
+/// The `envelope_id` guard as both backends must keep it.
+async fn envelope_claims(store: warroom::store::DynStore) {
+    use warroom::store::EnvelopeClaim::*;
+    store.migrate().await.unwrap();
+    let t = start_time();
+    let s = |secs: i64| chrono::Duration::seconds(secs);
+    let lease = s(15);
+    let claim = |id: &'static str, at: chrono::DateTime<chrono::Utc>| {
+        let store = store.clone();
+        async move { store.claim_envelope(id, at, at - lease).await.unwrap() }
+    };
+
+    assert_eq!(claim("e1", t).await, Claimed);
+    assert_eq!(claim("e1", t + s(1)).await, Busy, "someone acts on it");
+    store
+        .finish_envelope("e1", Some(r#"{"text":"hi"}"#), t + s(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("e1", t + s(60)).await,
+        Done(Some(r#"{"text":"hi"}"#.to_string())),
+        "answered as before, however late"
+    );
+    assert_eq!(claim("e2", t).await, Claimed);
+    store.finish_envelope("e2", None, t).await.unwrap();
+    assert_eq!(claim("e2", t).await, Done(None));
+
+    // Work that failed is released and can be tried again.
+    assert_eq!(claim("e3", t).await, Claimed);
+    store.release_envelope("e3").await.unwrap();
+    assert_eq!(claim("e3", t).await, Claimed);
+
+    // A claim whose process died is taken over once its lease ran out.
+    assert_eq!(claim("e4", t).await, Claimed);
+    assert_eq!(claim("e4", t + s(10)).await, Busy);
+    assert_eq!(claim("e4", t + s(20)).await, Claimed);
+    assert_eq!(claim("e4", t + s(21)).await, Busy);
+
+    // Of many deliveries at once, one acts.
+    let racers: Vec<_> = (0..8).map(|_| tokio::spawn(claim("e5", t))).collect();
+    let mut won = 0;
+    for r in racers {
+        if r.await.unwrap() == Claimed {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+
+    // Forgotten with the event ids.
+    store.prune(t + s(2 * 86_400), t).await.unwrap();
+    assert_eq!(claim("e1", t + s(2 * 86_400)).await, Claimed);
+}
+
+#[tokio::test]
+async fn envelope_claims_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("envelopes.db").display());
+    envelope_claims(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL"]
+async fn envelope_claims_on_postgres() {
+    let db = crate::pg::TestDb::create("envelope_claims_on_postgres")
+        .await
+        .expect("WARROOM_TEST_POSTGRES_URL must name a PostgreSQL server");
+    envelope_claims(warroom::store::connect(&db.url).await.unwrap()).await;
+}
