@@ -525,7 +525,7 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
                     error!(
                         "Slack turned Socket Mode off for this app (disconnect: link_disabled): turn it on again in the app's settings (Socket Mode), or run warroom over HTTP without SLACK_APP_TOKEN; retrying"
                     );
-                    failures = failures.max(6);
+                    failures = failures.max(7);
                     open(backoff(failures, None, random()));
                 } else {
                     info!(connection = id, %reason, "Slack asked to refresh a connection; opening its replacement first");

@@ -581,3 +581,35 @@ async fn envelope_claims_on_postgres() {
         .expect("WARROOM_TEST_POSTGRES_URL must name a PostgreSQL server");
     envelope_claims(warroom::store::connect(&db.url).await.unwrap()).await;
 }
+
+#[tokio::test]
+async fn a_graceful_stop_closes_the_sockets_and_a_restart_reconnects() {
+    let (app, socket) = socket_app(2).await;
+    let app = app.restart(true).await;
+    let before = socket.connections();
+    assert!(
+        before[..2].iter().all(|c| !c.open && c.closed_by_app),
+        "the stopped process closed its sockets with a Close frame: {before:?}"
+    );
+    socket.wait_open(2).await;
+    wait_sockets(&app, 2).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 4);
+}
+
+#[tokio::test]
+async fn link_disabled_is_retried_slowly_until_slack_takes_the_app_again() {
+    let (app, socket) = socket_app(1).await;
+    socket.disconnect(0, "link_disabled");
+    socket.drop_conn(0);
+    wait_sockets(&app, 0).await;
+    assert_eq!(get(&app, "/readyz").await.0, 503);
+    // Retried after the longest backoff (half a minute to a minute), on
+    // the app's clock.
+    app.clock.advance(Duration::from_secs(29));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 1);
+    app.clock.advance(Duration::from_secs(31));
+    socket.wait_open(1).await;
+    wait_sockets(&app, 1).await;
+    assert_eq!(get(&app, "/readyz").await.0, 200);
+}
