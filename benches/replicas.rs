@@ -21,7 +21,8 @@ const RUN: Duration = Duration::from_secs(30);
 fn main() {
     let rt = common::runtime();
     rt.block_on(async {
-        let Some(db) = TestDb::create("the replicas benchmark").await else {
+        let Some(db) = TestDb::from_env().await else {
+            eprintln!("the replicas benchmark needs PostgreSQL: set {}", common::pg::VAR);
             return;
         };
         let env = || fast_reminders_on(&db.url);

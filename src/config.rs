@@ -146,8 +146,8 @@ impl Default for RawSlack {
     }
 }
 
-/// Reminder cadences (seed 000: not more often than every 30 minutes, never
-/// silent past 60).
+/// Reminder cadences (the 30/60-minute update rule: not more often than
+/// every 30 minutes, never silent past 60).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Reminders {

@@ -9,7 +9,9 @@
 
 use crate::app::Ctx;
 use crate::service::{self, SubmissionReply};
-use crate::slack::inbound::{EventEnvelope, Interaction, SlashCommand};
+use crate::slack::inbound::{
+    Action, Event, EventEnvelope, InboundError, Interaction, SlashCommand,
+};
 use crate::store::StoreError;
 use serde_json::{Value, json};
 use tracing::{Instrument, field, info_span, warn};
@@ -52,6 +54,16 @@ pub async fn command(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError> {
     async move {
         let cmd = match SlashCommand::parse(body) {
             Ok(c) => c,
+            Err(e @ InboundError::Incomplete(_)) => {
+                // Authenticated and well-formed, so Slack sent it: answer
+                // the person rather than have Slack report a failed command.
+                warn!(error = %e, "unreadable slash command");
+                ctx.metrics.request("commands", "malformed");
+                return Ok(Reply::Json(json!({
+                    "response_type": "ephemeral",
+                    "text": format!("warroom could not read this command ({e}). Try it again; if it keeps failing, ask whoever runs warroom to check its logs."),
+                })));
+            }
             Err(e) => {
                 warn!(error = %e, "malformed slash command");
                 ctx.metrics.request("commands", "malformed");
@@ -100,6 +112,16 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
             }
         };
         let result = match &interaction {
+            Interaction::Action {
+                action: Action::Unknown(id),
+                ..
+            } => {
+                // A button or menu that is not the bot's (or a shape of one
+                // it does not know): nothing to do.
+                tracing::debug!(action_id = %id, "ignored action");
+                ctx.metrics.request("interactivity", "ignored");
+                return Ok(Reply::Empty);
+            }
             Interaction::DeclareSubmitted {
                 user,
                 view_id,
@@ -135,7 +157,8 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
             }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
-                Ok(Reply::Empty)
+                ctx.metrics.request("interactivity", "ignored");
+                return Ok(Reply::Empty);
             }
         };
         let reply = result.map_err(|e| failed(ctx, "interactivity", e))?;
@@ -175,6 +198,14 @@ pub async fn event(ctx: &Ctx, body: &[u8], retry: &str) -> Result<Reply, Dispatc
             EventEnvelope::UrlVerification { challenge } => {
                 ctx.metrics.request("events", "challenge");
                 Ok(Reply::Challenge(challenge))
+            }
+            EventEnvelope::Callback {
+                event_id,
+                event: Event::Other(kind),
+            } => {
+                tracing::debug!(%event_id, %kind, "ignored event");
+                ctx.metrics.request("events", "ignored");
+                Ok(Reply::Empty)
             }
             EventEnvelope::Callback { event_id, event } => {
                 tracing::Span::current().record("event_id", event_id.as_str());

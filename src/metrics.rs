@@ -58,8 +58,8 @@ impl Metrics {
             reminders.clone(),
         );
         registry.register(
-            "slack_requests",
-            "Requests from Slack by endpoint and outcome",
+            "requests",
+            "Requests from Slack by endpoint and outcome (ok, ignored, duplicate, challenge, malformed, unauthorized, error)",
             requests.clone(),
         );
         registry.register(

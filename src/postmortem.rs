@@ -8,7 +8,7 @@
 //! empty when unknown), `metrics` (name, value, missing), `roles` (role,
 //! holders), `hand_offs`, `severity_changes`, `summary_timeline` (when,
 //! text), `timeline` (when, label, who, text, link), `communications` (when,
-//! where, audience, by, text), `prompts` (seed 001's root-cause questions),
+//! where, audience, by, text), `prompts` (the question bank's root-cause questions),
 //! `timezone`, `generated_at`.
 
 use crate::domain::metrics::{human, metrics};
@@ -21,7 +21,7 @@ use std::path::Path;
 const BUILT_IN: &str = include_str!("../templates/postmortem.md.j2");
 const NAME: &str = "postmortem";
 
-/// Seed 001's "preliminary root cause / next steps" questions.
+/// The question bank's "preliminary root cause / next steps" questions.
 pub const PROMPTS: [&str; 7] = [
     "Is there any indication of the preliminary suspected cause, even at a high level?",
     "If update-related, what was the purpose of the update?",

@@ -56,7 +56,7 @@ fn entry(ctx: &Ctx, kind: EntryKind, author: &UserId, text: String) -> NewEntry 
 }
 
 /// Effects of a notable change: its timeline entries and jobs, and the
-/// scribe's quiet clock restarted (seed 000: the scribe asks for status when
+/// scribe's quiet clock restarted (the scribe asks for status when
 /// nothing notable was recorded for a while).
 fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Job>) -> Effects {
     let mut schedule = vec![];

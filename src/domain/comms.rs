@@ -1,6 +1,6 @@
-//! Communications: reminder cadence (seed 000: not more often than every 30
-//! minutes, never silent past 60), update phases and seed 001's question
-//! bank, and how an update's text is assembled. Pure.
+//! Communications: reminder cadence (the 30/60-minute update rule: not more
+//! often than every 30 minutes, never silent past 60), update phases and the
+//! status-update question bank, and how an update's text is assembled. Pure.
 
 use super::Status;
 use chrono::{DateTime, Duration, Utc};
@@ -81,7 +81,7 @@ impl Schedule {
     }
 }
 
-/// Seed 001's phases of an incident, for the update's questions.
+/// The phases of an incident, for the update's questions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     Investigating,
@@ -194,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn firing_moves_each_clock_as_seed_000_asks() {
+    fn firing_moves_each_clock_as_the_30_60_rule_asks() {
         let t = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
         let c = cadence(30, 60);
         assert_eq!(

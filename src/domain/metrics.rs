@@ -1,4 +1,4 @@
-//! Incident metrics (seed 004: TTD, TTM, TTR; seed 000: total duration) and
+//! Incident metrics (time to detect, mitigate and resolve; total duration) and
 //! their aggregation for `/incident stats`. Pure.
 //!
 //! - time to detect   = declared − impact started

@@ -20,7 +20,7 @@ pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
 /// An incident's number: 1, 2, 3, … in declaration order.
 pub type IncidentNumber = i64;
 
-/// Where an incident stands in its lifecycle (seed 004: detect → … → resolve → review).
+/// Where an incident stands in its lifecycle (detect → … → resolve → review).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

@@ -1,4 +1,4 @@
-//! Incident roles (seed 000) and how people name them in commands.
+//! Incident roles and how people name them in commands.
 
 use serde::Deserialize;
 
@@ -68,7 +68,7 @@ impl RoleCatalog {
         Ok(Self { roles })
     }
 
-    /// Seed 000's six roles.
+    /// The six roles of the incident process (see docs/process.md).
     pub fn defaults() -> Vec<Role> {
         let role = |name: &str, multiple, duty: &str| Role {
             name: name.to_string(),

@@ -1,4 +1,4 @@
-//! Severity levels (seed 002) with their reminder cadences.
+//! Severity levels (critical, major, minor) with their reminder cadences.
 
 use serde::Deserialize;
 use std::time::Duration;

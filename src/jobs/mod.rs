@@ -269,7 +269,20 @@ fn decide(row: &JobRow, result: &Result<(), RunError>, now: DateTime<Utc>) -> Jo
             error: CallError::Transient { retry_after, .. },
             ..
         } => Some(retry_after.unwrap_or_else(|| backoff(row.id, row.attempts))),
-        RunError::Store(_) => Some(backoff(row.id, row.attempts)),
+        // Slack answered `ok` in a form the bot cannot read: the work may be
+        // done, so it is retried like a lost answer, and the retry looks for
+        // it first (the channel by name, the post by its metadata, the file
+        // by title) before doing it again.
+        RunError::Slack(CallError::Unreadable { .. })
+        | RunError::InChannel {
+            error: CallError::Unreadable { .. },
+            ..
+        }
+        | RunError::Join {
+            error: CallError::Unreadable { .. },
+            ..
+        }
+        | RunError::Store(_) => Some(backoff(row.id, row.attempts)),
         RunError::Slack(_)
         | RunError::InChannel { .. }
         | RunError::Join { .. }

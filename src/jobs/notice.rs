@@ -28,10 +28,19 @@ pub(super) async fn send(
             Err(e) => return Err(e.into()),
         }
     }
-    ctx.slack
+    match ctx
+        .slack
         .post(user, SlackMessageContent::new().with_text(text.to_string()))
-        .await?;
-    Ok(())
+        .await
+    {
+        // Slack took it; only the `ts`, which a notice does not need, was
+        // unreadable. Sending it again would tell them twice.
+        Err(e @ CallError::Unreadable { .. }) => {
+            warn!(error = %e, "the notice was sent, but Slack's answer could not be read");
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(Into::into),
+    }
 }
 
 /// The notice for a job that failed with `error`, if anyone is to be told.
@@ -285,6 +294,15 @@ fn call_words(
             ),
             format!(
                 "Once Slack works again (https://slack-status.com), {}.",
+                again(job)
+            ),
+        ),
+        CallError::Unreadable { method, .. } => (
+            format!(
+                "Slack kept answering {method} in a form I could not read, and I could not find that the work was done"
+            ),
+            format!(
+                "Check whether it happened; if not, {}. Tell whoever runs warroom, as Slack may have changed its answers.",
                 again(job)
             ),
         ),

@@ -380,7 +380,7 @@ pub mod update_ids {
     pub const ANNOUNCEMENT: &str = "announcement";
 }
 
-/// The `/incident update` modal: seed 001's questions for the current phase.
+/// The `/incident update` modal: the question bank's questions for the current phase.
 pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
     use crate::domain::comms::{NEXT_UPDATE_QUESTION, Phase, WORKAROUND_QUESTION};
     use update_ids::*;

@@ -11,6 +11,8 @@ use slack_morphism::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::web::{self, TIER2, TIER3, TIER4};
+
 type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -24,7 +26,15 @@ pub enum CallError {
     /// Slack answered `ok: false` with this error code.
     #[error("Slack refused the call: {0}")]
     Api(String),
-    /// Anything else (a response we could not read, a bad request).
+    /// Slack answered, but the part of the answer the bot needs could not
+    /// be read. The call may have worked: treat it like a lost answer
+    /// (look for what it did before doing it again).
+    #[error("Slack's answer to {method} could not be read ({reason}); it may have worked")]
+    Unreadable {
+        method: &'static str,
+        reason: String,
+    },
+    /// Anything else (a bad request, an HTTP error that is not Slack's).
     #[error("Slack call failed: {0}")]
     Other(String),
 }
@@ -38,8 +48,25 @@ const TRANSIENT_CODES: &[&str] = &[
     "request_timeout",
 ];
 
+/// Whether an answer slack-morphism took for a refusal says `ok: true`
+/// (it goes by the presence of `error`, which a placeholder `""` has).
+fn says_ok(body: Option<&str>) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Ok {
+        ok: bool,
+    }
+    body.and_then(|b| serde_json::from_str::<Ok>(b).ok())
+        .is_some_and(|o| o.ok)
+}
+
 fn classify(e: SlackClientError) -> CallError {
     match e {
+        SlackClientError::ApiError(api) if says_ok(api.http_response_body.as_deref()) => {
+            CallError::Unreadable {
+                method: "a Web API method",
+                reason: format!("`ok: true` with `error: {:?}`", api.code),
+            }
+        }
         SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
             CallError::Transient {
                 reason: api.code,
@@ -63,6 +90,12 @@ fn classify(e: SlackClientError) -> CallError {
         SlackClientError::EndOfStream(e) => CallError::Transient {
             reason: format!("connection closed: {e}"),
             retry_after: None,
+        },
+        // A 200 whose body is not the JSON envelope Slack documents: whether
+        // it was `ok` is unknown, so the call may have worked.
+        SlackClientError::ProtocolError(e) => CallError::Unreadable {
+            method: "a Web API method",
+            reason: e.to_string(),
         },
         SlackClientError::SystemError(e) => CallError::Transient {
             reason: format!("system: {e}"),
@@ -140,19 +173,29 @@ impl SlackApi {
 
     pub async fn views_open(&self, trigger_id: &str, view: SlackView) -> Result<(), CallError> {
         let req = SlackApiViewsOpenRequest::new(trigger_id.to_string().into(), view);
-        self.call(async |s| s.views_open(&req).await).await?;
-        Ok(())
+        // Nothing of the answer is used: `ok` is all that matters.
+        match self
+            .call(async |s| web::post(&s, "views.open", &req, &TIER4).await)
+            .await
+        {
+            Err(e @ CallError::Unreadable { .. }) => {
+                tracing::warn!(error = %e, "views.open answered with a body that could not be read; taking the modal as open");
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     pub async fn create_channel(&self, name: &str) -> Result<CreatedChannel, CallError> {
         let req = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(false);
-        let res = self
-            .call(async |s| s.conversations_create(&req).await)
+        let answer = self
+            .call(async |s| web::post(&s, "conversations.create", &req, &TIER2).await)
             .await?;
+        let res: web::ChannelAnswer = web::read("conversations.create", answer)?;
         Ok(CreatedChannel {
-            id: res.channel.id.to_string(),
+            id: res.channel.id,
             name: res.channel.name.unwrap_or_else(|| name.to_string()),
-            creator: res.channel.creator.map(|u| u.to_string()),
+            creator: res.channel.creator,
         })
     }
 
@@ -168,16 +211,8 @@ impl SlackApi {
             channel,
             users: user,
         };
-        let result: Result<serde_json::Value, CallError> = self
-            .call(async |s| {
-                s.http_session_api
-                    .http_post(
-                        "conversations.invite",
-                        &req,
-                        Some(&SLACK_TIER3_METHOD_CONFIG),
-                    )
-                    .await
-            })
+        let result = self
+            .call(async |s| web::post(&s, "conversations.invite", &req, &TIER3).await)
             .await;
         match result {
             // Already there is as good as invited.
@@ -190,7 +225,7 @@ impl SlackApi {
     /// edit there again after it was removed.
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.to_string().into());
-        self.call(async |s| s.conversations_join(&req).await)
+        self.call(async |s| web::post(&s, "conversations.join", &req, &TIER3).await)
             .await?;
         Ok(())
     }
@@ -200,7 +235,7 @@ impl SlackApi {
             channel.to_string().into(),
             topic.to_string(),
         );
-        self.call(async |s| s.conversations_set_topic(&req).await)
+        self.call(async |s| web::post(&s, "conversations.setTopic", &req, &TIER2).await)
             .await?;
         Ok(())
     }
@@ -212,8 +247,11 @@ impl SlackApi {
         content: SlackMessageContent,
     ) -> Result<String, CallError> {
         let req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
-        let res = self.call(async |s| s.chat_post_message(&req).await).await?;
-        Ok(res.ts.to_string())
+        let answer = self
+            .call(async |s| web::post(&s, "chat.postMessage", &req, &TIER3).await)
+            .await?;
+        let res: web::Posted = web::read("chat.postMessage", answer)?;
+        Ok(res.ts)
     }
 
     pub async fn update(
@@ -227,7 +265,8 @@ impl SlackApi {
             content,
             ts.to_string().into(),
         );
-        self.call(async |s| s.chat_update(&req).await).await?;
+        self.call(async |s| web::post(&s, "chat.update", &req, &TIER3).await)
+            .await?;
         Ok(())
     }
 
@@ -242,9 +281,18 @@ impl SlackApi {
             user.to_string().into(),
             SlackMessageContent::new().with_text(text.to_string()),
         );
-        self.call(async |s| s.chat_post_ephemeral(&req).await)
-            .await?;
-        Ok(())
+        match self
+            .call(async |s| web::post(&s, "chat.postEphemeral", &req, &TIER4).await)
+            .await
+        {
+            // Nothing of the answer is used; sending it again would say it
+            // twice.
+            Err(e @ CallError::Unreadable { .. }) => {
+                tracing::warn!(error = %e, "chat.postEphemeral answered in a form that could not be read; taking it as sent");
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// The message at `ts`, whether in the channel or in a thread: history
@@ -255,43 +303,48 @@ impl SlackApi {
         channel: &str,
         ts: &str,
     ) -> Result<Option<FoundMessage>, CallError> {
-        let found = |messages: Vec<SlackHistoryMessage>| {
+        let found = |messages: Vec<web::Message>| {
             messages
                 .into_iter()
-                .find(|m| m.origin.ts.0 == ts)
+                .find(|m| m.ts == ts)
                 .map(|m| FoundMessage {
-                    text: m.content.text.unwrap_or_default(),
-                    user: m.sender.user.map(|u| u.0),
-                    username: m.sender.username,
+                    text: m.text.unwrap_or_default(),
+                    user: m.user,
+                    username: m.username,
                 })
         };
-        let history = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.to_string().into())
-            .with_latest(ts.to_string().into())
-            .with_oldest(ts.to_string().into())
-            .with_inclusive(true)
-            .with_limit(1);
-        let res = self
-            .call(async |s| s.conversations_history(&history).await)
+        let history: web::Params = vec![
+            ("channel", Some(channel.to_string())),
+            ("latest", Some(ts.to_string())),
+            ("oldest", Some(ts.to_string())),
+            ("inclusive", Some("true".to_string())),
+            ("limit", Some("1".to_string())),
+        ];
+        let answer = self
+            .call(async |s| web::get(&s, "conversations.history", &history, &TIER3).await)
             .await?;
+        let res: web::Messages = web::read("conversations.history", answer)?;
         if let Some(m) = found(res.messages) {
             return Ok(Some(m));
         }
         // Slack answers with the thread's parent first, then the replies in
         // range, so ask for two: the parent and the reply itself.
-        let replies = SlackApiConversationsRepliesRequest::new(
-            channel.to_string().into(),
-            ts.to_string().into(),
-        )
-        .with_latest(ts.to_string().into())
-        .with_oldest(ts.to_string().into())
-        .with_inclusive(true)
-        .with_limit(2);
+        let replies: web::Params = vec![
+            ("channel", Some(channel.to_string())),
+            ("ts", Some(ts.to_string())),
+            ("latest", Some(ts.to_string())),
+            ("oldest", Some(ts.to_string())),
+            ("inclusive", Some("true".to_string())),
+            ("limit", Some("2".to_string())),
+        ];
         match self
-            .call(async |s| s.conversations_replies(&replies).await)
+            .call(async |s| web::get(&s, "conversations.replies", &replies, &TIER3).await)
             .await
         {
-            Ok(res) => Ok(found(res.messages)),
+            Ok(answer) => {
+                let res: web::Messages = web::read("conversations.replies", answer)?;
+                Ok(found(res.messages))
+            }
             Err(CallError::Api(code))
                 if code == "thread_not_found" || code == "message_not_found" =>
             {
@@ -302,12 +355,15 @@ impl SlackApi {
     }
 
     pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
-        let req =
-            SlackApiChatGetPermalinkRequest::new(channel.to_string().into(), ts.to_string().into());
-        let res = self
-            .call(async |s| s.chat_get_permalink(&req).await)
+        let params: web::Params = vec![
+            ("channel", Some(channel.to_string())),
+            ("message_ts", Some(ts.to_string())),
+        ];
+        let answer = self
+            .call(async |s| web::get(&s, "chat.getPermalink", &params, &TIER4).await)
             .await?;
-        Ok(res.permalink.to_string())
+        let res: web::Permalink = web::read("chat.getPermalink", answer)?;
+        Ok(res.permalink)
     }
 
     /// Adds the bot's reaction; already there counts as done.
@@ -322,7 +378,10 @@ impl SlackApi {
             emoji.to_string().into(),
             ts.to_string().into(),
         );
-        match self.call(async |s| s.reactions_add(&req).await).await {
+        match self
+            .call(async |s| web::post(&s, "reactions.add", &req, &TIER3).await)
+            .await
+        {
             Err(CallError::Api(code)) if code == "already_reacted" => Ok(()),
             other => other.map(|_| ()),
         }
@@ -330,8 +389,11 @@ impl SlackApi {
 
     /// A person's display name (falling back to real name, then handle).
     pub async fn user_name(&self, user: &str) -> Result<String, CallError> {
-        let req = SlackApiUsersInfoRequest::new(user.to_string().into());
-        let res = self.call(async |s| s.users_info(&req).await).await?;
+        let params: web::Params = vec![("user", Some(user.to_string()))];
+        let answer = self
+            .call(async |s| web::get(&s, "users.info", &params, &TIER4).await)
+            .await?;
+        let res: web::UserAnswer = web::read("users.info", answer)?;
         let u = res.user;
         let profile = u.profile.as_ref();
         let pick = |v: Option<&String>| v.filter(|s| !s.trim().is_empty()).cloned();
@@ -351,23 +413,33 @@ impl SlackApi {
         title: &str,
         content: &str,
     ) -> Result<(), CallError> {
-        let get =
-            SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), content.len());
-        let target = self
-            .call(async |s| s.get_upload_url_external(&get).await)
+        let params: web::Params = vec![
+            ("filename", Some(filename.to_string())),
+            ("length", Some(content.len().to_string())),
+        ];
+        let answer = self
+            .call(async |s| web::get(&s, "files.getUploadURLExternal", &params, &TIER4).await)
             .await?;
+        let target: web::UploadTarget = web::read("files.getUploadURLExternal", answer)?;
+        let url = target
+            .upload_url
+            .parse()
+            .map_err(|e| CallError::Unreadable {
+                method: "files.getUploadURLExternal",
+                reason: format!("upload_url: {e}"),
+            })?;
         let upload = SlackApiFilesUploadViaUrlRequest::new(
-            target.upload_url.clone(),
+            SlackFileUploadUrl::new(url),
             content.as_bytes().to_vec(),
             "text/markdown".to_string(),
         );
         self.call(async |s| s.files_upload_via_url(&upload).await)
             .await?;
         let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
+            SlackApiFilesComplete::new(target.file_id.into()).with_title(title.to_string()),
         ])
         .with_channel_id(channel.to_string().into());
-        self.call(async |s| s.files_complete_upload_external(&complete).await)
+        self.call(async |s| web::post(&s, "files.completeUploadExternal", &complete, &TIER4).await)
             .await?;
         Ok(())
     }
@@ -382,12 +454,19 @@ impl SlackApi {
         title: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, CallError> {
-        let req = SlackApiFilesListRequest::new()
-            .with_channel(channel.to_string().into())
-            .with_ts_from(since.timestamp())
-            .with_count(100);
-        match self.call(async |s| s.files_list(&req).await).await {
-            Ok(res) => Ok(res.files.iter().any(|f| f.title.as_deref() == Some(title))),
+        let params: web::Params = vec![
+            ("channel", Some(channel.to_string())),
+            ("ts_from", Some(since.timestamp().to_string())),
+            ("count", Some("100".to_string())),
+        ];
+        match self
+            .call(async |s| web::get(&s, "files.list", &params, &TIER3).await)
+            .await
+        {
+            Ok(answer) => {
+                let res: web::Files = web::read("files.list", answer)?;
+                Ok(res.files.iter().any(|f| f.title.as_deref() == Some(title)))
+            }
             Err(CallError::Api(code)) => {
                 tracing::warn!(%code, "cannot list the channel's files to look for an earlier upload (is files:read granted?); uploading again");
                 Ok(false)
@@ -400,8 +479,12 @@ impl SlackApi {
     pub async fn bot_user_id(&self) -> Result<String, CallError> {
         self.bot_user
             .get_or_try_init(|| async {
-                let res = self.call(async |s| s.auth_test().await).await?;
-                Ok(res.user_id.to_string())
+                let params: web::Params = vec![];
+                let answer = self
+                    .call(async |s| web::get(&s, "auth.test", &params, &TIER4).await)
+                    .await?;
+                let res: web::Identity = web::read("auth.test", answer)?;
+                Ok(res.user_id)
             })
             .await
             .cloned()
@@ -409,33 +492,33 @@ impl SlackApi {
 
     /// The public, unarchived channel named exactly `name`, with its creator.
     pub async fn find_channel(&self, name: &str) -> Result<Option<CreatedChannel>, CallError> {
-        let mut cursor: Option<SlackCursorId> = None;
+        let mut cursor: Option<String> = None;
         loop {
-            let mut req = SlackApiConversationsListRequest::new()
-                .with_types(vec![SlackConversationType::Public])
-                .with_exclude_archived(true)
-                .with_limit(1000);
-            if let Some(c) = cursor.take() {
-                req = req.with_cursor(c);
-            }
-            let res = self
-                .call(async |s| s.conversations_list(&req).await)
+            let params: web::Params = vec![
+                ("types", Some("public_channel".to_string())),
+                ("exclude_archived", Some("true".to_string())),
+                ("limit", Some("1000".to_string())),
+                ("cursor", cursor.take()),
+            ];
+            let answer = self
+                .call(async |s| web::get(&s, "conversations.list", &params, &TIER2).await)
                 .await?;
+            let res: web::ChannelList = web::read("conversations.list", answer)?;
             if let Some(c) = res
                 .channels
                 .into_iter()
                 .find(|c| c.name.as_deref() == Some(name))
             {
                 return Ok(Some(CreatedChannel {
-                    id: c.id.to_string(),
+                    id: c.id,
                     name: name.to_string(),
-                    creator: c.creator.map(|u| u.to_string()),
+                    creator: c.creator,
                 }));
             }
             match res
                 .response_metadata
                 .and_then(|m| m.next_cursor)
-                .filter(|c| !c.0.is_empty())
+                .filter(|c| !c.is_empty())
             {
                 Some(next) => cursor = Some(next),
                 None => return Ok(None),
@@ -466,15 +549,16 @@ impl SlackApi {
         channel: &str,
         job_id: i64,
     ) -> Result<Option<String>, CallError> {
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.to_string().into())
-            .with_limit(100)
-            .with_include_all_metadata(true);
+        let params: web::Params = vec![
+            ("channel", Some(channel.to_string())),
+            ("limit", Some("100".to_string())),
+            ("include_all_metadata", Some("true".to_string())),
+        ];
         let messages = match self
-            .call(async |s| s.conversations_history(&req).await)
+            .call(async |s| web::get(&s, "conversations.history", &params, &TIER3).await)
             .await
         {
-            Ok(res) => res.messages,
+            Ok(answer) => web::read::<web::Messages>("conversations.history", answer)?.messages,
             Err(CallError::Api(code)) => {
                 tracing::debug!(%code, "cannot read the channel to look for an earlier post");
                 return Ok(None);
@@ -484,16 +568,34 @@ impl SlackApi {
         let id = job_id.to_string();
         Ok(messages
             .into_iter()
-            .find(|m| {
-                m.content.metadata.as_ref().is_some_and(|md| {
-                    md.event_type == JOB_EVENT
-                        && md.event_payload.as_ref().and_then(|p| p.get(JOB_KEY)) == Some(&id)
-                })
-            })
-            .map(|m| m.origin.ts.to_string()))
+            .find(|m| m.metadata_value(JOB_EVENT, JOB_KEY).as_deref() == Some(id.as_str()))
+            .map(|m| m.ts))
     }
 }
 
 /// Metadata event type on every message a job posts.
 pub const JOB_EVENT: &str = "warroom_job";
 const JOB_KEY: &str = "job";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ok_answer_with_a_placeholder_error_is_unreadable_not_refused() {
+        let api = |body: &str| {
+            SlackClientError::ApiError(
+                slack_morphism::errors::SlackClientApiError::new(String::new())
+                    .with_http_response_body(body.to_string()),
+            )
+        };
+        assert!(matches!(
+            classify(api(r#"{"ok": true, "error": "", "ts": "1.2"}"#)),
+            CallError::Unreadable { .. }
+        ));
+        assert_eq!(
+            classify(api(r#"{"ok": false, "error": ""}"#)),
+            CallError::Api(String::new())
+        );
+    }
+}

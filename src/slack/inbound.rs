@@ -1,5 +1,6 @@
 //! Slack's inbound payloads → typed values. The only place that reads them.
 
+use super::lenient;
 use crate::domain::{IncidentNumber, UserId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -11,26 +12,40 @@ pub enum InboundError {
     Form(#[from] serde_urlencoded::de::Error),
     #[error("malformed JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("form has no `payload` field")]
-    NoPayload,
+    /// Well-formed form data that lacks what a slash command must carry.
+    #[error("a slash command without {0}")]
+    Incomplete(String),
 }
 
 /// A slash command invocation.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlashCommand {
     pub command: String,
-    #[serde(default)]
     pub text: String,
     pub user_id: String,
     pub channel_id: String,
     pub trigger_id: String,
-    #[serde(default)]
     pub response_url: String,
 }
 
 impl SlashCommand {
     pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
-        Ok(serde_urlencoded::from_bytes(body)?)
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)?;
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let need = |name: &str| get(name).ok_or_else(|| InboundError::Incomplete(name.to_string()));
+        Ok(SlashCommand {
+            command: need("command")?,
+            text: get("text").unwrap_or_default(),
+            user_id: need("user_id")?,
+            channel_id: need("channel_id")?,
+            trigger_id: need("trigger_id")?,
+            response_url: get("response_url").unwrap_or_default(),
+        })
     }
 
     pub fn user(&self) -> UserId {
@@ -133,18 +148,22 @@ pub enum Interaction {
     Other(String),
 }
 
+/// The parts of an interaction payload the bot reads, each read leniently:
+/// legacy payloads (`interactive_message`, dialogs) and shapes the bot does
+/// not know become [`Interaction::Other`], never an error.
 #[derive(Deserialize)]
 struct RawInteraction {
-    #[serde(rename = "type")]
-    kind: String,
-    user: RawUser,
-    #[serde(default)]
-    trigger_id: String,
-    #[serde(default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    user: Option<RawUser>,
+    #[serde(default, deserialize_with = "lenient")]
+    trigger_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     channel: Option<RawId>,
-    #[serde(default)]
-    actions: Vec<RawAction>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
+    actions: Option<Vec<serde_json::Value>>,
+    #[serde(default, deserialize_with = "lenient")]
     view: Option<RawView>,
 }
 
@@ -161,36 +180,56 @@ struct RawId {
 #[derive(Deserialize)]
 struct RawAction {
     action_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     value: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawView {
     id: String,
-    #[serde(default)]
-    callback_id: String,
-    #[serde(default)]
-    private_metadata: String,
-    #[serde(default)]
-    state: RawState,
+    #[serde(default, deserialize_with = "lenient")]
+    callback_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    private_metadata: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    state: Option<RawState>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawState {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_values")]
     values: HashMap<String, HashMap<String, RawValue>>,
+}
+
+/// A modal's state values; an input the bot does not know the shape of is
+/// left out (it reads as empty, and the form's own checks say so).
+fn lenient_values<'de, D>(d: D) -> Result<HashMap<String, HashMap<String, RawValue>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let blocks: HashMap<String, serde_json::Value> = lenient(d)?.unwrap_or_default();
+    Ok(blocks
+        .into_iter()
+        .filter_map(|(block, inputs)| {
+            let inputs: HashMap<String, serde_json::Value> = serde_json::from_value(inputs).ok()?;
+            let inputs = inputs
+                .into_iter()
+                .filter_map(|(id, v)| Some((id, serde_json::from_value(v).ok()?)))
+                .collect();
+            Some((block, inputs))
+        })
+        .collect())
 }
 
 #[derive(Deserialize, Default)]
 struct RawValue {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     value: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     selected_option: Option<RawOption>,
-    #[serde(default)]
-    selected_options: Vec<RawOption>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
+    selected_options: Option<Vec<RawOption>>,
+    #[serde(default, deserialize_with = "lenient")]
     selected_date_time: Option<i64>,
 }
 
@@ -201,15 +240,44 @@ struct RawOption {
 
 impl Interaction {
     /// Parses the `payload=` form Slack posts to the interactivity URL.
+    /// Only a body that is not form data, or a `payload` that is not JSON,
+    /// is an error; a payload the bot does not handle (a legacy
+    /// `interactive_message`, a dialog, an unknown shape) is
+    /// [`Interaction::Other`].
     pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
         let form: HashMap<String, String> = serde_urlencoded::from_bytes(body)?;
-        let payload = form.get("payload").ok_or(InboundError::NoPayload)?;
-        let raw: RawInteraction = serde_json::from_str(payload)?;
-        let user = UserId(raw.user.id);
-        match raw.kind.as_str() {
+        let Some(payload) = form.get("payload") else {
+            return Ok(Interaction::Other("a form without a payload".into()));
+        };
+        let raw: serde_json::Value = serde_json::from_str(payload)?;
+        Ok(Self::from_payload(raw))
+    }
+
+    /// The typed value of an interaction payload already read as JSON (as
+    /// a Socket Mode envelope carries it).
+    pub fn from_payload(raw: serde_json::Value) -> Self {
+        let raw: RawInteraction = match serde_json::from_value(raw) {
+            Ok(raw) => raw,
+            Err(_) => return Interaction::Other("a payload that is not an object".into()),
+        };
+        let kind = raw.kind.unwrap_or_default();
+        let Some(user) = raw.user.map(|u| UserId(u.id)) else {
+            return Interaction::Other(format!("{kind} without a user"));
+        };
+        match kind.as_str() {
             "block_actions" => {
-                let Some(first) = raw.actions.into_iter().next() else {
-                    return Ok(Interaction::Other("block_actions without actions".into()));
+                let first = raw
+                    .actions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .map(serde_json::from_value::<RawAction>);
+                let first = match first {
+                    Some(Ok(first)) => first,
+                    Some(Err(_)) => {
+                        return Interaction::Other("block_actions with an unknown action".into());
+                    }
+                    None => return Interaction::Other("block_actions without actions".into()),
                 };
                 let value = first.value.as_deref().unwrap_or_default();
                 let role_value = parse_role_value(value);
@@ -233,42 +301,43 @@ impl Interaction {
                     }
                     (other, _) => Action::Unknown(other.to_string()),
                 };
-                Ok(Interaction::Action {
+                Interaction::Action {
                     user,
                     channel: raw.channel.map(|c| c.id),
-                    trigger_id: raw.trigger_id,
+                    trigger_id: raw.trigger_id.unwrap_or_default(),
                     action,
-                })
+                }
             }
-            "view_submission" => match raw.view {
-                Some(view) if view.callback_id == CALLBACK_DECLARE => {
-                    Ok(Interaction::DeclareSubmitted {
+            "view_submission" => {
+                let Some(view) = raw.view else {
+                    return Interaction::Other("view_submission without a view".into());
+                };
+                let callback = view.callback_id.unwrap_or_default();
+                let metadata = view.private_metadata.unwrap_or_default();
+                let state = view.state.unwrap_or_default();
+                match callback.as_str() {
+                    CALLBACK_DECLARE => Interaction::DeclareSubmitted {
                         user,
                         view_id: view.id,
-                        metadata: serde_json::from_str(&view.private_metadata).ok(),
-                        form: declare_form(&view.state),
-                    })
-                }
-                Some(view) if view.callback_id == CALLBACK_UPDATE => {
-                    match view.private_metadata.parse() {
+                        metadata: serde_json::from_str(&metadata).ok(),
+                        form: declare_form(&state),
+                    },
+                    CALLBACK_UPDATE => match metadata.parse() {
                         Ok(incident) => {
-                            let (answers, audiences) = update_form(&view.state);
-                            Ok(Interaction::UpdateSubmitted {
+                            let (answers, audiences) = update_form(&state);
+                            Interaction::UpdateSubmitted {
                                 user,
                                 incident,
                                 answers,
                                 audiences,
-                            })
+                            }
                         }
-                        Err(_) => Ok(Interaction::Other(
-                            "update view without its incident".into(),
-                        )),
-                    }
+                        Err(_) => Interaction::Other("update view without its incident".into()),
+                    },
+                    other => Interaction::Other(format!("view {other}")),
                 }
-                Some(view) => Ok(Interaction::Other(format!("view {}", view.callback_id))),
-                None => Ok(Interaction::Other("view_submission without view".into())),
-            },
-            other => Ok(Interaction::Other(other.to_string())),
+            }
+            other => Interaction::Other(other.to_string()),
         }
     }
 }
@@ -304,7 +373,13 @@ fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<St
             .filter(|m| (1..=24 * 60).contains(m)),
     };
     let audiences = get(AUDIENCES)
-        .map(|v| v.selected_options.iter().map(|o| o.value.clone()).collect())
+        .map(|v| {
+            v.selected_options
+                .iter()
+                .flatten()
+                .map(|o| o.value.clone())
+                .collect()
+        })
         .unwrap_or_default();
     (answers, audiences)
 }
@@ -317,6 +392,7 @@ fn declare_form(state: &RawState) -> DeclareForm {
         .map(|v| {
             v.selected_options
                 .iter()
+                .flatten()
                 .map(|o| o.value.as_str())
                 .collect()
         })
@@ -373,58 +449,62 @@ pub struct Reaction {
     pub ts: String,
 }
 
+/// The parts of an Events API delivery the bot reads. Every field is read
+/// leniently: Slack sends `channel` and `user` as objects in some events
+/// (`channel_created`, `team_join`, …), and a shape the bot does not know
+/// makes the event [`Event::Other`], not an error.
 #[derive(Deserialize)]
 struct RawEnvelope {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     challenge: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     event_id: Option<String>,
     #[serde(default)]
-    event: Option<RawEvent>,
+    event: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct RawEvent {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     subtype: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     user: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     reaction: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     item: Option<RawItem>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     channel: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     message: Option<RawMessage>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     deleted_ts: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawItem {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     channel: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     ts: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawMessage {
     ts: String,
-    #[serde(default)]
-    text: String,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
 }
 
 impl RawEvent {
     fn into_event(self) -> Event {
-        let kind = self.kind.clone();
+        let kind = self.kind.unwrap_or_default();
         match (kind.as_str(), self.subtype.as_deref()) {
             ("reaction_added" | "reaction_removed", _) => {
                 let reaction = match (self.user, self.reaction, self.item) {
@@ -432,11 +512,11 @@ impl RawEvent {
                         Some(user),
                         Some(reaction),
                         Some(RawItem {
-                            kind,
+                            kind: Some(item_kind),
                             channel: Some(channel),
                             ts: Some(ts),
                         }),
-                    ) if kind == "message" => Reaction {
+                    ) if item_kind == "message" => Reaction {
                         user: UserId(user),
                         reaction,
                         channel,
@@ -454,7 +534,7 @@ impl RawEvent {
                 (Some(channel), Some(m)) => Event::MessageChanged {
                     channel,
                     ts: m.ts,
-                    text: m.text,
+                    text: m.text.unwrap_or_default(),
                 },
                 _ => Event::Other("message_changed without a message".to_string()),
             },
@@ -469,20 +549,39 @@ impl RawEvent {
 }
 
 impl EventEnvelope {
+    /// Reads an Events API delivery. Only a body that is not JSON is an
+    /// error; JSON that is not an envelope the bot knows is
+    /// [`EventEnvelope::Other`], and an event it does not know is
+    /// [`Event::Other`].
     pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
-        let raw: RawEnvelope = serde_json::from_slice(body)?;
-        Ok(
-            match (raw.kind.as_str(), raw.challenge, raw.event_id, raw.event) {
-                ("url_verification", Some(challenge), _, _) => {
-                    EventEnvelope::UrlVerification { challenge }
-                }
-                ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
-                    event_id,
-                    event: event.into_event(),
+        let raw: serde_json::Value = serde_json::from_slice(body)?;
+        Ok(Self::from_json(raw))
+    }
+
+    /// The typed value of a delivery already read as JSON (as a Socket Mode
+    /// envelope carries it).
+    pub fn from_json(raw: serde_json::Value) -> Self {
+        let Ok(raw) = serde_json::from_value::<RawEnvelope>(raw) else {
+            return EventEnvelope::Other("a body that is not an object".to_string());
+        };
+        match (
+            raw.kind.unwrap_or_default().as_str(),
+            raw.challenge,
+            raw.event_id,
+            raw.event,
+        ) {
+            ("url_verification", Some(challenge), _, _) => {
+                EventEnvelope::UrlVerification { challenge }
+            }
+            ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
+                event_id,
+                event: match serde_json::from_value::<RawEvent>(event) {
+                    Ok(event) => event.into_event(),
+                    Err(_) => Event::Other("an event that is not an object".to_string()),
                 },
-                (other, ..) => EventEnvelope::Other(other.to_string()),
             },
-        )
+            (other, ..) => EventEnvelope::Other(other.to_string()),
+        }
     }
 }
 
@@ -621,10 +720,82 @@ mod tests {
     }
 
     #[test]
+    fn shapes_the_bot_does_not_know_are_other_not_errors() {
+        // `channel` and `user` as objects (channel_created, team_join…).
+        assert!(matches!(
+            event(serde_json::json!({"type": "channel_created", "channel": {"id": "C1", "name": "x", "created": 1}})),
+            Event::Other(kind) if kind == "channel_created"
+        ));
+        assert!(matches!(
+            event(serde_json::json!({"type": "team_join", "user": {"id": "U1", "profile": {}}})),
+            Event::Other(_)
+        ));
+        // A known event with a field in an unknown shape is not acted on.
+        assert!(matches!(
+            event(
+                serde_json::json!({"type": "reaction_added", "user": {"id": "U1"}, "reaction": "pushpin",
+                "item": {"type": "message", "channel": "C1", "ts": "1.2"}})
+            ),
+            Event::Other(_)
+        ));
+        assert!(matches!(
+            event(serde_json::json!("not an object")),
+            Event::Other(_)
+        ));
+        // Legacy attachment actions, dialogs, actions without an id.
+        for payload in [
+            serde_json::json!({"type": "interactive_message", "user": {"id": "U1"},
+                "actions": [{"name": "ack", "type": "button", "value": "1"}], "callback_id": "c"}),
+            serde_json::json!({"type": "dialog_submission", "user": {"id": "U1"}, "submission": {"a": "b"}}),
+            serde_json::json!({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"value": "1|Scribe"}]}),
+            serde_json::json!({"type": "block_actions", "user": "U1", "actions": []}),
+            serde_json::json!(["not", "an", "object"]),
+        ] {
+            assert!(
+                matches!(
+                    Interaction::parse(&form(payload.clone())).unwrap(),
+                    Interaction::Other(_)
+                ),
+                "{payload}"
+            );
+        }
+        // A modal whose inputs come in shapes the bot does not know reads
+        // as empty inputs, which the form's own checks then name.
+        let body = form(serde_json::json!({
+            "type": "view_submission", "user": {"id": "U1"},
+            "view": {"id": "V1", "callback_id": "declare", "private_metadata": 7,
+                "state": {"values": {"title": {"value": {"value": ["DB down"]}}, "severity": "SEV1", "flags": {"value": {"selected_options": {}}}}}}
+        }));
+        let Interaction::DeclareSubmitted { form, metadata, .. } =
+            Interaction::parse(&body).unwrap()
+        else {
+            panic!("not a declaration");
+        };
+        assert_eq!(form, DeclareForm::default());
+        assert_eq!(metadata, None);
+    }
+
+    #[test]
+    fn a_slash_command_without_its_fields_says_which() {
+        assert!(matches!(
+            SlashCommand::parse(b"command=%2Fincident&text=hi&channel_id=C1&trigger_id=1"),
+            Err(InboundError::Incomplete(field)) if field == "user_id"
+        ));
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(Interaction::parse(b"payload=%7B").is_err());
-        assert!(Interaction::parse(b"nothing=1").is_err());
-        assert!(EventEnvelope::parse(b"[]").is_err());
+        assert!(EventEnvelope::parse(b"{").is_err());
+        // Well-formed but not for us: ignored, not refused.
+        assert!(matches!(
+            Interaction::parse(b"nothing=1").unwrap(),
+            Interaction::Other(_)
+        ));
+        assert!(matches!(
+            EventEnvelope::parse(b"[]").unwrap(),
+            EventEnvelope::Other(_)
+        ));
         assert_eq!(
             EventEnvelope::parse(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
             EventEnvelope::UrlVerification {

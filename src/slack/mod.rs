@@ -7,8 +7,23 @@ pub mod client;
 pub mod inbound;
 pub mod signature;
 pub mod socket;
+pub mod web;
 
 #[cfg(test)]
 mod fuzz_tests;
 
 pub use client::{CallError, SlackApi};
+
+/// Reads a field the bot uses, or `None` when it is absent or Slack sent it
+/// in a shape the bot does not know (an object where a string was
+/// expected, say): one unexpected field must not make a whole payload or
+/// answer unreadable. For `#[serde(default, deserialize_with = "lenient")]`.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::Deserialize;
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}

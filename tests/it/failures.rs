@@ -102,6 +102,9 @@ async fn slack_down_past_the_give_up_time_stops_and_tells_once() {
             (s.calls("conversations.create").len() == 1).then_some(())
         })
         .await;
+    // The fake records a call before it answers: let the worker record the
+    // failure and schedule its retry on the clock as it was, then move it.
+    app.wait_not_running().await;
     assert!(told(&app, DECLARER).is_empty(), "a retry tells no one");
     // Past GIVE_UP_AFTER the next try is the last.
     app.advance(Duration::from_secs(6 * 3600 + 60)).await;

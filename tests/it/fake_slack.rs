@@ -42,6 +42,9 @@ pub enum Failure {
     /// Waits until the test calls `notify_one` on this, then answers
     /// normally: a call that lasts exactly as long as the test needs.
     Until(std::sync::Arc<tokio::sync::Notify>),
+    /// Does what was asked, then answers `{"ok": true}` and nothing else:
+    /// Slack's success, in a form the caller cannot read its ids from.
+    Garbled,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +96,9 @@ struct Inner {
     private: HashSet<String>,
     /// What `apps.connections.open` hands out (see `fake_socket.rs`).
     socket_url: Option<String>,
+    /// Answer every method in its full published shape (see
+    /// [`FakeSlack::answer_in_full_shapes`]).
+    full_shapes: bool,
 }
 
 #[derive(Clone, Default)]
@@ -121,6 +127,14 @@ impl FakeSlack {
             axum::serve(listener, app).await.unwrap();
         });
         fake
+    }
+
+    /// From now on every successful answer has the full field set Slack
+    /// publishes for its method (`tests/fixtures/slack-shapes/api/`), with
+    /// only the fake's own values (ids, ts, names, urls…) laid over it:
+    /// every field the bot does not use is there too, placeholders included.
+    pub fn answer_in_full_shapes(&self) {
+        self.inner.lock().unwrap().full_shapes = true;
     }
 
     /// The next `times` calls to `method` fail with `failure`.
@@ -451,11 +465,18 @@ async fn handle(
         gate.notified().await;
     }
     let hang = matches!(failure, Some(Failure::Hang));
+    let garbled = matches!(failure, Some(Failure::Garbled));
+    let full_shapes = fake.inner.lock().unwrap().full_shapes;
     let late = match failure {
         Some(Failure::LateAnswer(d)) => Some(d),
         _ => None,
     };
-    let response = respond(&fake, method, body, failure);
+    let response = respond(&fake, method.clone(), body, failure);
+    let response = if garbled || full_shapes {
+        reshape(&method, response, garbled).await
+    } else {
+        response
+    };
     if hang {
         std::future::pending::<()>().await;
     }
@@ -815,4 +836,75 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         return (StatusCode::INTERNAL_SERVER_ERROR, "the answer was lost").into_response();
     }
     response
+}
+
+/// The published shape of each method's successful answer, by method name.
+fn full_shape(method: &str) -> Option<&'static Value> {
+    static SHAPES: std::sync::OnceLock<HashMap<String, Value>> = std::sync::OnceLock::new();
+    SHAPES
+        .get_or_init(|| {
+            let dir = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/slack-shapes/api"
+            );
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| {
+                    let path = entry.unwrap().path();
+                    let method = path.file_stem().unwrap().to_string_lossy().to_string();
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    (method, serde_json::from_str(&text).unwrap())
+                })
+                .collect()
+        })
+        .get(method)
+}
+
+/// `answer` laid over `shape`: objects field by field, each element of a
+/// list over the shape's first element, anything else replaced.
+pub fn overlay(shape: &Value, answer: Value) -> Value {
+    match (shape, answer) {
+        (Value::Object(shape), Value::Object(answer)) => {
+            let mut out = shape.clone();
+            for (k, v) in answer {
+                let merged = match shape.get(&k) {
+                    Some(s) => overlay(s, v),
+                    None => v,
+                };
+                out.insert(k, merged);
+            }
+            Value::Object(out)
+        }
+        (Value::Array(shape), Value::Array(answer)) => match shape.first() {
+            Some(first) => Value::Array(answer.into_iter().map(|v| overlay(first, v)).collect()),
+            None => Value::Array(answer),
+        },
+        (_, answer) => answer,
+    }
+}
+
+/// A successful JSON answer in its full published shape, or garbled down to
+/// `{"ok": true}`; anything else (errors, 500s, 429s) as it was.
+async fn reshape(method: &str, response: Response, garbled: bool) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let answer: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+    };
+    if answer["ok"] != json!(true) {
+        return Json(answer).into_response();
+    }
+    if garbled {
+        return Json(json!({"ok": true})).into_response();
+    }
+    match full_shape(method) {
+        Some(shape) => Json(overlay(shape, answer)).into_response(),
+        None => Json(answer).into_response(),
+    }
 }

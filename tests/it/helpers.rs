@@ -311,6 +311,20 @@ impl TestApp {
         }
     }
 
+    /// Waits until no job is running: a job that just made a call has then
+    /// recorded its outcome (and, for a retry, read the clock for its next
+    /// attempt), so moving the clock after this cannot race the worker.
+    pub async fn wait_not_running(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.ctx.store.job_counts().await.unwrap().running > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a job is still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Moves the clock and waits until every reminder due by then has fired
     /// and every job has run.
     pub async fn advance(&self, by: std::time::Duration) {

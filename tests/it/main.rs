@@ -19,6 +19,7 @@ mod replicas;
 mod resilience;
 mod roles;
 mod security;
+mod shapes;
 mod socket;
 mod store;
 mod timeline;

@@ -1,5 +1,8 @@
-//! A fresh PostgreSQL database per test, when `WARROOM_TEST_POSTGRES_URL`
-//! names a server; tests that need one report themselves skipped otherwise.
+//! A fresh PostgreSQL database per test, on the server
+//! `WARROOM_TEST_POSTGRES_URL` names. Tests that need one are
+//! `#[ignore = "needs WARROOM_TEST_POSTGRES_URL"]`, so a run without it shows
+//! them as ignored (never as a silent pass); `.ci/run` sets the variable and
+//! runs them with `--include-ignored`.
 
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,11 +18,20 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A new, empty database on the server `WARROOM_TEST_POSTGRES_URL` names,
-    /// or `None` (and a line saying the test is skipped) when it is unset.
-    pub async fn create(test: &str) -> Option<TestDb> {
+    /// A new, empty database on the server `WARROOM_TEST_POSTGRES_URL`
+    /// names. A test that asks for one without the variable fails: it was
+    /// run on purpose (`--include-ignored`) and must not pass unrun.
+    pub async fn create(test: &str) -> TestDb {
+        match Self::from_env().await {
+            Some(db) => db,
+            None => panic!("{test} needs PostgreSQL: set {VAR}=postgres://USER@HOST:PORT/DATABASE"),
+        }
+    }
+
+    /// Like `create`, or `None` when `WARROOM_TEST_POSTGRES_URL` is unset
+    /// (for benchmarks, which say so and stop).
+    pub async fn from_env() -> Option<TestDb> {
         let Ok(admin_url) = std::env::var(VAR) else {
-            eprintln!("skipped {test}: {VAR} is not set (PostgreSQL tests run where it is)");
             return None;
         };
         static SEQ: AtomicU32 = AtomicU32::new(0);

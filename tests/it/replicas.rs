@@ -10,11 +10,10 @@ use std::time::Duration;
 const INCIDENTS: usize = 50;
 const SECONDS: u32 = 10;
 
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_send_every_reminder_once() {
-    let Some(db) = TestDb::create("two_replicas_send_every_reminder_once").await else {
-        return;
-    };
+    let db = TestDb::create("two_replicas_send_every_reminder_once").await;
     let env = || fast_reminders_on(&db.url);
     let a = TestApp::spawn(Setup {
         env: env(),
@@ -114,11 +113,10 @@ async fn two_replicas_send_every_reminder_once() {
     assert_eq!(by_a + by_b, expected as u64);
 }
 
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_racing_for_one_role_leave_one_holder() {
-    let Some(db) = TestDb::create("two_replicas_racing_for_one_role_leave_one_holder").await else {
-        return;
-    };
+    let db = TestDb::create("two_replicas_racing_for_one_role_leave_one_holder").await;
     let a = std::sync::Arc::new(
         TestApp::spawn(Setup {
             env: fast_reminders_on(&db.url),

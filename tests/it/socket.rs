@@ -574,11 +574,9 @@ async fn envelope_claims_on_sqlite() {
 }
 
 #[tokio::test]
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL"]
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
 async fn envelope_claims_on_postgres() {
-    let db = crate::pg::TestDb::create("envelope_claims_on_postgres")
-        .await
-        .expect("WARROOM_TEST_POSTGRES_URL must name a PostgreSQL server");
+    let db = crate::pg::TestDb::create("envelope_claims_on_postgres").await;
     envelope_claims(warroom::store::connect(&db.url).await.unwrap()).await;
 }
 
