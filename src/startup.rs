@@ -111,13 +111,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        // Socket Mode: Slack's deliveries come over the sockets, beside the
-        // workers; HTTP still serves /healthz, /readyz and /metrics.
-        let ctx = self.ctx.clone();
-        let socket = self
-            .socket
-            .take()
-            .map(|opener| tokio::spawn(crate::slack::socket::run(ctx, opener, stop_rx.clone())));
+        let socket_stop = stop_rx.clone();
         let workers = if self.options.workers {
             let released = self.ctx.store.release_stale_jobs().await?;
             if released > 0 {
@@ -140,6 +134,13 @@ impl App {
         } else {
             None
         };
+        // Socket Mode: Slack's deliveries come over the sockets, beside the
+        // workers; HTTP still serves /healthz, /readyz and /metrics.
+        let ctx = self.ctx.clone();
+        let socket = self
+            .socket
+            .take()
+            .map(|opener| tokio::spawn(crate::slack::socket::run(ctx, opener, socket_stop)));
         tracing::info!(addr = %self.local_addr(), "warroom is listening");
         let served = axum::serve(self.listener, http::router(self.ctx.clone()))
             .with_graceful_shutdown(shutdown)
