@@ -428,8 +428,33 @@ async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
 
     // The dead connection is replaced after a backoff on the app's clock.
     app.clock.advance(Duration::from_secs(2));
-    socket.wait_open(2).await;
+    let open = socket.wait_open(2).await;
     wait_sockets(&app, 2).await;
+
+    // An event Slack retries (a new envelope, the same event_id) on the
+    // other connection is recorded once.
+    let ts = app.slack.user_posts(
+        &room,
+        "UCAROL",
+        "p99 is back to normal",
+        None,
+        app.clock.now(),
+    );
+    let tag = reaction("reaction_added", "EvTwice", DECLARER, "pushpin", &room, &ts);
+    socket.event(open[0], tag.clone()).await;
+    let again = socket.envelope(open[1], "events_api", tag);
+    assert_eq!(socket.ack(&again).await.body, json!({"envelope_id": again}));
+    app.wait_idle().await;
+    let tagged = app
+        .ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+        .count();
+    assert_eq!(tagged, 1);
 }
 
 #[tokio::test]
