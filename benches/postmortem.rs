@@ -27,6 +27,7 @@ fn main() {
         summary: "A long one.".into(),
         security: false,
         drill: false,
+        private: false,
         declared_by: UserId("UALICE".into()),
         declared_at: t0,
         impact_started_at: Some(t0 - chrono::Duration::minutes(20)),
@@ -89,6 +90,7 @@ fn main() {
     let mut size = 0;
     for _ in 0..RUNS {
         let started = Instant::now();
+        let names = warroom::slack::text::Names::default();
         let d = draft(&Facts {
             incident: &incident,
             assignments: &assignments,
@@ -97,6 +99,7 @@ fn main() {
             communications: &comms,
             timezone: chrono_tz::Europe::Paris,
             now: at(ENTRIES),
+            names: &names,
         });
         let md = templates.render(&d).unwrap();
         times.push(started.elapsed());

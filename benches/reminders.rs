@@ -50,6 +50,7 @@ fn main() {
                 impact_started_at: None,
                 security: false,
                 drill: false,
+                private: false,
                 declared_by: UserId(DECLARER.into()),
                 origin_channel: ORIGIN.into(),
                 announce_channel: ORIGIN.into(),

@@ -11,19 +11,36 @@ pub const DEFAULT_STATS_DAYS: u32 = 90;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    Declare { title: Option<String> },
+    Declare {
+        title: Option<String>,
+    },
     Roles,
-    Assign { role: String, user: UserId },
-    Severity { level: String },
-    Status { status: Status },
-    Update { text: Option<String> },
-    Note { text: String },
+    Assign {
+        role: String,
+        user: UserId,
+    },
+    Severity {
+        level: String,
+    },
+    Status {
+        status: Status,
+    },
+    Update {
+        text: Option<String>,
+    },
+    Note {
+        text: String,
+    },
     Timeline,
     Close,
     Postmortem,
     List,
-    Stats { days: u32 },
+    Stats {
+        days: u32,
+    },
     Help,
+    /// Posts the checklists of the roles the caller holds.
+    Checklist,
 }
 
 impl Command {
@@ -90,6 +107,7 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         "close" if rest.is_empty() => Ok(Command::Close),
         "postmortem" if rest.is_empty() => Ok(Command::Postmortem),
         "list" | "ls" if rest.is_empty() => Ok(Command::List),
+        "checklist" | "tasks" if rest.is_empty() => Ok(Command::Checklist),
         "stats" => match rest {
             "" => Ok(Command::Stats {
                 days: DEFAULT_STATS_DAYS,
@@ -147,6 +165,7 @@ pub fn help_text() -> String {
         "• `/incident status <investigating|identified|mitigated|resolved>`",
         "• `/incident note <text>` adds a timeline entry",
         "• `/incident timeline` shows the timeline",
+        "• `/incident checklist` posts the checklists of the roles you hold",
         "• `/incident update [text]`, `close`, `postmortem`, `stats [days]`",
     ]
     .join("\n")
@@ -172,6 +191,8 @@ mod tests {
             })
         );
         assert_eq!(parse("roles"), Ok(Command::Roles));
+        assert_eq!(parse("checklist"), Ok(Command::Checklist));
+        assert_eq!(parse("tasks"), Ok(Command::Checklist));
         assert_eq!(
             parse("assign incident lead <@U123|alice>"),
             Ok(Command::Assign {

@@ -58,6 +58,59 @@ struct Raw {
     permissions: RawPermissions,
     #[serde(default)]
     audiences: BTreeMap<String, String>,
+    #[serde(default)]
+    incidents: IncidentSettings,
+    #[serde(default)]
+    private_incidents: PrivateIncidents,
+    #[serde(default)]
+    bridge: RawBridge,
+}
+
+/// `incidents.*`: how a declaration is read.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentSettings {
+    /// A security incident gets a private war room even when "Private war
+    /// room" was not ticked.
+    #[serde(default = "yes")]
+    pub security_private: bool,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            security_private: true,
+        }
+    }
+}
+
+/// `private_incidents.*`: what people outside a private war room see.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateIncidents {
+    #[serde(default)]
+    pub announce: PrivateAnnounce,
+}
+
+/// How a private incident is announced.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivateAnnounce {
+    /// Number, severity and who to ask; neither title nor summary.
+    #[default]
+    Redacted,
+    /// No announcement at all.
+    None,
+    /// As for a public incident.
+    Full,
+}
+
+/// `bridge.url_template`: the incident's video call.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBridge {
+    #[serde(default)]
+    url_template: Option<String>,
 }
 
 /// Who may close, assign and change the severity: role names, or
@@ -71,6 +124,12 @@ struct RawPermissions {
     assign: Vec<String>,
     #[serde(default = "lead_only")]
     severity: Vec<String>,
+    #[serde(default = "anyone")]
+    take_over: Vec<String>,
+}
+
+fn anyone() -> Vec<String> {
+    vec![crate::domain::permissions::ANYONE.to_string()]
 }
 
 fn lead_only() -> Vec<String> {
@@ -83,6 +142,7 @@ impl Default for RawPermissions {
             close: lead_only(),
             assign: lead_only(),
             severity: lead_only(),
+            take_over: anyone(),
         }
     }
 }
@@ -328,6 +388,10 @@ pub struct Settings {
     /// Who may close, assign, change the severity and tag.
     pub permissions: Permissions,
     pub audiences: BTreeMap<String, String>,
+    pub incidents: IncidentSettings,
+    pub private_incidents: PrivateIncidents,
+    /// The bridge link of each incident (`bridge.url_template`), if any.
+    pub bridge: Option<crate::domain::bridge::BridgeTemplate>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -347,6 +411,7 @@ const LIST_KEYS: &[&str] = &[
     "permissions.close",
     "permissions.assign",
     "permissions.severity",
+    "permissions.take_over",
 ];
 
 /// The variable that sets `key`: `timeline.taggers` → `WARROOM_TIMELINE__TAGGERS`.
@@ -562,6 +627,20 @@ impl Settings {
         if raw.audiences.len() > 9 {
             return Err(key_error("audiences", "more than 9 audiences"));
         }
+        for role in &raw.roles {
+            if let Some(tasks) = &role.tasks {
+                tasks
+                    .check()
+                    .map_err(|e| key_error(&format!("roles.{}.tasks", role.name), e.to_string()))?;
+            }
+        }
+        let bridge = match raw.bridge.url_template.as_deref() {
+            None | Some("") => None,
+            Some(t) => Some(
+                crate::domain::bridge::BridgeTemplate::parse(t)
+                    .map_err(|e| key_error("bridge.url_template", e.to_string()))?,
+            ),
+        };
         let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
         let allowed = |action: Permission, list: &[String]| {
             Allowed::from_config(list, &roles).map_err(|e| key_error(action.key(), e.to_string()))
@@ -571,6 +650,7 @@ impl Settings {
             assign: allowed(Permission::Assign, &raw.permissions.assign)?,
             severity: allowed(Permission::Severity, &raw.permissions.severity)?,
             tag: allowed(Permission::Tag, &raw.timeline.taggers)?,
+            take_over: allowed(Permission::TakeOver, &raw.permissions.take_over)?,
         };
         let mut timeline = raw.timeline;
         for emoji in [&mut timeline.tag_emoji, &mut timeline.confirm_emoji] {
@@ -609,7 +689,15 @@ impl Settings {
         }
         let severities = SeverityCatalog::new(raw.severities)
             .ok_or_else(|| key_error("severities", "empty: at least one level is needed"))?;
-        if let Some(bot_token) = &raw.slack.bot_token
+        // An empty value in the file counts as missing, like an empty
+        // variable: `serve` then refuses to start naming it.
+        let given = |s: Option<SecretString>| s.filter(|s| !s.expose_secret().trim().is_empty());
+        let (bot_token, signing_secret, app_token) = (
+            given(raw.slack.bot_token),
+            given(raw.slack.signing_secret),
+            given(raw.slack.app_token),
+        );
+        if let Some(bot_token) = &bot_token
             && !bot_token.expose_secret().starts_with("xoxb-")
         {
             return Err(key_error(
@@ -617,7 +705,7 @@ impl Settings {
                 "not a bot token: it starts with xoxb- (OAuth & Permissions page of your Slack app)",
             ));
         }
-        if let Some(app_token) = &raw.slack.app_token
+        if let Some(app_token) = &app_token
             && !app_token.expose_secret().starts_with("xapp-")
         {
             return Err(key_error(
@@ -634,12 +722,8 @@ impl Settings {
                 ),
             ));
         }
-        let socket_mode = raw.slack.app_token.is_some();
-        let slack = match (
-            raw.slack.bot_token,
-            raw.slack.signing_secret,
-            raw.slack.app_token,
-        ) {
+        let socket_mode = app_token.is_some();
+        let slack = match (bot_token, signing_secret, app_token) {
             (Some(bot_token), signing_secret, Some(app_token)) => Some(SlackSecrets {
                 bot_token,
                 signing_secret,
@@ -670,6 +754,9 @@ impl Settings {
             postmortem: raw.postmortem,
             permissions,
             audiences: raw.audiences,
+            incidents: raw.incidents,
+            private_incidents: raw.private_incidents,
+            bridge,
         })
     }
 
@@ -935,5 +1022,142 @@ mod tests {
         ] {
             assert!(!m.contains('\n'), "one line: {m}");
         }
+        assert!(
+            msg(&[("WARROOM_PRIVATE_INCIDENTS__ANNOUNCE", "sometimes")]).contains("announce"),
+            "an unknown announce mode"
+        );
+        assert!(msg(&[("WARROOM_PERMISSIONS__TAKE_OVER", "Janitor")]).contains("take_over"));
+    }
+
+    fn from_file(toml: &str, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.toml");
+        std::fs::write(&path, toml).unwrap();
+        Settings::load(Sources {
+            file: Some(&path),
+            env: env(pairs),
+        })
+    }
+
+    #[test]
+    fn an_empty_secret_in_the_file_is_refused_like_an_empty_variable() {
+        let by_variable =
+            load(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_SIGNING_SECRET", "")]).unwrap();
+        assert!(by_variable.require_slack().is_err());
+        for toml in [
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"\"\n",
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"  \"\n",
+            "[slack]\nbot_token = \"\"\nsigning_secret = \"s\"\n",
+        ] {
+            let s = from_file(toml, &[]).unwrap();
+            let refused = s.require_slack().err().unwrap().to_string();
+            assert!(refused.contains("SLACK_SIGNING_SECRET"), "{refused}");
+        }
+        let s = from_file(
+            "[slack]\nbot_token = \"xoxb-1\"\nsigning_secret = \"s\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(s.require_slack().is_ok());
+    }
+
+    #[test]
+    fn private_incident_keys() {
+        let s = load(&[]).unwrap();
+        assert!(s.incidents.security_private);
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::Redacted);
+        assert_eq!(s.permissions.take_over, Allowed::Anyone);
+        let s = load(&[
+            ("WARROOM_INCIDENTS__SECURITY_PRIVATE", "false"),
+            ("WARROOM_PRIVATE_INCIDENTS__ANNOUNCE", "none"),
+            ("WARROOM_PERMISSIONS__TAKE_OVER", "Incident Lead,Scribe"),
+        ])
+        .unwrap();
+        assert!(!s.incidents.security_private);
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::None);
+        assert_eq!(
+            s.permissions.take_over,
+            Allowed::roles(&["Incident Lead", "Scribe"])
+        );
+        let s = from_file(
+            "[private_incidents]\nannounce = \"full\"\n[incidents]\nsecurity_private = false\n[permissions]\ntake_over = [\"Incident Lead\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.private_incidents.announce, PrivateAnnounce::Full);
+        assert!(!s.incidents.security_private);
+        assert_eq!(s.permissions.take_over, Allowed::roles(&["Incident Lead"]));
+    }
+
+    #[test]
+    fn bridge_template_from_file_or_environment() {
+        assert!(load(&[]).unwrap().bridge.is_none());
+        let s = load(&[(
+            "WARROOM_BRIDGE__URL_TEMPLATE",
+            "https://meet.example.com/inc-{number}",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.bridge.map(|b| b.url(4)).as_deref(),
+            Some("https://meet.example.com/inc-4")
+        );
+        let s = from_file(
+            "[bridge]\nurl_template = \"https://zoom.example.com/j/1\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.bridge.map(|b| b.url(4)).as_deref(),
+            Some("https://zoom.example.com/j/1")
+        );
+        let e = load(&[("WARROOM_BRIDGE__URL_TEMPLATE", "meet.example.com")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("`bridge.url_template`"), "{e}");
+    }
+
+    #[test]
+    fn role_tasks_from_the_file_with_defaults_for_the_rest() {
+        let s = from_file(
+            r#"
+[[roles]]
+name = "Incident Lead"
+tasks = { start = ["Open the bridge"], during = ["Keep order"] }
+
+[[roles]]
+name = "Scribe"
+[roles.tasks]
+start = ["Note the roles"]
+cadence = { every = "10m", tasks = ["Summarise"] }
+
+[[roles]]
+name = "Tester"
+multiple = true
+"#,
+            &[],
+        )
+        .unwrap();
+        let lead = s.roles.get("Incident Lead").unwrap().tasks();
+        assert_eq!(lead.start, ["Open the bridge"]);
+        let scribe = s.roles.get("Scribe").unwrap().tasks();
+        assert_eq!(
+            scribe.cadence.map(|c| c.every),
+            Some(Duration::from_secs(600))
+        );
+        // No `tasks`: the defaults for its name.
+        let tester = s.roles.get("Tester").unwrap().tasks();
+        assert_eq!(
+            tester,
+            crate::domain::checklist::Tasks::defaults_for("Tester")
+        );
+        let e = from_file(
+            "[[roles]]\nname = \"Incident Lead\"\ntasks = { cadence = { every = \"5s\", tasks = [\"x\"] } }\n",
+            &[],
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("`roles.Incident Lead.tasks`"), "{e}");
     }
 }

@@ -155,6 +155,16 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
                     .await
                     .map(submission)
             }
+            Interaction::SummarySubmitted {
+                user,
+                incident,
+                text,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::summary_submitted(ctx, user, *incident, text)
+                    .await
+                    .map(submission)
+            }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
                 ctx.metrics.request("interactivity", "ignored");

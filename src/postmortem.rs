@@ -3,16 +3,25 @@
 //! own (`postmortem.template`), which is checked at start-up.
 //!
 //! Fields a template can use: `incident` (reference, number, title,
-//! severity, status, summary, drill, security, declared_by, channel),
+//! severity, status, summary, drill, security, private, declared_by,
+//! channel),
 //! `times` (impact_started, detected, declared, mitigated, resolved, closed;
 //! empty when unknown), `metrics` (name, value, missing), `roles` (role,
 //! holders), `hand_offs`, `severity_changes`, `summary_timeline` (when,
 //! text), `timeline` (when, label, who, text, link), `communications` (when,
 //! where, audience, by, text), `prompts` (the question bank's root-cause questions),
 //! `timezone`, `generated_at`.
+//!
+//! The file is read outside Slack, so every text is Markdown: people are
+//! `@display name` (from the cached `users.info`), channels `#name`, links
+//! `[text](url)`, `<!here>` the word `@here` (see [`crate::slack::text`]).
+//! The `cell` filter makes a value safe in a Markdown table cell (`|`
+//! escaped, line breaks as `<br>`); the built-in template uses it in every
+//! table.
 
 use crate::domain::metrics::{human, metrics};
 use crate::domain::{Assignment, Entry, EntryKind, Incident, RoleCatalog, holders};
+use crate::slack::text::{Names, mentioned_ids, to_markdown};
 use crate::store::Communication;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -66,6 +75,7 @@ struct IncidentView {
     summary: String,
     drill: bool,
     security: bool,
+    private: bool,
     declared_by: String,
     channel: String,
 }
@@ -126,6 +136,39 @@ pub struct Facts<'a> {
     pub communications: &'a [Communication],
     pub timezone: chrono_tz::Tz,
     pub now: DateTime<Utc>,
+    /// Display names of the people and channels the facts mention.
+    pub names: &'a Names,
+}
+
+/// The user and channel ids the facts mention, whose names the draft needs
+/// (see [`Facts::names`]).
+pub fn ids_to_name(
+    incident: &Incident,
+    assignments: &[Assignment],
+    timeline: &[Entry],
+    communications: &[Communication],
+) -> (Vec<String>, Vec<String>) {
+    let mut users = std::collections::BTreeSet::new();
+    let mut channels = std::collections::BTreeSet::new();
+    users.insert(incident.declared_by.0.clone());
+    users.extend(assignments.iter().map(|a| a.user.0.clone()));
+    channels.extend(incident.channel_id.iter().cloned());
+    let mut texts: Vec<&str> = Vec::new();
+    for e in timeline {
+        users.extend(e.author.iter().map(|u| u.0.clone()));
+        texts.push(&e.text);
+    }
+    for c in communications {
+        users.insert(c.posted_by.0.clone());
+        channels.insert(c.channel.clone());
+        texts.push(&c.text);
+    }
+    for t in texts {
+        let (u, c) = mentioned_ids(t);
+        users.extend(u);
+        channels.extend(c);
+    }
+    (users.into_iter().collect(), channels.into_iter().collect())
 }
 
 /// The draft's fields from the facts.
@@ -133,9 +176,12 @@ pub fn draft(f: &Facts<'_>) -> Draft {
     let tz = f.timezone;
     let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     let i = f.incident;
+    let names = f.names;
+    // Texts are in Slack's format; the file is Markdown, on one line each.
+    let md = |text: &str| to_markdown(text, names).replace(['\r', '\n'], " ");
     let line = |e: &Entry| Line {
         when: fmt(e.occurred_at),
-        text: e.text.clone(),
+        text: md(&e.text),
     };
     let updates: Vec<&Entry> = f
         .timeline
@@ -154,7 +200,8 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             summary: i.summary.clone(),
             drill: i.drill,
             security: i.security,
-            declared_by: i.declared_by.mention(),
+            private: i.private,
+            declared_by: names.user(&i.declared_by.0),
             channel: i
                 .channel_name
                 .as_ref()
@@ -184,7 +231,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
                 role: r.name.clone(),
                 holders: holders(f.assignments, &r.name)
                     .iter()
-                    .map(|u| u.mention())
+                    .map(|u| names.user(&u.0))
                     .collect(),
             })
             .collect(),
@@ -214,8 +261,8 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             .map(|e| Line {
                 when: fmt(e.occurred_at),
                 text: match e.kind.label() {
-                    Some(label) => format!("[{label}] {}", e.text),
-                    None => e.text.clone(),
+                    Some(label) => format!("[{label}] {}", md(&e.text)),
+                    None => md(&e.text),
                 },
             })
             .collect(),
@@ -226,7 +273,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
                 when: fmt(e.occurred_at),
                 label: e.kind.label(),
                 who: e.author_name.clone(),
-                text: e.text.replace('\n', " "),
+                text: md(&e.text),
                 link: e.permalink.clone(),
             })
             .collect(),
@@ -235,10 +282,10 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             .iter()
             .map(|c| CommLine {
                 when: fmt(c.posted_at.unwrap_or(c.recorded_at)),
-                r#where: format!("<#{}>", c.channel),
+                r#where: names.channel(&c.channel),
                 audience: c.audience.clone(),
-                by: c.posted_by.mention(),
-                text: c.text.replace('\n', " "),
+                by: names.user(&c.posted_by.0),
+                text: md(&c.text),
             })
             .collect(),
         prompts: PROMPTS.to_vec(),
@@ -265,6 +312,7 @@ impl Postmortems {
         };
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_filter("cell", |v: String| crate::slack::text::table_cell(&v));
         env.add_template_owned(NAME, source)
             .map_err(|e| TemplateError::Broken(e.to_string()))?;
         let loaded = Self { env };
@@ -293,6 +341,7 @@ fn sample() -> Draft {
         summary: "Sample summary".into(),
         security: false,
         drill: false,
+        private: false,
         declared_by: UserId("U1".into()),
         declared_at: t,
         impact_started_at: Some(t),
@@ -348,6 +397,7 @@ fn sample() -> Draft {
         communications: &comms,
         timezone: chrono_tz::UTC,
         now: t,
+        names: &Names::default(),
     })
 }
 
@@ -371,6 +421,7 @@ mod tests {
             summary: "Card payments from EU customers fail with HTTP 500 at checkout.".into(),
             security: false,
             drill: false,
+            private: false,
             declared_by: UserId("UALICE".into()),
             declared_at: at(2, 40),
             impact_started_at: Some(at(2, 18)),
@@ -407,6 +458,144 @@ mod tests {
             permalink: who.map(|_| format!("https://acme.slack.com/archives/C07/p{id}")),
             fetched: true,
         }
+    }
+
+    fn names() -> Names {
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        Names {
+            users: pairs(&[
+                ("UALICE", "Alice"),
+                ("UBOB", "Bob"),
+                ("UCAROL", "Carol"),
+                ("UERIN", "Erin"),
+                ("UFRED", "Fred"),
+            ]),
+            channels: pairs(&[
+                ("C07", "inc-7-checkout-returns-500-for-eu-cards"),
+                ("CINCIDENTS", "incidents"),
+                ("CCUSTOMERS", "customer-news"),
+            ]),
+        }
+    }
+
+    /// Everything Slack's format can carry, as people really type it: the
+    /// file must read as a document, and tables must stay tables.
+    #[test]
+    fn a_draft_full_of_mentions_links_and_pipes() {
+        let mut i = incident();
+        i.private = true;
+        i.security = true;
+        i.title = "Tokens | keys leaked".into();
+        i.summary = "Found by Bob in the audit log.\nSee the runbook | section 4.".into();
+        let timeline = vec![
+            entry(
+                1,
+                at(2, 40),
+                EntryKind::Declared,
+                None,
+                "<@UALICE> declared the incident: Tokens | keys leaked &amp; more",
+            ),
+            entry(
+                2,
+                at(2, 45),
+                EntryKind::Message,
+                Some("Bob"),
+                "<!channel> <@UCAROL> look at <https://grafana.acme.io/d/x?a=1&amp;b=2|the | dashboard> and <#C999|security-ops>\nsecond line",
+            ),
+            entry(
+                3,
+                at(2, 50),
+                EntryKind::Severity,
+                None,
+                "Severity changed from SEV2 | SEV1 to SEV1\n(by <@UALICE>)",
+            ),
+            entry(
+                4,
+                at(3, 0),
+                EntryKind::Note,
+                None,
+                "<!here> <!subteam^S1|@sec-oncall> paged; <https://status.acme.io> updated; a &lt;b&gt; c",
+            ),
+            entry(
+                5,
+                at(3, 10),
+                EntryKind::Update,
+                None,
+                "Status update by <@UCAROL> to <#CINCIDENTS>: keys rotated",
+            ),
+        ];
+        let comms = vec![Communication {
+            update_id: 1,
+            posted_by: UserId("UCAROL".into()),
+            recorded_at: at(3, 10),
+            text: "Keys rotated | <!everyone> no action needed, ask <@UALICE>".into(),
+            channel: "CINCIDENTS".into(),
+            audience: "announcement".into(),
+            posted_at: Some(at(3, 10)),
+            ts: Some("1.1".into()),
+        }];
+        let mut roles = RoleCatalog::defaults();
+        roles.push(crate::domain::Role {
+            name: "Legal | Privacy".into(),
+            multiple: false,
+            duty: String::new(),
+            tasks: None,
+        });
+        let roles = RoleCatalog::new(roles).unwrap();
+        let assignments = vec![
+            Assignment {
+                role: "Incident Lead".into(),
+                user: UserId("UALICE".into()),
+            },
+            Assignment {
+                role: "Legal | Privacy".into(),
+                user: UserId("UNOTCACHED".into()),
+            },
+        ];
+        let d = draft(&Facts {
+            incident: &i,
+            assignments: &assignments,
+            roles: &roles,
+            timeline: &timeline,
+            communications: &comms,
+            timezone: chrono_tz::UTC,
+            now: at(4, 11),
+            names: &names(),
+        });
+        let md = Postmortems::load(None).unwrap().render(&d).unwrap();
+        assert!(!md.contains("<@"), "{md}");
+        assert!(!md.contains("<#"), "{md}");
+        assert!(!md.contains("<!"), "{md}");
+        insta::assert_snapshot!(md);
+    }
+
+    #[test]
+    fn ids_to_name_covers_people_channels_and_mentions() {
+        let i = incident();
+        let timeline = [entry(
+            1,
+            at(2, 45),
+            EntryKind::Message,
+            Some("Bob"),
+            "ask <@UDAN> in <#COPS|ops>",
+        )];
+        let comms = [Communication {
+            update_id: 1,
+            posted_by: UserId("UCAROL".into()),
+            recorded_at: at(3, 10),
+            text: "see <#CSTATUS>".into(),
+            channel: "CINCIDENTS".into(),
+            audience: "announcement".into(),
+            posted_at: None,
+            ts: None,
+        }];
+        let (users, channels) = ids_to_name(&i, &[], &timeline, &comms);
+        assert_eq!(users, ["UALICE", "UCAROL", "UDAN"]);
+        assert_eq!(channels, ["C07", "CINCIDENTS", "COPS", "CSTATUS"]);
     }
 
     #[test]
@@ -537,6 +726,7 @@ mod tests {
             communications: &comms,
             timezone: chrono_tz::Europe::Paris,
             now: at(4, 11),
+            names: &names(),
         });
         let md = Postmortems::load(None).unwrap().render(&d).unwrap();
         insta::assert_snapshot!(md);

@@ -36,13 +36,18 @@ pub fn cadence(settings: &crate::config::Settings, severity: &str) -> Cadence {
 
 /// Runs until `shutdown` fires.
 pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
-    ctx.drive(
-        "reminders",
-        shutdown,
-        || step(&ctx),
-        || ctx.store.next_reminder_due(),
-    )
-    .await;
+    ctx.drive("reminders", shutdown, || step(&ctx), || next_due(&ctx))
+        .await;
+}
+
+/// The earliest due time of a reminder or of a checklist's recurring tasks.
+pub async fn next_due(ctx: &Ctx) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let reminder = ctx.store.next_reminder_due().await?;
+    let checklist = ctx.store.next_checklist_due().await?;
+    Ok(match (reminder, checklist) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
 }
 
 /// How long event ids are kept (Slack redelivers for about an hour).
@@ -80,7 +85,7 @@ pub async fn run_pruner(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receive
 
 /// Fires what is due; true when something was sent.
 async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
-    let sent = fire_due(ctx).await?;
+    let sent = fire_due(ctx).await? + fire_checklists_due(ctx).await?;
     if sent > 0 {
         // Their post jobs are queued: wake the workers.
         ctx.state_changed();
@@ -116,6 +121,7 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
                 }],
                 jobs: vec![Job::PostReminder { kind: d.kind }],
                 schedule: vec![],
+                guard: Default::default(),
             }
         };
         let posts = !effects.jobs.is_empty();
@@ -128,6 +134,71 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
             let late = (now - d.due_at).num_milliseconds();
             span.in_scope(|| info!(late_ms = late, "reminder fired"));
             ctx.metrics.reminder_fired(d.kind.as_str());
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// Reminds role holders of their recurring checklist tasks that are due;
+/// returns how many were sent. Each fires by a compare-and-set of its due
+/// time to one interval from now (a cadence missed during downtime comes
+/// once), in one transaction with its timeline entry and post job. A holder
+/// who gave the role up is not reminded and the cadence stops.
+pub async fn fire_checklists_due(ctx: &Ctx) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
+    let mut sent = 0;
+    for d in ctx.store.due_checklists(now, BATCH).await? {
+        let span = tracing::info_span!("checklist", incident = d.incident, checklist = d.id);
+        let Some(list) = ctx.store.checklist(d.id).await? else {
+            continue;
+        };
+        let holds = ctx
+            .store
+            .assignments(d.incident)
+            .await?
+            .iter()
+            .any(|a| a.role == list.role && a.user == list.holder);
+        let every = list
+            .tasks
+            .cadence
+            .as_ref()
+            .and_then(|c| chrono::Duration::from_std(c.every).ok());
+        let (next, effects) = match every {
+            Some(every) if holds => (
+                Some(now + every),
+                Effects {
+                    timeline: vec![NewEntry {
+                        occurred_at: now,
+                        kind: EntryKind::Reminder,
+                        author: None,
+                        text: format!(
+                            "Reminder: {} to do the recurring {} tasks",
+                            list.holder.mention(),
+                            list.role
+                        ),
+                    }],
+                    jobs: vec![Job::PostChecklistReminder {
+                        checklist: list.id,
+                        since: list.since.timestamp_millis(),
+                        until: now.timestamp_millis(),
+                    }],
+                    schedule: vec![],
+                    ..Effects::default()
+                },
+            ),
+            _ => (None, Effects::default()),
+        };
+        let posts = !effects.jobs.is_empty();
+        let fired = ctx
+            .store
+            .fire_checklist(&d, next, now, effects)
+            .instrument(span.clone())
+            .await?;
+        if fired && posts {
+            let late = (now - d.due_at).num_milliseconds();
+            span.in_scope(|| info!(late_ms = late, "checklist reminder fired"));
+            ctx.metrics.reminder_fired("checklist");
             sent += 1;
         }
     }

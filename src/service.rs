@@ -16,7 +16,7 @@ use crate::slack::blocks;
 use crate::slack::inbound::{
     Action, DeclareForm, DeclareMetadata, Event, Reaction, SlashCommand, declare_ids,
 };
-use crate::store::{Destination, Effects, EventChange, RoleChange, ScheduleOp, StoreError};
+use crate::store::{Destination, Effects, EventChange, Guard, RoleChange, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -70,6 +70,7 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
         timeline,
         jobs,
         schedule,
+        guard: Guard::default(),
     }
 }
 
@@ -95,6 +96,17 @@ fn sync_all() -> Vec<Job> {
 }
 
 pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
+    match run_command(ctx, cmd).await {
+        // A check made in the write transaction refused: nothing changed.
+        Err(StoreError::Refused(why)) => {
+            info!(user = %cmd.user(), "refused");
+            Ok(Reply::Ephemeral(why))
+        }
+        other => other,
+    }
+}
+
+async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
     let parsed = match command::parse(&cmd.text) {
         Ok(c) => c,
         Err(ParseError::Unknown(what)) => {
@@ -109,7 +121,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     if !parsed.needs_war_room() {
         return Ok(match parsed {
             Command::Declare { title } => open_declare(ctx, cmd, title.as_deref()).await,
-            Command::List => list(ctx).await?,
+            Command::List => list(ctx, &user).await?,
             Command::Stats { days } => stats(ctx, days).await?,
             _ => Reply::Ephemeral(command::help_text()),
         });
@@ -130,7 +142,13 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         )));
     }
     let n = incident.number;
+    // Checked again inside each write's transaction, against the state it
+    // locks: still open, still allowed. Typing here also shows the person
+    // is in the war room.
+    let mut guard = Guard::open_by(&user);
     if let Some(action) = guarded(&parsed) {
+        // Refused at once when already refused now (before any argument is
+        // checked); checked again when writing.
         let allowed = ctx.settings.permissions.get(action);
         let assignments = ctx.store.assignments(n).await?;
         if !may(&incident, &assignments, allowed, &user) {
@@ -142,6 +160,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 action,
             )));
         }
+        guard = guard.allowing(action, allowed, &user);
     }
     let reply = match parsed {
         Command::Roles => {
@@ -151,6 +170,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                     ctx.clock.now(),
                     Effects {
                         jobs: vec![Job::PostBoard],
+                        guard,
                         ..Effects::default()
                     },
                 )
@@ -174,18 +194,20 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             if role.name == INCIDENT_LEAD {
                 jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
             }
+            jobs.push(checklist_for(&role.name, &assignee));
             let text = format!(
                 "{} assigned {} to {}",
                 user.mention(),
                 role.name,
                 assignee.mention()
             );
-            let effects = notable(
+            let mut effects = notable(
                 ctx,
                 &incident,
                 vec![entry(ctx, EntryKind::Role, &user, text)],
                 jobs,
             );
+            effects.guard = guard;
             match ctx
                 .store
                 .set_role(
@@ -224,6 +246,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 vec![entry(ctx, EntryKind::Severity, &user, text)],
                 sync_all(),
             );
+            effects.guard = guard;
             if incident.status.is_open() {
                 effects
                     .schedule
@@ -249,6 +272,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 vec![entry(ctx, EntryKind::Status, &user, text)],
                 sync_all(),
             );
+            effects.guard = guard;
             let now = ctx.clock.now();
             if !status.is_open() {
                 // Reminders stop when the incident is resolved.
@@ -281,30 +305,37 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             }
         }
         Command::Note { text } => {
-            let effects = notable(
+            let mut effects = notable(
                 ctx,
                 &incident,
                 vec![entry(ctx, EntryKind::Note, &user, text)],
                 vec![],
             );
+            effects.guard = guard;
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Added to the timeline.".to_string())
         }
         Command::Timeline => timeline(ctx, &incident).await?,
         Command::Update { text: Some(text) } => {
-            let to = post_update(ctx, &incident, &user, &text, &[]).await?;
+            let to = post_update(ctx, &incident, &user, &text, &[], guard).await?;
             Reply::Ephemeral(format!("Status update posted to {to}."))
         }
         Command::Update { text: None } => open_update(ctx, &incident, &cmd.trigger_id).await,
-        Command::Close => close(ctx, &incident, &user).await?,
+        Command::Close => close(ctx, &incident, &user, guard).await?,
         Command::Postmortem => {
+            // Allowed after close: the draft is made from what is kept.
             let effects = Effects {
                 jobs: vec![Job::PostPostmortem],
+                guard: Guard {
+                    member: Some(user.clone()),
+                    ..Guard::default()
+                },
                 ..Effects::default()
             };
             ctx.store.add_effects(n, ctx.clock.now(), effects).await?;
             Reply::Ephemeral("Generating the postmortem draft again from the current timeline; it will appear here.".to_string())
         }
+        Command::Checklist => checklists_of(ctx, &incident, &user).await?,
         Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
             Reply::Ephemeral(command::help_text())
         }
@@ -334,7 +365,12 @@ fn handed_over(replaced: &[UserId]) -> String {
 
 /// Resolves (if needed) and closes, stops the reminders, and queues the
 /// postmortem draft. Whoever `permissions.close` allows, checked before.
-async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+async fn close(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
     let mut timeline = Vec::new();
     if incident.status.is_open() {
         timeline.push(entry(
@@ -362,6 +398,7 @@ async fn close(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, S
             },
             ScheduleOp::Scribe(None),
         ],
+        guard,
     };
     ctx.store
         .set_status(incident.number, Status::Closed, ctx.clock.now(), effects)
@@ -430,7 +467,12 @@ async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
 }
 
 async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Reply {
-    let view = blocks::declare_modal(title, &ctx.settings.severities, &cmd.channel_id);
+    let view = blocks::declare_modal(
+        title,
+        &ctx.settings.severities,
+        &cmd.channel_id,
+        ctx.settings.incidents.security_private,
+    );
     match tokio::time::timeout(
         VIEWS_OPEN_TIMEOUT,
         ctx.slack.views_open(&cmd.trigger_id, view),
@@ -460,8 +502,16 @@ async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Rep
     }
 }
 
-async fn list(ctx: &Ctx) -> Result<Reply, StoreError> {
-    let open = ctx.store.open_incidents().await?;
+/// Open incidents; a private one only for people known to be in its war
+/// room (invited by the bot, seen acting there, or reported joining by
+/// Slack's member events), so listing makes no Web API call.
+async fn list(ctx: &Ctx, user: &UserId) -> Result<Reply, StoreError> {
+    let mut open = Vec::new();
+    for i in ctx.store.open_incidents().await? {
+        if !i.private || ctx.store.is_member(i.number, user).await? {
+            open.push(i);
+        }
+    }
     if open.is_empty() {
         return Ok(Reply::Ephemeral("No open incidents. :sunny:".to_string()));
     }
@@ -473,10 +523,11 @@ async fn list(ctx: &Ctx) -> Result<Reply, StoreError> {
                 .as_ref()
                 .map(|c| format!("<#{c}>"))
                 .unwrap_or_else(|| "(war room being opened)".to_string());
+            let private = if i.private { " :lock:" } else { "" };
             format!(
-                "• *{}* {} · {} · {} · {room}",
+                "• *{}*{private} {} · {} · {} · {room}",
                 i.reference(),
-                blocks::escape(&i.title),
+                blocks::safe(&i.title),
                 i.severity,
                 i.status
             )
@@ -554,6 +605,7 @@ pub async fn declare(
         impact_started_at: form.impact_started_at,
         security: form.security,
         drill: form.drill,
+        private: form.private || (form.security && ctx.settings.incidents.security_private),
         declared_by: user.clone(),
         origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
         announce_channel,
@@ -564,10 +616,11 @@ pub async fn declare(
             ctx,
             EntryKind::Declared,
             user,
+            // Timeline texts are in Slack's format; a typed title is raw.
             format!(
                 "{} declared the incident{drill}: {}",
                 user.mention(),
-                form.title
+                blocks::escape(&form.title)
             ),
         )],
         jobs: vec![
@@ -587,6 +640,7 @@ pub async fn declare(
                 ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
             ]
         },
+        guard: Guard::default(),
     };
     let (incident, created) = ctx
         .store
@@ -617,6 +671,18 @@ pub async fn action(
         Action::Unknown(id) => {
             warn!(action_id = %id, "unknown action");
             return Ok(());
+        }
+        Action::Tick {
+            checklist,
+            task,
+            done,
+        } => return tick(ctx, user, channel, *checklist, *task, *done).await,
+        Action::OpenSummary {
+            checklist,
+            since,
+            until,
+        } => {
+            return open_summary(ctx, user, channel, trigger_id, *checklist, *since, *until).await;
         }
     };
     tracing::Span::current().record("incident", number);
@@ -655,7 +721,7 @@ pub async fn action(
             return Ok(());
         }
         Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
-        Action::Unknown(_) => return Ok(()),
+        Action::Unknown(_) | Action::Tick { .. } | Action::OpenSummary { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -664,28 +730,44 @@ pub async fn action(
     if role.name == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
     }
+    if claim {
+        jobs.push(checklist_for(&role.name, user));
+    }
     let verb = if claim { "claimed" } else { "released" };
     let text = format!("{} {verb} {}", user.mention(), role.name);
-    let effects = notable(
+    let mut effects = notable(
         ctx,
         &incident,
         vec![entry(ctx, EntryKind::Role, user, text)],
         jobs,
     );
+    // The board is in the war room: whoever clicks is in it.
+    effects.guard = Guard::open_by(user);
     if claim {
-        if ctx
+        effects.guard.take_over = Some((ctx.settings.permissions.take_over.clone(), user.clone()));
+        match ctx
             .store
             .set_role(number, &role.name, user, !role.multiple, now, effects)
-            .await?
-            == RoleChange::Unchanged
+            .await
         {
-            return told(format!("You already hold {}.", role.name)).await;
+            Ok(RoleChange::Unchanged) => {
+                return told(format!("You already hold {}.", role.name)).await;
+            }
+            Ok(RoleChange::Changed { .. }) => {}
+            Err(StoreError::Refused(why)) => {
+                info!(user = %user, permission = Permission::TakeOver.key(), "refused");
+                return told(why).await;
+            }
+            Err(e) => return Err(e),
         }
-    } else if !ctx
+    } else if !match ctx
         .store
         .release_role(number, &role.name, user, now, effects)
-        .await?
+        .await
     {
+        Err(StoreError::Refused(why)) => return told(why).await,
+        other => other?,
+    } {
         return told(format!(
             "You don't hold {}, so there is nothing to release.",
             role.name
@@ -694,6 +776,237 @@ pub async fn action(
     }
     ctx.state_changed();
     Ok(())
+}
+
+/// `/incident checklist`: posts (again) the checklist of every role the
+/// caller holds, ticks kept; the declarer, who leads from the start, gets
+/// the Incident Lead's this way.
+async fn checklists_of(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+    let held: Vec<String> = ctx
+        .store
+        .assignments(incident.number)
+        .await?
+        .into_iter()
+        .filter(|a| a.user == *user)
+        .map(|a| a.role)
+        .filter(|role| {
+            ctx.settings
+                .roles
+                .get(role)
+                .is_some_and(|r| !r.tasks().is_empty())
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(Reply::Ephemeral(format!(
+            "You hold no role with a checklist in {}. Claim one on the role board (`/incident roles`) and its checklist appears here.",
+            incident.reference()
+        )));
+    }
+    let effects = Effects {
+        jobs: held.iter().map(|role| checklist_for(role, user)).collect(),
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(incident.number, ctx.clock.now(), effects)
+        .await?;
+    Ok(Reply::Ephemeral(format!(
+        "Posting your {} checklist{} here.",
+        held.join(" and "),
+        if held.len() > 1 { "s" } else { "" }
+    )))
+}
+
+/// The job that shows a new role holder their checklist (written with the
+/// role change, so it is posted once the change is, whatever restarts).
+fn checklist_for(role: &str, user: &UserId) -> Job {
+    Job::PostChecklist {
+        role: role.to_string(),
+        user: user.0.clone(),
+    }
+}
+
+/// A tick on a role checklist: recorded on the timeline with who ticked
+/// it, and the message edited in place so everyone sees the progress.
+/// Anyone in the war room may tick (a lead may tick for a busy holder).
+async fn tick(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    checklist: i64,
+    task: usize,
+    done: bool,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    let Some(text) = list.tasks.all().get(task).map(|t| t.text.to_string()) else {
+        warn!(
+            checklist,
+            task, "tick on a task the checklist does not have"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let now = ctx.clock.now();
+    if incident.status == Status::Closed {
+        // Put the message back as it was and say why.
+        let mut jobs = vec![Job::SyncChecklist { checklist }];
+        if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+            jobs.push(Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: format!(
+                    "{} is closed; its checklists no longer change.",
+                    incident.reference()
+                ),
+            });
+        }
+        let effects = Effects {
+            jobs,
+            ..Effects::default()
+        };
+        ctx.store.add_effects(incident.number, now, effects).await?;
+        ctx.state_changed();
+        return Ok(());
+    }
+    let verb = if done { "ticked" } else { "unticked" };
+    let whose = if list.holder == *user {
+        String::new()
+    } else {
+        format!(" of {}", list.holder.mention())
+    };
+    let note = format!(
+        "{} {verb} “{text}” on the {} checklist{whose}",
+        user.mention(),
+        list.role
+    );
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(ctx, EntryKind::Task, user, note)],
+        vec![Job::SyncChecklist { checklist }],
+    );
+    if ctx
+        .store
+        .tick_task(checklist, task, user, done, now, effects)
+        .await?
+    {
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// "Edit and post" on the Scribe's reminder: the form with the internal
+/// summary of that window prefilled (the `trigger_id` dies in 3 s, so now).
+async fn open_summary(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    checklist: i64,
+    since: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let since = chrono::DateTime::from_timestamp_millis(since).unwrap_or(incident.declared_at);
+    let until = chrono::DateTime::from_timestamp_millis(until).unwrap_or(since);
+    let entries: Vec<_> = ctx
+        .store
+        .timeline(incident.number)
+        .await?
+        .into_iter()
+        .filter(|e| e.occurred_at < until)
+        .collect();
+    let text = blocks::internal_summary(&incident, &entries, since, ctx.settings.timezone);
+    let view = blocks::summary_modal(&incident, &text);
+    let problem = match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) if trigger_expired(&e) => {
+            "That took too long to open; click *Edit and post* again.".to_string()
+        }
+        Ok(Err(e)) => format!("I could not open the summary form ({e}). Try again."),
+        Err(_) => "Slack took too long to open the summary form. Try again.".to_string(),
+    };
+    warn!(%problem, "summary form not opened");
+    if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+        let effects = Effects {
+            jobs: vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: problem,
+            }],
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(incident.number, ctx.clock.now(), effects)
+            .await?;
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// The Scribe's internal summary form was submitted: posted in the war
+/// room and kept on the timeline, in one transaction.
+pub async fn summary_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    text: &str,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(
+                blocks::SUMMARY_BLOCK.to_string(),
+                "This incident is closed.".to_string(),
+            );
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    if text.trim().is_empty() {
+        errors.insert(
+            blocks::SUMMARY_BLOCK.to_string(),
+            "Write the summary, or cancel.".to_string(),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Mentions of people stay; `<!channel>` and the like must not ping.
+    let text = text.replace("<!", "&lt;!");
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(
+            ctx,
+            EntryKind::Note,
+            user,
+            format!("posted an internal summary:\n{text}"),
+        )],
+        vec![Job::PostSummary {
+            text,
+            by: user.0.clone(),
+        }],
+    );
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
 }
 
 /// Pushes the pending communication reminders back by `minutes`.
@@ -721,8 +1034,13 @@ async fn snooze(
             nudge_at: later(incident.schedule.nudge_at),
             due_at: later(incident.schedule.due_at),
         }],
+        guard: Guard::open_by(user),
     };
-    ctx.store.add_effects(incident.number, now, effects).await?;
+    match ctx.store.add_effects(incident.number, now, effects).await {
+        // Closed meanwhile: there is nothing left to snooze.
+        Err(StoreError::Refused(_)) => return Ok(()),
+        other => other?,
+    }
     ctx.state_changed();
     Ok(())
 }
@@ -738,7 +1056,9 @@ fn trigger_expired(e: &crate::slack::CallError) -> bool {
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now).
 async fn open_update(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
-    let view = blocks::update_modal(incident, &audiences);
+    let announced = !(incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None);
+    let view = blocks::update_modal(incident, &audiences, announced);
     match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
         Ok(Ok(())) => Reply::Empty,
         Ok(Err(e)) if trigger_expired(&e) => {
@@ -766,7 +1086,9 @@ pub async fn post_update(
     user: &UserId,
     text: &str,
     audiences: &[String],
+    guard: Guard,
 ) -> Result<String, StoreError> {
+    use crate::config::PrivateAnnounce;
     use blocks::update_ids::ANNOUNCEMENT;
     let mut destinations = Vec::new();
     let mut add = |channel: &str, audience: &str| {
@@ -780,7 +1102,11 @@ pub async fn post_update(
             });
         }
     };
-    if audiences.is_empty() || audiences.iter().any(|a| a == ANNOUNCEMENT) {
+    // A private incident announced nowhere is not updated there by default
+    // either; an audience chosen in the form still gets it.
+    let announced =
+        !(incident.private && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
+    if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
         add(&incident.announce_channel, ANNOUNCEMENT);
     }
     for name in audiences {
@@ -809,6 +1135,7 @@ pub async fn post_update(
         vec![],
     );
     effects.schedule.push(ScheduleOp::LastUpdate(now));
+    effects.guard = guard;
     if incident.status.is_open() {
         let c = reminders::cadence(&ctx.settings, &incident.severity);
         let (nudge_at, due_at) = Schedule::comms_from(now, &c);
@@ -840,12 +1167,6 @@ pub async fn update_submitted(
             "Say where things stand, even if it is \"still investigating\".".to_string(),
         );
     }
-    if audiences.is_empty() {
-        errors.insert(
-            AUDIENCES.to_string(),
-            "Pick at least one place to post to.".to_string(),
-        );
-    }
     let incident = match ctx.store.incident(number).await? {
         Some(i) if i.status != Status::Closed => i,
         _ => {
@@ -853,6 +1174,16 @@ pub async fn update_submitted(
             return Ok(SubmissionReply::Errors(errors));
         }
     };
+    // A private incident announced nowhere may be updated in its war room
+    // alone.
+    let war_room_only = incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None;
+    if audiences.is_empty() && !war_room_only {
+        errors.insert(
+            AUDIENCES.to_string(),
+            "Pick at least one place to post to.".to_string(),
+        );
+    }
     if !errors.is_empty() {
         return Ok(SubmissionReply::Errors(errors));
     }
@@ -869,8 +1200,13 @@ pub async fn update_submitted(
         &answers,
         ctx.clock.now(),
     );
-    post_update(ctx, &incident, user, &text, audiences).await?;
-    Ok(SubmissionReply::Close)
+    match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
+        Err(StoreError::Refused(why)) => {
+            errors.insert(STATUS.to_string(), why);
+            Ok(SubmissionReply::Errors(errors))
+        }
+        other => other.map(|_| SubmissionReply::Close),
+    }
 }
 
 /// A Slack event: recorded by its id and acted on once, in one transaction.
@@ -901,6 +1237,12 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
             )
             .await?
         }
+        Event::MemberJoined { channel, user } => {
+            return membership(ctx, event_id, channel, user, true).await;
+        }
+        Event::MemberLeft { channel, user } => {
+            return membership(ctx, event_id, channel, user, false).await;
+        }
         Event::Other(_) => None,
     };
     let Some(change) = change else {
@@ -917,6 +1259,30 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         ctx.state_changed();
     }
     Ok(fresh)
+}
+
+/// Someone joined or left a war room: who may see a private incident in
+/// `/incident list` follows. Other channels are none of our business.
+async fn membership(
+    ctx: &Ctx,
+    event_id: &str,
+    channel: &str,
+    user: &UserId,
+    present: bool,
+) -> Result<bool, StoreError> {
+    let Some(incident) = ctx.store.incident_by_channel(channel).await? else {
+        return Ok(true);
+    };
+    tracing::Span::current().record("incident", incident.number);
+    ctx.store
+        .record_membership(
+            incident.number,
+            user,
+            present,
+            ctx.clock.now(),
+            Some(event_id),
+        )
+        .await
 }
 
 async fn message_change(
@@ -1002,6 +1368,11 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
     };
     let mut effects = Effects {
         jobs,
+        // Reacting there shows the tagger is in the war room.
+        guard: Guard {
+            member: Some(r.user.clone()),
+            ..Guard::default()
+        },
         ..Effects::default()
     };
     if added {

@@ -1,5 +1,7 @@
 //! The incident model: pure data and rules, no IO, no Slack JSON, no SQL.
 
+pub mod bridge;
+pub mod checklist;
 pub mod comms;
 pub mod metrics;
 pub mod permissions;
@@ -109,6 +111,9 @@ pub struct Incident {
     pub summary: String,
     pub security: bool,
     pub drill: bool,
+    /// The war room is a private channel; others see little of it
+    /// (`private_incidents.announce`, `/incident list`).
+    pub private: bool,
     pub declared_by: UserId,
     pub declared_at: DateTime<Utc>,
     pub impact_started_at: Option<DateTime<Utc>>,
@@ -176,6 +181,7 @@ pub struct Declaration {
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,
     pub drill: bool,
+    pub private: bool,
     pub declared_by: UserId,
     pub origin_channel: String,
     pub announce_channel: String,
@@ -224,6 +230,26 @@ pub fn slug(text: &str, max: usize) -> String {
         out.pop();
     }
     out
+}
+
+/// Slack's limit on a channel topic.
+pub const MAX_TOPIC: usize = 250;
+
+/// The topic with the bridge link after it, when it fits Slack's limit
+/// (the link is dropped rather than the topic cut).
+pub fn topic_with_bridge(incident: &Incident, lead: &UserId, bridge: Option<&str>) -> String {
+    let topic = topic(incident, lead);
+    match bridge {
+        Some(url) => {
+            let with = format!("{topic} · bridge: {url}");
+            if with.chars().count() <= MAX_TOPIC {
+                with
+            } else {
+                topic
+            }
+        }
+        None => topic,
+    }
 }
 
 /// The channel topic: severity, status and lead at a glance.

@@ -14,6 +14,8 @@ pub enum Permission {
     Assign,
     Severity,
     Tag,
+    /// Claiming a role someone else holds (it passes to the claimer).
+    TakeOver,
 }
 
 impl Permission {
@@ -24,6 +26,7 @@ impl Permission {
             Permission::Assign => "permissions.assign",
             Permission::Severity => "permissions.severity",
             Permission::Tag => "timeline.taggers",
+            Permission::TakeOver => "permissions.take_over",
         }
     }
 
@@ -34,6 +37,9 @@ impl Permission {
             Permission::Assign => format!("assign roles in {reference}"),
             Permission::Severity => format!("change the severity of {reference}"),
             Permission::Tag => format!("put messages on the timeline of {reference}"),
+            Permission::TakeOver => {
+                format!("take over a role someone else holds in {reference}")
+            }
         }
     }
 }
@@ -98,6 +104,7 @@ pub struct Permissions {
     pub assign: Allowed,
     pub severity: Allowed,
     pub tag: Allowed,
+    pub take_over: Allowed,
 }
 
 impl Permissions {
@@ -107,6 +114,7 @@ impl Permissions {
             Permission::Assign => &self.assign,
             Permission::Severity => &self.severity,
             Permission::Tag => &self.tag,
+            Permission::TakeOver => &self.take_over,
         }
     }
 }
@@ -121,6 +129,8 @@ impl Default for Permissions {
             assign: lead.clone(),
             severity: lead,
             tag: Allowed::roles(&[super::roles::SCRIBE, INCIDENT_LEAD]),
+            // Claim on the role board stays one click for everyone.
+            take_over: Allowed::Anyone,
         }
     }
 }
@@ -188,6 +198,9 @@ pub fn refusal(
 ) -> String {
     let who = who_may(incident, assignments, allowed, action);
     match allowed {
+        Allowed::Roles(_) if action == Permission::TakeOver => format!(
+            "{who} Ask its holder to release it, or the Incident Lead to assign it to you (`/incident assign`)."
+        ),
         Allowed::Roles(roles) if roles.len() == 1 => format!(
             "{who} Claim {} on the role board if you are taking over.",
             roles[0]
@@ -227,6 +240,7 @@ mod tests {
             summary: String::new(),
             security: false,
             drill: false,
+            private: false,
             declared_by: UserId(DECLARER.into()),
             declared_at: at,
             impact_started_at: None,

@@ -13,6 +13,18 @@ pub struct Role {
     /// One line on what the role does, shown on the role board.
     #[serde(default)]
     pub duty: String,
+    /// Checklist tasks; `None`: the defaults for the role's name.
+    #[serde(default)]
+    pub tasks: Option<super::checklist::Tasks>,
+}
+
+impl Role {
+    /// The role's checklist tasks: as configured, else the defaults.
+    pub fn tasks(&self) -> super::checklist::Tasks {
+        self.tasks
+            .clone()
+            .unwrap_or_else(|| super::checklist::Tasks::defaults_for(&self.name))
+    }
 }
 
 pub const INCIDENT_LEAD: &str = "Incident Lead";
@@ -74,6 +86,7 @@ impl RoleCatalog {
             name: name.to_string(),
             multiple,
             duty: duty.to_string(),
+            tasks: None,
         };
         vec![
             role(

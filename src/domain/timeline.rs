@@ -26,10 +26,12 @@ pub enum EntryKind {
     Update,
     /// A reminder the bot sent (or a snooze).
     Reminder,
+    /// A task ticked or unticked on a role checklist.
+    Task,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 14] = [
+    pub const ALL: [EntryKind; 15] = [
         EntryKind::Declared,
         EntryKind::Note,
         EntryKind::Role,
@@ -44,6 +46,7 @@ impl EntryKind {
         EntryKind::Hypothesis,
         EntryKind::Update,
         EntryKind::Reminder,
+        EntryKind::Task,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl EntryKind {
             EntryKind::Hypothesis => "hypothesis",
             EntryKind::Update => "update",
             EntryKind::Reminder => "reminder",
+            EntryKind::Task => "task",
         }
     }
 

@@ -62,6 +62,21 @@ pub enum Job {
         user: String,
         text: String,
     },
+    /// Opens `user`'s checklist of `role` (they just took it) and posts it
+    /// in the war room; its recurring tasks are first due one interval
+    /// after the job was queued.
+    PostChecklist { role: String, user: String },
+    /// Edits a checklist message in place from its current ticks.
+    SyncChecklist { checklist: i64 },
+    /// Reminds a role holder of their recurring tasks; `since` and `until`
+    /// (Unix ms) bound the timeline the Scribe's summary is built from.
+    PostChecklistReminder {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
+    /// Posts the Scribe's internal summary, as edited, in the war room.
+    PostSummary { text: String, by: String },
 }
 
 impl Job {
@@ -79,6 +94,10 @@ impl Job {
             Job::PostPostmortem => "post_postmortem",
             Job::Ephemeral { .. } => "ephemeral",
             Job::Notice { .. } => "notice",
+            Job::PostChecklist { .. } => "post_checklist",
+            Job::SyncChecklist { .. } => "sync_checklist",
+            Job::PostChecklistReminder { .. } => "post_checklist_reminder",
+            Job::PostSummary { .. } => "post_summary",
         }
     }
 
@@ -305,19 +324,22 @@ fn decide(row: &JobRow, result: &Result<(), RunError>, now: DateTime<Utc>) -> Jo
 
 async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
     match &row.job {
+        // The bot's own words, which may quote a title or a tagged message.
         Job::Ephemeral {
             channel,
             user,
             text,
         } => {
-            ctx.slack.post_ephemeral(channel, user, text).await?;
+            ctx.slack
+                .post_ephemeral(channel, user, &blocks::defuse(text))
+                .await?;
             return Ok(());
         }
         Job::Notice {
             channel,
             user,
             text,
-        } => return notice::send(ctx, channel.as_deref(), user, text).await,
+        } => return notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
         _ => {}
     }
     let number = row.incident.ok_or(RunError::NoIncident(0))?;
@@ -334,7 +356,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             }
             for attempt in 1..=MAX_NAME_ATTEMPTS {
                 let name = channel_name(number, &incident.title, incident.drill, attempt);
-                match ctx.slack.create_channel(&name).await {
+                match ctx.slack.create_channel(&name, incident.private).await {
                     Ok(created) => {
                         ctx.store
                             .record_channel(number, &created.id, &created.name)
@@ -346,7 +368,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                         // the answer: adopt a channel of that name the bot
                         // created (the name carries this incident's number)
                         // rather than open `-2`.
-                        if let Some(ours) = own_channel(ctx, &name).await? {
+                        if let Some(ours) = own_channel(ctx, &name, incident.private).await? {
                             ctx.store
                                 .record_channel(number, &ours.id, &ours.name)
                                 .await?;
@@ -361,17 +383,31 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::Invite { user } => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
-            in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await
+            in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
+            // Who is in a private war room decides who sees it listed.
+            ctx.store
+                .record_membership(
+                    number,
+                    &domain::UserId(user.clone()),
+                    true,
+                    ctx.clock.now(),
+                    None,
+                )
+                .await?;
+            Ok(())
         }
         Job::SyncTopic => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
-            let topic = domain::topic(&incident, &lead);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let topic = domain::topic_with_bridge(&incident, &lead, bridge.as_deref());
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
+            let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
+            let content = blocks::with_bridge(content, bridge.as_deref());
             let existing = match row.job {
                 Job::SyncBoard => incident.board_ts.as_deref(),
                 _ => None,
@@ -382,7 +418,16 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::SyncAnnouncement => {
-            let content = blocks::announcement(&incident, &assignments);
+            use crate::config::PrivateAnnounce;
+            let content = match (incident.private, ctx.settings.private_incidents.announce) {
+                (true, PrivateAnnounce::None) => return Ok(()),
+                (true, PrivateAnnounce::Redacted) => {
+                    blocks::announcement_redacted(&incident, &assignments)
+                }
+                (false, _) | (true, PrivateAnnounce::Full) => {
+                    blocks::announcement(&incident, &assignments)
+                }
+            };
             let existing = incident.announce_ts.as_deref();
             if let Some(ts) =
                 edit_or_post(ctx, row, &incident.announce_channel, existing, content).await?
@@ -406,7 +451,10 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             if post.ts.is_some() {
                 return Ok(());
             }
-            let content = blocks::status_update(&incident, &post.text, &post.posted_by);
+            let show_title = !incident.private
+                || incident.channel_id.as_deref() == Some(channel.as_str())
+                || ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::Full;
+            let content = blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
             let ts = post_once(ctx, row, channel, content).await?;
             ctx.store
                 .record_update_post(*update_id, channel, &ts, ctx.clock.now())
@@ -423,6 +471,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let timeline = ctx.store.timeline(number).await?;
             let communications = ctx.store.communications(number).await?;
+            let names = names(ctx, &incident, &assignments, &timeline, &communications).await?;
             let draft = crate::postmortem::draft(&crate::postmortem::Facts {
                 incident: &incident,
                 assignments: &assignments,
@@ -431,6 +480,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 communications: &communications,
                 timezone: ctx.settings.timezone,
                 now: ctx.clock.now(),
+                names: &names,
             });
             let markdown = ctx
                 .postmortems
@@ -460,8 +510,107 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             })
             .await
         }
+        Job::PostChecklist { role, user } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            post_checklist(ctx, row, &incident, channel, role, user).await
+        }
+        Job::SyncChecklist { checklist } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let Some(list) = ctx.store.checklist(*checklist).await? else {
+                return Ok(());
+            };
+            let content = blocks::checklist(&incident, &list);
+            if let Some(ts) = edit_or_post(ctx, row, channel, list.ts.as_deref(), content).await? {
+                ctx.store.record_checklist_post(list.id, &ts).await?;
+            }
+            Ok(())
+        }
+        Job::PostChecklistReminder {
+            checklist,
+            since,
+            until,
+        } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let Some(list) = ctx.store.checklist(*checklist).await? else {
+                return Ok(());
+            };
+            let button = blocks::summary_action_value(list.id, *since, *until);
+            let summary = if list.role == domain::roles::SCRIBE {
+                let since = DateTime::from_timestamp_millis(*since).unwrap_or(incident.declared_at);
+                let until = DateTime::from_timestamp_millis(*until).unwrap_or(since);
+                let entries: Vec<_> = ctx
+                    .store
+                    .timeline(number)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.occurred_at < until)
+                    .collect();
+                Some(blocks::internal_summary(
+                    &incident,
+                    &entries,
+                    since,
+                    ctx.settings.timezone,
+                ))
+            } else {
+                None
+            };
+            let content = blocks::checklist_reminder(
+                &incident,
+                &list,
+                summary.as_deref(),
+                summary.as_ref().map(|_| button.as_str()),
+            );
+            post_once(ctx, row, channel, content).await?;
+            Ok(())
+        }
+        Job::PostSummary { text, by } => {
+            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
+            post_once(ctx, row, channel, content).await?;
+            Ok(())
+        }
         Job::Ephemeral { .. } | Job::Notice { .. } => Ok(()),
     }
+}
+
+/// Opens a new holder's checklist and posts it (once: a retry finds the
+/// message an earlier try posted). A role without tasks has no checklist.
+async fn post_checklist(
+    ctx: &Ctx,
+    row: &JobRow,
+    incident: &domain::Incident,
+    channel: &str,
+    role: &str,
+    user: &str,
+) -> Result<(), RunError> {
+    let Some(tasks) = ctx.settings.roles.get(role).map(|r| r.tasks()) else {
+        return Ok(());
+    };
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let cadence_at = tasks
+        .cadence
+        .as_ref()
+        .and_then(|c| chrono::Duration::from_std(c.every).ok())
+        .map(|every| row.created_at + every);
+    let list = ctx
+        .store
+        .open_checklist(
+            incident.number,
+            role,
+            &domain::UserId(user.to_string()),
+            &tasks,
+            cadence_at,
+            row.created_at,
+        )
+        .await?;
+    let content = blocks::checklist(incident, &list);
+    let ts = post_once(ctx, row, channel, content).await?;
+    ctx.store.record_checklist_post(list.id, &ts).await?;
+    // The scheduler may now have an earlier due time to sleep until.
+    ctx.state_changed();
+    Ok(())
 }
 
 /// Edits the message at `existing` in place, or posts a new one (returning
@@ -541,17 +690,72 @@ where
     }
 }
 
-/// The channel named `name` if the bot created it.
+/// The channel named `name` (private with `private`) if the bot created it.
 async fn own_channel(
     ctx: &Ctx,
     name: &str,
+    private: bool,
 ) -> Result<Option<crate::slack::client::CreatedChannel>, RunError> {
     let me = ctx.slack.bot_user_id().await?;
     Ok(ctx
         .slack
-        .find_channel(name)
+        .find_channel(name, private)
         .await?
         .filter(|c| c.creator.as_deref() == Some(me.as_str())))
+}
+
+/// A person's display name: cached for [`USER_NAME_TTL`], else asked of
+/// Slack (`users.info`) and cached.
+async fn display_name(ctx: &Ctx, user: &domain::UserId) -> Result<String, RunError> {
+    if let Some((name, at)) = ctx.store.user_name(user).await?
+        && ctx.clock.now() - at < USER_NAME_TTL
+    {
+        return Ok(name);
+    }
+    let name = ctx.slack.user_name(&user.0).await?;
+    ctx.store
+        .remember_user_name(user, &name, ctx.clock.now())
+        .await?;
+    Ok(name)
+}
+
+/// Names for everyone and every channel a postmortem mentions, so the file
+/// reads well outside Slack. Someone Slack will not describe stays an id;
+/// trouble that may pass is retried like any call.
+async fn names(
+    ctx: &Ctx,
+    incident: &domain::Incident,
+    assignments: &[domain::Assignment],
+    timeline: &[domain::Entry],
+    communications: &[crate::store::Communication],
+) -> Result<crate::slack::text::Names, RunError> {
+    let (users, channels) =
+        crate::postmortem::ids_to_name(incident, assignments, timeline, communications);
+    let mut names = crate::slack::text::Names::default();
+    for id in users {
+        match display_name(ctx, &domain::UserId(id.clone())).await {
+            Ok(name) => {
+                names.users.insert(id, name);
+            }
+            Err(RunError::Slack(CallError::Api(code))) => {
+                warn!(%code, user = %id, "no name for a person the postmortem mentions");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for id in channels {
+        let known = (incident.channel_id.as_deref() == Some(id.as_str()))
+            .then(|| incident.channel_name.clone())
+            .flatten();
+        let name = match known {
+            Some(name) => Some(name),
+            None => ctx.slack.channel_name(&id).await?,
+        };
+        if let Some(name) = name {
+            names.channels.insert(id, name);
+        }
+    }
+    Ok(names)
 }
 
 /// How long a cached display name is trusted.
@@ -570,16 +774,7 @@ async fn capture_message(
     };
     let author = message.user.clone().map(domain::UserId);
     let author_name = match &author {
-        Some(user) => match ctx.store.user_name(user).await? {
-            Some((name, at)) if ctx.clock.now() - at < USER_NAME_TTL => name,
-            _ => {
-                let name = ctx.slack.user_name(&user.0).await?;
-                ctx.store
-                    .remember_user_name(user, &name, ctx.clock.now())
-                    .await?;
-                name
-            }
-        },
+        Some(user) => display_name(ctx, user).await?,
         None => message
             .username
             .clone()

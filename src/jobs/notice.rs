@@ -60,7 +60,10 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
     // failed creation, whose notice already said so.
     if matches!(
         row.job,
-        Job::Ephemeral { .. } | Job::Notice { .. } | Job::PostReminder { .. }
+        Job::Ephemeral { .. }
+            | Job::Notice { .. }
+            | Job::PostReminder { .. }
+            | Job::PostChecklistReminder { .. }
     ) || matches!(error, RunError::NoChannel | RunError::NoIncident(_))
     {
         return Ok(None);
@@ -121,6 +124,8 @@ async fn culprit(ctx: &Ctx, job: &Job, incident: &Incident) -> Result<UserId, St
             .find(|c| c.update_id == *update_id)
             .map(|c| c.posted_by),
         Job::CaptureMessage { by, .. } => by.clone().map(UserId),
+        Job::PostChecklist { user, .. } => Some(UserId(user.clone())),
+        Job::PostSummary { by, .. } => Some(UserId(by.clone())),
         Job::PostPostmortem => ctx
             .store
             .timeline(incident.number)
@@ -159,7 +164,7 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
     match job {
         Job::CreateChannel => format!(
             "I could not create the war room for {reference} ({})",
-            blocks::escape(&incident.title)
+            blocks::safe(&incident.title)
         ),
         Job::Invite { user } => format!("I could not add <@{user}> to {reference}'s war room"),
         Job::SyncTopic => format!("I could not update the topic of {reference}'s war room"),
@@ -177,6 +182,15 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
         Job::PostPostmortem => format!("I could not post {reference}'s postmortem draft"),
         Job::PostReminder { .. } | Job::Ephemeral { .. } | Job::Notice { .. } => {
             format!("I could not send a message about {reference}")
+        }
+        Job::PostChecklist { role, .. } => {
+            format!("I could not post your {role} checklist in {reference}'s war room")
+        }
+        Job::SyncChecklist { .. } | Job::PostChecklistReminder { .. } => {
+            format!("I could not update a checklist in {reference}'s war room")
+        }
+        Job::PostSummary { .. } => {
+            format!("Your internal summary was not posted in {reference}'s war room")
         }
     }
 }
@@ -196,6 +210,10 @@ fn again(job: &Job) -> &'static str {
         Job::PostReminder { .. } | Job::Ephemeral { .. } | Job::Notice { .. } => {
             "it will not be sent again"
         }
+        Job::PostChecklist { .. } => "release the role and claim it again",
+        Job::SyncChecklist { .. } => "the next tick will try again",
+        Job::PostChecklistReminder { .. } => "it will come round again at its interval",
+        Job::PostSummary { .. } => "post it again from the reminder, or paste it in the war room",
     }
 }
 

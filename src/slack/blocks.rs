@@ -26,18 +26,14 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+pub use super::text::{defuse, escape, plain as safe};
 
 /// The modal `/incident declare` opens.
 pub fn declare_modal(
     title: Option<&str>,
     severities: &SeverityCatalog,
     origin_channel: &str,
+    security_private: bool,
 ) -> SlackView {
     use declare_ids::*;
     let severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
@@ -101,6 +97,7 @@ pub fn declare_modal(
         SlackInputBlock::new(
             plain("Flags"),
             SlackBlockCheckboxesElement::new(vec![
+                flag(FLAG_PRIVATE, "Private war room"),
                 flag(FLAG_SECURITY, "Security incident"),
                 flag(FLAG_DRILL, "This is a drill"),
             ])
@@ -109,6 +106,11 @@ pub fn declare_modal(
         )
         .with_block_id(FLAGS.into())
         .with_optional(true)
+        .with_hint(plain(if security_private {
+            "A private war room is a private channel: its title and summary stay inside it. Security incidents are always private."
+        } else {
+            "A private war room is a private channel: its title and summary stay inside it."
+        }))
         .into(),
     ];
     let metadata = serde_json::to_string(&DeclareMetadata {
@@ -137,7 +139,7 @@ fn headline(incident: &Incident) -> String {
     format!(
         "*{}: {}*\n{} {} · *{}*{flags}",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         incident.status.emoji(),
         incident.status,
         escape(&incident.severity),
@@ -238,7 +240,7 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id("summary".into())
-                .with_text(md!(truncate(&escape(&incident.summary), SECTION_TEXT_MAX)))
+                .with_text(md!(truncate(&safe(&incident.summary), SECTION_TEXT_MAX)))
                 .into(),
         );
     }
@@ -246,11 +248,50 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
         .with_text(format!(
             "{}: {} ({}, {})",
             incident.reference(),
-            incident.title,
+            safe(&incident.title),
             incident.severity,
             incident.status
         ))
         .with_blocks(blocks)
+}
+
+/// The announcement of a private incident for people outside its war
+/// room: number, severity, status and whom to ask; neither title nor
+/// summary (`private_incidents.announce = "redacted"`).
+pub fn announcement_redacted(
+    incident: &Incident,
+    assignments: &[Assignment],
+) -> SlackMessageContent {
+    let siren = if incident.status.is_open() {
+        ":rotating_light:"
+    } else {
+        ":large_green_circle:"
+    };
+    let lead = lead(incident, assignments).mention();
+    let drill = if incident.drill {
+        " · :test_tube: drill"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{siren} *{}* · *{}* · {} {}{drill} · :lock: private incident · ask {lead} to be added",
+        incident.reference(),
+        escape(&incident.severity),
+        incident.status.emoji(),
+        incident.status,
+    );
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} · {} · private incident · ask {lead} to be added",
+            incident.reference(),
+            incident.severity,
+        ))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_block_id("announce".into())
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .into(),
+        ])
 }
 
 /// Slack's limit on blocks in a message.
@@ -283,7 +324,7 @@ fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
         .map(|l| format!("*[{l}]* "))
         .unwrap_or_default();
     let who = match (&e.author_name, &e.author) {
-        (Some(name), _) => format!("*{}*: ", escape(name)),
+        (Some(name), _) => format!("*{}*: ", safe(name)),
         // A note's text is the author's own words: say whose.
         (None, Some(user)) if e.kind == crate::domain::EntryKind::Note => {
             format!("{}: ", user.mention())
@@ -291,7 +332,7 @@ fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
         _ => String::new(),
     };
     let text = if e.fetched {
-        e.text.clone()
+        defuse(&e.text)
     } else {
         "_fetching the message…_".to_string()
     };
@@ -322,7 +363,7 @@ pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> Sl
     let head = format!(
         "*Timeline of {}: {}* ({} entries)",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         entries.len()
     );
     let mut blocks: Vec<SlackBlock> = vec![
@@ -381,7 +422,9 @@ pub mod update_ids {
 }
 
 /// The `/incident update` modal: the question bank's questions for the current phase.
-pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
+/// The announcement channel is ticked unless `announced` is false (a
+/// private incident announced nowhere).
+pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) -> SlackView {
     use crate::domain::comms::{NEXT_UPDATE_QUESTION, Phase, WORKAROUND_QUESTION};
     use update_ids::*;
     let phase = Phase::of(incident.status);
@@ -409,12 +452,17 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
             a.to_string(),
         )
     }));
+    let mut post_to =
+        SlackBlockCheckboxesElement::new(audience_options).with_action_id(VALUE.into());
+    if announced {
+        post_to = post_to.with_initial_options(vec![announcement]);
+    }
     let blocks: Vec<SlackBlock> = vec![
         SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
             SlackBlockMarkDownText::new(format!(
                 "*{}* · {} · {} · phase: *{}*",
                 incident.reference(),
-                escape(&incident.title),
+                safe(&incident.title),
                 escape(&incident.severity),
                 phase.title()
             )),
@@ -446,16 +494,10 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
         .with_hint(plain(NEXT_UPDATE_QUESTION))
         .with_optional(true)
         .into(),
-        SlackInputBlock::new(
-            plain("Post to"),
-            SlackBlockCheckboxesElement::new(audience_options)
-                .with_action_id(VALUE.into())
-                .with_initial_options(vec![announcement])
-                .into(),
-        )
-        .with_block_id(AUDIENCES.into())
-        .with_hint(plain("A copy always goes to the war room."))
-        .into(),
+        SlackInputBlock::new(plain("Post to"), post_to.into())
+            .with_block_id(AUDIENCES.into())
+            .with_hint(plain("A copy always goes to the war room."))
+            .into(),
     ];
     SlackView::Modal(
         SlackModalView::new(
@@ -472,36 +514,43 @@ pub fn update_modal(incident: &Incident, audiences: &[&str]) -> SlackView {
     )
 }
 
-/// A status update as posted in one place.
+/// A status update as posted in one place; without the incident's title
+/// when `show_title` is false (a private incident, outside its war room).
 pub fn status_update(
     incident: &Incident,
     text: &str,
     posted_by: &crate::domain::UserId,
+    show_title: bool,
 ) -> SlackMessageContent {
     let drill = if incident.drill {
         " :test_tube: drill"
     } else {
         ""
     };
+    let title = if show_title {
+        safe(&incident.title)
+    } else {
+        ":lock: private incident".to_string()
+    };
     let head = format!(
-        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{}*",
+        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{title}*",
         incident.reference(),
         escape(&incident.severity),
         incident.status,
-        escape(&incident.title)
     );
+    let text = defuse(text);
     SlackMessageContent::new()
         .with_text(format!(
             "{} status update: {}",
             incident.reference(),
-            truncate(text, 200)
+            truncate(&text, 200)
         ))
         .with_blocks(vec![
             SlackSectionBlock::new()
                 .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
                 .into(),
             SlackSectionBlock::new()
-                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
                 .into(),
             SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
                 SlackBlockMarkDownText::new(format!("Posted by {}", posted_by.mention())),
@@ -626,7 +675,7 @@ pub fn postmortem_summary(
     let head = format!(
         ":page_facing_up: *Postmortem draft for {}{drill}: {}*\n{} · {}",
         incident.reference(),
-        escape(&incident.title),
+        safe(&incident.title),
         escape(&incident.severity),
         incident.status
     );
@@ -662,6 +711,319 @@ pub fn postmortem_summary(
         ])
 }
 
+pub const ACTION_BRIDGE: &str = "bridge.join";
+
+/// Puts a "Join the bridge" link button beside the first section of a
+/// message (the role board's heading), so it costs no block.
+pub fn with_bridge(mut content: SlackMessageContent, url: Option<&str>) -> SlackMessageContent {
+    let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) else {
+        return content;
+    };
+    let first = content.blocks.as_mut().and_then(|blocks| {
+        blocks.iter_mut().find_map(|b| match b {
+            SlackBlock::Section(s) => Some(s),
+            _ => None,
+        })
+    });
+    if let Some(section) = first {
+        section.accessory = Some(
+            SlackBlockButtonElement::new(plain("Join the bridge"))
+                .with_action_id(ACTION_BRIDGE.into())
+                .with_url(url)
+                .into(),
+        );
+    }
+    content
+}
+
+pub const ACTION_TICK: &str = "checklist.tick";
+
+/// The action id of one task's checkbox: `checklist.tick|<checklist>|<task>`.
+pub fn tick_action_id(checklist: i64, task: usize) -> String {
+    format!("{ACTION_TICK}|{checklist}|{task}")
+}
+
+/// One holder's checklist in the war room: a section per task with a
+/// checkbox, grouped by when the task belongs, and the progress. Edited in
+/// place as tasks are ticked.
+pub fn checklist(
+    incident: &Incident,
+    list: &crate::domain::checklist::Checklist,
+) -> SlackMessageContent {
+    use crate::domain::checklist::Group;
+    let (done, total) = list.progress();
+    let head = format!(
+        ":clipboard: *{} checklist* for {} · {}",
+        escape(&list.role),
+        list.holder.mention(),
+        incident.reference()
+    );
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_block_id("checklist-head".into())
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    let mut group = None;
+    for task in list.tasks.all() {
+        if group != Some(task.group) {
+            group = Some(task.group);
+            let title = match task.group {
+                Group::Start => "*At the start*".to_string(),
+                Group::During => "*While it runs*".to_string(),
+                Group::Cadence => format!(
+                    "*Every {}* (you will be reminded)",
+                    list.tasks
+                        .cadence
+                        .as_ref()
+                        .map(|c| humantime::format_duration(c.every).to_string())
+                        .unwrap_or_default()
+                ),
+            };
+            blocks.push(
+                SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                    SlackBlockMarkDownText::new(title),
+                )])
+                .into(),
+            );
+        }
+        let option = SlackBlockChoiceItem::new(
+            SlackBlockText::from(SlackBlockPlainText::new("Done".into())),
+            "done".to_string(),
+        );
+        let mut checkbox = SlackBlockCheckboxesElement::new(vec![option.clone()])
+            .with_action_id(tick_action_id(list.id, task.index).into());
+        if list.done.contains(&task.index) {
+            checkbox = checkbox.with_initial_options(vec![option]);
+        }
+        let text = if list.done.contains(&task.index) {
+            format!("~{}~", escape(task.text))
+        } else {
+            escape(task.text)
+        };
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_block_id(format!("task-{}", task.index).into())
+                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .with_accessory(checkbox.into())
+                .into(),
+        );
+    }
+    blocks.push(
+        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!(
+                "{done} of {total} done · ticks are recorded on the timeline"
+            )),
+        )])
+        .into(),
+    );
+    blocks.truncate(MAX_BLOCKS);
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{} checklist for {} ({done} of {total} done)",
+            list.role,
+            list.holder.mention()
+        ))
+        .with_blocks(blocks)
+}
+
+/// A cadence reminder to a role holder; for the Scribe, with the internal
+/// summary prefilled from the timeline since the last one.
+pub fn checklist_reminder(
+    incident: &Incident,
+    list: &crate::domain::checklist::Checklist,
+    summary: Option<&str>,
+    summary_button: Option<&str>,
+) -> SlackMessageContent {
+    let tasks: Vec<String> = list
+        .tasks
+        .cadence
+        .iter()
+        .flat_map(|c| c.tasks.iter())
+        .map(|t| format!("• {}", escape(t)))
+        .collect();
+    let head = format!(
+        ":repeat: {} time for your recurring *{}* tasks in {}:\n{}",
+        list.holder.mention(),
+        escape(&list.role),
+        incident.reference(),
+        tasks.join("\n")
+    );
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .into(),
+    ];
+    if let Some(summary) = summary {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(
+                    "Your summary, prefilled from the timeline since the last one:".into(),
+                ),
+            )])
+            .into(),
+        );
+        // Quoted words must not ping a whole channel from the reminder.
+        let summary = summary.replace("<!", "&lt;!");
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(&summary, SECTION_TEXT_MAX)))
+                .into(),
+        );
+        if let Some(value) = summary_button {
+            blocks.push(
+                SlackActionsBlock::new(vec![
+                    SlackBlockButtonElement::new(plain("Edit and post"))
+                        .with_action_id(ACTION_OPEN_SUMMARY.into())
+                        .with_value(value.to_string())
+                        .with_style(SlackBlockButtonStyle::Primary)
+                        .into(),
+                ])
+                .into(),
+            );
+        }
+    }
+    SlackMessageContent::new()
+        .with_text(format!(
+            "{}: time for the recurring {} tasks",
+            incident.reference(),
+            list.role
+        ))
+        .with_blocks(blocks)
+}
+
+/// The internal summary the Scribe publishes: impact, changes of state and
+/// milestones from `since` on (the caller leaves out what came after the
+/// window), from the timeline. Times are written out in `tz`, so the text
+/// reads the same in the form that edits it and once posted.
+pub fn internal_summary(
+    incident: &Incident,
+    entries: &[Entry],
+    since: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> String {
+    use crate::domain::EntryKind as K;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M %Z").to_string();
+    let mut text = format!(
+        "*Internal summary, {}* ({} · {} · since {})\n*Impact:* {}",
+        incident.reference(),
+        incident.severity,
+        incident.status,
+        at(since),
+        if incident.summary.is_empty() {
+            "not described yet".to_string()
+        } else {
+            incident.summary.clone()
+        }
+    );
+    let pick = |kinds: &[K]| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e.occurred_at >= since && kinds.contains(&e.kind) && e.fetched)
+            .map(|e| {
+                let label = e
+                    .kind
+                    .label()
+                    .map(|l| format!("[{l}] "))
+                    .unwrap_or_default();
+                let who = match (&e.author_name, &e.author) {
+                    (Some(name), _) => format!("{name}: "),
+                    (None, Some(user)) if e.kind == K::Note => format!("{}: ", user.mention()),
+                    _ => String::new(),
+                };
+                format!("• {} {label}{who}{}", at(e.occurred_at), e.text)
+            })
+            .collect()
+    };
+    let changes = pick(&[K::Severity, K::Status, K::Role, K::Update]);
+    let milestones = pick(&[
+        K::Message,
+        K::Note,
+        K::ImpactStarted,
+        K::Detected,
+        K::Mitigated,
+        K::Resolved,
+        K::Decision,
+        K::Hypothesis,
+    ]);
+    for (title, lines) in [("Changes of state", changes), ("Milestones", milestones)] {
+        text.push_str(&format!("\n*{title}:*"));
+        if lines.is_empty() {
+            text.push_str(" none");
+        } else {
+            for l in lines {
+                text.push('\n');
+                text.push_str(&l);
+            }
+        }
+    }
+    truncate(&text, SUMMARY_MAX)
+}
+
+/// The longest summary: what a plain-text input holds.
+pub const SUMMARY_MAX: usize = 3000;
+pub const ACTION_OPEN_SUMMARY: &str = "checklist.summary";
+pub const CALLBACK_SUMMARY: &str = "summary";
+/// Block and action id of the summary form's text.
+pub const SUMMARY_BLOCK: &str = "summary";
+
+/// The button value of "Edit and post": `<checklist>|<since ms>|<until ms>`.
+pub fn summary_action_value(checklist: i64, since: i64, until: i64) -> String {
+    format!("{checklist}|{since}|{until}")
+}
+
+/// The form that edits the prefilled internal summary before it is posted
+/// in the war room.
+pub fn summary_modal(incident: &Incident, prefilled: &str) -> SlackView {
+    let blocks: Vec<SlackBlock> = vec![
+        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(format!(
+                "*{}* · {}: edit what the timeline gave, then post it in the war room.",
+                incident.reference(),
+                escape(&incident.title)
+            )),
+        )])
+        .into(),
+        SlackInputBlock::new(
+            plain("Internal summary"),
+            SlackBlockPlainTextInputElement::new()
+                .with_action_id("value".into())
+                .with_multiline(true)
+                .with_max_length(SUMMARY_MAX as u64)
+                .with_initial_value(truncate(prefilled, SUMMARY_MAX))
+                .into(),
+        )
+        .with_block_id(SUMMARY_BLOCK.into())
+        .into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(plain("Internal summary"), blocks)
+            .with_submit(plain("Post"))
+            .with_close(plain("Cancel"))
+            .with_callback_id(CALLBACK_SUMMARY.into())
+            .with_private_metadata(incident.number.to_string()),
+    )
+}
+
+/// The Scribe's internal summary as posted in the war room.
+pub fn summary_post(
+    incident: &Incident,
+    text: &str,
+    by: &crate::domain::UserId,
+) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(format!("{} internal summary", incident.reference()))
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .into(),
+            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+                SlackBlockMarkDownText::new(format!("Posted by {}", by.mention())),
+            )])
+            .into(),
+        ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,6 +1039,7 @@ mod tests {
             summary: String::new(),
             security: false,
             drill: false,
+            private: false,
             declared_by: UserId("U1".into()),
             declared_at: chrono::Utc
                 .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
@@ -786,5 +1149,105 @@ mod tests {
         }
         let last = serde_json::to_string(blocks.last().unwrap()).unwrap();
         assert!(last.contains("later entries are not shown"), "{last}");
+    }
+
+    fn scribe_checklist() -> crate::domain::checklist::Checklist {
+        crate::domain::checklist::Checklist {
+            id: 4,
+            incident: 3,
+            role: "Scribe".into(),
+            holder: UserId("U2".into()),
+            tasks: crate::domain::checklist::Tasks::defaults_for("Scribe"),
+            done: [1].into_iter().collect(),
+            ts: None,
+            cadence_at: None,
+            since: chrono::Utc
+                .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_checklist_has_a_checkbox_per_task() {
+        insta::assert_json_snapshot!(checklist(&incident(), &scribe_checklist()));
+    }
+
+    #[test]
+    fn the_biggest_checklist_stays_within_block_kit_limits() {
+        use crate::domain::checklist::{CadenceTasks, MAX_TASK_CHARS, MAX_TASKS, Tasks};
+        let task = |i: usize| format!("{i} {}", "<&>".repeat(MAX_TASK_CHARS));
+        let mut list = scribe_checklist();
+        list.tasks = Tasks {
+            start: (0..MAX_TASKS - 2).map(task).collect(),
+            during: vec![task(98)],
+            cadence: Some(CadenceTasks {
+                every: std::time::Duration::from_secs(600),
+                tasks: vec![task(99)],
+            }),
+        };
+        let content = checklist(&incident(), &list);
+        let blocks = content.blocks.as_ref().unwrap();
+        assert!(blocks.len() <= MAX_BLOCKS, "{}", blocks.len());
+        let json = serde_json::to_value(&content).unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for b in json["blocks"].as_array().unwrap() {
+            if let Some(text) = b["text"]["text"].as_str() {
+                assert!(text.chars().count() <= SECTION_TEXT_MAX);
+            }
+            if let Some(id) = b["block_id"].as_str() {
+                assert!(ids.insert(id.to_string()), "{id} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn the_internal_summary_takes_the_window_only() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 23, 50, 0)
+            .unwrap();
+        let entries = [
+            entry(
+                1,
+                t - chrono::Duration::minutes(1),
+                EntryKind::Note,
+                "old news",
+            ),
+            entry(
+                2,
+                t,
+                EntryKind::Status,
+                "Status changed from investigating to identified",
+            ),
+            entry(
+                3,
+                t + chrono::Duration::minutes(3),
+                EntryKind::Message,
+                "errors down",
+            ),
+        ];
+        let text = internal_summary(&incident(), &entries, t, chrono_tz::UTC);
+        assert!(!text.contains("old news"), "{text}");
+        assert!(text.contains("*Changes of state:*\n• "), "{text}");
+        assert!(text.contains("errors down"));
+        assert!(text.contains("not described yet"));
+        assert!(text.contains("• 23:50 UTC Status changed"), "{text}");
+        let quiet = internal_summary(&incident(), &[], t, chrono_tz::UTC);
+        assert!(quiet.contains("*Milestones:* none"), "{quiet}");
+    }
+
+    #[test]
+    fn the_bridge_button_goes_beside_the_board_heading() {
+        let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
+        let board = role_board(&incident(), &[], &roles);
+        let blocks = board.blocks.as_ref().map(Vec::len);
+        let with = with_bridge(board.clone(), Some("https://meet.example.com/inc-3"));
+        assert_eq!(with.blocks.as_ref().map(Vec::len), blocks, "no extra block");
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(
+            json["blocks"][0]["accessory"]["url"],
+            "https://meet.example.com/inc-3"
+        );
+        assert_eq!(with_bridge(board.clone(), None), board);
+        assert_eq!(with_bridge(board.clone(), Some("not a url")), board);
     }
 }

@@ -186,8 +186,14 @@ impl SlackApi {
         }
     }
 
-    pub async fn create_channel(&self, name: &str) -> Result<CreatedChannel, CallError> {
-        let req = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(false);
+    /// Creates a channel, private when `is_private` (`groups:write`).
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        is_private: bool,
+    ) -> Result<CreatedChannel, CallError> {
+        let req =
+            SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(is_private);
         let answer = self
             .call(async |s| web::post(&s, "conversations.create", &req, &TIER2).await)
             .await?;
@@ -490,12 +496,24 @@ impl SlackApi {
             .cloned()
     }
 
-    /// The public, unarchived channel named exactly `name`, with its creator.
-    pub async fn find_channel(&self, name: &str) -> Result<Option<CreatedChannel>, CallError> {
+    /// The unarchived public channel named exactly `name`, or with
+    /// `private` the private one (the bot sees those it is in, with
+    /// `groups:read`; public-only lookups need no such scope), with its
+    /// creator.
+    pub async fn find_channel(
+        &self,
+        name: &str,
+        private: bool,
+    ) -> Result<Option<CreatedChannel>, CallError> {
         let mut cursor: Option<String> = None;
+        let types = if private {
+            "private_channel"
+        } else {
+            "public_channel"
+        };
         loop {
             let params: web::Params = vec![
-                ("types", Some("public_channel".to_string())),
+                ("types", Some(types.to_string())),
                 ("exclude_archived", Some("true".to_string())),
                 ("limit", Some("1000".to_string())),
                 ("cursor", cursor.take()),
@@ -570,6 +588,32 @@ impl SlackApi {
             .into_iter()
             .find(|m| m.metadata_value(JOB_EVENT, JOB_KEY).as_deref() == Some(id.as_str()))
             .map(|m| m.ts))
+    }
+}
+
+impl SlackApi {
+    /// A channel's name (`conversations.info`; `channels:read`, and
+    /// `groups:read` for private ones). `None` when Slack will not say (a
+    /// private channel the bot is not in, a deleted one, an answer without
+    /// a name).
+    pub async fn channel_name(&self, channel: &str) -> Result<Option<String>, CallError> {
+        let params: web::Params = vec![("channel", Some(channel.to_string()))];
+        match self
+            .call(async |s| web::get(&s, "conversations.info", &params, &TIER3).await)
+            .await
+        {
+            Ok(answer) => Ok(
+                web::read::<web::ChannelAnswer>("conversations.info", answer)
+                    .ok()
+                    .and_then(|a| a.channel.name)
+                    .filter(|n| !n.is_empty()),
+            ),
+            Err(CallError::Api(code)) => {
+                tracing::debug!(%code, channel, "no name for the channel");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -80,6 +80,19 @@ pub enum Action {
         incident: IncidentNumber,
         minutes: u32,
     },
+    /// A checkbox on a role checklist, ticked (`done`) or unticked.
+    Tick {
+        checklist: i64,
+        task: usize,
+        done: bool,
+    },
+    /// "Edit and post" on the Scribe's recurring reminder: the summary of
+    /// the timeline between `since` and `until` (Unix ms).
+    OpenSummary {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
     Unknown(String),
 }
 
@@ -109,6 +122,8 @@ pub struct DeclareForm {
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,
     pub drill: bool,
+    /// "Private war room" was ticked.
+    pub private: bool,
 }
 
 /// Block and action ids of the declare modal.
@@ -121,6 +136,7 @@ pub mod declare_ids {
     pub const VALUE: &str = "value";
     pub const FLAG_SECURITY: &str = "security";
     pub const FLAG_DRILL: &str = "drill";
+    pub const FLAG_PRIVATE: &str = "private";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +159,12 @@ pub enum Interaction {
         view_id: String,
         metadata: Option<DeclareMetadata>,
         form: DeclareForm,
+    },
+    /// The Scribe's internal summary form was submitted.
+    SummarySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        text: String,
     },
     /// A payload type or callback this bot does not handle.
     Other(String),
@@ -182,6 +204,18 @@ struct RawAction {
     action_id: String,
     #[serde(default, deserialize_with = "lenient")]
     value: Option<String>,
+    /// What a checkboxes element holds ticked after the click.
+    #[serde(default)]
+    selected_options: Vec<RawOption>,
+}
+
+/// `checklist.tick|<checklist>|<task>` → the checklist and task.
+fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
+    let rest = action_id
+        .strip_prefix(crate::slack::blocks::ACTION_TICK)?
+        .strip_prefix('|')?;
+    let (checklist, task) = rest.split_once('|')?;
+    Some((checklist.parse().ok()?, task.parse().ok()?))
 }
 
 #[derive(Deserialize)]
@@ -279,6 +313,10 @@ impl Interaction {
                     }
                     None => return Interaction::Other("block_actions without actions".into()),
                 };
+                // A link button: Slack opened the link and tells us too.
+                if first.action_id == crate::slack::blocks::ACTION_BRIDGE {
+                    return Interaction::Other("bridge link opened".into());
+                }
                 let value = first.value.as_deref().unwrap_or_default();
                 let role_value = parse_role_value(value);
                 let id = first.action_id.as_str();
@@ -295,6 +333,29 @@ impl Interaction {
                         match minutes.parse::<u32>() {
                             Ok(minutes) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
                                 Action::Snooze { incident, minutes }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_TICK) => {
+                        match parse_tick(id) {
+                            Some((checklist, task)) => Action::Tick {
+                                checklist,
+                                task,
+                                done: !first.selected_options.is_empty(),
+                            },
+                            None => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (crate::slack::blocks::ACTION_OPEN_SUMMARY, _) => {
+                        let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
+                        match (parts.next(), parts.next(), parts.next()) {
+                            (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => {
+                                Action::OpenSummary {
+                                    checklist,
+                                    since,
+                                    until,
+                                }
                             }
                             _ => Action::Unknown(id.to_string()),
                         }
@@ -333,6 +394,14 @@ impl Interaction {
                             }
                         }
                         Err(_) => Interaction::Other("update view without its incident".into()),
+                    },
+                    crate::slack::blocks::CALLBACK_SUMMARY => match metadata.parse() {
+                        Ok(incident) => Interaction::SummarySubmitted {
+                            user,
+                            incident,
+                            text: state.text(crate::slack::blocks::SUMMARY_BLOCK),
+                        },
+                        Err(_) => Interaction::Other("summary view without its incident".into()),
                     },
                     other => Interaction::Other(format!("view {other}")),
                 }
@@ -408,6 +477,7 @@ fn declare_form(state: &RawState) -> DeclareForm {
             .and_then(|s| DateTime::from_timestamp(s, 0)),
         security: flags.contains(&FLAG_SECURITY),
         drill: flags.contains(&FLAG_DRILL),
+        private: flags.contains(&FLAG_PRIVATE),
     }
 }
 
@@ -434,6 +504,11 @@ pub enum Event {
     },
     /// A message was deleted.
     MessageDeleted { channel: String, ts: String },
+    /// Someone joined a channel the bot is in (`member_joined_channel`).
+    MemberJoined { channel: String, user: UserId },
+    /// Someone left, or was removed from, such a channel
+    /// (`member_left_channel`).
+    MemberLeft { channel: String, user: UserId },
     /// Any other event; recorded, then ignored.
     Other(String),
 }
@@ -542,6 +617,21 @@ impl RawEvent {
                 (Some(channel), Some(ts)) => Event::MessageDeleted { channel, ts },
                 _ => Event::Other("message_deleted without a timestamp".to_string()),
             },
+            ("member_joined_channel" | "member_left_channel", _) => {
+                match (self.channel, self.user) {
+                    (Some(channel), Some(user)) if kind == "member_joined_channel" => {
+                        Event::MemberJoined {
+                            channel,
+                            user: UserId(user),
+                        }
+                    }
+                    (Some(channel), Some(user)) => Event::MemberLeft {
+                        channel,
+                        user: UserId(user),
+                    },
+                    _ => Event::Other(format!("{kind} without a channel or user")),
+                }
+            }
             (_, Some(subtype)) => Event::Other(format!("{kind}/{subtype}")),
             _ => Event::Other(kind),
         }
@@ -624,6 +714,54 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn checklist_ticks_and_bridge_links() {
+        let click = |action: serde_json::Value| {
+            Interaction::parse(&form(serde_json::json!({
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "channel": {"id": "C1"},
+                "actions": [action]
+            })))
+            .unwrap()
+        };
+        let tick = |i: Interaction| match i {
+            Interaction::Action { action, .. } => action,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes",
+                "selected_options": [{"value": "done", "text": {"type": "plain_text", "text": "Done"}}]})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: true
+            }
+        );
+        assert_eq!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes", "selected_options": []})
+            )),
+            Action::Tick {
+                checklist: 7,
+                task: 2,
+                done: false
+            }
+        );
+        assert!(matches!(
+            tick(click(
+                serde_json::json!({"action_id": "checklist.tick|x|2", "type": "checkboxes"})
+            )),
+            Action::Unknown(_)
+        ));
+        assert!(matches!(
+            click(serde_json::json!({"action_id": "bridge.join", "type": "button"})),
+            Interaction::Other(_)
+        ));
     }
 
     #[test]
@@ -717,6 +855,44 @@ mod tests {
             ),
             Event::Other("message".into())
         );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "member_joined_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1", "inviter": "U1"})
+            ),
+            Event::MemberJoined {
+                channel: "C1".into(),
+                user: UserId("U3".into())
+            }
+        );
+        assert_eq!(
+            event(
+                serde_json::json!({"type": "member_left_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1"})
+            ),
+            Event::MemberLeft {
+                channel: "C1".into(),
+                user: UserId("U3".into())
+            }
+        );
+    }
+
+    #[test]
+    fn the_private_flag_is_read_from_the_declare_form() {
+        let body = form(serde_json::json!({
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "id": "V1", "callback_id": "declare",
+                "private_metadata": "{\"channel\":\"C1\"}",
+                "state": {"values": {
+                    "title": {"value": {"type": "plain_text_input", "value": "Leak"}},
+                    "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "private"}, {"value": "security"}]}}
+                }}
+            }
+        }));
+        let Interaction::DeclareSubmitted { form, .. } = Interaction::parse(&body).unwrap() else {
+            panic!("not a declaration");
+        };
+        assert!(form.private && form.security && !form.drill);
     }
 
     #[test]

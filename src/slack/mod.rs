@@ -7,6 +7,7 @@ pub mod client;
 pub mod inbound;
 pub mod signature;
 pub mod socket;
+pub mod text;
 pub mod web;
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Status, TimelineChange,
-    UserId,
+    Allowed, Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Permission,
+    Status, TimelineChange, UserId,
 };
 use crate::jobs::Job;
 use async_trait::async_trait;
@@ -29,17 +29,82 @@ pub enum StoreError {
     NoIncident(IncidentNumber),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
+    /// A [`Guard`] refused the change; nothing was written. The text is
+    /// for the person who asked.
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What a change causes besides itself: timeline entries, Slack work and
-/// reminder rescheduling.
+/// reminder rescheduling; and what must still hold for it to be made.
 #[derive(Clone, Debug, Default)]
 pub struct Effects {
     pub timeline: Vec<NewEntry>,
     pub jobs: Vec<Job>,
     pub schedule: Vec<ScheduleOp>,
+    pub guard: Guard,
+}
+
+/// Conditions checked inside the write transaction, against the incident
+/// row it locked: a check made before the transaction could be overtaken
+/// (`/incident status` racing `/incident close` would reopen it). A
+/// refusal is [`StoreError::Refused`] and writes nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Guard {
+    /// Refuse when the incident is closed.
+    pub open: bool,
+    /// Refuse unless this person may take the action.
+    pub permission: Option<(Permission, Allowed, UserId)>,
+    /// Who claims (checked by `set_role` only when the role is held by
+    /// someone else, against `permissions.take_over`).
+    pub take_over: Option<(Allowed, UserId)>,
+    /// Remember this person as being in the war room (they acted there).
+    pub member: Option<UserId>,
+}
+
+impl Guard {
+    /// Open, and `user` was seen in the war room.
+    pub fn open_by(user: &UserId) -> Self {
+        Guard {
+            open: true,
+            member: Some(user.clone()),
+            ..Guard::default()
+        }
+    }
+
+    /// Also requires `permission`.
+    pub fn allowing(mut self, permission: Permission, allowed: &Allowed, user: &UserId) -> Self {
+        self.permission = Some((permission, allowed.clone(), user.clone()));
+        self
+    }
+}
+
+/// Checks a guard against the incident and its roles as locked by the
+/// transaction; the refusal says why.
+pub(crate) fn check_guard(
+    guard: &Guard,
+    incident: &Incident,
+    assignments: &[Assignment],
+) -> Result<()> {
+    if guard.open && incident.status == Status::Closed {
+        return Err(StoreError::Refused(format!(
+            "{} is closed; nothing more can change here.",
+            incident.reference()
+        )));
+    }
+    if let Some((permission, allowed, user)) = &guard.permission
+        && !crate::domain::may(incident, assignments, allowed, user)
+    {
+        return Err(StoreError::Refused(crate::domain::permissions::refusal(
+            incident,
+            assignments,
+            allowed,
+            *permission,
+        )));
+    }
+    Ok(())
 }
 
 /// A change to an incident's reminder clocks.
@@ -200,6 +265,19 @@ pub trait Store: Send + Sync + 'static {
     async fn incident(&self, number: IncidentNumber) -> Result<Option<Incident>>;
     async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>>;
     async fn open_incidents(&self) -> Result<Vec<Incident>>;
+    /// Whether `user` is known to be in the war room of incident `number`.
+    async fn is_member(&self, number: IncidentNumber, user: &UserId) -> Result<bool>;
+    /// Records that `user` joined (`present`) or left the war room at `at`,
+    /// unless something later is already known; with `event_id`, once per
+    /// Slack event (false when seen before).
+    async fn record_membership(
+        &self,
+        number: IncidentNumber,
+        user: &UserId,
+        present: bool,
+        at: DateTime<Utc>,
+        event_id: Option<&str>,
+    ) -> Result<bool>;
     async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>>;
     async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>>;
 
@@ -381,6 +459,56 @@ pub trait Store: Send + Sync + 'static {
     /// other replicas may be running theirs, and leases expire instead.
     async fn release_stale_jobs(&self) -> Result<u64>;
     async fn job_counts(&self) -> Result<JobCounts>;
+
+    /// Opens `holder`'s checklist of `role` with these tasks, recurring
+    /// tasks first due at `cadence_at`; one who takes the role again gets
+    /// their checklist back (ticks kept, cadence set again).
+    async fn open_checklist(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        holder: &UserId,
+        tasks: &crate::domain::checklist::Tasks,
+        cadence_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::checklist::Checklist>;
+    async fn checklist(&self, id: i64) -> Result<Option<crate::domain::checklist::Checklist>>;
+    /// The checklist message, once posted.
+    async fn record_checklist_post(&self, id: i64, ts: &str) -> Result<()>;
+    /// Ticks (`done`) or unticks one task with `effects` (its timeline
+    /// entry, the edit of the message); false (nothing written) when the
+    /// task already was so.
+    async fn tick_task(
+        &self,
+        id: i64,
+        task: usize,
+        by: &UserId,
+        done: bool,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// Checklists of open incidents whose recurring tasks are due.
+    async fn due_checklists(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueChecklist>>;
+    /// Fires a checklist's cadence once: moves `cadence_at` from
+    /// `due.due_at` to `next`, starts its next summary window at `now`, and
+    /// applies `effects`, unless another replica or round did (false).
+    async fn fire_checklist(
+        &self,
+        due: &DueChecklist,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// The earliest recurring-task due time of an open incident.
+    async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// A checklist whose recurring tasks have fallen due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueChecklist {
+    pub id: i64,
+    pub incident: IncidentNumber,
+    pub due_at: DateTime<Utc>,
 }
 
 pub type DynStore = Arc<dyn Store>;

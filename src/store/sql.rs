@@ -6,7 +6,7 @@
 
 use crate::domain::EntryKind;
 
-const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at";
+const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, is_private, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at";
 
 fn incident_from_row(row: &DbRow) -> Result<Incident> {
     let opt_time = |col: &str| -> Result<Option<DateTime<Utc>>> {
@@ -25,6 +25,7 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
         summary: row.try_get("summary")?,
         security: row.try_get("security")?,
         drill: row.try_get("drill")?,
+        private: row.try_get("is_private")?,
         declared_by: UserId(row.try_get("declared_by")?),
         declared_at: from_millis(row.try_get("declared_at")?)?,
         impact_started_at: opt_time("impact_started_at")?,
@@ -75,6 +76,65 @@ async fn fetch_incident(
     incident_from_row(&row)
 }
 
+/// Checks `guard` against the locked incident and its roles (see
+/// [`Guard`]); returns the incident as locked.
+async fn guarded(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+    guard: &Guard,
+) -> Result<Incident> {
+    let incident = fetch_incident(tx, number).await?;
+    if guard.open || guard.permission.is_some() {
+        let assignments = assignments_in(tx, number).await?;
+        check_guard(guard, &incident, &assignments)?;
+    }
+    Ok(incident)
+}
+
+async fn assignments_in(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+) -> Result<Vec<Assignment>> {
+    let rows = sqlx::query(
+        "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
+    )
+    .bind(number)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Assignment {
+                role: r.try_get("role")?,
+                user: UserId(r.try_get("user_id")?),
+            })
+        })
+        .collect()
+}
+
+/// Remembers that `user` is (or is no longer) in the war room, unless a
+/// later change is known already. True when this changed what is known.
+async fn upsert_member(
+    tx: &mut Transaction<'static, Db>,
+    number: IncidentNumber,
+    user: &UserId,
+    present: bool,
+    at: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO war_room_members (incident_number, user_id, present, changed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (incident_number, user_id) DO UPDATE SET present = excluded.present, changed_at = excluded.changed_at
+         WHERE war_room_members.changed_at <= excluded.changed_at",
+    )
+    .bind(number)
+    .bind(&user.0)
+    .bind(present)
+    .bind(millis(at))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
 /// Writes timeline entries and jobs. A sync job is skipped when an identical
 /// one is still pending: it renders the state current when it runs.
 async fn apply_effects(
@@ -83,6 +143,9 @@ async fn apply_effects(
     effects: Effects,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if let Some(user) = &effects.guard.member {
+        upsert_member(tx, number, user, true, now).await?;
+    }
     for e in effects.timeline {
         sqlx::query(
             "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -323,8 +386,8 @@ impl Store for ThisStore {
         // Two replicas handling one submission at once: the second insert
         // meets the first's view id and returns the incident it made.
         let number: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
         )
         .bind(&d.title)
@@ -338,6 +401,7 @@ impl Store for ThisStore {
         .bind(&d.origin_channel)
         .bind(&d.announce_channel)
         .bind(view_id)
+        .bind(d.private)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(number) = number else {
@@ -356,6 +420,8 @@ impl Store for ThisStore {
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
+        // The declarer is invited into the war room first thing.
+        upsert_member(&mut tx, number, &d.declared_by, true, now).await?;
         apply_effects(&mut tx, number, effects, now).await?;
         let incident = fetch_incident(&mut tx, number).await?;
         tx.commit().await?;
@@ -394,6 +460,45 @@ impl Store for ThisStore {
             .iter()
             .map(incident_from_row)
             .collect()
+    }
+
+    async fn is_member(&self, number: IncidentNumber, user: &UserId) -> Result<bool> {
+        let present: Option<bool> = sqlx::query_scalar(
+            "SELECT present FROM war_room_members WHERE incident_number = $1 AND user_id = $2",
+        )
+        .bind(number)
+        .bind(&user.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(present == Some(true))
+    }
+
+    async fn record_membership(
+        &self,
+        number: IncidentNumber,
+        user: &UserId,
+        present: bool,
+        at: DateTime<Utc>,
+        event_id: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        lock_incident(&mut tx, number).await?;
+        if let Some(event_id) = event_id {
+            let inserted = sqlx::query(
+                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(false);
+            }
+        }
+        upsert_member(&mut tx, number, user, present, at).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>> {
@@ -450,7 +555,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<RoleChange> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, number).await?;
+        let incident = guarded(&mut tx, number, &effects.guard).await?;
         let holders: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM role_assignments WHERE incident_number = $1 AND role = $2",
         )
@@ -460,6 +565,20 @@ impl Store for ThisStore {
         .await?;
         if holders.contains(&user.0) && (!exclusive || holders.len() == 1) {
             return Ok(RoleChange::Unchanged);
+        }
+        if let Some((allowed, claimer)) = &effects.guard.take_over
+            && exclusive
+            && holders.iter().any(|h| *h != user.0)
+        {
+            let assignments = assignments_in(&mut tx, number).await?;
+            if !crate::domain::may(&incident, &assignments, allowed, claimer) {
+                return Err(StoreError::Refused(crate::domain::permissions::refusal(
+                    &incident,
+                    &assignments,
+                    allowed,
+                    Permission::TakeOver,
+                )));
+            }
         }
         let mut replaced = Vec::new();
         if exclusive {
@@ -496,7 +615,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, number).await?;
+        guarded(&mut tx, number, &effects.guard).await?;
         let deleted = sqlx::query(
             "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
         )
@@ -522,7 +641,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<Option<String>> {
         let mut tx = self.write().await?;
-        let old = fetch_incident(&mut tx, number).await?.severity;
+        let old = guarded(&mut tx, number, &effects.guard).await?.severity;
         if old == level {
             return Ok(None);
         }
@@ -544,7 +663,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<Option<Status>> {
         let mut tx = self.write().await?;
-        let old = fetch_incident(&mut tx, number).await?.status;
+        let old = guarded(&mut tx, number, &effects.guard).await?.status;
         if old == status {
             return Ok(None);
         }
@@ -578,7 +697,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        fetch_incident(&mut tx, number).await?;
+        guarded(&mut tx, number, &effects.guard).await?;
         apply_effects(&mut tx, number, effects, now).await?;
         tx.commit().await?;
         Ok(())
@@ -762,7 +881,7 @@ impl Store for ThisStore {
         mut effects: Effects,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, number).await?;
+        guarded(&mut tx, number, &effects.guard).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -1134,5 +1253,183 @@ impl Store for ThisStore {
             }
         }
         Ok(c)
+    }
+
+    async fn open_checklist(
+        &self,
+        number: IncidentNumber,
+        role: &str,
+        holder: &UserId,
+        tasks: &crate::domain::checklist::Tasks,
+        cadence_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::checklist::Checklist> {
+        let json = serde_json::to_string(tasks).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.write().await?;
+        lock_incident(&mut tx, number).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO checklists (incident_number, role, holder, tasks, cadence_at, since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (incident_number, role, holder) DO UPDATE SET cadence_at = excluded.cadence_at
+             RETURNING id",
+        )
+        .bind(number)
+        .bind(role)
+        .bind(&holder.0)
+        .bind(json)
+        .bind(cadence_at.map(millis))
+        .bind(millis(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.checklist(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("checklist {id} vanished")))
+    }
+
+    async fn checklist(&self, id: i64) -> Result<Option<crate::domain::checklist::Checklist>> {
+        let Some(row) = sqlx::query(
+            "SELECT id, incident_number, role, holder, tasks, ts, cadence_at, since FROM checklists WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let tasks: String = row.try_get("tasks")?;
+        let done: Vec<i64> =
+            sqlx::query_scalar("SELECT task FROM checklist_ticks WHERE checklist_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(Some(crate::domain::checklist::Checklist {
+            id,
+            incident: row.try_get("incident_number")?,
+            role: row.try_get("role")?,
+            holder: UserId(row.try_get("holder")?),
+            tasks: serde_json::from_str(&tasks)
+                .map_err(|e| StoreError::Corrupt(format!("checklist {id} tasks: {e}")))?,
+            done: done
+                .into_iter()
+                .filter_map(|t| usize::try_from(t).ok())
+                .collect(),
+            ts: row.try_get("ts")?,
+            cadence_at: row
+                .try_get::<Option<i64>, _>("cadence_at")?
+                .map(from_millis)
+                .transpose()?,
+            since: from_millis(row.try_get("since")?)?,
+        }))
+    }
+
+    async fn record_checklist_post(&self, id: i64, ts: &str) -> Result<()> {
+        sqlx::query("UPDATE checklists SET ts = $1 WHERE id = $2")
+            .bind(ts)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn tick_task(
+        &self,
+        id: i64,
+        task: usize,
+        by: &UserId,
+        done: bool,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let task = i64::try_from(task).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.write().await?;
+        let number: Option<i64> =
+            sqlx::query_scalar("SELECT incident_number FROM checklists WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(number) = number else {
+            return Ok(false);
+        };
+        lock_incident(&mut tx, number).await?;
+        let changed = if done {
+            sqlx::query("INSERT INTO checklist_ticks (checklist_id, task, ticked_by, ticked_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(task)
+                .bind(&by.0)
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        } else {
+            sqlx::query("DELETE FROM checklist_ticks WHERE checklist_id = $1 AND task = $2")
+                .bind(id)
+                .bind(task)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        if changed == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn due_checklists(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueChecklist>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.incident_number, c.cadence_at FROM checklists c JOIN incidents i ON i.number = c.incident_number
+             WHERE c.cadence_at <= $1 AND i.status NOT IN ('resolved', 'closed') ORDER BY c.cadence_at LIMIT $2",
+        )
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueChecklist {
+                    id: r.try_get("id")?,
+                    incident: r.try_get("incident_number")?,
+                    due_at: from_millis(r.try_get("cadence_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn fire_checklist(
+        &self,
+        due: &DueChecklist,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        lock_incident(&mut tx, due.incident).await?;
+        let moved = sqlx::query(
+            "UPDATE checklists SET cadence_at = $1, since = $2 WHERE id = $3 AND cadence_at = $4",
+        )
+        .bind(next.map(millis))
+        .bind(millis(now))
+        .bind(due.id)
+        .bind(millis(due.due_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, due.incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(c.cadence_at) FROM checklists c JOIN incidents i ON i.number = c.incident_number
+             WHERE c.cadence_at IS NOT NULL AND i.status NOT IN ('resolved', 'closed')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
     }
 }

@@ -231,8 +231,12 @@ async fn a_drill_and_security_flags_and_impact_time_are_kept() {
     let stored = app.incident(1).await;
     assert!(stored.drill && stored.security);
     assert_eq!(stored.impact_started_at, Some(impact));
+    // A security incident is private by default: its announcement says
+    // neither title nor that it is about security.
+    assert!(stored.private);
     let a = app.slack.messages_in(ORIGIN)[0].body.to_string();
-    assert!(a.contains("DRILL-1") && a.contains("drill") && a.contains("security"));
+    assert!(a.contains("DRILL-1") && a.contains("drill") && a.contains("private incident"));
+    assert!(!a.contains("Token leak") && !a.contains("security"), "{a}");
 }
 
 #[tokio::test]

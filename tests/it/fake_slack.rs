@@ -180,6 +180,11 @@ impl FakeSlack {
             .insert(channel.to_string());
     }
 
+    /// Whether `channel` is private (created with `is_private`, or made so).
+    pub fn is_private(&self, channel: &str) -> bool {
+        self.inner.lock().unwrap().private.contains(channel)
+    }
+
     /// Makes a channel name taken, as if someone created it by hand.
     pub fn take_name(&self, name: &str) {
         let mut inner = self.inner.lock().unwrap();
@@ -364,9 +369,13 @@ fn err(code: &str) -> Response {
 }
 
 fn channel_json(c: &Channel) -> Value {
+    channel_json_private(c, false)
+}
+
+fn channel_json_private(c: &Channel, private: bool) -> Value {
     json!({
         "id": c.id, "name": c.name, "created": 1_700_000_000, "creator": c.creator,
-        "is_channel": true, "is_private": false, "is_archived": false,
+        "is_channel": !private, "is_group": private, "is_private": private, "is_archived": false,
         "topic": {"value": c.topic, "creator": BOT_USER, "last_set": 0}
     })
 }
@@ -551,8 +560,37 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             json!({"user_id": BOT_USER, "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
         ),
         "conversations.list" => {
-            let channels: Vec<Value> = inner.channels.iter().map(channel_json).collect();
+            // Like Slack: public channels unless `types` asks for private
+            // ones too (which the bot sees only when it is a member).
+            let types = s("types");
+            let types = if types.is_empty() {
+                "public_channel".to_string()
+            } else {
+                types
+            };
+            let channels: Vec<Value> = inner
+                .channels
+                .iter()
+                .filter_map(|c| {
+                    let private = inner.private.contains(&c.id);
+                    let listed = if private {
+                        types.contains("private_channel") && c.members.iter().any(|m| m == BOT_USER)
+                    } else {
+                        types.contains("public_channel")
+                    };
+                    listed.then(|| channel_json_private(c, private))
+                })
+                .collect();
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
+        }
+        "conversations.info" => {
+            let id = s("channel");
+            match inner.channels.iter().find(|c| c.id == id) {
+                Some(c) => {
+                    ok(json!({"channel": channel_json_private(c, inner.private.contains(&c.id))}))
+                }
+                None => err("channel_not_found"),
+            }
         }
         "views.open" => {
             if s("trigger_id").is_empty() {
@@ -584,7 +622,11 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 topic: String::new(),
                 members: vec![BOT_USER.to_string()],
             };
-            let json = channel_json(&channel);
+            let private = body.get("is_private").and_then(Value::as_bool) == Some(true);
+            if private {
+                inner.private.insert(channel.id.clone());
+            }
+            let json = channel_json_private(&channel, private);
             inner.channels.push(channel);
             ok(json!({"channel": json}))
         }

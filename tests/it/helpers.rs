@@ -336,7 +336,7 @@ impl TestApp {
     pub async fn settle(&self) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let next = self.ctx.store.next_reminder_due().await.unwrap();
+            let next = warroom::reminders::next_due(&self.ctx).await.unwrap();
             let c = self.ctx.store.job_counts().await.unwrap();
             if next.is_none_or(|t| t > self.clock.now()) && c.pending == 0 && c.running == 0 {
                 return;

@@ -5,6 +5,7 @@ mod fake_slack;
 mod fake_socket;
 mod helpers;
 mod manifest;
+mod mentions;
 mod pg;
 
 mod cli;
@@ -14,6 +15,8 @@ mod declare;
 mod failures;
 mod permissions;
 mod postmortem;
+mod private;
+mod process;
 mod reminders;
 mod replicas;
 mod resilience;

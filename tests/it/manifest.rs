@@ -129,6 +129,9 @@ fn manifest_points_at_the_spec_paths() {
         "users:read",
         "files:write",
         "files:read",
+        "groups:read",
+        "groups:write",
+        "groups:history",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");
@@ -142,7 +145,14 @@ fn manifest_points_at_the_spec_paths() {
     events.sort_unstable();
     assert_eq!(
         events,
-        ["message.channels", "reaction_added", "reaction_removed"],
+        [
+            "member_joined_channel",
+            "member_left_channel",
+            "message.channels",
+            "message.groups",
+            "reaction_added",
+            "reaction_removed"
+        ],
         "bot events"
     );
     assert!(

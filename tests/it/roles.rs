@@ -4,9 +4,17 @@ use warroom::domain::Status;
 const BOB: &str = "UBOB";
 const CAROL: &str = "UCAROL";
 
+/// The newest role board in the war room (checklists are posted there too).
 fn board(app: &TestApp, room: &str) -> String {
-    let msgs = app.slack.messages_in(room);
-    msgs.last().unwrap().body.to_string()
+    boards(app, room).last().unwrap().body.to_string()
+}
+
+fn boards(app: &TestApp, room: &str) -> Vec<crate::fake_slack::Message> {
+    app.slack
+        .messages_in(room)
+        .into_iter()
+        .filter(|m| m.body["text"].as_str().unwrap_or("").contains("role board"))
+        .collect()
 }
 
 #[tokio::test]
@@ -17,7 +25,7 @@ async fn claim_and_release_edit_the_board_in_place() {
     let res = app.click(BOB, &room, "role.claim", "1|Scribe").await;
     assert_eq!(res.status(), 200);
     app.wait_idle().await;
-    let msgs = app.slack.messages_in(&room);
+    let msgs = boards(&app, &room);
     assert_eq!(msgs.len(), 1, "edited in place, not reposted");
     assert_eq!(msgs[0].edits, 1);
     assert!(board(&app, &room).contains(&format!("*Scribe*: <@{BOB}>")));
@@ -137,11 +145,11 @@ async fn roles_reposts_the_board_and_later_edits_follow_it() {
     let answer = app.command_json(DECLARER, &room, "roles").await;
     assert_eq!(answer, serde_json::Value::Null);
     app.wait_idle().await;
-    let msgs = app.slack.messages_in(&room);
+    let msgs = boards(&app, &room);
     assert_eq!(msgs.len(), 2);
     app.click(BOB, &room, "role.claim", "1|Scribe").await;
     app.wait_idle().await;
-    let msgs = app.slack.messages_in(&room);
+    let msgs = boards(&app, &room);
     assert_eq!(msgs[0].edits, 0);
     assert_eq!(msgs[1].edits, 1, "the newest board is the one kept current");
 }
@@ -249,7 +257,7 @@ async fn a_board_deleted_from_slack_is_posted_again() {
     app.slack.delete(&room, &old);
     app.click(BOB, &room, "role.claim", "1|Scribe").await;
     app.wait_idle().await;
-    let boards = app.slack.messages_in(&room);
+    let boards = boards(&app, &room);
     assert_eq!(boards.len(), 1);
     assert!(
         boards[0]

@@ -114,7 +114,9 @@ fn acted_on(event: &Value) -> bool {
     let e = &event["event"];
     matches!(
         e["type"].as_str(),
-        Some("reaction_added" | "reaction_removed")
+        Some(
+            "reaction_added" | "reaction_removed" | "member_joined_channel" | "member_left_channel"
+        )
     ) || matches!(
         e["subtype"].as_str(),
         Some("message_changed" | "message_deleted")

@@ -27,6 +27,7 @@ fn declaration(title: &str, drill: bool) -> Declaration {
         impact_started_at: Some(t0() - Duration::minutes(7)),
         security: false,
         drill,
+        private: false,
         declared_by: UserId("UALICE".to_string()),
         origin_channel: "CGENERAL".to_string(),
         announce_channel: "CINCIDENTS".to_string(),
@@ -468,7 +469,139 @@ async fn story(store: DynStore) {
         Some(("Bobby".to_string(), later))
     );
 
+    private_story(&store).await;
     claim_race(store).await;
+}
+
+/// Private incidents: the flag is kept, membership follows the latest
+/// word, and guards refuse inside the transaction.
+async fn private_story(store: &DynStore) {
+    use warroom::domain::{Allowed, Permission};
+    use warroom::store::{Guard, StoreError};
+    let alice = UserId("UALICE".to_string());
+    let bob = UserId("UBOB".to_string());
+    let now = t0() + Duration::hours(1);
+    let mut d = declaration("Leaked keys", false);
+    d.private = true;
+    let (incident, _) = store
+        .create_incident(
+            &d,
+            Some("VPRIVATE"),
+            now,
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    let n = incident.number;
+    assert!(incident.private);
+    assert!(store.incident(n).await.unwrap().unwrap().private);
+    assert!(store.is_member(n, &alice).await.unwrap(), "the declarer");
+    assert!(!store.is_member(n, &bob).await.unwrap());
+
+    // Bob joins, then leaves; the join delivered again later changes nothing,
+    // and an older word does not override a newer one.
+    let t = |m: i64| now + Duration::minutes(m);
+    assert!(
+        store
+            .record_membership(n, &bob, true, t(1), Some("EvJ"))
+            .await
+            .unwrap()
+    );
+    assert!(store.is_member(n, &bob).await.unwrap());
+    assert!(
+        store
+            .record_membership(n, &bob, false, t(3), Some("EvL"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_membership(n, &bob, true, t(1), Some("EvJ"))
+            .await
+            .unwrap()
+    );
+    store
+        .record_membership(n, &bob, true, t(2), None)
+        .await
+        .unwrap();
+    assert!(!store.is_member(n, &bob).await.unwrap(), "left at t(3)");
+    // Acting in the room later shows he is back.
+    store
+        .add_effects(
+            n,
+            t(4),
+            Effects {
+                guard: Guard::open_by(&bob),
+                ..Effects::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.is_member(n, &bob).await.unwrap());
+
+    // A permission checked in the transaction.
+    let lead_only = Allowed::roles(&["Incident Lead"]);
+    let refused = store
+        .set_severity(
+            n,
+            "SEV1",
+            t(5),
+            Effects {
+                guard: Guard::open_by(&bob).allowing(Permission::Severity, &lead_only, &bob),
+                ..Effects::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.incident(n).await.unwrap().unwrap().severity, "SEV2");
+    // Taking over a held role: refused for Bob, nothing written.
+    let take_over = Effects {
+        guard: Guard {
+            take_over: Some((lead_only.clone(), bob.clone())),
+            ..Guard::open_by(&bob)
+        },
+        ..Effects::default()
+    };
+    let refused = store
+        .set_role(n, "Incident Lead", &bob, true, t(6), take_over.clone())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    // An unheld role is no take-over.
+    assert_eq!(
+        store
+            .set_role(n, "Scribe", &bob, true, t(6), take_over)
+            .await
+            .unwrap(),
+        RoleChange::Changed { replaced: vec![] }
+    );
+    // Closed: a late status change cannot reopen it.
+    store
+        .set_status(n, Status::Closed, t(7), Effects::default())
+        .await
+        .unwrap();
+    let late = store
+        .set_status(
+            n,
+            Status::Investigating,
+            t(8),
+            Effects {
+                guard: Guard::open_by(&alice),
+                ..Effects::default()
+            },
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::Refused(_))), "{late:?}");
+    assert_eq!(
+        store.incident(n).await.unwrap().unwrap().status,
+        Status::Closed
+    );
 }
 
 /// Eight workers drain 60 jobs of 20 incidents: every job runs once, and

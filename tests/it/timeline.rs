@@ -78,8 +78,8 @@ async fn a_scribe_tag_records_the_message_with_author_time_and_link() {
     );
     assert_eq!(
         app.slack.messages_in(&room).len(),
-        2,
-        "no chat message: board and Carol's message only"
+        3,
+        "no chat message: board, Carol's Scribe checklist and her message only"
     );
 
     // A second message by Carol: her name comes from the cache.

@@ -1,0 +1,16 @@
+-- Private incidents: the war room is a private channel, and who is in it
+-- decides who sees the incident in `/incident list`.
+ALTER TABLE incidents ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0;
+
+-- People known to be in a war room: invited by the bot, seen acting there,
+-- or reported by Slack's member_joined_channel / member_left_channel events.
+-- `changed_at` (Unix ms) keeps the latest word when events arrive out of
+-- order.
+CREATE TABLE war_room_members (
+    incident_number INTEGER NOT NULL REFERENCES incidents(number),
+    user_id         TEXT    NOT NULL,
+    present         INTEGER NOT NULL DEFAULT 1,
+    changed_at      INTEGER NOT NULL,
+    PRIMARY KEY (incident_number, user_id)
+);
+CREATE INDEX war_room_members_by_user ON war_room_members (user_id, present);

@@ -1,0 +1,372 @@
+//! People's words as the bot repeats them. Slack's message format marks
+//! mentions, channels and links with `<…>` (`<@U1>`, `<#C1|name>`,
+//! `<https://x|text>`, `<!here>`) and escapes `&`, `<` and `>` elsewhere.
+//!
+//! - [`defuse`] is the one function that makes a text unable to ping a whole
+//!   channel through the bot: every renderer that repeats what someone typed
+//!   passes it through here (directly, or through [`plain`] for text typed in
+//!   a form, which is not in Slack's format yet). User mentions and links
+//!   keep working.
+//! - [`to_markdown`] turns Slack's format into Markdown for the postmortem
+//!   file, which is read outside Slack: names instead of ids, Markdown
+//!   links, plain words for special mentions.
+
+use std::collections::BTreeMap;
+
+/// Placed between `@` and a broadcast word so it reads the same but is no
+/// mention: Slack pings only for `<!here>`-style tokens and, where it parses
+/// plain text, the exact words `@here`, `@channel`, `@everyone`.
+const JOINER: char = '\u{2060}';
+
+/// Broadcast words Slack also recognises in plain text.
+const BROADCAST_WORDS: [&str; 3] = ["here", "channel", "everyone"];
+
+/// One `<…>` token of Slack's format, or the text between tokens.
+enum Piece<'a> {
+    Text(&'a str),
+    /// The inside of `<…>`, without the brackets.
+    Token(&'a str),
+}
+
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        // `<a <!here>`: the token is the innermost `<…>`, as Slack reads it.
+        if let Some(inner) = rest[open + 1..open + close].rfind('<') {
+            let cut = open + 1 + inner;
+            out.push(Piece::Text(&rest[..cut]));
+            rest = &rest[cut..];
+            continue;
+        }
+        if open > 0 {
+            out.push(Piece::Text(&rest[..open]));
+        }
+        out.push(Piece::Token(&rest[open + 1..open + close]));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// A special mention (`<!…>`) that notifies many people, as the plain word
+/// it stands for (`here`, `channel`, `everyone`, or a user group's handle
+/// without its `@`); `None` for any other token.
+fn broadcast(token: &str) -> Option<String> {
+    let special = token.strip_prefix('!')?;
+    let (name, label) = match special.split_once('|') {
+        Some((n, l)) => (n, Some(l)),
+        None => (special, None),
+    };
+    let lower = name.to_ascii_lowercase();
+    if BROADCAST_WORDS.contains(&lower.as_str()) {
+        return Some(lower);
+    }
+    if lower.starts_with("subteam^") {
+        let handle = label
+            .map(|l| l.trim_start_matches('@').to_string())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "group".to_string());
+        return Some(handle);
+    }
+    None
+}
+
+/// Inserts the joiner after `@` in the plain words `@here`, `@channel` and
+/// `@everyone`.
+fn defuse_words(text: &str, out: &mut String) {
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let starts_word = BROADCAST_WORDS.iter().any(|w| {
+            rest.len() >= w.len()
+                && rest.is_char_boundary(w.len())
+                && rest[..w.len()].eq_ignore_ascii_case(w)
+                && !rest[w.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        });
+        if starts_word {
+            out.push(JOINER);
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Text in Slack's format, made unable to notify a channel or a group:
+/// `<!channel>`, `<!here>`, `<!everyone>` and `<!subteam^…>` become the
+/// words `@channel`, `@here`, `@everyone`, `@handle` that ping nobody (the
+/// plain words too). User mentions (`<@U…>`), channel links, links and
+/// dates are kept. Used by every renderer that repeats people's text.
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for piece in pieces(text) {
+        match piece {
+            Piece::Text(t) => defuse_words(t, &mut out),
+            Piece::Token(t) => match broadcast(t) {
+                Some(word) => {
+                    out.push('@');
+                    out.push(JOINER);
+                    out.push_str(&escape(&word));
+                }
+                None => {
+                    out.push('<');
+                    out.push_str(t);
+                    out.push('>');
+                }
+            },
+        }
+    }
+    // An unclosed `<` stays as it was (Slack shows it as text).
+    out
+}
+
+/// Escapes the three characters Slack's format treats as control
+/// characters: raw text becomes text that shows as typed.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Text someone typed in a form (a title, a summary), which is raw: shown
+/// as typed, and pinging nobody.
+pub fn plain(raw: &str) -> String {
+    defuse(&escape(raw))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Display names for the ids a text mentions.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub users: BTreeMap<String, String>,
+    pub channels: BTreeMap<String, String>,
+}
+
+impl Names {
+    /// `@name` for a user id (the id itself when unknown).
+    pub fn user(&self, id: &str) -> String {
+        format!("@{}", self.users.get(id).map(String::as_str).unwrap_or(id))
+    }
+
+    /// `#name` for a channel id (the id itself when unknown).
+    pub fn channel(&self, id: &str) -> String {
+        format!(
+            "#{}",
+            self.channels.get(id).map(String::as_str).unwrap_or(id)
+        )
+    }
+}
+
+/// The user and channel ids a text mentions (`<@U…>`, `<#C…>`).
+pub fn mentioned_ids(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut users = Vec::new();
+    let mut channels = Vec::new();
+    for piece in pieces(text) {
+        if let Piece::Token(t) = piece {
+            let id = |rest: &str| rest.split('|').next().unwrap_or(rest).to_string();
+            if let Some(rest) = t.strip_prefix('@') {
+                users.push(id(rest));
+            } else if let Some(rest) = t.strip_prefix('#') {
+                channels.push(id(rest));
+            }
+        }
+    }
+    (users, channels)
+}
+
+/// Escapes what would end a Markdown link's text early.
+fn link_text(text: &str) -> String {
+    text.replace('[', "\\[").replace(']', "\\]")
+}
+
+/// Text in Slack's format as Markdown for a document read outside Slack:
+/// `<@U1>` → `@Ann` (from `names`, else the label Slack sent, else the
+/// id), `<#C1>` → `#incidents`, `<https://x|text>` → `[text](https://x)`,
+/// `<!here>` → `@here`, `<!subteam^S1|@oncall>` → `@oncall`, dates → their
+/// fallback text; `&amp;`, `&lt;`, `&gt;` become the characters again.
+pub fn to_markdown(text: &str, names: &Names) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in pieces(text) {
+        match piece {
+            Piece::Text(t) => out.push_str(&unescape(t)),
+            Piece::Token(t) => {
+                let (target, label) = match t.split_once('|') {
+                    Some((a, l)) => (a, Some(unescape(l))),
+                    None => (t, None),
+                };
+                if let Some(id) = target.strip_prefix('@') {
+                    out.push_str(&match (names.users.get(id), label) {
+                        (Some(name), _) => format!("@{name}"),
+                        (None, Some(l)) if !l.is_empty() => {
+                            format!("@{}", l.trim_start_matches('@'))
+                        }
+                        _ => names.user(id),
+                    });
+                } else if let Some(id) = target.strip_prefix('#') {
+                    out.push_str(&match (names.channels.get(id), label) {
+                        (Some(name), _) => format!("#{name}"),
+                        (None, Some(l)) if !l.is_empty() => format!("#{l}"),
+                        _ => names.channel(id),
+                    });
+                } else if let Some(word) = broadcast(t) {
+                    out.push('@');
+                    out.push_str(&unescape(&word));
+                } else if let Some(special) = target.strip_prefix('!') {
+                    // `<!date^…|fallback>` and anything else Slack may add.
+                    out.push_str(&label.unwrap_or_else(|| special.to_string()));
+                } else {
+                    let url = unescape(target);
+                    match label {
+                        Some(l) if !l.is_empty() && l != url => {
+                            out.push_str(&format!("[{}]({url})", link_text(&l)));
+                        }
+                        _ => out.push_str(&format!("<{url}>")),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A Markdown table cell: `|` escaped and line breaks kept as `<br>`.
+pub fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace(['\n', '\r'], "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visible(s: &str) -> String {
+        s.replace(JOINER, "")
+    }
+
+    #[test]
+    fn broadcast_mentions_become_words_that_ping_nobody() {
+        for (input, word) in [
+            ("<!channel>", "@channel"),
+            ("<!here>", "@here"),
+            ("<!here|here>", "@here"),
+            ("<!everyone>", "@everyone"),
+            ("<!subteam^S0123|@oncall>", "@oncall"),
+            ("<!subteam^S0123>", "@group"),
+        ] {
+            let out = defuse(&format!("hey {input} look"));
+            assert!(!out.contains("<!"), "{input} -> {out}");
+            assert_eq!(visible(&out), format!("hey {word} look"));
+            assert!(out.contains(JOINER));
+        }
+    }
+
+    #[test]
+    fn plain_broadcast_words_are_broken_too() {
+        let out = defuse("@here and @channel, @Everyone! but not @heresy or me@channels");
+        assert_eq!(
+            out,
+            format!(
+                "@{JOINER}here and @{JOINER}channel, @{JOINER}Everyone! but not @heresy or me@channels"
+            )
+        );
+    }
+
+    #[test]
+    fn user_mentions_channels_links_and_dates_are_kept() {
+        let text = "ask <@U07ABC> in <#C123|ops>, see <https://x.io/a?b=1&amp;c|the doc> <!date^1700000000^{time}|12:00>";
+        assert_eq!(defuse(text), text);
+    }
+
+    #[test]
+    fn form_text_is_escaped_and_defused() {
+        assert_eq!(
+            visible(&plain("a <!channel> & <@U1> @here")),
+            "a &lt;!channel&gt; &amp; &lt;@U1&gt; @here"
+        );
+        assert!(plain("@here").contains(JOINER));
+        // An unclosed bracket stays text.
+        assert_eq!(defuse("a < b"), "a < b");
+    }
+
+    #[test]
+    fn markdown_names_people_and_channels_and_links() {
+        let names = Names {
+            users: [("U07ABC".to_string(), "Ann Lee".to_string())].into(),
+            channels: [("C123".to_string(), "incidents".to_string())].into(),
+        };
+        let text = "<@U07ABC> and <@U999|bob> and <@U555> in <#C123> / <#C9|ops> / <#C8>: <https://x.io/a?b=1&amp;c|the [doc]> <https://y.io> <!channel> <!subteam^S1|@oncall> <!date^1700000000^{time}|12:00 UTC> a &lt;b&gt; &amp; c";
+        assert_eq!(
+            to_markdown(text, &names),
+            "@Ann Lee and @bob and @U555 in #incidents / #ops / #C8: [the \\[doc\\]](https://x.io/a?b=1&c) <https://y.io> @channel @oncall 12:00 UTC a <b> & c"
+        );
+        let (users, channels) = mentioned_ids(text);
+        assert_eq!(users, ["U07ABC", "U999", "U555"]);
+        assert_eq!(channels, ["C123", "C9", "C8"]);
+    }
+
+    /// Whether `out` still holds a complete broadcast token.
+    fn holds_broadcast(out: &str) -> bool {
+        pieces(out)
+            .iter()
+            .any(|p| matches!(p, Piece::Token(t) if broadcast(t).is_some()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn nothing_typed_survives_as_a_broadcast(parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("<!here>"),
+                proptest::strategy::Just("<!CHANNEL|@channel>"),
+                proptest::strategy::Just("<!everyone>"),
+                proptest::strategy::Just("<!subteam^S1|@ops>"),
+                proptest::strategy::Just("<@U1>"),
+                proptest::strategy::Just("<https://x.io|x>"),
+                proptest::strategy::Just("<"),
+                proptest::strategy::Just(">"),
+                proptest::strategy::Just("|"),
+                proptest::strategy::Just("!"),
+                proptest::strategy::Just("@"),
+                proptest::strategy::Just("here"),
+                proptest::strategy::Just("channel"),
+                proptest::strategy::Just("é"),
+                proptest::strategy::Just(" "),
+            ],
+            0..24,
+        )) {
+            let text = parts.concat();
+            let out = defuse(&text);
+            proptest::prop_assert!(!holds_broadcast(&out), "{text:?} -> {out:?}");
+            // Defusing again finds nothing left (no token, no bare word),
+            // and Markdown never panics.
+            proptest::prop_assert_eq!(defuse(&out), out.clone());
+            let _ = to_markdown(&text, &Names::default());
+        }
+    }
+
+    #[test]
+    fn nested_brackets_are_read_innermost_first() {
+        assert_eq!(visible(&defuse("<a <!here> b>")), "<a @here b>");
+        assert!(!holds_broadcast(&defuse("<<!channel>>")));
+    }
+
+    #[test]
+    fn table_cells_escape_pipes_and_newlines() {
+        assert_eq!(table_cell("a | b\nc\r\nd"), "a \\| b<br>c<br>d");
+    }
+}
