@@ -11,7 +11,9 @@ use tokio::sync::Notify;
 
 pub struct Ctx {
     pub settings: Settings,
-    pub signing_secret: SecretString,
+    /// Verifies `/slack/*` requests; `None` in Socket Mode, where those
+    /// routes do not exist (the socket is authenticated by the app token).
+    pub signing_secret: Option<SecretString>,
     pub store: DynStore,
     pub slack: SlackApi,
     pub clock: Clock,

@@ -209,7 +209,16 @@ struct RawSlack {
     signing_secret: Option<SecretString>,
     #[serde(default)]
     app_token: Option<SecretString>,
+    #[serde(default = "default_socket_connections")]
+    socket_connections: usize,
 }
+
+fn default_socket_connections() -> usize {
+    2
+}
+
+/// Slack allows an app ten Socket Mode connections at once.
+pub const MAX_SOCKET_CONNECTIONS: usize = 10;
 
 impl Default for RawSlack {
     fn default() -> Self {
@@ -220,6 +229,7 @@ impl Default for RawSlack {
             bot_token: None,
             signing_secret: None,
             app_token: None,
+            socket_connections: default_socket_connections(),
         }
     }
 }
@@ -358,10 +368,15 @@ pub struct PostmortemSettings {
 }
 
 /// Slack credentials. Never printed: `Debug` shows nothing of the values.
+/// There is always a bot token, and either an app-level token (Socket
+/// Mode) or a signing secret (HTTP).
 #[derive(Clone)]
 pub struct SlackSecrets {
     pub bot_token: SecretString,
-    pub signing_secret: SecretString,
+    /// Verifies HTTP requests; not needed (and unused) in Socket Mode.
+    pub signing_secret: Option<SecretString>,
+    /// `xapp-…`: selects Socket Mode.
+    pub app_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for SlackSecrets {
@@ -392,11 +407,14 @@ pub struct Settings {
     /// Longest one Web API call may take before it counts as a timeout
     /// (and is retried, looking first for what it may have done).
     pub slack_call_timeout: Duration,
-    /// Present when a bot token and signing secret were given; `serve`
-    /// refuses to start without them, `migrate` does not need them.
+    /// Present when a bot token and a signing secret (HTTP) or an app token
+    /// (Socket Mode) were given; `serve` refuses to start without them,
+    /// `migrate` does not need them.
     pub slack: Option<SlackSecrets>,
     /// Set when `SLACK_APP_TOKEN` asks for Socket Mode.
     pub socket_mode: bool,
+    /// Socket Mode connections kept open at once (1 to 10).
+    pub socket_connections: usize,
     pub reminders: Reminders,
     pub severities: SeverityCatalog,
     pub roles: RoleCatalog,
@@ -730,30 +748,49 @@ impl Settings {
         // An empty value in the file counts as missing, like an empty
         // variable: `serve` then refuses to start naming it.
         let given = |s: Option<SecretString>| s.filter(|s| !s.expose_secret().trim().is_empty());
-        let slack = match (given(raw.slack.bot_token), given(raw.slack.signing_secret)) {
-            (Some(bot_token), Some(signing_secret)) => {
-                if !bot_token.expose_secret().starts_with("xoxb-") {
-                    return Err(key_error(
-                        "SLACK_BOT_TOKEN",
-                        "not a bot token: it starts with xoxb- (OAuth & Permissions page of your Slack app)",
-                    ));
-                }
-                Some(SlackSecrets {
-                    bot_token,
-                    signing_secret,
-                })
-            }
+        let (bot_token, signing_secret, app_token) = (
+            given(raw.slack.bot_token),
+            given(raw.slack.signing_secret),
+            given(raw.slack.app_token),
+        );
+        if let Some(bot_token) = &bot_token
+            && !bot_token.expose_secret().starts_with("xoxb-")
+        {
+            return Err(key_error(
+                "SLACK_BOT_TOKEN",
+                "not a bot token: it starts with xoxb- (OAuth & Permissions page of your Slack app)",
+            ));
+        }
+        if let Some(app_token) = &app_token
+            && !app_token.expose_secret().starts_with("xapp-")
+        {
+            return Err(key_error(
+                "SLACK_APP_TOKEN",
+                "not an app-level token: it starts with xapp- (Basic Information → App-Level Tokens, scope connections:write)",
+            ));
+        }
+        if !(1..=MAX_SOCKET_CONNECTIONS).contains(&raw.slack.socket_connections) {
+            return Err(key_error(
+                "slack.socket_connections",
+                format!(
+                    "{}: give 1 to {MAX_SOCKET_CONNECTIONS} (Slack's limit)",
+                    raw.slack.socket_connections
+                ),
+            ));
+        }
+        let socket_mode = app_token.is_some();
+        let slack = match (bot_token, signing_secret, app_token) {
+            (Some(bot_token), signing_secret, Some(app_token)) => Some(SlackSecrets {
+                bot_token,
+                signing_secret,
+                app_token: Some(app_token),
+            }),
+            (Some(bot_token), Some(signing_secret), None) => Some(SlackSecrets {
+                bot_token,
+                signing_secret: Some(signing_secret),
+                app_token: None,
+            }),
             _ => None,
-        };
-        let socket_mode = match raw.slack.app_token {
-            Some(t) if !t.expose_secret().starts_with("xapp-") => {
-                return Err(key_error(
-                    "SLACK_APP_TOKEN",
-                    "not an app-level token: it starts with xapp-",
-                ));
-            }
-            Some(_) => true,
-            None => false,
         };
         Ok(Settings {
             database_url: raw.database_url,
@@ -768,6 +805,7 @@ impl Settings {
             slack_call_timeout: raw.slack.call_timeout,
             slack,
             socket_mode,
+            socket_connections: raw.slack.socket_connections,
             reminders: raw.reminders,
             severities,
             roles,
@@ -786,8 +824,8 @@ impl Settings {
     pub fn require_slack(&self) -> Result<&SlackSecrets, ConfigError> {
         self.slack.as_ref().ok_or_else(|| {
             key_error(
-                "SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET",
-                "missing: set both (Slack app settings: OAuth & Permissions, Basic Information)",
+                "SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)",
+                "missing: set the bot token (OAuth & Permissions) and either the app-level token (Basic Information → App-Level Tokens) or the signing secret (Basic Information)",
             )
         })
     }
@@ -946,6 +984,50 @@ mod tests {
         assert_eq!(s.announce_channel.as_deref(), Some("C0INCIDENTS"));
         assert!(s.require_slack().is_ok());
         assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn an_app_token_selects_socket_mode_without_a_signing_secret() {
+        let s = load(&[
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_APP_TOKEN", "xapp-1-A1-s3cret"),
+        ])
+        .unwrap();
+        assert!(s.socket_mode);
+        assert_eq!(
+            s.socket_connections, 2,
+            "Slack's advice: two, for no gap during refreshes"
+        );
+        let secrets = s.require_slack().unwrap();
+        assert!(secrets.app_token.is_some() && secrets.signing_secret.is_none());
+        assert!(!format!("{s:?}").contains("s3cret"));
+        let s = load(&[
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+            ("SLACK_APP_TOKEN", "xapp-1"),
+            ("WARROOM_SLACK__SOCKET_CONNECTIONS", "10"),
+        ])
+        .unwrap();
+        assert_eq!(s.socket_connections, 10);
+        let s = load(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_SIGNING_SECRET", "x")]).unwrap();
+        assert!(!s.socket_mode);
+        assert!(s.require_slack().unwrap().signing_secret.is_some());
+        // Neither a signing secret nor an app token: serve cannot start.
+        let m = load(&[("SLACK_BOT_TOKEN", "xoxb-1")])
+            .unwrap()
+            .require_slack()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            m.contains("SLACK_APP_TOKEN") && m.contains("SLACK_SIGNING_SECRET"),
+            "{m}"
+        );
+        let msg = |pairs: &[(&str, &str)]| load(pairs).err().unwrap().to_string();
+        assert!(msg(&[("SLACK_APP_TOKEN", "xoxb-1")]).contains("SLACK_APP_TOKEN"));
+        for n in ["0", "11"] {
+            let m = msg(&[("WARROOM_SLACK__SOCKET_CONNECTIONS", n)]);
+            assert!(m.contains("slack.socket_connections"), "{m}");
+        }
     }
 
     #[test]

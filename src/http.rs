@@ -1,11 +1,10 @@
 //! Routes. Every `/slack/*` request is verified before anything reads it,
-//! answered at once, and leaves its Slack work to the job workers.
+//! then goes down the one dispatch path (`dispatch.rs`) shared with Socket
+//! Mode, is answered at once, and leaves its Slack work to the job workers.
+//! In Socket Mode the `/slack/*` routes do not exist (404).
 
 use crate::app::Ctx;
-use crate::service::{self, Reply, SubmissionReply};
-use crate::slack::inbound::{
-    Action, Event, EventEnvelope, InboundError, Interaction, SlashCommand,
-};
+use crate::dispatch::{self, DispatchError, Reply};
 use crate::slack::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -15,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{Instrument, field, info_span, warn};
+use tracing::warn;
 
 /// Largest request body accepted (Slack's payloads are far smaller).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -44,11 +43,17 @@ pub fn admin_router(ctx: Arc<Ctx>) -> Router {
     harden(admin_routes(ctx))
 }
 
+/// Slack's routes; none in Socket Mode, where Slack's requests come over
+/// the socket (`/slack/*` then answer 404).
 fn slack_routes(ctx: Arc<Ctx>) -> Router {
-    Router::new()
-        .route("/slack/commands", post(commands))
-        .route("/slack/events", post(events))
-        .route("/slack/interactivity", post(interactivity))
+    let mut router = Router::new();
+    if !ctx.settings.socket_mode {
+        router = router
+            .route("/slack/commands", post(commands))
+            .route("/slack/events", post(events))
+            .route("/slack/interactivity", post(interactivity));
+    }
+    router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
@@ -109,8 +114,12 @@ impl FromRequest<Arc<Ctx>> for Verified {
             .await
             .map_err(IntoResponse::into_response)?;
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        // Socket Mode has no signing secret and no `/slack/*` routes.
+        let Some(secret) = &ctx.signing_secret else {
+            return Err(StatusCode::NOT_FOUND.into_response());
+        };
         match signature::verify(
-            &ctx.signing_secret,
+            secret,
             get(TIMESTAMP_HEADER),
             get(SIGNATURE_HEADER),
             &body,
@@ -126,167 +135,29 @@ impl FromRequest<Arc<Ctx>> for Verified {
     }
 }
 
-fn internal(ctx: &Ctx, endpoint: &'static str, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "request failed");
-    ctx.metrics.request(endpoint, "error");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "warroom could not record this; Slack will retry",
-    )
-        .into_response()
+/// The HTTP form of a [`Reply`].
+fn respond(result: Result<Reply, DispatchError>) -> Response {
+    match result {
+        Ok(Reply::Empty) => StatusCode::OK.into_response(),
+        Ok(Reply::Json(body)) => Json(body).into_response(),
+        Ok(Reply::Challenge(challenge)) => {
+            ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+        }
+        Ok(Reply::Malformed(what)) => (StatusCode::BAD_REQUEST, what).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "warroom could not record this; Slack will retry",
+        )
+            .into_response(),
+    }
 }
 
 async fn commands(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) -> Response {
-    let span = info_span!(
-        "slack_command",
-        incident = field::Empty,
-        user = field::Empty
-    );
-    async move {
-        let cmd = match SlashCommand::parse(&body) {
-            Ok(c) => c,
-            Err(e @ InboundError::Incomplete(_)) => {
-                // Signed and well-formed, so Slack sent it: answer the
-                // person rather than have Slack report a failed command.
-                warn!(error = %e, "unreadable slash command");
-                ctx.metrics.request("commands", "malformed");
-                return Json(serde_json::json!({
-                    "response_type": "ephemeral",
-                    "text": format!("warroom could not read this command ({e}). Try it again; if it keeps failing, ask whoever runs warroom to check its logs."),
-                }))
-                .into_response();
-            }
-            Err(e) => {
-                warn!(error = %e, "malformed slash command");
-                ctx.metrics.request("commands", "malformed");
-                return (StatusCode::BAD_REQUEST, "malformed slash command").into_response();
-            }
-        };
-        tracing::Span::current().record("user", cmd.user_id.as_str());
-        match service::command(&ctx, &cmd).await {
-            Ok(reply) => {
-                ctx.metrics.request("commands", "ok");
-                match reply {
-                    Reply::Empty => StatusCode::OK.into_response(),
-                    Reply::Ephemeral(text) => {
-                        Json(serde_json::json!({"response_type": "ephemeral", "text": text}))
-                            .into_response()
-                    }
-                    Reply::InChannel(text) => {
-                        Json(serde_json::json!({"response_type": "in_channel", "text": text}))
-                            .into_response()
-                    }
-                    Reply::EphemeralBlocks(content) => {
-                        let mut body = serde_json::to_value(content).unwrap_or_default();
-                        body["response_type"] = "ephemeral".into();
-                        Json(body).into_response()
-                    }
-                }
-            }
-            Err(e) => internal(&ctx, "commands", e),
-        }
-    }
-    .instrument(span)
-    .await
+    respond(dispatch::command(&ctx, &body).await)
 }
 
 async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) -> Response {
-    let span = info_span!(
-        "slack_interaction",
-        incident = field::Empty,
-        user = field::Empty
-    );
-    async move {
-        let interaction = match Interaction::parse(&body) {
-            Ok(i) => i,
-            Err(e) => {
-                warn!(error = %e, "malformed interaction payload");
-                ctx.metrics.request("interactivity", "malformed");
-                return (StatusCode::BAD_REQUEST, "malformed interaction payload").into_response();
-            }
-        };
-        let result = match &interaction {
-            Interaction::Action {
-                action: Action::Unknown(id),
-                ..
-            } => {
-                // A button or menu that is not the bot's (or a shape of one
-                // it does not know): nothing to do.
-                tracing::debug!(action_id = %id, "ignored action");
-                ctx.metrics.request("interactivity", "ignored");
-                return StatusCode::OK.into_response();
-            }
-            Interaction::DeclareSubmitted {
-                user,
-                view_id,
-                metadata,
-                form,
-            } => {
-                tracing::Span::current().record("user", user.0.as_str());
-                service::declare(&ctx, user, view_id, metadata.as_ref(), form)
-                    .await
-                    .map(submission_response)
-            }
-            Interaction::Action {
-                user,
-                channel,
-                trigger_id,
-                action,
-            } => {
-                tracing::Span::current().record("user", user.0.as_str());
-                service::action(&ctx, user, channel.as_deref(), trigger_id, action)
-                    .await
-                    .map(|()| StatusCode::OK.into_response())
-            }
-            Interaction::UpdateSubmitted {
-                user,
-                incident,
-                answers,
-                audiences,
-            } => {
-                tracing::Span::current().record("user", user.0.as_str());
-                service::update_submitted(&ctx, user, *incident, answers, audiences)
-                    .await
-                    .map(submission_response)
-            }
-            Interaction::SummarySubmitted {
-                user,
-                incident,
-                text,
-            } => {
-                tracing::Span::current().record("user", user.0.as_str());
-                service::summary_submitted(&ctx, user, *incident, text)
-                    .await
-                    .map(submission_response)
-            }
-            Interaction::Other(kind) => {
-                tracing::debug!(%kind, "ignored interaction");
-                ctx.metrics.request("interactivity", "ignored");
-                return StatusCode::OK.into_response();
-            }
-        };
-        match result {
-            Ok(r) => {
-                ctx.metrics.request("interactivity", "ok");
-                r
-            }
-            Err(e) => internal(&ctx, "interactivity", e),
-        }
-    }
-    .instrument(span)
-    .await
-}
-
-/// An empty 200 closes a modal; errors keep it open, shown by block.
-fn submission_response(reply: SubmissionReply) -> Response {
-    match reply {
-        SubmissionReply::Close => StatusCode::OK.into_response(),
-        SubmissionReply::Errors(errors) => Json(serde_json::json!({
-            "response_action": "errors",
-            "errors": errors,
-        }))
-        .into_response(),
-    }
+    respond(dispatch::interaction(&ctx, &body).await)
 }
 
 async fn events(
@@ -297,57 +168,18 @@ async fn events(
     let retry = headers
         .get("x-slack-retry-num")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("0")
-        .to_string();
-    let span =
-        info_span!("slack_event", incident = field::Empty, event_id = field::Empty, retry = %retry);
-    async move {
-        let envelope = match EventEnvelope::parse(&body) {
-            Ok(e) => e,
-            Err(e) => {
-                warn!(error = %e, "malformed event");
-                ctx.metrics.request("events", "malformed");
-                return (StatusCode::BAD_REQUEST, "malformed event").into_response();
-            }
-        };
-        match envelope {
-            EventEnvelope::UrlVerification { challenge } => {
-                ctx.metrics.request("events", "challenge");
-                ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
-            }
-            EventEnvelope::Callback {
-                event_id,
-                event: Event::Other(kind),
-            } => {
-                tracing::debug!(%event_id, %kind, "ignored event");
-                ctx.metrics.request("events", "ignored");
-                StatusCode::OK.into_response()
-            }
-            EventEnvelope::Callback { event_id, event } => {
-                tracing::Span::current().record("event_id", event_id.as_str());
-                match service::event(&ctx, &event_id, &event).await {
-                    Ok(true) => {
-                        tracing::debug!(?event, "event recorded");
-                        ctx.metrics.request("events", "ok");
-                        StatusCode::OK.into_response()
-                    }
-                    Ok(false) => {
-                        tracing::debug!("event delivered again; already handled");
-                        ctx.metrics.request("events", "duplicate");
-                        StatusCode::OK.into_response()
-                    }
-                    Err(e) => internal(&ctx, "events", e),
-                }
-            }
-            EventEnvelope::Other(kind) => {
-                tracing::debug!(%kind, "ignored event envelope");
-                ctx.metrics.request("events", "ignored");
-                StatusCode::OK.into_response()
-            }
-        }
+        .unwrap_or("0");
+    respond(dispatch::event(&ctx, &body, retry).await)
+}
+
+/// 200 "ready" once migrated and, in Socket Mode, while a socket to Slack
+/// is open; 503 "not ready" otherwise.
+async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
+    if ctx.readiness.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
     }
-    .instrument(span)
-    .await
 }
 
 async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
@@ -357,16 +189,6 @@ async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
             warn!(error = %e, "health check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
-    }
-}
-
-/// 200 once migrations are applied (and, in Socket Mode, a socket is
-/// connected); 503 before. Reads no database.
-async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
-    if ctx.readiness.is_ready() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
     }
 }
 

@@ -38,6 +38,8 @@ pub struct App {
     /// Tells the HTTP servers (already serving) to stop accepting and drain.
     stop_http: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<usize>>,
+    /// Socket Mode: opens the connections to Slack.
+    socket: Option<crate::slack::socket::Opener>,
 }
 
 /// Opens the database and applies migrations (`warroom migrate`).
@@ -66,11 +68,6 @@ impl App {
     /// routes answer 503 until they are applied). Returns once migrated.
     pub async fn build(settings: Settings, clock: Clock, options: Options) -> anyhow::Result<App> {
         let secrets = settings.require_slack()?.clone();
-        if settings.socket_mode {
-            anyhow::bail!(
-                "SLACK_APP_TOKEN is set, but this version of warroom does not speak Socket Mode yet: unset it and give Slack the HTTPS URLs of /slack/* (see README)"
-            );
-        }
         let postmortems =
             crate::postmortem::Postmortems::load(settings.postmortem.template.as_deref())?;
         let store = connect(&settings).await?;
@@ -81,6 +78,17 @@ impl App {
             settings.slack_call_timeout,
         )
         .context("cannot set up the Slack client (TLS roots)")?;
+        let socket = match &secrets.app_token {
+            Some(app_token) => Some(
+                crate::slack::socket::Opener::new(
+                    &settings.slack_api_url,
+                    app_token,
+                    settings.slack_call_timeout,
+                )
+                .context("cannot set up the Socket Mode client (TLS roots)")?,
+            ),
+            None => None,
+        };
         let listener = bind(settings.listen, "listen").await?;
         let admin_listener = match settings.admin_listen {
             Some(addr) => Some(bind(addr, "admin_listen").await?),
@@ -94,7 +102,7 @@ impl App {
         let grace = settings.shutdown_grace;
         let ctx = Arc::new(Ctx {
             settings,
-            signing_secret: secrets.signing_secret,
+            signing_secret: secrets.signing_secret.filter(|_| socket.is_none()),
             store,
             slack,
             clock,
@@ -103,6 +111,7 @@ impl App {
             postmortems,
             readiness: crate::readiness::Readiness::default(),
         });
+        ctx.readiness.set_socket_mode(socket.is_some());
         let (stop_http, stop_rx) = tokio::sync::watch::channel(false);
         let mut servers = Vec::new();
         let public = match admin_listener {
@@ -143,6 +152,7 @@ impl App {
             admin_addr,
             stop_http,
             servers,
+            socket,
         })
     }
 
@@ -164,10 +174,11 @@ impl App {
     /// stops the workers within what is left of it (at least a second).
     /// Unfinished jobs resume at the next start.
     pub async fn run_until_stopped(
-        self,
+        mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let socket_stop = stop_rx.clone();
         let workers = if self.options.workers {
             let released = self.ctx.store.release_stale_jobs().await?;
             if released > 0 {
@@ -187,6 +198,13 @@ impl App {
         } else {
             Vec::new()
         };
+        // Socket Mode: Slack's deliveries come over the sockets, beside the
+        // workers; HTTP still serves /healthz, /readyz and /metrics.
+        let ctx = self.ctx.clone();
+        let socket = self
+            .socket
+            .take()
+            .map(|opener| tokio::spawn(crate::slack::socket::run(ctx, opener, socket_stop)));
         shutdown.await;
         let grace = self.ctx.settings.shutdown_grace;
         let deadline = tokio::time::Instant::now() + grace;
@@ -198,6 +216,13 @@ impl App {
             }
         }
         let _ = stop_tx.send(true);
+        if let Some(s) = socket
+            && tokio::time::timeout(std::time::Duration::from_secs(10), s)
+                .await
+                .is_err()
+        {
+            tracing::warn!("Socket Mode connections did not close in time");
+        }
         // Workers get what is left of the grace, and at least a second to
         // notice the stop between two jobs.
         let deadline =

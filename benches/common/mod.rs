@@ -5,6 +5,8 @@
 
 #[path = "../../tests/it/fake_slack.rs"]
 pub mod fake_slack;
+#[path = "../../tests/it/fake_socket.rs"]
+pub mod fake_socket;
 #[path = "../../tests/it/helpers.rs"]
 pub mod helpers;
 #[path = "../../tests/it/pg.rs"]

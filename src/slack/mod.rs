@@ -1,11 +1,13 @@
 //! Everything that knows Slack's wire formats: request signatures, inbound
-//! payloads, Block Kit rendering and the Web API client.
+//! payloads, Block Kit rendering, the Web API client and the Socket Mode
+//! client.
 
 pub mod blocks;
 pub mod client;
 pub mod inbound;
 pub mod probe;
 pub mod signature;
+pub mod socket;
 pub mod text;
 pub mod web;
 

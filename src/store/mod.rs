@@ -223,6 +223,17 @@ pub enum JobOutcome {
     },
 }
 
+/// What a Socket Mode delivery found when it claimed its envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvelopeClaim {
+    /// Nobody acted on it yet (or the one who did died): act on it.
+    Claimed,
+    /// Acted on before; answer again with this reply (ack payload, JSON).
+    Done(Option<String>),
+    /// Another delivery is acting on it right now.
+    Busy,
+}
+
 /// Counts of jobs by state, for `/metrics`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobCounts {
@@ -334,6 +345,26 @@ pub trait Store: Send + Sync + 'static {
         change: Option<EventChange>,
     ) -> Result<bool>;
 
+    /// Socket Mode: claims envelope `id` for this delivery. A claim made
+    /// before `stale_before` and never finished (its process died) is taken
+    /// over.
+    async fn claim_envelope(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<EnvelopeClaim>;
+    /// Records the reply given to a claimed envelope (`None`: an ack
+    /// without payload), so a redelivery answers the same.
+    async fn finish_envelope(
+        &self,
+        id: &str,
+        reply: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Drops a claim whose work failed, so a redelivery may try again.
+    async fn release_envelope(&self, id: &str) -> Result<()>;
+
     /// Fills in a tagged message's text, author and link once fetched.
     async fn fill_tagged_message(
         &self,
@@ -391,8 +422,9 @@ pub trait Store: Send + Sync + 'static {
     /// Incidents declared since `since`, drills excluded.
     async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
 
-    /// Forgets Slack event ids received before `events_before` (Slack stops
-    /// redelivering within the hour) and finished jobs before
+    /// Forgets Slack event ids and Socket Mode envelope ids received before
+    /// `events_before` (Slack stops redelivering within the hour) and
+    /// finished jobs before
     /// `jobs_before`. Returns how many rows went.
     async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64>;
 

@@ -767,6 +767,81 @@ impl Store for ThisStore {
         Ok(true)
     }
 
+    async fn claim_envelope(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<EnvelopeClaim> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO socket_envelopes (envelope_id, claimed_at) VALUES ($1, $2) ON CONFLICT (envelope_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(EnvelopeClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT claimed_at, finished_at, reply FROM socket_envelopes WHERE envelope_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let claimed_at: i64 = row.try_get("claimed_at")?;
+        if row.try_get::<Option<i64>, _>("finished_at")?.is_some() {
+            return Ok(EnvelopeClaim::Done(row.try_get("reply")?));
+        }
+        if claimed_at >= millis(stale_before) {
+            return Ok(EnvelopeClaim::Busy);
+        }
+        // Compare-and-set: of two deliveries taking over, one wins.
+        let taken = sqlx::query(
+            "UPDATE socket_envelopes SET claimed_at = $1 WHERE envelope_id = $2 AND claimed_at = $3 AND finished_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(id)
+        .bind(claimed_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(if taken == 1 {
+            EnvelopeClaim::Claimed
+        } else {
+            EnvelopeClaim::Busy
+        })
+    }
+
+    async fn finish_envelope(
+        &self,
+        id: &str,
+        reply: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE socket_envelopes SET finished_at = $1, reply = $2 WHERE envelope_id = $3",
+        )
+        .bind(millis(now))
+        .bind(reply)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_envelope(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM socket_envelopes WHERE envelope_id = $1 AND finished_at IS NULL")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn fill_tagged_message(
         &self,
         number: IncidentNumber,
@@ -1012,12 +1087,17 @@ impl Store for ThisStore {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        let envelopes = sqlx::query("DELETE FROM socket_envelopes WHERE claimed_at < $1")
+            .bind(millis(events_before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
             .bind(millis(jobs_before))
             .execute(&self.pool)
             .await?
             .rows_affected();
-        Ok(events + jobs)
+        Ok(events + envelopes + jobs)
     }
 
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {

@@ -94,6 +94,8 @@ struct Inner {
     outside: HashSet<String>,
     /// Private channels: the bot cannot join them itself.
     private: HashSet<String>,
+    /// What `apps.connections.open` hands out (see `fake_socket.rs`).
+    socket_url: Option<String>,
     /// Answer every method in its full published shape (see
     /// [`FakeSlack::answer_in_full_shapes`]).
     full_shapes: bool,
@@ -109,6 +111,8 @@ pub struct FakeSlack {
 }
 
 pub const BOT_USER: &str = "UBOTWARROOM";
+/// The app-level token Socket Mode tests use.
+pub const APP_TOKEN: &str = "xapp-1-A1-test-token";
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
@@ -143,6 +147,11 @@ impl FakeSlack {
         for _ in 0..times {
             queue.push_back(failure.clone());
         }
+    }
+
+    /// `apps.connections.open` answers with this WebSocket URL.
+    pub fn set_socket_url(&self, url: &str) {
+        self.inner.lock().unwrap().socket_url = Some(url.to_string());
     }
 
     /// Someone archives `channel`: posting, editing, topics and invites
@@ -473,7 +482,13 @@ async fn handle(
             .get_mut(&method)
             .and_then(VecDeque::pop_front)
     };
-    if auth.as_deref() != Some("Bearer xoxb-test-token") {
+    // Only apps.connections.open takes the app-level token.
+    let token = if method == "apps.connections.open" {
+        APP_TOKEN
+    } else {
+        "xoxb-test-token"
+    };
+    if auth.as_deref() != Some(format!("Bearer {token}").as_str()) {
         return err("not_authed");
     }
     if let Some(Failure::Slow(d)) = failure {
@@ -890,6 +905,10 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             inner.reactions.push((channel, ts, name));
             ok(json!({}))
         }
+        "apps.connections.open" => match &inner.socket_url {
+            Some(url) => ok(json!({"url": url})),
+            None => err("invalid_auth"),
+        },
         _ => err("unknown_method"),
     };
     if lose_response {

@@ -255,19 +255,8 @@ impl TestApp {
         action_id: &str,
         value: &str,
     ) -> reqwest::Response {
-        self.interaction(json!({
-            "type": "block_actions",
-            "team": {"id": "T1", "domain": "acme"},
-            "user": {"id": user, "username": "u", "name": "u", "team_id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": "1337.42.abcd",
-            "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel, "is_ephemeral": false},
-            "channel": {"id": channel, "name": "inc"},
-            "message": {"type": "message", "ts": "1700000000.000001", "text": "board"},
-            "response_url": "https://hooks.slack.com/actions/T1/1/abc",
-            "actions": [{"action_id": action_id, "block_id": "role-actions-0", "text": {"type": "plain_text", "text": "Claim"}, "value": value, "type": "button", "action_ts": "1700000001.0001"}]
-        }))
-        .await
+        self.interaction(click_payload(user, channel, action_id, value))
+            .await
     }
 
     /// Declares an incident end to end and waits for its role board and
@@ -466,6 +455,22 @@ pub fn command_form(user: &str, channel: &str, text: &str) -> String {
         ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
     ])
     .unwrap()
+}
+
+/// A click on a role-board button, as Slack sends it.
+pub fn click_payload(user: &str, channel: &str, action_id: &str, value: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user, "username": "u", "name": "u", "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": "1337.42.abcd",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "inc"},
+        "message": {"type": "message", "ts": "1700000000.000001", "text": "board"},
+        "response_url": "https://hooks.slack.com/actions/T1/1/abc",
+        "actions": [{"action_id": action_id, "block_id": "role-actions-0", "text": {"type": "plain_text", "text": "Claim"}, "value": value, "type": "button", "action_ts": "1700000001.0001"}]
+    })
 }
 
 /// The form body Slack posts to the interactivity URL.

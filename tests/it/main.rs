@@ -2,6 +2,7 @@
 //! Slack on 127.0.0.1, a fresh SQLite file per test.
 
 mod fake_slack;
+mod fake_socket;
 mod helpers;
 mod manifest;
 mod mentions;
@@ -24,5 +25,6 @@ mod resilience;
 mod roles;
 mod security;
 mod shapes;
+mod socket;
 mod store;
 mod timeline;

@@ -1,5 +1,6 @@
-//! `manifest.yml`, the Slack app manifest users paste into Slack's "Create app
-//! from manifest", checked against Slack's own JSON Schema (draft 7, from
+//! `manifest.yml` (HTTP) and `manifest.socket-mode.yml` (Socket Mode), the
+//! Slack app manifests users paste into Slack's "Create app from manifest",
+//! checked against Slack's own JSON Schema (draft 7, from
 //! slackapi/manifest-schema, kept in tests/fixtures/slack) and against the
 //! paths and scopes the server really uses.
 
@@ -19,8 +20,15 @@ fn read(relative: &str) -> String {
 
 /// The manifest, YAML turned into JSON as Slack does.
 fn manifest() -> Value {
-    serde_yaml::from_str::<Value>(&read("manifest.yml")).expect("manifest.yml is not valid YAML")
+    manifest_at("manifest.yml")
 }
+
+fn manifest_at(file: &str) -> Value {
+    serde_yaml::from_str::<Value>(&read(file))
+        .unwrap_or_else(|e| panic!("{file} is not valid YAML: {e}"))
+}
+
+const SOCKET_MANIFEST: &str = "manifest.socket-mode.yml";
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(&read(SCHEMA)).expect("the schema is not valid JSON");
@@ -97,7 +105,7 @@ fn manifest_points_at_the_spec_paths() {
     assert_eq!(
         m.pointer("/settings/socket_mode_enabled"),
         Some(&Value::Bool(false)),
-        "the server speaks HTTP, not Socket Mode"
+        "manifest.yml is the HTTP variant; manifest.socket-mode.yml the other"
     );
 
     let mut scopes: Vec<&str> = m
@@ -169,5 +177,74 @@ fn schema_rejects_a_broken_manifest() {
     assert!(
         errors.iter().any(|e| e.contains("display_information")),
         "unexpected errors: {errors:?}"
+    );
+}
+
+#[test]
+fn socket_mode_manifest_validates_against_slacks_schema() {
+    let errors = schema_errors(&manifest_at(SOCKET_MANIFEST));
+    assert!(
+        errors.is_empty(),
+        "{SOCKET_MANIFEST} does not validate against Slack's manifest schema:\n  {}",
+        errors.join("\n  ")
+    );
+}
+
+/// Every string in `v` that names a URL, with where it is.
+fn urls(v: &Value, at: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k.contains("url") {
+                    found.push(format!("{at}/{k}"));
+                }
+                urls(v, &format!("{at}/{k}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                urls(v, &format!("{at}/{i}"), found);
+            }
+        }
+        Value::String(s) if s.contains("://") => found.push(format!("{at}: {s}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn socket_mode_manifest_is_the_http_one_without_urls() {
+    let socket = manifest_at(SOCKET_MANIFEST);
+    assert_eq!(
+        socket.pointer("/settings/socket_mode_enabled"),
+        Some(&Value::Bool(true))
+    );
+    let mut found = vec![];
+    urls(&socket, "", &mut found);
+    assert!(
+        found.is_empty(),
+        "Socket Mode needs no request URLs: {found:?}"
+    );
+    assert_eq!(
+        socket.pointer("/settings/interactivity/is_enabled"),
+        Some(&Value::Bool(true)),
+        "buttons and forms arrive over the socket"
+    );
+
+    // Everything else is manifest.yml's: the same command, scopes, events.
+    let mut http = manifest();
+    for pointer in [
+        "/features/slash_commands/0",
+        "/settings/event_subscriptions",
+        "/settings/interactivity",
+    ] {
+        http.pointer_mut(pointer)
+            .and_then(Value::as_object_mut)
+            .unwrap_or_else(|| panic!("manifest.yml has no {pointer}"))
+            .retain(|k, _| !k.contains("url"));
+    }
+    http["settings"]["socket_mode_enabled"] = Value::Bool(true);
+    assert_eq!(
+        socket, http,
+        "{SOCKET_MANIFEST} differs from manifest.yml beyond URLs"
     );
 }

@@ -1,0 +1,638 @@
+//! Socket Mode against the fake Socket Mode server: the same effects as
+//! over HTTP, acks with the right payloads, refreshes and drops that lose
+//! nothing, redeliveries acted on once, reconnects with backoff.
+
+use super::fake_slack::{APP_TOKEN, Failure, FakeSlack};
+use super::fake_socket::{FakeSocket, command_payload};
+use super::helpers::*;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom::clock::ManualClock;
+
+const SCRIBE: &str = "USCRIBE";
+
+/// The app in Socket Mode (no signing secret) with `connections` sockets,
+/// once they are all open.
+async fn socket_app(connections: usize) -> (TestApp, FakeSocket) {
+    let (app, socket) = socket_app_starting(connections).await;
+    socket.wait_open(connections).await;
+    wait_sockets(&app, connections).await;
+    (app, socket)
+}
+
+/// The app in Socket Mode, as soon as it was built (nothing connected yet,
+/// perhaps).
+async fn socket_app_starting(connections: usize) -> (TestApp, FakeSocket) {
+    socket_app_with(connections, |_| {}).await
+}
+
+async fn socket_app_with(
+    connections: usize,
+    before: impl FnOnce(&FakeSlack),
+) -> (TestApp, FakeSocket) {
+    let slack = FakeSlack::start().await;
+    let socket = FakeSocket::start().await;
+    slack.set_socket_url(&socket.url);
+    before(&slack);
+    let app = TestApp::spawn(Setup {
+        env: vec![
+            ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", String::new()),
+            ("WARROOM_SLACK__SOCKET_CONNECTIONS", connections.to_string()),
+        ],
+        replica_of: Some((slack, ManualClock::new(start_time()))),
+        ..Setup::default()
+    })
+    .await;
+    (app, socket)
+}
+
+/// Waits until the app counts `n` sockets (it counts from `hello`).
+async fn wait_sockets(app: &TestApp, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.ctx.readiness.sockets() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the app counts {} sockets, not {n}",
+            app.ctx.readiness.sockets()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn get(app: &TestApp, path: &str) -> (u16, String) {
+    let res = app.http.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// How Slack's deliveries reach the app in a test.
+enum Via<'a> {
+    Http(&'a TestApp),
+    Socket(&'a FakeSocket),
+}
+
+fn json_or_null(body: &str) -> Value {
+    if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap()
+    }
+}
+
+impl Via<'_> {
+    fn conn(socket: &FakeSocket) -> usize {
+        socket.open_connections()[0]
+    }
+
+    /// The answer Slack gets: the HTTP body, or the ack's payload.
+    async fn command(&self, user: &str, channel: &str, text: &str) -> Value {
+        match self {
+            Via::Http(app) => app.command_json(user, channel, text).await,
+            Via::Socket(s) => s.command(Self::conn(s), user, channel, text).await,
+        }
+    }
+
+    async fn interaction(&self, payload: Value) -> Value {
+        match self {
+            Via::Http(app) => {
+                let res = app.interaction(payload).await;
+                assert_eq!(res.status(), 200);
+                json_or_null(&res.text().await.unwrap())
+            }
+            Via::Socket(s) => s.interaction(Self::conn(s), payload).await,
+        }
+    }
+
+    async fn event(&self, payload: Value) -> Value {
+        match self {
+            Via::Http(app) => {
+                let res = app.event(payload, None).await;
+                assert_eq!(res.status(), 200);
+                json_or_null(&res.text().await.unwrap())
+            }
+            Via::Socket(s) => s.event(Self::conn(s), payload).await,
+        }
+    }
+}
+
+async fn wait_room(app: &TestApp, number: i64) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(room) = app.room(number).await {
+            app.wait_idle().await;
+            return room;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no war room");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The incident loop: declare (a form with an error first), claim a role,
+/// tag a message, note, mitigate. Returns every answer Slack got.
+async fn incident_loop(app: &TestApp, via: Via<'_>) -> Vec<Value> {
+    let mut replies = vec![
+        via.command(DECLARER, ORIGIN, "declare Checkout returns 500")
+            .await,
+    ];
+    let untitled = DeclareInput {
+        title: String::new(),
+        ..DeclareInput::default()
+    };
+    replies.push(
+        via.interaction(declare_submission(DECLARER, "V-loop", &untitled))
+            .await,
+    );
+    replies.push(
+        via.interaction(declare_submission(
+            DECLARER,
+            "V-loop",
+            &DeclareInput::default(),
+        ))
+        .await,
+    );
+    let room = wait_room(app, 1).await;
+    replies.push(
+        via.interaction(click_payload(SCRIBE, &room, "role.claim", "1|Scribe"))
+            .await,
+    );
+    app.wait_idle().await;
+    let ts = app.slack.user_posts(
+        &room,
+        "UCAROL",
+        "the database is out of connections",
+        None,
+        app.clock.now(),
+    );
+    replies.push(
+        via.event(reaction(
+            "reaction_added",
+            "EvLoop1",
+            SCRIBE,
+            "pushpin",
+            &room,
+            &ts,
+        ))
+        .await,
+    );
+    app.wait_idle().await;
+    replies.push(via.command(SCRIBE, &room, "note failover started").await);
+    replies.push(via.command(DECLARER, &room, "status mitigated").await);
+    app.wait_idle().await;
+    replies
+}
+
+/// What the loop left behind: Slack calls by method (the socket's own
+/// `apps.connections.open` aside), the timeline, the incident and roles.
+async fn effects(app: &TestApp) -> Value {
+    let mut methods: Vec<String> = app
+        .slack
+        .all_calls()
+        .into_iter()
+        .map(|c| c.method)
+        .filter(|m| m != "apps.connections.open")
+        .collect();
+    methods.sort();
+    let timeline: Vec<(String, String, bool)> = app
+        .ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind.as_str().to_string(), e.text, e.fetched))
+        .collect();
+    let incident = app.incident(1).await;
+    let roles: Vec<(String, String)> = app
+        .ctx
+        .store
+        .assignments(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.role, a.user.0))
+        .collect();
+    json!({
+        "methods": methods,
+        "timeline": timeline,
+        "incident": [incident.title, incident.severity, incident.status.to_string(), incident.channel_name],
+        "roles": roles,
+    })
+}
+
+#[tokio::test]
+async fn the_incident_loop_over_the_socket_does_what_it_does_over_http() {
+    let http = TestApp::spawn(Setup::default()).await;
+    let over_http = incident_loop(&http, Via::Http(&http)).await;
+    let (app, socket) = socket_app(2).await;
+    let over_socket = incident_loop(&app, Via::Socket(&socket)).await;
+
+    assert_eq!(over_socket, over_http, "the same answers");
+    assert_eq!(
+        effects(&app).await,
+        effects(&http).await,
+        "the same effects"
+    );
+    // And the answers are the right ones.
+    assert_eq!(over_socket[0], Value::Null, "declare opens the form");
+    assert_eq!(app.slack.calls("views.open").len(), 1);
+    assert_eq!(over_socket[1]["response_action"], "errors");
+    assert!(over_socket[1]["errors"]["title"].is_string());
+    assert_eq!(over_socket[2], Value::Null, "a good form closes");
+    assert_eq!(over_socket[3], Value::Null);
+    assert_eq!(over_socket[4], Value::Null);
+    assert_eq!(over_socket[5]["response_type"], "ephemeral");
+    let timeline = effects(&app).await["timeline"].to_string();
+    assert!(timeline.contains("the database is out of connections"));
+    assert!(timeline.contains("failover started"));
+    assert_eq!(app.incident(1).await.status.to_string(), "mitigated");
+    // Every envelope acked exactly once, on the connection it came on.
+    for conn in socket.connections() {
+        assert!(conn.open);
+    }
+}
+
+#[tokio::test]
+async fn socket_mode_serves_health_and_readiness_but_no_slack_routes() {
+    let (app, _socket) = socket_app(2).await;
+    assert_eq!(get(&app, "/readyz").await, (200, "ready".to_string()));
+    assert_eq!(get(&app, "/healthz").await.0, 200);
+    assert_eq!(get(&app, "/metrics").await.0, 200);
+    for path in ["/slack/commands", "/slack/events", "/slack/interactivity"] {
+        let res = app
+            .post_signed(path, "application/json", "{}".to_string(), &[])
+            .await;
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    // apps.connections.open went through slack.api_url with the app token.
+    let opens = app.slack.calls("apps.connections.open");
+    assert_eq!(opens.len(), 2);
+    assert!(
+        opens
+            .iter()
+            .all(|c| c.auth.as_deref() == Some(&format!("Bearer {APP_TOKEN}")[..]))
+    );
+}
+
+#[tokio::test]
+async fn http_mode_reports_ready_without_sockets() {
+    let app = TestApp::spawn(Setup::default()).await;
+    assert_eq!(get(&app, "/readyz").await, (200, "ready".to_string()));
+    assert!(app.slack.calls("apps.connections.open").is_empty());
+}
+
+/// Declares incident 1 over the socket; returns its war room.
+async fn declare_over(app: &TestApp, socket: &FakeSocket) -> String {
+    let conn = socket.open_connections()[0];
+    socket
+        .command(conn, DECLARER, ORIGIN, "declare Payments fail")
+        .await;
+    socket
+        .interaction(
+            conn,
+            declare_submission(DECLARER, "V-1", &DeclareInput::default()),
+        )
+        .await;
+    wait_room(app, 1).await
+}
+
+async fn notes(app: &TestApp) -> Vec<String> {
+    app.ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.as_str() == "note")
+        .map(|e| e.text)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refresh_opens_the_replacement_first_and_loses_nothing() {
+    let (app, socket) = socket_app(2).await;
+    let room = declare_over(&app, &socket).await;
+    let (old, other) = (0, 1);
+
+    // Hold the replacement's apps.connections.open until the test says.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    app.slack
+        .fail_next("apps.connections.open", Failure::Until(gate.clone()), 1);
+    socket.disconnect(old, "refresh_requested");
+    app.slack
+        .wait_for("the replacement being opened", |s| {
+            (s.calls("apps.connections.open").len() == 3).then_some(())
+        })
+        .await;
+    // Until it closes, the old connection still serves.
+    let on_old = socket.envelope(
+        old,
+        "slash_commands",
+        command_payload(DECLARER, &room, "note sent on the old connection"),
+    );
+    let on_other = socket.envelope(
+        other,
+        "slash_commands",
+        command_payload(DECLARER, &room, "note sent on the other one"),
+    );
+    assert_eq!(socket.ack(&on_old).await.conn, old);
+    assert_eq!(socket.ack(&on_other).await.conn, other);
+    assert!(
+        socket.connections()[old].open,
+        "not closed before its replacement is up"
+    );
+    gate.notify_one();
+    let closed = socket
+        .wait_until("the app to close the old connection", |f| {
+            let c = &f.connections()[old];
+            (!c.open).then(|| c.clone())
+        })
+        .await;
+    assert!(closed.closed_by_app, "closed politely, with a Close frame");
+    let conns = socket.connections();
+    assert_eq!(conns.len(), 3, "one replacement");
+    assert!(
+        conns[2].hello_at < closed.closed_at.unwrap(),
+        "the replacement was up before the old connection closed"
+    );
+    let on_new = socket.envelope(
+        2,
+        "slash_commands",
+        command_payload(DECLARER, &room, "note sent on the replacement"),
+    );
+    assert_eq!(socket.ack(&on_new).await.conn, 2);
+    let mut got = notes(&app).await;
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "note sent on the old connection",
+            "note sent on the other one",
+            "note sent on the replacement"
+        ]
+        .map(|n| n.trim_start_matches("note ").to_string())
+    );
+    wait_sockets(&app, 2).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 3);
+    assert_eq!(get(&app, "/readyz").await.0, 200);
+}
+
+#[tokio::test]
+async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
+    let (app, socket) = socket_app(2).await;
+    let (a, b) = (0, 1);
+
+    // The socket dies while the command is being handled (its modal is
+    // still opening); Slack delivers the envelope again on the other one.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    app.slack
+        .fail_next("views.open", Failure::Until(gate.clone()), 1);
+    let payload = command_payload(DECLARER, ORIGIN, "declare Payments fail");
+    let id = socket.envelope(a, "slash_commands", payload.clone());
+    app.slack
+        .wait_for("views.open", |s| {
+            (!s.calls("views.open").is_empty()).then_some(())
+        })
+        .await;
+    socket.drop_conn(a);
+    socket.deliver(b, &id, "slash_commands", payload, 1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.notify_one();
+    let acks = {
+        socket.ack(&id).await;
+        socket.acks_of(&id)
+    };
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].conn, b, "acked on the connection that is alive");
+    assert_eq!(app.slack.calls("views.open").len(), 1, "one modal, not two");
+
+    // A command acted on, whose ack Slack did not get: the redelivery is
+    // answered with the same reply, and nothing is written twice.
+    socket
+        .interaction(
+            b,
+            declare_submission(DECLARER, "V-1", &DeclareInput::default()),
+        )
+        .await;
+    let room = wait_room(&app, 1).await;
+    let payload = command_payload(DECLARER, &room, "note written once");
+    let id = socket.envelope(b, "slash_commands", payload.clone());
+    let first = socket.ack(&id).await;
+    socket.deliver(b, &id, "slash_commands", payload, 1);
+    let again = socket
+        .wait_until("the second ack", |f| f.acks_of(&id).get(1).cloned())
+        .await;
+    assert_eq!(again.body, first.body, "the same answer");
+    assert_eq!(first.body["payload"]["response_type"], "ephemeral");
+    assert_eq!(notes(&app).await, ["written once"]);
+
+    // The dead connection is replaced after a backoff on the app's clock.
+    app.clock.advance(Duration::from_secs(2));
+    let open = socket.wait_open(2).await;
+    wait_sockets(&app, 2).await;
+
+    // An event Slack retries (a new envelope, the same event_id) on the
+    // other connection is recorded once.
+    let ts = app.slack.user_posts(
+        &room,
+        "UCAROL",
+        "p99 is back to normal",
+        None,
+        app.clock.now(),
+    );
+    let tag = reaction("reaction_added", "EvTwice", DECLARER, "pushpin", &room, &ts);
+    socket.event(open[0], tag.clone()).await;
+    let again = socket.envelope(open[1], "events_api", tag);
+    assert_eq!(socket.ack(&again).await.body, json!({"envelope_id": again}));
+    app.wait_idle().await;
+    let tagged = app
+        .ctx
+        .store
+        .timeline(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+        .count();
+    assert_eq!(tagged, 1);
+}
+
+#[tokio::test]
+async fn apps_connections_open_failing_twice_then_succeeding_connects() {
+    let (app, socket) = socket_app_with(1, |slack| {
+        slack.fail_next("apps.connections.open", Failure::Status500, 1);
+        slack.fail_next("apps.connections.open", Failure::Api("internal_error"), 1);
+    })
+    .await;
+    app.slack
+        .wait_for("the first attempt", |s| {
+            (!s.calls("apps.connections.open").is_empty()).then_some(())
+        })
+        .await;
+    assert_eq!(
+        get(&app, "/readyz").await,
+        (503, "not ready".to_string()),
+        "no socket yet"
+    );
+    // Backoff sleeps on the app's clock: move it until the third try.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while socket.open_connections().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never connected");
+        app.clock.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    wait_sockets(&app, 1).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 3);
+    assert_eq!(get(&app, "/readyz").await, (200, "ready".to_string()));
+}
+
+#[tokio::test]
+async fn acks_come_while_the_web_api_is_slow() {
+    let (app, socket) = socket_app(1).await;
+    // views.open takes far longer than Slack's 3 s; the command's answer
+    // must not wait for it (it is bounded), nor hold back other envelopes.
+    app.slack
+        .fail_next("views.open", Failure::Slow(Duration::from_secs(8)), 1);
+    let slow = socket.envelope(
+        0,
+        "slash_commands",
+        command_payload(DECLARER, ORIGIN, "declare Payments fail"),
+    );
+    app.slack
+        .wait_for("views.open", |s| {
+            (!s.calls("views.open").is_empty()).then_some(())
+        })
+        .await;
+    let quick = socket.envelope(
+        0,
+        "slash_commands",
+        command_payload(DECLARER, ORIGIN, "list"),
+    );
+    let quick_ack = socket.ack(&quick).await;
+    let slow_ack = socket.ack(&slow).await;
+    assert!(
+        quick_ack.at < slow_ack.at,
+        "a slow envelope does not hold back the next one's ack"
+    );
+    assert_eq!(quick_ack.body["payload"]["response_type"], "ephemeral");
+    assert_eq!(
+        slow_ack.body["payload"]["response_type"], "ephemeral",
+        "the person is told the form could not open: {}",
+        slow_ack.body
+    );
+    // Events are acked once recorded; their Web API work is a job.
+    app.slack
+        .fail_next("chat.postMessage", Failure::Slow(Duration::from_secs(8)), 5);
+    let ev = socket.envelope(
+        0,
+        "events_api",
+        reaction(
+            "reaction_added",
+            "EvSlow",
+            DECLARER,
+            "pushpin",
+            ORIGIN,
+            "1.2",
+        ),
+    );
+    assert_eq!(socket.ack(&ev).await.body, json!({"envelope_id": ev}));
+}
+
+/// The `envelope_id` guard as both backends must keep it.
+async fn envelope_claims(store: warroom::store::DynStore) {
+    use warroom::store::EnvelopeClaim::*;
+    store.migrate().await.unwrap();
+    let t = start_time();
+    let s = |secs: i64| chrono::Duration::seconds(secs);
+    let lease = s(15);
+    let claim = |id: &'static str, at: chrono::DateTime<chrono::Utc>| {
+        let store = store.clone();
+        async move { store.claim_envelope(id, at, at - lease).await.unwrap() }
+    };
+
+    assert_eq!(claim("e1", t).await, Claimed);
+    assert_eq!(claim("e1", t + s(1)).await, Busy, "someone acts on it");
+    store
+        .finish_envelope("e1", Some(r#"{"text":"hi"}"#), t + s(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("e1", t + s(60)).await,
+        Done(Some(r#"{"text":"hi"}"#.to_string())),
+        "answered as before, however late"
+    );
+    assert_eq!(claim("e2", t).await, Claimed);
+    store.finish_envelope("e2", None, t).await.unwrap();
+    assert_eq!(claim("e2", t).await, Done(None));
+
+    // Work that failed is released and can be tried again.
+    assert_eq!(claim("e3", t).await, Claimed);
+    store.release_envelope("e3").await.unwrap();
+    assert_eq!(claim("e3", t).await, Claimed);
+
+    // A claim whose process died is taken over once its lease ran out.
+    assert_eq!(claim("e4", t).await, Claimed);
+    assert_eq!(claim("e4", t + s(10)).await, Busy);
+    assert_eq!(claim("e4", t + s(20)).await, Claimed);
+    assert_eq!(claim("e4", t + s(21)).await, Busy);
+
+    // Of many deliveries at once, one acts.
+    let racers: Vec<_> = (0..8).map(|_| tokio::spawn(claim("e5", t))).collect();
+    let mut won = 0;
+    for r in racers {
+        if r.await.unwrap() == Claimed {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+
+    // Forgotten with the event ids.
+    store.prune(t + s(2 * 86_400), t).await.unwrap();
+    assert_eq!(claim("e1", t + s(2 * 86_400)).await, Claimed);
+}
+
+#[tokio::test]
+async fn envelope_claims_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("envelopes.db").display());
+    envelope_claims(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+async fn envelope_claims_on_postgres() {
+    let db = crate::pg::TestDb::create("envelope_claims_on_postgres").await;
+    envelope_claims(warroom::store::connect(&db.url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_closes_the_sockets_and_a_restart_reconnects() {
+    let (app, socket) = socket_app(2).await;
+    let app = app.restart(true).await;
+    let before = socket.connections();
+    assert!(
+        before[..2].iter().all(|c| !c.open && c.closed_by_app),
+        "the stopped process closed its sockets with a Close frame: {before:?}"
+    );
+    socket.wait_open(2).await;
+    wait_sockets(&app, 2).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 4);
+}
+
+#[tokio::test]
+async fn link_disabled_is_retried_slowly_until_slack_takes_the_app_again() {
+    let (app, socket) = socket_app(1).await;
+    socket.disconnect(0, "link_disabled");
+    socket.drop_conn(0);
+    wait_sockets(&app, 0).await;
+    assert_eq!(get(&app, "/readyz").await.0, 503);
+    // Retried after the longest backoff (half a minute to a minute), on
+    // the app's clock.
+    app.clock.advance(Duration::from_secs(29));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 1);
+    app.clock.advance(Duration::from_secs(31));
+    socket.wait_open(1).await;
+    wait_sockets(&app, 1).await;
+    assert_eq!(get(&app, "/readyz").await.0, 200);
+}
