@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod permissions;
 pub mod roles;
 pub mod severity;
+pub mod severity_matrix;
 pub mod timeline;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use std::str::FromStr;
 pub use permissions::{Allowed, Permission, Permissions, may};
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
+pub use severity_matrix::{Assessment, SeverityMatrix};
 pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
 
 /// An incident's number: 1, 2, 3, … in declaration order.
