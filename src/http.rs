@@ -182,6 +182,16 @@ async fn interactivity(State(ctx): State<Arc<Ctx>>, Verified(body): Verified) ->
                     .await
                     .map(submission_response)
             }
+            Interaction::SeveritySubmitted {
+                user,
+                incident,
+                form,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::severity_submitted(&ctx, user, *incident, form)
+                    .await
+                    .map(submission_response)
+            }
             Interaction::SummarySubmitted {
                 user,
                 incident,

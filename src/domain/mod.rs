@@ -136,6 +136,8 @@ pub struct Incident {
     pub last_update_at: Option<DateTime<Utc>>,
     /// Reminder due times (`None`: not scheduled).
     pub schedule: comms::Schedule,
+    /// Impact and urgency as answered (`severity_matrix`), if they were.
+    pub assessment: Option<Assessment>,
 }
 
 impl Incident {
@@ -187,6 +189,8 @@ pub struct Declaration {
     pub declared_by: UserId,
     pub origin_channel: String,
     pub announce_channel: String,
+    /// Impact and urgency as answered in the form, if they were.
+    pub assessment: Option<Assessment>,
 }
 
 /// Slack's limit for a channel name.

@@ -31,6 +31,7 @@ fn declaration(title: &str, drill: bool) -> Declaration {
         declared_by: UserId("UALICE".to_string()),
         origin_channel: "CGENERAL".to_string(),
         announce_channel: "CINCIDENTS".to_string(),
+        assessment: None,
     }
 }
 
