@@ -4,6 +4,7 @@
 mod fake_slack;
 mod helpers;
 mod manifest;
+mod matrix;
 mod mentions;
 mod pg;
 
