@@ -43,6 +43,7 @@ fn main() {
         announce_ts: None,
         last_update_at: None,
         schedule: Default::default(),
+        assessment: None,
     };
     let kinds = [
         EntryKind::Message,

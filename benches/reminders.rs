@@ -54,6 +54,7 @@ fn main() {
                 declared_by: UserId(DECLARER.into()),
                 origin_channel: ORIGIN.into(),
                 announce_channel: ORIGIN.into(),
+                assessment: None,
             };
             let effects = Effects {
                 schedule: vec![ScheduleOp::Comms { nudge_at: Some(at), due_at: None }, ScheduleOp::Scribe(None)],

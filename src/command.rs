@@ -19,8 +19,9 @@ pub enum Command {
         role: String,
         user: UserId,
     },
+    /// Without a level: the severity form (impact, urgency, override).
     Severity {
-        level: String,
+        level: Option<String>,
     },
     Status {
         status: Status,
@@ -64,7 +65,7 @@ pub enum ParseError {
 }
 
 pub const USAGE_ASSIGN: &str = "/incident assign <role> @person";
-pub const USAGE_SEVERITY: &str = "/incident severity <level>";
+pub const USAGE_SEVERITY: &str = "/incident severity [level]";
 pub const USAGE_STATUS: &str = "/incident status <investigating|identified|mitigated|resolved>";
 pub const USAGE_NOTE: &str = "/incident note <text>";
 pub const USAGE_STATS: &str = "/incident stats [days]";
@@ -83,8 +84,9 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         "roles" | "role" if rest.is_empty() => Ok(Command::Roles),
         "assign" => parse_assign(rest),
         "severity" | "sev" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [] => Ok(Command::Severity { level: None }),
             [level] => Ok(Command::Severity {
-                level: level.to_string(),
+                level: Some(level.to_string()),
             }),
             _ => Err(ParseError::Usage(USAGE_SEVERITY)),
         },
@@ -161,7 +163,7 @@ pub fn help_text() -> String {
         "In a war room:",
         "• `/incident roles` posts the role board again",
         "• `/incident assign <role> @person` gives someone a role",
-        "• `/incident severity <level>` changes the severity",
+        "• `/incident severity [level]` changes the severity; without a level, asks impact and urgency and suggests one",
         "• `/incident status <investigating|identified|mitigated|resolved>`",
         "• `/incident note <text>` adds a timeline entry",
         "• `/incident timeline` shows the timeline",
@@ -210,7 +212,7 @@ mod tests {
         assert_eq!(
             parse("SEVERITY sev1"),
             Ok(Command::Severity {
-                level: "sev1".into()
+                level: Some("sev1".into())
             })
         );
         assert_eq!(
@@ -249,7 +251,7 @@ mod tests {
             parse("assign scribe <@U1> <@U2>"),
             Err(ParseError::Usage(USAGE_ASSIGN))
         );
-        assert_eq!(parse("severity"), Err(ParseError::Usage(USAGE_SEVERITY)));
+        assert_eq!(parse("severity"), Ok(Command::Severity { level: None }));
         assert_eq!(
             parse("severity 1 2"),
             Err(ParseError::Usage(USAGE_SEVERITY))

@@ -70,6 +70,8 @@ struct Raw {
     private_incidents: PrivateIncidents,
     #[serde(default)]
     bridge: RawBridge,
+    #[serde(default)]
+    severity_matrix: Option<crate::domain::severity_matrix::RawMatrix>,
 }
 
 /// `incidents.*`: how a declaration is read.
@@ -427,6 +429,11 @@ pub struct Settings {
     pub private_incidents: PrivateIncidents,
     /// The bridge link of each incident (`bridge.url_template`), if any.
     pub bridge: Option<crate::domain::bridge::BridgeTemplate>,
+    /// Severity from impact and urgency (`severity_matrix`), checked
+    /// against `severities`. Without the key, the default matrix when
+    /// `severities` has the levels it names (SEV1–SEV3), else none: the
+    /// forms then ask only for the severity.
+    pub severity_matrix: Option<crate::domain::SeverityMatrix>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -745,6 +752,13 @@ impl Settings {
         }
         let severities = SeverityCatalog::new(raw.severities)
             .ok_or_else(|| key_error("severities", "empty: at least one level is needed"))?;
+        let severity_matrix = match raw.severity_matrix {
+            Some(m) => Some(
+                crate::domain::SeverityMatrix::new(m, &severities)
+                    .map_err(|e| key_error("severity_matrix", e.to_string()))?,
+            ),
+            None => crate::domain::SeverityMatrix::new(Default::default(), &severities).ok(),
+        };
         // An empty value in the file counts as missing, like an empty
         // variable: `serve` then refuses to start naming it.
         let given = |s: Option<SecretString>| s.filter(|s| !s.expose_secret().trim().is_empty());
@@ -816,6 +830,7 @@ impl Settings {
             incidents: raw.incidents,
             private_incidents: raw.private_incidents,
             bridge,
+            severity_matrix,
         })
     }
 
@@ -1180,6 +1195,49 @@ mod tests {
         assert_eq!(s.private_incidents.announce, PrivateAnnounce::Full);
         assert!(!s.incidents.security_private);
         assert_eq!(s.permissions.take_over, Allowed::roles(&["Incident Lead"]));
+    }
+
+    #[test]
+    fn severity_matrix_from_file_is_checked_at_start_up() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.severity_matrix.map(|m| m.impacts().len()), Some(3));
+        let s = from_file(
+            "[severity_matrix]\nimpacts = [\"Everyone\", \"Few\"]\nurgencies = [\"Now\"]\n[[severity_matrix.rules]]\nimpact = \"Everyone\"\nurgency = \"Now\"\nseverity = \"sev1\"\n[[severity_matrix.rules]]\nimpact = \"Few\"\nurgency = \"Now\"\nseverity = \"SEV3\"\n",
+            &[],
+        )
+        .unwrap();
+        let m = s.severity_matrix.unwrap();
+        let a = m.assess("Few", "Now").unwrap();
+        assert_eq!(m.suggest(&a), Some("SEV3"));
+        for (file, says) in [
+            (
+                "[severity_matrix]\nimpacts = [\"Everyone\"]\nurgencies = [\"Now\"]\nrules = [{ impact = \"Everyone\", urgency = \"Now\", severity = \"SEV9\" }]\n",
+                "SEV9",
+            ),
+            (
+                "[severity_matrix]\nimpacts = [\"Everyone\"]\nurgencies = [\"Now\"]\nrules = [{ impact = \"Nobody\", urgency = \"Now\", severity = \"SEV1\" }]\n",
+                "Nobody",
+            ),
+            (
+                "[severity_matrix]\nimpacts = [\"Everyone\"]\nurgencies = [\"Now\"]\nrules = [{ impact = \"Everyone\", urgency = \"Later\", severity = \"SEV1\" }]\n",
+                "Later",
+            ),
+            (
+                "[severity_matrix]\nimpacts = [\"Everyone\"]\nurgencies = [\"Now\", \"Later\"]\nrules = [{ impact = \"Everyone\", urgency = \"Now\", severity = \"SEV1\" }]\n",
+                "no rule for impact `Everyone` and urgency `Later`",
+            ),
+        ] {
+            let e = from_file(file, &[]).unwrap_err().to_string();
+            assert!(e.contains("`severity_matrix`"), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+        // Own levels and no matrix: no questions rather than a broken default.
+        let s = from_file(
+            "[[severities]]\nname = \"P1\"\ndescription = \"all down\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(s.severity_matrix.is_none());
     }
 
     #[test]

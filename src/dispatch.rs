@@ -155,6 +155,16 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
                     .await
                     .map(submission)
             }
+            Interaction::SeveritySubmitted {
+                user,
+                incident,
+                form,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::severity_submitted(ctx, user, *incident, form)
+                    .await
+                    .map(submission)
+            }
             Interaction::SummarySubmitted {
                 user,
                 incident,

@@ -4,7 +4,8 @@
 //!
 //! Fields a template can use: `incident` (reference, number, title,
 //! severity, status, summary, drill, security, private, declared_by,
-//! channel),
+//! channel, impact and urgency: the `severity_matrix` answers, empty when
+//! not answered),
 //! `times` (impact_started, detected, declared, mitigated, resolved, closed;
 //! empty when unknown), `metrics` (name, value, missing), `roles` (role,
 //! holders), `hand_offs`, `severity_changes`, `summary_timeline` (when,
@@ -78,6 +79,9 @@ struct IncidentView {
     private: bool,
     declared_by: String,
     channel: String,
+    /// The `severity_matrix` answers ("" when not answered).
+    impact: String,
+    urgency: String,
 }
 
 #[derive(Serialize)]
@@ -206,6 +210,16 @@ pub fn draft(f: &Facts<'_>) -> Draft {
                 .channel_name
                 .as_ref()
                 .map(|n| format!("#{n}"))
+                .unwrap_or_default(),
+            impact: i
+                .assessment
+                .as_ref()
+                .map(|a| a.impact.clone())
+                .unwrap_or_default(),
+            urgency: i
+                .assessment
+                .as_ref()
+                .map(|a| a.urgency.clone())
                 .unwrap_or_default(),
         },
         times: Times {
@@ -357,6 +371,10 @@ fn sample() -> Draft {
         announce_ts: None,
         last_update_at: None,
         schedule: Default::default(),
+        assessment: Some(crate::domain::Assessment {
+            impact: "All customers".into(),
+            urgency: "Getting worse".into(),
+        }),
     };
     let entry = |id, kind| Entry {
         id,
@@ -437,6 +455,10 @@ mod tests {
             announce_ts: None,
             last_update_at: Some(at(3, 30)),
             schedule: Default::default(),
+            assessment: Some(crate::domain::Assessment {
+                impact: "Some customers".into(),
+                urgency: "Getting worse".into(),
+            }),
         }
     }
 

@@ -234,29 +234,19 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
                 )),
             }
         }
-        Command::Severity { level } => {
+        Command::Severity { level: None } => match &ctx.settings.severity_matrix {
+            Some(matrix) => open_severity(ctx, &incident, matrix, &cmd.trigger_id).await,
+            None => Reply::Ephemeral(format!(
+                "No `severity_matrix` is configured, so there are no impact and urgency questions: `/incident severity <level>` ({}).",
+                level_names(ctx)
+            )),
+        },
+        Command::Severity { level: Some(level) } => {
             let level = match ctx.settings.severities.resolve(&level) {
                 Ok(l) => l.name.clone(),
                 Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
             };
-            let text = format!("Severity changed from {} to {level}", incident.severity);
-            let mut effects = notable(
-                ctx,
-                &incident,
-                vec![entry(ctx, EntryKind::Severity, &user, text)],
-                sync_all(),
-            );
-            effects.guard = guard;
-            if incident.status.is_open() {
-                effects
-                    .schedule
-                    .push(comms_for_severity(ctx, &incident, &level));
-            }
-            match ctx
-                .store
-                .set_severity(n, &level, ctx.clock.now(), effects)
-                .await?
-            {
+            match change_severity(ctx, &incident, &user, &level, None, guard).await? {
                 None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
                 Some(old) => Reply::InChannel(format!(
                     "{} changed severity: {old} → *{level}*",
@@ -470,6 +460,7 @@ async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Rep
     let view = blocks::declare_modal(
         title,
         &ctx.settings.severities,
+        ctx.settings.severity_matrix.as_ref(),
         &cmd.channel_id,
         ctx.settings.incidents.security_private,
     );
@@ -563,17 +554,18 @@ pub async fn declare(
             "Give the incident a title.".to_string(),
         );
     }
-    let severity = form
-        .severity
-        .as_deref()
-        .and_then(|s| ctx.settings.severities.resolve(s).ok())
-        .map(|l| l.name.clone());
-    if severity.is_none() {
-        errors.insert(
-            declare_ids::SEVERITY.to_string(),
-            "Pick a severity.".to_string(),
-        );
-    }
+    let (severity, assessment) = match assess_form(
+        ctx,
+        form.severity.as_deref(),
+        form.impact_answer.as_deref(),
+        form.urgency.as_deref(),
+    ) {
+        Ok((level, assessment)) => (Some(level), assessment),
+        Err(e) => {
+            errors.extend(e);
+            (None, None)
+        }
+    };
     let now = ctx.clock.now();
     if form.impact_started_at.is_some_and(|t| t > now) {
         errors.insert(
@@ -609,6 +601,7 @@ pub async fn declare(
         declared_by: user.clone(),
         origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
         announce_channel,
+        assessment,
     };
     let drill = if form.drill { " (drill)" } else { "" };
     let effects = Effects {
@@ -1043,6 +1036,213 @@ async fn snooze(
     }
     ctx.state_changed();
     Ok(())
+}
+
+fn level_names(ctx: &Ctx) -> String {
+    ctx.settings
+        .severities
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sets the severity (and the impact and urgency answers, when given) with
+/// its timeline entry, the syncs and the cadence of the new level; `guard`
+/// is checked in the write. Returns the previous level, or `None` when
+/// nothing changed.
+async fn change_severity(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    level: &str,
+    assessment: Option<&crate::domain::Assessment>,
+    guard: Guard,
+) -> Result<Option<String>, StoreError> {
+    let mut text = if incident.severity == level {
+        format!("Severity stays {level}")
+    } else {
+        format!("Severity changed from {} to {level}", incident.severity)
+    };
+    if let Some(a) = assessment {
+        text.push_str(&format!(
+            " (impact: {}, urgency: {})",
+            crate::slack::text::escape(&a.impact),
+            crate::slack::text::escape(&a.urgency)
+        ));
+    }
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(ctx, EntryKind::Severity, user, text)],
+        sync_all(),
+    );
+    effects.guard = guard;
+    if incident.status.is_open() && incident.severity != level {
+        effects
+            .schedule
+            .push(comms_for_severity(ctx, incident, level));
+    }
+    ctx.store
+        .set_severity_assessed(incident.number, level, assessment, ctx.clock.now(), effects)
+        .await
+}
+
+/// Opens the severity form (the `trigger_id` dies in 3 s, so now).
+async fn open_severity(
+    ctx: &Ctx,
+    incident: &Incident,
+    matrix: &crate::domain::SeverityMatrix,
+    trigger_id: &str,
+) -> Reply {
+    let view = blocks::severity_modal(incident, &ctx.settings.severities, matrix);
+    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
+        Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Reply::Ephemeral(
+                "That took too long to open; run `/incident severity` again, or give the level: `/incident severity <level>`."
+                    .to_string(),
+            )
+        }
+        Ok(Err(e)) => Reply::Ephemeral(format!(
+            "I could not open the severity form ({e}). Try again, or give the level: `/incident severity <level>`."
+        )),
+        Err(_) => Reply::Ephemeral(
+            "Slack took too long to open the severity form. Try again, or give the level: `/incident severity <level>`."
+                .to_string(),
+        ),
+    }
+}
+
+/// What the severity questions of a form decide: the level (the override,
+/// else the matrix's suggestion) and the answers to store, or the errors
+/// to show by block.
+fn assess_form(
+    ctx: &Ctx,
+    chosen: Option<&str>,
+    impact: Option<&str>,
+    urgency: Option<&str>,
+) -> Result<(String, Option<crate::domain::Assessment>), BTreeMap<String, String>> {
+    let mut errors = BTreeMap::new();
+    let chosen = match chosen.map(|s| ctx.settings.severities.resolve(s)) {
+        None => None,
+        Some(Ok(l)) => Some(l.name.clone()),
+        Some(Err(e)) => {
+            errors.insert(declare_ids::SEVERITY.to_string(), e.to_string());
+            return Err(errors);
+        }
+    };
+    let Some(matrix) = &ctx.settings.severity_matrix else {
+        return match chosen {
+            Some(level) => Ok((level, None)),
+            None => {
+                errors.insert(
+                    declare_ids::SEVERITY.to_string(),
+                    "Pick a severity.".to_string(),
+                );
+                Err(errors)
+            }
+        };
+    };
+    let assessment = match (impact, urgency) {
+        (Some(i), Some(u)) => match matrix.assess(i, u) {
+            Some(a) => Some(a),
+            None => {
+                errors.insert(
+                    declare_ids::IMPACT_ANSWER.to_string(),
+                    "These choices changed since the form opened: close it and open it again."
+                        .to_string(),
+                );
+                return Err(errors);
+            }
+        },
+        _ => None,
+    };
+    match crate::domain::severity_matrix::decide(matrix, chosen.as_deref(), assessment.as_ref()) {
+        Some(level) => Ok((level, assessment)),
+        None => {
+            let message =
+                "Answer both questions to get a suggested severity, or pick a severity below.";
+            if impact.is_none() {
+                errors.insert(declare_ids::IMPACT_ANSWER.to_string(), message.to_string());
+            }
+            if urgency.is_none() {
+                errors.insert(declare_ids::URGENCY.to_string(), message.to_string());
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// The severity form was submitted: the same permission and "still open"
+/// checks as `/incident severity <level>`, made in the write.
+pub async fn severity_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    form: &crate::slack::inbound::SeverityForm,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let refuse = |why: String| {
+        let mut errors = BTreeMap::new();
+        errors.insert(declare_ids::SEVERITY.to_string(), why);
+        Ok(SubmissionReply::Errors(errors))
+    };
+    let Some(incident) = ctx.store.incident(number).await? else {
+        return refuse("This incident no longer exists.".to_string());
+    };
+    if incident.status == Status::Closed {
+        return refuse(format!("{} is closed.", incident.reference()));
+    }
+    let (level, assessment) = match assess_form(
+        ctx,
+        form.severity.as_deref(),
+        form.impact.as_deref(),
+        form.urgency.as_deref(),
+    ) {
+        Ok(x) => x,
+        Err(errors) => return Ok(SubmissionReply::Errors(errors)),
+    };
+    let allowed = ctx.settings.permissions.get(Permission::Severity);
+    let guard = Guard::open_by(user).allowing(Permission::Severity, allowed, user);
+    let channel = incident
+        .channel_id
+        .clone()
+        .unwrap_or_else(|| incident.origin_channel.clone());
+    match change_severity(ctx, &incident, user, &level, assessment.as_ref(), guard).await {
+        Err(StoreError::Refused(why)) => {
+            info!(user = %user, "refused");
+            refuse(why)
+        }
+        Err(e) => Err(e),
+        Ok(old) => {
+            let text = match old {
+                None => format!("{} is already {level}.", incident.reference()),
+                Some(old) if old == level => format!(
+                    "{} stays {level}; the impact and urgency answers are recorded.",
+                    incident.reference()
+                ),
+                Some(old) => format!("{} is now *{level}* (was {old}).", incident.reference()),
+            };
+            ctx.store
+                .add_effects(
+                    number,
+                    ctx.clock.now(),
+                    Effects {
+                        jobs: vec![Job::Ephemeral {
+                            channel,
+                            user: user.0.clone(),
+                            text,
+                        }],
+                        ..Effects::default()
+                    },
+                )
+                .await?;
+            ctx.state_changed();
+            Ok(SubmissionReply::Close)
+        }
+    }
 }
 
 /// Slack's answer when a `trigger_id` outlived its three seconds (or was

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod permissions;
 pub mod roles;
 pub mod severity;
+pub mod severity_matrix;
 pub mod timeline;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use std::str::FromStr;
 pub use permissions::{Allowed, Permission, Permissions, may};
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
+pub use severity_matrix::{Assessment, SeverityMatrix};
 pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
 
 /// An incident's number: 1, 2, 3, … in declaration order.
@@ -134,6 +136,8 @@ pub struct Incident {
     pub last_update_at: Option<DateTime<Utc>>,
     /// Reminder due times (`None`: not scheduled).
     pub schedule: comms::Schedule,
+    /// Impact and urgency as answered (`severity_matrix`), if they were.
+    pub assessment: Option<Assessment>,
 }
 
 impl Incident {
@@ -185,6 +189,8 @@ pub struct Declaration {
     pub declared_by: UserId,
     pub origin_channel: String,
     pub announce_channel: String,
+    /// Impact and urgency as answered in the form, if they were.
+    pub assessment: Option<Assessment>,
 }
 
 /// Slack's limit for a channel name.

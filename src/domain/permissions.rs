@@ -256,6 +256,7 @@ mod tests {
             announce_ts: None,
             last_update_at: None,
             schedule: Schedule::default(),
+            assessment: None,
         }
     }
 

@@ -4,7 +4,10 @@
 use super::inbound::{
     ACTION_CLAIM, ACTION_RELEASE, CALLBACK_DECLARE, DeclareMetadata, declare_ids, role_action_value,
 };
-use crate::domain::{Assignment, Entry, Incident, RoleCatalog, SeverityCatalog, holders, lead};
+use crate::domain::{
+    Assessment, Assignment, Entry, Incident, RoleCatalog, SeverityCatalog, SeverityMatrix, holders,
+    lead,
+};
 use slack_morphism::prelude::*;
 
 /// Slack's limit for a modal title.
@@ -28,21 +31,143 @@ pub fn truncate(text: &str, max: usize) -> String {
 
 pub use super::text::{defuse, escape, plain as safe};
 
-/// The modal `/incident declare` opens.
-pub fn declare_modal(
-    title: Option<&str>,
+/// The severity select and, with a matrix, the impact and urgency
+/// questions before it. With a matrix the select starts on "Suggest from
+/// impact and urgency" (the level is computed when the form is submitted)
+/// and any level picked overrides the suggestion.
+fn severity_blocks(
     severities: &SeverityCatalog,
-    origin_channel: &str,
-    security_private: bool,
-) -> SlackView {
+    matrix: Option<&SeverityMatrix>,
+    current: Option<&Assessment>,
+) -> Vec<SlackBlock> {
     use declare_ids::*;
-    let severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
+    let mut severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
         .iter()
         .map(|l| {
             SlackBlockChoiceItem::new(plain(&l.name), l.name.clone())
                 .with_description(plain(truncate(&l.description, 75)))
         })
         .collect();
+    let Some(matrix) = matrix else {
+        return vec![
+            SlackInputBlock::new(
+                plain("Severity"),
+                SlackBlockStaticSelectElement::new()
+                    .with_action_id(VALUE.into())
+                    .with_placeholder(plain("How bad is it?"))
+                    .with_options(severity_options)
+                    .into(),
+            )
+            .with_block_id(SEVERITY.into())
+            .into(),
+        ];
+    };
+    let suggest = SlackBlockChoiceItem::new(
+        plain("Suggest from impact and urgency"),
+        SUGGEST.to_string(),
+    );
+    severity_options.insert(0, suggest.clone());
+    let question = |label: &str, block: &str, names: &[String], initial: Option<&String>| {
+        let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = names
+            .iter()
+            .map(|n| SlackBlockChoiceItem::new(plain(n), n.clone()))
+            .collect();
+        let mut select = SlackBlockStaticSelectElement::new()
+            .with_action_id(VALUE.into())
+            .with_placeholder(plain("Pick one"))
+            .with_options(options);
+        if let Some(n) = initial.filter(|n| names.contains(n)) {
+            select = select.with_initial_option(SlackBlockChoiceItem::new(plain(n), n.clone()));
+        }
+        SlackBlock::from(
+            SlackInputBlock::new(plain(label), select.into())
+                .with_block_id(block.into())
+                .with_optional(true),
+        )
+    };
+    vec![
+        question(
+            "Who is affected?",
+            IMPACT_ANSWER,
+            matrix.impacts(),
+            current.map(|a| &a.impact),
+        ),
+        question(
+            "How urgent is it?",
+            URGENCY,
+            matrix.urgencies(),
+            current.map(|a| &a.urgency),
+        ),
+        SlackInputBlock::new(
+            plain("Severity"),
+            SlackBlockStaticSelectElement::new()
+                .with_action_id(VALUE.into())
+                .with_options(severity_options)
+                .with_initial_option(suggest)
+                .into(),
+        )
+        .with_block_id(SEVERITY.into())
+        .with_hint(plain(
+            "Left on \"Suggest\", the severity is set from the two answers above when you submit. Pick a level to override it.",
+        ))
+        .into(),
+    ]
+}
+
+/// The modal `/incident severity` opens without a level: the impact and
+/// urgency questions (the incident's answers preselected) and the override.
+pub fn severity_modal(
+    incident: &Incident,
+    severities: &SeverityCatalog,
+    matrix: &SeverityMatrix,
+) -> SlackView {
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(
+                "{} is *{}*{}.",
+                escape(&incident.reference()),
+                escape(&incident.severity),
+                incident
+                    .assessment
+                    .as_ref()
+                    .map(|a| format!(
+                        " (impact: {}, urgency: {})",
+                        escape(&a.impact),
+                        escape(&a.urgency)
+                    ))
+                    .unwrap_or_default()
+            ))
+            .into(),
+    ];
+    blocks.extend(severity_blocks(
+        severities,
+        Some(matrix),
+        incident.assessment.as_ref(),
+    ));
+    SlackView::Modal(
+        SlackModalView::new(
+            plain(truncate(
+                &format!("Severity of {}", incident.reference()),
+                MODAL_TITLE_MAX,
+            )),
+            blocks,
+        )
+        .with_submit(plain("Set severity"))
+        .with_close(plain("Cancel"))
+        .with_callback_id(super::inbound::CALLBACK_SEVERITY.into())
+        .with_private_metadata(incident.number.to_string()),
+    )
+}
+
+/// The modal `/incident declare` opens.
+pub fn declare_modal(
+    title: Option<&str>,
+    severities: &SeverityCatalog,
+    matrix: Option<&SeverityMatrix>,
+    origin_channel: &str,
+    security_private: bool,
+) -> SlackView {
+    use declare_ids::*;
     let mut title_input = SlackBlockPlainTextInputElement::new()
         .with_action_id(VALUE.into())
         .with_max_length(150)
@@ -56,20 +181,13 @@ pub fn declare_modal(
             value.to_string(),
         )
     };
-    let blocks: Vec<SlackBlock> = vec![
+    let mut blocks: Vec<SlackBlock> = vec![
         SlackInputBlock::new(plain("Title"), title_input.into())
             .with_block_id(TITLE.into())
             .into(),
-        SlackInputBlock::new(
-            plain("Severity"),
-            SlackBlockStaticSelectElement::new()
-                .with_action_id(VALUE.into())
-                .with_placeholder(plain("How bad is it?"))
-                .with_options(severity_options)
-                .into(),
-        )
-        .with_block_id(SEVERITY.into())
-        .into(),
+    ];
+    blocks.extend(severity_blocks(severities, matrix, None));
+    blocks.extend([
         SlackInputBlock::new(
             plain("Summary"),
             SlackBlockPlainTextInputElement::new()
@@ -112,7 +230,7 @@ pub fn declare_modal(
             "A private war room is a private channel: its title and summary stay inside it."
         }))
         .into(),
-    ];
+    ]);
     let metadata = serde_json::to_string(&DeclareMetadata {
         channel: origin_channel.to_string(),
     })
@@ -225,11 +343,18 @@ pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMes
     } else {
         ":large_green_circle:"
     };
-    let text = format!(
+    let mut text = format!(
         "{siren} {}\nLead: {} · War room: {room}",
         headline(incident),
         lead(incident, assignments).mention(),
     );
+    if let Some(a) = &incident.assessment {
+        text.push_str(&format!(
+            "\nImpact: {} · Urgency: {}",
+            escape(&a.impact),
+            escape(&a.urgency)
+        ));
+    }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_block_id("announce".into())
@@ -1057,6 +1182,7 @@ mod tests {
             announce_ts: None,
             last_update_at: None,
             schedule: Default::default(),
+            assessment: None,
         }
     }
 

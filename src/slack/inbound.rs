@@ -100,6 +100,8 @@ pub const ACTION_CLAIM: &str = "role.claim";
 pub const ACTION_RELEASE: &str = "role.release";
 pub const CALLBACK_DECLARE: &str = "declare";
 pub const CALLBACK_UPDATE: &str = "update";
+/// The severity form `/incident severity` opens without a level.
+pub const CALLBACK_SEVERITY: &str = "severity";
 /// Snoozes longer than this are refused as tampering.
 const MAX_SNOOZE_MINUTES: u32 = 240;
 
@@ -124,6 +126,19 @@ pub struct DeclareForm {
     pub drill: bool,
     /// "Private war room" was ticked.
     pub private: bool,
+    /// The impact question's answer (`severity_matrix`), if given.
+    pub impact_answer: Option<String>,
+    /// The urgency question's answer (`severity_matrix`), if given.
+    pub urgency: Option<String>,
+}
+
+/// The severity form's fields as Slack sent them, before checking.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeverityForm {
+    /// The chosen level; `None` for "Suggest from impact and urgency".
+    pub severity: Option<String>,
+    pub impact: Option<String>,
+    pub urgency: Option<String>,
 }
 
 /// Block and action ids of the declare modal.
@@ -137,6 +152,11 @@ pub mod declare_ids {
     pub const FLAG_SECURITY: &str = "security";
     pub const FLAG_DRILL: &str = "drill";
     pub const FLAG_PRIVATE: &str = "private";
+    /// The impact question of `severity_matrix` ("impact" is the start time).
+    pub const IMPACT_ANSWER: &str = "impact_answer";
+    pub const URGENCY: &str = "urgency";
+    /// The severity select's option that leaves it to the matrix.
+    pub const SUGGEST: &str = "suggest";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +179,12 @@ pub enum Interaction {
         view_id: String,
         metadata: Option<DeclareMetadata>,
         form: DeclareForm,
+    },
+    /// The severity form (`/incident severity` without a level) was submitted.
+    SeveritySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        form: SeverityForm,
     },
     /// The Scribe's internal summary form was submitted.
     SummarySubmitted {
@@ -395,6 +421,14 @@ impl Interaction {
                         }
                         Err(_) => Interaction::Other("update view without its incident".into()),
                     },
+                    CALLBACK_SEVERITY => match metadata.parse() {
+                        Ok(incident) => Interaction::SeveritySubmitted {
+                            user,
+                            incident,
+                            form: severity_form(&state),
+                        },
+                        Err(_) => Interaction::Other("severity view without its incident".into()),
+                    },
                     crate::slack::blocks::CALLBACK_SUMMARY => match metadata.parse() {
                         Ok(incident) => Interaction::SummarySubmitted {
                             user,
@@ -453,6 +487,30 @@ fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<St
     (answers, audiences)
 }
 
+impl RawState {
+    /// A static select's chosen value, if any.
+    fn selected(&self, block: &str) -> Option<String> {
+        self.input(block)
+            .and_then(|v| v.selected_option.as_ref())
+            .map(|o| o.value.clone())
+    }
+
+    /// The severity select: `None` when left to the matrix.
+    fn severity(&self) -> Option<String> {
+        self.selected(declare_ids::SEVERITY)
+            .filter(|v| v != declare_ids::SUGGEST)
+    }
+}
+
+fn severity_form(state: &RawState) -> SeverityForm {
+    use declare_ids::*;
+    SeverityForm {
+        severity: state.severity(),
+        impact: state.selected(IMPACT_ANSWER),
+        urgency: state.selected(URGENCY),
+    }
+}
+
 fn declare_form(state: &RawState) -> DeclareForm {
     use declare_ids::*;
     let get = |block: &str| state.input(block);
@@ -468,9 +526,7 @@ fn declare_form(state: &RawState) -> DeclareForm {
         .unwrap_or_default();
     DeclareForm {
         title: text(TITLE),
-        severity: get(SEVERITY)
-            .and_then(|v| v.selected_option.as_ref())
-            .map(|o| o.value.clone()),
+        severity: state.severity(),
         summary: text(SUMMARY),
         impact_started_at: get(IMPACT)
             .and_then(|v| v.selected_date_time)
@@ -478,6 +534,8 @@ fn declare_form(state: &RawState) -> DeclareForm {
         security: flags.contains(&FLAG_SECURITY),
         drill: flags.contains(&FLAG_DRILL),
         private: flags.contains(&FLAG_PRIVATE),
+        impact_answer: state.selected(IMPACT_ANSWER),
+        urgency: state.selected(URGENCY),
     }
 }
 

@@ -312,6 +312,18 @@ pub trait Store: Send + Sync + 'static {
         effects: Effects,
     ) -> Result<Option<String>>;
 
+    /// Sets the severity and, if given, the impact and urgency answers it
+    /// came from. Returns the previous severity, or `None` (and nothing
+    /// written) when neither the level nor the answers change.
+    async fn set_severity_assessed(
+        &self,
+        number: IncidentNumber,
+        level: &str,
+        assessment: Option<&crate::domain::Assessment>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<String>>;
+
     /// Moves the lifecycle, stamping mitigated/resolved times the first time
     /// they are reached. Returns the previous status, or `None` (and nothing
     /// written) when it was already `status`.

@@ -6,7 +6,7 @@
 
 use crate::domain::EntryKind;
 
-const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, is_private, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at";
+const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, is_private, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at, impact, urgency";
 
 fn incident_from_row(row: &DbRow) -> Result<Incident> {
     let opt_time = |col: &str| -> Result<Option<DateTime<Utc>>> {
@@ -44,6 +44,13 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
             nudge_at: opt_time("nudge_at")?,
             due_at: opt_time("due_at")?,
             scribe_at: opt_time("scribe_at")?,
+        },
+        assessment: match (
+            row.try_get::<Option<String>, _>("impact")?,
+            row.try_get::<Option<String>, _>("urgency")?,
+        ) {
+            (Some(impact), Some(urgency)) => Some(crate::domain::Assessment { impact, urgency }),
+            _ => None,
         },
     })
 }
@@ -386,8 +393,8 @@ impl Store for ThisStore {
         // Two replicas handling one submission at once: the second insert
         // meets the first's view id and returns the incident it made.
         let number: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private, impact, urgency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
         )
         .bind(&d.title)
@@ -402,6 +409,8 @@ impl Store for ThisStore {
         .bind(&d.announce_channel)
         .bind(view_id)
         .bind(d.private)
+        .bind(d.assessment.as_ref().map(|a| &a.impact))
+        .bind(d.assessment.as_ref().map(|a| &a.urgency))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(number) = number else {
@@ -640,9 +649,23 @@ impl Store for ThisStore {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> Result<Option<String>> {
+        self.set_severity_assessed(number, level, None, now, effects)
+            .await
+    }
+
+    async fn set_severity_assessed(
+        &self,
+        number: IncidentNumber,
+        level: &str,
+        assessment: Option<&crate::domain::Assessment>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<Option<String>> {
         let mut tx = self.write().await?;
-        let old = guarded(&mut tx, number, &effects.guard).await?.severity;
-        if old == level {
+        let current = guarded(&mut tx, number, &effects.guard).await?;
+        let old = current.severity;
+        let new_answers = assessment.is_some_and(|a| current.assessment.as_ref() != Some(a));
+        if old == level && !new_answers {
             return Ok(None);
         }
         sqlx::query("UPDATE incidents SET severity = $1 WHERE number = $2")
@@ -650,6 +673,14 @@ impl Store for ThisStore {
             .bind(number)
             .execute(&mut *tx)
             .await?;
+        if let Some(a) = assessment {
+            sqlx::query("UPDATE incidents SET impact = $1, urgency = $2 WHERE number = $3")
+                .bind(&a.impact)
+                .bind(&a.urgency)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+        }
         apply_effects(&mut tx, number, effects, now).await?;
         tx.commit().await?;
         Ok(Some(old))

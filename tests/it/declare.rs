@@ -32,15 +32,21 @@ async fn declare_opens_a_modal_then_a_war_room_with_board_and_announcement() {
         blocks[0]["element"]["initial_value"],
         "Checkout returns 500"
     );
-    let severities: Vec<&str> = blocks[1]["element"]["options"]
+    let severity = blocks
+        .iter()
+        .find(|b| b["block_id"] == "severity")
+        .expect("a severity block");
+    let severities: Vec<&str> = severity["element"]["options"]
         .as_array()
         .unwrap()
         .iter()
         .map(|o| o["value"].as_str().unwrap())
         .collect();
-    assert_eq!(severities, ["SEV1", "SEV2", "SEV3"]);
+    // The default matrix: left on "suggest", impact and urgency decide.
+    assert_eq!(severities, ["suggest", "SEV1", "SEV2", "SEV3"]);
+    assert_eq!(severity["element"]["initial_option"]["value"], "suggest");
     assert!(
-        blocks[1]["element"]["options"][0]["description"]["text"]
+        severity["element"]["options"][1]["description"]["text"]
             .as_str()
             .unwrap()
             .contains("Critical")
@@ -187,7 +193,9 @@ async fn the_modal_refuses_an_empty_title_and_a_missing_severity() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["response_action"], "errors");
     assert!(body["errors"]["title"].is_string());
-    assert!(body["errors"]["severity"].is_string());
+    // No level and no answers: the matrix has nothing to suggest from.
+    assert!(body["errors"]["impact_answer"].is_string());
+    assert!(body["errors"]["urgency"].is_string());
 
     let res = app
         .submit_declare(

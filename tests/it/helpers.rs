@@ -492,6 +492,12 @@ pub fn declare_submission(user: &str, view_id: &str, form: &DeclareInput) -> Val
     if form.severity.is_none() {
         values["severity"]["value"]["selected_option"] = Value::Null;
     }
+    for (block, answer) in [
+        ("impact_answer", &form.impact_answer),
+        ("urgency", &form.urgency),
+    ] {
+        values[block] = json!({"value": {"type": "static_select", "selected_option": answer.as_ref().map(|s| json!({"text": {"type": "plain_text", "text": s}, "value": s}))}});
+    }
     json!({
         "type": "view_submission",
         "team": {"id": "T1", "domain": "acme"},
@@ -554,6 +560,9 @@ pub struct DeclareInput {
     pub impact_started_at: Option<DateTime<Utc>>,
     pub flags: Vec<&'static str>,
     pub origin: String,
+    /// The `severity_matrix` questions' answers.
+    pub impact_answer: Option<String>,
+    pub urgency: Option<String>,
 }
 
 impl Default for DeclareInput {
@@ -565,6 +574,8 @@ impl Default for DeclareInput {
             impact_started_at: None,
             flags: vec![],
             origin: ORIGIN.to_string(),
+            impact_answer: None,
+            urgency: None,
         }
     }
 }

@@ -5,6 +5,7 @@ mod fake_slack;
 mod fake_socket;
 mod helpers;
 mod manifest;
+mod matrix;
 mod mentions;
 mod pg;
 

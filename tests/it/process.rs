@@ -534,6 +534,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
                 declared_by: UserId(DECLARER.into()),
                 origin_channel: ORIGIN.into(),
                 announce_channel: ORIGIN.into(),
+                assessment: None,
             },
             None,
             t0,

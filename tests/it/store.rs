@@ -31,6 +31,7 @@ fn declaration(title: &str, drill: bool) -> Declaration {
         declared_by: UserId("UALICE".to_string()),
         origin_channel: "CGENERAL".to_string(),
         announce_channel: "CINCIDENTS".to_string(),
+        assessment: None,
     }
 }
 
@@ -473,6 +474,74 @@ async fn story(store: DynStore) {
     claim_race(store).await;
 }
 
+/// Impact and urgency answers (`severity_matrix`): stored at declaration,
+/// replaced with a severity change, kept by a plain one; a change of
+/// answers alone is a change; the same level and answers write nothing.
+async fn assessment_story(store: DynStore) {
+    use warroom::domain::Assessment;
+    store.migrate().await.unwrap();
+    let now = t0();
+    let a = |impact: &str, urgency: &str| Assessment {
+        impact: impact.to_string(),
+        urgency: urgency.to_string(),
+    };
+    let d = Declaration {
+        assessment: Some(a("Some customers", "Stable")),
+        ..declaration("Assessed", false)
+    };
+    let (incident, _) = store
+        .create_incident(
+            &d,
+            Some("V-assessed"),
+            now,
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    let n = incident.number;
+    assert_eq!(incident.assessment, Some(a("Some customers", "Stable")));
+    let worse = a("All customers", "Getting worse");
+    assert_eq!(
+        store
+            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .await
+            .unwrap(),
+        Some("SEV2".to_string())
+    );
+    assert_eq!(
+        store.incident(n).await.unwrap().unwrap().assessment,
+        Some(worse.clone())
+    );
+    // Same level, same answers: nothing to write.
+    assert_eq!(
+        store
+            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .await
+            .unwrap(),
+        None
+    );
+    // Same level, new answers: recorded.
+    let internal = a("Internal only", "Getting worse");
+    assert_eq!(
+        store
+            .set_severity_assessed(n, "SEV1", Some(&internal), now, Effects::default())
+            .await
+            .unwrap(),
+        Some("SEV1".to_string())
+    );
+    // A plain level change keeps the answers.
+    store
+        .set_severity(n, "SEV3", now, Effects::default())
+        .await
+        .unwrap();
+    let stored = store.incident(n).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.severity.as_str(), stored.assessment),
+        ("SEV3", Some(internal))
+    );
+}
+
 /// Private incidents: the flag is kept, membership follows the latest
 /// word, and guards refuse inside the transaction.
 async fn private_story(store: &DynStore) {
@@ -706,4 +775,18 @@ async fn story_on_sqlite() {
 async fn story_on_postgres() {
     let db = TestDb::create("story_on_postgres").await;
     story(warroom::store::connect(&db.url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn assessment_story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("assessed.db").display());
+    assessment_story(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test]
+async fn assessment_story_on_postgres() {
+    let db = TestDb::create("assessment_story_on_postgres").await;
+    assessment_story(warroom::store::connect(&db.url).await.unwrap()).await;
 }
