@@ -469,6 +469,48 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// The earliest recurring-task due time of an open incident.
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// Records a follow-up with `effects` (its timeline entry; the guard
+    /// says who may), in one transaction; its id.
+    async fn add_followup(
+        &self,
+        item: &NewFollowup,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<i64>;
+    async fn followup(&self, id: i64) -> Result<Option<crate::domain::followups::Followup>>;
+    /// Follow-ups, oldest first: of one owner or everyone's, open ones only
+    /// or all; at most `limit`.
+    async fn followups(
+        &self,
+        owner: Option<&UserId>,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::followups::Followup>>;
+    /// The follow-ups of one incident, oldest first.
+    async fn incident_followups(
+        &self,
+        number: IncidentNumber,
+    ) -> Result<Vec<crate::domain::followups::Followup>>;
+    /// Marks a follow-up done with `effects`, once: false (nothing
+    /// written) when it already was.
+    async fn complete_followup(
+        &self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+}
+
+/// A follow-up to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFollowup {
+    pub incident: IncidentNumber,
+    pub text: String,
+    pub owner: UserId,
+    pub due: Option<chrono::NaiveDate>,
+    pub created_by: UserId,
 }
 
 /// A checklist whose recurring tasks have fallen due.
