@@ -135,7 +135,10 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     };
     tracing::Span::current().record("incident", incident.number);
     if incident.status == Status::Closed
-        && !matches!(parsed, Command::Timeline | Command::Postmortem)
+        && !matches!(
+            parsed,
+            Command::Timeline | Command::Postmortem | Command::Followup { .. }
+        )
     {
         return Ok(Reply::Ephemeral(format!(
             "{} is closed; nothing more can change here.",

@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod declare;
 mod failures;
+mod followups;
 mod permissions;
 mod postmortem;
 mod private;
