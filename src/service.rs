@@ -1467,6 +1467,7 @@ async fn add_followup(
         owner: owner.clone(),
         due,
         created_by: user.clone(),
+        remind_at: due.and_then(|d| remind_at(d, ctx.settings.timezone)),
     };
     let id = ctx
         .store
@@ -1581,4 +1582,13 @@ async fn followup_done(
     }
     ctx.state_changed();
     Ok(())
+}
+
+/// When a follow-up due on `due` is reminded: 09:00 that day in `tz`.
+fn remind_at(due: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let at = due.and_hms_opt(9, 0, 0)?;
+    tz.from_local_datetime(&at)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }

@@ -501,6 +501,24 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         effects: Effects,
     ) -> Result<bool>;
+    /// Open follow-ups whose reminder is due: (id, incident, remind_at).
+    async fn due_followups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>>;
+    /// Sends a follow-up's reminder once: clears `remind_at` if it still is
+    /// `due_at` and applies `effects` (the reminder job), else false.
+    async fn fire_followup(
+        &self,
+        id: i64,
+        incident: IncidentNumber,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// The earliest reminder time of an open follow-up.
+    async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>>;
 }
 
 /// A follow-up to record.
@@ -511,6 +529,8 @@ pub struct NewFollowup {
     pub owner: UserId,
     pub due: Option<chrono::NaiveDate>,
     pub created_by: UserId,
+    /// When the owner is reminded (none without a due date).
+    pub remind_at: Option<DateTime<Utc>>,
 }
 
 /// A checklist whose recurring tasks have fallen due.

@@ -1362,8 +1362,8 @@ impl Store for ThisStore {
         let mut tx = self.write().await?;
         guarded(&mut tx, item.incident, &effects.guard).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO followups (incident_number, text, owner, due_on, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO followups (incident_number, text, owner, due_on, created_by, created_at, remind_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(item.incident)
         .bind(&item.text)
@@ -1371,6 +1371,7 @@ impl Store for ThisStore {
         .bind(item.due.map(|d| d.format("%Y-%m-%d").to_string()))
         .bind(&item.created_by.0)
         .bind(millis(now))
+        .bind(item.remind_at.map(millis))
         .fetch_one(&mut *tx)
         .await?;
         apply_effects(&mut tx, item.incident, effects, now).await?;
@@ -1452,6 +1453,65 @@ impl Store for ThisStore {
         apply_effects(&mut tx, number, effects, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn due_followups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_number, remind_at FROM followups
+             WHERE remind_at <= $1 AND done_at IS NULL ORDER BY remind_at LIMIT $2",
+        )
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("incident_number")?,
+                    from_millis(r.try_get("remind_at")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn fire_followup(
+        &self,
+        id: i64,
+        incident: IncidentNumber,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        lock_incident(&mut tx, incident).await?;
+        let moved = sqlx::query(
+            "UPDATE followups SET remind_at = NULL WHERE id = $1 AND remind_at = $2 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(millis(due_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(remind_at) FROM followups WHERE remind_at IS NOT NULL AND done_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
     }
 }
 

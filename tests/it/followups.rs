@@ -202,3 +202,85 @@ async fn followups_of_a_private_incident_are_listed_only_to_its_people() {
     let alice = listing(&app, DECLARER, "followups open").await;
     assert!(texts(&alice).contains("Rotate the keys"), "{alice}");
 }
+
+/// Direct messages (chat.postMessage to the user id) reminding `user`.
+fn reminders_to(app: &TestApp, user: &str) -> Vec<String> {
+    app.slack
+        .calls("chat.postMessage")
+        .iter()
+        .filter(|c| c.body["channel"] == user)
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_string())
+        .filter(|t| t.contains("Your follow-up"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_owner_is_reminded_once_when_a_followup_falls_due_whatever_the_restarts() {
+    let mut app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.command_json(DECLARER, &room, "close").await;
+    app.wait_idle().await;
+    // Due in two days: reminded at 09:00 (UTC, the default timezone) then.
+    app.command_json(
+        DECLARER,
+        &room,
+        &format!("followup Add a canary stage <@{BOB}> 2d"),
+    )
+    .await;
+    app.command_json(DECLARER, &room, "followup Nothing due here")
+        .await;
+    app.wait_idle().await;
+    let due = (start_time() + chrono::Duration::days(2))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc();
+    let until_due = (due - app.clock.now()).to_std().unwrap();
+
+    app.advance(until_due - minutes(1)).await;
+    assert!(reminders_to(&app, BOB).is_empty(), "not before it is due");
+
+    // Down across the due time: sent once when back.
+    app = app.restart(false).await;
+    app.clock.advance(minutes(30));
+    app = app.restart(true).await;
+    app.settle().await;
+    let sent = reminders_to(&app, BOB);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("Add a canary stage"), "{}", sent[0]);
+    assert!(sent[0].contains("INC-1"), "{}", sent[0]);
+
+    // Restarts and time repeat nothing.
+    app = app.restart(true).await;
+    app.advance(minutes(60 * 24 * 8)).await;
+    assert_eq!(reminders_to(&app, BOB).len(), 1);
+    assert!(
+        reminders_to(&app, DECLARER).is_empty(),
+        "no due date, no reminder"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder' AND text LIKE '%of the follow-up%'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_followup_done_before_it_is_due_is_not_reminded() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.command_json(
+        DECLARER,
+        &room,
+        &format!("followup Add a canary stage <@{BOB}> 2d"),
+    )
+    .await;
+    let mine = listing(&app, BOB, "followups").await;
+    let id = done_buttons(&mine)[0].clone();
+    app.click(BOB, &room, &format!("followup.done|{id}"), &id)
+        .await;
+    app.wait_idle().await;
+    app.command_json(DECLARER, &room, "close").await;
+    app.advance(minutes(60 * 24 * 3)).await;
+    assert!(reminders_to(&app, BOB).is_empty());
+}
