@@ -42,6 +42,16 @@ pub enum Command {
     Help,
     /// Posts the checklists of the roles the caller holds.
     Checklist,
+    /// Records a follow-up (action item) on the incident of the war room.
+    Followup {
+        text: String,
+        owner: Option<UserId>,
+        due: Option<crate::domain::followups::Due>,
+    },
+    /// Lists follow-ups (anywhere).
+    Followups {
+        scope: crate::domain::followups::Scope,
+    },
 }
 
 impl Command {
@@ -49,7 +59,11 @@ impl Command {
     pub fn needs_war_room(&self) -> bool {
         !matches!(
             self,
-            Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help
+            Command::Declare { .. }
+                | Command::List
+                | Command::Stats { .. }
+                | Command::Help
+                | Command::Followups { .. }
         )
     }
 }
@@ -69,6 +83,8 @@ pub const USAGE_SEVERITY: &str = "/incident severity [level]";
 pub const USAGE_STATUS: &str = "/incident status <investigating|identified|mitigated|resolved>";
 pub const USAGE_NOTE: &str = "/incident note <text>";
 pub const USAGE_STATS: &str = "/incident stats [days]";
+pub const USAGE_FOLLOWUP: &str = "/incident followup <text> [@owner] [due: 2026-12-24 or 7d]";
+pub const USAGE_FOLLOWUPS: &str = "/incident followups [mine|open|all]";
 
 /// Parses the text after `/incident`.
 pub fn parse(text: &str) -> Result<Command, ParseError> {
@@ -110,6 +126,13 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
         "postmortem" if rest.is_empty() => Ok(Command::Postmortem),
         "list" | "ls" if rest.is_empty() => Ok(Command::List),
         "checklist" | "tasks" if rest.is_empty() => Ok(Command::Checklist),
+        "followup" | "follow-up" | "action" => parse_followup(rest),
+        "followups" | "follow-ups" | "actions" => {
+            match crate::domain::followups::Scope::parse(rest) {
+                Some(scope) => Ok(Command::Followups { scope }),
+                None => Err(ParseError::Usage(USAGE_FOLLOWUPS)),
+            }
+        }
         "stats" => match rest {
             "" => Ok(Command::Stats {
                 days: DEFAULT_STATS_DAYS,
@@ -142,6 +165,33 @@ fn parse_assign(rest: &str) -> Result<Command, ParseError> {
     }
 }
 
+/// `<text> [@owner] [due]`: the owner and the due date are read from the
+/// end (`in 7d` counts as one due date), the rest is the text.
+fn parse_followup(rest: &str) -> Result<Command, ParseError> {
+    use crate::domain::followups::Due;
+    let mut words: Vec<&str> = rest.split_whitespace().collect();
+    let mut due = None;
+    if let Some(last) = words.last().and_then(|w| Due::parse(w)) {
+        due = Some(last);
+        words.pop();
+        if words.last().is_some_and(|w| w.eq_ignore_ascii_case("in")) {
+            words.pop();
+        }
+    }
+    let owner = words.last().and_then(|w| mention(w));
+    if owner.is_some() {
+        words.pop();
+    }
+    if words.is_empty() {
+        return Err(ParseError::Usage(USAGE_FOLLOWUP));
+    }
+    Ok(Command::Followup {
+        text: words.join(" "),
+        owner,
+        due,
+    })
+}
+
 /// `<@U123>` or `<@U123|alice>` → `U123`.
 pub fn mention(token: &str) -> Option<UserId> {
     let inner = token.strip_prefix("<@")?.strip_suffix('>')?;
@@ -168,6 +218,8 @@ pub fn help_text() -> String {
         "• `/incident note <text>` adds a timeline entry",
         "• `/incident timeline` shows the timeline",
         "• `/incident checklist` posts the checklists of the roles you hold",
+        "• `/incident followup <text> [@owner] [due]` records an action item (due `2026-12-24` or `7d`)",
+        "• `/incident followups [mine|open|all]` lists action items, each with a Done button",
         "• `/incident update [text]`, `close`, `postmortem`, `stats [days]`",
     ]
     .join("\n")
@@ -195,6 +247,36 @@ mod tests {
         assert_eq!(parse("roles"), Ok(Command::Roles));
         assert_eq!(parse("checklist"), Ok(Command::Checklist));
         assert_eq!(parse("tasks"), Ok(Command::Checklist));
+        use crate::domain::followups::{Due, Scope};
+        assert_eq!(
+            parse("followup Add an alert on 5xx <@U9|bob> in 7d"),
+            Ok(Command::Followup {
+                text: "Add an alert on 5xx".into(),
+                owner: Some(UserId("U9".into())),
+                due: Some(Due::InDays(7)),
+            })
+        );
+        assert_eq!(
+            parse("followup Write the runbook"),
+            Ok(Command::Followup {
+                text: "Write the runbook".into(),
+                owner: None,
+                due: None,
+            })
+        );
+        assert_eq!(
+            parse("followup <@U9> 2026-12-24"),
+            Err(ParseError::Usage(USAGE_FOLLOWUP))
+        );
+        assert_eq!(
+            parse("followups"),
+            Ok(Command::Followups { scope: Scope::Mine })
+        );
+        assert_eq!(
+            parse("followups all"),
+            Ok(Command::Followups { scope: Scope::All })
+        );
+        assert!(parse("followups later").is_err());
         assert_eq!(
             parse("assign incident lead <@U123|alice>"),
             Ok(Command::Assign {

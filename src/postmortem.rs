@@ -11,6 +11,8 @@
 //! holders), `hand_offs`, `severity_changes`, `summary_timeline` (when,
 //! text), `timeline` (when, label, who, text, link), `communications` (when,
 //! where, audience, by, text), `prompts` (the question bank's root-cause questions),
+//! `followups` (the action items recorded with `/incident followup`: text,
+//! owner, due (a date, empty when none), status (`open` or `done`), done_at),
 //! `timezone`, `generated_at`.
 //!
 //! The file is read outside Slack, so every text is Markdown: people are
@@ -62,8 +64,45 @@ pub struct Draft {
     timeline: Vec<TimelineLine>,
     communications: Vec<CommLine>,
     prompts: Vec<&'static str>,
+    followups: Vec<FollowupView>,
     timezone: String,
     generated_at: String,
+}
+
+#[derive(Serialize)]
+struct FollowupView {
+    text: String,
+    owner: String,
+    due: String,
+    status: &'static str,
+    done_at: String,
+}
+
+impl Draft {
+    /// The draft with the incident's follow-ups in its action-item table.
+    /// Owners are named from `names` (they are mentioned on the timeline,
+    /// where each follow-up is written when recorded).
+    pub fn with_followups(
+        mut self,
+        items: &[crate::domain::followups::Followup],
+        names: &Names,
+        timezone: chrono_tz::Tz,
+    ) -> Draft {
+        self.followups = items
+            .iter()
+            .map(|f| FollowupView {
+                text: to_markdown(&f.text, names).replace(['\r', '\n'], " "),
+                owner: names.user(&f.owner.0),
+                due: f.due.map(|d| d.to_string()).unwrap_or_default(),
+                status: if f.is_open() { "open" } else { "done" },
+                done_at: f
+                    .done_at
+                    .map(|t| t.with_timezone(&timezone).format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -303,6 +342,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             })
             .collect(),
         prompts: PROMPTS.to_vec(),
+        followups: Vec::new(),
         timezone: tz.name().to_string(),
         generated_at: fmt(f.now),
     }
@@ -749,7 +789,35 @@ mod tests {
             timezone: chrono_tz::Europe::Paris,
             now: at(4, 11),
             names: &names(),
-        });
+        })
+        .with_followups(
+            &[
+                crate::domain::followups::Followup {
+                    id: 1,
+                    incident: i.number,
+                    text: "Alert on payments-api 5xx | rate".into(),
+                    owner: UserId("UBOB".into()),
+                    due: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
+                    created_by: UserId("UALICE".into()),
+                    created_at: at(4, 0),
+                    done_at: None,
+                    done_by: None,
+                },
+                crate::domain::followups::Followup {
+                    id: 2,
+                    incident: i.number,
+                    text: "Roll back the pool size".into(),
+                    owner: UserId("UALICE".into()),
+                    due: None,
+                    created_by: UserId("UALICE".into()),
+                    created_at: at(4, 0),
+                    done_at: Some(at(4, 10)),
+                    done_by: Some(UserId("UALICE".into())),
+                },
+            ],
+            &names(),
+            chrono_tz::Europe::Paris,
+        );
         let md = Postmortems::load(None).unwrap().render(&d).unwrap();
         insta::assert_snapshot!(md);
     }

@@ -44,10 +44,8 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
 pub async fn next_due(ctx: &Ctx) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
     let reminder = ctx.store.next_reminder_due().await?;
     let checklist = ctx.store.next_checklist_due().await?;
-    Ok(match (reminder, checklist) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    })
+    let followup = ctx.store.next_followup_due().await?;
+    Ok([reminder, checklist, followup].into_iter().flatten().min())
 }
 
 /// How long event ids are kept (Slack redelivers for about an hour).
@@ -85,7 +83,8 @@ pub async fn run_pruner(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receive
 
 /// Fires what is due; true when something was sent.
 async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
-    let sent = fire_due(ctx).await? + fire_checklists_due(ctx).await?;
+    let sent =
+        fire_due(ctx).await? + fire_checklists_due(ctx).await? + fire_followups_due(ctx).await?;
     if sent > 0 {
         // Their post jobs are queued: wake the workers.
         ctx.state_changed();
@@ -250,4 +249,48 @@ pub async fn render(
         &digest,
         ctx.settings.timezone,
     ))
+}
+
+/// Reminds the owner of each follow-up due now, once: a direct message
+/// (they may not be in the war room, which may be archived), queued by a
+/// compare-and-set that clears `remind_at`, with its timeline entry.
+pub async fn fire_followups_due(ctx: &Ctx) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
+    let mut sent = 0;
+    for (id, incident, due_at) in ctx.store.due_followups(now, BATCH).await? {
+        let Some(f) = ctx.store.followup(id).await? else {
+            continue;
+        };
+        let due = f.due.map(|d| format!(" is due {d}")).unwrap_or_default();
+        let text = format!(
+            ":alarm_clock: Your follow-up from INC-{incident}{due}: {}. When it is done, tick it with `/incident followups`.",
+            f.text
+        );
+        let effects = crate::store::Effects {
+            timeline: vec![crate::domain::NewEntry {
+                occurred_at: now,
+                kind: crate::domain::EntryKind::Reminder,
+                author: None,
+                text: format!(
+                    "Reminded {} of the follow-up “{}”",
+                    f.owner.mention(),
+                    f.text
+                ),
+            }],
+            jobs: vec![crate::jobs::Job::Notice {
+                channel: None,
+                user: f.owner.0.clone(),
+                text,
+            }],
+            ..crate::store::Effects::default()
+        };
+        if ctx
+            .store
+            .fire_followup(id, incident, due_at, now, effects)
+            .await?
+        {
+            sent += 1;
+        }
+    }
+    Ok(sent)
 }

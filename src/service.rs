@@ -123,6 +123,7 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             Command::Declare { title } => open_declare(ctx, cmd, title.as_deref()).await,
             Command::List => list(ctx, &user).await?,
             Command::Stats { days } => stats(ctx, days).await?,
+            Command::Followups { scope } => list_followups(ctx, &user, scope).await?,
             _ => Reply::Ephemeral(command::help_text()),
         });
     }
@@ -134,7 +135,10 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
     };
     tracing::Span::current().record("incident", incident.number);
     if incident.status == Status::Closed
-        && !matches!(parsed, Command::Timeline | Command::Postmortem)
+        && !matches!(
+            parsed,
+            Command::Timeline | Command::Postmortem | Command::Followup { .. }
+        )
     {
         return Ok(Reply::Ephemeral(format!(
             "{} is closed; nothing more can change here.",
@@ -326,9 +330,14 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
             Reply::Ephemeral("Generating the postmortem draft again from the current timeline; it will appear here.".to_string())
         }
         Command::Checklist => checklists_of(ctx, &incident, &user).await?,
-        Command::Declare { .. } | Command::List | Command::Stats { .. } | Command::Help => {
-            Reply::Ephemeral(command::help_text())
+        Command::Followup { text, owner, due } => {
+            add_followup(ctx, &incident, &user, text, owner, due).await?
         }
+        Command::Declare { .. }
+        | Command::List
+        | Command::Stats { .. }
+        | Command::Help
+        | Command::Followups { .. } => Reply::Ephemeral(command::help_text()),
     };
     ctx.state_changed();
     Ok(reply)
@@ -453,6 +462,11 @@ async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
             None => format!("• {name}: not known for any incident yet"),
         });
     }
+    let today = today(ctx);
+    let (open, overdue) = followup_counts(ctx, today).await?;
+    lines.push(format!(
+        "• Follow-ups: {open} open, {overdue} overdue (`/incident followups open`)"
+    ));
     Ok(Reply::Ephemeral(lines.join("\n")))
 }
 
@@ -670,6 +684,7 @@ pub async fn action(
             task,
             done,
         } => return tick(ctx, user, channel, *checklist, *task, *done).await,
+        Action::FollowupDone { id } => return followup_done(ctx, user, channel, *id).await,
         Action::OpenSummary {
             checklist,
             since,
@@ -714,7 +729,10 @@ pub async fn action(
             return Ok(());
         }
         Action::Snooze { minutes, .. } => return snooze(ctx, &incident, user, *minutes).await,
-        Action::Unknown(_) | Action::Tick { .. } | Action::OpenSummary { .. } => return Ok(()),
+        Action::Unknown(_)
+        | Action::Tick { .. }
+        | Action::OpenSummary { .. }
+        | Action::FollowupDone { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -1587,4 +1605,190 @@ async fn tag(ctx: &Ctx, r: &Reaction, added: bool) -> Result<Option<EventChange>
         change: Some(change),
         effects,
     }))
+}
+
+/// Today's date in the configured time zone (due dates are calendar dates).
+fn today(ctx: &Ctx) -> chrono::NaiveDate {
+    ctx.clock
+        .now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive()
+}
+
+/// Open and overdue follow-ups of all incidents, drills included (they
+/// are work someone owns all the same).
+async fn followup_counts(
+    ctx: &Ctx,
+    today: chrono::NaiveDate,
+) -> Result<(usize, usize), StoreError> {
+    let open = ctx.store.followups(None, true, i64::MAX).await?;
+    Ok(crate::domain::followups::counts(&open, today))
+}
+
+/// `/incident followup <text> [@owner] [due]`: records an action item on
+/// the incident of the war room, during or after it, with its timeline
+/// entry in the same transaction.
+async fn add_followup(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: String,
+    owner: Option<UserId>,
+    due: Option<crate::domain::followups::Due>,
+) -> Result<Reply, StoreError> {
+    let owner = owner.unwrap_or_else(|| user.clone());
+    let due = match due.map(|d| d.resolve(today(ctx))) {
+        Some(None) => {
+            return Ok(Reply::Ephemeral(
+                "That due date is out of range; give a date like `2026-12-24` or `7d`.".to_string(),
+            ));
+        }
+        Some(Some(d)) => Some(d),
+        None => None,
+    };
+    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
+    let line = format!(
+        "{} added a follow-up for {}: “{}”{due_text}",
+        user.mention(),
+        owner.mention(),
+        text
+    );
+    let effects = Effects {
+        timeline: vec![entry(ctx, EntryKind::Task, user, line)],
+        guard: Guard {
+            member: Some(user.clone()),
+            ..Guard::default()
+        },
+        ..Effects::default()
+    };
+    let item = crate::store::NewFollowup {
+        incident: incident.number,
+        text: text.clone(),
+        owner: owner.clone(),
+        due,
+        created_by: user.clone(),
+        remind_at: due.and_then(|d| remind_at(d, ctx.settings.timezone)),
+    };
+    let id = ctx
+        .store
+        .add_followup(&item, ctx.clock.now(), effects)
+        .await?;
+    info!(followup = id, "follow-up recorded");
+    Ok(Reply::InChannel(format!(
+        ":pushpin: Follow-up for {} on {}: {}{due_text}. `/incident followups` lists it with a Done button.",
+        owner.mention(),
+        incident.reference(),
+        crate::slack::text::defuse(&text)
+    )))
+}
+
+/// `/incident followups [mine|open|all]`, anywhere: an ephemeral list with
+/// a Done button on each open one. Follow-ups of a private incident are
+/// shown only to their owner and to people known to be in its war room.
+async fn list_followups(
+    ctx: &Ctx,
+    user: &UserId,
+    scope: crate::domain::followups::Scope,
+) -> Result<Reply, StoreError> {
+    use crate::domain::followups::Scope;
+    const LIMIT: i64 = 500;
+    let items = match scope {
+        Scope::Mine => ctx.store.followups(Some(user), true, LIMIT).await?,
+        Scope::Open => ctx.store.followups(None, true, LIMIT).await?,
+        Scope::All => ctx.store.followups(None, false, LIMIT).await?,
+    };
+    let mut visible = Vec::with_capacity(items.len());
+    let mut private: BTreeMap<i64, bool> = BTreeMap::new();
+    for f in items {
+        let hidden = match private.get(&f.incident) {
+            Some(h) => *h,
+            None => {
+                let h = match ctx.store.incident(f.incident).await? {
+                    Some(i) if i.private => !ctx.store.is_member(i.number, user).await?,
+                    _ => false,
+                };
+                private.insert(f.incident, h);
+                h
+            }
+        };
+        if !hidden || f.owner == *user {
+            visible.push(f);
+        }
+    }
+    let heading = match scope {
+        Scope::Mine => format!("*Your open follow-ups* ({})", visible.len()),
+        Scope::Open => format!("*Open follow-ups* ({})", visible.len()),
+        Scope::All => format!("*All follow-ups* ({})", visible.len()),
+    };
+    Ok(Reply::EphemeralBlocks(blocks::followups(
+        &heading,
+        &visible,
+        today(ctx),
+    )))
+}
+
+/// "Done" on a listed follow-up: records when and by whom, once, with its
+/// timeline entry, and answers the person who clicked.
+async fn followup_done(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    id: i64,
+) -> Result<(), StoreError> {
+    let Some(f) = ctx.store.followup(id).await? else {
+        warn!(followup = id, "Done on a follow-up that does not exist");
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", f.incident);
+    let tell = |text: String| -> Vec<Job> {
+        match channel {
+            Some(c) => vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text,
+            }],
+            None => vec![],
+        }
+    };
+    let effects = Effects {
+        timeline: vec![entry(
+            ctx,
+            EntryKind::Task,
+            user,
+            format!("{} ticked the follow-up “{}” done", user.mention(), f.text),
+        )],
+        jobs: tell(format!(
+            ":white_check_mark: Done: {} (INC-{}).",
+            crate::slack::text::defuse(&f.text),
+            f.incident
+        )),
+        ..Effects::default()
+    };
+    let done = ctx
+        .store
+        .complete_followup(id, user, ctx.clock.now(), effects)
+        .await?;
+    if !done {
+        let effects = Effects {
+            jobs: tell(format!(
+                "That follow-up (INC-{}) was already done.",
+                f.incident
+            )),
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(f.incident, ctx.clock.now(), effects)
+            .await?;
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// When a follow-up due on `due` is reminded: 09:00 that day in `tz`.
+fn remind_at(due: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let at = due.and_hms_opt(9, 0, 0)?;
+    tz.from_local_datetime(&at)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }

@@ -481,7 +481,12 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 timezone: ctx.settings.timezone,
                 now: ctx.clock.now(),
                 names: &names,
-            });
+            })
+            .with_followups(
+                &ctx.store.incident_followups(number).await?,
+                &names,
+                ctx.settings.timezone,
+            );
             let markdown = ctx
                 .postmortems
                 .render(&draft)

@@ -93,6 +93,10 @@ pub enum Action {
         since: i64,
         until: i64,
     },
+    /// "Done" on a listed follow-up.
+    FollowupDone {
+        id: i64,
+    },
     Unknown(String),
 }
 
@@ -361,6 +365,12 @@ impl Interaction {
                                 Action::Snooze { incident, minutes }
                             }
                             _ => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_FOLLOWUP_DONE) => {
+                        match value.parse::<i64>() {
+                            Ok(id) => Action::FollowupDone { id },
+                            Err(_) => Action::Unknown(id.to_string()),
                         }
                     }
                     (id, _) if id.starts_with(crate::slack::blocks::ACTION_TICK) => {

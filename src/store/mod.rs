@@ -513,6 +513,68 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// The earliest recurring-task due time of an open incident.
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// Records a follow-up with `effects` (its timeline entry; the guard
+    /// says who may), in one transaction; its id.
+    async fn add_followup(
+        &self,
+        item: &NewFollowup,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<i64>;
+    async fn followup(&self, id: i64) -> Result<Option<crate::domain::followups::Followup>>;
+    /// Follow-ups, oldest first: of one owner or everyone's, open ones only
+    /// or all; at most `limit`.
+    async fn followups(
+        &self,
+        owner: Option<&UserId>,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::followups::Followup>>;
+    /// The follow-ups of one incident, oldest first.
+    async fn incident_followups(
+        &self,
+        number: IncidentNumber,
+    ) -> Result<Vec<crate::domain::followups::Followup>>;
+    /// Marks a follow-up done with `effects`, once: false (nothing
+    /// written) when it already was.
+    async fn complete_followup(
+        &self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// Open follow-ups whose reminder is due: (id, incident, remind_at).
+    async fn due_followups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>>;
+    /// Sends a follow-up's reminder once: clears `remind_at` if it still is
+    /// `due_at` and applies `effects` (the reminder job), else false.
+    async fn fire_followup(
+        &self,
+        id: i64,
+        incident: IncidentNumber,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool>;
+    /// The earliest reminder time of an open follow-up.
+    async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>>;
+}
+
+/// A follow-up to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFollowup {
+    pub incident: IncidentNumber,
+    pub text: String,
+    pub owner: UserId,
+    pub due: Option<chrono::NaiveDate>,
+    pub created_by: UserId,
+    /// When the owner is reminded (none without a due date).
+    pub remind_at: Option<DateTime<Utc>>,
 }
 
 /// A checklist whose recurring tasks have fallen due.

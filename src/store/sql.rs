@@ -1463,4 +1463,193 @@ impl Store for ThisStore {
         .await?;
         next.map(from_millis).transpose()
     }
+
+    async fn add_followup(
+        &self,
+        item: &NewFollowup,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        guarded(&mut tx, item.incident, &effects.guard).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO followups (incident_number, text, owner, due_on, created_by, created_at, remind_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(item.incident)
+        .bind(&item.text)
+        .bind(&item.owner.0)
+        .bind(item.due.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(&item.created_by.0)
+        .bind(millis(now))
+        .bind(item.remind_at.map(millis))
+        .fetch_one(&mut *tx)
+        .await?;
+        apply_effects(&mut tx, item.incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn followup(&self, id: i64) -> Result<Option<crate::domain::followups::Followup>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE id = $1"
+        )))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(followup_from_row).transpose()
+    }
+
+    async fn followups(
+        &self,
+        owner: Option<&UserId>,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::followups::Followup>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followups
+             WHERE ($1 IS NULL OR owner = $1) AND ($2 = FALSE OR done_at IS NULL)
+             ORDER BY id LIMIT $3"
+        )))
+        .bind(owner.map(|o| o.0.clone()))
+        .bind(open_only)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(followup_from_row).collect()
+    }
+
+    async fn incident_followups(
+        &self,
+        number: IncidentNumber,
+    ) -> Result<Vec<crate::domain::followups::Followup>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE incident_number = $1 ORDER BY id"
+        )))
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(followup_from_row).collect()
+    }
+
+    async fn complete_followup(
+        &self,
+        id: i64,
+        by: &UserId,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let number: Option<i64> =
+            sqlx::query_scalar("SELECT incident_number FROM followups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(number) = number else {
+            return Ok(false);
+        };
+        lock_incident(&mut tx, number).await?;
+        let changed = sqlx::query(
+            "UPDATE followups SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(&by.0)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, number, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn due_followups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_number, remind_at FROM followups
+             WHERE remind_at <= $1 AND done_at IS NULL ORDER BY remind_at LIMIT $2",
+        )
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("incident_number")?,
+                    from_millis(r.try_get("remind_at")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn fire_followup(
+        &self,
+        id: i64,
+        incident: IncidentNumber,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        lock_incident(&mut tx, incident).await?;
+        let moved = sqlx::query(
+            "UPDATE followups SET remind_at = NULL WHERE id = $1 AND remind_at = $2 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(millis(due_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        apply_effects(&mut tx, incident, effects, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(remind_at) FROM followups WHERE remind_at IS NOT NULL AND done_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(from_millis).transpose()
+    }
+}
+
+const FOLLOWUP_COLUMNS: &str =
+    "id, incident_number, text, owner, due_on, created_by, created_at, done_at, done_by";
+
+fn followup_from_row(row: &DbRow) -> Result<crate::domain::followups::Followup> {
+    let id: i64 = row.try_get("id")?;
+    let due = row
+        .try_get::<Option<String>, _>("due_on")?
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|e| StoreError::Corrupt(format!("follow-up {id} due date {d}: {e}")))
+        })
+        .transpose()?;
+    Ok(crate::domain::followups::Followup {
+        id,
+        incident: row.try_get("incident_number")?,
+        text: row.try_get("text")?,
+        owner: UserId(row.try_get("owner")?),
+        due,
+        created_by: UserId(row.try_get("created_by")?),
+        created_at: from_millis(row.try_get("created_at")?)?,
+        done_at: row
+            .try_get::<Option<i64>, _>("done_at")?
+            .map(from_millis)
+            .transpose()?,
+        done_by: row.try_get::<Option<String>, _>("done_by")?.map(UserId),
+    })
 }

@@ -15,6 +15,7 @@ mod crash;
 mod declare;
 mod deploy;
 mod failures;
+mod followups;
 mod ops;
 mod permissions;
 mod postmortem;

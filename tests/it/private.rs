@@ -15,7 +15,7 @@ const TITLE: &str = "Leaked signing keys";
 const SUMMARY: &str = "Keys for the payments signer found in a public gist";
 
 /// Declares through the form with these flags; returns the war room.
-async fn declare_with(app: &TestApp, view: &str, flags: Vec<&'static str>) -> String {
+pub async fn declare_with(app: &TestApp, view: &str, flags: Vec<&'static str>) -> String {
     let before = app.count("SELECT COUNT(*) FROM incidents").await;
     let res = app
         .submit_declare(

@@ -790,3 +790,102 @@ async fn assessment_story_on_postgres() {
     let db = TestDb::create("assessment_story_on_postgres").await;
     assessment_story(warroom::store::connect(&db.url).await.unwrap()).await;
 }
+
+/// Follow-ups on one backend: recorded with their entry, listed by owner
+/// and state, done once, reminded once by compare-and-set.
+async fn followups_story(store: DynStore) {
+    use warroom::store::NewFollowup;
+    store.migrate().await.unwrap();
+    let alice = UserId("UALICE".to_string());
+    let bob = UserId("UBOB".to_string());
+    let now = t0();
+    let (one, _) = store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("VF"),
+            now,
+            "Incident Lead",
+            jobs(vec![]),
+        )
+        .await
+        .unwrap();
+    let remind = now + chrono::Duration::hours(1);
+    let item = NewFollowup {
+        incident: one.number,
+        text: "Alert on 5xx".into(),
+        owner: bob.clone(),
+        due: chrono::NaiveDate::from_ymd_opt(2026, 12, 24),
+        created_by: alice.clone(),
+        remind_at: Some(remind),
+    };
+    let id = store
+        .add_followup(&item, now, Default::default())
+        .await
+        .unwrap();
+    let other = NewFollowup {
+        owner: alice.clone(),
+        remind_at: None,
+        due: None,
+        text: "Runbook".into(),
+        ..item.clone()
+    };
+    store
+        .add_followup(&other, now, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.followups(Some(&bob), true, 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(store.followups(None, true, 10).await.unwrap().len(), 2);
+    assert_eq!(store.next_followup_due().await.unwrap(), Some(remind));
+    assert!(store.due_followups(now, 10).await.unwrap().is_empty());
+    let due = store.due_followups(remind, 10).await.unwrap();
+    assert_eq!(due, vec![(id, one.number, remind)]);
+    assert!(
+        store
+            .fire_followup(id, one.number, remind, remind, Default::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fire_followup(id, one.number, remind, remind, Default::default())
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert_eq!(store.next_followup_due().await.unwrap(), None);
+    assert!(
+        store
+            .complete_followup(id, &bob, remind, Default::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_followup(id, &bob, remind, Default::default())
+            .await
+            .unwrap()
+    );
+    let f = store.followup(id).await.unwrap().unwrap();
+    assert_eq!(f.done_by, Some(bob.clone()));
+    assert_eq!(f.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 24));
+    assert_eq!(store.followups(None, true, 10).await.unwrap().len(), 1);
+    assert_eq!(store.followups(None, false, 10).await.unwrap().len(), 2);
+    assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn followups_story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("followups.db").display());
+    followups_story(warroom::store::connect(&url).await.unwrap()).await;
+}
+
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test]
+async fn followups_story_on_postgres() {
+    let db = TestDb::create("followups_story_on_postgres").await;
+    followups_story(warroom::store::connect(&db.url).await.unwrap()).await;
+}
