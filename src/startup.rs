@@ -62,6 +62,7 @@ impl App {
             &secrets.bot_token,
             settings.slack_rate_control,
             settings.slack_call_timeout,
+            clock.clone(),
         )
         .context("cannot set up the Slack client (TLS roots)")?;
         let listener = TcpListener::bind(settings.listen)

@@ -1,8 +1,11 @@
 //! The Web API client: slack-morphism over hyper, pointed at `slack.api_url`
-//! (plain http allowed, so tests can use a fake on 127.0.0.1), with its rate
-//! control on. Errors are sorted into "try again later" and "will not work",
-//! which is all the job runner needs to know.
+//! (plain http allowed, so tests can use a fake on 127.0.0.1). slack-morphism's
+//! own rate control is off: every call passes our [`Pacer`] first, keyed by
+//! method and channel. Errors are sorted into "try again later", "not yet"
+//! and "will not work", which is all the job runner needs to know.
 
+use super::pacer::{self, Key, Pacer};
+use crate::clock::Clock;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,6 +23,12 @@ pub enum CallError {
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+    },
+    /// Not sent: the pacer holds calls like this one (Slack's rate limit,
+    /// or a `429` Slack gave) until then. Slack did nothing.
+    #[error("paced: Slack's rate limit allows this call at {until}")]
+    Paced {
+        until: chrono::DateTime<chrono::Utc>,
     },
     /// Slack answered `ok: false` with this error code.
     #[error("Slack refused the call: {0}")]
@@ -49,7 +58,7 @@ fn classify(e: SlackClientError) -> CallError {
         SlackClientError::ApiError(api) => CallError::Api(api.code),
         SlackClientError::RateLimitError(r) => CallError::Transient {
             reason: "HTTP 429".to_string(),
-            retry_after: r.retry_after,
+            retry_after: Some(pacer::retry_after(r.retry_after)),
         },
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => CallError::Transient {
             reason: format!("HTTP {}", h.status_code),
@@ -97,6 +106,9 @@ pub struct SlackApi {
     bot_user: Arc<tokio::sync::OnceCell<String>>,
     /// Longest a single Web API call may take before it counts as a timeout.
     call_timeout: Duration,
+    /// Client-side pacing; `None` with `slack.rate_control = false`.
+    pacer: Option<Arc<Pacer>>,
+    clock: Clock,
 }
 
 impl SlackApi {
@@ -105,31 +117,52 @@ impl SlackApi {
         bot_token: &SecretString,
         rate_control: bool,
         call_timeout: Duration,
+        clock: Clock,
     ) -> std::io::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
             .build();
-        let mut connector =
+        // No `with_rate_control`: slack-morphism's limiter keys posts for
+        // the whole bot and waits inside the caller; ours is the pacer.
+        let connector =
             SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
-        if rate_control {
-            connector = connector.with_rate_control(SlackApiRateControlConfig::new());
-        }
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             bot_user: Arc::new(tokio::sync::OnceCell::new()),
             call_timeout,
+            pacer: rate_control.then(|| Arc::new(Pacer::new(clock.clone()))),
+            clock,
         })
     }
 
-    async fn call<T, F>(&self, f: F) -> Result<T, CallError>
+    /// Makes one Web API call about `key`: not at all while the pacer holds
+    /// such calls (`Paced`, with when to try again), and a `429` pauses the
+    /// key for its `Retry-After`.
+    async fn call<T, F>(&self, key: Key, f: F) -> Result<T, CallError>
     where
         F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
     {
+        if let Some(pacer) = &self.pacer {
+            pacer
+                .check(&key)
+                .map_err(|until| CallError::Paced { until })?;
+        }
+        pacer::sent(1);
         let session = self.client.open_session(&self.token);
         match tokio::time::timeout(self.call_timeout, f(session)).await {
+            Ok(Err(SlackClientError::RateLimitError(r))) if self.pacer.is_some() => {
+                // Slack did nothing: not a call it may have acted on.
+                pacer::sent(-1);
+                let until = self
+                    .pacer
+                    .as_ref()
+                    .map_or_else(|| self.clock.now(), |p| p.pause(&key, r.retry_after));
+                tracing::info!(method = key.method, channel = ?key.channel, %until, "Slack answered 429; pausing these calls");
+                Err(CallError::Paced { until })
+            }
             Ok(result) => result.map_err(classify),
             Err(_) => Err(CallError::Transient {
                 reason: "timed out".to_string(),
@@ -140,14 +173,27 @@ impl SlackApi {
 
     pub async fn views_open(&self, trigger_id: &str, view: SlackView) -> Result<(), CallError> {
         let req = SlackApiViewsOpenRequest::new(trigger_id.to_string().into(), view);
-        self.call(async |s| s.views_open(&req).await).await?;
-        Ok(())
+        // Slack is waiting for this request, so nothing can be rescheduled:
+        // wait for the pacer instead (the caller bounds the whole wait).
+        loop {
+            match self
+                .call(Key::method("views.open"), async |s| {
+                    s.views_open(&req).await
+                })
+                .await
+            {
+                Err(CallError::Paced { until }) => self.clock.sleep_until(until).await,
+                other => return other.map(|_| ()),
+            }
+        }
     }
 
     pub async fn create_channel(&self, name: &str) -> Result<CreatedChannel, CallError> {
         let req = SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(false);
         let res = self
-            .call(async |s| s.conversations_create(&req).await)
+            .call(Key::method("conversations.create"), async |s| {
+                s.conversations_create(&req).await
+            })
             .await?;
         Ok(CreatedChannel {
             id: res.channel.id.to_string(),
@@ -169,15 +215,18 @@ impl SlackApi {
             users: user,
         };
         let result: Result<serde_json::Value, CallError> = self
-            .call(async |s| {
-                s.http_session_api
-                    .http_post(
-                        "conversations.invite",
-                        &req,
-                        Some(&SLACK_TIER3_METHOD_CONFIG),
-                    )
-                    .await
-            })
+            .call(
+                Key::in_channel("conversations.invite", channel),
+                async |s| {
+                    s.http_session_api
+                        .http_post(
+                            "conversations.invite",
+                            &req,
+                            Some(&SLACK_TIER3_METHOD_CONFIG),
+                        )
+                        .await
+                },
+            )
             .await;
         match result {
             // Already there is as good as invited.
@@ -190,8 +239,10 @@ impl SlackApi {
     /// edit there again after it was removed.
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.to_string().into());
-        self.call(async |s| s.conversations_join(&req).await)
-            .await?;
+        self.call(Key::in_channel("conversations.join", channel), async |s| {
+            s.conversations_join(&req).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -200,8 +251,11 @@ impl SlackApi {
             channel.to_string().into(),
             topic.to_string(),
         );
-        self.call(async |s| s.conversations_set_topic(&req).await)
-            .await?;
+        self.call(
+            Key::in_channel("conversations.setTopic", channel),
+            async |s| s.conversations_set_topic(&req).await,
+        )
+        .await?;
         Ok(())
     }
 
@@ -212,7 +266,11 @@ impl SlackApi {
         content: SlackMessageContent,
     ) -> Result<String, CallError> {
         let req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
-        let res = self.call(async |s| s.chat_post_message(&req).await).await?;
+        let res = self
+            .call(Key::in_channel("chat.postMessage", channel), async |s| {
+                s.chat_post_message(&req).await
+            })
+            .await?;
         Ok(res.ts.to_string())
     }
 
@@ -227,7 +285,10 @@ impl SlackApi {
             content,
             ts.to_string().into(),
         );
-        self.call(async |s| s.chat_update(&req).await).await?;
+        self.call(Key::in_channel("chat.update", channel), async |s| {
+            s.chat_update(&req).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -242,8 +303,10 @@ impl SlackApi {
             user.to_string().into(),
             SlackMessageContent::new().with_text(text.to_string()),
         );
-        self.call(async |s| s.chat_post_ephemeral(&req).await)
-            .await?;
+        self.call(Key::in_channel("chat.postEphemeral", channel), async |s| {
+            s.chat_post_ephemeral(&req).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -272,7 +335,10 @@ impl SlackApi {
             .with_inclusive(true)
             .with_limit(1);
         let res = self
-            .call(async |s| s.conversations_history(&history).await)
+            .call(
+                Key::in_channel("conversations.history", channel),
+                async |s| s.conversations_history(&history).await,
+            )
             .await?;
         if let Some(m) = found(res.messages) {
             return Ok(Some(m));
@@ -288,7 +354,10 @@ impl SlackApi {
         .with_inclusive(true)
         .with_limit(2);
         match self
-            .call(async |s| s.conversations_replies(&replies).await)
+            .call(
+                Key::in_channel("conversations.replies", channel),
+                async |s| s.conversations_replies(&replies).await,
+            )
             .await
         {
             Ok(res) => Ok(found(res.messages)),
@@ -305,7 +374,9 @@ impl SlackApi {
         let req =
             SlackApiChatGetPermalinkRequest::new(channel.to_string().into(), ts.to_string().into());
         let res = self
-            .call(async |s| s.chat_get_permalink(&req).await)
+            .call(Key::in_channel("chat.getPermalink", channel), async |s| {
+                s.chat_get_permalink(&req).await
+            })
             .await?;
         Ok(res.permalink.to_string())
     }
@@ -322,7 +393,12 @@ impl SlackApi {
             emoji.to_string().into(),
             ts.to_string().into(),
         );
-        match self.call(async |s| s.reactions_add(&req).await).await {
+        match self
+            .call(Key::in_channel("reactions.add", channel), async |s| {
+                s.reactions_add(&req).await
+            })
+            .await
+        {
             Err(CallError::Api(code)) if code == "already_reacted" => Ok(()),
             other => other.map(|_| ()),
         }
@@ -331,7 +407,11 @@ impl SlackApi {
     /// A person's display name (falling back to real name, then handle).
     pub async fn user_name(&self, user: &str) -> Result<String, CallError> {
         let req = SlackApiUsersInfoRequest::new(user.to_string().into());
-        let res = self.call(async |s| s.users_info(&req).await).await?;
+        let res = self
+            .call(Key::method("users.info"), async |s| {
+                s.users_info(&req).await
+            })
+            .await?;
         let u = res.user;
         let profile = u.profile.as_ref();
         let pick = |v: Option<&String>| v.filter(|s| !s.trim().is_empty()).cloned();
@@ -354,21 +434,28 @@ impl SlackApi {
         let get =
             SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), content.len());
         let target = self
-            .call(async |s| s.get_upload_url_external(&get).await)
+            .call(Key::method("files.getUploadURLExternal"), async |s| {
+                s.get_upload_url_external(&get).await
+            })
             .await?;
         let upload = SlackApiFilesUploadViaUrlRequest::new(
             target.upload_url.clone(),
             content.as_bytes().to_vec(),
             "text/markdown".to_string(),
         );
-        self.call(async |s| s.files_upload_via_url(&upload).await)
-            .await?;
+        self.call(Key::method("files.uploadViaUrl"), async |s| {
+            s.files_upload_via_url(&upload).await
+        })
+        .await?;
         let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
             SlackApiFilesComplete::new(target.file_id.clone()).with_title(title.to_string()),
         ])
         .with_channel_id(channel.to_string().into());
-        self.call(async |s| s.files_complete_upload_external(&complete).await)
-            .await?;
+        self.call(
+            Key::in_channel("files.completeUploadExternal", channel),
+            async |s| s.files_complete_upload_external(&complete).await,
+        )
+        .await?;
         Ok(())
     }
 
@@ -386,7 +473,12 @@ impl SlackApi {
             .with_channel(channel.to_string().into())
             .with_ts_from(since.timestamp())
             .with_count(100);
-        match self.call(async |s| s.files_list(&req).await).await {
+        match self
+            .call(Key::in_channel("files.list", channel), async |s| {
+                s.files_list(&req).await
+            })
+            .await
+        {
             Ok(res) => Ok(res.files.iter().any(|f| f.title.as_deref() == Some(title))),
             Err(CallError::Api(code)) => {
                 tracing::warn!(%code, "cannot list the channel's files to look for an earlier upload (is files:read granted?); uploading again");
@@ -400,7 +492,9 @@ impl SlackApi {
     pub async fn bot_user_id(&self) -> Result<String, CallError> {
         self.bot_user
             .get_or_try_init(|| async {
-                let res = self.call(async |s| s.auth_test().await).await?;
+                let res = self
+                    .call(Key::method("auth.test"), async |s| s.auth_test().await)
+                    .await?;
                 Ok(res.user_id.to_string())
             })
             .await
@@ -419,7 +513,9 @@ impl SlackApi {
                 req = req.with_cursor(c);
             }
             let res = self
-                .call(async |s| s.conversations_list(&req).await)
+                .call(Key::method("conversations.list"), async |s| {
+                    s.conversations_list(&req).await
+                })
                 .await?;
             if let Some(c) = res
                 .channels
@@ -471,7 +567,10 @@ impl SlackApi {
             .with_limit(100)
             .with_include_all_metadata(true);
         let messages = match self
-            .call(async |s| s.conversations_history(&req).await)
+            .call(
+                Key::in_channel("conversations.history", channel),
+                async |s| s.conversations_history(&req).await,
+            )
             .await
         {
             Ok(res) => res.messages,

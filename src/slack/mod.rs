@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod client;
 pub mod inbound;
+pub mod pacer;
 pub mod signature;
 
 #[cfg(test)]

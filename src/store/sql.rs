@@ -144,13 +144,15 @@ async fn apply_effects(
             }
         }
         sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(number)
         .bind(job.kind())
         .bind(payload)
         .bind(millis(now))
         .bind(millis(now))
+        .bind(job.object())
+        .bind(job.needs_room())
         .execute(&mut **tx)
         .await?;
     }
@@ -237,6 +239,16 @@ async fn apply_timeline_change(
     }
     Ok(())
 }
+
+/// The ordering rule, as a condition on job `j`: no earlier unfinished job
+/// of its incident writes the same Slack object (`object`: the topic, the
+/// board, the announcement, one channel's posts), and, when it needs the war
+/// room, none creates the room. Jobs without an object wait only for that.
+const UNBLOCKED: &str = "NOT EXISTS (
+    SELECT 1 FROM jobs e
+    WHERE e.incident_number = j.incident_number AND e.id < j.id
+      AND e.state IN ('pending', 'running')
+      AND (e.object = j.object OR (j.needs_room AND e.object = 'room')))";
 
 /// Marks a claimed job failed and queues `notice` in the same transaction.
 /// The notice has no incident, so it runs at once rather than behind the
@@ -928,18 +940,15 @@ impl Store for ThisStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<JobRow>> {
-        // One statement: pick the first due job whose incident has nothing
-        // unfinished before it, and lease it. `CLAIM_LOCK` makes replicas
+        // One statement: pick the first due job that waits for nothing
+        // (`UNBLOCKED`), and lease it. `CLAIM_LOCK` makes replicas
         // skip a row another one is claiming instead of waiting for it.
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
              WHERE id = (
                SELECT j.id FROM jobs j
                WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
-                 AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.incident_number = j.incident_number AND e.id < j.id
-                     AND e.state IN ('pending', 'running'))
+                 AND {UNBLOCKED}
                ORDER BY j.run_after, j.id LIMIT 1 {CLAIM_LOCK})
              RETURNING id, incident_number, payload, attempts, created_at"
         );
@@ -966,16 +975,13 @@ impl Store for ThisStore {
     }
 
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
-        // Only the first unfinished job of each incident can run next; the
-        // ones queued behind it are not due, whatever their run_after.
-        let next: Option<i64> = sqlx::query_scalar(
+        // A job waiting for an earlier one (see `UNBLOCKED`) is not due,
+        // whatever its run_after.
+        let sql = format!(
             "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
-             WHERE j.state IN ('pending', 'running')
-               AND NOT EXISTS (
-                 SELECT 1 FROM jobs e
-                 WHERE e.incident_number = j.incident_number AND e.id < j.id
-                   AND e.state IN ('pending', 'running'))",
-        )
+             WHERE j.state IN ('pending', 'running') AND {UNBLOCKED}"
+        );
+        let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(&self.pool)
         .await?;
         next.map(from_millis).transpose()
@@ -996,6 +1002,15 @@ impl Store for ThisStore {
             .bind(millis(now))
             .bind(claim.id)
             .bind(claim.attempt),
+            // Not run (paced): back in the queue for when its call may be
+            // made; an attempt that sent nothing is given back.
+            JobOutcome::Deferred { at, refund } => sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, attempts = attempts - $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(at))
+            .bind(claim.id)
+            .bind(claim.attempt)
+            .bind(i64::from(refund)),
             JobOutcome::Retry { at, error } => sqlx::query(
                 "UPDATE jobs SET state = 'pending', run_after = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
             )
