@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod declare;
 mod failures;
+mod pacing;
 mod permissions;
 mod postmortem;
 mod reminders;
