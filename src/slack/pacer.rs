@@ -164,6 +164,10 @@ pub struct Pacer {
     tiers: [Limiter; 4],
     /// Keys Slack answered 429 for, and until when.
     paused: Mutex<HashMap<Key, DateTime<Utc>>>,
+    /// The latest time handed out to a held-back call, per key: the next
+    /// one held back is told one interval later, so a queue of waiting jobs
+    /// comes back one at a time instead of all at the next free slot.
+    handed_out: Mutex<HashMap<Key, DateTime<Utc>>>,
 }
 
 impl Pacer {
@@ -184,35 +188,68 @@ impl Pacer {
                 limiter(Limit::Tier(4)),
             ],
             paused: Mutex::new(HashMap::new()),
+            handed_out: Mutex::new(HashMap::new()),
             clock,
         }
     }
 
     /// Takes a slot for a call about `key` now, or says when to ask again
-    /// (a paused key, or its limiter's next free slot).
+    /// (a paused key, or its limiter's next free slot, after the calls
+    /// already told to come back).
     pub fn check(&self, key: &Key) -> Result<(), DateTime<Utc>> {
         let scope = key.scope();
         let now = self.clock.now();
-        {
-            let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
-            match paused.get(&scope) {
-                Some(until) if *until > now => return Err(*until),
-                Some(_) => {
-                    paused.remove(&scope);
-                }
-                None => {}
-            }
-        }
-        let limiter = match limit_of(key.method) {
-            Limit::PerChannel if scope.channel.is_some() => &self.per_channel,
-            Limit::PerChannel => &self.tiers[3],
-            Limit::Tier(t) => &self.tiers[usize::from(t.clamp(1, 4) - 1)],
+        let limit = limit_of(key.method);
+        let held_until = self.paused_until(&scope, now).map_or_else(
+            || {
+                let limiter = match limit {
+                    Limit::PerChannel if scope.channel.is_some() => &self.per_channel,
+                    Limit::PerChannel => &self.tiers[3],
+                    Limit::Tier(t) => &self.tiers[usize::from(t.clamp(1, 4) - 1)],
+                };
+                limiter.check_key(&scope).map_err(|not_until| {
+                    let wait = not_until.wait_time_from(governor::clock::Clock::now(&PaceClock(
+                        self.clock.clone(),
+                    )));
+                    now + chrono::Duration::from_std(wait).unwrap_or_default()
+                })
+            },
+            Err,
+        );
+        let Err(earliest) = held_until else {
+            return Ok(());
         };
-        limiter.check_key(&scope).map_err(|not_until| {
-            let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(&PaceClock(self.clock.clone())));
-            ceil_millis(now + chrono::Duration::from_std(wait).unwrap_or_default())
-        })
+        let interval = chrono::Duration::from_std(
+            quota(match (limit, &scope.channel) {
+                (Limit::PerChannel, None) => Limit::Tier(4),
+                _ => limit,
+            })
+            .replenish_interval(),
+        )
+        .unwrap_or_default();
+        let mut handed_out = self.handed_out.lock().unwrap_or_else(|p| p.into_inner());
+        if handed_out.len() > 1024 {
+            handed_out.retain(|_, at| *at > now);
+        }
+        let at = match handed_out.get(&scope) {
+            Some(last) => earliest.max(*last + interval),
+            None => earliest,
+        };
+        let at = ceil_millis(at);
+        handed_out.insert(scope, at);
+        Err(at)
+    }
+
+    fn paused_until(&self, scope: &Key, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        match paused.get(scope) {
+            Some(until) if *until > now => Some(*until),
+            Some(_) => {
+                paused.remove(scope);
+                None
+            }
+            None => None,
+        }
     }
 
     /// Slack answered 429 about `key`: pauses only what it concerns for
@@ -273,6 +310,24 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         assert!(p.check(&a).is_ok());
         assert!(p.check(&a).is_err());
+    }
+
+    #[test]
+    fn calls_held_back_are_told_to_come_back_one_interval_apart() {
+        let (p, clock) = pacer();
+        let a = Key::in_channel("chat.postMessage", "CA");
+        for _ in 0..POST_BURST {
+            assert!(p.check(&a).is_ok());
+        }
+        let second = chrono::Duration::seconds(1);
+        let times: Vec<_> = (0..3).map(|_| p.check(&a).unwrap_err()).collect();
+        let now = clock.now();
+        assert_eq!(times, [now + second, now + second * 2, now + second * 3]);
+        // Each comes back to a free slot.
+        for at in times {
+            clock.set(at);
+            assert!(p.check(&a).is_ok());
+        }
     }
 
     #[test]
