@@ -283,25 +283,31 @@ async fn with_heartbeat<T>(
 ) -> Option<T> {
     let every = chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
     let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let mut work = std::pin::pin!(work);
-    // Counted from the claim, which set the first lease.
-    let mut beat = claimed_at + every;
-    loop {
-        tokio::select! {
-            out = &mut work => return Some(out),
-            () = ctx.clock.sleep_until(beat) => {
-                let now = ctx.clock.now();
-                match ctx.store.extend_lease(claim, now + lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        warn!(id = claim.id, "lost the claim on a running job; leaving it to its new worker");
-                        return None;
-                    }
-                    Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
+    // One future polled beside `work`, so a renewal waiting for the store's
+    // writer never stops `work` (which may hold it) from finishing.
+    let heartbeat = async {
+        // Counted from the claim, which set the first lease.
+        let mut beat = claimed_at + every;
+        loop {
+            ctx.clock.sleep_until(beat).await;
+            let now = ctx.clock.now();
+            match ctx.store.extend_lease(claim, now + lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(
+                        id = claim.id,
+                        "lost the claim on a running job; leaving it to its new worker"
+                    );
+                    return;
                 }
-                beat = now + every;
+                Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
             }
+            beat = now + every;
         }
+    };
+    tokio::select! {
+        out = work => Some(out),
+        () = heartbeat => None,
     }
 }
 

@@ -47,12 +47,32 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
     })
 }
 
+impl std::ops::Deref for Tx {
+    type Target = <Db as sqlx::Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl Tx {
+    /// Commits, then lets the next writer in.
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
 /// Reads an incident inside a write transaction, locking its row: writes
 /// to one incident are serialised (on PostgreSQL, across replicas), so a
 /// read-then-write sees the latest state and job ids follow commit order.
 /// Locks an incident's row for the rest of the transaction (see
 /// [`fetch_incident`]).
-async fn lock_incident(tx: &mut Transaction<'static, Db>, number: IncidentNumber) -> Result<()> {
+async fn lock_incident(tx: &mut Tx, number: IncidentNumber) -> Result<()> {
     let sql = format!("SELECT number FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(number)
@@ -63,7 +83,7 @@ async fn lock_incident(tx: &mut Transaction<'static, Db>, number: IncidentNumber
 }
 
 async fn fetch_incident(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
 ) -> Result<Incident> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
@@ -78,7 +98,7 @@ async fn fetch_incident(
 /// Writes timeline entries and jobs. A sync job is skipped when an identical
 /// one is still pending: it renders the state current when it runs.
 async fn apply_effects(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     effects: Effects,
     now: DateTime<Utc>,
@@ -161,7 +181,7 @@ async fn apply_effects(
 
 /// Applies a tag, untag, edit or deletion of a message entry.
 async fn apply_timeline_change(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     change: TimelineChange,
     now: DateTime<Utc>,
@@ -255,7 +275,7 @@ const UNBLOCKED: &str = "NOT EXISTS (
 /// incident's other jobs; one identical to a notice of the last hour is
 /// dropped.
 async fn fail_with_notice(
-    mut tx: Transaction<'static, Db>,
+    mut tx: Tx,
     claim: Claim,
     error: String,
     notice: Job,
@@ -597,6 +617,7 @@ impl Store for ThisStore {
     }
 
     async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
             .bind(id)
             .bind(name)
@@ -607,6 +628,7 @@ impl Store for ThisStore {
     }
 
     async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -616,6 +638,7 @@ impl Store for ThisStore {
     }
 
     async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -665,6 +688,7 @@ impl Store for ThisStore {
         number: IncidentNumber,
         m: FetchedMessage<'_>,
     ) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query(
             "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
              WHERE incident_number = $5 AND slack_ts = $6",
@@ -681,6 +705,7 @@ impl Store for ThisStore {
     }
 
     async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
             .bind(number)
             .bind(slack_ts)
@@ -767,6 +792,7 @@ impl Store for ThisStore {
         ts: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query(
             "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
         )
@@ -866,6 +892,7 @@ impl Store for ThisStore {
         markdown: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query(
             "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
         )
@@ -900,6 +927,7 @@ impl Store for ThisStore {
     }
 
     async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
+        let _writer = self.writer().await;
         let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
             .bind(millis(events_before))
             .execute(&self.pool)
@@ -923,6 +951,7 @@ impl Store for ThisStore {
     }
 
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
+        let _writer = self.writer().await;
         sqlx::query(
             "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
@@ -1033,10 +1062,12 @@ impl Store for ThisStore {
             .bind(claim.attempt)
             .bind(error),
         };
+        let _writer = self.writer().await;
         Ok(q.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
+        let _writer = self.writer().await;
         Ok(sqlx::query(
             "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
         )

@@ -53,7 +53,24 @@ async fn run_paced(app: &TestApp) -> Duration {
         if c.running == 0 && next.is_none_or(|t| t > app.clock.now()) {
             app.clock.advance(Duration::from_millis(100));
         }
-        assert!(tokio::time::Instant::now() < deadline, "still busy: {c:?}");
+        if tokio::time::Instant::now() >= deadline {
+            let url = format!("sqlite://{}", app.db_path().display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let rows: Vec<(i64, String, String, i64, i64, Option<String>)> =
+                sqlx::query_as("SELECT id, kind, state, attempts, run_after, last_error FROM jobs")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            panic!(
+                "still busy at {}: {rows:#?}; calls {:?}",
+                app.clock.now().timestamp_millis(),
+                app.slack
+                    .all_calls()
+                    .iter()
+                    .map(|c| &c.method)
+                    .collect::<Vec<_>>()
+            );
+        }
     }
 }
 
