@@ -50,8 +50,12 @@ impl PostgresStore {
     }
 
     /// PostgreSQL has its own row locks and pool: no writer lock here.
-    async fn writer(&self) -> Option<()> {
+    async fn background_writer(&self) -> Option<()> {
         None
+    }
+
+    async fn write_background(&self) -> Result<Tx> {
+        self.write().await
     }
 
     async fn write(&self) -> Result<Tx> {

@@ -617,7 +617,7 @@ impl Store for ThisStore {
     }
 
     async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
             .bind(id)
             .bind(name)
@@ -628,7 +628,7 @@ impl Store for ThisStore {
     }
 
     async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -638,7 +638,7 @@ impl Store for ThisStore {
     }
 
     async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -688,7 +688,7 @@ impl Store for ThisStore {
         number: IncidentNumber,
         m: FetchedMessage<'_>,
     ) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query(
             "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
              WHERE incident_number = $5 AND slack_ts = $6",
@@ -705,7 +705,7 @@ impl Store for ThisStore {
     }
 
     async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
             .bind(number)
             .bind(slack_ts)
@@ -792,7 +792,7 @@ impl Store for ThisStore {
         ts: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query(
             "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
         )
@@ -892,7 +892,7 @@ impl Store for ThisStore {
         markdown: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query(
             "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
         )
@@ -927,7 +927,7 @@ impl Store for ThisStore {
     }
 
     async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
             .bind(millis(events_before))
             .execute(&self.pool)
@@ -951,7 +951,7 @@ impl Store for ThisStore {
     }
 
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         sqlx::query(
             "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
@@ -981,7 +981,7 @@ impl Store for ThisStore {
                ORDER BY j.run_after, j.id LIMIT 1 {CLAIM_LOCK})
              RETURNING id, incident_number, payload, attempts, created_at"
         );
-        let mut tx = self.write().await?;
+        let mut tx = self.write_background().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(millis(lease_until))
             .bind(millis(now))
@@ -1050,7 +1050,7 @@ impl Store for ThisStore {
             JobOutcome::Failed {
                 error,
                 notice: Some(notice),
-            } => return fail_with_notice(self.write().await?, claim, error, notice, now).await,
+            } => return fail_with_notice(self.write_background().await?, claim, error, notice, now).await,
             JobOutcome::Failed {
                 error,
                 notice: None,
@@ -1062,12 +1062,12 @@ impl Store for ThisStore {
             .bind(claim.attempt)
             .bind(error),
         };
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         Ok(q.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
-        let _writer = self.writer().await;
+        let _writer = self.background_writer().await;
         Ok(sqlx::query(
             "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
         )

@@ -27,6 +27,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one writer: held for each write transaction or statement.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Request-path writers waiting for `writer`: job bookkeeping lets
+    /// them go first, so acks are not starved by the job queue.
+    urgent: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
 }
 
 /// A write transaction, holding the writer lock until it ends.
@@ -51,15 +54,48 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            urgent: Arc::default(),
         })
     }
 
+    /// The writer lock for a write a request (or the scheduler) waits on.
     async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        use std::sync::atomic::Ordering;
+        let (waiting, freed) = &*self.urgent;
+        waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.writer.clone().lock_owned().await;
+        if waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            freed.notify_waiters();
+        }
+        Some(guard)
+    }
+
+    /// The writer lock for job bookkeeping: after any waiting request.
+    async fn background_writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        use std::sync::atomic::Ordering;
+        let (waiting, freed) = &*self.urgent;
+        loop {
+            let notified = freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if waiting.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            notified.await;
+        }
         Some(self.writer.clone().lock_owned().await)
     }
 
     async fn write(&self) -> Result<Tx> {
         let writer = self.writer().await;
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _writer: writer,
+        })
+    }
+
+    async fn write_background(&self) -> Result<Tx> {
+        let writer = self.background_writer().await;
         Ok(Tx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _writer: writer,
