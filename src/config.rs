@@ -196,6 +196,10 @@ fn default_api_url() -> String {
     "https://slack.com/api".to_string()
 }
 
+fn default_max_in_flight() -> usize {
+    16
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSlack {
@@ -205,6 +209,8 @@ struct RawSlack {
     rate_control: bool,
     #[serde(default = "d10s", with = "humantime_serde")]
     call_timeout: Duration,
+    #[serde(default = "default_max_in_flight")]
+    max_in_flight: usize,
     #[serde(default)]
     bot_token: Option<SecretString>,
     #[serde(default)]
@@ -228,6 +234,7 @@ impl Default for RawSlack {
             api_url: default_api_url(),
             rate_control: true,
             call_timeout: d10s(),
+            max_in_flight: default_max_in_flight(),
             bot_token: None,
             signing_secret: None,
             app_token: None,
@@ -409,6 +416,8 @@ pub struct Settings {
     /// Longest one Web API call may take before it counts as a timeout
     /// (and is retried, looking first for what it may have done).
     pub slack_call_timeout: Duration,
+    /// Most jobs (so Web API calls) in flight at once in this process.
+    pub slack_max_in_flight: usize,
     /// Present when a bot token and a signing secret (HTTP) or an app token
     /// (Socket Mode) were given; `serve` refuses to start without them,
     /// `migrate` does not need them.
@@ -626,6 +635,9 @@ impl Settings {
         {
             return Err(key_error("slack.call_timeout", "outside 100ms to 120s"));
         }
+        if !(1..=1024).contains(&raw.slack.max_in_flight) {
+            return Err(key_error("slack.max_in_flight", "outside 1 to 1024"));
+        }
         const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
         for (key, d) in [
             ("reminders.comms_nudge_after", r.comms_nudge_after),
@@ -817,6 +829,7 @@ impl Settings {
             slack_api_url,
             slack_rate_control: raw.slack.rate_control,
             slack_call_timeout: raw.slack.call_timeout,
+            slack_max_in_flight: raw.slack.max_in_flight,
             slack,
             socket_mode,
             socket_connections: raw.slack.socket_connections,

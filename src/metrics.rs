@@ -97,6 +97,7 @@ impl Metrics {
         let outcome = match outcome {
             JobOutcome::Done => "done",
             JobOutcome::Retry { .. } => "retry",
+            JobOutcome::Deferred { .. } => "deferred",
             JobOutcome::Failed { .. } => "failed",
         };
         self.jobs.get_or_create(&JobLabels { kind, outcome }).inc();

@@ -76,6 +76,7 @@ impl App {
             &secrets.bot_token,
             settings.slack_rate_control,
             settings.slack_call_timeout,
+            clock.clone(),
         )
         .context("cannot set up the Slack client (TLS roots)")?;
         let socket = match &secrets.app_token {

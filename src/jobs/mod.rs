@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{Instrument, error, info, warn};
+use tracing::{Instrument, debug, error, info, warn};
 
 /// One piece of Slack work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +101,39 @@ impl Job {
         }
     }
 
+    /// The Slack object this job writes, which orders it: an earlier
+    /// unfinished job of the same incident writing the same object runs
+    /// first (edits apply in order, posts into one channel keep theirs).
+    /// `None`: nothing to keep in order with.
+    pub fn object(&self) -> Option<String> {
+        match self {
+            Job::CreateChannel => Some(ROOM.to_string()),
+            Job::SyncTopic => Some("topic".to_string()),
+            Job::SyncBoard | Job::PostBoard => Some("board".to_string()),
+            Job::SyncAnnouncement => Some("announcement".to_string()),
+            Job::PostUpdate { channel, .. } => Some(format!("post:{channel}")),
+            Job::PostReminder { .. }
+            | Job::PostPostmortem
+            | Job::PostChecklist { .. }
+            | Job::PostChecklistReminder { .. }
+            | Job::PostSummary { .. } => Some("post:room".to_string()),
+            Job::SyncChecklist { checklist } => Some(format!("checklist:{checklist}")),
+            Job::Invite { .. }
+            | Job::CaptureMessage { .. }
+            | Job::Ephemeral { .. }
+            | Job::Notice { .. } => None,
+        }
+    }
+
+    /// Whether this job waits for the war room to be created (it works in
+    /// the room, or shows its link).
+    pub fn needs_room(&self) -> bool {
+        !matches!(
+            self,
+            Job::CreateChannel | Job::Ephemeral { .. } | Job::Notice { .. }
+        )
+    }
+
     /// Sync jobs render the state current when they run, so one pending
     /// copy serves any number of changes.
     pub fn coalesces(&self) -> bool {
@@ -123,8 +156,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// Names tried for one war room before giving up on `name_taken`.
 const MAX_NAME_ATTEMPTS: u32 = 50;
-/// Workers running jobs at once (jobs of one incident still run in order).
-pub const WORKERS: usize = 4;
+/// The object of the job creating the war room (see [`Job::object`]).
+pub const ROOM: &str = "room";
 
 /// Delay before retry number `attempts` (1-based), with up to 25 % jitter
 /// derived from the job id so replicas retrying together spread out.
@@ -150,8 +183,8 @@ enum RunError {
     Join { channel: String, error: CallError },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    /// Jobs of an incident run in order, so a job that needs the war room
-    /// runs after the one creating it: no room means that one failed.
+    /// A job that needs the war room runs after the one creating it: no
+    /// room means that one failed.
     #[error("the war room was never created")]
     NoChannel,
     #[error("incident {0} is gone")]
@@ -160,37 +193,57 @@ enum RunError {
     Template(String),
 }
 
-/// Runs workers until `shutdown` fires.
+/// Runs jobs until `shutdown` fires: one loop claims due jobs and runs each
+/// on its own task, at most `slack.max_in_flight` at once. A job held back
+/// by the pacer is put back in the queue for when its call may be made, so
+/// it holds no slot while it waits.
 pub async fn run_workers(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut handles = Vec::new();
-    for n in 0..WORKERS {
-        let ctx = ctx.clone();
-        let shutdown = shutdown.clone();
-        handles.push(tokio::spawn(worker(ctx, n, shutdown)));
-    }
-    for h in handles {
-        let _ = h.await;
-    }
-}
-
-async fn worker(ctx: Arc<Ctx>, n: usize, shutdown: tokio::sync::watch::Receiver<bool>) {
-    let what = format!("job queue (worker {n})");
+    let limit = ctx.settings.slack_max_in_flight.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limit));
     ctx.drive(
-        &what,
+        "job queue",
         shutdown,
-        || run_one(&ctx),
+        || dispatch_one(&ctx, &slots),
         || ctx.store.next_job_due(),
     )
     .await;
+    // Let the jobs in flight finish (the caller bounds the wait).
+    let _ = slots
+        .acquire_many(u32::try_from(limit).unwrap_or(u32::MAX))
+        .await;
 }
 
-/// Claims and runs one due job. False when none was due.
-pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
-    let now = ctx.clock.now();
-    let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let Some(row) = ctx.store.claim_job(now, lease).await? else {
+/// Waits for a free slot, claims one due job and starts it. False when none
+/// was due.
+async fn dispatch_one(
+    ctx: &Arc<Ctx>,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<bool, crate::store::StoreError> {
+    let Ok(slot) = slots.clone().acquire_owned().await else {
         return Ok(false);
     };
+    let Some(row) = claim(ctx).await? else {
+        return Ok(false);
+    };
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        if let Err(e) = run_claimed(&ctx, row).await {
+            warn!(error = %e, "could not record a job's outcome; it runs again when its lease ends");
+        }
+    });
+    Ok(true)
+}
+
+async fn claim(ctx: &Ctx) -> Result<Option<JobRow>, crate::store::StoreError> {
+    let now = ctx.clock.now();
+    let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    ctx.store.claim_job(now, lease).await
+}
+
+/// Runs a claimed job and records how it ended.
+async fn run_claimed(ctx: &Ctx, row: JobRow) -> Result<(), crate::store::StoreError> {
+    let claimed_at = ctx.clock.now();
     let span = tracing::info_span!(
         "job",
         id = row.id,
@@ -199,14 +252,21 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
         attempt = row.attempts
     );
     let outcome = async {
-        let result = with_heartbeat(ctx, row.claim(), now, execute(ctx, &row)).await?;
+        let (result, sent) = with_heartbeat(
+            ctx,
+            row.claim(),
+            claimed_at,
+            crate::slack::pacer::counting_sent(execute(ctx, &row)),
+        )
+        .await?;
         let now = ctx.clock.now();
-        let mut outcome = decide(&row, &result, now);
+        let mut outcome = decide(&row, &result, now, sent);
         if let (JobOutcome::Failed { notice, .. }, Err(e)) = (&mut outcome, &result) {
             *notice = notice::compose(ctx, &row, e).await;
         }
         match &outcome {
             JobOutcome::Done => info!("done"),
+            JobOutcome::Deferred { at, .. } => debug!(run_at = %at, "paced; rescheduled"),
             JobOutcome::Retry { at, error } => warn!(%error, retry_at = %at, "will retry"),
             JobOutcome::Failed { error, notice } => {
                 error!(%error, told = notice.is_some(), "gave up")
@@ -218,7 +278,7 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
     .await;
     let Some(outcome) = outcome else {
         // The claim was lost mid-run: the new claimant records the outcome.
-        return Ok(true);
+        return Ok(());
     };
     ctx.metrics.job_finished(row.job.kind(), &outcome);
     if !ctx
@@ -231,9 +291,9 @@ pub async fn run_one(ctx: &Ctx) -> Result<bool, crate::store::StoreError> {
             "the job's lease ran out and another worker claimed it; its result was not recorded"
         );
     }
-    // Jobs of the same incident queued behind this one may run now.
+    // Jobs queued behind this one may run now.
     ctx.state_changed();
-    Ok(true)
+    Ok(())
 }
 
 /// Runs `work` while renewing the claim's lease every [`HEARTBEAT`]; `None`
@@ -247,25 +307,31 @@ async fn with_heartbeat<T>(
 ) -> Option<T> {
     let every = chrono::Duration::from_std(HEARTBEAT).unwrap_or_default();
     let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let mut work = std::pin::pin!(work);
-    // Counted from the claim, which set the first lease.
-    let mut beat = claimed_at + every;
-    loop {
-        tokio::select! {
-            out = &mut work => return Some(out),
-            () = ctx.clock.sleep_until(beat) => {
-                let now = ctx.clock.now();
-                match ctx.store.extend_lease(claim, now + lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        warn!(id = claim.id, "lost the claim on a running job; leaving it to its new worker");
-                        return None;
-                    }
-                    Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
+    // One future polled beside `work`, so a renewal waiting for the store's
+    // writer never stops `work` (which may hold it) from finishing.
+    let heartbeat = async {
+        // Counted from the claim, which set the first lease.
+        let mut beat = claimed_at + every;
+        loop {
+            ctx.clock.sleep_until(beat).await;
+            let now = ctx.clock.now();
+            match ctx.store.extend_lease(claim, now + lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(
+                        id = claim.id,
+                        "lost the claim on a running job; leaving it to its new worker"
+                    );
+                    return;
                 }
-                beat = now + every;
+                Err(e) => warn!(id = claim.id, error = %e, "could not renew a job's lease"),
             }
+            beat = now + every;
         }
+    };
+    tokio::select! {
+        out = work => Some(out),
+        () = heartbeat => None,
     }
 }
 
@@ -273,11 +339,31 @@ async fn with_heartbeat<T>(
 /// failed (at once for an error that would only repeat: Slack refusing the
 /// call, an archived or missing channel, no war room). A failure's notice is
 /// filled in by the caller.
-fn decide(row: &JobRow, result: &Result<(), RunError>, now: DateTime<Utc>) -> JobOutcome {
+fn decide(
+    row: &JobRow,
+    result: &Result<(), RunError>,
+    now: DateTime<Utc>,
+    sent: u32,
+) -> JobOutcome {
     let error = match result {
         Ok(()) => return JobOutcome::Done,
         Err(e) => e,
     };
+    if let RunError::Slack(CallError::Paced { until })
+    | RunError::InChannel {
+        error: CallError::Paced { until },
+        ..
+    }
+    | RunError::Join {
+        error: CallError::Paced { until },
+        ..
+    } = error
+    {
+        return JobOutcome::Deferred {
+            at: (*until).max(now),
+            refund: sent == 0,
+        };
+    }
     let retry_after = match error {
         RunError::Slack(CallError::Transient { retry_after, .. })
         | RunError::InChannel {

@@ -324,6 +324,11 @@ fn call_words(
                 again(job)
             ),
         ),
+        // A paced call is rescheduled, never given up; worded for completeness.
+        CallError::Paced { .. } => (
+            "Slack kept asking me to slow down".to_string(),
+            format!("Wait a few minutes, then {}.", again(job)),
+        ),
         CallError::Other(e) => (
             format!("Slack's answer could not be used ({e})"),
             format!(

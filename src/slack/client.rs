@@ -1,8 +1,11 @@
 //! The Web API client: slack-morphism over hyper, pointed at `slack.api_url`
-//! (plain http allowed, so tests can use a fake on 127.0.0.1), with its rate
-//! control on. Errors are sorted into "try again later" and "will not work",
-//! which is all the job runner needs to know.
+//! (plain http allowed, so tests can use a fake on 127.0.0.1). slack-morphism's
+//! own rate control is off: every call passes our [`Pacer`] first, keyed by
+//! method and channel. Errors are sorted into "try again later", "not yet"
+//! and "will not work", which is all the job runner needs to know.
 
+use super::pacer::{self, Key, Pacer};
+use crate::clock::Clock;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,6 +25,12 @@ pub enum CallError {
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+    },
+    /// Not sent: the pacer holds calls like this one (Slack's rate limit,
+    /// or a `429` Slack gave) until then. Slack did nothing.
+    #[error("paced: Slack's rate limit allows this call at {until}")]
+    Paced {
+        until: chrono::DateTime<chrono::Utc>,
     },
     /// Slack answered `ok: false` with this error code.
     #[error("Slack refused the call: {0}")]
@@ -76,7 +85,7 @@ fn classify(e: SlackClientError) -> CallError {
         SlackClientError::ApiError(api) => CallError::Api(api.code),
         SlackClientError::RateLimitError(r) => CallError::Transient {
             reason: "HTTP 429".to_string(),
-            retry_after: r.retry_after,
+            retry_after: Some(pacer::retry_after(r.retry_after)),
         },
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => CallError::Transient {
             reason: format!("HTTP {}", h.status_code),
@@ -130,6 +139,9 @@ pub struct SlackApi {
     bot_user: Arc<tokio::sync::OnceCell<String>>,
     /// Longest a single Web API call may take before it counts as a timeout.
     call_timeout: Duration,
+    /// Client-side pacing; `None` with `slack.rate_control = false`.
+    pacer: Option<Arc<Pacer>>,
+    clock: Clock,
 }
 
 impl SlackApi {
@@ -138,31 +150,52 @@ impl SlackApi {
         bot_token: &SecretString,
         rate_control: bool,
         call_timeout: Duration,
+        clock: Clock,
     ) -> std::io::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
             .build();
-        let mut connector =
+        // No `with_rate_control`: slack-morphism's limiter keys posts for
+        // the whole bot and waits inside the caller; ours is the pacer.
+        let connector =
             SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
-        if rate_control {
-            connector = connector.with_rate_control(SlackApiRateControlConfig::new());
-        }
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             bot_user: Arc::new(tokio::sync::OnceCell::new()),
             call_timeout,
+            pacer: rate_control.then(|| Arc::new(Pacer::new(clock.clone()))),
+            clock,
         })
     }
 
-    async fn call<T, F>(&self, f: F) -> Result<T, CallError>
+    /// Makes one Web API call about `key`: not at all while the pacer holds
+    /// such calls (`Paced`, with when to try again), and a `429` pauses the
+    /// key for its `Retry-After`.
+    async fn call<T, F>(&self, key: Key, f: F) -> Result<T, CallError>
     where
         F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
     {
+        if let Some(pacer) = &self.pacer {
+            pacer
+                .check(&key)
+                .map_err(|until| CallError::Paced { until })?;
+        }
+        pacer::sent(1);
         let session = self.client.open_session(&self.token);
         match tokio::time::timeout(self.call_timeout, f(session)).await {
+            Ok(Err(SlackClientError::RateLimitError(r))) if self.pacer.is_some() => {
+                // Slack did nothing: not a call it may have acted on.
+                pacer::sent(-1);
+                let until = self
+                    .pacer
+                    .as_ref()
+                    .map_or_else(|| self.clock.now(), |p| p.pause(&key, r.retry_after));
+                tracing::info!(method = key.method, channel = ?key.channel, %until, "Slack answered 429; pausing these calls");
+                Err(CallError::Paced { until })
+            }
             Ok(result) => result.map_err(classify),
             Err(_) => Err(CallError::Transient {
                 reason: "timed out".to_string(),
@@ -173,16 +206,23 @@ impl SlackApi {
 
     pub async fn views_open(&self, trigger_id: &str, view: SlackView) -> Result<(), CallError> {
         let req = SlackApiViewsOpenRequest::new(trigger_id.to_string().into(), view);
+        // Slack is waiting for this request, so nothing can be rescheduled:
+        // wait for the pacer instead (the caller bounds the whole wait).
         // Nothing of the answer is used: `ok` is all that matters.
-        match self
-            .call(async |s| web::post(&s, "views.open", &req, &TIER4).await)
-            .await
-        {
-            Err(e @ CallError::Unreadable { .. }) => {
-                tracing::warn!(error = %e, "views.open answered with a body that could not be read; taking the modal as open");
-                Ok(())
+        loop {
+            match self
+                .call(Key::method("views.open"), async |s| {
+                    web::post(&s, "views.open", &req, &TIER4).await
+                })
+                .await
+            {
+                Err(CallError::Paced { until }) => self.clock.sleep_until(until).await,
+                Err(e @ CallError::Unreadable { .. }) => {
+                    tracing::warn!(error = %e, "views.open answered with a body that could not be read; taking the modal as open");
+                    return Ok(());
+                }
+                other => return other.map(|_| ()),
             }
-            other => other.map(|_| ()),
         }
     }
 
@@ -195,7 +235,9 @@ impl SlackApi {
         let req =
             SlackApiConversationsCreateRequest::new(name.to_string()).with_is_private(is_private);
         let answer = self
-            .call(async |s| web::post(&s, "conversations.create", &req, &TIER2).await)
+            .call(Key::method("conversations.create"), async |s| {
+                web::post(&s, "conversations.create", &req, &TIER2).await
+            })
             .await?;
         let res: web::ChannelAnswer = web::read("conversations.create", answer)?;
         Ok(CreatedChannel {
@@ -218,7 +260,10 @@ impl SlackApi {
             users: user,
         };
         let result = self
-            .call(async |s| web::post(&s, "conversations.invite", &req, &TIER3).await)
+            .call(
+                Key::in_channel("conversations.invite", channel),
+                async |s| web::post(&s, "conversations.invite", &req, &TIER3).await,
+            )
             .await;
         match result {
             // Already there is as good as invited.
@@ -231,8 +276,10 @@ impl SlackApi {
     /// edit there again after it was removed.
     pub async fn join(&self, channel: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.to_string().into());
-        self.call(async |s| web::post(&s, "conversations.join", &req, &TIER3).await)
-            .await?;
+        self.call(Key::in_channel("conversations.join", channel), async |s| {
+            web::post(&s, "conversations.join", &req, &TIER3).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -241,8 +288,11 @@ impl SlackApi {
             channel.to_string().into(),
             topic.to_string(),
         );
-        self.call(async |s| web::post(&s, "conversations.setTopic", &req, &TIER2).await)
-            .await?;
+        self.call(
+            Key::in_channel("conversations.setTopic", channel),
+            async |s| web::post(&s, "conversations.setTopic", &req, &TIER2).await,
+        )
+        .await?;
         Ok(())
     }
 
@@ -254,7 +304,9 @@ impl SlackApi {
     ) -> Result<String, CallError> {
         let req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
         let answer = self
-            .call(async |s| web::post(&s, "chat.postMessage", &req, &TIER3).await)
+            .call(Key::in_channel("chat.postMessage", channel), async |s| {
+                web::post(&s, "chat.postMessage", &req, &TIER3).await
+            })
             .await?;
         let res: web::Posted = web::read("chat.postMessage", answer)?;
         Ok(res.ts)
@@ -271,8 +323,10 @@ impl SlackApi {
             content,
             ts.to_string().into(),
         );
-        self.call(async |s| web::post(&s, "chat.update", &req, &TIER3).await)
-            .await?;
+        self.call(Key::in_channel("chat.update", channel), async |s| {
+            web::post(&s, "chat.update", &req, &TIER3).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -288,7 +342,9 @@ impl SlackApi {
             SlackMessageContent::new().with_text(text.to_string()),
         );
         match self
-            .call(async |s| web::post(&s, "chat.postEphemeral", &req, &TIER4).await)
+            .call(Key::in_channel("chat.postEphemeral", channel), async |s| {
+                web::post(&s, "chat.postEphemeral", &req, &TIER4).await
+            })
             .await
         {
             // Nothing of the answer is used; sending it again would say it
@@ -327,7 +383,10 @@ impl SlackApi {
             ("limit", Some("1".to_string())),
         ];
         let answer = self
-            .call(async |s| web::get(&s, "conversations.history", &history, &TIER3).await)
+            .call(
+                Key::in_channel("conversations.history", channel),
+                async |s| web::get(&s, "conversations.history", &history, &TIER3).await,
+            )
             .await?;
         let res: web::Messages = web::read("conversations.history", answer)?;
         if let Some(m) = found(res.messages) {
@@ -344,7 +403,10 @@ impl SlackApi {
             ("limit", Some("2".to_string())),
         ];
         match self
-            .call(async |s| web::get(&s, "conversations.replies", &replies, &TIER3).await)
+            .call(
+                Key::in_channel("conversations.replies", channel),
+                async |s| web::get(&s, "conversations.replies", &replies, &TIER3).await,
+            )
             .await
         {
             Ok(answer) => {
@@ -366,7 +428,9 @@ impl SlackApi {
             ("message_ts", Some(ts.to_string())),
         ];
         let answer = self
-            .call(async |s| web::get(&s, "chat.getPermalink", &params, &TIER4).await)
+            .call(Key::in_channel("chat.getPermalink", channel), async |s| {
+                web::get(&s, "chat.getPermalink", &params, &TIER4).await
+            })
             .await?;
         let res: web::Permalink = web::read("chat.getPermalink", answer)?;
         Ok(res.permalink)
@@ -385,7 +449,9 @@ impl SlackApi {
             ts.to_string().into(),
         );
         match self
-            .call(async |s| web::post(&s, "reactions.add", &req, &TIER3).await)
+            .call(Key::in_channel("reactions.add", channel), async |s| {
+                web::post(&s, "reactions.add", &req, &TIER3).await
+            })
             .await
         {
             Err(CallError::Api(code)) if code == "already_reacted" => Ok(()),
@@ -397,7 +463,9 @@ impl SlackApi {
     pub async fn user_name(&self, user: &str) -> Result<String, CallError> {
         let params: web::Params = vec![("user", Some(user.to_string()))];
         let answer = self
-            .call(async |s| web::get(&s, "users.info", &params, &TIER4).await)
+            .call(Key::method("users.info"), async |s| {
+                web::get(&s, "users.info", &params, &TIER4).await
+            })
             .await?;
         let res: web::UserAnswer = web::read("users.info", answer)?;
         let u = res.user;
@@ -424,7 +492,9 @@ impl SlackApi {
             ("length", Some(content.len().to_string())),
         ];
         let answer = self
-            .call(async |s| web::get(&s, "files.getUploadURLExternal", &params, &TIER4).await)
+            .call(Key::method("files.getUploadURLExternal"), async |s| {
+                web::get(&s, "files.getUploadURLExternal", &params, &TIER4).await
+            })
             .await?;
         let target: web::UploadTarget = web::read("files.getUploadURLExternal", answer)?;
         let url = target
@@ -439,14 +509,19 @@ impl SlackApi {
             content.as_bytes().to_vec(),
             "text/markdown".to_string(),
         );
-        self.call(async |s| s.files_upload_via_url(&upload).await)
-            .await?;
+        self.call(Key::method("files.uploadViaUrl"), async |s| {
+            s.files_upload_via_url(&upload).await
+        })
+        .await?;
         let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
             SlackApiFilesComplete::new(target.file_id.into()).with_title(title.to_string()),
         ])
         .with_channel_id(channel.to_string().into());
-        self.call(async |s| web::post(&s, "files.completeUploadExternal", &complete, &TIER4).await)
-            .await?;
+        self.call(
+            Key::in_channel("files.completeUploadExternal", channel),
+            async |s| web::post(&s, "files.completeUploadExternal", &complete, &TIER4).await,
+        )
+        .await?;
         Ok(())
     }
 
@@ -466,7 +541,9 @@ impl SlackApi {
             ("count", Some("100".to_string())),
         ];
         match self
-            .call(async |s| web::get(&s, "files.list", &params, &TIER3).await)
+            .call(Key::in_channel("files.list", channel), async |s| {
+                web::get(&s, "files.list", &params, &TIER3).await
+            })
             .await
         {
             Ok(answer) => {
@@ -487,7 +564,9 @@ impl SlackApi {
             .get_or_try_init(|| async {
                 let params: web::Params = vec![];
                 let answer = self
-                    .call(async |s| web::get(&s, "auth.test", &params, &TIER4).await)
+                    .call(Key::method("auth.test"), async |s| {
+                        web::get(&s, "auth.test", &params, &TIER4).await
+                    })
                     .await?;
                 let res: web::Identity = web::read("auth.test", answer)?;
                 Ok(res.user_id)
@@ -519,7 +598,9 @@ impl SlackApi {
                 ("cursor", cursor.take()),
             ];
             let answer = self
-                .call(async |s| web::get(&s, "conversations.list", &params, &TIER2).await)
+                .call(Key::method("conversations.list"), async |s| {
+                    web::get(&s, "conversations.list", &params, &TIER2).await
+                })
                 .await?;
             let res: web::ChannelList = web::read("conversations.list", answer)?;
             if let Some(c) = res
@@ -573,7 +654,10 @@ impl SlackApi {
             ("include_all_metadata", Some("true".to_string())),
         ];
         let messages = match self
-            .call(async |s| web::get(&s, "conversations.history", &params, &TIER3).await)
+            .call(
+                Key::in_channel("conversations.history", channel),
+                async |s| web::get(&s, "conversations.history", &params, &TIER3).await,
+            )
             .await
         {
             Ok(answer) => web::read::<web::Messages>("conversations.history", answer)?.messages,
@@ -599,7 +683,9 @@ impl SlackApi {
     pub async fn channel_name(&self, channel: &str) -> Result<Option<String>, CallError> {
         let params: web::Params = vec![("channel", Some(channel.to_string()))];
         match self
-            .call(async |s| web::get(&s, "conversations.info", &params, &TIER3).await)
+            .call(Key::in_channel("conversations.info", channel), async |s| {
+                web::get(&s, "conversations.info", &params, &TIER3).await
+            })
             .await
         {
             Ok(answer) => Ok(

@@ -5,6 +5,7 @@
 pub mod blocks;
 pub mod client;
 pub mod inbound;
+pub mod pacer;
 pub mod probe;
 pub mod signature;
 pub mod socket;

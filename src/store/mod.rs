@@ -214,6 +214,13 @@ pub enum JobOutcome {
         at: DateTime<Utc>,
         error: String,
     },
+    /// Not run yet: the pacer holds its call until `at` (Slack's rate
+    /// limit, or a 429). `refund`: nothing was sent, so the attempt does
+    /// not count.
+    Deferred {
+        at: DateTime<Utc>,
+        refund: bool,
+    },
     /// Gave up. `notice` (a job telling the person who caused the work
     /// what went wrong) is queued in the same transaction, so it is sent
     /// once however the process stops.
@@ -444,8 +451,9 @@ pub trait Store: Send + Sync + 'static {
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;
 
-    /// Claims the next due job, keeping each incident's jobs in order: a job
-    /// waits while an earlier one of the same incident is unfinished.
+    /// Claims the next due job that waits for nothing: a job waits while an
+    /// earlier unfinished job of its incident writes the same Slack object,
+    /// or (when it needs the war room) creates the room.
     async fn claim_job(
         &self,
         now: DateTime<Utc>,

@@ -30,6 +30,12 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
+/// A write transaction (PostgreSQL needs no writer lock of ours).
+pub struct Tx {
+    tx: Transaction<'static, Postgres>,
+    _writer: Option<()>,
+}
+
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("warroom");
@@ -43,8 +49,20 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    async fn write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    /// PostgreSQL has its own row locks and pool: no writer lock here.
+    async fn background_writer(&self) -> Option<()> {
+        None
+    }
+
+    async fn write_background(&self) -> Result<Tx> {
+        self.write().await
+    }
+
+    async fn write(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            _writer: None,
+        })
     }
 
     /// Other replicas may be running their jobs: nothing is released here;

@@ -55,12 +55,32 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
     })
 }
 
+impl std::ops::Deref for Tx {
+    type Target = <Db as sqlx::Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl Tx {
+    /// Commits, then lets the next writer in.
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
 /// Reads an incident inside a write transaction, locking its row: writes
 /// to one incident are serialised (on PostgreSQL, across replicas), so a
 /// read-then-write sees the latest state and job ids follow commit order.
 /// Locks an incident's row for the rest of the transaction (see
 /// [`fetch_incident`]).
-async fn lock_incident(tx: &mut Transaction<'static, Db>, number: IncidentNumber) -> Result<()> {
+async fn lock_incident(tx: &mut Tx, number: IncidentNumber) -> Result<()> {
     let sql = format!("SELECT number FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(number)
@@ -71,7 +91,7 @@ async fn lock_incident(tx: &mut Transaction<'static, Db>, number: IncidentNumber
 }
 
 async fn fetch_incident(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
 ) -> Result<Incident> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
@@ -86,7 +106,7 @@ async fn fetch_incident(
 /// Checks `guard` against the locked incident and its roles (see
 /// [`Guard`]); returns the incident as locked.
 async fn guarded(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     guard: &Guard,
 ) -> Result<Incident> {
@@ -99,7 +119,7 @@ async fn guarded(
 }
 
 async fn assignments_in(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
 ) -> Result<Vec<Assignment>> {
     let rows = sqlx::query(
@@ -121,7 +141,7 @@ async fn assignments_in(
 /// Remembers that `user` is (or is no longer) in the war room, unless a
 /// later change is known already. True when this changed what is known.
 async fn upsert_member(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     user: &UserId,
     present: bool,
@@ -145,7 +165,7 @@ async fn upsert_member(
 /// Writes timeline entries and jobs. A sync job is skipped when an identical
 /// one is still pending: it renders the state current when it runs.
 async fn apply_effects(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     effects: Effects,
     now: DateTime<Utc>,
@@ -214,13 +234,15 @@ async fn apply_effects(
             }
         }
         sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(number)
         .bind(job.kind())
         .bind(payload)
         .bind(millis(now))
         .bind(millis(now))
+        .bind(job.object())
+        .bind(job.needs_room())
         .execute(&mut **tx)
         .await?;
     }
@@ -229,7 +251,7 @@ async fn apply_effects(
 
 /// Applies a tag, untag, edit or deletion of a message entry.
 async fn apply_timeline_change(
-    tx: &mut Transaction<'static, Db>,
+    tx: &mut Tx,
     number: IncidentNumber,
     change: TimelineChange,
     now: DateTime<Utc>,
@@ -308,12 +330,22 @@ async fn apply_timeline_change(
     Ok(())
 }
 
+/// The ordering rule, as a condition on job `j`: no earlier unfinished job
+/// of its incident writes the same Slack object (`object`: the topic, the
+/// board, the announcement, one channel's posts), and, when it needs the war
+/// room, none creates the room. Jobs without an object wait only for that.
+const UNBLOCKED: &str = "NOT EXISTS (
+    SELECT 1 FROM jobs e
+    WHERE e.incident_number = j.incident_number AND e.id < j.id
+      AND e.state IN ('pending', 'running')
+      AND (e.object = j.object OR (j.needs_room AND e.object = 'room')))";
+
 /// Marks a claimed job failed and queues `notice` in the same transaction.
 /// The notice has no incident, so it runs at once rather than behind the
 /// incident's other jobs; one identical to a notice of the last hour is
 /// dropped.
 async fn fail_with_notice(
-    mut tx: Transaction<'static, Db>,
+    mut tx: Tx,
     claim: Claim,
     error: String,
     notice: Job,
@@ -735,6 +767,7 @@ impl Store for ThisStore {
     }
 
     async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
             .bind(id)
             .bind(name)
@@ -745,6 +778,7 @@ impl Store for ThisStore {
     }
 
     async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -754,6 +788,7 @@ impl Store for ThisStore {
     }
 
     async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
@@ -878,6 +913,7 @@ impl Store for ThisStore {
         number: IncidentNumber,
         m: FetchedMessage<'_>,
     ) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query(
             "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
              WHERE incident_number = $5 AND slack_ts = $6",
@@ -894,6 +930,7 @@ impl Store for ThisStore {
     }
 
     async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
             .bind(number)
             .bind(slack_ts)
@@ -980,6 +1017,7 @@ impl Store for ThisStore {
         ts: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query(
             "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
         )
@@ -1079,6 +1117,7 @@ impl Store for ThisStore {
         markdown: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query(
             "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
         )
@@ -1113,6 +1152,7 @@ impl Store for ThisStore {
     }
 
     async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
+        let _writer = self.background_writer().await;
         let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
             .bind(millis(events_before))
             .execute(&self.pool)
@@ -1141,6 +1181,7 @@ impl Store for ThisStore {
     }
 
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
+        let _writer = self.background_writer().await;
         sqlx::query(
             "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
@@ -1158,22 +1199,19 @@ impl Store for ThisStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<JobRow>> {
-        // One statement: pick the first due job whose incident has nothing
-        // unfinished before it, and lease it. `CLAIM_LOCK` makes replicas
+        // One statement: pick the first due job that waits for nothing
+        // (`UNBLOCKED`), and lease it. `CLAIM_LOCK` makes replicas
         // skip a row another one is claiming instead of waiting for it.
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
              WHERE id = (
                SELECT j.id FROM jobs j
                WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
-                 AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.incident_number = j.incident_number AND e.id < j.id
-                     AND e.state IN ('pending', 'running'))
+                 AND {UNBLOCKED}
                ORDER BY j.run_after, j.id LIMIT 1 {CLAIM_LOCK})
              RETURNING id, incident_number, payload, attempts, created_at"
         );
-        let mut tx = self.write().await?;
+        let mut tx = self.write_background().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(millis(lease_until))
             .bind(millis(now))
@@ -1196,16 +1234,13 @@ impl Store for ThisStore {
     }
 
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
-        // Only the first unfinished job of each incident can run next; the
-        // ones queued behind it are not due, whatever their run_after.
-        let next: Option<i64> = sqlx::query_scalar(
+        // A job waiting for an earlier one (see `UNBLOCKED`) is not due,
+        // whatever its run_after.
+        let sql = format!(
             "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
-             WHERE j.state IN ('pending', 'running')
-               AND NOT EXISTS (
-                 SELECT 1 FROM jobs e
-                 WHERE e.incident_number = j.incident_number AND e.id < j.id
-                   AND e.state IN ('pending', 'running'))",
-        )
+             WHERE j.state IN ('pending', 'running') AND {UNBLOCKED}"
+        );
+        let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(&self.pool)
         .await?;
         next.map(from_millis).transpose()
@@ -1226,6 +1261,15 @@ impl Store for ThisStore {
             .bind(millis(now))
             .bind(claim.id)
             .bind(claim.attempt),
+            // Not run (paced): back in the queue for when its call may be
+            // made; an attempt that sent nothing is given back.
+            JobOutcome::Deferred { at, refund } => sqlx::query(
+                "UPDATE jobs SET state = 'pending', run_after = $1, attempts = attempts - $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(at))
+            .bind(claim.id)
+            .bind(claim.attempt)
+            .bind(i64::from(refund)),
             JobOutcome::Retry { at, error } => sqlx::query(
                 "UPDATE jobs SET state = 'pending', run_after = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
             )
@@ -1236,7 +1280,7 @@ impl Store for ThisStore {
             JobOutcome::Failed {
                 error,
                 notice: Some(notice),
-            } => return fail_with_notice(self.write().await?, claim, error, notice, now).await,
+            } => return fail_with_notice(self.write_background().await?, claim, error, notice, now).await,
             JobOutcome::Failed {
                 error,
                 notice: None,
@@ -1248,10 +1292,12 @@ impl Store for ThisStore {
             .bind(claim.attempt)
             .bind(error),
         };
+        let _writer = self.background_writer().await;
         Ok(q.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
+        let _writer = self.background_writer().await;
         Ok(sqlx::query(
             "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
         )

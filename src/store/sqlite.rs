@@ -1,6 +1,9 @@
-//! SQLite: WAL, `synchronous = FULL`, a busy timeout, and write transactions
-//! opened with `BEGIN IMMEDIATE` so concurrent writers queue instead of
-//! failing with "database is locked".
+//! SQLite: WAL, `synchronous = FULL`, and one writer at a time in this
+//! process: every write takes an async lock first (tokio's mutex wakes
+//! waiters in order), so writers queue here instead of in SQLite's busy
+//! handler, which sleeps in steps of up to 100 ms. Write transactions still
+//! open with `BEGIN IMMEDIATE`, and the busy timeout remains for another
+//! process (`warroom migrate`) holding the database.
 
 use super::*;
 use sqlx::sqlite::{
@@ -22,6 +25,17 @@ const INCIDENT_LOCK: &str = "";
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The one writer: held for each write transaction or statement.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Request-path writers waiting for `writer`: job bookkeeping lets
+    /// them go first, so acks are not starved by the job queue.
+    urgent: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
+}
+
+/// A write transaction, holding the writer lock until it ends.
+pub struct Tx {
+    tx: Transaction<'static, Sqlite>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl SqliteStore {
@@ -37,11 +51,55 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            urgent: Arc::default(),
+        })
     }
 
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// The writer lock for a write a request (or the scheduler) waits on.
+    async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        use std::sync::atomic::Ordering;
+        let (waiting, freed) = &*self.urgent;
+        waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = self.writer.clone().lock_owned().await;
+        if waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            freed.notify_waiters();
+        }
+        Some(guard)
+    }
+
+    /// The writer lock for job bookkeeping: after any waiting request.
+    async fn background_writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        use std::sync::atomic::Ordering;
+        let (waiting, freed) = &*self.urgent;
+        loop {
+            let notified = freed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if waiting.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            notified.await;
+        }
+        Some(self.writer.clone().lock_owned().await)
+    }
+
+    async fn write(&self) -> Result<Tx> {
+        let writer = self.writer().await;
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _writer: writer,
+        })
+    }
+
+    async fn write_background(&self) -> Result<Tx> {
+        let writer = self.background_writer().await;
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _writer: writer,
+        })
     }
 
     /// SQLite is one process: at start, nothing can still be running.

@@ -102,6 +102,91 @@ struct Inner {
     /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
     /// the manifest's.
     scopes: Option<Vec<String>>,
+    /// Slack's rate limits, when enforced.
+    limits: Option<Arc<Limits>>,
+    /// Calls answered 429 by the enforced limits (not in `calls`).
+    throttled: Vec<Call>,
+    /// How long every answer takes.
+    latency: Duration,
+}
+
+/// Slack's published rate limits, as Slack applies them: `chat.postMessage`
+/// one a second per channel with a short burst, other methods by tier per
+/// workspace (Tier 2 20, Tier 3 50, Tier 4 100 a minute).
+pub struct Limits {
+    clock: LimitClock,
+    posts: Keyed,
+    tiers: [Keyed; 3],
+}
+
+type Keyed = governor::RateLimiter<
+    String,
+    governor::state::keyed::DashMapStateStore<String>,
+    LimitClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
+
+/// The fake's limits read the app's clock (manual in tests).
+#[derive(Clone)]
+struct LimitClock(warroom::clock::Clock);
+
+impl governor::clock::Clock for LimitClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        (self.0.now() - chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+            .to_std()
+            .unwrap_or_default()
+    }
+}
+
+impl Limits {
+    fn new(clock: warroom::clock::Clock) -> Limits {
+        use governor::Quota;
+        use std::num::NonZeroU32;
+        let n = |n: u32| NonZeroU32::new(n).unwrap();
+        let clock = LimitClock(clock);
+        let keyed = |q: Quota| -> Keyed {
+            governor::RateLimiter::new(
+                q,
+                governor::state::keyed::DashMapStateStore::default(),
+                clock.clone(),
+            )
+        };
+        Limits {
+            posts: keyed(Quota::per_second(n(1)).allow_burst(n(4))),
+            tiers: [
+                keyed(Quota::per_minute(n(20))),
+                keyed(Quota::per_minute(n(50))),
+                keyed(Quota::per_minute(n(100))),
+            ],
+            clock,
+        }
+    }
+
+    /// `None` when the call is allowed now, or the seconds to wait.
+    fn check(&self, method: &str, body: &Value) -> Option<u64> {
+        let (limiter, key) = match method {
+            "chat.postMessage" => (
+                &self.posts,
+                body["channel"].as_str().unwrap_or_default().to_string(),
+            ),
+            "conversations.create" | "conversations.setTopic" | "conversations.list" => {
+                (&self.tiers[0], method.to_string())
+            }
+            "conversations.invite"
+            | "conversations.join"
+            | "conversations.history"
+            | "conversations.replies"
+            | "chat.update"
+            | "reactions.add"
+            | "files.list" => (&self.tiers[1], method.to_string()),
+            _ => (&self.tiers[2], method.to_string()),
+        };
+        limiter.check_key(&key).err().map(|not_until| {
+            let now = governor::clock::Clock::now(&self.clock);
+            not_until.wait_time_from(now).as_secs_f64().ceil().max(1.0) as u64
+        })
+    }
 }
 
 #[derive(Clone, Default)]
@@ -138,6 +223,23 @@ impl FakeSlack {
     /// every field the bot does not use is there too, placeholders included.
     pub fn answer_in_full_shapes(&self) {
         self.inner.lock().unwrap().full_shapes = true;
+    }
+
+    /// From now on, answers 429 (with `Retry-After`) to calls over Slack's
+    /// published rate limits, on `clock` (the app's).
+    pub fn enforce_limits(&self, clock: warroom::clock::Clock) {
+        self.inner.lock().unwrap().limits = Some(Arc::new(Limits::new(clock)));
+    }
+
+    /// Calls the enforced limits answered with 429.
+    pub fn throttled(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().throttled.clone()
+    }
+
+    /// Every answer takes `latency` (real time) from now on.
+    #[allow(dead_code)] // the benchmarks' slow Slack
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.lock().unwrap().latency = latency;
     }
 
     /// The next `times` calls to `method` fail with `failure`.
@@ -383,6 +485,19 @@ impl FakeSlack {
     }
 }
 
+/// HTTP 429 with `Retry-After: secs`, as Slack answers.
+fn rate_limited(secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            ("retry-after", secs.to_string()),
+            ("content-type", "application/json".to_string()),
+        ],
+        r#"{"ok":false,"error":"ratelimited"}"#,
+    )
+        .into_response()
+}
+
 fn ok(mut v: Value) -> Response {
     v["ok"] = json!(true);
     Json(v).into_response()
@@ -470,18 +585,29 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let failure = {
+    let (failure, latency) = {
         let mut inner = fake.inner.lock().unwrap();
-        inner.calls.push(Call {
+        let call = Call {
             method: method.clone(),
             body: body.clone(),
             auth: auth.clone(),
-        });
-        inner
-            .failures
-            .get_mut(&method)
-            .and_then(VecDeque::pop_front)
+        };
+        if let Some(wait) = inner.limits.clone().and_then(|l| l.check(&method, &body)) {
+            inner.throttled.push(call);
+            return rate_limited(wait);
+        }
+        inner.calls.push(call);
+        (
+            inner
+                .failures
+                .get_mut(&method)
+                .and_then(VecDeque::pop_front),
+            inner.latency,
+        )
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     // Only apps.connections.open takes the app-level token.
     let token = if method == "apps.connections.open" {
         APP_TOKEN

@@ -63,7 +63,12 @@ impl Default for Setup {
     }
 }
 
-fn settings(dir: &std::path::Path, slack: &FakeSlack, extra: &[(String, String)]) -> Settings {
+fn settings(
+    dir: &std::path::Path,
+    slack: &FakeSlack,
+    real_clock: bool,
+    extra: &[(String, String)],
+) -> Settings {
     let empty = dir.join("warroom.toml");
     if !empty.exists() {
         std::fs::write(&empty, "").unwrap();
@@ -77,6 +82,9 @@ fn settings(dir: &std::path::Path, slack: &FakeSlack, extra: &[(String, String)]
         ("WARROOM_SLACK__API_URL", slack.base_url.clone()),
         ("SLACK_BOT_TOKEN", TOKEN.to_string()),
         ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+        // On the manual clock, pacing would hold calls until a test moves
+        // the clock; tests of pacing turn it on (benchmarks run with it).
+        ("WARROOM_SLACK__RATE_CONTROL", real_clock.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -113,7 +121,7 @@ impl TestApp {
         workers: bool,
         real_clock: bool,
     ) -> TestApp {
-        let settings = settings(dir.path(), &slack, &env);
+        let settings = settings(dir.path(), &slack, real_clock, &env);
         let app_clock = if real_clock {
             Clock::System
         } else {

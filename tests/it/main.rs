@@ -17,6 +17,7 @@ mod deploy;
 mod failures;
 mod followups;
 mod ops;
+mod pacing;
 mod permissions;
 mod postmortem;
 mod private;

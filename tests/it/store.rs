@@ -42,9 +42,12 @@ fn jobs(jobs: Vec<Job>) -> Effects {
     }
 }
 
-fn invite(user: &str) -> Job {
-    Job::Invite {
-        user: user.to_string(),
+/// A post into one channel: posts of one incident into one channel keep
+/// their order.
+fn post(update_id: i64) -> Job {
+    Job::PostUpdate {
+        update_id,
+        channel: "CSAME".to_string(),
     }
 }
 
@@ -355,9 +358,10 @@ async fn story(store: DynStore) {
         "a reminder fires once"
     );
 
-    // Jobs: each incident's in order; a claim whose lease ran out is fenced.
+    // Jobs: ordered by what they write and need; a claim whose lease ran
+    // out is fenced.
     store
-        .add_effects(2, now, jobs(vec![invite("UBOB"), invite("UCAROL")]))
+        .add_effects(2, now, jobs(vec![post(101), post(102)]))
         .await
         .unwrap();
     let lease = |at: DateTime<Utc>| at + Duration::seconds(60);
@@ -365,10 +369,14 @@ async fn story(store: DynStore) {
     assert!(matches!(c1.job, Job::CreateChannel));
     assert_eq!((c1.incident, c1.attempts), (Some(1), 1));
     let c2 = store.claim_job(now, lease(now)).await.unwrap().unwrap();
-    assert_eq!(c2.job, invite("UBOB"), "incident 1's next job waits");
+    assert_eq!(
+        c2.job,
+        post(101),
+        "incident 1's next jobs wait for its war room"
+    );
     assert!(
         store.claim_job(now, lease(now)).await.unwrap().is_none(),
-        "both incidents have a job running"
+        "the second post into one channel waits for the first"
     );
     assert!(
         store
@@ -388,6 +396,17 @@ async fn story(store: DynStore) {
         .unwrap()
         .unwrap();
     assert!(matches!(c3.job, Job::CaptureMessage { .. }));
+    // The update's posts go to three channels: none waits for another.
+    for _ in 0..3 {
+        let p = store.claim_job(now, lease(now)).await.unwrap().unwrap();
+        assert!(matches!(p.job, Job::PostUpdate { .. }), "{p:?}");
+        assert!(
+            store
+                .finish_job(p.claim(), JobOutcome::Done, now)
+                .await
+                .unwrap()
+        );
+    }
 
     let expired = now + Duration::seconds(61);
     let c2_again = store
@@ -445,8 +464,8 @@ async fn story(store: DynStore) {
     let counts = store.job_counts().await.unwrap();
     assert_eq!(
         (counts.pending, counts.running, counts.done, counts.failed),
-        (5, 0, 1, 1),
-        "Bob's retry, Carol's invite waiting behind it, three update posts"
+        (2, 0, 4, 1),
+        "the first post's retry, the second waiting behind it"
     );
     assert_eq!(store.release_stale_jobs().await.unwrap(), 0);
 
@@ -455,8 +474,8 @@ async fn story(store: DynStore) {
         .prune(now + Duration::seconds(1), now + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(pruned, 3, "two event ids and one done job");
-    assert_eq!(store.job_counts().await.unwrap().pending, 5);
+    assert_eq!(pruned, 6, "two event ids and four done jobs");
+    assert_eq!(store.job_counts().await.unwrap().pending, 2);
     assert_eq!(store.timeline(1).await.unwrap().len(), 1);
 
     // Names are cached.
@@ -673,8 +692,8 @@ async fn private_story(store: &DynStore) {
     );
 }
 
-/// Eight workers drain 60 jobs of 20 incidents: every job runs once, and
-/// never two of one incident at a time.
+/// Eight workers drain 60 posts of 20 incidents into one channel each:
+/// every job runs once, and never two posts of one incident at a time.
 async fn claim_race(store: DynStore) {
     let now = t0() + Duration::days(2);
     // The story's leftover jobs run first, one at a time.
@@ -695,7 +714,7 @@ async fn claim_race(store: DynStore) {
                 None,
                 now,
                 "Incident Lead",
-                jobs((0..3).map(|k| invite(&format!("U{n}x{k}"))).collect()),
+                jobs((0..3).map(post).collect()),
             )
             .await
             .unwrap();
