@@ -90,6 +90,25 @@ async fn lock_incident(tx: &mut Tx, number: IncidentNumber) -> Result<()> {
     Ok(())
 }
 
+/// Fires a due time once: runs `cas`, the compare-and-set that moves it on,
+/// and only when it moved a row applies `effects` in the same transaction
+/// and commits. `false`: another replica (or an earlier run) fired it.
+async fn fire_once<'q>(
+    mut tx: Tx,
+    cas: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    incident: IncidentNumber,
+    effects: Effects,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let moved = cas.execute(&mut *tx).await?.rows_affected();
+    if moved == 0 {
+        return Ok(false);
+    }
+    apply_effects(&mut tx, incident, effects, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 async fn fetch_incident(
     tx: &mut Tx,
     number: IncidentNumber,
@@ -1083,20 +1102,12 @@ impl Store for ThisStore {
                 "UPDATE incidents SET scribe_at = $1 WHERE number = $2 AND scribe_at = $3"
             }
         };
-        let mut tx = self.write().await?;
-        let moved = sqlx::query(sql)
+        let tx = self.write().await?;
+        let cas = sqlx::query(sql)
             .bind(next.map(millis))
             .bind(due.incident)
-            .bind(millis(due.due_at))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if moved == 0 {
-            return Ok(false);
-        }
-        apply_effects(&mut tx, due.incident, effects, now).await?;
-        tx.commit().await?;
-        Ok(true)
+            .bind(millis(due.due_at));
+        fire_once(tx, cas, due.incident, effects, now).await
     }
 
     async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1482,22 +1493,14 @@ impl Store for ThisStore {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         lock_incident(&mut tx, due.incident).await?;
-        let moved = sqlx::query(
+        let cas = sqlx::query(
             "UPDATE checklists SET cadence_at = $1, since = $2 WHERE id = $3 AND cadence_at = $4",
         )
         .bind(next.map(millis))
         .bind(millis(now))
         .bind(due.id)
-        .bind(millis(due.due_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved == 0 {
-            return Ok(false);
-        }
-        apply_effects(&mut tx, due.incident, effects, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(millis(due.due_at));
+        fire_once(tx, cas, due.incident, effects, now).await
     }
 
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1646,20 +1649,12 @@ impl Store for ThisStore {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         lock_incident(&mut tx, incident).await?;
-        let moved = sqlx::query(
+        let cas = sqlx::query(
             "UPDATE followups SET remind_at = NULL WHERE id = $1 AND remind_at = $2 AND done_at IS NULL",
         )
         .bind(id)
-        .bind(millis(due_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if moved == 0 {
-            return Ok(false);
-        }
-        apply_effects(&mut tx, incident, effects, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(millis(due_at));
+        fire_once(tx, cas, incident, effects, now).await
     }
 
     async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>> {
