@@ -289,8 +289,9 @@ async fn killed_with_a_post_in_flight_and_jobs_pending_the_next_start_posts_each
     let slack = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = db_path(dir.path());
-    // Slack posts the role board; its answer never reaches the bot.
-    slack.fail_next("chat.postMessage", Failure::Hang, 1);
+    // Slack posts the role board; its answer never reaches the bot. (The
+    // announcement, posted beside it, is answered.)
+    slack.fail_next_in("chat.postMessage", "inc-1-", Failure::Hang, 1);
     let first = Warroom::start(dir.path(), &slack).await;
     first.declare("V-crash-1").await;
     let room = slack

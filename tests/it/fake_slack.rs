@@ -81,6 +81,9 @@ struct Inner {
     channels: Vec<Channel>,
     messages: Vec<Message>,
     failures: HashMap<String, VecDeque<Failure>>,
+    /// Failures for calls about a channel whose name starts with a prefix:
+    /// (method, prefix, failures).
+    channel_failures: Vec<(String, String, VecDeque<Failure>)>,
     counter: u64,
     /// Reactions the bot added: (channel, ts, emoji).
     reactions: Vec<(String, String, String)>,
@@ -249,6 +252,18 @@ impl FakeSlack {
         for _ in 0..times {
             queue.push_back(failure.clone());
         }
+    }
+
+    /// The next `times` calls to `method` about a channel whose name starts
+    /// with `prefix` (say the war room, `inc-1-`, before it exists) fail
+    /// with `failure`; calls about other channels are not affected.
+    pub fn fail_next_in(&self, method: &str, prefix: &str, failure: Failure, times: usize) {
+        let failures = std::iter::repeat_n(failure, times).collect();
+        self.inner.lock().unwrap().channel_failures.push((
+            method.to_string(),
+            prefix.to_string(),
+            failures,
+        ));
     }
 
     /// `apps.connections.open` answers with this WebSocket URL.
@@ -597,11 +612,27 @@ async fn handle(
             return rate_limited(wait);
         }
         inner.calls.push(call);
-        (
+        let name = body["channel"].as_str().and_then(|id| {
             inner
-                .failures
-                .get_mut(&method)
-                .and_then(VecDeque::pop_front),
+                .channels
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.name.clone())
+        });
+        let in_channel = name.and_then(|name| {
+            inner
+                .channel_failures
+                .iter_mut()
+                .find(|(m, prefix, f)| *m == method && name.starts_with(prefix) && !f.is_empty())
+                .and_then(|(_, _, f)| f.pop_front())
+        });
+        (
+            in_channel.or_else(|| {
+                inner
+                    .failures
+                    .get_mut(&method)
+                    .and_then(VecDeque::pop_front)
+            }),
             inner.latency,
         )
     };
