@@ -90,10 +90,11 @@ async fn lock_incident(tx: &mut Tx, number: IncidentNumber) -> Result<()> {
     Ok(())
 }
 
-/// Fires a due time once: runs `cas`, the compare-and-set that moves it on,
-/// and only when it moved a row applies `effects` in the same transaction
-/// and commits. `false`: another replica (or an earlier run) fired it.
-async fn fire_once<'q>(
+/// Runs `cas`, a conditional write (a due time moved on, a role released,
+/// a follow-up marked done), and only when it changed a row applies
+/// `effects` in the same transaction and commits. `false`: nothing to do
+/// (another replica, an earlier run or an earlier click did it).
+async fn apply_if_changed<'q>(
     mut tx: Tx,
     cas: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
     incident: IncidentNumber,
@@ -676,21 +677,13 @@ impl Store for ThisStore {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         guarded(&mut tx, number, &effects.guard).await?;
-        let deleted = sqlx::query(
+        let cas = sqlx::query(
             "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
         )
         .bind(number)
         .bind(role)
-        .bind(&user.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        apply_effects(&mut tx, number, effects, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(&user.0);
+        apply_if_changed(tx, cas, number, effects, now).await
     }
 
     async fn set_severity(
@@ -1107,7 +1100,7 @@ impl Store for ThisStore {
             .bind(next.map(millis))
             .bind(due.incident)
             .bind(millis(due.due_at));
-        fire_once(tx, cas, due.incident, effects, now).await
+        apply_if_changed(tx, cas, due.incident, effects, now).await
     }
 
     async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1500,7 +1493,7 @@ impl Store for ThisStore {
         .bind(millis(now))
         .bind(due.id)
         .bind(millis(due.due_at));
-        fire_once(tx, cas, due.incident, effects, now).await
+        apply_if_changed(tx, cas, due.incident, effects, now).await
     }
 
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1598,21 +1591,13 @@ impl Store for ThisStore {
             return Ok(false);
         };
         lock_incident(&mut tx, number).await?;
-        let changed = sqlx::query(
+        let cas = sqlx::query(
             "UPDATE followups SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
         )
         .bind(millis(now))
         .bind(&by.0)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            return Ok(false);
-        }
-        apply_effects(&mut tx, number, effects, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        apply_if_changed(tx, cas, number, effects, now).await
     }
 
     async fn due_followups(
@@ -1654,7 +1639,7 @@ impl Store for ThisStore {
         )
         .bind(id)
         .bind(millis(due_at));
-        fire_once(tx, cas, incident, effects, now).await
+        apply_if_changed(tx, cas, incident, effects, now).await
     }
 
     async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>> {

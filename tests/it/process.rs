@@ -641,19 +641,11 @@ async fn checklist_story(store: warroom::store::DynStore) {
     );
 }
 
-#[tokio::test]
-async fn checklist_story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("story.db").display());
-    checklist_story(warroom::store::connect(&url).await.unwrap()).await;
-}
-
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-#[tokio::test]
-async fn checklist_story_on_postgres() {
-    let db = crate::pg::TestDb::create("checklist_story_on_postgres").await;
-    checklist_story(warroom::store::connect(&db.url).await.unwrap()).await;
-}
+crate::on_both_backends!(
+    checklist_story,
+    checklist_story_on_sqlite,
+    checklist_story_on_postgres
+);
 
 #[tokio::test]
 async fn the_declarer_asks_for_the_lead_checklist() {

@@ -591,19 +591,11 @@ async fn envelope_claims(store: warroom::store::DynStore) {
     assert_eq!(claim("e1", t + s(2 * 86_400)).await, Claimed);
 }
 
-#[tokio::test]
-async fn envelope_claims_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("envelopes.db").display());
-    envelope_claims(warroom::store::connect(&url).await.unwrap()).await;
-}
-
-#[tokio::test]
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-async fn envelope_claims_on_postgres() {
-    let db = crate::pg::TestDb::create("envelope_claims_on_postgres").await;
-    envelope_claims(warroom::store::connect(&db.url).await.unwrap()).await;
-}
+crate::on_both_backends!(
+    envelope_claims,
+    envelope_claims_on_sqlite,
+    envelope_claims_on_postgres
+);
 
 #[tokio::test]
 async fn a_graceful_stop_closes_the_sockets_and_a_restart_reconnects() {

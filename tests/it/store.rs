@@ -3,7 +3,6 @@
 //! keep the same promises (once-only events, declarations and reminders,
 //! ordered and fenced job claims).
 
-use crate::pg::TestDb;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -782,33 +781,13 @@ async fn claim_race(store: DynStore) {
     }
 }
 
-#[tokio::test]
-async fn story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("story.db").display());
-    story(warroom::store::connect(&url).await.unwrap()).await;
-}
+crate::on_both_backends!(story, story_on_sqlite, story_on_postgres);
 
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-#[tokio::test]
-async fn story_on_postgres() {
-    let db = TestDb::create("story_on_postgres").await;
-    story(warroom::store::connect(&db.url).await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn assessment_story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("assessed.db").display());
-    assessment_story(warroom::store::connect(&url).await.unwrap()).await;
-}
-
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-#[tokio::test]
-async fn assessment_story_on_postgres() {
-    let db = TestDb::create("assessment_story_on_postgres").await;
-    assessment_story(warroom::store::connect(&db.url).await.unwrap()).await;
-}
+crate::on_both_backends!(
+    assessment_story,
+    assessment_story_on_sqlite,
+    assessment_story_on_postgres
+);
 
 /// Follow-ups on one backend: recorded with their entry, listed by owner
 /// and state, done once, reminded once by compare-and-set.
@@ -895,16 +874,8 @@ async fn followups_story(store: DynStore) {
     assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn followups_story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("followups.db").display());
-    followups_story(warroom::store::connect(&url).await.unwrap()).await;
-}
-
-#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-#[tokio::test]
-async fn followups_story_on_postgres() {
-    let db = TestDb::create("followups_story_on_postgres").await;
-    followups_story(warroom::store::connect(&db.url).await.unwrap()).await;
-}
+crate::on_both_backends!(
+    followups_story,
+    followups_story_on_sqlite,
+    followups_story_on_postgres
+);
