@@ -333,6 +333,34 @@ impl TestApp {
         }
     }
 
+    /// Moves the clock 5 s on once no job is running: retries are scheduled
+    /// on the app's clock, so no test waits for real backoff. (Moving it
+    /// while a job runs would expire the job's lease, as a very slow Slack
+    /// call would.)
+    pub async fn step(&self) {
+        self.wait_not_running().await;
+        self.clock.advance(std::time::Duration::from_secs(5));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    /// Moves the clock on, a step at a time, until no job waits for a
+    /// retry, then waits until every job has run.
+    pub async fn advance_until_idle(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let c = self.ctx.store.job_counts().await.unwrap();
+            if c.pending == 0 && c.running == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "jobs still waiting: {c:?}"
+            );
+            self.step().await;
+        }
+        self.wait_idle().await;
+    }
+
     /// Moves the clock and waits until every reminder due by then has fired
     /// and every job has run.
     pub async fn advance(&self, by: std::time::Duration) {

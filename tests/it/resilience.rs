@@ -4,29 +4,6 @@ use crate::fake_slack::Failure;
 use crate::helpers::*;
 use std::time::{Duration, Instant};
 
-/// Moves the clock 5 s on once no job is running: retries are scheduled on
-/// the app's clock, so no test waits for real backoff. (Moving it while a job
-/// runs would expire the job's lease, as a very slow Slack call would.)
-async fn step(app: &TestApp) {
-    app.wait_not_running().await;
-    app.clock.advance(Duration::from_secs(5));
-    tokio::time::sleep(Duration::from_millis(20)).await;
-}
-
-/// Moves the clock on until no job waits for a retry.
-async fn advance_until_idle(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let c = app.ctx.store.job_counts().await.unwrap();
-        if c.pending == 0 && c.running == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "jobs still waiting");
-        step(app).await;
-    }
-    app.wait_idle().await;
-}
-
 /// Moves the clock on until the war room exists.
 async fn advance_until_room(app: &TestApp) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -43,7 +20,7 @@ async fn advance_until_room(app: &TestApp) -> String {
                 .map(|c| &c.method)
                 .collect::<Vec<_>>()
         );
-        step(app).await;
+        app.step().await;
     }
 }
 
@@ -57,7 +34,7 @@ async fn slack_500s_then_success_makes_one_war_room() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     let room = advance_until_room(&app).await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     assert_eq!(app.slack.calls("conversations.create").len(), 3);
     assert_eq!(
         app.slack.channel_named_like("inc-1").len(),
@@ -281,7 +258,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_repeated() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     let room = advance_until_room(&app).await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board");
     assert_eq!(
@@ -367,7 +344,7 @@ async fn a_postmortem_upload_whose_answer_was_lost_is_found_not_repeated() {
     app.slack
         .fail_next("files.completeUploadExternal", Failure::LostResponse, 1);
     app.command_json(DECLARER, &room, "close").await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     assert_eq!(app.slack.files_in(&room).len(), 1, "one postmortem file");
     assert_eq!(
         app.slack.calls("files.completeUploadExternal").len(),
@@ -464,7 +441,7 @@ async fn a_post_that_timed_out_after_slack_acted_is_found_not_repeated() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     let room = advance_until_room(&app).await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board: {boards:?}");
     assert_eq!(

@@ -7,7 +7,6 @@
 use crate::fake_slack::Failure;
 use crate::helpers::*;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 const SHAPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slack-shapes");
 
@@ -79,24 +78,6 @@ async fn series(app: &TestApp, name: &str, labels: &[&str]) -> u64 {
         .filter(|l| labels.iter().all(|want| l.contains(want)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
-}
-
-/// Moves the clock on (once no job runs) until no job waits for a retry.
-async fn advance_until_idle(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let c = app.ctx.store.job_counts().await.unwrap();
-        if c.pending == 0 && c.running == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "jobs still waiting: {c:?}");
-        while app.ctx.store.job_counts().await.unwrap().running > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        app.clock.advance(Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    app.wait_idle().await;
 }
 
 async fn failed_jobs(app: &TestApp) -> i64 {
@@ -435,7 +416,7 @@ async fn a_post_whose_ok_answer_cannot_be_read_is_found_not_reported() {
     app.slack.fail_next("chat.postMessage", Failure::Garbled, 1);
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     let room = app.room(1).await.expect("the war room");
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board, not two");
@@ -455,7 +436,7 @@ async fn a_channel_whose_ok_answer_cannot_be_read_is_adopted_not_doubled() {
         .fail_next("conversations.create", Failure::Garbled, 1);
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     let rooms = app.slack.channel_named_like("inc-1-");
     assert_eq!(rooms.len(), 1, "one war room: {rooms:?}");
     assert_eq!(app.room(1).await.as_deref(), Some(rooms[0].id.as_str()));
@@ -471,7 +452,7 @@ async fn a_postmortem_whose_ok_answers_cannot_be_read_is_posted_and_shared_once(
         .fail_next("files.completeUploadExternal", Failure::Garbled, 1);
     app.slack.fail_next("chat.postMessage", Failure::Garbled, 1);
     app.command_json(DECLARER, &room, "close").await;
-    advance_until_idle(&app).await;
+    app.advance_until_idle().await;
     assert_eq!(app.slack.files_in(&room).len(), 1, "one postmortem file");
     let mut jobs: Vec<String> = app
         .slack
