@@ -102,24 +102,33 @@ impl Drop for TestDb {
     }
 }
 
-/// Two tests of one store story: `$sqlite` on a fresh SQLite file, and
-/// `$postgres` on a fresh PostgreSQL database (ignored without
-/// `WARROOM_TEST_POSTGRES_URL`), so both backends keep the same promises.
+/// For each named story, a module of two tests: `on_sqlite` on a fresh
+/// SQLite file, and `on_postgres` on a fresh PostgreSQL database (ignored
+/// without `WARROOM_TEST_POSTGRES_URL`). Each story is a focused test of its
+/// own, so one failing does not hide the others.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($story:path, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("story.db").display());
-            $story(warroom::store::connect(&url).await.unwrap()).await;
-        }
+    ($($story:ident),+ $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("story.db").display());
+                    super::$story(warroom::store::connect(&url).await.unwrap()).await;
+                }
 
-        #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-        #[tokio::test]
-        async fn $postgres() {
-            let db = $crate::pg::TestDb::create(stringify!($postgres)).await;
-            $story(warroom::store::connect(&db.url).await.unwrap()).await;
-        }
+                #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+                #[tokio::test]
+                async fn on_postgres() {
+                    let db = $crate::pg::TestDb::create(concat!(
+                        module_path!(),
+                        "::on_postgres"
+                    ))
+                    .await;
+                    super::$story(warroom::store::connect(&db.url).await.unwrap()).await;
+                }
+            }
+        )+
     };
 }

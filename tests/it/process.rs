@@ -641,11 +641,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
     );
 }
 
-crate::on_both_backends!(
-    checklist_story,
-    checklist_story_on_sqlite,
-    checklist_story_on_postgres
-);
+crate::on_both_backends!(checklist_story);
 
 #[tokio::test]
 async fn the_declarer_asks_for_the_lead_checklist() {

@@ -591,11 +591,7 @@ async fn envelope_claims(store: warroom::store::DynStore) {
     assert_eq!(claim("e1", t + s(2 * 86_400)).await, Claimed);
 }
 
-crate::on_both_backends!(
-    envelope_claims,
-    envelope_claims_on_sqlite,
-    envelope_claims_on_postgres
-);
+crate::on_both_backends!(envelope_claims);
 
 #[tokio::test]
 async fn a_graceful_stop_closes_the_sockets_and_a_restart_reconnects() {

@@ -1,13 +1,14 @@
-//! One scripted story through the store trait, run on SQLite always and on
-//! PostgreSQL when `WARROOM_TEST_POSTGRES_URL` is set: both backends must
+//! Focused stories through the store trait, each run on SQLite always and
+//! on PostgreSQL when `WARROOM_TEST_POSTGRES_URL` is set: both backends must
 //! keep the same promises (once-only events, declarations and reminders,
-//! ordered and fenced job claims).
+//! ordered and fenced job claims). Each story starts from an empty
+//! database, so one failing hides none of the others.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 use warroom::domain::comms::ReminderKind;
-use warroom::domain::{Declaration, EntryKind, NewEntry, Status, TimelineChange, UserId};
+use warroom::domain::{Declaration, EntryKind, Incident, NewEntry, Status, TimelineChange, UserId};
 use warroom::jobs::Job;
 use warroom::store::{
     Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, JobOutcome,
@@ -50,15 +51,111 @@ fn post(update_id: i64) -> Job {
     }
 }
 
-async fn story(store: DynStore) {
+/// A fresh, migrated store with incident 1 declared (view `V1`, a
+/// `CreateChannel` job queued).
+async fn with_incident_one(store: &DynStore) -> Incident {
+    store.migrate().await.unwrap();
+    let (one, _) = store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("V1"),
+            t0(),
+            "Incident Lead",
+            jobs(vec![Job::CreateChannel]),
+        )
+        .await
+        .unwrap();
+    one
+}
+
+/// Incident 2: a drill, declared with no effects.
+async fn declare_drill(store: &DynStore) -> Incident {
+    store
+        .create_incident(
+            &declaration("Game day", true),
+            Some("V2"),
+            t0(),
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap()
+        .0
+}
+
+const TAGGED_TS: &str = "1700000000.000100";
+
+/// Alice tags a message of incident 1 as the mitigation; the event queues
+/// a `CaptureMessage` job named `id`.
+fn tag(id: &str) -> EventChange {
+    EventChange {
+        incident: 1,
+        change: Some(TimelineChange::Tag {
+            slack_ts: TAGGED_TS.to_string(),
+            occurred_at: t0() + Duration::minutes(2),
+            kind: EntryKind::Mitigated,
+            tagged_by: UserId("UALICE".to_string()),
+        }),
+        effects: jobs(vec![Job::CaptureMessage {
+            ts: id.to_string(),
+            by: None,
+        }]),
+    }
+}
+
+/// A note on incident 1 by Alice.
+fn note() -> Effects {
+    Effects {
+        timeline: vec![NewEntry {
+            occurred_at: t0() + Duration::minutes(3),
+            kind: EntryKind::Note,
+            author: Some(UserId("UALICE".to_string())),
+            text: "customers notified".to_string(),
+        }],
+        ..Effects::default()
+    }
+}
+
+/// Slack event `Ev2`: the tag of [`tag`] taken back.
+fn untag() -> EventChange {
+    EventChange {
+        incident: 1,
+        change: Some(TimelineChange::Untag {
+            slack_ts: TAGGED_TS.to_string(),
+        }),
+        effects: Effects::default(),
+    }
+}
+
+/// Where incident 1's status update goes, in this order.
+fn destinations() -> [Destination; 3] {
+    [
+        Destination {
+            channel: "CINCIDENTS".to_string(),
+            audience: "announcement".to_string(),
+        },
+        Destination {
+            channel: "CWAR1".to_string(),
+            audience: "war room".to_string(),
+        },
+        Destination {
+            channel: "CEXEC".to_string(),
+            audience: "executives".to_string(),
+        },
+    ]
+}
+
+/// Migrations can run again; the database answers.
+async fn migrations_rerun_and_ping(store: DynStore) {
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
-    let alice = UserId("UALICE".to_string());
-    let bob = UserId("UBOB".to_string());
-    let now = t0();
+}
 
-    // Declaring: numbers 1, 2, …; a repeated view submission declares once.
+/// Declaring: numbers 1, 2, …; a repeated view submission declares once.
+async fn declaring(store: DynStore) {
+    store.migrate().await.unwrap();
+    let now = t0();
     let (one, created) = store
         .create_incident(
             &declaration("Checkout 500", false),
@@ -84,16 +181,7 @@ async fn story(store: DynStore) {
         .unwrap();
     assert!(!created);
     assert_eq!(again.number, 1);
-    let (two, _) = store
-        .create_incident(
-            &declaration("Game day", true),
-            Some("V2"),
-            now,
-            "Incident Lead",
-            Effects::default(),
-        )
-        .await
-        .unwrap();
+    let two = declare_drill(&store).await;
     assert_eq!(two.number, 2);
     store
         .record_channel(1, "CWAR1", "inc-1-checkout-500")
@@ -102,8 +190,14 @@ async fn story(store: DynStore) {
     let by_channel = store.incident_by_channel("CWAR1").await.unwrap().unwrap();
     assert_eq!(by_channel.number, 1);
     assert_eq!(by_channel.impact_started_at, one.impact_started_at);
+}
 
-    // Roles: one holder, hand-over recorded, release only by the holder.
+/// Roles: one holder, hand-over recorded, release only by the holder.
+async fn roles(store: DynStore) {
+    with_incident_one(&store).await;
+    let alice = UserId("UALICE".to_string());
+    let bob = UserId("UBOB".to_string());
+    let now = t0();
     let holders = store.assignments(1).await.unwrap();
     assert_eq!(holders.len(), 1);
     assert_eq!(holders[0].user, alice);
@@ -135,21 +229,14 @@ async fn story(store: DynStore) {
             .await
             .unwrap()
     );
+}
 
-    // Events: acted on once, however often Slack delivers them.
-    let tag = |id: &str| EventChange {
-        incident: 1,
-        change: Some(TimelineChange::Tag {
-            slack_ts: "1700000000.000100".to_string(),
-            occurred_at: now + Duration::minutes(2),
-            kind: EntryKind::Mitigated,
-            tagged_by: alice.clone(),
-        }),
-        effects: jobs(vec![Job::CaptureMessage {
-            ts: id.to_string(),
-            by: None,
-        }]),
-    };
+/// Events: acted on once, however often Slack delivers them; a tagged
+/// message is filled in, stamps the incident, and an untag hides it.
+async fn events_act_once(store: DynStore) {
+    with_incident_one(&store).await;
+    let bob = UserId("UBOB".to_string());
+    let now = t0();
     assert!(
         store
             .record_event("Ev1", now, Some(tag("a")))
@@ -166,7 +253,7 @@ async fn story(store: DynStore) {
         .fill_tagged_message(
             1,
             FetchedMessage {
-                slack_ts: "1700000000.000100",
+                slack_ts: TAGGED_TS,
                 text: "rolled back the deploy",
                 author: Some(&bob),
                 author_name: "Bob",
@@ -185,40 +272,18 @@ async fn story(store: DynStore) {
         store.incident(1).await.unwrap().unwrap().mitigated_at,
         Some(now + Duration::minutes(2))
     );
-    store
-        .add_effects(
-            1,
-            now,
-            Effects {
-                timeline: vec![NewEntry {
-                    occurred_at: now + Duration::minutes(3),
-                    kind: EntryKind::Note,
-                    author: Some(alice.clone()),
-                    text: "customers notified".to_string(),
-                }],
-                ..Effects::default()
-            },
-        )
-        .await
-        .unwrap();
+    store.add_effects(1, now, note()).await.unwrap();
     assert_eq!(store.timeline(1).await.unwrap().len(), 2);
-    store
-        .record_event(
-            "Ev2",
-            now,
-            Some(EventChange {
-                incident: 1,
-                change: Some(TimelineChange::Untag {
-                    slack_ts: "1700000000.000100".to_string(),
-                }),
-                effects: Effects::default(),
-            }),
-        )
-        .await
-        .unwrap();
+    store.record_event("Ev2", now, Some(untag())).await.unwrap();
     assert_eq!(store.timeline(1).await.unwrap().len(), 1, "untag hides");
+}
 
-    // Lifecycle stamps the first time each state is reached.
+/// Lifecycle stamps the first time each state is reached; a resolved
+/// incident is no longer open.
+async fn lifecycle(store: DynStore) {
+    with_incident_one(&store).await;
+    declare_drill(&store).await;
+    let now = t0();
     assert_eq!(
         store
             .set_status(
@@ -260,28 +325,19 @@ async fn story(store: DynStore) {
             .unwrap(),
         Some("SEV2".to_string())
     );
+}
 
-    // Status updates keep their destinations' order.
-    let destinations = [
-        Destination {
-            channel: "CINCIDENTS".to_string(),
-            audience: "announcement".to_string(),
-        },
-        Destination {
-            channel: "CWAR1".to_string(),
-            audience: "war room".to_string(),
-        },
-        Destination {
-            channel: "CEXEC".to_string(),
-            audience: "executives".to_string(),
-        },
-    ];
+/// Status updates keep their destinations' order.
+async fn status_updates_keep_order(store: DynStore) {
+    with_incident_one(&store).await;
+    let alice = UserId("UALICE".to_string());
+    let now = t0();
     let update = store
         .record_update(
             1,
             &alice,
             "Mitigated.",
-            &destinations,
+            &destinations(),
             now,
             Effects::default(),
         )
@@ -296,8 +352,13 @@ async fn story(store: DynStore) {
     assert_eq!(channels, ["CINCIDENTS", "CWAR1", "CEXEC"]);
     assert_eq!(comms[1].ts.as_deref(), Some("1.2"));
     assert!(comms[0].posted_at.is_none());
+}
 
-    // Postmortems and stats (drills left out).
+/// Postmortems and stats (drills left out).
+async fn postmortems_and_stats(store: DynStore) {
+    with_incident_one(&store).await;
+    declare_drill(&store).await;
+    let now = t0();
     store.save_postmortem(1, "# one", now).await.unwrap();
     store.save_postmortem(1, "# two", now).await.unwrap();
     assert_eq!(
@@ -312,8 +373,13 @@ async fn story(store: DynStore) {
         .map(|i| i.number)
         .collect();
     assert_eq!(since, [1]);
+}
 
-    // Reminders fire once, by compare-and-set on their due time.
+/// Reminders fire once, by compare-and-set on their due time.
+async fn reminders_fire_once(store: DynStore) {
+    with_incident_one(&store).await;
+    declare_drill(&store).await;
+    let now = t0();
     store
         .add_effects(
             2,
@@ -356,9 +422,32 @@ async fn story(store: DynStore) {
             .unwrap(),
         "a reminder fires once"
     );
+}
 
-    // Jobs: ordered by what they write and need; a claim whose lease ran
-    // out is fenced.
+/// Jobs: ordered by what they write and need; a claim whose lease ran
+/// out is fenced. The queue: incident 1's war room (job 1), a tagged
+/// message to capture (2) and a status update's three posts (3–5), all
+/// needing the room; incident 2's two posts into one channel (6, 7).
+async fn jobs_ordered_and_fenced(store: DynStore) {
+    with_incident_one(&store).await;
+    let alice = UserId("UALICE".to_string());
+    let now = t0();
+    store
+        .record_event("Ev1", now, Some(tag("a")))
+        .await
+        .unwrap();
+    declare_drill(&store).await;
+    store
+        .record_update(
+            1,
+            &alice,
+            "Mitigated.",
+            &destinations(),
+            now,
+            Effects::default(),
+        )
+        .await
+        .unwrap();
     store
         .add_effects(2, now, jobs(vec![post(101), post(102)]))
         .await
@@ -467,8 +556,69 @@ async fn story(store: DynStore) {
         "the first post's retry, the second waiting behind it"
     );
     assert_eq!(store.release_stale_jobs().await.unwrap(), 0);
+}
 
-    // Pruning forgets old event ids and finished jobs, nothing else.
+/// Pruning forgets old event ids and finished jobs, nothing else: with two
+/// event ids, four done jobs, one failed and two pending, and incident 1's
+/// timeline holding one visible entry.
+async fn pruning(store: DynStore) {
+    store.migrate().await.unwrap();
+    let now = t0();
+    store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("V1"),
+            now,
+            "Incident Lead",
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    let quiet_tag = EventChange {
+        effects: Effects::default(),
+        ..tag("a")
+    };
+    store
+        .record_event("Ev1", now, Some(quiet_tag))
+        .await
+        .unwrap();
+    store.add_effects(1, now, note()).await.unwrap();
+    store.record_event("Ev2", now, Some(untag())).await.unwrap();
+    // Posts into five channels run at once; two more wait in a sixth.
+    let post_to = |update_id: i64, channel: &str| Job::PostUpdate {
+        update_id,
+        channel: channel.to_string(),
+    };
+    let queued = ["CA", "CB", "CC", "CD", "CE", "CF", "CF"];
+    store
+        .add_effects(
+            1,
+            now,
+            jobs(
+                (1..)
+                    .zip(queued)
+                    .map(|(update, channel)| post_to(update, channel))
+                    .collect(),
+            ),
+        )
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let row = store.claim_job(now, now).await.unwrap().unwrap();
+        store
+            .finish_job(row.claim(), JobOutcome::Done, now)
+            .await
+            .unwrap();
+    }
+    let row = store.claim_job(now, now).await.unwrap().unwrap();
+    let failed = JobOutcome::Failed {
+        error: "message_not_found".to_string(),
+        notice: None,
+    };
+    store
+        .finish_job(row.claim(), failed, now + Duration::seconds(61))
+        .await
+        .unwrap();
     let pruned = store
         .prune(now + Duration::seconds(1), now + Duration::days(1))
         .await
@@ -476,8 +626,14 @@ async fn story(store: DynStore) {
     assert_eq!(pruned, 6, "two event ids and four done jobs");
     assert_eq!(store.job_counts().await.unwrap().pending, 2);
     assert_eq!(store.timeline(1).await.unwrap().len(), 1);
+}
 
-    // Names are cached.
+/// Names are cached.
+async fn user_names_cached(store: DynStore) {
+    store.migrate().await.unwrap();
+    let bob = UserId("UBOB".to_string());
+    let now = t0();
+    let later = now + Duration::minutes(61);
     store.remember_user_name(&bob, "Bob", now).await.unwrap();
     store
         .remember_user_name(&bob, "Bobby", later)
@@ -487,9 +643,6 @@ async fn story(store: DynStore) {
         store.user_name(&bob).await.unwrap(),
         Some(("Bobby".to_string(), later))
     );
-
-    private_story(&store).await;
-    claim_race(store).await;
 }
 
 /// Impact and urgency answers (`severity_matrix`): stored at declaration,
@@ -562,9 +715,10 @@ async fn assessment_story(store: DynStore) {
 
 /// Private incidents: the flag is kept, membership follows the latest
 /// word, and guards refuse inside the transaction.
-async fn private_story(store: &DynStore) {
+async fn private_incidents(store: DynStore) {
     use warroom::domain::{Allowed, Permission};
     use warroom::store::{Guard, StoreError};
+    store.migrate().await.unwrap();
     let alice = UserId("UALICE".to_string());
     let bob = UserId("UBOB".to_string());
     let now = t0() + Duration::hours(1);
@@ -694,8 +848,15 @@ async fn private_story(store: &DynStore) {
 /// Eight workers drain 60 posts of 20 incidents into one channel each:
 /// every job runs once, and never two posts of one incident at a time.
 async fn claim_race(store: DynStore) {
+    // Two incidents declared before, their jobs left over.
+    with_incident_one(&store).await;
+    store
+        .add_effects(1, t0(), jobs(vec![post(101), post(102)]))
+        .await
+        .unwrap();
+    declare_drill(&store).await;
     let now = t0() + Duration::days(2);
-    // The story's leftover jobs run first, one at a time.
+    // The leftover jobs run first, one at a time.
     while let Some(row) = store.claim_job(now, now).await.unwrap() {
         assert!(
             store
@@ -780,14 +941,6 @@ async fn claim_race(store: DynStore) {
         );
     }
 }
-
-crate::on_both_backends!(story, story_on_sqlite, story_on_postgres);
-
-crate::on_both_backends!(
-    assessment_story,
-    assessment_story_on_sqlite,
-    assessment_story_on_postgres
-);
 
 /// Follow-ups on one backend: recorded with their entry, listed by owner
 /// and state, done once, reminded once by compare-and-set.
@@ -875,7 +1028,19 @@ async fn followups_story(store: DynStore) {
 }
 
 crate::on_both_backends!(
+    migrations_rerun_and_ping,
+    declaring,
+    roles,
+    events_act_once,
+    lifecycle,
+    status_updates_keep_order,
+    postmortems_and_stats,
+    reminders_fire_once,
+    jobs_ordered_and_fenced,
+    pruning,
+    user_names_cached,
+    private_incidents,
+    claim_race,
+    assessment_story,
     followups_story,
-    followups_story_on_sqlite,
-    followups_story_on_postgres
 );
