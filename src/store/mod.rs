@@ -3,6 +3,7 @@
 //! written together or not at all.
 
 mod postgres;
+mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;

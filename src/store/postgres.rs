@@ -1,5 +1,6 @@
 //! PostgreSQL, for deployments that run several `warroom serve` replicas on
-//! one database. The SQL is the same as SQLite's (`sql.rs`); what differs:
+//! one database. The SQL is the same as SQLite's (`sql.rs`); what differs
+//! (this file's [`Backend`] implementation):
 //! - job claims lock their row with `FOR UPDATE SKIP LOCKED`, so two
 //!   replicas never claim the same job and never wait on each other;
 //! - a job left running by a replica that died is not released at start
@@ -10,30 +11,17 @@
 //!   must happen once is guarded by a unique key (`event_id`,
 //!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`).
 
-use super::*;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use super::Result;
+use super::sql::{Backend, Tx, WriterGuard};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-type Db = Postgres;
-type DbRow = PgRow;
-type ThisStore = PostgresStore;
-const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
-/// Writes to one incident wait for each other (READ COMMITTED alone would let
-/// two replicas read the same holders and both write).
-const INCIDENT_LOCK: &str = "FOR UPDATE";
-
 pub struct PostgresStore {
     pool: PgPool,
-}
-
-/// A write transaction (PostgreSQL needs no writer lock of ours).
-pub struct Tx {
-    tx: Transaction<'static, Postgres>,
-    _writer: Option<()>,
 }
 
 impl PostgresStore {
@@ -48,17 +36,34 @@ impl PostgresStore {
             .await?;
         Ok(Self { pool })
     }
+}
+
+impl Backend for PostgresStore {
+    type Db = Postgres;
+    const CLAIM_LOCK: &'static str = "FOR UPDATE SKIP LOCKED";
+    /// Writes to one incident wait for each other (READ COMMITTED alone would let
+    /// two replicas read the same holders and both write).
+    const INCIDENT_LOCK: &'static str = "FOR UPDATE";
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
 
     /// PostgreSQL has its own row locks and pool: no writer lock here.
-    async fn background_writer(&self) -> Option<()> {
+    async fn background_writer(&self) -> Option<WriterGuard> {
         None
     }
 
-    async fn write_background(&self) -> Result<Tx> {
+    async fn write_background(&self) -> Result<Tx<Self>> {
         self.write().await
     }
 
-    async fn write(&self) -> Result<Tx> {
+    async fn write(&self) -> Result<Tx<Self>> {
         Ok(Tx {
             tx: self.pool.begin().await?,
             _writer: None,
@@ -71,5 +76,3 @@ impl PostgresStore {
         Ok(0)
     }
 }
-
-include!("sql.rs");

@@ -1,14 +1,77 @@
-// The store's SQL, shared by both backends: `sqlite.rs` and `postgres.rs`
-// each `include!` this file after defining `Db`, `DbRow`, `ThisStore`,
-// `CLAIM_LOCK`, `MIGRATOR`, and `write()` / `release_stale()` on the store.
-// Placeholders are `$N`, booleans `TRUE`/`FALSE` and times integer
-// milliseconds, which both databases read the same way.
+//! The store's SQL, written once for both backends. `sqlite.rs` and
+//! `postgres.rs` implement [`Backend`] (the pool, how a write transaction
+//! begins and waits for the writer, the row locks, migrations, releasing
+//! stale jobs); every [`Backend`] is a [`Store`] through the one generic
+//! implementation here. Placeholders are `$N`, booleans `TRUE`/`FALSE` and
+//! times integer milliseconds, which both databases read the same way.
+//!
+//! The bounds on `Backend::Db` (what sqlx must offer for the column types we
+//! use) are written out on the two generic `impl` blocks and the two row
+//! readers: Rust does not infer them from `B: Backend`.
 
+use super::*;
 use crate::domain::EntryKind;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
+};
+use std::future::Future;
+
+/// Holds the SQLite writer lock (PostgreSQL needs none).
+pub type WriterGuard = tokio::sync::OwnedMutexGuard<()>;
+
+/// What a database adds to the shared SQL.
+pub trait Backend: Send + Sync + Sized + 'static {
+    type Db: Database<QueryResult: RowsAffected>;
+    /// Appended to the job claim's subquery (`FOR UPDATE SKIP LOCKED`, or
+    /// nothing where one writer already serialises claims).
+    const CLAIM_LOCK: &'static str;
+    /// Appended to a write's read of its incident row (`FOR UPDATE`).
+    const INCIDENT_LOCK: &'static str;
+    fn pool(&self) -> &Pool<Self::Db>;
+    fn run_migrations(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Begins a write transaction for a request (or the scheduler).
+    fn write(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
+    /// Begins a write transaction for job bookkeeping, after waiting requests.
+    fn write_background(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
+    /// The writer lock for a single background statement, if there is one.
+    fn background_writer(&self) -> impl Future<Output = Option<WriterGuard>> + Send;
+    /// See [`Store::release_stale_jobs`].
+    fn release_stale(&self) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// How many rows a statement changed (each driver has its own result type).
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+/// A write transaction, holding the writer lock (if any) until it ends.
+pub struct Tx<B: Backend> {
+    pub(super) tx: Transaction<'static, B::Db>,
+    pub(super) _writer: Option<WriterGuard>,
+}
 
 const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, is_private, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at, impact, urgency";
 
-fn incident_from_row(row: &DbRow) -> Result<Incident> {
+fn incident_from_row<R>(row: &R) -> Result<Incident>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    i64: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    bool: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    String: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+{
     let opt_time = |col: &str| -> Result<Option<DateTime<Utc>>> {
         row.try_get::<Option<i64>, _>(col)?
             .map(from_millis)
@@ -55,119 +118,133 @@ fn incident_from_row(row: &DbRow) -> Result<Incident> {
     })
 }
 
-impl std::ops::Deref for Tx {
-    type Target = <Db as sqlx::Database>::Connection;
+impl<B: Backend> std::ops::Deref for Tx<B> {
+    type Target = <B::Db as Database>::Connection;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
 }
 
-impl std::ops::DerefMut for Tx {
+impl<B: Backend> std::ops::DerefMut for Tx<B> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.tx
     }
 }
 
-impl Tx {
+impl<B: Backend> Tx<B>
+where
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    <B::Db as Database>::Arguments: IntoArguments<B::Db>,
+    for<'a> &'a str: ColumnIndex<<B::Db as Database>::Row> + Type<B::Db> + Encode<'a, B::Db>,
+    usize: ColumnIndex<<B::Db as Database>::Row>,
+    i64: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    bool: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    String: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    Option<i64>: for<'q> Encode<'q, B::Db>,
+    Option<String>: for<'q> Encode<'q, B::Db>,
+    for<'a> Option<&'a str>: Encode<'a, B::Db>,
+{
     /// Commits, then lets the next writer in.
     async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
-}
 
-/// Reads an incident inside a write transaction, locking its row: writes
-/// to one incident are serialised (on PostgreSQL, across replicas), so a
-/// read-then-write sees the latest state and job ids follow commit order.
-/// Locks an incident's row for the rest of the transaction (see
-/// [`fetch_incident`]).
-async fn lock_incident(tx: &mut Tx, number: IncidentNumber) -> Result<()> {
-    let sql = format!("SELECT number FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(number)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NoIncident(number))?;
-    Ok(())
-}
-
-/// Runs `cas`, a conditional write (a due time moved on, a role released,
-/// a follow-up marked done), and only when it changed a row applies
-/// `effects` in the same transaction and commits. `false`: nothing to do
-/// (another replica, an earlier run or an earlier click did it).
-async fn apply_if_changed<'q>(
-    mut tx: Tx,
-    cas: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
-    incident: IncidentNumber,
-    effects: Effects,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let moved = cas.execute(&mut *tx).await?.rows_affected();
-    if moved == 0 {
-        return Ok(false);
+    /// Reads an incident inside a write transaction, locking its row: writes
+    /// to one incident are serialised (on PostgreSQL, across replicas), so a
+    /// read-then-write sees the latest state and job ids follow commit order.
+    /// Locks an incident's row for the rest of the transaction (see
+    /// [`fetch_incident`]).
+    pub(super) async fn lock_incident(&mut self, number: IncidentNumber) -> Result<()> {
+        let sql = format!(
+            "SELECT number FROM incidents WHERE number = $1 {}",
+            B::INCIDENT_LOCK
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_optional(&mut **self)
+            .await?
+            .ok_or(StoreError::NoIncident(number))?;
+        Ok(())
     }
-    apply_effects(&mut tx, incident, effects, now).await?;
-    tx.commit().await?;
-    Ok(true)
-}
 
-async fn fetch_incident(
-    tx: &mut Tx,
-    number: IncidentNumber,
-) -> Result<Incident> {
-    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1 {INCIDENT_LOCK}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(number)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NoIncident(number))?;
-    incident_from_row(&row)
-}
-
-/// Checks `guard` against the locked incident and its roles (see
-/// [`Guard`]); returns the incident as locked.
-async fn guarded(
-    tx: &mut Tx,
-    number: IncidentNumber,
-    guard: &Guard,
-) -> Result<Incident> {
-    let incident = fetch_incident(tx, number).await?;
-    if guard.open || guard.permission.is_some() {
-        let assignments = assignments_in(tx, number).await?;
-        check_guard(guard, &incident, &assignments)?;
+    /// Runs `cas`, a conditional write (a due time moved on, a role released,
+    /// a follow-up marked done), and only when it changed a row applies
+    /// `effects` in the same transaction and commits. `false`: nothing to do
+    /// (another replica, an earlier run or an earlier click did it).
+    pub(super) async fn apply_if_changed(
+        mut self,
+        cas: sqlx::query::Query<'_, B::Db, <B::Db as Database>::Arguments>,
+        incident: IncidentNumber,
+        effects: Effects,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let moved = cas.execute(&mut *self).await?.rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        self.apply_effects(incident, effects, now).await?;
+        self.commit().await?;
+        Ok(true)
     }
-    Ok(incident)
-}
 
-async fn assignments_in(
-    tx: &mut Tx,
-    number: IncidentNumber,
-) -> Result<Vec<Assignment>> {
-    let rows = sqlx::query(
+    pub(super) async fn fetch_incident(&mut self, number: IncidentNumber) -> Result<Incident> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1 {}",
+            B::INCIDENT_LOCK
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_optional(&mut **self)
+            .await?
+            .ok_or(StoreError::NoIncident(number))?;
+        incident_from_row(&row)
+    }
+
+    /// Checks `guard` against the locked incident and its roles (see
+    /// [`Guard`]); returns the incident as locked.
+    pub(super) async fn guarded(
+        &mut self,
+        number: IncidentNumber,
+        guard: &Guard,
+    ) -> Result<Incident> {
+        let incident = self.fetch_incident(number).await?;
+        if guard.open || guard.permission.is_some() {
+            let assignments = self.assignments_in(number).await?;
+            check_guard(guard, &incident, &assignments)?;
+        }
+        Ok(incident)
+    }
+
+    pub(super) async fn assignments_in(
+        &mut self,
+        number: IncidentNumber,
+    ) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(
         "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
     )
     .bind(number)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut **self)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Assignment {
-                role: r.try_get("role")?,
-                user: UserId(r.try_get("user_id")?),
+        rows.iter()
+            .map(|r| {
+                Ok(Assignment {
+                    role: r.try_get("role")?,
+                    user: UserId(r.try_get("user_id")?),
+                })
             })
-        })
-        .collect()
-}
+            .collect()
+    }
 
-/// Remembers that `user` is (or is no longer) in the war room, unless a
-/// later change is known already. True when this changed what is known.
-async fn upsert_member(
-    tx: &mut Tx,
-    number: IncidentNumber,
-    user: &UserId,
-    present: bool,
-    at: DateTime<Utc>,
-) -> Result<bool> {
-    Ok(sqlx::query(
+    /// Remembers that `user` is (or is no longer) in the war room, unless a
+    /// later change is known already. True when this changed what is known.
+    pub(super) async fn upsert_member(
+        &mut self,
+        number: IncidentNumber,
+        user: &UserId,
+        present: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
         "INSERT INTO war_room_members (incident_number, user_id, present, changed_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (incident_number, user_id) DO UPDATE SET present = excluded.present, changed_at = excluded.changed_at
          WHERE war_room_members.changed_at <= excluded.changed_at",
@@ -176,25 +253,25 @@ async fn upsert_member(
     .bind(&user.0)
     .bind(present)
     .bind(millis(at))
-    .execute(&mut **tx)
+    .execute(&mut **self)
     .await?
     .rows_affected()
         > 0)
-}
-
-/// Writes timeline entries and jobs. A sync job is skipped when an identical
-/// one is still pending: it renders the state current when it runs.
-async fn apply_effects(
-    tx: &mut Tx,
-    number: IncidentNumber,
-    effects: Effects,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    if let Some(user) = &effects.guard.member {
-        upsert_member(tx, number, user, true, now).await?;
     }
-    for e in effects.timeline {
-        sqlx::query(
+
+    /// Writes timeline entries and jobs. A sync job is skipped when an identical
+    /// one is still pending: it renders the state current when it runs.
+    pub(super) async fn apply_effects(
+        &mut self,
+        number: IncidentNumber,
+        effects: Effects,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if let Some(user) = &effects.guard.member {
+            self.upsert_member(number, user, true, now).await?;
+        }
+        for e in effects.timeline {
+            sqlx::query(
             "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(number)
@@ -203,57 +280,57 @@ async fn apply_effects(
         .bind(e.kind.as_str())
         .bind(e.author.map(|u| u.0))
         .bind(e.text)
-        .execute(&mut **tx)
+        .execute(&mut **self)
         .await?;
-    }
-    for op in effects.schedule {
-        let q = match op {
-            ScheduleOp::Comms { nudge_at, due_at } => {
-                sqlx::query("UPDATE incidents SET nudge_at = $1, due_at = $2 WHERE number = $3")
-                    .bind(nudge_at.map(millis))
-                    .bind(due_at.map(millis))
-            }
-            ScheduleOp::Scribe(at) => {
-                sqlx::query("UPDATE incidents SET scribe_at = $1 WHERE number = $2")
-                    .bind(at.map(millis))
-            }
-            ScheduleOp::LastUpdate(at) => {
-                sqlx::query("UPDATE incidents SET last_update_at = $1 WHERE number = $2")
-                    .bind(millis(at))
-            }
-        };
-        q.bind(number).execute(&mut **tx).await?;
-    }
-    for job in effects.jobs {
-        let payload =
-            serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if job.coalesces() {
-            let pending: Option<i64> = sqlx::query_scalar(
+        }
+        for op in effects.schedule {
+            let q = match op {
+                ScheduleOp::Comms { nudge_at, due_at } => {
+                    sqlx::query("UPDATE incidents SET nudge_at = $1, due_at = $2 WHERE number = $3")
+                        .bind(nudge_at.map(millis))
+                        .bind(due_at.map(millis))
+                }
+                ScheduleOp::Scribe(at) => {
+                    sqlx::query("UPDATE incidents SET scribe_at = $1 WHERE number = $2")
+                        .bind(at.map(millis))
+                }
+                ScheduleOp::LastUpdate(at) => {
+                    sqlx::query("UPDATE incidents SET last_update_at = $1 WHERE number = $2")
+                        .bind(millis(at))
+                }
+            };
+            q.bind(number).execute(&mut **self).await?;
+        }
+        for job in effects.jobs {
+            let payload =
+                serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if job.coalesces() {
+                let pending: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
             )
             .bind(number)
             .bind(&payload)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut **self)
             .await?;
-            if let Some(id) = pending {
-                // The pending copy now carries this change too: its give-up
-                // clock starts afresh so the change is not given up early.
-                // Its attempt count stays: it fences claims and tells a retry
-                // to look for what an earlier attempt may have posted.
-                let reused = sqlx::query(
-                    "UPDATE jobs SET created_at = $1 WHERE id = $2 AND state = 'pending'",
-                )
-                .bind(millis(now))
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if reused == 1 {
-                    continue;
+                if let Some(id) = pending {
+                    // The pending copy now carries this change too: its give-up
+                    // clock starts afresh so the change is not given up early.
+                    // Its attempt count stays: it fences claims and tells a retry
+                    // to look for what an earlier attempt may have posted.
+                    let reused = sqlx::query(
+                        "UPDATE jobs SET created_at = $1 WHERE id = $2 AND state = 'pending'",
+                    )
+                    .bind(millis(now))
+                    .bind(id)
+                    .execute(&mut **self)
+                    .await?
+                    .rows_affected();
+                    if reused == 1 {
+                        continue;
+                    }
                 }
             }
-        }
-        sqlx::query(
+            sqlx::query(
             "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(number)
@@ -263,28 +340,28 @@ async fn apply_effects(
         .bind(millis(now))
         .bind(job.object())
         .bind(job.needs_room())
-        .execute(&mut **tx)
+        .execute(&mut **self)
         .await?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Applies a tag, untag, edit or deletion of a message entry.
-async fn apply_timeline_change(
-    tx: &mut Tx,
-    number: IncidentNumber,
-    change: TimelineChange,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    match change {
-        TimelineChange::Tag {
-            slack_ts,
-            occurred_at,
-            kind,
-            tagged_by,
-        } => {
-            // A plain tag never downgrades a typed one.
-            sqlx::query(
+    /// Applies a tag, untag, edit or deletion of a message entry.
+    pub(super) async fn apply_timeline_change(
+        &mut self,
+        number: IncidentNumber,
+        change: TimelineChange,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        match change {
+            TimelineChange::Tag {
+                slack_ts,
+                occurred_at,
+                kind,
+                tagged_by,
+            } => {
+                // A plain tag never downgrades a typed one.
+                sqlx::query(
                 "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
                  VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
                  ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
@@ -299,55 +376,107 @@ async fn apply_timeline_change(
             .bind(kind.as_str())
             .bind(&slack_ts)
             .bind(&tagged_by.0)
-            .execute(&mut **tx)
+            .execute(&mut **self)
             .await?;
-            let column = match kind {
-                EntryKind::ImpactStarted => {
-                    Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
+                let column = match kind {
+                    EntryKind::ImpactStarted => {
+                        Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
+                    }
+                    EntryKind::Detected => {
+                        Some("UPDATE incidents SET detected_at = $1 WHERE number = $2")
+                    }
+                    EntryKind::Mitigated => {
+                        Some("UPDATE incidents SET mitigated_at = $1 WHERE number = $2")
+                    }
+                    _ => None,
+                };
+                if let Some(sql) = column {
+                    sqlx::query(sql)
+                        .bind(millis(occurred_at))
+                        .bind(number)
+                        .execute(&mut **self)
+                        .await?;
                 }
-                EntryKind::Detected => {
-                    Some("UPDATE incidents SET detected_at = $1 WHERE number = $2")
-                }
-                EntryKind::Mitigated => {
-                    Some("UPDATE incidents SET mitigated_at = $1 WHERE number = $2")
-                }
-                _ => None,
-            };
-            if let Some(sql) = column {
-                sqlx::query(sql)
-                    .bind(millis(occurred_at))
-                    .bind(number)
-                    .execute(&mut **tx)
-                    .await?;
             }
-        }
-        TimelineChange::Untag { slack_ts } => {
-            sqlx::query(
+            TimelineChange::Untag { slack_ts } => {
+                sqlx::query(
                 "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
             )
             .bind(number)
             .bind(slack_ts)
-            .execute(&mut **tx)
+            .execute(&mut **self)
             .await?;
-        }
-        TimelineChange::Edit { slack_ts, text, at } => {
-            sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")
+            }
+            TimelineChange::Edit { slack_ts, text, at } => {
+                sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")
                 .bind(text)
                 .bind(millis(at))
                 .bind(number)
                 .bind(slack_ts)
-                .execute(&mut **tx)
+                .execute(&mut **self)
                 .await?;
-        }
-        TimelineChange::Delete { slack_ts } => {
-            sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
+            }
+            TimelineChange::Delete { slack_ts } => {
+                sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
                 .bind(number)
                 .bind(slack_ts)
-                .execute(&mut **tx)
+                .execute(&mut **self)
                 .await?;
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Marks a claimed job failed and queues `notice` in the same transaction.
+    /// The notice has no incident, so it runs at once rather than behind the
+    /// incident's other jobs; one identical to a notice of the last hour is
+    /// dropped.
+    pub(super) async fn fail_with_notice(
+        mut self,
+        claim: Claim,
+        error: String,
+        notice: Job,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let failed = sqlx::query(
+        "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(millis(now))
+    .bind(claim.id)
+    .bind(claim.attempt)
+    .bind(error)
+    .execute(&mut *self)
+    .await?
+    .rows_affected()
+        == 1;
+        if !failed {
+            return Ok(false);
+        }
+        let payload =
+            serde_json::to_string(&notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The same words to the same person within the hour say nothing new
+        // (several jobs meeting one archived war room, say).
+        let recent: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
+    )
+    .bind(&payload)
+    .bind(millis(now - chrono::Duration::hours(1)))
+    .fetch_optional(&mut *self)
+    .await?;
+        if recent.is_none() {
+            sqlx::query(
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
+        )
+        .bind(notice.kind())
+        .bind(payload)
+        .bind(millis(now))
+        .bind(millis(now))
+        .execute(&mut *self)
+        .await?;
+        }
+        self.commit().await?;
+        Ok(true)
+    }
 }
 
 /// The ordering rule, as a condition on job `j`: no earlier unfinished job
@@ -360,65 +489,27 @@ const UNBLOCKED: &str = "NOT EXISTS (
       AND e.state IN ('pending', 'running')
       AND (e.object = j.object OR (j.needs_room AND e.object = 'room')))";
 
-/// Marks a claimed job failed and queues `notice` in the same transaction.
-/// The notice has no incident, so it runs at once rather than behind the
-/// incident's other jobs; one identical to a notice of the last hour is
-/// dropped.
-async fn fail_with_notice(
-    mut tx: Tx,
-    claim: Claim,
-    error: String,
-    notice: Job,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let failed = sqlx::query(
-        "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-    )
-    .bind(millis(now))
-    .bind(claim.id)
-    .bind(claim.attempt)
-    .bind(error)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !failed {
-        return Ok(false);
-    }
-    let payload = serde_json::to_string(&notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    // The same words to the same person within the hour say nothing new
-    // (several jobs meeting one archived war room, say).
-    let recent: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
-    )
-    .bind(&payload)
-    .bind(millis(now - chrono::Duration::hours(1)))
-    .fetch_optional(&mut *tx)
-    .await?;
-    if recent.is_none() {
-        sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
-        )
-        .bind(notice.kind())
-        .bind(payload)
-        .bind(millis(now))
-        .bind(millis(now))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
-}
-
 #[async_trait]
-impl Store for ThisStore {
+impl<B> Store for B
+where
+    B: Backend,
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    <B::Db as Database>::Arguments: IntoArguments<B::Db>,
+    for<'a> &'a str: ColumnIndex<<B::Db as Database>::Row> + Type<B::Db> + Encode<'a, B::Db>,
+    usize: ColumnIndex<<B::Db as Database>::Row>,
+    i64: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    bool: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    String: Type<B::Db> + for<'q> Encode<'q, B::Db> + for<'r> Decode<'r, B::Db>,
+    Option<i64>: for<'q> Encode<'q, B::Db>,
+    Option<String>: for<'q> Encode<'q, B::Db>,
+    for<'a> Option<&'a str>: Encode<'a, B::Db>,
+{
     async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        self.run_migrations().await
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
         Ok(())
     }
 
@@ -438,7 +529,7 @@ impl Store for ThisStore {
                     .fetch_optional(&mut *tx)
                     .await?;
             if let Some(number) = existing {
-                let incident = fetch_incident(&mut tx, number).await?;
+                let incident = tx.fetch_incident(number).await?;
                 return Ok((incident, false));
             }
         }
@@ -461,8 +552,8 @@ impl Store for ThisStore {
         .bind(&d.announce_channel)
         .bind(view_id)
         .bind(d.private)
-        .bind(d.assessment.as_ref().map(|a| &a.impact))
-        .bind(d.assessment.as_ref().map(|a| &a.urgency))
+        .bind(d.assessment.as_ref().map(|a| a.impact.as_str()))
+        .bind(d.assessment.as_ref().map(|a| a.urgency.as_str()))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(number) = number else {
@@ -471,7 +562,7 @@ impl Store for ThisStore {
                     .bind(view_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            let incident = fetch_incident(&mut tx, existing).await?;
+            let incident = tx.fetch_incident(existing).await?;
             return Ok((incident, false));
         };
         sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
@@ -482,9 +573,9 @@ impl Store for ThisStore {
             .execute(&mut *tx)
             .await?;
         // The declarer is invited into the war room first thing.
-        upsert_member(&mut tx, number, &d.declared_by, true, now).await?;
-        apply_effects(&mut tx, number, effects, now).await?;
-        let incident = fetch_incident(&mut tx, number).await?;
+        tx.upsert_member(number, &d.declared_by, true, now).await?;
+        tx.apply_effects(number, effects, now).await?;
+        let incident = tx.fetch_incident(number).await?;
         tx.commit().await?;
         Ok((incident, true))
     }
@@ -493,7 +584,7 @@ impl Store for ThisStore {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(number)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .as_ref()
             .map(incident_from_row)
@@ -504,7 +595,7 @@ impl Store for ThisStore {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE channel_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(channel_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?
             .as_ref()
             .map(incident_from_row)
@@ -516,7 +607,7 @@ impl Store for ThisStore {
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE status NOT IN ('resolved', 'closed') ORDER BY number"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?
             .iter()
             .map(incident_from_row)
@@ -529,7 +620,7 @@ impl Store for ThisStore {
         )
         .bind(number)
         .bind(&user.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?;
         Ok(present == Some(true))
     }
@@ -543,7 +634,7 @@ impl Store for ThisStore {
         event_id: Option<&str>,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, number).await?;
+        tx.lock_incident(number).await?;
         if let Some(event_id) = event_id {
             let inserted = sqlx::query(
                 "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
@@ -557,7 +648,7 @@ impl Store for ThisStore {
                 return Ok(false);
             }
         }
-        upsert_member(&mut tx, number, user, present, at).await?;
+        tx.upsert_member(number, user, present, at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -567,7 +658,7 @@ impl Store for ThisStore {
             "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
         )
         .bind(number)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -585,7 +676,7 @@ impl Store for ThisStore {
              WHERE incident_number = $1 AND hidden = FALSE AND deleted = FALSE ORDER BY occurred_at, id",
         )
         .bind(number)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -616,7 +707,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<RoleChange> {
         let mut tx = self.write().await?;
-        let incident = guarded(&mut tx, number, &effects.guard).await?;
+        let incident = tx.guarded(number, &effects.guard).await?;
         let holders: Vec<String> = sqlx::query_scalar(
             "SELECT user_id FROM role_assignments WHERE incident_number = $1 AND role = $2",
         )
@@ -631,7 +722,7 @@ impl Store for ThisStore {
             && exclusive
             && holders.iter().any(|h| *h != user.0)
         {
-            let assignments = assignments_in(&mut tx, number).await?;
+            let assignments = tx.assignments_in(number).await?;
             if !crate::domain::may(&incident, &assignments, allowed, claimer) {
                 return Err(StoreError::Refused(crate::domain::permissions::refusal(
                     &incident,
@@ -662,7 +753,7 @@ impl Store for ThisStore {
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(RoleChange::Changed { replaced })
     }
@@ -676,14 +767,14 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
-        guarded(&mut tx, number, &effects.guard).await?;
+        tx.guarded(number, &effects.guard).await?;
         let cas = sqlx::query(
             "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
         )
         .bind(number)
         .bind(role)
         .bind(&user.0);
-        apply_if_changed(tx, cas, number, effects, now).await
+        tx.apply_if_changed(cas, number, effects, now).await
     }
 
     async fn set_severity(
@@ -706,7 +797,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<Option<String>> {
         let mut tx = self.write().await?;
-        let current = guarded(&mut tx, number, &effects.guard).await?;
+        let current = tx.guarded(number, &effects.guard).await?;
         let old = current.severity;
         let new_answers = assessment.is_some_and(|a| current.assessment.as_ref() != Some(a));
         if old == level && !new_answers {
@@ -725,7 +816,7 @@ impl Store for ThisStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(Some(old))
     }
@@ -738,7 +829,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<Option<Status>> {
         let mut tx = self.write().await?;
-        let old = guarded(&mut tx, number, &effects.guard).await?.status;
+        let old = tx.guarded(number, &effects.guard).await?.status;
         if old == status {
             return Ok(None);
         }
@@ -760,7 +851,7 @@ impl Store for ThisStore {
         .bind(number)
         .execute(&mut *tx)
         .await?;
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(Some(old))
     }
@@ -772,8 +863,8 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        guarded(&mut tx, number, &effects.guard).await?;
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.guarded(number, &effects.guard).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -784,7 +875,7 @@ impl Store for ThisStore {
             .bind(id)
             .bind(name)
             .bind(number)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -794,7 +885,7 @@ impl Store for ThisStore {
         sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -804,7 +895,7 @@ impl Store for ThisStore {
         sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
             .bind(ts)
             .bind(number)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -817,7 +908,7 @@ impl Store for ThisStore {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         if let Some(c) = &change {
-            lock_incident(&mut tx, c.incident).await?;
+            tx.lock_incident(c.incident).await?;
         }
         let inserted = sqlx::query(
             "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
@@ -837,9 +928,9 @@ impl Store for ThisStore {
         }) = change
         {
             if let Some(change) = change {
-                apply_timeline_change(&mut tx, n, change, now).await?;
+                tx.apply_timeline_change(n, change, now).await?;
             }
-            apply_effects(&mut tx, n, effects, now).await?;
+            tx.apply_effects(n, effects, now).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -907,7 +998,7 @@ impl Store for ThisStore {
         .bind(millis(now))
         .bind(reply)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -915,7 +1006,7 @@ impl Store for ThisStore {
     async fn release_envelope(&self, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM socket_envelopes WHERE envelope_id = $1 AND finished_at IS NULL")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -936,7 +1027,7 @@ impl Store for ThisStore {
         .bind(m.permalink)
         .bind(number)
         .bind(m.slack_ts)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -946,7 +1037,7 @@ impl Store for ThisStore {
         sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
             .bind(number)
             .bind(slack_ts)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -961,7 +1052,7 @@ impl Store for ThisStore {
         mut effects: Effects,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        guarded(&mut tx, number, &effects.guard).await?;
+        tx.guarded(number, &effects.guard).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -989,7 +1080,7 @@ impl Store for ThisStore {
                 });
             }
         }
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1001,7 +1092,7 @@ impl Store for ThisStore {
              WHERE u.incident_number = $1 ORDER BY u.recorded_at, u.id, p.position",
         )
         .bind(number)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -1037,7 +1128,7 @@ impl Store for ThisStore {
         .bind(millis(now))
         .bind(update_id)
         .bind(channel)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -1062,7 +1153,7 @@ impl Store for ThisStore {
             for r in sqlx::query(sql)
                 .bind(millis(now))
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?
             {
                 due.push(DueReminder {
@@ -1100,7 +1191,7 @@ impl Store for ThisStore {
             .bind(next.map(millis))
             .bind(due.incident)
             .bind(millis(due.due_at));
-        apply_if_changed(tx, cas, due.incident, effects, now).await
+        tx.apply_if_changed(cas, due.incident, effects, now).await
     }
 
     async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1110,7 +1201,7 @@ impl Store for ThisStore {
                 UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
                 UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ('resolved', 'closed')) AS due",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         next.map(from_millis).transpose()
     }
@@ -1128,7 +1219,7 @@ impl Store for ThisStore {
         .bind(number)
         .bind(millis(now))
         .bind(markdown)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -1138,7 +1229,7 @@ impl Store for ThisStore {
             "SELECT markdown FROM postmortems WHERE incident_number = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(number)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
@@ -1148,7 +1239,7 @@ impl Store for ThisStore {
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(millis(since))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?
             .iter()
             .map(incident_from_row)
@@ -1159,17 +1250,17 @@ impl Store for ThisStore {
         let _writer = self.background_writer().await;
         let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
             .bind(millis(events_before))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?
             .rows_affected();
         let envelopes = sqlx::query("DELETE FROM socket_envelopes WHERE claimed_at < $1")
             .bind(millis(events_before))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?
             .rows_affected();
         let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
             .bind(millis(jobs_before))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?
             .rows_affected();
         Ok(events + envelopes + jobs)
@@ -1178,7 +1269,7 @@ impl Store for ThisStore {
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
         let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = $1")
             .bind(&id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await?;
         row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
             .transpose()
@@ -1193,7 +1284,7 @@ impl Store for ThisStore {
         .bind(&id.0)
         .bind(name)
         .bind(millis(now))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -1206,13 +1297,14 @@ impl Store for ThisStore {
         // One statement: pick the first due job that waits for nothing
         // (`UNBLOCKED`), and lease it. `CLAIM_LOCK` makes replicas
         // skip a row another one is claiming instead of waiting for it.
+        let claim_lock = Self::CLAIM_LOCK;
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
              WHERE id = (
                SELECT j.id FROM jobs j
                WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
                  AND {UNBLOCKED}
-               ORDER BY j.run_after, j.id LIMIT 1 {CLAIM_LOCK})
+               ORDER BY j.run_after, j.id LIMIT 1 {claim_lock})
              RETURNING id, incident_number, payload, attempts, created_at"
         );
         let mut tx = self.write_background().await?;
@@ -1245,8 +1337,8 @@ impl Store for ThisStore {
              WHERE j.state IN ('pending', 'running') AND {UNBLOCKED}"
         );
         let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&self.pool)
-        .await?;
+            .fetch_one(self.pool())
+            .await?;
         next.map(from_millis).transpose()
     }
 
@@ -1284,7 +1376,7 @@ impl Store for ThisStore {
             JobOutcome::Failed {
                 error,
                 notice: Some(notice),
-            } => return fail_with_notice(self.write_background().await?, claim, error, notice, now).await,
+            } => return self.write_background().await?.fail_with_notice(claim, error, notice, now).await,
             JobOutcome::Failed {
                 error,
                 notice: None,
@@ -1297,7 +1389,7 @@ impl Store for ThisStore {
             .bind(error),
         };
         let _writer = self.background_writer().await;
-        Ok(q.execute(&self.pool).await?.rows_affected() == 1)
+        Ok(q.execute(self.pool()).await?.rows_affected() == 1)
     }
 
     async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
@@ -1308,7 +1400,7 @@ impl Store for ThisStore {
         .bind(millis(until))
         .bind(claim.id)
         .bind(claim.attempt)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?
         .rows_affected()
             == 1)
@@ -1320,7 +1412,7 @@ impl Store for ThisStore {
 
     async fn job_counts(&self) -> Result<JobCounts> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await?;
         let mut c = JobCounts::default();
         for r in rows {
@@ -1347,7 +1439,7 @@ impl Store for ThisStore {
     ) -> Result<crate::domain::checklist::Checklist> {
         let json = serde_json::to_string(tasks).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, number).await?;
+        tx.lock_incident(number).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO checklists (incident_number, role, holder, tasks, cadence_at, since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
              ON CONFLICT (incident_number, role, holder) DO UPDATE SET cadence_at = excluded.cadence_at
@@ -1372,7 +1464,7 @@ impl Store for ThisStore {
             "SELECT id, incident_number, role, holder, tasks, ts, cadence_at, since FROM checklists WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         else {
             return Ok(None);
@@ -1381,7 +1473,7 @@ impl Store for ThisStore {
         let done: Vec<i64> =
             sqlx::query_scalar("SELECT task FROM checklist_ticks WHERE checklist_id = $1")
                 .bind(id)
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await?;
         Ok(Some(crate::domain::checklist::Checklist {
             id,
@@ -1407,7 +1499,7 @@ impl Store for ThisStore {
         sqlx::query("UPDATE checklists SET ts = $1 WHERE id = $2")
             .bind(ts)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?;
         Ok(())
     }
@@ -1431,7 +1523,7 @@ impl Store for ThisStore {
         let Some(number) = number else {
             return Ok(false);
         };
-        lock_incident(&mut tx, number).await?;
+        tx.lock_incident(number).await?;
         let changed = if done {
             sqlx::query("INSERT INTO checklist_ticks (checklist_id, task, ticked_by, ticked_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(id)
@@ -1452,7 +1544,7 @@ impl Store for ThisStore {
         if changed == 0 {
             return Ok(false);
         }
-        apply_effects(&mut tx, number, effects, now).await?;
+        tx.apply_effects(number, effects, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1464,7 +1556,7 @@ impl Store for ThisStore {
         )
         .bind(millis(now))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -1485,7 +1577,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, due.incident).await?;
+        tx.lock_incident(due.incident).await?;
         let cas = sqlx::query(
             "UPDATE checklists SET cadence_at = $1, since = $2 WHERE id = $3 AND cadence_at = $4",
         )
@@ -1493,7 +1585,7 @@ impl Store for ThisStore {
         .bind(millis(now))
         .bind(due.id)
         .bind(millis(due.due_at));
-        apply_if_changed(tx, cas, due.incident, effects, now).await
+        tx.apply_if_changed(cas, due.incident, effects, now).await
     }
 
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>> {
@@ -1501,7 +1593,7 @@ impl Store for ThisStore {
             "SELECT MIN(c.cadence_at) FROM checklists c JOIN incidents i ON i.number = c.incident_number
              WHERE c.cadence_at IS NOT NULL AND i.status NOT IN ('resolved', 'closed')",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         next.map(from_millis).transpose()
     }
@@ -1513,7 +1605,7 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<i64> {
         let mut tx = self.write().await?;
-        guarded(&mut tx, item.incident, &effects.guard).await?;
+        tx.guarded(item.incident, &effects.guard).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO followups (incident_number, text, owner, due_on, created_by, created_at, remind_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -1527,7 +1619,7 @@ impl Store for ThisStore {
         .bind(item.remind_at.map(millis))
         .fetch_one(&mut *tx)
         .await?;
-        apply_effects(&mut tx, item.incident, effects, now).await?;
+        tx.apply_effects(item.incident, effects, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1536,9 +1628,9 @@ impl Store for ThisStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE id = $1"
         )))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(followup_from_row).transpose()
     }
 
@@ -1556,7 +1648,7 @@ impl Store for ThisStore {
         .bind(owner.map(|o| o.0.clone()))
         .bind(open_only)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter().map(followup_from_row).collect()
     }
@@ -1569,7 +1661,7 @@ impl Store for ThisStore {
             "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE incident_number = $1 ORDER BY id"
         )))
         .bind(number)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter().map(followup_from_row).collect()
     }
@@ -1590,14 +1682,14 @@ impl Store for ThisStore {
         let Some(number) = number else {
             return Ok(false);
         };
-        lock_incident(&mut tx, number).await?;
+        tx.lock_incident(number).await?;
         let cas = sqlx::query(
             "UPDATE followups SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
         )
         .bind(millis(now))
         .bind(&by.0)
         .bind(id);
-        apply_if_changed(tx, cas, number, effects, now).await
+        tx.apply_if_changed(cas, number, effects, now).await
     }
 
     async fn due_followups(
@@ -1611,7 +1703,7 @@ impl Store for ThisStore {
         )
         .bind(millis(now))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
@@ -1633,20 +1725,20 @@ impl Store for ThisStore {
         effects: Effects,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
-        lock_incident(&mut tx, incident).await?;
+        tx.lock_incident(incident).await?;
         let cas = sqlx::query(
             "UPDATE followups SET remind_at = NULL WHERE id = $1 AND remind_at = $2 AND done_at IS NULL",
         )
         .bind(id)
         .bind(millis(due_at));
-        apply_if_changed(tx, cas, incident, effects, now).await
+        tx.apply_if_changed(cas, incident, effects, now).await
     }
 
     async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(remind_at) FROM followups WHERE remind_at IS NOT NULL AND done_at IS NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         next.map(from_millis).transpose()
     }
@@ -1655,7 +1747,14 @@ impl Store for ThisStore {
 const FOLLOWUP_COLUMNS: &str =
     "id, incident_number, text, owner, due_on, created_by, created_at, done_at, done_by";
 
-fn followup_from_row(row: &DbRow) -> Result<crate::domain::followups::Followup> {
+fn followup_from_row<R>(row: &R) -> Result<crate::domain::followups::Followup>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    i64: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    bool: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    String: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+{
     let id: i64 = row.try_get("id")?;
     let due = row
         .try_get::<Option<String>, _>("due_on")?

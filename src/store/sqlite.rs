@@ -3,25 +3,18 @@
 //! waiters in order), so writers queue here instead of in SQLite's busy
 //! handler, which sleeps in steps of up to 100 ms. Write transactions still
 //! open with `BEGIN IMMEDIATE`, and the busy timeout remains for another
-//! process (`warroom migrate`) holding the database.
+//! process (`warroom migrate`) holding the database. The SQL is shared
+//! (`sql.rs`); this file is the [`Backend`] implementation.
 
-use super::*;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use super::Result;
+use super::sql::{Backend, Tx, WriterGuard};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-type Db = Sqlite;
-type DbRow = SqliteRow;
-type ThisStore = SqliteStore;
-/// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
-const CLAIM_LOCK: &str = "";
-/// No row locks either: `BEGIN IMMEDIATE` serialises every write.
-const INCIDENT_LOCK: &str = "";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -30,12 +23,6 @@ pub struct SqliteStore {
     /// Request-path writers waiting for `writer`: job bookkeeping lets
     /// them go first, so acks are not starved by the job queue.
     urgent: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
-}
-
-/// A write transaction, holding the writer lock until it ends.
-pub struct Tx {
-    tx: Transaction<'static, Sqlite>,
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl SqliteStore {
@@ -59,7 +46,7 @@ impl SqliteStore {
     }
 
     /// The writer lock for a write a request (or the scheduler) waits on.
-    async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    async fn writer(&self) -> Option<WriterGuard> {
         use std::sync::atomic::Ordering;
         let (waiting, freed) = &*self.urgent;
         waiting.fetch_add(1, Ordering::SeqCst);
@@ -69,9 +56,26 @@ impl SqliteStore {
         }
         Some(guard)
     }
+}
+
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
+    const CLAIM_LOCK: &'static str = "";
+    /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
+    const INCIDENT_LOCK: &'static str = "";
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn run_migrations(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
 
     /// The writer lock for job bookkeeping: after any waiting request.
-    async fn background_writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    async fn background_writer(&self) -> Option<WriterGuard> {
         use std::sync::atomic::Ordering;
         let (waiting, freed) = &*self.urgent;
         loop {
@@ -86,7 +90,7 @@ impl SqliteStore {
         Some(self.writer.clone().lock_owned().await)
     }
 
-    async fn write(&self) -> Result<Tx> {
+    async fn write(&self) -> Result<Tx<Self>> {
         let writer = self.writer().await;
         Ok(Tx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -94,7 +98,7 @@ impl SqliteStore {
         })
     }
 
-    async fn write_background(&self) -> Result<Tx> {
+    async fn write_background(&self) -> Result<Tx<Self>> {
         let writer = self.background_writer().await;
         Ok(Tx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -112,6 +116,3 @@ impl SqliteStore {
         .rows_affected())
     }
 }
-
-// The SQL both backends share, written once with `$N` placeholders.
-include!("sql.rs");
