@@ -16,6 +16,16 @@ use sqlx::{
 };
 use std::future::Future;
 
+/// The statuses of incidents no longer open, as a SQL list: the one
+/// definition of "open" (`status NOT IN` this) in the store's SQL. It is
+/// a macro so that `concat!` splices it into the statements' literals; a
+/// unit test holds it equal to `Status::is_open`.
+macro_rules! not_open {
+    () => {
+        "('resolved', 'closed')"
+    };
+}
+
 /// Holds the SQLite writer lock (PostgreSQL needs none).
 pub type WriterGuard = tokio::sync::OwnedMutexGuard<()>;
 
@@ -604,7 +614,12 @@ where
 
     async fn open_incidents(&self) -> Result<Vec<Incident>> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE status NOT IN ('resolved', 'closed') ORDER BY number"
+            concat!(
+                "SELECT {} FROM incidents WHERE status NOT IN ",
+                not_open!(),
+                " ORDER BY number"
+            ),
+            INCIDENT_COLUMNS
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
@@ -834,13 +849,13 @@ where
             return Ok(None);
         }
         let stamp = millis(now);
-        sqlx::query(
+        sqlx::query(concat!(
             "UPDATE incidents SET status = $1,
                 mitigated_at = CASE WHEN $2 IN ('mitigated', 'resolved', 'closed') THEN COALESCE(mitigated_at, $3) ELSE mitigated_at END,
-                resolved_at  = CASE WHEN $4 IN ('resolved', 'closed') THEN COALESCE(resolved_at, $5) ELSE NULL END,
+                resolved_at  = CASE WHEN $4 IN ", not_open!(), " THEN COALESCE(resolved_at, $5) ELSE NULL END,
                 closed_at    = CASE WHEN $6 = 'closed' THEN COALESCE(closed_at, $7) ELSE NULL END
              WHERE number = $8",
-        )
+        ))
         .bind(status.as_str())
         .bind(status.as_str())
         .bind(stamp)
@@ -1139,15 +1154,27 @@ where
         for (kind, sql) in [
             (
                 ReminderKind::Due,
-                "SELECT number, due_at AS at, severity FROM incidents WHERE due_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY due_at LIMIT $2",
+                concat!(
+                    "SELECT number, due_at AS at, severity FROM incidents WHERE due_at <= $1 AND status NOT IN ",
+                    not_open!(),
+                    " ORDER BY due_at LIMIT $2"
+                ),
             ),
             (
                 ReminderKind::Nudge,
-                "SELECT number, nudge_at AS at, severity FROM incidents WHERE nudge_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY nudge_at LIMIT $2",
+                concat!(
+                    "SELECT number, nudge_at AS at, severity FROM incidents WHERE nudge_at <= $1 AND status NOT IN ",
+                    not_open!(),
+                    " ORDER BY nudge_at LIMIT $2"
+                ),
             ),
             (
                 ReminderKind::ScribeQuiet,
-                "SELECT number, scribe_at AS at, severity FROM incidents WHERE scribe_at <= $1 AND status NOT IN ('resolved', 'closed') ORDER BY scribe_at LIMIT $2",
+                concat!(
+                    "SELECT number, scribe_at AS at, severity FROM incidents WHERE scribe_at <= $1 AND status NOT IN ",
+                    not_open!(),
+                    " ORDER BY scribe_at LIMIT $2"
+                ),
             ),
         ] {
             for r in sqlx::query(sql)
@@ -1195,12 +1222,12 @@ where
     }
 
     async fn next_reminder_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let next: Option<i64> = sqlx::query_scalar(
+        let next: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT MIN(at) FROM (
-                SELECT MIN(nudge_at) AS at FROM incidents WHERE nudge_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
-                UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed')
-                UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ('resolved', 'closed')) AS due",
-        )
+                SELECT MIN(nudge_at) AS at FROM incidents WHERE nudge_at IS NOT NULL AND status NOT IN ", not_open!(), "
+                UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ", not_open!(), "
+                UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ", not_open!(), ") AS due",
+        ))
         .fetch_one(self.pool())
         .await?;
         next.map(from_millis).transpose()
@@ -1550,10 +1577,10 @@ where
     }
 
     async fn due_checklists(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueChecklist>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT c.id, c.incident_number, c.cadence_at FROM checklists c JOIN incidents i ON i.number = c.incident_number
-             WHERE c.cadence_at <= $1 AND i.status NOT IN ('resolved', 'closed') ORDER BY c.cadence_at LIMIT $2",
-        )
+             WHERE c.cadence_at <= $1 AND i.status NOT IN ", not_open!(), " ORDER BY c.cadence_at LIMIT $2",
+        ))
         .bind(millis(now))
         .bind(limit)
         .fetch_all(self.pool())
@@ -1589,10 +1616,10 @@ where
     }
 
     async fn next_checklist_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let next: Option<i64> = sqlx::query_scalar(
+        let next: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT MIN(c.cadence_at) FROM checklists c JOIN incidents i ON i.number = c.incident_number
-             WHERE c.cadence_at IS NOT NULL AND i.status NOT IN ('resolved', 'closed')",
-        )
+             WHERE c.cadence_at IS NOT NULL AND i.status NOT IN ", not_open!(),
+        ))
         .fetch_one(self.pool())
         .await?;
         next.map(from_millis).transpose()
@@ -1777,4 +1804,27 @@ where
             .transpose()?,
         done_by: row.try_get::<Option<String>, _>("done_by")?.map(UserId),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Status;
+
+    /// The SQL's "not open" list is exactly the statuses `is_open` rejects.
+    #[test]
+    fn not_open_matches_the_domain_rule() {
+        let all = [
+            Status::Investigating,
+            Status::Identified,
+            Status::Mitigated,
+            Status::Resolved,
+            Status::Closed,
+        ];
+        let closed: Vec<String> = all
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(not_open!(), format!("({})", closed.join(", ")));
+    }
 }
