@@ -189,6 +189,12 @@ enum RunError {
     NoChannel,
     #[error("incident {0} is gone")]
     NoIncident(IncidentNumber),
+    /// A job that works on an incident, in a row that names none.
+    #[error("this {kind} job names no incident; its row in the jobs table is damaged")]
+    Unowned { kind: &'static str },
+    /// A status update's post that is no longer recorded.
+    #[error("status update {update_id} has no post to {channel} recorded")]
+    NoPost { update_id: i64, channel: String },
     #[error("the postmortem template failed: {0}")]
     Template(String),
 }
@@ -393,6 +399,8 @@ fn decide(
         | RunError::Join { .. }
         | RunError::NoChannel
         | RunError::NoIncident(_)
+        | RunError::Unowned { .. }
+        | RunError::NoPost { .. }
         | RunError::Template(_) => None,
     };
     let age = (now - row.created_at).to_std().unwrap_or_default();
@@ -408,6 +416,32 @@ fn decide(
     }
 }
 
+/// The incident a job works on, as stored when it runs.
+struct Current {
+    number: IncidentNumber,
+    incident: domain::Incident,
+    assignments: Vec<domain::Assignment>,
+}
+
+/// Reads the incident of `row` (every job but a message to one person has
+/// one).
+async fn current(ctx: &Ctx, row: &JobRow) -> Result<Current, RunError> {
+    let number = row.incident.ok_or(RunError::Unowned {
+        kind: row.job.kind(),
+    })?;
+    let incident = ctx
+        .store
+        .incident(number)
+        .await?
+        .ok_or(RunError::NoIncident(number))?;
+    let assignments = ctx.store.assignments(number).await?;
+    Ok(Current {
+        number,
+        incident,
+        assignments,
+    })
+}
+
 async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
     match &row.job {
         // The bot's own words, which may quote a title or a tagged message.
@@ -419,24 +453,17 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             ctx.slack
                 .post_ephemeral(channel, user, &blocks::defuse(text))
                 .await?;
-            return Ok(());
+            Ok(())
         }
         Job::Notice {
             channel,
             user,
             text,
-        } => return notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
-        _ => {}
-    }
-    let number = row.incident.ok_or(RunError::NoIncident(0))?;
-    let incident = ctx
-        .store
-        .incident(number)
-        .await?
-        .ok_or(RunError::NoIncident(number))?;
-    let assignments = ctx.store.assignments(number).await?;
-    match &row.job {
+        } => notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
         Job::CreateChannel => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
             if incident.channel_id.is_some() {
                 return Ok(());
             }
@@ -468,6 +495,9 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Err(CallError::Api("name_taken".to_string()).into())
         }
         Job::Invite { user } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
             // Who is in a private war room decides who sees it listed.
@@ -483,6 +513,11 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::SyncTopic => {
+            let Current {
+                number,
+                incident,
+                assignments,
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
@@ -490,6 +525,11 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
+            let Current {
+                number,
+                incident,
+                assignments,
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
@@ -504,6 +544,11 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::SyncAnnouncement => {
+            let Current {
+                number,
+                incident,
+                assignments,
+            } = current(ctx, row).await?;
             use crate::config::PrivateAnnounce;
             let content = match (incident.private, ctx.settings.private_incidents.announce) {
                 (true, PrivateAnnounce::None) => return Ok(()),
@@ -523,16 +568,25 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::CaptureMessage { ts, .. } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             capture_message(ctx, number, channel, ts).await
         }
         Job::PostUpdate { update_id, channel } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
             let comms = ctx.store.communications(number).await?;
             let Some(post) = comms
                 .iter()
                 .find(|c| c.update_id == *update_id && c.channel == *channel)
             else {
-                return Err(RunError::NoIncident(number));
+                return Err(RunError::NoPost {
+                    update_id: *update_id,
+                    channel: channel.clone(),
+                });
             };
             if post.ts.is_some() {
                 return Ok(());
@@ -548,12 +602,22 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::PostReminder { kind } => {
+            let Current {
+                incident,
+                assignments,
+                ..
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
             post_once(ctx, row, channel, content).await?;
             Ok(())
         }
         Job::PostPostmortem => {
+            let Current {
+                number,
+                incident,
+                assignments,
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let timeline = ctx.store.timeline(number).await?;
             let communications = ctx.store.communications(number).await?;
@@ -602,10 +666,12 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             .await
         }
         Job::PostChecklist { role, user } => {
+            let Current { incident, .. } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             post_checklist(ctx, row, &incident, channel, role, user).await
         }
         Job::SyncChecklist { checklist } => {
+            let Current { incident, .. } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
@@ -621,6 +687,9 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             since,
             until,
         } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
@@ -655,12 +724,12 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::PostSummary { text, by } => {
+            let Current { incident, .. } = current(ctx, row).await?;
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
             post_once(ctx, row, channel, content).await?;
             Ok(())
         }
-        Job::Ephemeral { .. } | Job::Notice { .. } => Ok(()),
     }
 }
 

@@ -64,8 +64,13 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
             | Job::Notice { .. }
             | Job::PostReminder { .. }
             | Job::PostChecklistReminder { .. }
-    ) || matches!(error, RunError::NoChannel | RunError::NoIncident(_))
-    {
+    ) || matches!(
+        error,
+        RunError::NoChannel
+            | RunError::NoIncident(_)
+            | RunError::Unowned { .. }
+            | RunError::NoPost { .. }
+    ) {
         return Ok(None);
     }
     let Some(number) = row.incident else {
@@ -260,7 +265,11 @@ fn why(job: &Job, incident: &Incident, error: &RunError) -> (String, String) {
             format!("the postmortem template failed ({e})"),
             "Fix the template (`postmortem.template`), then run `/incident postmortem` in the war room.".to_string(),
         ),
-        RunError::Store(_) | RunError::NoChannel | RunError::NoIncident(_) => (
+        RunError::Store(_)
+        | RunError::NoChannel
+        | RunError::NoIncident(_)
+        | RunError::Unowned { .. }
+        | RunError::NoPost { .. } => (
             "warroom's database was unavailable for too long".to_string(),
             format!(
                 "Try again later ({}); tell whoever runs warroom if it keeps happening.",

@@ -26,6 +26,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A value could not be turned into what the database stores (a job's
+    /// or a checklist's JSON, a task number): nothing was written.
+    #[error(
+        "could not write {0} to the database; nothing was saved. This is a bug in warroom: report it with this message"
+    )]
+    Serialize(String),
     #[error("incident {0} does not exist")]
     NoIncident(IncidentNumber),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
@@ -437,8 +443,6 @@ pub trait Store: Send + Sync + 'static {
         markdown: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// The newest postmortem draft of an incident.
-    async fn latest_postmortem(&self, number: IncidentNumber) -> Result<Option<String>>;
     /// Incidents declared since `since`, drills excluded.
     async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
 

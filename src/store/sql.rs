@@ -312,8 +312,8 @@ where
             q.bind(number).execute(&mut **self).await?;
         }
         for job in effects.jobs {
-            let payload =
-                serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let payload = serde_json::to_string(&job)
+                .map_err(|e| StoreError::Serialize(format!("a {} job ({e})", job.kind())))?;
             if job.coalesces() {
                 let pending: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
@@ -462,8 +462,8 @@ where
         if !failed {
             return Ok(false);
         }
-        let payload =
-            serde_json::to_string(&notice).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let payload = serde_json::to_string(&notice)
+            .map_err(|e| StoreError::Serialize(format!("a notice job ({e})")))?;
         // The same words to the same person within the hour say nothing new
         // (several jobs meeting one archived war room, say).
         let recent: Option<i64> = sqlx::query_scalar(
@@ -1251,15 +1251,6 @@ where
         Ok(())
     }
 
-    async fn latest_postmortem(&self, number: IncidentNumber) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT markdown FROM postmortems WHERE incident_number = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(number)
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
     async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE drill = FALSE AND declared_at >= $1 ORDER BY number"
@@ -1464,7 +1455,8 @@ where
         cadence_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::checklist::Checklist> {
-        let json = serde_json::to_string(tasks).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(tasks)
+            .map_err(|e| StoreError::Serialize(format!("the tasks of a {role} checklist ({e})")))?;
         let mut tx = self.write().await?;
         tx.lock_incident(number).await?;
         let id: i64 = sqlx::query_scalar(
@@ -1540,7 +1532,8 @@ where
         now: DateTime<Utc>,
         effects: Effects,
     ) -> Result<bool> {
-        let task = i64::try_from(task).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let task = i64::try_from(task)
+            .map_err(|e| StoreError::Serialize(format!("task number {task} ({e})")))?;
         let mut tx = self.write().await?;
         let number: Option<i64> =
             sqlx::query_scalar("SELECT incident_number FROM checklists WHERE id = $1")

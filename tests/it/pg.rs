@@ -131,4 +131,28 @@ macro_rules! on_both_backends {
             }
         )+
     };
+    // Stories that also read the database themselves get its URL.
+    (with_url: $($story:ident),+ $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("story.db").display());
+                    super::$story(warroom::store::connect(&url).await.unwrap(), &url).await;
+                }
+
+                #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+                #[tokio::test]
+                async fn on_postgres() {
+                    let db = $crate::pg::TestDb::create(concat!(
+                        module_path!(),
+                        "::on_postgres"
+                    ))
+                    .await;
+                    super::$story(warroom::store::connect(&db.url).await.unwrap(), &db.url).await;
+                }
+            }
+        )+
+    };
 }

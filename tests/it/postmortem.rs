@@ -80,10 +80,17 @@ async fn close_resolves_posts_the_summary_and_uploads_the_draft_once() {
     ] {
         assert!(md.contains(needle), "draft lacks {needle}:\n{md}");
     }
-    assert_eq!(
-        app.ctx.store.latest_postmortem(1).await.unwrap().as_deref(),
-        Some(md.as_str())
-    );
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display()))
+        .await
+        .unwrap();
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT markdown FROM postmortems WHERE incident_number = 1 ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    assert_eq!(stored.as_deref(), Some(md.as_str()));
     assert_eq!(
         app.slack.calls("files.getUploadURLExternal")[0].body["filename"],
         "inc-1-postmortem.md"
