@@ -1267,8 +1267,7 @@ pub async fn severity_submitted(
 /// used already): `expired_trigger_id` is what views.open documents;
 /// `trigger_expired` is the older dialog name, matched too.
 fn trigger_expired(e: &crate::slack::CallError) -> bool {
-    matches!(e, crate::slack::CallError::Api(code)
-        if matches!(code.as_str(), "expired_trigger_id" | "trigger_expired" | "exchanged_trigger_id"))
+    matches!(e, crate::slack::CallError::Api(code) if code.is_expired_trigger())
 }
 
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now).

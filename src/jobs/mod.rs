@@ -7,7 +7,7 @@ mod notice;
 
 use crate::app::Ctx;
 use crate::domain::{self, IncidentNumber, channel_name};
-use crate::slack::{CallError, blocks};
+use crate::slack::{CallError, SlackErrorCode, blocks};
 use crate::store::{Claim, JobOutcome, JobRow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -476,7 +476,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                             .await?;
                         return Ok(());
                     }
-                    Err(CallError::Api(code)) if code == "name_taken" => {
+                    Err(CallError::Api(SlackErrorCode::NameTaken)) => {
                         // Our own earlier try may have created it and lost
                         // the answer: adopt a channel of that name the bot
                         // created (the name carries this incident's number)
@@ -492,7 +492,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(CallError::Api("name_taken".to_string()).into())
+            Err(CallError::Api(SlackErrorCode::NameTaken).into())
         }
         Job::Invite { user } => {
             let Current {
@@ -790,9 +790,13 @@ async fn edit_or_post(
         match edit {
             Ok(()) => return Ok(None),
             Err(RunError::InChannel {
-                error: CallError::Api(code),
+                error:
+                    CallError::Api(
+                        code
+                        @ (SlackErrorCode::MessageNotFound | SlackErrorCode::CantUpdateMessage),
+                    ),
                 ..
-            }) if code == "message_not_found" || code == "cant_update_message" => {
+            }) => {
                 warn!(%code, "the message to edit is gone; posting it again");
             }
             Err(e) => return Err(e),
@@ -835,7 +839,7 @@ where
         error,
     };
     match call().await {
-        Err(CallError::Api(code)) if code == "not_in_channel" => {
+        Err(CallError::Api(SlackErrorCode::NotInChannel)) => {
             info!(channel, "not in the channel; joining it and trying again");
             ctx.slack
                 .join(channel)

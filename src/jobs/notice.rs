@@ -5,7 +5,7 @@
 use super::{GIVE_UP_AFTER, Job, RunError};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
-use crate::slack::{CallError, blocks};
+use crate::slack::{CallError, SlackErrorCode, blocks};
 use crate::store::{JobRow, StoreError};
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::warn;
@@ -106,14 +106,14 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
     }))
 }
 
-fn channel_unusable(code: &str) -> bool {
+fn channel_unusable(code: &SlackErrorCode) -> bool {
     matches!(
         code,
-        "is_archived"
-            | "channel_not_found"
-            | "not_in_channel"
-            | "method_not_supported_for_channel_type"
-            | "restricted_action"
+        SlackErrorCode::IsArchived
+            | SlackErrorCode::ChannelNotFound
+            | SlackErrorCode::NotInChannel
+            | SlackErrorCode::MethodNotSupportedForChannelType
+            | SlackErrorCode::RestrictedAction
     )
 }
 
@@ -151,9 +151,8 @@ pub(super) fn explain(job: &Job, incident: &Incident, error: &RunError) -> Strin
     // there, so the pending copy absorbs the others.
     if let RunError::InChannel {
         channel,
-        error: CallError::Api(code),
+        error: CallError::Api(SlackErrorCode::IsArchived),
     } = error
-        && code == "is_archived"
         && incident.channel_id.as_deref() == Some(channel.as_str())
     {
         return format!(
@@ -230,10 +229,9 @@ const REINSTALL: &str =
 fn why(job: &Job, incident: &Incident, error: &RunError) -> (String, String) {
     match error {
         RunError::Join { channel, error } => match error {
-            CallError::Api(code)
-                if code == "method_not_supported_for_channel_type"
-                    || code == "channel_not_found" =>
-            {
+            CallError::Api(
+                SlackErrorCode::MethodNotSupportedForChannelType | SlackErrorCode::ChannelNotFound,
+            ) => {
                 (
                     format!(
                         "I am not a member of <#{channel}>, and it is a private channel I cannot join myself"
@@ -241,11 +239,11 @@ fn why(job: &Job, incident: &Incident, error: &RunError) -> (String, String) {
                     INVITE_ME.to_string(),
                 )
             }
-            CallError::Api(code) if code == "is_archived" => {
+            CallError::Api(SlackErrorCode::IsArchived) => {
                 let place = place(incident, channel);
                 (format!("{place} is archived"), fix_channel(job, incident, channel))
             }
-            CallError::Api(code) if code == "missing_scope" => (
+            CallError::Api(SlackErrorCode::MissingScope) => (
                 format!(
                     "I am not a member of <#{channel}> and may not join channels (the app lacks the `channels:join` permission)"
                 ),
@@ -345,57 +343,67 @@ fn call_words(
                 again(job)
             ),
         ),
-        CallError::Api(code) => match code.as_str() {
-            "restricted_action" if matches!(job, Job::CreateChannel) => (
+        CallError::Api(code) => match code {
+            SlackErrorCode::RestrictedAction if matches!(job, Job::CreateChannel) => (
                 "your workspace does not let apps create channels".to_string(),
                 "Ask a Slack admin to allow warroom to create channels, then declare the incident again."
                     .to_string(),
             ),
-            "restricted_action" => (
+            SlackErrorCode::RestrictedAction => (
                 "your workspace's settings do not let me do that".to_string(),
                 "Ask a Slack admin.".to_string(),
             ),
-            "is_archived" => (
+            SlackErrorCode::IsArchived => (
                 format!("{} is archived", place(channel)),
                 channel.map_or_else(
                     || "Use a live channel instead.".to_string(),
                     |c| fix_channel(job, incident, c),
                 ),
             ),
-            "channel_not_found" => (
+            SlackErrorCode::ChannelNotFound => (
                 format!("{} does not exist, or I cannot see it", place(channel)),
                 channel.map_or_else(
                     || "Use a live channel instead.".to_string(),
                     |c| fix_channel(job, incident, c),
                 ),
             ),
-            "not_in_channel" => (
+            SlackErrorCode::NotInChannel => (
                 format!("I am not a member of {}", place(channel)),
                 INVITE_ME.to_string(),
             ),
-            "missing_scope" | "not_allowed_token_type" | "no_permission" => (
+            SlackErrorCode::MissingScope
+            | SlackErrorCode::NotAllowedTokenType
+            | SlackErrorCode::NoPermission => (
                 format!("the app lacks a permission it needs (`{code}`)"),
                 REINSTALL.to_string(),
             ),
-            "account_inactive" | "invalid_auth" | "token_revoked" | "not_authed" => (
+            SlackErrorCode::AccountInactive
+            | SlackErrorCode::InvalidAuth
+            | SlackErrorCode::TokenRevoked
+            | SlackErrorCode::NotAuthed => (
                 "warroom's Slack token no longer works".to_string(),
                 "Ask whoever runs warroom to reinstall the app and update its token.".to_string(),
             ),
-            "name_taken" => (
+            SlackErrorCode::NameTaken => (
                 "every name I tried for it is taken".to_string(),
                 "Archive or rename old `inc-…` channels, then declare the incident again."
                     .to_string(),
             ),
-            c if c.starts_with("invalid_name") => (
+            SlackErrorCode::InvalidName(_) => (
                 "Slack would not accept the channel name".to_string(),
                 "Declare the incident again with a title in plain letters and digits.".to_string(),
             ),
-            "msg_too_long" | "too_many_attachments" | "invalid_blocks" => (
+            SlackErrorCode::MsgTooLong
+            | SlackErrorCode::TooManyAttachments
+            | SlackErrorCode::InvalidBlocks => (
                 format!("Slack would not take the message (`{code}`)"),
                 format!("Shorten it, then {}.", again(job)),
             ),
-            "user_not_found" | "user_disabled" | "cant_invite" | "user_is_restricted"
-            | "ura_max_channels" => (
+            SlackErrorCode::UserNotFound
+            | SlackErrorCode::UserDisabled
+            | SlackErrorCode::CantInvite
+            | SlackErrorCode::UserIsRestricted
+            | SlackErrorCode::UraMaxChannels => (
                 format!("Slack would not add them (`{code}`)"),
                 "Invite them by hand with `/invite` if they should be there.".to_string(),
             ),

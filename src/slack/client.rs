@@ -4,6 +4,7 @@
 //! method and channel. Errors are sorted into "try again later", "not yet"
 //! and "will not work", which is all the job runner needs to know.
 
+use super::SlackErrorCode;
 use super::pacer::{self, Key, Pacer};
 use crate::clock::Clock;
 use hyper_rustls::HttpsConnector;
@@ -34,7 +35,7 @@ pub enum CallError {
     },
     /// Slack answered `ok: false` with this error code.
     #[error("Slack refused the call: {0}")]
-    Api(String),
+    Api(SlackErrorCode),
     /// Slack answered, but the part of the answer the bot needs could not
     /// be read. The call may have worked: treat it like a lost answer
     /// (look for what it did before doing it again).
@@ -47,15 +48,6 @@ pub enum CallError {
     #[error("Slack call failed: {0}")]
     Other(String),
 }
-
-/// Slack error codes that mean "try again later".
-const TRANSIENT_CODES: &[&str] = &[
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-];
 
 /// Whether an answer slack-morphism took for a refusal says `ok: true`
 /// (it goes by the presence of `error`, which a placeholder `""` has).
@@ -76,13 +68,14 @@ fn classify(e: SlackClientError) -> CallError {
                 reason: format!("`ok: true` with `error: {:?}`", api.code),
             }
         }
-        SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
-            CallError::Transient {
+        // The one place a Slack error code is read.
+        SlackClientError::ApiError(api) => match SlackErrorCode::parse(&api.code) {
+            code if code.is_transient() => CallError::Transient {
                 reason: api.code,
                 retry_after: None,
-            }
-        }
-        SlackClientError::ApiError(api) => CallError::Api(api.code),
+            },
+            code => CallError::Api(code),
+        },
         SlackClientError::RateLimitError(r) => CallError::Transient {
             reason: "HTTP 429".to_string(),
             retry_after: Some(pacer::retry_after(r.retry_after)),
@@ -267,7 +260,7 @@ impl SlackApi {
             .await;
         match result {
             // Already there is as good as invited.
-            Err(CallError::Api(code)) if code == "already_in_channel" => Ok(()),
+            Err(CallError::Api(SlackErrorCode::AlreadyInChannel)) => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -413,11 +406,9 @@ impl SlackApi {
                 let res: web::Messages = web::read("conversations.replies", answer)?;
                 Ok(found(res.messages))
             }
-            Err(CallError::Api(code))
-                if code == "thread_not_found" || code == "message_not_found" =>
-            {
-                Ok(None)
-            }
+            Err(CallError::Api(
+                SlackErrorCode::ThreadNotFound | SlackErrorCode::MessageNotFound,
+            )) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -454,7 +445,7 @@ impl SlackApi {
             })
             .await
         {
-            Err(CallError::Api(code)) if code == "already_reacted" => Ok(()),
+            Err(CallError::Api(SlackErrorCode::AlreadyReacted)) => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -725,7 +716,7 @@ mod tests {
         ));
         assert_eq!(
             classify(api(r#"{"ok": false, "error": ""}"#)),
-            CallError::Api(String::new())
+            CallError::Api(SlackErrorCode::Other(String::new()))
         );
     }
 }

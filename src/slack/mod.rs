@@ -4,6 +4,7 @@
 
 pub mod blocks;
 pub mod client;
+pub mod error_code;
 pub mod inbound;
 pub mod pacer;
 pub mod probe;
@@ -16,6 +17,7 @@ pub mod web;
 mod fuzz_tests;
 
 pub use client::{CallError, SlackApi};
+pub use error_code::SlackErrorCode;
 
 /// Reads a field the bot uses, or `None` when it is absent or Slack sent it
 /// in a shape the bot does not know (an object where a string was
