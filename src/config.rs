@@ -72,6 +72,36 @@ struct Raw {
     bridge: RawBridge,
     #[serde(default)]
     severity_matrix: Option<crate::domain::severity_matrix::RawMatrix>,
+    #[serde(default)]
+    followups: RawFollowups,
+}
+
+/// `followups.*`, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFollowups {
+    #[serde(default = "default_digest")]
+    digest: String,
+}
+
+impl Default for RawFollowups {
+    fn default() -> Self {
+        Self {
+            digest: default_digest(),
+        }
+    }
+}
+
+fn default_digest() -> String {
+    "Monday 09:00".to_string()
+}
+
+/// `followups.*`: the weekly digest of open follow-ups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowupSettings {
+    /// When each owner of open follow-ups gets their list, in `timezone`;
+    /// `None` (`off`): never.
+    pub digest: Option<crate::domain::followups::DigestTime>,
 }
 
 /// `incidents.*`: how a declaration is read.
@@ -443,6 +473,7 @@ pub struct Settings {
     /// `severities` has the levels it names (SEV1–SEV3), else none: the
     /// forms then ask only for the severity.
     pub severity_matrix: Option<crate::domain::SeverityMatrix>,
+    pub followups: FollowupSettings,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -716,6 +747,10 @@ impl Settings {
                     .map_err(|e| key_error("bridge.url_template", e.to_string()))?,
             ),
         };
+        let followups = FollowupSettings {
+            digest: crate::domain::followups::DigestTime::parse(&raw.followups.digest)
+                .map_err(|e| key_error("followups.digest", e.to_string()))?,
+        };
         let roles = RoleCatalog::new(raw.roles).map_err(|e| key_error("roles", e.to_string()))?;
         let allowed = |action: Permission, list: &[String]| {
             Allowed::from_config(list, &roles).map_err(|e| key_error(action.key(), e.to_string()))
@@ -844,6 +879,7 @@ impl Settings {
             private_incidents: raw.private_incidents,
             bridge,
             severity_matrix,
+            followups,
         })
     }
 
@@ -1251,6 +1287,37 @@ mod tests {
         )
         .unwrap();
         assert!(s.severity_matrix.is_none());
+    }
+
+    #[test]
+    fn the_followup_digest_is_monday_morning_unless_set() {
+        use crate::domain::followups::DigestTime;
+        assert_eq!(
+            load(&[]).unwrap().followups.digest,
+            DigestTime::parse("Monday 09:00").unwrap()
+        );
+        let s = load(&[("WARROOM_FOLLOWUPS__DIGEST", "Friday 16:30")]).unwrap();
+        assert_eq!(
+            s.followups.digest.map(|d| d.to_string()).as_deref(),
+            Some("Fri 16:30")
+        );
+        assert_eq!(
+            load(&[("WARROOM_FOLLOWUPS__DIGEST", "off")])
+                .unwrap()
+                .followups
+                .digest,
+            None
+        );
+        let s = from_file("[followups]\ndigest = \"\"\n", &[]).unwrap();
+        assert_eq!(s.followups.digest, None);
+        let e = load(&[("WARROOM_FOLLOWUPS__DIGEST", "Mondays at nine")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("`followups.digest`") && e.contains("Monday 09:00"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -175,6 +175,16 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
                     .await
                     .map(submission)
             }
+            Interaction::FollowupSubmitted {
+                user,
+                incident,
+                form,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::followup_submitted(ctx, user, *incident, form)
+                    .await
+                    .map(submission)
+            }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
                 ctx.metrics.request("interactivity", "ignored");

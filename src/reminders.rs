@@ -40,12 +40,33 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
         .await;
 }
 
-/// The earliest due time of a reminder or of a checklist's recurring tasks.
+/// The earliest due time of a reminder, of a checklist's recurring tasks,
+/// of a follow-up's reminder or of the weekly follow-up digest.
 pub async fn next_due(ctx: &Ctx) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
     let reminder = ctx.store.next_reminder_due().await?;
     let checklist = ctx.store.next_checklist_due().await?;
     let followup = ctx.store.next_followup_due().await?;
-    Ok([reminder, checklist, followup].into_iter().flatten().min())
+    let digest = next_digest_due(ctx).await?;
+    Ok([reminder, checklist, followup, digest]
+        .into_iter()
+        .flatten()
+        .min())
+}
+
+/// When the weekly follow-up digest is next due: this week's (already
+/// past) while it has not gone out, else next week's. `None` when
+/// `followups.digest` is off.
+async fn next_digest_due(ctx: &Ctx) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let Some(digest) = ctx.settings.followups.digest else {
+        return Ok(None);
+    };
+    let (now, tz) = (ctx.clock.now(), ctx.settings.timezone);
+    if let Some(round) = digest.latest(now, tz)
+        && !ctx.store.followup_digest_sent(round.week).await?
+    {
+        return Ok(Some(round.due_at));
+    }
+    Ok(digest.next_after(now, tz))
 }
 
 /// How long event ids are kept (Slack redelivers for about an hour).
@@ -83,8 +104,10 @@ pub async fn run_pruner(ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receive
 
 /// Fires what is due; true when something was sent.
 async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
-    let sent =
-        fire_due(ctx).await? + fire_checklists_due(ctx).await? + fire_followups_due(ctx).await?;
+    let sent = fire_due(ctx).await?
+        + fire_checklists_due(ctx).await?
+        + fire_followups_due(ctx).await?
+        + fire_digest_due(ctx).await?;
     if sent > 0 {
         // Their post jobs are queued: wake the workers.
         ctx.state_changed();
@@ -293,4 +316,36 @@ pub async fn fire_followups_due(ctx: &Ctx) -> Result<usize, StoreError> {
         }
     }
     Ok(sent)
+}
+
+/// Sends this week's follow-up digest if it has not gone out: each owner
+/// of open follow-ups gets one direct message. Only the latest digest time
+/// counts, so a bot that was down sends this week's once when it is back,
+/// never one per week missed. The week's row, written with the jobs in one
+/// transaction, makes it once across restarts and replicas. Returns how
+/// many were queued.
+pub async fn fire_digest_due(ctx: &Ctx) -> Result<usize, StoreError> {
+    let Some(digest) = ctx.settings.followups.digest else {
+        return Ok(0);
+    };
+    let now = ctx.clock.now();
+    let Some(round) = digest.latest(now, ctx.settings.timezone) else {
+        return Ok(0);
+    };
+    if ctx.store.followup_digest_sent(round.week).await? {
+        return Ok(0);
+    }
+    let Some(owners) = ctx
+        .store
+        .fire_followup_digest(round.week, round.due_at, now)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let late = (now - round.due_at).num_milliseconds();
+    info!(week = %round.week, owners, late_ms = late, "follow-up digest queued");
+    for _ in 0..owners {
+        ctx.metrics.reminder_fired("followup_digest");
+    }
+    Ok(owners)
 }

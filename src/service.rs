@@ -685,6 +685,9 @@ pub async fn action(
             done,
         } => return tick(ctx, user, channel, *checklist, *task, *done).await,
         Action::FollowupDone { id } => return followup_done(ctx, user, channel, *id).await,
+        Action::AddFollowup { incident } => {
+            return open_followup(ctx, user, channel, trigger_id, *incident).await;
+        }
         Action::OpenSummary {
             checklist,
             since,
@@ -732,7 +735,8 @@ pub async fn action(
         Action::Unknown(_)
         | Action::Tick { .. }
         | Action::OpenSummary { .. }
-        | Action::FollowupDone { .. } => return Ok(()),
+        | Action::FollowupDone { .. }
+        | Action::AddFollowup { .. } => return Ok(()),
     };
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return told(format!("{role_name} is no longer a role here.")).await;
@@ -1625,8 +1629,7 @@ async fn followup_counts(
 }
 
 /// `/incident followup <text> [@owner] [due]`: records an action item on
-/// the incident of the war room, during or after it, with its timeline
-/// entry in the same transaction.
+/// the incident of the war room, during or after it.
 async fn add_followup(
     ctx: &Ctx,
     incident: &Incident,
@@ -1645,6 +1648,24 @@ async fn add_followup(
         Some(Some(d)) => Some(d),
         None => None,
     };
+    record_followup(ctx, incident, user, &text, &owner, due, vec![]).await?;
+    Ok(Reply::InChannel(followup_recorded(
+        incident, &text, &owner, due,
+    )))
+}
+
+/// Records a follow-up with its timeline entry and `jobs`, in one
+/// transaction: what `/incident followup` and the follow-up form both do.
+/// Anyone in the war room may (they are remembered as being in it).
+async fn record_followup(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: &str,
+    owner: &UserId,
+    due: Option<chrono::NaiveDate>,
+    jobs: Vec<Job>,
+) -> Result<i64, StoreError> {
     let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
     let line = format!(
         "{} added a follow-up for {}: “{}”{due_text}",
@@ -1654,6 +1675,7 @@ async fn add_followup(
     );
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
+        jobs,
         guard: Guard {
             member: Some(user.clone()),
             ..Guard::default()
@@ -1662,7 +1684,7 @@ async fn add_followup(
     };
     let item = crate::store::NewFollowup {
         incident: incident.number,
-        text: text.clone(),
+        text: text.to_string(),
         owner: owner.clone(),
         due,
         created_by: user.clone(),
@@ -1673,12 +1695,149 @@ async fn add_followup(
         .add_followup(&item, ctx.clock.now(), effects)
         .await?;
     info!(followup = id, "follow-up recorded");
-    Ok(Reply::InChannel(format!(
+    Ok(id)
+}
+
+/// What the war room is told of a recorded follow-up.
+fn followup_recorded(
+    incident: &Incident,
+    text: &str,
+    owner: &UserId,
+    due: Option<chrono::NaiveDate>,
+) -> String {
+    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
+    format!(
         ":pushpin: Follow-up for {} on {}: {}{due_text}. `/incident followups` lists it with a Done button.",
         owner.mention(),
         incident.reference(),
-        crate::slack::text::defuse(&text)
-    )))
+        crate::slack::text::defuse(text)
+    )
+}
+
+/// "Add follow-up" on the postmortem summary: opens the follow-up form
+/// (the `trigger_id` dies in 3 s, so now). The summary is in the war room,
+/// so whoever clicks it is there: the same people as may type
+/// `/incident followup`, during the incident or after it closed.
+async fn open_followup(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    number: i64,
+) -> Result<(), StoreError> {
+    let Some(incident) = ctx.store.incident(number).await? else {
+        warn!(
+            incident = number,
+            "Add follow-up on an incident that does not exist"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let room = incident.channel_id.as_deref();
+    let problem = if channel.is_some() && channel != room {
+        // Not the war room: the button was copied or forwarded elsewhere.
+        format!(
+            "Follow-ups for {} are added from its war room.",
+            incident.reference()
+        )
+    } else {
+        let view = blocks::followup_modal(&incident, user);
+        match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await
+        {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if trigger_expired(&e) => {
+                "That took too long to open; click *Add follow-up* again.".to_string()
+            }
+            Ok(Err(e)) => format!(
+                "I could not open the follow-up form ({e}). Try again, or use `/incident followup`."
+            ),
+            Err(_) => "Slack took too long to open the follow-up form. Try again.".to_string(),
+        }
+    };
+    warn!(%problem, "follow-up form not opened");
+    if let Some(c) = channel.or(room) {
+        let effects = Effects {
+            jobs: vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: problem,
+            }],
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(incident.number, ctx.clock.now(), effects)
+            .await?;
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// The follow-up form was submitted: checked (errors shown beside their
+/// field, nothing recorded), then recorded exactly as `/incident followup`
+/// records it, and the person who added it told in the war room.
+pub async fn followup_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    form: &crate::slack::inbound::FollowupForm,
+) -> Result<SubmissionReply, StoreError> {
+    use blocks::followup_ids::{DUE, TEXT};
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let Some(incident) = ctx.store.incident(number).await? else {
+        errors.insert(
+            TEXT.to_string(),
+            format!("INC-{number} no longer exists; nothing was recorded."),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    };
+    if form.text.is_empty() {
+        errors.insert(
+            TEXT.to_string(),
+            "Write what is to be done, or cancel.".to_string(),
+        );
+    } else if form.text.chars().count() > blocks::FOLLOWUP_TEXT_MAX {
+        errors.insert(
+            TEXT.to_string(),
+            format!(
+                "Keep it under {} characters; the details belong in the postmortem.",
+                blocks::FOLLOWUP_TEXT_MAX
+            ),
+        );
+    }
+    let today = today(ctx);
+    let due = match &form.due {
+        None => None,
+        Some(Ok(d)) if *d < today => {
+            errors.insert(
+                DUE.to_string(),
+                format!("{d} is in the past; pick today ({today}) or later, or leave it empty."),
+            );
+            None
+        }
+        Some(Ok(d)) => Some(*d),
+        Some(Err(_)) => {
+            errors.insert(
+                DUE.to_string(),
+                "Pick the date with the date picker, or leave it empty.".to_string(),
+            );
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Typed in a form, so raw: kept in Slack's format like a command's text.
+    let text = crate::slack::text::escape(&form.text);
+    let owner = form.owner.clone().unwrap_or_else(|| user.clone());
+    let told = incident.channel_id.iter().map(|room| Job::Ephemeral {
+        channel: room.clone(),
+        user: user.0.clone(),
+        text: followup_recorded(&incident, &text, &owner, due),
+    });
+    record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
 }
 
 /// `/incident followups [mine|open|all]`, anywhere: an ephemeral list with

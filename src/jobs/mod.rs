@@ -77,6 +77,10 @@ pub enum Job {
     },
     /// Posts the Scribe's internal summary, as edited, in the war room.
     PostSummary { text: String, by: String },
+    /// The weekly digest: a direct message to `owner` listing their open
+    /// follow-ups (of every incident) as they are when it runs, each with
+    /// a Done button. `week` is the digest's week (its Monday).
+    FollowupDigest { owner: String, week: String },
 }
 
 impl Job {
@@ -98,6 +102,7 @@ impl Job {
             Job::SyncChecklist { .. } => "sync_checklist",
             Job::PostChecklistReminder { .. } => "post_checklist_reminder",
             Job::PostSummary { .. } => "post_summary",
+            Job::FollowupDigest { .. } => "followup_digest",
         }
     }
 
@@ -121,7 +126,8 @@ impl Job {
             Job::Invite { .. }
             | Job::CaptureMessage { .. }
             | Job::Ephemeral { .. }
-            | Job::Notice { .. } => None,
+            | Job::Notice { .. }
+            | Job::FollowupDigest { .. } => None,
         }
     }
 
@@ -130,7 +136,10 @@ impl Job {
     pub fn needs_room(&self) -> bool {
         !matches!(
             self,
-            Job::CreateChannel | Job::Ephemeral { .. } | Job::Notice { .. }
+            Job::CreateChannel
+                | Job::Ephemeral { .. }
+                | Job::Notice { .. }
+                | Job::FollowupDigest { .. }
         )
     }
 
@@ -460,6 +469,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             user,
             text,
         } => notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
+        Job::FollowupDigest { owner, .. } => followup_digest(ctx, row, owner).await,
         Job::CreateChannel => {
             let Current {
                 number, incident, ..
@@ -731,6 +741,30 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
     }
+}
+
+/// Sends `owner` their weekly digest: a direct message (chat.postMessage
+/// to the user id, as the due-date reminder) listing their open follow-ups
+/// as they are now, once (a retry looks for what an earlier try posted).
+/// Someone who ticked everything done since the digest was queued gets
+/// nothing.
+async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &str) -> Result<(), RunError> {
+    /// More than a message shows; the rest are counted.
+    const LIMIT: i64 = 500;
+    let owner = domain::UserId(owner.to_string());
+    let items = ctx.store.followups(Some(&owner), true, LIMIT).await?;
+    if items.is_empty() {
+        info!("no open follow-ups left; no digest");
+        return Ok(());
+    }
+    let today = ctx
+        .clock
+        .now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive();
+    let content = blocks::followup_digest(&items, today);
+    post_once(ctx, row, &owner.0, content).await?;
+    Ok(())
 }
 
 /// Opens a new holder's checklist and posts it (once: a retry finds the

@@ -64,6 +64,7 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
             | Job::Notice { .. }
             | Job::PostReminder { .. }
             | Job::PostChecklistReminder { .. }
+            | Job::FollowupDigest { .. }
     ) || matches!(
         error,
         RunError::NoChannel
@@ -184,7 +185,10 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
             format!("Your status update for {reference} was not posted to <#{channel}>")
         }
         Job::PostPostmortem => format!("I could not post {reference}'s postmortem draft"),
-        Job::PostReminder { .. } | Job::Ephemeral { .. } | Job::Notice { .. } => {
+        Job::PostReminder { .. }
+        | Job::Ephemeral { .. }
+        | Job::Notice { .. }
+        | Job::FollowupDigest { .. } => {
             format!("I could not send a message about {reference}")
         }
         Job::PostChecklist { role, .. } => {
@@ -211,9 +215,10 @@ fn again(job: &Job) -> &'static str {
         Job::CaptureMessage { .. } => "remove your reaction and tag the message again",
         Job::PostUpdate { .. } => "post the update again with `/incident update`",
         Job::PostPostmortem => "run `/incident postmortem` in the war room",
-        Job::PostReminder { .. } | Job::Ephemeral { .. } | Job::Notice { .. } => {
-            "it will not be sent again"
-        }
+        Job::PostReminder { .. }
+        | Job::Ephemeral { .. }
+        | Job::Notice { .. }
+        | Job::FollowupDigest { .. } => "it will not be sent again",
         Job::PostChecklist { .. } => "release the role and claim it again",
         Job::SyncChecklist { .. } => "the next tick will try again",
         Job::PostChecklistReminder { .. } => "it will come round again at its interval",

@@ -833,7 +833,109 @@ pub fn postmortem_summary(
                 SlackBlockMarkDownText::new(counts),
             )])
             .into(),
+            SlackActionsBlock::new(vec![
+                SlackBlockButtonElement::new(plain("Add follow-up"))
+                    .with_action_id(ACTION_ADD_FOLLOWUP.into())
+                    .with_value(incident.number.to_string())
+                    .into(),
+            ])
+            .into(),
         ])
+}
+
+/// "Add follow-up" on the postmortem summary; its value is the incident.
+pub const ACTION_ADD_FOLLOWUP: &str = "followup.add";
+/// The form "Add follow-up" opens.
+pub const CALLBACK_FOLLOWUP: &str = "followup";
+/// The longest follow-up the form takes.
+pub const FOLLOWUP_TEXT_MAX: usize = 1000;
+
+/// Block ids of the follow-up form (each input's action id is `value`).
+pub mod followup_ids {
+    pub const TEXT: &str = "text";
+    pub const OWNER: &str = "owner";
+    pub const DUE: &str = "due";
+}
+
+/// The form that records a follow-up from the postmortem summary, as
+/// `/incident followup` does: what, who (the person who opened it, to
+/// begin with), and an optional due date.
+pub fn followup_modal(incident: &Incident, owner: &crate::domain::UserId) -> SlackView {
+    use followup_ids::*;
+    let blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new()
+            .with_text(md!(truncate(
+                &format!(
+                    "*{}* · {}: an action item for the postmortem, with its owner.",
+                    incident.reference(),
+                    safe(&incident.title)
+                ),
+                SECTION_TEXT_MAX
+            )))
+            .into(),
+        SlackInputBlock::new(
+            plain("Follow-up"),
+            SlackBlockPlainTextInputElement::new()
+                .with_action_id("value".into())
+                .with_max_length(FOLLOWUP_TEXT_MAX as u64)
+                .with_placeholder(plain("Alert on checkout 5xx"))
+                .into(),
+        )
+        .with_block_id(TEXT.into())
+        .into(),
+        SlackInputBlock::new(
+            plain("Owner"),
+            SlackBlockUsersSelectElement::new()
+                .with_action_id("value".into())
+                .with_initial_user(owner.0.clone())
+                .into(),
+        )
+        .with_block_id(OWNER.into())
+        .into(),
+        SlackInputBlock::new(
+            plain("Due"),
+            SlackBlockDatePickerElement::new()
+                .with_action_id("value".into())
+                .into(),
+        )
+        .with_block_id(DUE.into())
+        .with_optional(true)
+        .with_hint(plain(
+            "The owner gets a direct message at 09:00 that day if it is still open.",
+        ))
+        .into(),
+    ];
+    SlackView::Modal(
+        SlackModalView::new(
+            plain(truncate(
+                &format!("Follow-up for {}", incident.reference()),
+                MODAL_TITLE_MAX,
+            )),
+            blocks,
+        )
+        .with_submit(plain("Add"))
+        .with_close(plain("Cancel"))
+        .with_callback_id(CALLBACK_FOLLOWUP.into())
+        .with_private_metadata(incident.number.to_string()),
+    )
+}
+
+/// The weekly digest of one owner's open follow-ups (of every incident),
+/// as a direct message: the `/incident followups` list, overdue ones
+/// marked, a Done button on each.
+pub fn followup_digest(
+    items: &[crate::domain::followups::Followup],
+    today: chrono::NaiveDate,
+) -> SlackMessageContent {
+    let (open, overdue) = crate::domain::followups::counts(items, today);
+    let overdue = match overdue {
+        0 => String::new(),
+        n => format!(", {n} overdue"),
+    };
+    let heading = format!(
+        ":spiral_calendar_pad: *Your open follow-ups this week* ({open}{overdue}). Tick each one done when it is; `/incident followups` lists them any time."
+    );
+    followups(&heading, items, today)
 }
 
 pub const ACTION_BRIDGE: &str = "bridge.join";
@@ -1447,5 +1549,63 @@ mod tests {
         );
         assert_eq!(with_bridge(board.clone(), None), board);
         assert_eq!(with_bridge(board.clone(), Some("not a url")), board);
+    }
+
+    fn followup(
+        id: i64,
+        text: &str,
+        due: Option<&str>,
+        done: bool,
+    ) -> crate::domain::followups::Followup {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 10, 0, 0)
+            .unwrap();
+        crate::domain::followups::Followup {
+            id,
+            incident: 3,
+            text: text.into(),
+            owner: UserId("UBOB".into()),
+            due: due.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()),
+            created_by: UserId("U1".into()),
+            created_at: at,
+            done_at: done.then_some(at),
+            done_by: done.then(|| UserId("UBOB".into())),
+        }
+    }
+
+    #[test]
+    fn the_weekly_digest_marks_overdue_items_and_has_a_done_button_each() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let items = [
+            followup(7, "Alert on checkout 5xx", Some("2026-11-20"), false),
+            followup(
+                9,
+                "Raise the pool size &lt;now&gt;",
+                Some("2026-12-01"),
+                false,
+            ),
+            followup(12, "Write the runbook", None, false),
+        ];
+        let digest = followup_digest(&items, today);
+        insta::assert_json_snapshot!(digest);
+        let json = serde_json::to_string(&digest).unwrap();
+        assert!(json.contains("(3, 1 overdue)"), "{json}");
+        assert_eq!(json.matches("followup.done|").count(), 3);
+    }
+
+    #[test]
+    fn the_followup_form() {
+        let view = followup_modal(&incident(), &UserId("UBOB".into()));
+        insta::assert_json_snapshot!(view);
+    }
+
+    #[test]
+    fn the_postmortem_summary_offers_to_add_a_followup() {
+        let content = postmortem_summary(&incident(), &[], &[], "inc-3-postmortem.md");
+        insta::assert_json_snapshot!(content);
+        let json = serde_json::to_value(&content).unwrap();
+        let button = &json["blocks"].as_array().unwrap().last().unwrap()["elements"][0];
+        assert_eq!(button["action_id"], ACTION_ADD_FOLLOWUP);
+        assert_eq!(button["value"], "3");
     }
 }

@@ -97,6 +97,10 @@ pub enum Action {
     FollowupDone {
         id: i64,
     },
+    /// "Add follow-up" on the postmortem summary.
+    AddFollowup {
+        incident: IncidentNumber,
+    },
     Unknown(String),
 }
 
@@ -143,6 +147,17 @@ pub struct SeverityForm {
     pub severity: Option<String>,
     pub impact: Option<String>,
     pub urgency: Option<String>,
+}
+
+/// The follow-up form's fields as Slack sent them, before checking.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FollowupForm {
+    /// As typed (raw, not in Slack's escaped format), trimmed.
+    pub text: String,
+    pub owner: Option<UserId>,
+    /// The picked date: `None` when none was picked, `Err` (what Slack
+    /// sent) when it is not a date.
+    pub due: Option<Result<chrono::NaiveDate, String>>,
 }
 
 /// Block and action ids of the declare modal.
@@ -195,6 +210,13 @@ pub enum Interaction {
         user: UserId,
         incident: IncidentNumber,
         text: String,
+    },
+    /// The follow-up form ("Add follow-up" on the postmortem summary) was
+    /// submitted.
+    FollowupSubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        form: FollowupForm,
     },
     /// A payload type or callback this bot does not handle.
     Other(String),
@@ -295,6 +317,12 @@ struct RawValue {
     selected_options: Option<Vec<RawOption>>,
     #[serde(default, deserialize_with = "lenient")]
     selected_date_time: Option<i64>,
+    /// A users select's pick.
+    #[serde(default, deserialize_with = "lenient")]
+    selected_user: Option<String>,
+    /// A date picker's pick, `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "lenient")]
+    selected_date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -367,6 +395,10 @@ impl Interaction {
                             _ => Action::Unknown(id.to_string()),
                         }
                     }
+                    (crate::slack::blocks::ACTION_ADD_FOLLOWUP, _) => match value.parse() {
+                        Ok(incident) => Action::AddFollowup { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
                     (id, _) if id.starts_with(crate::slack::blocks::ACTION_FOLLOWUP_DONE) => {
                         match value.parse::<i64>() {
                             Ok(id) => Action::FollowupDone { id },
@@ -447,6 +479,14 @@ impl Interaction {
                         },
                         Err(_) => Interaction::Other("summary view without its incident".into()),
                     },
+                    crate::slack::blocks::CALLBACK_FOLLOWUP => match metadata.parse() {
+                        Ok(incident) => Interaction::FollowupSubmitted {
+                            user,
+                            incident,
+                            form: followup_form(&state),
+                        },
+                        Err(_) => Interaction::Other("follow-up view without its incident".into()),
+                    },
                     other => Interaction::Other(format!("view {other}")),
                 }
             }
@@ -509,6 +549,23 @@ impl RawState {
     fn severity(&self) -> Option<String> {
         self.selected(declare_ids::SEVERITY)
             .filter(|v| v != declare_ids::SUGGEST)
+    }
+}
+
+fn followup_form(state: &RawState) -> FollowupForm {
+    use crate::slack::blocks::followup_ids::*;
+    FollowupForm {
+        text: state.text(TEXT),
+        owner: state
+            .input(OWNER)
+            .and_then(|v| v.selected_user.clone())
+            .filter(|u| !u.is_empty())
+            .map(UserId),
+        due: state
+            .input(DUE)
+            .and_then(|v| v.selected_date.as_deref())
+            .filter(|d| !d.is_empty())
+            .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| d.to_string())),
     }
 }
 
@@ -1046,5 +1103,64 @@ mod tests {
                 challenge: "abc".into()
             }
         );
+    }
+
+    #[test]
+    fn the_followup_form_and_its_button() {
+        let click = serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "channel": {"id": "C1"},
+            "trigger_id": "1.2.3",
+            "actions": [{"action_id": "followup.add", "value": "12", "type": "button"}]
+        });
+        assert!(matches!(
+            Interaction::parse(&form(click)).unwrap(),
+            Interaction::Action {
+                action: Action::AddFollowup { incident: 12 },
+                ..
+            }
+        ));
+        let submission = |due: serde_json::Value| {
+            form(serde_json::json!({
+                "type": "view_submission",
+                "user": {"id": "U1"},
+                "view": {
+                    "id": "V1",
+                    "callback_id": "followup",
+                    "private_metadata": "12",
+                    "state": {"values": {
+                        "text": {"value": {"type": "plain_text_input", "value": "  Alert on 5xx <now> "}},
+                        "owner": {"value": {"type": "users_select", "selected_user": "UBOB"}},
+                        "due": {"value": {"type": "datepicker", "selected_date": due}}
+                    }}
+                }
+            }))
+        };
+        let Interaction::FollowupSubmitted {
+            incident, form: f, ..
+        } = Interaction::parse(&submission(serde_json::json!("2026-12-24"))).unwrap()
+        else {
+            panic!("not a follow-up submission");
+        };
+        assert_eq!(incident, 12);
+        assert_eq!(f.text, "Alert on 5xx <now>");
+        assert_eq!(f.owner, Some(UserId("UBOB".into())));
+        assert_eq!(
+            f.due,
+            Some(Ok(chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()))
+        );
+        let Interaction::FollowupSubmitted { form: f, .. } =
+            Interaction::parse(&submission(serde_json::Value::Null)).unwrap()
+        else {
+            panic!("not a follow-up submission");
+        };
+        assert_eq!(f.due, None);
+        let Interaction::FollowupSubmitted { form: f, .. } =
+            Interaction::parse(&submission(serde_json::json!("24/12/2026"))).unwrap()
+        else {
+            panic!("not a follow-up submission");
+        };
+        assert_eq!(f.due, Some(Err("24/12/2026".to_string())));
     }
 }

@@ -106,6 +106,20 @@ fn defuse_words(text: &str, out: &mut String) {
 /// plain words too). User mentions (`<@U…>`), channel links, links and
 /// dates are kept. Used by every renderer that repeats people's text.
 pub fn defuse(text: &str) -> String {
+    // Defusing an inner token can complete an outer one (`<!here|<!here>>`
+    // leaves `<!here|@here>`): again until nothing changes. Each round that
+    // changes something removes a `<`, so this ends.
+    let mut out = defuse_once(text);
+    loop {
+        let again = defuse_once(&out);
+        if again == out {
+            return out;
+        }
+        out = again;
+    }
+}
+
+fn defuse_once(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for piece in pieces(text) {
         match piece {
@@ -363,6 +377,8 @@ mod tests {
     fn nested_brackets_are_read_innermost_first() {
         assert_eq!(visible(&defuse("<a <!here> b>")), "<a @here b>");
         assert!(!holds_broadcast(&defuse("<<!channel>>")));
+        // Defusing the inner one must not complete the outer one.
+        assert!(!holds_broadcast(&defuse("<!here|<!here>>")));
     }
 
     #[test]

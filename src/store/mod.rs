@@ -576,6 +576,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// The earliest reminder time of an open follow-up.
     async fn next_followup_due(&self) -> Result<Option<DateTime<Utc>>>;
+    /// Whether the weekly follow-up digest of `week` (its Monday) went out.
+    async fn followup_digest_sent(&self, week: chrono::NaiveDate) -> Result<bool>;
+    /// Sends the weekly follow-up digest of `week`, due at `due_at`, once:
+    /// records the week and queues a direct message ([`Job::FollowupDigest`])
+    /// to each owner of open follow-ups, in one transaction. `None` (nothing
+    /// written) when that week's went out already; else how many owners
+    /// get one.
+    async fn fire_followup_digest(
+        &self,
+        week: chrono::NaiveDate,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>>;
 }
 
 /// A follow-up to record.

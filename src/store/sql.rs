@@ -1762,6 +1762,73 @@ where
         .await?;
         next.map(from_millis).transpose()
     }
+
+    async fn followup_digest_sent(&self, week: chrono::NaiveDate) -> Result<bool> {
+        let sent: Option<i64> =
+            sqlx::query_scalar("SELECT sent_at FROM followup_digests WHERE week = $1")
+                .bind(week.format("%Y-%m-%d").to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(sent.is_some())
+    }
+
+    async fn fire_followup_digest(
+        &self,
+        week: chrono::NaiveDate,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>> {
+        let week = week.format("%Y-%m-%d").to_string();
+        let mut tx = self.write().await?;
+        // The week's key decides who sends it: a second replica (or round)
+        // inserts nothing, and rolls back.
+        let claimed = sqlx::query(
+            "INSERT INTO followup_digests (week, due_at, sent_at, owners) VALUES ($1, $2, $3, 0)
+             ON CONFLICT (week) DO NOTHING",
+        )
+        .bind(&week)
+        .bind(millis(due_at))
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
+        let owners: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT owner FROM followups WHERE done_at IS NULL ORDER BY owner",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for owner in &owners {
+            // Not an incident's work: no incident, so nothing queued for
+            // an incident holds it back.
+            let job = Job::FollowupDigest {
+                owner: owner.clone(),
+                week: week.clone(),
+            };
+            let payload =
+                serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES (NULL, $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(job.kind())
+            .bind(payload)
+            .bind(millis(now))
+            .bind(millis(now))
+            .bind(job.object())
+            .bind(job.needs_room())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE followup_digests SET owners = $1 WHERE week = $2")
+            .bind(i64::try_from(owners.len()).unwrap_or(i64::MAX))
+            .bind(&week)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(owners.len()))
+    }
 }
 
 const FOLLOWUP_COLUMNS: &str =

@@ -16,7 +16,7 @@ const BOB: &str = "UBOB";
 /// 2,000, a static select's options 1 to 100 with text at most 75 and
 /// values at most 150, an initial option one of the options, metadata at
 /// most 3,000.
-fn assert_modal(view: &Value) {
+pub fn assert_modal(view: &Value) {
     assert_eq!(view["type"], "modal");
     for key in ["title", "submit", "close"] {
         let t = view[key]["text"].as_str().expect(key);

@@ -1068,3 +1068,108 @@ crate::on_both_backends!(
 );
 
 crate::on_both_backends!(with_url: postmortems_and_stats);
+/// The weekly follow-up digest on one backend: a week's digest is sent
+/// once (even by two replicas at the same moment), queues one direct
+/// message per owner of open follow-ups, and an empty week is recorded too.
+async fn digest_story(store: DynStore) {
+    use warroom::store::NewFollowup;
+    store.migrate().await.unwrap();
+    let week = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let now = t0();
+    // No follow-ups yet: last week's digest goes to nobody, but is done.
+    assert!(!store.followup_digest_sent(week(16)).await.unwrap());
+    assert_eq!(
+        store
+            .fire_followup_digest(week(16), now - Duration::days(7), now)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert!(store.followup_digest_sent(week(16)).await.unwrap());
+    assert_eq!(store.job_counts().await.unwrap().pending, 0);
+
+    let (one, _) = store
+        .create_incident(
+            &declaration("Checkout 500", false),
+            Some("VD"),
+            now,
+            "Incident Lead",
+            jobs(vec![]),
+        )
+        .await
+        .unwrap();
+    let item = |text: &str, owner: &str| NewFollowup {
+        incident: one.number,
+        text: text.into(),
+        owner: UserId(owner.into()),
+        due: None,
+        created_by: UserId("UALICE".into()),
+        remind_at: None,
+    };
+    for (text, owner) in [
+        ("Alert on 5xx", "UBOB"),
+        ("Raise the pool", "UBOB"),
+        ("Runbook", "UCAROL"),
+        ("Done already", "UALICE"),
+    ] {
+        store
+            .add_followup(&item(text, owner), now, Default::default())
+            .await
+            .unwrap();
+    }
+    let done = store
+        .followups(Some(&UserId("UALICE".into())), true, 10)
+        .await
+        .unwrap();
+    store
+        .complete_followup(
+            done[0].id,
+            &UserId("UALICE".into()),
+            now,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let queued_before = store.job_counts().await.unwrap().pending;
+
+    // Two replicas fire this week's at once: one sends it.
+    let due = now + Duration::hours(6);
+    let (a, b) = tokio::join!(
+        store.fire_followup_digest(week(23), due, due),
+        store.fire_followup_digest(week(23), due, due),
+    );
+    let mut fired: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().collect();
+    fired.sort();
+    assert_eq!(fired, vec![None, Some(2)], "Bob and Carol, once");
+    assert!(store.followup_digest_sent(week(23)).await.unwrap());
+    assert_eq!(
+        store
+            .fire_followup_digest(week(23), due, due + Duration::hours(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.job_counts().await.unwrap().pending, queued_before + 2);
+    let mut owners = HashSet::new();
+    while let Some(row) = store
+        .claim_job(due, due + Duration::minutes(1))
+        .await
+        .unwrap()
+    {
+        if let Job::FollowupDigest { owner, week } = &row.job {
+            assert_eq!(week, "2026-11-23");
+            assert_eq!(row.incident, None, "nobody's incident");
+            assert!(owners.insert(owner.clone()), "{owner} twice");
+        }
+        store
+            .finish_job(row.claim(), JobOutcome::Done, due)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        owners,
+        HashSet::from(["UBOB".to_string(), "UCAROL".to_string()])
+    );
+}
+
+crate::on_both_backends!(digest_story);
