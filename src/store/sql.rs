@@ -1767,7 +1767,7 @@ where
         let sent: Option<i64> =
             sqlx::query_scalar("SELECT sent_at FROM followup_digests WHERE week = $1")
                 .bind(week.format("%Y-%m-%d").to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await?;
         Ok(sent.is_some())
     }
