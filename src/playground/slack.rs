@@ -100,7 +100,7 @@ struct Inner {
     /// What `apps.connections.open` hands out (see `fake_socket.rs`).
     socket_url: Option<String>,
     /// Answer every method in its full published shape (see
-    /// [`FakeSlack::answer_in_full_shapes`]).
+    /// [`Simulator::answer_in_full_shapes`]).
     full_shapes: bool,
     /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
     /// the manifest's.
@@ -131,7 +131,7 @@ type Keyed = governor::RateLimiter<
 
 /// The fake's limits read the app's clock (manual in tests).
 #[derive(Clone)]
-struct LimitClock(warroom::clock::Clock);
+struct LimitClock(crate::clock::Clock);
 
 impl governor::clock::Clock for LimitClock {
     type Instant = Duration;
@@ -143,7 +143,7 @@ impl governor::clock::Clock for LimitClock {
 }
 
 impl Limits {
-    fn new(clock: warroom::clock::Clock) -> Limits {
+    fn new(clock: crate::clock::Clock) -> Limits {
         use governor::Quota;
         use std::num::NonZeroU32;
         let n = |n: u32| NonZeroU32::new(n).unwrap();
@@ -193,7 +193,7 @@ impl Limits {
 }
 
 #[derive(Clone, Default)]
-pub struct FakeSlack {
+pub struct Simulator {
     inner: Arc<Mutex<Inner>>,
     pub base_url: String,
 }
@@ -202,22 +202,35 @@ pub const BOT_USER: &str = "UBOTWARROOM";
 /// The app-level token Socket Mode tests use.
 pub const APP_TOKEN: &str = "xapp-1-A1-test-token";
 
-impl FakeSlack {
-    pub async fn start() -> FakeSlack {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let fake = FakeSlack {
+impl Simulator {
+    /// Serves the simulated Web API on a free port of 127.0.0.1 (for tests:
+    /// panics when no port is free).
+    pub async fn start() -> Simulator {
+        match Simulator::bind().await {
+            Ok(simulator) => simulator,
+            Err(e) => panic!("cannot start the Slack simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Serves the simulated Web API (`/api/{method}`, and the upload URLs
+    /// it hands out) on a free port of 127.0.0.1 until the process ends.
+    pub async fn bind() -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let fake = Simulator {
             base_url: format!("http://{addr}/api"),
-            ..FakeSlack::default()
+            ..Simulator::default()
         };
         let app = Router::new()
             .route("/api/{method}", any(handle))
             .route("/upload/{id}", axum::routing::post(upload))
             .with_state(fake.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the Slack simulator stopped serving");
+            }
         });
-        fake
+        Ok(fake)
     }
 
     /// From now on every successful answer has the full field set Slack
@@ -230,7 +243,7 @@ impl FakeSlack {
 
     /// From now on, answers 429 (with `Retry-After`) to calls over Slack's
     /// published rate limits, on `clock` (the app's).
-    pub fn enforce_limits(&self, clock: warroom::clock::Clock) {
+    pub fn enforce_limits(&self, clock: crate::clock::Clock) {
         self.inner.lock().unwrap().limits = Some(Arc::new(Limits::new(clock)));
     }
 
@@ -240,7 +253,6 @@ impl FakeSlack {
     }
 
     /// Every answer takes `latency` (real time) from now on.
-    #[allow(dead_code)] // the benchmarks' slow Slack
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().unwrap().latency = latency;
     }
@@ -479,7 +491,7 @@ impl FakeSlack {
     pub async fn wait_for<T>(
         &self,
         what: &str,
-        mut check: impl FnMut(&FakeSlack) -> Option<T>,
+        mut check: impl FnMut(&Simulator) -> Option<T>,
     ) -> T {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -536,7 +548,7 @@ fn channel_json_private(c: &Channel, private: bool) -> Value {
 
 /// The upload URL Slack hands out: the bytes of one file.
 async fn upload(
-    State(fake): State<FakeSlack>,
+    State(fake): State<Simulator>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -579,7 +591,7 @@ fn in_range(ts: &str, q: &Value) -> bool {
 }
 
 async fn handle(
-    State(fake): State<FakeSlack>,
+    State(fake): State<Simulator>,
     Path(method): Path<String>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
@@ -678,7 +690,7 @@ async fn handle(
 
 /// What Slack does and answers, once any delay is over (synchronous, so the
 /// lock on the fake's state is never held across an await).
-fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failure>) -> Response {
+fn respond(fake: &Simulator, method: String, body: Value, failure: Option<Failure>) -> Response {
     let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
     // Refusals answer without doing anything; the other failures only
@@ -741,7 +753,7 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             // Slack lists the token's scopes in a response header.
             let scopes = match &inner.scopes {
                 Some(s) => s.join(","),
-                None => warroom::slack::probe::BOT_SCOPES.join(","),
+                None => crate::slack::probe::BOT_SCOPES.join(","),
             };
             let mut response = ok(
                 json!({"user_id": BOT_USER, "user": "warroom", "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
@@ -1074,23 +1086,50 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
     response
 }
 
-/// The published shape of each method's successful answer, by method name.
+/// The published shape of each method's successful answer, by method name
+/// (`tests/fixtures/slack-shapes/api/`, built into the binary).
+macro_rules! shape {
+    ($method:literal) => {
+        (
+            $method,
+            include_str!(concat!(
+                "../../tests/fixtures/slack-shapes/api/",
+                $method,
+                ".json"
+            )),
+        )
+    };
+}
+
+const SHAPES: &[(&str, &str)] = &[
+    shape!("auth.test"),
+    shape!("chat.getPermalink"),
+    shape!("chat.postEphemeral"),
+    shape!("chat.postMessage"),
+    shape!("chat.update"),
+    shape!("conversations.create"),
+    shape!("conversations.history"),
+    shape!("conversations.info"),
+    shape!("conversations.invite"),
+    shape!("conversations.join"),
+    shape!("conversations.list"),
+    shape!("conversations.replies"),
+    shape!("conversations.setTopic"),
+    shape!("files.completeUploadExternal"),
+    shape!("files.getUploadURLExternal"),
+    shape!("files.list"),
+    shape!("reactions.add"),
+    shape!("users.info"),
+    shape!("views.open"),
+];
+
 fn full_shape(method: &str) -> Option<&'static Value> {
-    static SHAPES: std::sync::OnceLock<HashMap<String, Value>> = std::sync::OnceLock::new();
-    SHAPES
+    static PARSED: std::sync::OnceLock<HashMap<&'static str, Value>> = std::sync::OnceLock::new();
+    PARSED
         .get_or_init(|| {
-            let dir = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/slack-shapes/api"
-            );
-            std::fs::read_dir(dir)
-                .unwrap()
-                .map(|entry| {
-                    let path = entry.unwrap().path();
-                    let method = path.file_stem().unwrap().to_string_lossy().to_string();
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    (method, serde_json::from_str(&text).unwrap())
-                })
+            SHAPES
+                .iter()
+                .filter_map(|(method, text)| Some((*method, serde_json::from_str(text).ok()?)))
                 .collect()
         })
         .get(method)
