@@ -12,6 +12,7 @@ mod manifest;
 mod matrix;
 mod mentions;
 mod pg;
+mod playground;
 
 mod cli;
 #[cfg(unix)]
