@@ -14,6 +14,7 @@ mod mentions;
 mod pg;
 mod playground;
 
+mod browser;
 mod cli;
 #[cfg(unix)]
 mod crash;

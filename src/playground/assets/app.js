@@ -176,7 +176,7 @@ function renderElement(e, block, msg) {
       if (e.url) window.open(e.url, "_blank", "noopener");
       act("/click", { channel: msg.channel, message_ts: msg.ts, action_id: e.action_id, block_id: block.block_id || "", kind: "button", value: e.value ?? null });
     };
-    return h("button", { class: cls, type: "button", "data-action": e.action_id, onclick: click }, html(textObject(e.text)));
+    return h("button", { class: cls, type: "button", "data-action": e.action_id, "data-value": e.value, onclick: click }, html(textObject(e.text)));
   }
   if (e.type === "checkboxes") {
     const ticked = new Set((e.initial_options || []).map((o) => o.value));
