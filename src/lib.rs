@@ -12,6 +12,8 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+#[cfg(feature = "playground")]
+pub mod playground;
 pub mod postmortem;
 pub mod readiness;
 pub mod reminders;

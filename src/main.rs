@@ -21,6 +21,21 @@ struct Cli {
 enum Cmd {
     /// Run the bot: apply migrations, serve Slack's requests, run jobs.
     Serve,
+    /// Try warroom without Slack: the real bot, a Slack simulator and a
+    /// web page that plays Slack for you, in one process. No token needed.
+    #[cfg(feature = "playground")]
+    Playground {
+        /// Where the page is served.
+        #[arg(long, default_value = "127.0.0.1:3000", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// Open the page in the default browser.
+        #[arg(long)]
+        open: bool,
+        /// The bot's database (default: SQLite in a temporary folder,
+        /// removed at exit).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Check the installation: configuration, Slack token and scopes,
@@ -118,6 +133,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 copied.bytes
             );
             Ok(())
+        }
+        #[cfg(feature = "playground")]
+        Cmd::Playground {
+            listen,
+            open,
+            database,
+        } => {
+            let playground = warroom::playground::Playground::start(
+                settings,
+                warroom::playground::Options { listen, database },
+            )
+            .await?;
+            println!("warroom playground: open {}", playground.url);
+            println!("(Ctrl-C stops it)");
+            if open {
+                warroom::playground::open_in_browser(&playground.url);
+            }
+            playground.run_until_stopped(shutdown_signal()).await
         }
         Cmd::Serve => {
             let app = App::build(settings, Clock::System, Options::default()).await?;

@@ -3,8 +3,12 @@
 
 #![allow(dead_code)]
 
-#[path = "../../tests/it/fake_slack.rs"]
-pub mod fake_slack;
+/// The library's Slack simulator, under the name the harness knows it by.
+pub mod fake_slack {
+    pub use warroom::playground::slack::Simulator as FakeSlack;
+    #[allow(unused_imports)] // each bench uses a part
+    pub use warroom::playground::slack::*;
+}
 #[path = "../../tests/it/fake_socket.rs"]
 pub mod fake_socket;
 #[path = "../../tests/it/helpers.rs"]

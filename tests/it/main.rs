@@ -1,14 +1,20 @@
 //! The integration suite: one binary, the real server over HTTP, a fake
 //! Slack on 127.0.0.1, a fresh SQLite file per test.
 
-mod fake_slack;
+/// The library's Slack simulator, under the name the tests know it by.
+mod fake_slack {
+    pub use warroom::playground::slack::Simulator as FakeSlack;
+    pub use warroom::playground::slack::*;
+}
 mod fake_socket;
 mod helpers;
 mod manifest;
 mod matrix;
 mod mentions;
 mod pg;
+mod playground;
 
+mod browser;
 mod cli;
 #[cfg(unix)]
 mod crash;

@@ -1,6 +1,13 @@
-//! A stateful fake of Slack's Web API on 127.0.0.1: records every call and
-//! answers like Slack does (fresh channel ids, `name_taken`, stored
-//! messages), with failures on demand (500, 429 + Retry-After, API errors).
+//! The Slack simulator: a stateful Web API on 127.0.0.1 that records every
+//! call and answers like Slack does (fresh channel ids, `name_taken`, stored
+//! messages, threads, reactions, ephemerals, views, files, direct messages).
+//! The playground runs the bot against it; the tests do too.
+//!
+//! Only for tests (public so the integration tests and benchmarks can use
+//! them): failure injection ([`Failure`], [`Simulator::fail_next`]), Slack's
+//! rate limits ([`Simulator::enforce_limits`]), answers in Slack's full
+//! published shapes ([`Simulator::answer_in_full_shapes`]) and the Socket
+//! Mode URL ([`Simulator::set_socket_url`]).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,6 +18,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// One recorded Web API call.
 #[derive(Clone, Debug)]
@@ -64,6 +72,37 @@ pub struct Message {
     pub edits: usize,
 }
 
+/// A message only one person sees (`chat.postEphemeral`, a command's
+/// answer, what the bot posts to a `response_url`).
+#[derive(Clone, Debug)]
+pub struct Ephemeral {
+    pub channel: String,
+    /// Who sees it.
+    pub user: String,
+    pub ts: String,
+    pub body: Value,
+}
+
+/// A modal someone has open (`views.open`, `views.push`).
+#[derive(Clone, Debug)]
+pub struct View {
+    pub id: String,
+    /// Whose screen it is on: the person the `trigger_id` was issued to
+    /// (`None` for trigger ids the simulator did not hand out).
+    pub user: Option<String>,
+    /// The view as the bot last sent it, with its `id` and `hash`.
+    pub view: Value,
+}
+
+/// An emoji reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    pub channel: String,
+    pub ts: String,
+    pub name: String,
+    pub user: String,
+}
+
 /// An uploaded file: its bytes, title, and the channel it was shared in
 /// once the upload was completed.
 #[derive(Default)]
@@ -73,6 +112,8 @@ struct File {
     channel: Option<String>,
     /// Unix seconds (real time) when its upload began.
     created: i64,
+    /// When it was shared (a message ts), once it was.
+    shared_ts: Option<String>,
 }
 
 #[derive(Default)]
@@ -85,8 +126,19 @@ struct Inner {
     /// (method, prefix, failures).
     channel_failures: Vec<(String, String, VecDeque<Failure>)>,
     counter: u64,
-    /// Reactions the bot added: (channel, ts, emoji).
-    reactions: Vec<(String, String, String)>,
+    /// Everyone's reactions, the bot's included.
+    reactions: Vec<Reaction>,
+    ephemerals: Vec<Ephemeral>,
+    /// Open modals, oldest first (a pushed view is after its parent).
+    views: Vec<View>,
+    /// Trigger ids handed out, with whom they were handed to.
+    triggers: HashMap<String, String>,
+    /// `response_url` ids handed out: (channel, user).
+    response_urls: HashMap<String, (String, String)>,
+    /// The bot token the Web API accepts; `None`: [`TEST_TOKEN`].
+    token: Option<String>,
+    /// Where message timestamps come from; `None`: fixed, made-up times.
+    clock: Option<crate::clock::Clock>,
     /// Display names for users.info.
     names: HashMap<String, String>,
     /// Files by id.
@@ -100,7 +152,7 @@ struct Inner {
     /// What `apps.connections.open` hands out (see `fake_socket.rs`).
     socket_url: Option<String>,
     /// Answer every method in its full published shape (see
-    /// [`FakeSlack::answer_in_full_shapes`]).
+    /// [`Simulator::answer_in_full_shapes`]).
     full_shapes: bool,
     /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
     /// the manifest's.
@@ -131,7 +183,7 @@ type Keyed = governor::RateLimiter<
 
 /// The fake's limits read the app's clock (manual in tests).
 #[derive(Clone)]
-struct LimitClock(warroom::clock::Clock);
+struct LimitClock(crate::clock::Clock);
 
 impl governor::clock::Clock for LimitClock {
     type Instant = Duration;
@@ -143,7 +195,7 @@ impl governor::clock::Clock for LimitClock {
 }
 
 impl Limits {
-    fn new(clock: warroom::clock::Clock) -> Limits {
+    fn new(clock: crate::clock::Clock) -> Limits {
         use governor::Quota;
         use std::num::NonZeroU32;
         let n = |n: u32| NonZeroU32::new(n).unwrap();
@@ -192,32 +244,63 @@ impl Limits {
     }
 }
 
-#[derive(Clone, Default)]
-pub struct FakeSlack {
+#[derive(Clone)]
+pub struct Simulator {
     inner: Arc<Mutex<Inner>>,
+    /// The Web API's URL (`slack.api_url`), `http://127.0.0.1:PORT/api`.
     pub base_url: String,
+    /// Counts the changes someone could see (posts, edits, reactions,
+    /// views…), so a page can follow them.
+    changes: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Simulator {
+    fn default() -> Self {
+        Simulator {
+            inner: Arc::default(),
+            base_url: String::new(),
+            changes: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 pub const BOT_USER: &str = "UBOTWARROOM";
+/// The bot token the Web API accepts unless told another
+/// ([`Simulator::set_token`]).
+pub const TEST_TOKEN: &str = "xoxb-test-token";
 /// The app-level token Socket Mode tests use.
 pub const APP_TOKEN: &str = "xapp-1-A1-test-token";
 
-impl FakeSlack {
-    pub async fn start() -> FakeSlack {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let fake = FakeSlack {
+impl Simulator {
+    /// Serves the simulated Web API on a free port of 127.0.0.1 (for tests:
+    /// panics when no port is free).
+    pub async fn start() -> Simulator {
+        match Simulator::bind().await {
+            Ok(simulator) => simulator,
+            Err(e) => panic!("cannot start the Slack simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Serves the simulated Web API (`/api/{method}`, and the upload URLs
+    /// it hands out) on a free port of 127.0.0.1 until the process ends.
+    pub async fn bind() -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let fake = Simulator {
             base_url: format!("http://{addr}/api"),
-            ..FakeSlack::default()
+            ..Simulator::default()
         };
         let app = Router::new()
             .route("/api/{method}", any(handle))
             .route("/upload/{id}", axum::routing::post(upload))
+            .route("/response/{id}", axum::routing::post(respond_to_url))
             .with_state(fake.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the Slack simulator stopped serving");
+            }
         });
-        fake
+        Ok(fake)
     }
 
     /// From now on every successful answer has the full field set Slack
@@ -230,7 +313,7 @@ impl FakeSlack {
 
     /// From now on, answers 429 (with `Retry-After`) to calls over Slack's
     /// published rate limits, on `clock` (the app's).
-    pub fn enforce_limits(&self, clock: warroom::clock::Clock) {
+    pub fn enforce_limits(&self, clock: crate::clock::Clock) {
         self.inner.lock().unwrap().limits = Some(Arc::new(Limits::new(clock)));
     }
 
@@ -240,7 +323,6 @@ impl FakeSlack {
     }
 
     /// Every answer takes `latency` (real time) from now on.
-    #[allow(dead_code)] // the benchmarks' slow Slack
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().unwrap().latency = latency;
     }
@@ -378,7 +460,13 @@ impl FakeSlack {
         self.channels().into_iter().find(|c| c.id == id)
     }
 
+    /// Messages in `channel` (a user id: the app's direct messages to them).
     pub fn messages_in(&self, channel: &str) -> Vec<Message> {
+        let channel = if is_user_id(channel) {
+            dm_channel(channel)
+        } else {
+            channel.to_string()
+        };
         self.inner
             .lock()
             .unwrap()
@@ -412,6 +500,13 @@ impl FakeSlack {
             body,
             edits: 0,
         });
+        if let Some(c) = inner.channels.iter_mut().find(|c| c.id == channel)
+            && !c.members.iter().any(|m| m == user)
+        {
+            c.members.push(user.to_string());
+        }
+        drop(inner);
+        self.changed();
         ts
     }
 
@@ -426,6 +521,8 @@ impl FakeSlack {
             m.body["text"] = json!(text);
             m.edits += 1;
         }
+        drop(inner);
+        self.changed();
     }
 
     /// Someone deletes a message.
@@ -435,6 +532,7 @@ impl FakeSlack {
             .unwrap()
             .messages
             .retain(|m| !(m.channel == channel && m.ts == ts));
+        self.changed();
     }
 
     pub fn set_name(&self, user: &str, display_name: &str) {
@@ -452,8 +550,8 @@ impl FakeSlack {
             .unwrap()
             .reactions
             .iter()
-            .filter(|(c, t, _)| c == channel && t == ts)
-            .map(|(_, _, e)| e.clone())
+            .filter(|r| r.channel == channel && r.ts == ts && r.user == BOT_USER)
+            .map(|r| r.name.clone())
             .collect()
     }
 
@@ -479,7 +577,7 @@ impl FakeSlack {
     pub async fn wait_for<T>(
         &self,
         what: &str,
-        mut check: impl FnMut(&FakeSlack) -> Option<T>,
+        mut check: impl FnMut(&Simulator) -> Option<T>,
     ) -> T {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -498,6 +596,397 @@ impl FakeSlack {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// What people do in the simulated workspace, and what a page shows of it.
+impl Simulator {
+    /// The Web API accepts only this bot token from now on.
+    pub fn set_token(&self, token: &str) {
+        self.inner.lock().unwrap().token = Some(token.to_string());
+    }
+
+    /// Message timestamps come from `clock` (the bot's) from now on.
+    pub fn set_clock(&self, clock: crate::clock::Clock) {
+        self.inner.lock().unwrap().clock = Some(clock);
+    }
+
+    /// Tells followers ([`Simulator::subscribe`]) something changed.
+    pub fn changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+
+    /// Follows changes anyone could see: the value counts them.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// A `trigger_id` for something `user` just did: a modal the bot opens
+    /// with it appears on their screen.
+    pub fn issue_trigger(&self, user: &str) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let trigger = format!("{}.{}.playground", inner.counter, inner.ts(inner.counter));
+        inner.triggers.insert(trigger.clone(), user.to_string());
+        trigger
+    }
+
+    /// A `response_url` for a command `user` typed in `channel`.
+    pub fn issue_response_url(&self, channel: &str, user: &str) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let id = format!("R{:06}", inner.counter);
+        inner
+            .response_urls
+            .insert(id.clone(), (channel.to_string(), user.to_string()));
+        format!("{}/response/{id}", self.base_url.trim_end_matches("/api"))
+    }
+
+    /// Shows `body` (`text`, `blocks`) to `user` only, in `channel`.
+    pub fn show_ephemeral(&self, channel: &str, user: &str, body: Value) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let ts = inner.ts(inner.counter);
+        inner.ephemerals.push(Ephemeral {
+            channel: channel.to_string(),
+            user: user.to_string(),
+            ts,
+            body,
+        });
+        drop(inner);
+        self.changed();
+    }
+
+    /// A command's answer made public: a message from the bot in `channel`.
+    pub fn bot_says(&self, channel: &str, body: Value) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let ts = inner.ts(inner.counter);
+        inner.messages.push(Message {
+            channel: channel.to_string(),
+            ts: ts.clone(),
+            body,
+            edits: 0,
+        });
+        drop(inner);
+        self.changed();
+        ts
+    }
+
+    /// `user` reacts with `name` to a message; refused like Slack
+    /// (`message_not_found`, `already_reacted`).
+    pub fn react(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        name: &str,
+    ) -> Result<(), &'static str> {
+        let mut inner = self.inner.lock().unwrap();
+        if !inner
+            .messages
+            .iter()
+            .any(|m| m.channel == channel && m.ts == ts)
+        {
+            return Err("message_not_found");
+        }
+        let reaction = Reaction {
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+            name: name.to_string(),
+            user: user.to_string(),
+        };
+        if inner.reactions.contains(&reaction) {
+            return Err("already_reacted");
+        }
+        inner.reactions.push(reaction);
+        drop(inner);
+        self.changed();
+        Ok(())
+    }
+
+    /// `user` takes their reaction back (`no_reaction` if there was none).
+    pub fn unreact(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        name: &str,
+    ) -> Result<(), &'static str> {
+        let mut inner = self.inner.lock().unwrap();
+        let before = inner.reactions.len();
+        inner
+            .reactions
+            .retain(|r| !(r.user == user && r.channel == channel && r.ts == ts && r.name == name));
+        if inner.reactions.len() == before {
+            return Err("no_reaction");
+        }
+        drop(inner);
+        self.changed();
+        Ok(())
+    }
+
+    /// Everyone's reactions to a message.
+    pub fn reactions_on(&self, channel: &str, ts: &str) -> Vec<Reaction> {
+        self.inner
+            .lock()
+            .unwrap()
+            .reactions
+            .iter()
+            .filter(|r| r.channel == channel && r.ts == ts)
+            .cloned()
+            .collect()
+    }
+
+    /// The ephemerals `user` was shown, oldest first.
+    pub fn ephemerals_for(&self, user: &str) -> Vec<Ephemeral> {
+        self.inner
+            .lock()
+            .unwrap()
+            .ephemerals
+            .iter()
+            .filter(|e| e.user == user)
+            .cloned()
+            .collect()
+    }
+
+    /// The modals open on `user`'s screen, the one on top last.
+    pub fn views_of(&self, user: &str) -> Vec<View> {
+        self.inner
+            .lock()
+            .unwrap()
+            .views
+            .iter()
+            .filter(|v| v.user.as_deref() == Some(user))
+            .cloned()
+            .collect()
+    }
+
+    pub fn view(&self, id: &str) -> Option<View> {
+        let inner = self.inner.lock().unwrap();
+        inner.views.iter().find(|v| v.id == id).cloned()
+    }
+
+    /// Closes the modal `id` and those pushed on top of it.
+    pub fn close_view(&self, id: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(at) = inner.views.iter().position(|v| v.id == id) {
+            let user = inner.views[at].user.clone();
+            let mut i = 0;
+            inner.views.retain(|v| {
+                let keep = i < at || v.user != user;
+                i += 1;
+                keep
+            });
+        }
+        drop(inner);
+        self.changed();
+    }
+
+    /// Closes every modal on `user`'s screen (`response_action: clear`).
+    pub fn clear_views(&self, user: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .views
+            .retain(|v| v.user.as_deref() != Some(user));
+        self.changed();
+    }
+
+    /// Replaces the modal `id` (`response_action: update`).
+    pub fn replace_view(&self, id: &str, mut view: Value) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let n = inner.counter;
+        if let Some(open) = inner.views.iter_mut().find(|v| v.id == id) {
+            view["id"] = json!(id);
+            view["hash"] = json!(format!("{n}.abc"));
+            open.view = view;
+        }
+        drop(inner);
+        self.changed();
+    }
+
+    /// Opens `view` on top of `user`'s modals (`response_action: push`).
+    pub fn push_view(&self, user: &str, mut view: Value) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        inner.counter += 1;
+        let n = inner.counter;
+        let id = format!("V{n}");
+        view["id"] = json!(id);
+        view["hash"] = json!(format!("{n}.abc"));
+        inner.views.push(View {
+            id: id.clone(),
+            user: Some(user.to_string()),
+            view,
+        });
+        drop(inner);
+        self.changed();
+        id
+    }
+
+    /// An uploaded file: its title and content.
+    pub fn file(&self, id: &str) -> Option<(String, Vec<u8>)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .files
+            .get(id)
+            .map(|f| (f.title.clone(), f.bytes.clone()))
+    }
+
+    /// One message (not an ephemeral).
+    pub fn message(&self, channel: &str, ts: &str) -> Option<Message> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .messages
+            .iter()
+            .find(|m| m.channel == channel && m.ts == ts)
+            .cloned()
+    }
+
+    /// Everything a page shows, as JSON: people, channels (direct messages
+    /// included), messages, ephemerals, reactions, open modals and files.
+    pub fn snapshot(&self) -> Value {
+        let version = *self.changes.borrow();
+        let inner = self.inner.lock().unwrap();
+        let mut people: Vec<(&String, &String)> = inner.names.iter().collect();
+        people.sort();
+        let people: Vec<Value> = people
+            .into_iter()
+            .map(|(id, name)| json!({"id": id, "name": name}))
+            .collect();
+        let mut channels: Vec<Value> = inner
+            .channels
+            .iter()
+            .map(|c| {
+                json!({"id": c.id, "name": c.name, "topic": c.topic, "members": c.members,
+                    "private": inner.private.contains(&c.id), "archived": inner.archived.contains(&c.id)})
+            })
+            .collect();
+        let mut dms: Vec<&str> = inner
+            .messages
+            .iter()
+            .map(|m| m.channel.as_str())
+            .filter(|c| c.starts_with('D'))
+            .collect();
+        dms.sort();
+        dms.dedup();
+        for dm in dms {
+            channels.push(
+                json!({"id": dm, "name": "warroom", "dm_with": format!("U{}", &dm[1..]),
+                "topic": "", "members": [], "private": true, "archived": false}),
+            );
+        }
+        let message_json = |channel: &str, ts: &str, body: &Value, edits: usize| {
+            json!({
+                "channel": channel, "ts": ts,
+                "user": body.get("user").and_then(Value::as_str).unwrap_or(BOT_USER),
+                "text": body.get("text").cloned().unwrap_or(json!("")),
+                "blocks": body.get("blocks").cloned().unwrap_or(json!([])),
+                "thread_ts": body.get("thread_ts"),
+                "edited": edits > 0,
+            })
+        };
+        let messages: Vec<Value> = inner
+            .messages
+            .iter()
+            .map(|m| message_json(&m.channel, &m.ts, &m.body, m.edits))
+            .collect();
+        let ephemerals: Vec<Value> = inner
+            .ephemerals
+            .iter()
+            .map(|e| {
+                let mut v = message_json(&e.channel, &e.ts, &e.body, 0);
+                v["to"] = json!(e.user);
+                v["user"] = json!(BOT_USER);
+                v
+            })
+            .collect();
+        let reactions: Vec<Value> = inner
+            .reactions
+            .iter()
+            .map(|r| json!({"channel": r.channel, "ts": r.ts, "name": r.name, "user": r.user}))
+            .collect();
+        let views: Vec<Value> = inner
+            .views
+            .iter()
+            .map(|v| json!({"id": v.id, "user": v.user, "view": v.view}))
+            .collect();
+        let mut files: Vec<(&String, &File)> = inner
+            .files
+            .iter()
+            .filter(|(_, f)| f.channel.is_some())
+            .collect();
+        files.sort_by_key(|(id, _)| (*id).clone());
+        let files: Vec<Value> = files
+            .into_iter()
+            .map(|(id, f)| {
+                json!({"id": id, "title": f.title, "channel": f.channel, "ts": f.shared_ts, "size": f.bytes.len()})
+            })
+            .collect();
+        json!({
+            "version": version, "bot": BOT_USER, "people": people, "channels": channels,
+            "messages": messages, "ephemerals": ephemerals, "reactions": reactions,
+            "views": views, "files": files,
+        })
+    }
+}
+
+impl Inner {
+    /// A fresh message timestamp: the clock's second (if the simulator has
+    /// a clock) and the call counter, fixed width so they sort as text.
+    fn ts(&self, n: u64) -> String {
+        let secs = match &self.clock {
+            Some(clock) => clock.now().timestamp(),
+            None => 1_700_000_000,
+        };
+        format!("{secs}.{n:06}")
+    }
+}
+
+/// Methods that change nothing anyone could see.
+const READS: &[&str] = &[
+    "auth.test",
+    "conversations.info",
+    "conversations.list",
+    "conversations.history",
+    "conversations.replies",
+    "users.info",
+    "chat.getPermalink",
+    "files.list",
+    "files.getUploadURLExternal",
+    "apps.connections.open",
+];
+
+/// `U…` or `W…`: a user id, where a channel id could be.
+fn is_user_id(id: &str) -> bool {
+    id.len() > 1 && id.starts_with(['U', 'W'])
+}
+
+/// The id of the app's direct-message channel with `user`.
+fn dm_channel(user: &str) -> String {
+    format!("D{}", &user[1..])
+}
+
+/// What the bot posts to a `response_url` it was given: an ephemeral for
+/// the person who typed the command, or a message in the channel.
+async fn respond_to_url(
+    State(fake): State<Simulator>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    let target = fake.inner.lock().unwrap().response_urls.get(&id).cloned();
+    let Some((channel, user)) = target else {
+        return (StatusCode::NOT_FOUND, "no_such_response_url").into_response();
+    };
+    if body["response_type"] == "in_channel" {
+        fake.bot_says(&channel, body);
+    } else {
+        fake.show_ephemeral(&channel, &user, body);
+    }
+    (StatusCode::OK, "ok").into_response()
 }
 
 /// HTTP 429 with `Retry-After: secs`, as Slack answers.
@@ -536,7 +1025,7 @@ fn channel_json_private(c: &Channel, private: bool) -> Value {
 
 /// The upload URL Slack hands out: the bytes of one file.
 async fn upload(
-    State(fake): State<FakeSlack>,
+    State(fake): State<Simulator>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -549,6 +1038,8 @@ async fn upload(
     match inner.files.get_mut(&id) {
         Some(file) => {
             file.bytes = body.to_vec();
+            drop(inner);
+            fake.changed();
             (StatusCode::OK, format!("OK - {}", body.len())).into_response()
         }
         None => (StatusCode::NOT_FOUND, "no such upload").into_response(),
@@ -579,7 +1070,7 @@ fn in_range(ts: &str, q: &Value) -> bool {
 }
 
 async fn handle(
-    State(fake): State<FakeSlack>,
+    State(fake): State<Simulator>,
     Path(method): Path<String>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
@@ -641,9 +1132,13 @@ async fn handle(
     }
     // Only apps.connections.open takes the app-level token.
     let token = if method == "apps.connections.open" {
-        APP_TOKEN
+        APP_TOKEN.to_string()
     } else {
-        "xoxb-test-token"
+        let inner = fake.inner.lock().unwrap();
+        inner
+            .token
+            .clone()
+            .unwrap_or_else(|| TEST_TOKEN.to_string())
     };
     if auth.as_deref() != Some(format!("Bearer {token}").as_str()) {
         return err("not_authed");
@@ -662,6 +1157,9 @@ async fn handle(
         _ => None,
     };
     let response = respond(&fake, method.clone(), body, failure);
+    if !READS.contains(&method.as_str()) {
+        fake.changed();
+    }
     let response = if garbled || full_shapes {
         reshape(&method, response, garbled).await
     } else {
@@ -678,7 +1176,7 @@ async fn handle(
 
 /// What Slack does and answers, once any delay is over (synchronous, so the
 /// lock on the fake's state is never held across an await).
-fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failure>) -> Response {
+fn respond(fake: &Simulator, method: String, body: Value, failure: Option<Failure>) -> Response {
     let lose_response = matches!(failure, Some(Failure::LostResponse));
     let mut inner = fake.inner.lock().unwrap();
     // Refusals answer without doing anything; the other failures only
@@ -741,7 +1239,7 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             // Slack lists the token's scopes in a response header.
             let scopes = match &inner.scopes {
                 Some(s) => s.join(","),
-                None => warroom::slack::probe::BOT_SCOPES.join(","),
+                None => crate::slack::probe::BOT_SCOPES.join(","),
             };
             let mut response = ok(
                 json!({"user_id": BOT_USER, "user": "warroom", "team_id": "T1", "team": "Acme", "url": "https://acme.slack.com/", "bot_id": "BWARROOM"}),
@@ -786,14 +1284,40 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 .collect();
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
         }
-        "views.open" => {
-            if s("trigger_id").is_empty() {
+        "views.open" | "views.push" => {
+            let trigger = s("trigger_id");
+            if trigger.is_empty() {
                 return err("invalid_trigger_id");
             }
+            let user = inner.triggers.remove(&trigger);
             let mut view = body.get("view").cloned().unwrap_or(json!({}));
             view["id"] = json!(format!("V{n}"));
             view["team_id"] = json!("T1");
             view["hash"] = json!(format!("{n}.abc"));
+            inner.views.push(View {
+                id: format!("V{n}"),
+                user,
+                view: view.clone(),
+            });
+            ok(json!({"view": view}))
+        }
+        "views.update" => {
+            let (id, external) = (s("view_id"), s("external_id"));
+            let hash = s("hash");
+            let Some(open) = inner.views.iter_mut().find(|v| {
+                (!id.is_empty() && v.id == id)
+                    || (!external.is_empty() && v.view["external_id"] == json!(external))
+            }) else {
+                return err("not_found");
+            };
+            if !hash.is_empty() && open.view["hash"] != json!(hash) {
+                return err("hash_conflict");
+            }
+            let mut view = body.get("view").cloned().unwrap_or(json!({}));
+            view["id"] = json!(open.id);
+            view["team_id"] = json!("T1");
+            view["hash"] = json!(format!("{n}.abc"));
+            open.view = view.clone();
             ok(json!({"view": view}))
         }
         "conversations.create" => {
@@ -871,14 +1395,17 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             ok(json!({"channel": json}))
         }
         "chat.postMessage" => {
-            let channel = s("channel");
+            let mut channel = s("channel");
             // A user id as the channel is a direct message from the app.
+            if is_user_id(&channel) {
+                channel = dm_channel(&channel);
+            }
             let is_channel =
-                channel.starts_with('C') || channel.starts_with('G') || channel.starts_with('U');
+                channel.starts_with('C') || channel.starts_with('G') || channel.starts_with('D');
             if !is_channel {
                 return err("channel_not_found");
             }
-            let ts = format!("1700000000.{n:06}");
+            let ts = inner.ts(n);
             inner.messages.push(Message {
                 channel: channel.clone(),
                 ts: ts.clone(),
@@ -904,7 +1431,16 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                 json!({"channel": channel, "ts": ts, "text": body.get("text"), "message": {"text": body.get("text"), "user": BOT_USER}}),
             )
         }
-        "chat.postEphemeral" => ok(json!({"message_ts": format!("1700000000.{n:06}")})),
+        "chat.postEphemeral" => {
+            let ts = inner.ts(n);
+            inner.ephemerals.push(Ephemeral {
+                channel: s("channel"),
+                user: s("user"),
+                ts: ts.clone(),
+                body: body.clone(),
+            });
+            ok(json!({"message_ts": ts}))
+        }
         "conversations.history" => {
             let channel = s("channel");
             let limit = body
@@ -986,6 +1522,7 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
         }
         "files.completeUploadExternal" => {
             let channel = s("channel_id");
+            let shared_ts = inner.ts(n);
             let mut done = Vec::new();
             for f in body
                 .get("files")
@@ -1005,6 +1542,7 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
                     file.title = title.to_string();
                 }
                 file.channel = Some(channel.clone());
+                file.shared_ts = Some(shared_ts.clone());
                 done.push(json!({"id": id, "title": file.title}));
             }
             ok(json!({"files": done}))
@@ -1052,15 +1590,39 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
             {
                 return err("message_not_found");
             }
-            if inner
-                .reactions
-                .iter()
-                .any(|(c, t, e)| *c == channel && *t == ts && *e == name)
-            {
+            let reaction = Reaction {
+                channel,
+                ts,
+                name,
+                user: BOT_USER.to_string(),
+            };
+            if inner.reactions.contains(&reaction) {
                 return err("already_reacted");
             }
-            inner.reactions.push((channel, ts, name));
+            inner.reactions.push(reaction);
             ok(json!({}))
+        }
+        "reactions.remove" => {
+            let reaction = Reaction {
+                channel: s("channel"),
+                ts: s("timestamp"),
+                name: s("name"),
+                user: BOT_USER.to_string(),
+            };
+            let before = inner.reactions.len();
+            inner.reactions.retain(|r| *r != reaction);
+            if inner.reactions.len() == before {
+                return err("no_reaction");
+            }
+            ok(json!({}))
+        }
+        "conversations.open" => {
+            let users = s("users");
+            let user = users.split(',').next().unwrap_or_default();
+            if !is_user_id(user) {
+                return err("user_not_found");
+            }
+            ok(json!({"channel": {"id": dm_channel(user)}}))
         }
         "apps.connections.open" => match &inner.socket_url {
             Some(url) => ok(json!({"url": url})),
@@ -1074,23 +1636,50 @@ fn respond(fake: &FakeSlack, method: String, body: Value, failure: Option<Failur
     response
 }
 
-/// The published shape of each method's successful answer, by method name.
+/// The published shape of each method's successful answer, by method name
+/// (`tests/fixtures/slack-shapes/api/`, built into the binary).
+macro_rules! shape {
+    ($method:literal) => {
+        (
+            $method,
+            include_str!(concat!(
+                "../../tests/fixtures/slack-shapes/api/",
+                $method,
+                ".json"
+            )),
+        )
+    };
+}
+
+const SHAPES: &[(&str, &str)] = &[
+    shape!("auth.test"),
+    shape!("chat.getPermalink"),
+    shape!("chat.postEphemeral"),
+    shape!("chat.postMessage"),
+    shape!("chat.update"),
+    shape!("conversations.create"),
+    shape!("conversations.history"),
+    shape!("conversations.info"),
+    shape!("conversations.invite"),
+    shape!("conversations.join"),
+    shape!("conversations.list"),
+    shape!("conversations.replies"),
+    shape!("conversations.setTopic"),
+    shape!("files.completeUploadExternal"),
+    shape!("files.getUploadURLExternal"),
+    shape!("files.list"),
+    shape!("reactions.add"),
+    shape!("users.info"),
+    shape!("views.open"),
+];
+
 fn full_shape(method: &str) -> Option<&'static Value> {
-    static SHAPES: std::sync::OnceLock<HashMap<String, Value>> = std::sync::OnceLock::new();
-    SHAPES
+    static PARSED: std::sync::OnceLock<HashMap<&'static str, Value>> = std::sync::OnceLock::new();
+    PARSED
         .get_or_init(|| {
-            let dir = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/slack-shapes/api"
-            );
-            std::fs::read_dir(dir)
-                .unwrap()
-                .map(|entry| {
-                    let path = entry.unwrap().path();
-                    let method = path.file_stem().unwrap().to_string_lossy().to_string();
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    (method, serde_json::from_str(&text).unwrap())
-                })
+            SHAPES
+                .iter()
+                .filter_map(|(method, text)| Some((*method, serde_json::from_str(text).ok()?)))
                 .collect()
         })
         .get(method)

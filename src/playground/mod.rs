@@ -1,0 +1,538 @@
+//! `warroom playground`: the real bot (the same `App::build`, handlers,
+//! jobs, reminders and postmortem) beside a Slack simulator in one process,
+//! and a web page that plays Slack's client for a few people.
+//!
+//! Three listeners: the page on `--listen`; the bot's own routes and the
+//! simulator's Web API each on a free port of 127.0.0.1, reached only from
+//! inside the process (the page's actions become signed requests to the
+//! bot; the bot's Web API calls go to the simulator through
+//! `slack.api_url`).
+
+pub mod deliver;
+pub mod page;
+pub mod slack;
+
+use crate::clock::{Clock, OffsetClock};
+use crate::config::{Settings, SlackSecrets};
+use crate::startup::{App, Options as AppOptions};
+use anyhow::Context;
+use deliver::{Bot, DeliveryError};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use slack::Simulator;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The channel people declare from.
+pub const GENERAL: &str = "CGENERAL";
+/// Where incidents are announced.
+pub const INCIDENTS: &str = "CINCIDENTS";
+
+/// The people of the simulated workspace: (user id, name, who they play).
+pub const PEOPLE: &[(&str, &str, &str)] = &[
+    ("UALEX", "alex", "you"),
+    ("USAM", "sam", "a scribe"),
+    ("UCASEY", "casey", "a comms lead"),
+    ("UTAYLOR", "taylor", "a tech lead"),
+];
+
+/// How the playground runs (`warroom playground` flags).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where the page is served.
+    pub listen: SocketAddr,
+    /// The bot's database; `None`: SQLite in a fresh temporary folder,
+    /// removed when the playground stops.
+    pub database: Option<String>,
+}
+
+/// Something the page asked that cannot be done.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("no such {what}: {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
+/// A form's outcome: closed (or moved on), or errors to show under blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submitted {
+    Done,
+    Errors(serde_json::Map<String, Value>),
+}
+
+/// What people can do in the playground, each the way Slack would pass it
+/// to the bot.
+pub struct Workspace {
+    pub simulator: Simulator,
+    pub clock: OffsetClock,
+    bot: Bot,
+    settings: Settings,
+}
+
+fn known_person(user: &str) -> Result<(), PlayError> {
+    if PEOPLE.iter().any(|(id, _, _)| *id == user) {
+        Ok(())
+    } else {
+        Err(PlayError::NotFound {
+            what: "person",
+            id: user.to_string(),
+        })
+    }
+}
+
+impl Workspace {
+    /// A channel anyone can see, or `user`'s direct messages with the app.
+    fn visible_channel(&self, user: &str, channel: &str) -> Result<(), PlayError> {
+        let dm = format!("D{}", user.get(1..).unwrap_or_default());
+        if channel == dm || self.simulator.channel(channel).is_some() {
+            Ok(())
+        } else {
+            Err(PlayError::NotFound {
+                what: "channel",
+                id: channel.to_string(),
+            })
+        }
+    }
+
+    /// `user` types `text` in `channel` (in a thread under `thread_ts`): a
+    /// slash command goes to the bot's `/slack/commands` (its answer shown
+    /// to them only, or to the channel); anything else is posted and
+    /// delivered to the bot as a `message` event.
+    pub async fn send(
+        &self,
+        user: &str,
+        channel: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> Result<(), PlayError> {
+        known_person(user)?;
+        self.visible_channel(user, channel)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(PlayError::Refused("nothing to send".into()));
+        }
+        if let Some(command) = text.strip_prefix('/') {
+            let (name, args) = command.split_once(' ').unwrap_or((command, ""));
+            if name != "incident" {
+                self.simulator.show_ephemeral(
+                    channel,
+                    user,
+                    json!({"text": format!("/{name} is not a valid command here. Try /incident help.")}),
+                );
+                return Ok(());
+            }
+            let trigger = self.simulator.issue_trigger(user);
+            let response_url = self.simulator.issue_response_url(channel, user);
+            let answer = self
+                .bot
+                .command(
+                    user,
+                    channel,
+                    "/incident",
+                    args.trim(),
+                    &trigger,
+                    &response_url,
+                )
+                .await?;
+            match (answer.status, answer.json()) {
+                (200, None) => {}
+                (200, Some(reply)) if reply["response_type"] == "in_channel" => {
+                    self.simulator.bot_says(channel, reply);
+                }
+                (200, Some(reply)) => self.simulator.show_ephemeral(channel, user, reply),
+                (status, _) => self.simulator.show_ephemeral(
+                    channel,
+                    user,
+                    json!({"text": format!("/incident failed: the bot answered HTTP {status}")}),
+                ),
+            }
+            return Ok(());
+        }
+        let ts = self
+            .simulator
+            .user_posts(channel, user, text, thread_ts, self.clock.now());
+        let mut event = json!({
+            "type": "message", "channel": channel, "user": user, "text": text,
+            "ts": ts, "event_ts": ts,
+            "channel_type": if channel.starts_with('D') { "im" } else { "channel" },
+        });
+        if let Some(parent) = thread_ts {
+            event["thread_ts"] = json!(parent);
+        }
+        self.bot.event(event).await?;
+        Ok(())
+    }
+
+    /// `user` reacts (or takes the reaction back) to a message: stored,
+    /// then delivered as `reaction_added` / `reaction_removed`.
+    pub async fn react(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        emoji: &str,
+        add: bool,
+    ) -> Result<(), PlayError> {
+        known_person(user)?;
+        let message = self
+            .simulator
+            .message(channel, ts)
+            .ok_or_else(|| PlayError::NotFound {
+                what: "message",
+                id: format!("{channel}/{ts}"),
+            })?;
+        let done = if add {
+            self.simulator.react(user, channel, ts, emoji)
+        } else {
+            self.simulator.unreact(user, channel, ts, emoji)
+        };
+        done.map_err(|code| PlayError::Refused(code.to_string()))?;
+        let author = message
+            .body
+            .get("user")
+            .and_then(Value::as_str)
+            .unwrap_or(slack::BOT_USER)
+            .to_string();
+        let now = self.clock.now();
+        self.bot
+            .event(json!({
+                "type": if add { "reaction_added" } else { "reaction_removed" },
+                "user": user, "reaction": emoji, "item_user": author,
+                "item": {"type": "message", "channel": channel, "ts": ts},
+                "event_ts": format!("{}.{:06}", now.timestamp(), now.timestamp_subsec_micros()),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `user` clicks a button (or ticks a checkbox) on a message: a
+    /// `block_actions` with a fresh trigger id, so the bot can open a modal.
+    pub async fn click(&self, user: &str, click: &Click) -> Result<(), PlayError> {
+        known_person(user)?;
+        let message = self
+            .simulator
+            .message(&click.channel, &click.message_ts)
+            .ok_or_else(|| PlayError::NotFound {
+                what: "message",
+                id: format!("{}/{}", click.channel, click.message_ts),
+            })?;
+        let trigger = self.simulator.issue_trigger(user);
+        let mut action = json!({
+            "action_id": click.action_id, "block_id": click.block_id,
+            "type": click.kind, "action_ts": self.clock.now().timestamp().to_string(),
+        });
+        if let Some(value) = &click.value {
+            action["value"] = json!(value);
+        }
+        if let Some(selected) = &click.selected_options {
+            action["selected_options"] = json!(selected);
+        }
+        let payload = json!({
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "playground"},
+            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": trigger,
+            "container": {"type": "message", "message_ts": click.message_ts, "channel_id": click.channel, "is_ephemeral": false},
+            "channel": {"id": click.channel},
+            "message": {"type": "message", "ts": click.message_ts, "text": message.body.get("text"), "blocks": message.body.get("blocks")},
+            "response_url": self.simulator.issue_response_url(&click.channel, user),
+            "actions": [action],
+        });
+        let answer = self.bot.interaction(&payload).await?;
+        if answer.status != 200 {
+            self.simulator.show_ephemeral(
+                &click.channel,
+                user,
+                json!({"text": format!("That did not work: the bot answered HTTP {}", answer.status)}),
+            );
+        }
+        Ok(())
+    }
+
+    /// `user` submits the modal `view_id` with `values` (Slack's
+    /// `view.state.values`): a `view_submission`, whose answer closes the
+    /// modal, replaces it, pushes another, or returns errors to show.
+    pub async fn submit(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: Value,
+    ) -> Result<Submitted, PlayError> {
+        known_person(user)?;
+        let open = self
+            .simulator
+            .view(view_id)
+            .filter(|v| v.user.as_deref() == Some(user))
+            .ok_or_else(|| PlayError::NotFound {
+                what: "open modal",
+                id: view_id.to_string(),
+            })?;
+        let mut view = open.view.clone();
+        view["state"] = json!({"values": values});
+        let payload = json!({
+            "type": "view_submission",
+            "team": {"id": "T1", "domain": "playground"},
+            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": self.simulator.issue_trigger(user),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": false,
+        });
+        let answer = self.bot.interaction(&payload).await?;
+        if answer.status != 200 {
+            return Err(PlayError::Refused(format!(
+                "the bot answered HTTP {}",
+                answer.status
+            )));
+        }
+        let reply = answer.json().unwrap_or(Value::Null);
+        match reply["response_action"].as_str() {
+            Some("errors") => {
+                let errors = reply["errors"].as_object().cloned().unwrap_or_default();
+                return Ok(Submitted::Errors(errors));
+            }
+            Some("clear") => self.simulator.clear_views(user),
+            Some("update") => self.simulator.replace_view(view_id, reply["view"].clone()),
+            Some("push") => {
+                self.simulator.push_view(user, reply["view"].clone());
+            }
+            _ => self.simulator.close_view(view_id),
+        }
+        Ok(Submitted::Done)
+    }
+
+    /// `user` dismisses a modal (the bot asks for no `view_closed`).
+    pub fn cancel(&self, user: &str, view_id: &str) -> Result<(), PlayError> {
+        known_person(user)?;
+        match self.simulator.view(view_id) {
+            Some(v) if v.user.as_deref() == Some(user) => {
+                self.simulator.close_view(view_id);
+                Ok(())
+            }
+            _ => Err(PlayError::NotFound {
+                what: "open modal",
+                id: view_id.to_string(),
+            }),
+        }
+    }
+
+    /// Moves the bot's clock forward: reminders due by then arrive.
+    pub fn advance(&self, minutes: u32) -> Result<(), PlayError> {
+        if !(1..=24 * 60).contains(&minutes) {
+            return Err(PlayError::Refused(
+                "move the clock by 1 minute to 24 hours".into(),
+            ));
+        }
+        self.clock
+            .advance(std::time::Duration::from_secs(u64::from(minutes) * 60));
+        self.simulator.changed();
+        Ok(())
+    }
+
+    /// What the page shows: the simulator's state, the people, the clock
+    /// and the reactions the bot reads as tags.
+    pub fn state(&self) -> Value {
+        let mut state = self.simulator.snapshot();
+        state["now"] = json!(self.clock.now().timestamp_millis());
+        state["offset_minutes"] = json!(self.clock.offset().num_minutes());
+        state["people"] = PEOPLE
+            .iter()
+            .map(|(id, name, plays)| json!({"id": id, "name": name, "plays": plays}))
+            .collect();
+        state["tags"] = self
+            .settings
+            .timeline
+            .tags()
+            .iter()
+            .map(|(emoji, kind)| json!({"emoji": emoji, "kind": kind.as_str()}))
+            .collect();
+        state["general"] = json!(GENERAL);
+        state
+    }
+}
+
+/// A click on a message's button or checkbox.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Click {
+    pub channel: String,
+    pub message_ts: String,
+    pub action_id: String,
+    #[serde(default)]
+    pub block_id: String,
+    /// `button` or `checkboxes`.
+    pub kind: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// A checkboxes element's ticked options after the click.
+    #[serde(default)]
+    pub selected_options: Option<Vec<Value>>,
+}
+
+/// A random secret from the operating system's randomness (std's hasher
+/// keys): 128 bits as hex.
+fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    (0..2)
+        .map(|_| {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(0);
+            format!("{:016x}", h.finish())
+        })
+        .collect()
+}
+
+/// A running playground.
+pub struct Playground {
+    /// The page's URL.
+    pub url: String,
+    pub workspace: Arc<Workspace>,
+    bot_addr: SocketAddr,
+    ctx: Arc<crate::app::Ctx>,
+    stop_bot: tokio::sync::oneshot::Sender<()>,
+    bot: tokio::task::JoinHandle<anyhow::Result<()>>,
+    page: page::Server,
+    /// The temporary database folder, removed on drop.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Playground {
+    /// Starts the simulator, the bot on it (on `settings` with the
+    /// playground's database, Slack URL, token and secret) and the page.
+    pub async fn start(mut settings: Settings, options: Options) -> anyhow::Result<Playground> {
+        let simulator = Simulator::bind()
+            .await
+            .context("cannot start the Slack simulator on 127.0.0.1")?;
+        let clock = OffsetClock::new();
+        let token = format!("xoxb-playground-{}", random_hex());
+        let secret = random_hex();
+        simulator.set_token(&token);
+        simulator.set_clock(Clock::Offset(clock.clone()));
+        for (id, name, _) in PEOPLE {
+            simulator.set_name(id, name);
+        }
+        simulator.add_channel(GENERAL, "general", true);
+        simulator.add_channel(INCIDENTS, "incidents", true);
+        let (dir, database_url) = match options.database {
+            Some(url) => (None, url),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("warroom-playground-")
+                    .tempdir()
+                    .context("cannot create a temporary folder for the database")?;
+                let url = format!("sqlite://{}", dir.path().join("warroom.db").display());
+                (Some(dir), url)
+            }
+        };
+        settings.database_url = database_url;
+        settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.admin_listen = None;
+        settings.slack_api_url = simulator.base_url.clone();
+        settings.announce_channel = Some(INCIDENTS.to_string());
+        settings.socket_mode = false;
+        settings.slack = Some(SlackSecrets {
+            bot_token: SecretString::from(token),
+            signing_secret: Some(SecretString::from(secret.clone())),
+            app_token: None,
+        });
+        let app = App::build(
+            settings.clone(),
+            Clock::Offset(clock.clone()),
+            AppOptions::default(),
+        )
+        .await?;
+        let bot = Bot::new(
+            format!("http://{}", app.local_addr()),
+            SecretString::from(secret),
+            Clock::Offset(clock.clone()),
+        );
+        let workspace = Arc::new(Workspace {
+            simulator,
+            clock,
+            bot,
+            settings,
+        });
+        let page = page::Server::bind(options.listen, workspace.clone()).await?;
+        let url = format!("http://{}/", page.addr());
+        let (bot_addr, ctx) = (app.local_addr(), app.ctx());
+        let (stop_bot, stopped) = tokio::sync::oneshot::channel::<()>();
+        let bot = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Ok(Playground {
+            url,
+            workspace,
+            bot_addr,
+            ctx,
+            stop_bot,
+            bot,
+            page,
+            _dir: dir,
+        })
+    }
+
+    /// Where the bot's own routes listen (inside the process).
+    pub fn bot_addr(&self) -> SocketAddr {
+        self.bot_addr
+    }
+
+    /// The bot's shared context (its store, clock, settings).
+    pub fn ctx(&self) -> Arc<crate::app::Ctx> {
+        self.ctx.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        shutdown.await;
+        self.stop().await
+    }
+
+    /// Stops the page, then the bot (its pending jobs resume at the next
+    /// start on the same database), then removes the temporary database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.page.stop().await;
+        let _ = self.stop_bot.send(());
+        self.bot.await.context("the bot's task failed")??;
+        drop(self._dir);
+        Ok(())
+    }
+}
+
+/// Opens `url` in the default browser (`xdg-open`, `open` on macOS);
+/// failing is a warning, not an error.
+pub fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            let url = url.to_string();
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) if status.success() => {}
+                Ok(status) => tracing::warn!(
+                    "{opener} could not open a browser ({status}); open {url} yourself"
+                ),
+                Err(e) => tracing::warn!(error = %e, "{opener} failed; open {url} yourself"),
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot run {opener} to open a browser; open {url} yourself")
+        }
+    }
+}

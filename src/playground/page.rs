@@ -1,0 +1,289 @@
+//! The playground's page and the small HTTP API it calls: the state as
+//! JSON, changes as server-sent events, and one route per thing a person
+//! does. The page is plain HTML, CSS and JavaScript built into the binary.
+
+use super::{Click, PlayError, Submitted, Workspace};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub const INDEX_HTML: &str = include_str!("assets/index.html");
+pub const APP_CSS: &str = include_str!("assets/app.css");
+pub const APP_JS: &str = include_str!("assets/app.js");
+
+/// Only what the page itself ships; nothing from elsewhere.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+#[derive(Clone)]
+struct PageState {
+    workspace: Arc<Workspace>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The page's HTTP server.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn bind(listen: SocketAddr, workspace: Arc<Workspace>) -> anyhow::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`--listen`): {e}"))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let app = router(PageState {
+            workspace,
+            stop: stopped.clone(),
+        });
+        let task = tokio::spawn(async move {
+            let mut stopped = stopped;
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "the playground page stopped serving");
+            }
+        });
+        Ok(Server { addr, stop, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, ends the event streams, waits for requests in
+    /// flight.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn router(state: PageState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route(
+            "/app.css",
+            get(|| asset(APP_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/app.js",
+            get(|| asset(APP_JS, "text/javascript; charset=utf-8")),
+        )
+        .route("/state", get(state_json))
+        .route("/events", get(events))
+        .route("/send", post(send))
+        .route("/react", post(react))
+        .route("/click", post(click))
+        .route("/submit", post(submit))
+        .route("/cancel", post(cancel))
+        .route("/clock", post(clock))
+        .route("/files/{id}", get(file))
+        .with_state(state)
+}
+
+async fn index() -> Response {
+    asset(INDEX_HTML, "text/html; charset=utf-8").await
+}
+
+async fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+impl IntoResponse for PlayError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            PlayError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PlayError::NotFound { .. } => StatusCode::NOT_FOUND,
+            PlayError::Delivery(_) => StatusCode::BAD_GATEWAY,
+        };
+        (
+            status,
+            Json(json!({"ok": false, "error": self.to_string()})),
+        )
+            .into_response()
+    }
+}
+
+fn done() -> Json<Value> {
+    Json(json!({"ok": true}))
+}
+
+async fn state_json(State(s): State<PageState>) -> Json<Value> {
+    Json(s.workspace.state())
+}
+
+/// One `changed` event (carrying the change count) at once and after each
+/// change; the page then fetches `/state`. Ends when the server stops.
+async fn events(
+    State(s): State<PageState>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let changes = s.workspace.simulator.subscribe();
+    let stream = futures_util::stream::unfold(
+        (changes, s.stop.clone(), true),
+        |(mut changes, mut stop, first)| async move {
+            if !first {
+                tokio::select! {
+                    changed = changes.changed() => changed.ok()?,
+                    _ = stop.wait_for(|s| *s) => return None,
+                }
+            }
+            let count = *changes.borrow_and_update();
+            let event = Event::default().event("changed").data(count.to_string());
+            Some((Ok(event), (changes, stop, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct SendForm {
+    user: String,
+    channel: String,
+    text: String,
+    #[serde(default)]
+    thread_ts: Option<String>,
+}
+
+async fn send(
+    State(s): State<PageState>,
+    Json(f): Json<SendForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace
+        .send(&f.user, &f.channel, &f.text, f.thread_ts.as_deref())
+        .await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct ReactForm {
+    user: String,
+    channel: String,
+    ts: String,
+    emoji: String,
+    add: bool,
+}
+
+async fn react(
+    State(s): State<PageState>,
+    Json(f): Json<ReactForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace
+        .react(&f.user, &f.channel, &f.ts, &f.emoji, f.add)
+        .await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct ClickForm {
+    user: String,
+    #[serde(flatten)]
+    click: Click,
+}
+
+async fn click(
+    State(s): State<PageState>,
+    Json(f): Json<ClickForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace.click(&f.user, &f.click).await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct SubmitForm {
+    user: String,
+    view_id: String,
+    values: Value,
+}
+
+async fn submit(
+    State(s): State<PageState>,
+    Json(f): Json<SubmitForm>,
+) -> Result<Json<Value>, PlayError> {
+    Ok(
+        match s.workspace.submit(&f.user, &f.view_id, f.values).await? {
+            Submitted::Done => done(),
+            Submitted::Errors(errors) => Json(json!({"ok": false, "errors": errors})),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    user: String,
+    view_id: String,
+}
+
+async fn cancel(
+    State(s): State<PageState>,
+    Json(f): Json<CancelForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace.cancel(&f.user, &f.view_id)?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct ClockForm {
+    minutes: u32,
+}
+
+async fn clock(
+    State(s): State<PageState>,
+    Json(f): Json<ClockForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace.advance(f.minutes)?;
+    Ok(done())
+}
+
+/// A shared file's content, as a download named after its title.
+async fn file(State(s): State<PageState>, Path(id): Path<String>) -> Response {
+    let Some((title, bytes)) = s.workspace.simulator.file(&id) else {
+        return PlayError::NotFound { what: "file", id }.into_response();
+    };
+    let name: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

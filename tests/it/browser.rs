@@ -1,0 +1,260 @@
+//! The playground's page in a real browser: headless Chromium driven over
+//! WebDriver (chromedriver started here on a free port). One person plays
+//! every role through the person switcher, from `/incident declare` to the
+//! postmortem file, and the test writes docs/playground.png on the way.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use std::time::Duration;
+use warroom::config::{Settings, Sources};
+use warroom::playground::{Options, Playground};
+
+const NEEDS: &str = "needs chromium and chromedriver (apt-get install chromium chromium-driver)";
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{NEEDS}: cannot run chromedriver: {e}"));
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn connect(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    let mut chrome = json!({"args": [
+        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+        "--disable-gpu", "--window-size=1280,800", "--force-device-scale-factor=1",
+    ]});
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        chrome["binary"] = json!("/usr/bin/chromium");
+    }
+    caps.insert("goog:chromeOptions".into(), chrome);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if tokio::time::Instant::now() > deadline => {
+                panic!("{NEEDS}: cannot start a Chromium session: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Waits (bounded) until the element at `css` shows `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await
+            && el.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let shown = match c.find(Locator::Css(css)).await {
+                Ok(el) => el.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("`{css}` never showed {text:?}; it shows:\n{shown}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+}
+
+async fn say(c: &Client, text: &str) {
+    let composer = wait_for(c, "#composer").await;
+    composer.send_keys(text).await.unwrap();
+    c.find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn be(c: &Client, user: &str) {
+    c.find(Locator::Css(&format!("#person option[value='{user}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
+async fn a_war_room_in_a_real_browser() {
+    if std::process::Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("{NEEDS}: chromedriver is not on PATH");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warroom.toml");
+    std::fs::write(&file, "").unwrap();
+    let settings = Settings::load(Sources {
+        file: Some(&file),
+        env: Default::default(),
+    })
+    .unwrap();
+    let playground = Playground::start(
+        settings,
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: None,
+        },
+    )
+    .await
+    .unwrap();
+    let driver = start_driver();
+    let c = connect(&driver).await;
+    c.set_window_size(1280, 800).await.unwrap();
+    c.goto(&playground.url).await.unwrap();
+    wait_for(&c, "#channels li[data-name='general']").await;
+
+    // Declare from #general and fill in the modal.
+    say(&c, "/incident declare Checkout is down").await;
+    wait_for(&c, "#modal-form").await;
+    wait_for(&c, "#in-severity option[value='SEV2']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let summary = wait_for(&c, "#in-summary").await;
+    summary
+        .send_keys("Card payments fail at the last step for EU customers.")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#modal-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The war room appears with its role board.
+    wait_for(&c, "#channels li[data-name^='inc-1-']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#messages button[data-action='role.claim']").await;
+
+    // Sam claims Scribe.
+    be(&c, "USAM").await;
+    wait_for(
+        &c,
+        "button[data-action='role.claim'][data-value='1|Scribe']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    wait_text(&c, "#messages", "Scribe: @sam").await;
+
+    // Sam posts and tags the message with 📌; the bot confirms with 📝.
+    say(&c, "Rolled back the 14:02 deploy, error rate falling").await;
+    let tagged = "//div[contains(@class,'msg ') or @class='msg'][.//div[@class='text'][contains(., 'Rolled back the 14:02 deploy')]]";
+    let message = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(tagged))
+        .await
+        .unwrap();
+    message
+        .find(Locator::Css(".react-add"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#picker button[data-emoji='pushpin']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "{tagged}//button[@data-emoji='memo']"
+        )))
+        .await
+        .expect("the bot confirms the tag");
+
+    // Half an hour later: the comms nudge.
+    be(&c, "UALEX").await;
+    c.find(Locator::Css("#plus30"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#messages", "no status update since").await;
+    // The war room mid-incident (role board, the tagged message and its
+    // confirmation, the nudge): the README's picture.
+    let png = c.screenshot().await.unwrap();
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/playground.png");
+    std::fs::write(out, &png).unwrap();
+    say(&c, "/incident update Rolled back; checkout is recovering").await;
+    wait_text(&c, "#messages", "checkout is recovering").await;
+
+    // Close: the postmortem file, with the tagged message in it.
+    say(&c, "/incident close").await;
+    let link = wait_for(&c, "a.file-link").await;
+    let href = link.attr("href").await.unwrap().expect("a download link");
+    let draft = reqwest::get(format!(
+        "{}{}",
+        playground.url,
+        href.trim_start_matches('/')
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        draft.contains("Rolled back the 14:02 deploy"),
+        "the tagged message is in the postmortem draft:\n{draft}"
+    );
+    c.close().await.unwrap();
+    drop(driver);
+    playground.stop().await.unwrap();
+}

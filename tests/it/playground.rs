@@ -1,0 +1,558 @@
+//! The playground, started in-process the way `warroom playground` starts
+//! it, driven over HTTP the way its page drives it, on its offset clock
+//! (no manual clock: "+30 min" is the page's button). Also the simulator's
+//! own methods, now product code.
+
+use super::fake_slack::{BOT_USER, FakeSlack};
+use serde_json::{Value, json};
+use warroom::config::{Settings, Sources};
+use warroom::playground::{GENERAL, INCIDENTS, Options, Playground};
+
+fn settings(dir: &std::path::Path) -> Settings {
+    let file = dir.join("warroom.toml");
+    std::fs::write(&file, "").unwrap();
+    Settings::load(Sources {
+        file: Some(&file),
+        env: Default::default(),
+    })
+    .unwrap()
+}
+
+async fn start() -> (Playground, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let playground = Playground::start(
+        settings(dir.path()),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: None,
+        },
+    )
+    .await
+    .unwrap();
+    (playground, dir)
+}
+
+struct Page {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Page {
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.url.trim_end_matches('/')))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let answer: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "{path} answered {status}: {answer}");
+        answer
+    }
+
+    async fn state(&self) -> Value {
+        self.http
+            .get(format!("{}state", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn text_of(message: &warroom::playground::slack::Message) -> String {
+    message.body.to_string()
+}
+
+#[tokio::test]
+async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
+    let (playground, _dir) = start().await;
+    let sim: FakeSlack = playground.workspace.simulator.clone();
+    let page = Page {
+        url: playground.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    // The page and its assets are served.
+    let html = page.http.get(&page.url).send().await.unwrap();
+    assert_eq!(html.status(), 200);
+    assert!(html.text().await.unwrap().contains("/app.js"));
+
+    // Declare from #general: the bot's modal opens on Alex's screen.
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": GENERAL, "text": "/incident declare Checkout is down"}),
+    )
+    .await;
+    let view = sim
+        .wait_for("the declare modal", |s| s.views_of("UALEX").pop())
+        .await;
+    assert_eq!(view.view["callback_id"], "declare");
+
+    // A form without a title comes back with the error under the title.
+    let errors = page
+        .post(
+            "/submit",
+            json!({"user": "UALEX", "view_id": view.id, "values": {
+                "title": {"value": {"type": "plain_text_input", "value": null}},
+            }}),
+        )
+        .await;
+    assert!(errors["errors"]["title"].is_string(), "{errors}");
+    assert!(sim.view(&view.id).is_some(), "the modal stays open");
+
+    let done = page
+        .post(
+            "/submit",
+            json!({"user": "UALEX", "view_id": view.id, "values": {
+                "title": {"value": {"type": "plain_text_input", "value": "Checkout is down"}},
+                "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2", "text": {"type": "plain_text", "text": "SEV2"}}}},
+                "flags": {"value": {"type": "checkboxes", "selected_options": []}},
+            }}),
+        )
+        .await;
+    assert_eq!(done["ok"], true, "{done}");
+    assert!(sim.view(&view.id).is_none(), "the modal closed");
+    let room = sim
+        .wait_for("the war room", |s| {
+            s.channel_named_like("inc-1-").pop().map(|c| c.id)
+        })
+        .await;
+    let board = sim
+        .wait_for("the role board", |s| {
+            s.messages_in(&room)
+                .into_iter()
+                .find(|m| text_of(m).contains("role.claim"))
+        })
+        .await;
+    sim.wait_for("the announcement", |s| {
+        s.messages_in(INCIDENTS).into_iter().next()
+    })
+    .await;
+
+    // Sam claims Scribe from the role board.
+    page.post(
+        "/click",
+        json!({"user": "USAM", "channel": room, "message_ts": board.ts,
+            "action_id": "role.claim", "block_id": "role-actions", "kind": "button", "value": "1|Scribe"}),
+    )
+    .await;
+    sim.wait_for("Sam on the board", |s| {
+        s.messages_in(&room)
+            .into_iter()
+            .find(|m| m.ts == board.ts && text_of(m).contains("Scribe: <@USAM>"))
+    })
+    .await;
+
+    // Sam posts and tags the message with 📌: the bot confirms with 📝.
+    page.post(
+        "/send",
+        json!({"user": "USAM", "channel": room, "text": "Rolled back the 14:02 deploy"}),
+    )
+    .await;
+    let said = sim
+        .wait_for("Sam's message", |s| {
+            s.messages_in(&room)
+                .into_iter()
+                .find(|m| m.body["text"] == "Rolled back the 14:02 deploy")
+        })
+        .await;
+    page.post(
+        "/react",
+        json!({"user": "USAM", "channel": room, "ts": said.ts, "emoji": "pushpin", "add": true}),
+    )
+    .await;
+    sim.wait_for("the bot's confirmation", |s| {
+        s.bot_reactions(&room, &said.ts)
+            .contains(&"memo".to_string())
+            .then_some(())
+    })
+    .await;
+
+    // +30 min on the page's clock: the comms nudge arrives.
+    page.post("/clock", json!({"minutes": 30})).await;
+    sim.wait_for("the comms nudge", |s| {
+        s.messages_in(&room)
+            .into_iter()
+            .find(|m| text_of(m).contains("no status update since"))
+    })
+    .await;
+    assert_eq!(page.state().await["offset_minutes"], 30);
+
+    // An update, then close: the postmortem draft is shared in the room.
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room, "text": "/incident update Rolled back; checkout recovering"}),
+    )
+    .await;
+    sim.wait_for("the status update", |s| {
+        s.messages_in(&room)
+            .into_iter()
+            .find(|m| text_of(m).contains("checkout recovering"))
+    })
+    .await;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room, "text": "/incident close"}),
+    )
+    .await;
+    let file = sim
+        .wait_for("the postmortem file", |s| {
+            s.snapshot()["files"].as_array()?.first().cloned()
+        })
+        .await;
+    assert_eq!(file["channel"], json!(room));
+    let draft = page
+        .http
+        .get(format!(
+            "{}files/{}",
+            page.url,
+            file["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(draft.status(), 200);
+    let draft = draft.text().await.unwrap();
+    assert!(
+        draft.contains("Rolled back the 14:02 deploy"),
+        "the tagged message is in the draft:\n{draft}"
+    );
+
+    // The page's state shows the room, its messages and the reactions.
+    let state = page.state().await;
+    assert!(
+        state["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == json!(room))
+    );
+    assert!(
+        state["reactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["user"] == "USAM" && r["name"] == "pushpin" && r["ts"] == json!(said.ts))
+    );
+    playground.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_page_refuses_strangers_and_unknown_channels() {
+    let (playground, _dir) = start().await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}send", playground.url))
+        .json(&json!({"user": "UMALLORY", "channel": GENERAL, "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = http
+        .post(format!("{}send", playground.url))
+        .json(&json!({"user": "UALEX", "channel": "CNOPE", "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = http
+        .post(format!("{}clock", playground.url))
+        .json(&json!({"minutes": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // An unknown command is answered to its author only.
+    let res = http
+        .post(format!("{}send", playground.url))
+        .json(&json!({"user": "UALEX", "channel": GENERAL, "text": "/deploy now"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let shown = playground.workspace.simulator.ephemerals_for("UALEX");
+    assert!(shown[0].body["text"].as_str().unwrap().contains("/deploy"));
+    playground.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_message_reaches_the_bot_as_a_signed_event_it_verifies() {
+    let (playground, _dir) = start().await;
+    let ctx = playground.ctx();
+    let before = ctx.store.job_counts().await.unwrap();
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}send", playground.url))
+        .json(&json!({"user": "UALEX", "channel": GENERAL, "text": "anyone seeing 500s?"}))
+        .send()
+        .await
+        .unwrap();
+    // The bot answered 200 (a 401 for a bad signature fails the send).
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let stored = playground.workspace.simulator.messages_in(GENERAL);
+    assert_eq!(stored[0].body["text"], "anyone seeing 500s?");
+    assert_eq!(stored[0].body["user"], "UALEX");
+    // Counted by the bot as a verified event it does not act on.
+    let metrics = http
+        .get(format!("http://{}/metrics", playground.bot_addr()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("events") && l.contains("ignored") && !l.starts_with('#')),
+        "{metrics}"
+    );
+    assert_eq!(
+        ctx.store.job_counts().await.unwrap().pending,
+        before.pending
+    );
+    playground.stop().await.unwrap();
+}
+
+// ---- the simulator's methods ----
+
+#[tokio::test]
+async fn the_simulator_keeps_channels_members_and_topics() {
+    let sim = FakeSlack::start().await;
+    let (client, api) = (reqwest::Client::new(), sim.base_url.clone());
+    let call = |method: &str, body: Value| {
+        let req = client
+            .post(format!("{api}/{method}"))
+            .bearer_auth("xoxb-test-token")
+            .json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let created = call("conversations.create", json!({"name": "inc-9-db"})).await;
+    let id = created["channel"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        call("conversations.create", json!({"name": "inc-9-db"})).await["error"],
+        "name_taken"
+    );
+    call(
+        "conversations.invite",
+        json!({"channel": id, "users": "UALEX"}),
+    )
+    .await;
+    call(
+        "conversations.setTopic",
+        json!({"channel": id, "topic": "INC-9"}),
+    )
+    .await;
+    let c = sim.channel(&id).unwrap();
+    assert_eq!(c.members, vec![BOT_USER.to_string(), "UALEX".to_string()]);
+    assert_eq!(c.topic, "INC-9");
+    let info = call("conversations.info", json!({"channel": id})).await;
+    assert_eq!(info["channel"]["is_member"], true);
+    // A direct message to a person lands in their DM channel.
+    let opened = call("conversations.open", json!({"users": "UALEX"})).await;
+    let dm = opened["channel"]["id"].as_str().unwrap().to_string();
+    let posted = call(
+        "chat.postMessage",
+        json!({"channel": "UALEX", "text": "hi"}),
+    )
+    .await;
+    assert_eq!(posted["channel"], json!(dm));
+    assert_eq!(sim.messages_in("UALEX")[0].body["text"], "hi");
+    assert_eq!(sim.messages_in(&dm).len(), 1);
+    // users.info answers with the names it was given.
+    sim.set_name("UALEX", "alex");
+    let user = client
+        .get(format!("{api}/users.info?user=UALEX"))
+        .bearer_auth("xoxb-test-token")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(user["user"]["profile"]["display_name"], "alex");
+    // Another token is refused.
+    sim.set_token("xoxb-other");
+    assert_eq!(
+        call("conversations.info", json!({"channel": id})).await["error"],
+        "not_authed"
+    );
+}
+
+#[tokio::test]
+async fn the_simulator_keeps_messages_edits_threads_reactions_and_ephemerals() {
+    let sim = FakeSlack::start().await;
+    let client = reqwest::Client::new();
+    let call = |method: &str, body: Value| {
+        let req = client
+            .post(format!("{}/{method}", sim.base_url))
+            .bearer_auth("xoxb-test-token")
+            .json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    sim.add_channel("CROOM", "room", true);
+    let mut changes = sim.subscribe();
+    let parent = call(
+        "chat.postMessage",
+        json!({"channel": "CROOM", "text": "board"}),
+    )
+    .await;
+    let ts = parent["ts"].as_str().unwrap().to_string();
+    assert!(changes.has_changed().unwrap(), "a post is a change");
+    changes.borrow_and_update();
+    call(
+        "chat.update",
+        json!({"channel": "CROOM", "ts": ts, "text": "board v2"}),
+    )
+    .await;
+    let reply = sim.user_posts("CROOM", "UALEX", "on it", Some(&ts), chrono::Utc::now());
+    let history = client
+        .get(format!(
+            "{}/conversations.replies?channel=CROOM&ts={ts}",
+            sim.base_url
+        ))
+        .bearer_auth("xoxb-test-token")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let thread: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(thread, ["board v2", "on it"]);
+    assert_eq!(sim.message("CROOM", &ts).unwrap().edits, 1);
+    assert!(
+        sim.channel("CROOM")
+            .unwrap()
+            .members
+            .contains(&"UALEX".to_string())
+    );
+    // Reactions: people's and the bot's, each once.
+    sim.react("UALEX", "CROOM", &reply, "pushpin").unwrap();
+    assert_eq!(
+        sim.react("UALEX", "CROOM", &reply, "pushpin"),
+        Err("already_reacted")
+    );
+    call(
+        "reactions.add",
+        json!({"channel": "CROOM", "timestamp": reply, "name": "memo"}),
+    )
+    .await;
+    assert_eq!(sim.bot_reactions("CROOM", &reply), ["memo"]);
+    assert_eq!(sim.reactions_on("CROOM", &reply).len(), 2);
+    sim.unreact("UALEX", "CROOM", &reply, "pushpin").unwrap();
+    assert_eq!(sim.reactions_on("CROOM", &reply).len(), 1);
+    // Ephemerals are kept for the one person who sees them.
+    call(
+        "chat.postEphemeral",
+        json!({"channel": "CROOM", "user": "USAM", "text": "only Sam"}),
+    )
+    .await;
+    assert_eq!(sim.ephemerals_for("USAM")[0].body["text"], "only Sam");
+    assert!(sim.ephemerals_for("UALEX").is_empty());
+    let snapshot = sim.snapshot();
+    assert_eq!(snapshot["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(snapshot["messages"][0]["edited"], true);
+    assert_eq!(snapshot["messages"][1]["thread_ts"], json!(ts));
+}
+
+#[tokio::test]
+async fn the_simulator_opens_updates_and_pushes_views_on_the_right_screen() {
+    let sim = FakeSlack::start().await;
+    let client = reqwest::Client::new();
+    let call = |method: &str, body: Value| {
+        let req = client
+            .post(format!("{}/{method}", sim.base_url))
+            .bearer_auth("xoxb-test-token")
+            .json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let trigger = sim.issue_trigger("UALEX");
+    let opened = call(
+        "views.open",
+        json!({"trigger_id": trigger, "view": {"type": "modal", "title": {"type": "plain_text", "text": "One"}}}),
+    )
+    .await;
+    let id = opened["view"]["id"].as_str().unwrap().to_string();
+    assert_eq!(sim.views_of("UALEX").len(), 1);
+    assert!(sim.views_of("USAM").is_empty());
+    let hash = opened["view"]["hash"].as_str().unwrap();
+    let updated = call(
+        "views.update",
+        json!({"view_id": id, "hash": hash, "view": {"type": "modal", "title": {"type": "plain_text", "text": "Two"}}}),
+    )
+    .await;
+    assert_eq!(updated["ok"], true, "{updated}");
+    assert_eq!(sim.view(&id).unwrap().view["title"]["text"], "Two");
+    // A stale hash is refused, as Slack does.
+    let stale = call(
+        "views.update",
+        json!({"view_id": id, "hash": hash, "view": {"type": "modal"}}),
+    )
+    .await;
+    assert_eq!(stale["error"], "hash_conflict");
+    let pushed = call(
+        "views.push",
+        json!({"trigger_id": sim.issue_trigger("UALEX"), "view": {"type": "modal"}}),
+    )
+    .await;
+    assert_eq!(pushed["ok"], true);
+    assert_eq!(sim.views_of("UALEX").len(), 2);
+    // Closing the first closes what was pushed on top of it.
+    sim.close_view(&id);
+    assert!(sim.views_of("UALEX").is_empty());
+    assert_eq!(
+        call("views.open", json!({"view": {}})).await["error"],
+        "invalid_trigger_id"
+    );
+}
+
+#[tokio::test]
+async fn the_simulator_uploads_shares_and_lists_files() {
+    let sim = FakeSlack::start().await;
+    let client = reqwest::Client::new();
+    let get = |method: &str, query: &str| {
+        let req = client
+            .get(format!("{}/{method}?{query}", sim.base_url))
+            .bearer_auth("xoxb-test-token");
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    sim.add_channel("CROOM", "room", true);
+    let target = get("files.getUploadURLExternal", "filename=pm.md&length=5").await;
+    let id = target["file_id"].as_str().unwrap().to_string();
+    let uploaded = client
+        .post(target["upload_url"].as_str().unwrap())
+        .body("draft")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    let done = client
+        .post(format!("{}/files.completeUploadExternal", sim.base_url))
+        .bearer_auth("xoxb-test-token")
+        .json(&json!({"files": [{"id": id, "title": "INC-1 postmortem"}], "channel_id": "CROOM"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(done["ok"], true);
+    assert_eq!(
+        sim.files_in("CROOM"),
+        [("INC-1 postmortem".to_string(), "draft".to_string())]
+    );
+    let listed = get("files.list", "channel=CROOM").await;
+    assert_eq!(listed["files"][0]["title"], "INC-1 postmortem");
+    assert_eq!(sim.file(&id).unwrap().1, b"draft");
+    assert_eq!(sim.snapshot()["files"][0]["size"], 5);
+}
