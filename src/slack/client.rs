@@ -634,11 +634,28 @@ impl SlackApi {
 
     /// The ts of a message this bot posted for `job_id` among the channel's
     /// latest 100, if any. A channel the bot cannot read counts as none.
+    /// A user id as `channel` (a direct message, posted by user id) is
+    /// looked up in the app's direct-message channel with them, which
+    /// `conversations.history` needs by its own id (`im:write` to find it,
+    /// `im:history` to read it).
     pub async fn find_job_post(
         &self,
         channel: &str,
         job_id: i64,
     ) -> Result<Option<String>, CallError> {
+        let channel = if is_user_id(channel) {
+            match self.direct_channel(channel).await {
+                Ok(id) => id,
+                Err(CallError::Api(code)) => {
+                    tracing::debug!(%code, "cannot open the direct messages to look for an earlier post");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            channel.to_string()
+        };
+        let channel = channel.as_str();
         let params: web::Params = vec![
             ("channel", Some(channel.to_string())),
             ("limit", Some("100".to_string())),
@@ -666,7 +683,31 @@ impl SlackApi {
     }
 }
 
+/// A Slack user id (`U…`, or `W…` in Enterprise Grid) rather than a
+/// conversation id.
+fn is_user_id(id: &str) -> bool {
+    id.len() > 1 && id.starts_with(['U', 'W'])
+}
+
 impl SlackApi {
+    /// The id of the app's direct-message channel with `user`
+    /// (`conversations.open`, `im:write`; it exists once the app has
+    /// written to them, and opening it again returns the same one).
+    pub async fn direct_channel(&self, user: &str) -> Result<String, CallError> {
+        // `users` is a comma-separated string in Slack's reference.
+        let req = serde_json::json!({ "users": user });
+        let answer = self
+            .call(Key::method("conversations.open"), async |s| {
+                web::post(&s, "conversations.open", &req, &TIER3).await
+            })
+            .await?;
+        Ok(
+            web::read::<web::ChannelAnswer>("conversations.open", answer)?
+                .channel
+                .id,
+        )
+    }
+
     /// A channel's name (`conversations.info`; `channels:read`, and
     /// `groups:read` for private ones). `None` when Slack will not say (a
     /// private channel the bot is not in, a deleted one, an answer without

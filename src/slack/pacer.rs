@@ -69,6 +69,7 @@ pub fn limit_of(method: &str) -> Limit {
         "conversations.create" | "conversations.setTopic" | "conversations.list" => Limit::Tier(2),
         "conversations.invite"
         | "conversations.join"
+        | "conversations.open"
         | "conversations.history"
         | "conversations.replies"
         | "chat.update"

@@ -31,6 +31,8 @@ pub const BOT_SCOPES: &[&str] = &[
     "groups:write",
     "groups:read",
     "groups:history",
+    "im:write",
+    "im:history",
 ];
 
 /// Largest answer read from Slack.

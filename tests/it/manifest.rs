@@ -132,6 +132,8 @@ fn manifest_points_at_the_spec_paths() {
         "groups:read",
         "groups:write",
         "groups:history",
+        "im:write",
+        "im:history",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");
