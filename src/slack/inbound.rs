@@ -1,4 +1,7 @@
 //! Slack's inbound payloads → typed values. The only place that reads them.
+//!
+//! Long on purpose: every payload shape (slash commands, interactions,
+//! events) is read here and nowhere else, with its tests beside it.
 
 use super::ids::{
     ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
