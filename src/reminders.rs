@@ -267,6 +267,7 @@ pub async fn render(
     Ok(blocks::reminder(
         incident,
         kind,
+        &cadence(&ctx.settings, &incident.severity),
         &people,
         since,
         &digest,

@@ -1,5 +1,14 @@
 //! Slack's inbound payloads → typed values. The only place that reads them.
+//!
+//! Long on purpose: every payload shape (slash commands, interactions,
+//! events) is read here and nowhere else, with its tests beside it.
 
+use super::ids::{
+    ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
+    ACTION_OPEN_UPDATE, ACTION_RELEASE, ACTION_SNOOZE, ACTION_TICK, CALLBACK_DECLARE,
+    CALLBACK_FOLLOWUP, CALLBACK_SEVERITY, CALLBACK_SUMMARY, CALLBACK_UPDATE, SUMMARY_BLOCK,
+    parse_incident_value, parse_summary_value, parse_tick,
+};
 use super::lenient;
 use crate::domain::{IncidentNumber, UserId};
 use chrono::{DateTime, Utc};
@@ -104,24 +113,8 @@ pub enum Action {
     Unknown(String),
 }
 
-pub const ACTION_CLAIM: &str = "role.claim";
-pub const ACTION_RELEASE: &str = "role.release";
-pub const CALLBACK_DECLARE: &str = "declare";
-pub const CALLBACK_UPDATE: &str = "update";
-/// The severity form `/incident severity` opens without a level.
-pub const CALLBACK_SEVERITY: &str = "severity";
 /// Snoozes longer than this are refused as tampering.
 const MAX_SNOOZE_MINUTES: u32 = 240;
-
-/// The button value that names an incident and a role.
-pub fn role_action_value(incident: IncidentNumber, role: &str) -> String {
-    format!("{incident}|{role}")
-}
-
-fn parse_role_value(value: &str) -> Option<(IncidentNumber, String)> {
-    let (n, role) = value.split_once('|')?;
-    Some((n.parse().ok()?, role.to_string()))
-}
 
 /// The declare modal's fields as Slack sent them, before checking.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -160,23 +153,8 @@ pub struct FollowupForm {
     pub due: Option<Result<chrono::NaiveDate, String>>,
 }
 
-/// Block and action ids of the declare modal.
-pub mod declare_ids {
-    pub const TITLE: &str = "title";
-    pub const SEVERITY: &str = "severity";
-    pub const SUMMARY: &str = "summary";
-    pub const IMPACT: &str = "impact";
-    pub const FLAGS: &str = "flags";
-    pub const VALUE: &str = "value";
-    pub const FLAG_SECURITY: &str = "security";
-    pub const FLAG_DRILL: &str = "drill";
-    pub const FLAG_PRIVATE: &str = "private";
-    /// The impact question of `severity_matrix` ("impact" is the start time).
-    pub const IMPACT_ANSWER: &str = "impact_answer";
-    pub const URGENCY: &str = "urgency";
-    /// The severity select's option that leaves it to the matrix.
-    pub const SUGGEST: &str = "suggest";
-}
+/// Block ids of the declare modal, where `service` names them too.
+pub use super::ids::declare as declare_ids;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Interaction {
@@ -259,15 +237,6 @@ struct RawAction {
     /// What a checkboxes element holds ticked after the click.
     #[serde(default)]
     selected_options: Vec<RawOption>,
-}
-
-/// `checklist.tick|<checklist>|<task>` → the checklist and task.
-fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
-    let rest = action_id
-        .strip_prefix(crate::slack::blocks::ACTION_TICK)?
-        .strip_prefix('|')?;
-    let (checklist, task) = rest.split_once('|')?;
-    Some((checklist.parse().ok()?, task.parse().ok()?))
 }
 
 #[derive(Deserialize)]
@@ -372,22 +341,20 @@ impl Interaction {
                     None => return Interaction::Other("block_actions without actions".into()),
                 };
                 // A link button: Slack opened the link and tells us too.
-                if first.action_id == crate::slack::blocks::ACTION_BRIDGE {
+                if first.action_id == ACTION_BRIDGE {
                     return Interaction::Other("bridge link opened".into());
                 }
                 let value = first.value.as_deref().unwrap_or_default();
-                let role_value = parse_role_value(value);
+                let role_value = parse_incident_value(value);
                 let id = first.action_id.as_str();
                 let action = match (id, role_value) {
                     (ACTION_CLAIM, Some((incident, role))) => Action::Claim { incident, role },
                     (ACTION_RELEASE, Some((incident, role))) => Action::Release { incident, role },
-                    (crate::slack::blocks::ACTION_OPEN_UPDATE, _) => match value.parse() {
+                    (ACTION_OPEN_UPDATE, _) => match value.parse() {
                         Ok(incident) => Action::OpenUpdate { incident },
                         Err(_) => Action::Unknown(id.to_string()),
                     },
-                    (id, Some((incident, minutes)))
-                        if id.starts_with(crate::slack::blocks::ACTION_SNOOZE) =>
-                    {
+                    (id, Some((incident, minutes))) if id.starts_with(ACTION_SNOOZE) => {
                         match minutes.parse::<u32>() {
                             Ok(minutes) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
                                 Action::Snooze { incident, minutes }
@@ -395,39 +362,30 @@ impl Interaction {
                             _ => Action::Unknown(id.to_string()),
                         }
                     }
-                    (crate::slack::blocks::ACTION_ADD_FOLLOWUP, _) => match value.parse() {
+                    (ACTION_ADD_FOLLOWUP, _) => match value.parse() {
                         Ok(incident) => Action::AddFollowup { incident },
                         Err(_) => Action::Unknown(id.to_string()),
                     },
-                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_FOLLOWUP_DONE) => {
-                        match value.parse::<i64>() {
-                            Ok(id) => Action::FollowupDone { id },
-                            Err(_) => Action::Unknown(id.to_string()),
-                        }
-                    }
-                    (id, _) if id.starts_with(crate::slack::blocks::ACTION_TICK) => {
-                        match parse_tick(id) {
-                            Some((checklist, task)) => Action::Tick {
-                                checklist,
-                                task,
-                                done: !first.selected_options.is_empty(),
-                            },
-                            None => Action::Unknown(id.to_string()),
-                        }
-                    }
-                    (crate::slack::blocks::ACTION_OPEN_SUMMARY, _) => {
-                        let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
-                        match (parts.next(), parts.next(), parts.next()) {
-                            (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => {
-                                Action::OpenSummary {
-                                    checklist,
-                                    since,
-                                    until,
-                                }
-                            }
-                            _ => Action::Unknown(id.to_string()),
-                        }
-                    }
+                    (id, _) if id.starts_with(ACTION_FOLLOWUP_DONE) => match value.parse::<i64>() {
+                        Ok(id) => Action::FollowupDone { id },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, _) if id.starts_with(ACTION_TICK) => match parse_tick(id) {
+                        Some((checklist, task)) => Action::Tick {
+                            checklist,
+                            task,
+                            done: !first.selected_options.is_empty(),
+                        },
+                        None => Action::Unknown(id.to_string()),
+                    },
+                    (ACTION_OPEN_SUMMARY, _) => match parse_summary_value(value) {
+                        Some((checklist, since, until)) => Action::OpenSummary {
+                            checklist,
+                            since,
+                            until,
+                        },
+                        None => Action::Unknown(id.to_string()),
+                    },
                     (other, _) => Action::Unknown(other.to_string()),
                 };
                 Interaction::Action {
@@ -471,15 +429,15 @@ impl Interaction {
                         },
                         Err(_) => Interaction::Other("severity view without its incident".into()),
                     },
-                    crate::slack::blocks::CALLBACK_SUMMARY => match metadata.parse() {
+                    CALLBACK_SUMMARY => match metadata.parse() {
                         Ok(incident) => Interaction::SummarySubmitted {
                             user,
                             incident,
-                            text: state.text(crate::slack::blocks::SUMMARY_BLOCK),
+                            text: state.text(SUMMARY_BLOCK),
                         },
                         Err(_) => Interaction::Other("summary view without its incident".into()),
                     },
-                    crate::slack::blocks::CALLBACK_FOLLOWUP => match metadata.parse() {
+                    CALLBACK_FOLLOWUP => match metadata.parse() {
                         Ok(incident) => Interaction::FollowupSubmitted {
                             user,
                             incident,
@@ -496,10 +454,12 @@ impl Interaction {
 }
 
 impl RawState {
-    /// The input of a block whose element has the action id `value` (both
-    /// of this bot's modals use that id).
+    /// The input of a block whose element has the action id
+    /// [`super::ids::VALUE`] (every input of this bot's modals does).
     fn input(&self, block: &str) -> Option<&RawValue> {
-        self.values.get(block).and_then(|b| b.get("value"))
+        self.values
+            .get(block)
+            .and_then(|b| b.get(super::ids::VALUE))
     }
 
     /// A text input's trimmed value ("" when empty or absent).
@@ -513,7 +473,7 @@ impl RawState {
 }
 
 fn update_form(state: &RawState) -> (crate::domain::comms::UpdateAnswers, Vec<String>) {
-    use crate::slack::blocks::update_ids::*;
+    use super::ids::update::*;
     let get = |block: &str| state.input(block);
     let text = |block: &str| state.text(block);
     let answers = crate::domain::comms::UpdateAnswers {
@@ -553,7 +513,7 @@ impl RawState {
 }
 
 fn followup_form(state: &RawState) -> FollowupForm {
-    use crate::slack::blocks::followup_ids::*;
+    use super::ids::followup::*;
     FollowupForm {
         text: state.text(TEXT),
         owner: state

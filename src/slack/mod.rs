@@ -5,6 +5,7 @@
 pub mod blocks;
 pub mod client;
 pub mod error_code;
+pub mod ids;
 pub mod inbound;
 pub mod pacer;
 pub mod probe;

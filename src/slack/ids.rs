@@ -1,0 +1,192 @@
+//! Every id the bot writes into Slack's blocks and views and may read back
+//! from an interaction: action ids, block ids, view callback ids, and the
+//! formats of the ids and button values that carry data. `blocks` writes
+//! them and `inbound` parses them; neither spells one out.
+
+use crate::domain::IncidentNumber;
+
+/// The action id of every form input's element: a form's answers are told
+/// apart by their block ids.
+pub const VALUE: &str = "value";
+
+/// "Claim" on the role board; its value is [`role_value`].
+pub const ACTION_CLAIM: &str = "role.claim";
+/// "Release" on the role board; its value is [`role_value`].
+pub const ACTION_RELEASE: &str = "role.release";
+/// "Post an update" on a reminder; its value is the incident.
+pub const ACTION_OPEN_UPDATE: &str = "update.open";
+/// Prefix of a reminder's snooze buttons ([`snooze_action_id`]); the value
+/// is [`snooze_value`].
+pub const ACTION_SNOOZE: &str = "reminder.snooze";
+/// Prefix of a checklist task's checkbox: [`tick_action_id`].
+pub const ACTION_TICK: &str = "checklist.tick";
+/// "Edit and post" on the Scribe's recurring reminder; its value is
+/// [`summary_action_value`].
+pub const ACTION_OPEN_SUMMARY: &str = "checklist.summary";
+/// "Add follow-up" on the postmortem summary; its value is the incident.
+pub const ACTION_ADD_FOLLOWUP: &str = "followup.add";
+/// Prefix of a follow-up's Done button: [`followup_done_action_id`] (action
+/// ids are unique within a message); its value is the follow-up.
+pub const ACTION_FOLLOWUP_DONE: &str = "followup.done";
+/// The "Join the bridge" link button.
+pub const ACTION_BRIDGE: &str = "bridge.join";
+
+/// The declare modal.
+pub const CALLBACK_DECLARE: &str = "declare";
+/// The update modal.
+pub const CALLBACK_UPDATE: &str = "update";
+/// The severity form `/incident severity` opens without a level.
+pub const CALLBACK_SEVERITY: &str = "severity";
+/// The Scribe's internal summary form.
+pub const CALLBACK_SUMMARY: &str = "summary";
+/// The form "Add follow-up" opens.
+pub const CALLBACK_FOLLOWUP: &str = "followup";
+
+/// Block ids of the declare modal (and of the severity form, which asks
+/// the same severity questions).
+pub mod declare {
+    pub use super::VALUE;
+    pub const TITLE: &str = "title";
+    pub const SEVERITY: &str = "severity";
+    pub const SUMMARY: &str = "summary";
+    pub const IMPACT: &str = "impact";
+    pub const FLAGS: &str = "flags";
+    pub const FLAG_SECURITY: &str = "security";
+    pub const FLAG_DRILL: &str = "drill";
+    pub const FLAG_PRIVATE: &str = "private";
+    /// The impact question of `severity_matrix` ("impact" is the start time).
+    pub const IMPACT_ANSWER: &str = "impact_answer";
+    pub const URGENCY: &str = "urgency";
+    /// The severity select's option that leaves it to the matrix.
+    pub const SUGGEST: &str = "suggest";
+}
+
+/// Block ids of the update modal.
+pub mod update {
+    pub use super::VALUE;
+    pub const STATUS: &str = "status";
+    pub const IMPACT: &str = "impact";
+    pub const WORKAROUND: &str = "workaround";
+    pub const NEXT: &str = "next";
+    pub const AUDIENCES: &str = "audiences";
+    /// The audience meaning "the announcement channel".
+    pub const ANNOUNCEMENT: &str = "announcement";
+}
+
+/// Block ids of the follow-up form (each input's action id is [`VALUE`]).
+pub mod followup {
+    pub const TEXT: &str = "text";
+    pub const OWNER: &str = "owner";
+    pub const DUE: &str = "due";
+}
+
+/// Block id of the summary form's text (its action id is [`VALUE`]).
+pub const SUMMARY_BLOCK: &str = "summary";
+
+/// Block ids of the bot's messages. Nothing reads them back; they keep a
+/// message's blocks apart when it is edited in place.
+pub mod block {
+    /// The role board's heading.
+    pub const BOARD_HEAD: &str = "board-head";
+    /// The announcement's text.
+    pub const ANNOUNCE: &str = "announce";
+    /// The announcement's summary.
+    pub const SUMMARY: &str = "summary";
+    /// A checklist's heading.
+    pub const CHECKLIST_HEAD: &str = "checklist-head";
+
+    /// The `i`th role's line on the role board.
+    pub fn role(i: usize) -> String {
+        format!("role-{i}")
+    }
+
+    /// The `i`th role's buttons on the role board.
+    pub fn role_actions(i: usize) -> String {
+        format!("role-actions-{i}")
+    }
+
+    /// A checklist task's section.
+    pub fn task(index: usize) -> String {
+        format!("task-{index}")
+    }
+}
+
+/// The value of a checklist task's checkbox option.
+pub const TICK_DONE: &str = "done";
+
+/// The button value that names an incident and a role: `<incident>|<role>`.
+pub fn role_value(incident: IncidentNumber, role: &str) -> String {
+    format!("{incident}|{role}")
+}
+
+/// `<incident>|<rest>` (a role button's or a snooze button's value) → the
+/// incident and the rest.
+pub fn parse_incident_value(value: &str) -> Option<(IncidentNumber, String)> {
+    let (n, rest) = value.split_once('|')?;
+    Some((n.parse().ok()?, rest.to_string()))
+}
+
+/// The action id of a snooze button: `reminder.snooze.<minutes>`.
+pub fn snooze_action_id(minutes: u32) -> String {
+    format!("{ACTION_SNOOZE}.{minutes}")
+}
+
+/// The value of a snooze button: `<incident>|<minutes>`.
+pub fn snooze_value(incident: IncidentNumber, minutes: u32) -> String {
+    format!("{incident}|{minutes}")
+}
+
+/// The action id of one task's checkbox: `checklist.tick|<checklist>|<task>`.
+pub fn tick_action_id(checklist: i64, task: usize) -> String {
+    format!("{ACTION_TICK}|{checklist}|{task}")
+}
+
+/// `checklist.tick|<checklist>|<task>` → the checklist and task.
+pub fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
+    let rest = action_id.strip_prefix(ACTION_TICK)?.strip_prefix('|')?;
+    let (checklist, task) = rest.split_once('|')?;
+    Some((checklist.parse().ok()?, task.parse().ok()?))
+}
+
+/// The button value of "Edit and post": `<checklist>|<since ms>|<until ms>`.
+pub fn summary_action_value(checklist: i64, since: i64, until: i64) -> String {
+    format!("{checklist}|{since}|{until}")
+}
+
+/// `<checklist>|<since ms>|<until ms>` → the three numbers.
+pub fn parse_summary_value(value: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => Some((checklist, since, until)),
+        _ => None,
+    }
+}
+
+/// The action id of a follow-up's Done button: `followup.done|<id>`.
+pub fn followup_done_action_id(id: i64) -> String {
+    format!("{ACTION_FOLLOWUP_DONE}|{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_written_parses_back() {
+        assert_eq!(
+            parse_incident_value(&role_value(4, "Scribe")),
+            Some((4, "Scribe".to_string()))
+        );
+        assert_eq!(
+            parse_incident_value(&snooze_value(4, 15)),
+            Some((4, "15".to_string()))
+        );
+        assert_eq!(parse_tick(&tick_action_id(7, 2)), Some((7, 2)));
+        assert_eq!(
+            parse_summary_value(&summary_action_value(4, 10, 20)),
+            Some((4, 10, 20))
+        );
+        assert!(snooze_action_id(15).starts_with(ACTION_SNOOZE));
+        assert!(followup_done_action_id(9).starts_with(ACTION_FOLLOWUP_DONE));
+    }
+}
