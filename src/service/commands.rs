@@ -104,7 +104,10 @@ pub(super) async fn in_room(
             updates::update(ctx, &incident, &user, &text, guard).await?
         }
         RoomCommand::Update { text: None } => {
-            updates::open_update(ctx, &incident, &cmd.trigger_id).await
+            match updates::open_update(ctx, &incident, &cmd.trigger_id).await {
+                Ok(()) => Reply::Empty,
+                Err(problem) => Reply::Ephemeral(problem),
+            }
         }
         RoomCommand::Close => close(ctx, &incident, &user, guard).await?,
         RoomCommand::Postmortem => postmortem(ctx, &incident, &user).await?,
@@ -132,7 +135,14 @@ fn guarded(command: &RoomCommand) -> Option<Permission> {
         RoomCommand::Close => Some(Permission::Close),
         RoomCommand::Assign { .. } => Some(Permission::Assign),
         RoomCommand::Severity { .. } => Some(Permission::Severity),
-        _ => None,
+        RoomCommand::Roles
+        | RoomCommand::Status { .. }
+        | RoomCommand::Update { .. }
+        | RoomCommand::Note { .. }
+        | RoomCommand::Timeline
+        | RoomCommand::Postmortem
+        | RoomCommand::Checklist
+        | RoomCommand::Followup { .. } => None,
     }
 }
 

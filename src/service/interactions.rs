@@ -2,7 +2,7 @@
 //! Scribe's summary form. Buttons of one feature with a form live with it
 //! (`followups`).
 
-use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_expired, updates};
+use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_expired, updates};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
 use crate::jobs::Job;
@@ -86,8 +86,7 @@ pub(super) async fn open_update(
     let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
         return Ok(());
     };
-    if let Reply::Ephemeral(problem) = updates::open_update(ctx, &click.incident, trigger_id).await
-    {
+    if let Err(problem) = updates::open_update(ctx, &click.incident, trigger_id).await {
         click.tell(problem).await?;
     }
     Ok(())

@@ -23,25 +23,30 @@ pub(super) async fn update(
     Ok(Reply::Ephemeral(format!("Status update posted to {to}.")))
 }
 
-/// Opens the update modal (the `trigger_id` dies in 3 s, so now).
-pub(super) async fn open_update(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
+/// Opens the update modal (the `trigger_id` dies in 3 s, so now); the
+/// error is what to tell the person.
+pub(super) async fn open_update(
+    ctx: &Ctx,
+    incident: &Incident,
+    trigger_id: &str,
+) -> Result<(), String> {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
     let announced = !(incident.private
         && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None);
     let view = blocks::update_modal(incident, &audiences, announced);
     match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
-        Ok(Ok(())) => Reply::Empty,
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) if trigger_expired(&e) => {
             warn!(error = %e, "views.open: the trigger expired");
-            Reply::Ephemeral(
+            Err(
                 "That took too long to open; run `/incident update` again, or post the text directly: `/incident update <text>`."
                     .to_string(),
             )
         }
-        Ok(Err(e)) => Reply::Ephemeral(format!(
+        Ok(Err(e)) => Err(format!(
             "I could not open the update form ({e}). Try again, or post the text directly: `/incident update <text>`."
         )),
-        Err(_) => Reply::Ephemeral(
+        Err(_) => Err(
             "Slack took too long to open the update form. Try again, or use `/incident update <text>`.".to_string(),
         ),
     }
