@@ -1,7 +1,7 @@
 //! Follow-ups (action items): `/incident followup`, `/incident followups`,
 //! the Add follow-up form and the Done button.
 
-use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, today, trigger_expired};
+use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, tell, today, trigger_expired};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
 use crate::jobs::Job;
@@ -193,18 +193,7 @@ pub(super) async fn open_followup(
     };
     warn!(%problem, "follow-up form not opened");
     if let Some(c) = channel.or(room) {
-        let effects = Effects {
-            jobs: vec![Job::Ephemeral {
-                channel: c.to_string(),
-                user: user.0.clone(),
-                text: problem,
-            }],
-            ..Effects::default()
-        };
-        ctx.store
-            .add_effects(incident.number, ctx.clock.now(), effects)
-            .await?;
-        ctx.state_changed();
+        tell(ctx, incident.number, user, c, problem).await?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! Buttons on bot messages (role board, reminders, checklists) and the
-//! Scribe's summary form. Buttons of one feature with a form live with it
-//! (`followups`).
+//! Buttons on the reminders (update, snooze, the Scribe's "Edit and
+//! post") and the Scribe's summary form; `Click`, where a button about an
+//! open incident starts. The buttons of a feature live with it (`roles`,
+//! `followups`).
 
-use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_expired, updates};
+use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, tell, trigger_expired, updates};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
 use crate::jobs::Job;
@@ -178,18 +179,7 @@ pub(super) async fn open_summary(
     };
     warn!(%problem, "summary form not opened");
     if let Some(c) = channel.or(incident.channel_id.as_deref()) {
-        let effects = Effects {
-            jobs: vec![Job::Ephemeral {
-                channel: c.to_string(),
-                user: user.0.clone(),
-                text: problem,
-            }],
-            ..Effects::default()
-        };
-        ctx.store
-            .add_effects(incident.number, ctx.clock.now(), effects)
-            .await?;
-        ctx.state_changed();
+        tell(ctx, incident.number, user, c, problem).await?;
     }
     Ok(())
 }

@@ -214,6 +214,30 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
     }
 }
 
+/// Tells `user` privately in `channel`: an ephemeral message queued with
+/// incident `number`, the workers woken.
+async fn tell(
+    ctx: &Ctx,
+    number: i64,
+    user: &UserId,
+    channel: &str,
+    text: String,
+) -> Result<(), StoreError> {
+    let effects = Effects {
+        jobs: vec![Job::Ephemeral {
+            channel: channel.to_string(),
+            user: user.0.clone(),
+            text,
+        }],
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(())
+}
+
 /// Jobs that bring Slack in line with a change of severity, status or lead.
 fn sync_all() -> Vec<Job> {
     vec![Job::SyncTopic, Job::SyncBoard, Job::SyncAnnouncement]
