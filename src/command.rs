@@ -9,11 +9,34 @@ use crate::domain::{Status, UserId};
 /// Default window of `/incident stats`.
 pub const DEFAULT_STATS_DAYS: u32 = 90;
 
+/// A parsed `/incident …`: either it works anywhere or it acts on the
+/// incident of the war room it was typed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    Anywhere(AnywhereCommand),
+    InRoom(RoomCommand),
+}
+
+/// Commands that work in any channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnywhereCommand {
     Declare {
         title: Option<String>,
     },
+    List,
+    Stats {
+        days: u32,
+    },
+    Help,
+    /// Lists follow-ups (anywhere).
+    Followups {
+        scope: crate::domain::followups::Scope,
+    },
+}
+
+/// Commands that act on the incident of the channel they were typed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomCommand {
     Roles,
     Assign {
         role: String,
@@ -35,11 +58,6 @@ pub enum Command {
     Timeline,
     Close,
     Postmortem,
-    List,
-    Stats {
-        days: u32,
-    },
-    Help,
     /// Posts the checklists of the roles the caller holds.
     Checklist,
     /// Records a follow-up (action item) on the incident of the war room.
@@ -48,24 +66,6 @@ pub enum Command {
         owner: Option<UserId>,
         due: Option<crate::domain::followups::Due>,
     },
-    /// Lists follow-ups (anywhere).
-    Followups {
-        scope: crate::domain::followups::Scope,
-    },
-}
-
-impl Command {
-    /// Whether the command acts on the incident of the channel it was typed in.
-    pub fn needs_war_room(&self) -> bool {
-        !matches!(
-            self,
-            Command::Declare { .. }
-                | Command::List
-                | Command::Stats { .. }
-                | Command::Help
-                | Command::Followups { .. }
-        )
-    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -88,6 +88,7 @@ pub const USAGE_FOLLOWUPS: &str = "/incident followups [mine|open|all]";
 
 /// Parses the text after `/incident`.
 pub fn parse(text: &str) -> Result<Command, ParseError> {
+    use {AnywhereCommand as A, RoomCommand as R};
     let text = text.trim();
     let (word, rest) = match text.split_once(char::is_whitespace) {
         Some((w, r)) => (w, r.trim()),
@@ -95,15 +96,15 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
     };
     let rest_opt = (!rest.is_empty()).then(|| rest.to_string());
     match word.to_ascii_lowercase().as_str() {
-        "" | "help" | "-h" | "--help" => Ok(Command::Help),
-        "declare" | "new" | "open" => Ok(Command::Declare { title: rest_opt }),
-        "roles" | "role" if rest.is_empty() => Ok(Command::Roles),
+        "" | "help" | "-h" | "--help" => Ok(Command::Anywhere(A::Help)),
+        "declare" | "new" | "open" => Ok(Command::Anywhere(A::Declare { title: rest_opt })),
+        "roles" | "role" if rest.is_empty() => Ok(Command::InRoom(R::Roles)),
         "assign" => parse_assign(rest),
         "severity" | "sev" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
-            [] => Ok(Command::Severity { level: None }),
-            [level] => Ok(Command::Severity {
+            [] => Ok(Command::InRoom(R::Severity { level: None })),
+            [level] => Ok(Command::InRoom(R::Severity {
                 level: Some(level.to_string()),
-            }),
+            })),
             _ => Err(ParseError::Usage(USAGE_SEVERITY)),
         },
         "status" => match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
@@ -111,34 +112,34 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
                 Ok(Status::Closed) => Err(ParseError::BadStatus(
                     "to close the incident use `/incident close`".to_string(),
                 )),
-                Ok(status) => Ok(Command::Status { status }),
+                Ok(status) => Ok(Command::InRoom(R::Status { status })),
                 Err(e) => Err(ParseError::BadStatus(e.to_string())),
             },
             _ => Err(ParseError::Usage(USAGE_STATUS)),
         },
-        "update" => Ok(Command::Update { text: rest_opt }),
+        "update" => Ok(Command::InRoom(R::Update { text: rest_opt })),
         "note" => match rest_opt {
-            Some(text) => Ok(Command::Note { text }),
+            Some(text) => Ok(Command::InRoom(R::Note { text })),
             None => Err(ParseError::Usage(USAGE_NOTE)),
         },
-        "timeline" if rest.is_empty() => Ok(Command::Timeline),
-        "close" if rest.is_empty() => Ok(Command::Close),
-        "postmortem" if rest.is_empty() => Ok(Command::Postmortem),
-        "list" | "ls" if rest.is_empty() => Ok(Command::List),
-        "checklist" | "tasks" if rest.is_empty() => Ok(Command::Checklist),
+        "timeline" if rest.is_empty() => Ok(Command::InRoom(R::Timeline)),
+        "close" if rest.is_empty() => Ok(Command::InRoom(R::Close)),
+        "postmortem" if rest.is_empty() => Ok(Command::InRoom(R::Postmortem)),
+        "list" | "ls" if rest.is_empty() => Ok(Command::Anywhere(A::List)),
+        "checklist" | "tasks" if rest.is_empty() => Ok(Command::InRoom(R::Checklist)),
         "followup" | "follow-up" | "action" => parse_followup(rest),
         "followups" | "follow-ups" | "actions" => {
             match crate::domain::followups::Scope::parse(rest) {
-                Some(scope) => Ok(Command::Followups { scope }),
+                Some(scope) => Ok(Command::Anywhere(A::Followups { scope })),
                 None => Err(ParseError::Usage(USAGE_FOLLOWUPS)),
             }
         }
         "stats" => match rest {
-            "" => Ok(Command::Stats {
+            "" => Ok(Command::Anywhere(A::Stats {
                 days: DEFAULT_STATS_DAYS,
-            }),
+            })),
             n => match n.parse::<u32>() {
-                Ok(days) if (1..=3650).contains(&days) => Ok(Command::Stats { days }),
+                Ok(days) if (1..=3650).contains(&days) => Ok(Command::Anywhere(A::Stats { days })),
                 _ => Err(ParseError::Usage(USAGE_STATS)),
             },
         },
@@ -147,6 +148,7 @@ pub fn parse(text: &str) -> Result<Command, ParseError> {
 }
 
 fn parse_assign(rest: &str) -> Result<Command, ParseError> {
+    use RoomCommand as R;
     let mut user = None;
     let mut role_words = Vec::new();
     for token in rest.split_whitespace() {
@@ -157,10 +159,10 @@ fn parse_assign(rest: &str) -> Result<Command, ParseError> {
         }
     }
     match (user, role_words.is_empty()) {
-        (Some(user), false) => Ok(Command::Assign {
+        (Some(user), false) => Ok(Command::InRoom(R::Assign {
             role: role_words.join(" "),
             user,
-        }),
+        })),
         _ => Err(ParseError::Usage(USAGE_ASSIGN)),
     }
 }
@@ -169,6 +171,7 @@ fn parse_assign(rest: &str) -> Result<Command, ParseError> {
 /// end (`in 7d` counts as one due date), the rest is the text.
 fn parse_followup(rest: &str) -> Result<Command, ParseError> {
     use crate::domain::followups::Due;
+    use RoomCommand as R;
     let mut words: Vec<&str> = rest.split_whitespace().collect();
     let mut due = None;
     if let Some(last) = words.last().and_then(|w| Due::parse(w)) {
@@ -185,11 +188,11 @@ fn parse_followup(rest: &str) -> Result<Command, ParseError> {
     if words.is_empty() {
         return Err(ParseError::Usage(USAGE_FOLLOWUP));
     }
-    Ok(Command::Followup {
+    Ok(Command::InRoom(R::Followup {
         text: words.join(" "),
         owner,
         due,
-    })
+    }))
 }
 
 /// `<@U123>` or `<@U123|alice>` → `U123`.
@@ -228,6 +231,7 @@ pub fn help_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use {AnywhereCommand as A, RoomCommand as R};
 
     fn u(id: &str) -> UserId {
         UserId(id.to_string())
@@ -235,34 +239,37 @@ mod tests {
 
     #[test]
     fn parses_every_subcommand() {
-        assert_eq!(parse(""), Ok(Command::Help));
-        assert_eq!(parse("help"), Ok(Command::Help));
-        assert_eq!(parse("declare"), Ok(Command::Declare { title: None }));
+        assert_eq!(parse(""), Ok(Command::Anywhere(A::Help)));
+        assert_eq!(parse("help"), Ok(Command::Anywhere(A::Help)));
+        assert_eq!(
+            parse("declare"),
+            Ok(Command::Anywhere(A::Declare { title: None }))
+        );
         assert_eq!(
             parse("  declare   Checkout is down  "),
-            Ok(Command::Declare {
+            Ok(Command::Anywhere(A::Declare {
                 title: Some("Checkout is down".into())
-            })
+            }))
         );
-        assert_eq!(parse("roles"), Ok(Command::Roles));
-        assert_eq!(parse("checklist"), Ok(Command::Checklist));
-        assert_eq!(parse("tasks"), Ok(Command::Checklist));
+        assert_eq!(parse("roles"), Ok(Command::InRoom(R::Roles)));
+        assert_eq!(parse("checklist"), Ok(Command::InRoom(R::Checklist)));
+        assert_eq!(parse("tasks"), Ok(Command::InRoom(R::Checklist)));
         use crate::domain::followups::{Due, Scope};
         assert_eq!(
             parse("followup Add an alert on 5xx <@U9|bob> in 7d"),
-            Ok(Command::Followup {
+            Ok(Command::InRoom(R::Followup {
                 text: "Add an alert on 5xx".into(),
                 owner: Some(UserId("U9".into())),
                 due: Some(Due::InDays(7)),
-            })
+            }))
         );
         assert_eq!(
             parse("followup Write the runbook"),
-            Ok(Command::Followup {
+            Ok(Command::InRoom(R::Followup {
                 text: "Write the runbook".into(),
                 owner: None,
                 due: None,
-            })
+            }))
         );
         assert_eq!(
             parse("followup <@U9> 2026-12-24"),
@@ -270,58 +277,64 @@ mod tests {
         );
         assert_eq!(
             parse("followups"),
-            Ok(Command::Followups { scope: Scope::Mine })
+            Ok(Command::Anywhere(A::Followups { scope: Scope::Mine }))
         );
         assert_eq!(
             parse("followups all"),
-            Ok(Command::Followups { scope: Scope::All })
+            Ok(Command::Anywhere(A::Followups { scope: Scope::All }))
         );
         assert!(parse("followups later").is_err());
         assert_eq!(
             parse("assign incident lead <@U123|alice>"),
-            Ok(Command::Assign {
+            Ok(Command::InRoom(R::Assign {
                 role: "incident lead".into(),
                 user: u("U123")
-            })
+            }))
         );
         assert_eq!(
             parse("assign <@W9> scribe"),
-            Ok(Command::Assign {
+            Ok(Command::InRoom(R::Assign {
                 role: "scribe".into(),
                 user: u("W9")
-            })
+            }))
         );
         assert_eq!(
             parse("SEVERITY sev1"),
-            Ok(Command::Severity {
+            Ok(Command::InRoom(R::Severity {
                 level: Some("sev1".into())
-            })
+            }))
         );
         assert_eq!(
             parse("status Mitigated"),
-            Ok(Command::Status {
+            Ok(Command::InRoom(R::Status {
                 status: Status::Mitigated
-            })
+            }))
         );
-        assert_eq!(parse("update"), Ok(Command::Update { text: None }));
+        assert_eq!(
+            parse("update"),
+            Ok(Command::InRoom(R::Update { text: None }))
+        );
         assert_eq!(
             parse("update all good"),
-            Ok(Command::Update {
+            Ok(Command::InRoom(R::Update {
                 text: Some("all good".into())
-            })
+            }))
         );
         assert_eq!(
             parse("note rolled back 1.2.3"),
-            Ok(Command::Note {
+            Ok(Command::InRoom(R::Note {
                 text: "rolled back 1.2.3".into()
-            })
+            }))
         );
-        assert_eq!(parse("timeline"), Ok(Command::Timeline));
-        assert_eq!(parse("close"), Ok(Command::Close));
-        assert_eq!(parse("postmortem"), Ok(Command::Postmortem));
-        assert_eq!(parse("list"), Ok(Command::List));
-        assert_eq!(parse("stats"), Ok(Command::Stats { days: 90 }));
-        assert_eq!(parse("stats 30"), Ok(Command::Stats { days: 30 }));
+        assert_eq!(parse("timeline"), Ok(Command::InRoom(R::Timeline)));
+        assert_eq!(parse("close"), Ok(Command::InRoom(R::Close)));
+        assert_eq!(parse("postmortem"), Ok(Command::InRoom(R::Postmortem)));
+        assert_eq!(parse("list"), Ok(Command::Anywhere(A::List)));
+        assert_eq!(parse("stats"), Ok(Command::Anywhere(A::Stats { days: 90 })));
+        assert_eq!(
+            parse("stats 30"),
+            Ok(Command::Anywhere(A::Stats { days: 30 }))
+        );
     }
 
     #[test]
@@ -333,7 +346,10 @@ mod tests {
             parse("assign scribe <@U1> <@U2>"),
             Err(ParseError::Usage(USAGE_ASSIGN))
         );
-        assert_eq!(parse("severity"), Ok(Command::Severity { level: None }));
+        assert_eq!(
+            parse("severity"),
+            Ok(Command::InRoom(R::Severity { level: None }))
+        );
         assert_eq!(
             parse("severity 1 2"),
             Err(ParseError::Usage(USAGE_SEVERITY))
@@ -363,8 +379,8 @@ mod tests {
 
     #[test]
     fn war_room_commands() {
-        assert!(parse("roles").unwrap().needs_war_room());
-        assert!(!parse("list").unwrap().needs_war_room());
-        assert!(!parse("declare x").unwrap().needs_war_room());
+        assert!(matches!(parse("roles"), Ok(Command::InRoom(_))));
+        assert!(matches!(parse("list"), Ok(Command::Anywhere(_))));
+        assert!(matches!(parse("declare x"), Ok(Command::Anywhere(_))));
     }
 }

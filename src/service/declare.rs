@@ -1,0 +1,161 @@
+//! Declaring: `/incident declare` opens the declare form; its submission
+//! creates the incident, whose war room the jobs then open.
+
+use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, severity, trigger_expired};
+use crate::app::Ctx;
+use crate::domain::comms::Schedule;
+use crate::domain::roles::INCIDENT_LEAD;
+use crate::domain::{Declaration, EntryKind, UserId};
+use crate::jobs::Job;
+use crate::reminders;
+use crate::slack::blocks;
+use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
+use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+pub(super) async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Reply {
+    let view = blocks::declare_modal(
+        title,
+        &ctx.settings.severities,
+        ctx.settings.severity_matrix.as_ref(),
+        &cmd.channel_id,
+        ctx.settings.incidents.security_private,
+    );
+    match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(&cmd.trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Reply::Ephemeral(
+                "That took too long to open; run `/incident declare` again.".to_string(),
+            )
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, "views.open failed");
+            Reply::Ephemeral(format!(
+                "I could not open the declare form ({e}). Run `/incident declare` again."
+            ))
+        }
+        Err(_) => {
+            warn!("views.open timed out");
+            Reply::Ephemeral(
+                "Slack took too long to open the declare form. Run `/incident declare` again."
+                    .to_string(),
+            )
+        }
+    }
+}
+
+/// A declare modal was submitted.
+pub async fn declare(
+    ctx: &Ctx,
+    user: &UserId,
+    view_id: &str,
+    metadata: Option<&DeclareMetadata>,
+    form: &DeclareForm,
+) -> Result<SubmissionReply, StoreError> {
+    let mut errors = BTreeMap::new();
+    if form.title.is_empty() {
+        errors.insert(
+            declare_ids::TITLE.to_string(),
+            "Give the incident a title.".to_string(),
+        );
+    }
+    let (severity, assessment) = match severity::assess_form(
+        ctx,
+        form.severity.as_deref(),
+        form.impact_answer.as_deref(),
+        form.urgency.as_deref(),
+    ) {
+        Ok((level, assessment)) => (Some(level), assessment),
+        Err(e) => {
+            errors.extend(e);
+            (None, None)
+        }
+    };
+    let now = ctx.clock.now();
+    if form.impact_started_at.is_some_and(|t| t > now) {
+        errors.insert(
+            declare_ids::IMPACT.to_string(),
+            "Impact cannot start in the future.".to_string(),
+        );
+    }
+    let origin = metadata.map(|m| m.channel.clone());
+    let announce = ctx
+        .settings
+        .announce_channel
+        .clone()
+        .or_else(|| origin.clone());
+    let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
+    else {
+        if errors.is_empty() {
+            errors.insert(
+                declare_ids::TITLE.to_string(),
+                "This form lost track of its channel: close it and run /incident declare again."
+                    .to_string(),
+            );
+        }
+        return Ok(SubmissionReply::Errors(errors));
+    };
+    let declaration = Declaration {
+        title: form.title.clone(),
+        severity,
+        summary: form.summary.clone(),
+        impact_started_at: form.impact_started_at,
+        security: form.security,
+        drill: form.drill,
+        private: form.private || (form.security && ctx.settings.incidents.security_private),
+        declared_by: user.clone(),
+        origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
+        announce_channel,
+        assessment,
+    };
+    let drill = if form.drill { " (drill)" } else { "" };
+    let effects = Effects {
+        timeline: vec![entry(
+            ctx,
+            EntryKind::Declared,
+            user,
+            // Timeline texts are in Slack's format; a typed title is raw.
+            format!(
+                "{} declared the incident{drill}: {}",
+                user.mention(),
+                blocks::escape(&form.title)
+            ),
+        )],
+        jobs: vec![
+            Job::CreateChannel,
+            Job::Invite {
+                user: user.0.clone(),
+            },
+            Job::SyncTopic,
+            Job::SyncBoard,
+            Job::SyncAnnouncement,
+        ],
+        schedule: {
+            let c = reminders::cadence(&ctx.settings, &declaration.severity);
+            let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+            vec![
+                ScheduleOp::Comms { nudge_at, due_at },
+                ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
+            ]
+        },
+        guard: Guard::default(),
+    };
+    let (incident, created) = ctx
+        .store
+        .create_incident(&declaration, Some(view_id), now, INCIDENT_LEAD, effects)
+        .await?;
+    tracing::Span::current().record("incident", incident.number);
+    if created {
+        ctx.metrics.declared();
+        info!(severity = %incident.severity, "incident declared");
+        ctx.state_changed();
+    }
+    Ok(SubmissionReply::Close)
+}

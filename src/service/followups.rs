@@ -1,0 +1,333 @@
+//! Follow-ups (action items): `/incident followup`, `/incident followups`,
+//! the Add follow-up form and the Done button.
+
+use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, tell, today, trigger_expired};
+use crate::app::Ctx;
+use crate::domain::{EntryKind, Incident, UserId};
+use crate::jobs::Job;
+use crate::slack::blocks;
+use crate::store::{Effects, Guard, StoreError};
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+/// `/incident followup <text> [@owner] [due]`: records an action item on
+/// the incident of the war room, during or after it.
+pub(super) async fn add_followup(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: String,
+    owner: Option<UserId>,
+    due: Option<crate::domain::followups::Due>,
+) -> Result<Reply, StoreError> {
+    let owner = owner.unwrap_or_else(|| user.clone());
+    let due = match due.map(|d| d.resolve(today(ctx))) {
+        Some(None) => {
+            return Ok(Reply::Ephemeral(
+                "That due date is out of range; give a date like `2026-12-24` or `7d`.".to_string(),
+            ));
+        }
+        Some(Some(d)) => Some(d),
+        None => None,
+    };
+    record_followup(ctx, incident, user, &text, &owner, due, vec![]).await?;
+    Ok(Reply::InChannel(followup_recorded(
+        incident, &text, &owner, due,
+    )))
+}
+
+/// Records a follow-up with its timeline entry and `jobs`, in one
+/// transaction: what `/incident followup` and the follow-up form both do.
+/// Anyone in the war room may (they are remembered as being in it).
+async fn record_followup(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: &str,
+    owner: &UserId,
+    due: Option<chrono::NaiveDate>,
+    jobs: Vec<Job>,
+) -> Result<i64, StoreError> {
+    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
+    let line = format!(
+        "{} added a follow-up for {}: “{}”{due_text}",
+        user.mention(),
+        owner.mention(),
+        text
+    );
+    let effects = Effects {
+        timeline: vec![entry(ctx, EntryKind::Task, user, line)],
+        jobs,
+        guard: Guard {
+            member: Some(user.clone()),
+            ..Guard::default()
+        },
+        ..Effects::default()
+    };
+    let item = crate::store::NewFollowup {
+        incident: incident.number,
+        text: text.to_string(),
+        owner: owner.clone(),
+        due,
+        created_by: user.clone(),
+        remind_at: due.and_then(|d| remind_at(d, ctx.settings.timezone)),
+    };
+    let id = ctx
+        .store
+        .add_followup(&item, ctx.clock.now(), effects)
+        .await?;
+    info!(followup = id, "follow-up recorded");
+    Ok(id)
+}
+
+/// What the war room is told of a recorded follow-up.
+fn followup_recorded(
+    incident: &Incident,
+    text: &str,
+    owner: &UserId,
+    due: Option<chrono::NaiveDate>,
+) -> String {
+    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
+    format!(
+        ":pushpin: Follow-up for {} on {}: {}{due_text}. `/incident followups` lists it with a Done button.",
+        owner.mention(),
+        incident.reference(),
+        crate::slack::text::defuse(text)
+    )
+}
+
+/// `/incident followups [mine|open|all]`, anywhere: an ephemeral list with
+/// a Done button on each open one. Follow-ups of a private incident are
+/// shown only to their owner and to people known to be in its war room.
+pub(super) async fn list_followups(
+    ctx: &Ctx,
+    user: &UserId,
+    scope: crate::domain::followups::Scope,
+) -> Result<Reply, StoreError> {
+    use crate::domain::followups::Scope;
+    const LIMIT: i64 = 500;
+    let items = match scope {
+        Scope::Mine => ctx.store.followups(Some(user), true, LIMIT).await?,
+        Scope::Open => ctx.store.followups(None, true, LIMIT).await?,
+        Scope::All => ctx.store.followups(None, false, LIMIT).await?,
+    };
+    let mut visible = Vec::with_capacity(items.len());
+    let mut private: BTreeMap<i64, bool> = BTreeMap::new();
+    for f in items {
+        let hidden = match private.get(&f.incident) {
+            Some(h) => *h,
+            None => {
+                let h = match ctx.store.incident(f.incident).await? {
+                    Some(i) if i.private => !ctx.store.is_member(i.number, user).await?,
+                    _ => false,
+                };
+                private.insert(f.incident, h);
+                h
+            }
+        };
+        if !hidden || f.owner == *user {
+            visible.push(f);
+        }
+    }
+    let heading = match scope {
+        Scope::Mine => format!("*Your open follow-ups* ({})", visible.len()),
+        Scope::Open => format!("*Open follow-ups* ({})", visible.len()),
+        Scope::All => format!("*All follow-ups* ({})", visible.len()),
+    };
+    Ok(Reply::EphemeralBlocks(blocks::followups(
+        &heading,
+        &visible,
+        today(ctx),
+    )))
+}
+
+/// Open and overdue follow-ups of all incidents, drills included (they
+/// are work someone owns all the same).
+pub(super) async fn followup_counts(
+    ctx: &Ctx,
+    today: chrono::NaiveDate,
+) -> Result<(usize, usize), StoreError> {
+    let open = ctx.store.followups(None, true, i64::MAX).await?;
+    Ok(crate::domain::followups::counts(&open, today))
+}
+
+/// "Add follow-up" on the postmortem summary: opens the follow-up form
+/// (the `trigger_id` dies in 3 s, so now). The summary is in the war room,
+/// so whoever clicks it is there: the same people as may type
+/// `/incident followup`, during the incident or after it closed.
+pub(super) async fn open_followup(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    number: i64,
+) -> Result<(), StoreError> {
+    let Some(incident) = ctx.store.incident(number).await? else {
+        warn!(
+            incident = number,
+            "Add follow-up on an incident that does not exist"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let room = incident.channel_id.as_deref();
+    let problem = if channel.is_some() && channel != room {
+        // Not the war room: the button was copied or forwarded elsewhere.
+        format!(
+            "Follow-ups for {} are added from its war room.",
+            incident.reference()
+        )
+    } else {
+        let view = blocks::followup_modal(&incident, user);
+        match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await
+        {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if trigger_expired(&e) => {
+                "That took too long to open; click *Add follow-up* again.".to_string()
+            }
+            Ok(Err(e)) => format!(
+                "I could not open the follow-up form ({e}). Try again, or use `/incident followup`."
+            ),
+            Err(_) => "Slack took too long to open the follow-up form. Try again.".to_string(),
+        }
+    };
+    warn!(%problem, "follow-up form not opened");
+    if let Some(c) = channel.or(room) {
+        tell(ctx, incident.number, user, c, problem).await?;
+    }
+    Ok(())
+}
+
+/// The follow-up form was submitted: checked (errors shown beside their
+/// field, nothing recorded), then recorded exactly as `/incident followup`
+/// records it, and the person who added it told in the war room.
+pub async fn followup_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    form: &crate::slack::inbound::FollowupForm,
+) -> Result<SubmissionReply, StoreError> {
+    use blocks::followup_ids::{DUE, TEXT};
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let Some(incident) = ctx.store.incident(number).await? else {
+        errors.insert(
+            TEXT.to_string(),
+            format!("INC-{number} no longer exists; nothing was recorded."),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    };
+    if form.text.is_empty() {
+        errors.insert(
+            TEXT.to_string(),
+            "Write what is to be done, or cancel.".to_string(),
+        );
+    } else if form.text.chars().count() > blocks::FOLLOWUP_TEXT_MAX {
+        errors.insert(
+            TEXT.to_string(),
+            format!(
+                "Keep it under {} characters; the details belong in the postmortem.",
+                blocks::FOLLOWUP_TEXT_MAX
+            ),
+        );
+    }
+    let today = today(ctx);
+    let due = match &form.due {
+        None => None,
+        Some(Ok(d)) if *d < today => {
+            errors.insert(
+                DUE.to_string(),
+                format!("{d} is in the past; pick today ({today}) or later, or leave it empty."),
+            );
+            None
+        }
+        Some(Ok(d)) => Some(*d),
+        Some(Err(_)) => {
+            errors.insert(
+                DUE.to_string(),
+                "Pick the date with the date picker, or leave it empty.".to_string(),
+            );
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Typed in a form, so raw: kept in Slack's format like a command's text.
+    let text = crate::slack::text::escape(&form.text);
+    let owner = form.owner.clone().unwrap_or_else(|| user.clone());
+    let told = incident.channel_id.iter().map(|room| Job::Ephemeral {
+        channel: room.clone(),
+        user: user.0.clone(),
+        text: followup_recorded(&incident, &text, &owner, due),
+    });
+    record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
+}
+
+/// "Done" on a listed follow-up: records when and by whom, once, with its
+/// timeline entry, and answers the person who clicked.
+pub(super) async fn followup_done(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    id: i64,
+) -> Result<(), StoreError> {
+    let Some(f) = ctx.store.followup(id).await? else {
+        warn!(followup = id, "Done on a follow-up that does not exist");
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", f.incident);
+    let tell = |text: String| -> Vec<Job> {
+        match channel {
+            Some(c) => vec![Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text,
+            }],
+            None => vec![],
+        }
+    };
+    let effects = Effects {
+        timeline: vec![entry(
+            ctx,
+            EntryKind::Task,
+            user,
+            format!("{} ticked the follow-up “{}” done", user.mention(), f.text),
+        )],
+        jobs: tell(format!(
+            ":white_check_mark: Done: {} (INC-{}).",
+            crate::slack::text::defuse(&f.text),
+            f.incident
+        )),
+        ..Effects::default()
+    };
+    let done = ctx
+        .store
+        .complete_followup(id, user, ctx.clock.now(), effects)
+        .await?;
+    if !done {
+        let effects = Effects {
+            jobs: tell(format!(
+                "That follow-up (INC-{}) was already done.",
+                f.incident
+            )),
+            ..Effects::default()
+        };
+        ctx.store
+            .add_effects(f.incident, ctx.clock.now(), effects)
+            .await?;
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// When a follow-up due on `due` is reminded: 09:00 that day in `tz`.
+fn remind_at(due: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let at = due.and_hms_opt(9, 0, 0)?;
+    tz.from_local_datetime(&at)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}

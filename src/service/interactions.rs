@@ -1,0 +1,235 @@
+//! Buttons on the reminders (update, snooze, the Scribe's "Edit and
+//! post") and the Scribe's summary form; `Click`, where a button about an
+//! open incident starts. The buttons of a feature live with it (`roles`,
+//! `followups`).
+
+use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, tell, trigger_expired, updates};
+use crate::app::Ctx;
+use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
+use crate::jobs::Job;
+use crate::slack::blocks;
+use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use tracing::warn;
+
+/// A click on a button about one incident that is still open, and the way
+/// to answer the person who clicked.
+pub(super) struct Click<'a> {
+    ctx: &'a Ctx,
+    user: &'a UserId,
+    channel: Option<&'a str>,
+    pub(super) incident: Incident,
+    /// When the click was taken in.
+    pub(super) now: DateTime<Utc>,
+}
+
+impl<'a> Click<'a> {
+    /// The click on a button of incident `number`; `None` when there is no
+    /// such incident, or when it is closed (the person is told so).
+    pub(super) async fn on_open(
+        ctx: &'a Ctx,
+        user: &'a UserId,
+        channel: Option<&'a str>,
+        number: i64,
+    ) -> Result<Option<Click<'a>>, StoreError> {
+        tracing::Span::current().record("incident", number);
+        let Some(incident) = ctx.store.incident(number).await? else {
+            return Ok(None);
+        };
+        let click = Click {
+            ctx,
+            user,
+            channel,
+            incident,
+            now: ctx.clock.now(),
+        };
+        if click.incident.status == Status::Closed {
+            click
+                .tell(format!("{} is closed.", click.incident.reference()))
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(click))
+    }
+
+    /// Tells the person who clicked, privately, where they clicked (else
+    /// in the war room).
+    pub(super) async fn tell(&self, text: String) -> Result<(), StoreError> {
+        let effects = Effects {
+            jobs: match self.channel.or(self.incident.channel_id.as_deref()) {
+                Some(c) => vec![Job::Ephemeral {
+                    channel: c.to_string(),
+                    user: self.user.0.clone(),
+                    text,
+                }],
+                None => vec![],
+            },
+            ..Effects::default()
+        };
+        self.ctx
+            .store
+            .add_effects(self.incident.number, self.now, effects)
+            .await?;
+        self.ctx.state_changed();
+        Ok(())
+    }
+}
+
+/// The update button on a reminder: the update form.
+pub(super) async fn open_update(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    number: i64,
+) -> Result<(), StoreError> {
+    let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
+        return Ok(());
+    };
+    if let Err(problem) = updates::open_update(ctx, &click.incident, trigger_id).await {
+        click.tell(problem).await?;
+    }
+    Ok(())
+}
+
+/// Snooze on a reminder: pushes the pending communication reminders back
+/// by `minutes`.
+pub(super) async fn snooze(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    number: i64,
+    minutes: u32,
+) -> Result<(), StoreError> {
+    let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
+        return Ok(());
+    };
+    let incident = &click.incident;
+    let now = ctx.clock.now();
+    let until = now + chrono::Duration::minutes(i64::from(minutes));
+    let later = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|t| t.max(until));
+    let effects = Effects {
+        timeline: vec![NewEntry {
+            occurred_at: now,
+            kind: EntryKind::Reminder,
+            author: Some(user.clone()),
+            text: format!(
+                "{} snoozed the update reminders for {minutes} minutes",
+                user.mention()
+            ),
+        }],
+        jobs: vec![],
+        schedule: vec![ScheduleOp::Comms {
+            nudge_at: later(incident.schedule.nudge_at),
+            due_at: later(incident.schedule.due_at),
+        }],
+        guard: Guard::open_by(user),
+    };
+    match ctx.store.add_effects(incident.number, now, effects).await {
+        // Closed meanwhile: there is nothing left to snooze.
+        Err(StoreError::Refused(_)) => return Ok(()),
+        other => other?,
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// "Edit and post" on the Scribe's reminder: the form with the internal
+/// summary of that window prefilled (the `trigger_id` dies in 3 s, so now).
+pub(super) async fn open_summary(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    checklist: i64,
+    since: i64,
+    until: i64,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let since = chrono::DateTime::from_timestamp_millis(since).unwrap_or(incident.declared_at);
+    let until = chrono::DateTime::from_timestamp_millis(until).unwrap_or(since);
+    let entries: Vec<_> = ctx
+        .store
+        .timeline(incident.number)
+        .await?
+        .into_iter()
+        .filter(|e| e.occurred_at < until)
+        .collect();
+    let text = blocks::internal_summary(&incident, &entries, since, ctx.settings.timezone);
+    let view = blocks::summary_modal(&incident, &text);
+    let problem = match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) if trigger_expired(&e) => {
+            "That took too long to open; click *Edit and post* again.".to_string()
+        }
+        Ok(Err(e)) => format!("I could not open the summary form ({e}). Try again."),
+        Err(_) => "Slack took too long to open the summary form. Try again.".to_string(),
+    };
+    warn!(%problem, "summary form not opened");
+    if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+        tell(ctx, incident.number, user, c, problem).await?;
+    }
+    Ok(())
+}
+
+/// The Scribe's internal summary form was submitted: posted in the war
+/// room and kept on the timeline, in one transaction.
+pub async fn summary_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    text: &str,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(
+                blocks::SUMMARY_BLOCK.to_string(),
+                "This incident is closed.".to_string(),
+            );
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    if text.trim().is_empty() {
+        errors.insert(
+            blocks::SUMMARY_BLOCK.to_string(),
+            "Write the summary, or cancel.".to_string(),
+        );
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // Mentions of people stay; `<!channel>` and the like must not ping.
+    let text = text.replace("<!", "&lt;!");
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(
+            ctx,
+            EntryKind::Note,
+            user,
+            format!("posted an internal summary:\n{text}"),
+        )],
+        vec![Job::PostSummary {
+            text,
+            by: user.0.clone(),
+        }],
+    );
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(SubmissionReply::Close)
+}

@@ -1,0 +1,259 @@
+//! What each command, button and form does: checks, the state change with
+//! its timeline entries and jobs (one transaction), and the reply. No Slack
+//! Web API call happens here except `views.open`, which cannot wait.
+//!
+//! This file holds the entry points (`command`, `action`, `event`, each
+//! matching once on what came in) and the plumbing they share. The work:
+//! `commands` (slash commands), `interactions` (reminder buttons, the
+//! summary form), `events` (Slack events), and per feature, its commands,
+//! buttons and forms together: `declare`, `roles` (and checklists),
+//! `severity`, `updates`, `followups`.
+
+mod commands;
+mod declare;
+mod events;
+mod followups;
+mod interactions;
+mod roles;
+mod severity;
+mod updates;
+
+pub use declare::declare;
+pub use followups::followup_submitted;
+pub use interactions::summary_submitted;
+pub use severity::severity_submitted;
+pub use updates::{post_update, update_submitted};
+
+use crate::app::Ctx;
+use crate::command::{self, Command, ParseError};
+use crate::domain::{EntryKind, Incident, NewEntry, TimelineChange, UserId};
+use crate::jobs::Job;
+use crate::reminders;
+use crate::slack::inbound::{Action, Event, SlashCommand};
+use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// `trigger_id` lives three seconds; leave room for the answer to travel.
+const VIEWS_OPEN_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// The answer to a slash command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// Seen only by the person who typed the command.
+    Ephemeral(String),
+    /// Shown to the channel, with the command.
+    InChannel(String),
+    /// Seen only by the person who typed the command, as blocks.
+    EphemeralBlocks(slack_morphism::prelude::SlackMessageContent),
+    /// Nothing to say (a modal opened, a board is on its way).
+    Empty,
+}
+
+/// The answer to a modal submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmissionReply {
+    /// Close the modal.
+    Close,
+    /// Keep it open and show these errors by block id.
+    Errors(BTreeMap<String, String>),
+}
+
+/// A slash command: parsed, acted on, answered; a refusal is an answer too.
+pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
+    match run_command(ctx, cmd).await {
+        // A check made in the write transaction refused: nothing changed.
+        Err(StoreError::Refused(why)) => {
+            info!(user = %cmd.user(), "refused");
+            Ok(Reply::Ephemeral(why))
+        }
+        other => other,
+    }
+}
+
+async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
+    let parsed = match command::parse(&cmd.text) {
+        Ok(c) => c,
+        Err(ParseError::Unknown(what)) => {
+            return Ok(Reply::Ephemeral(format!(
+                "I don't know `{what}`.\n{}",
+                command::help_text()
+            )));
+        }
+        Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
+    };
+    match parsed {
+        Command::Anywhere(c) => commands::anywhere(ctx, cmd, c).await,
+        Command::InRoom(c) => commands::in_room(ctx, cmd, c).await,
+    }
+}
+
+/// A button on a bot message.
+pub async fn action(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    trigger_id: &str,
+    action: &Action,
+) -> Result<(), StoreError> {
+    match action {
+        Action::Claim { incident, role } => {
+            roles::claim_or_release(ctx, user, channel, *incident, role, true).await
+        }
+        Action::Release { incident, role } => {
+            roles::claim_or_release(ctx, user, channel, *incident, role, false).await
+        }
+        Action::OpenUpdate { incident } => {
+            interactions::open_update(ctx, user, channel, trigger_id, *incident).await
+        }
+        Action::Snooze { incident, minutes } => {
+            interactions::snooze(ctx, user, channel, *incident, *minutes).await
+        }
+        Action::Tick {
+            checklist,
+            task,
+            done,
+        } => roles::tick(ctx, user, channel, *checklist, *task, *done).await,
+        Action::FollowupDone { id } => followups::followup_done(ctx, user, channel, *id).await,
+        Action::AddFollowup { incident } => {
+            followups::open_followup(ctx, user, channel, trigger_id, *incident).await
+        }
+        Action::OpenSummary {
+            checklist,
+            since,
+            until,
+        } => {
+            interactions::open_summary(ctx, user, channel, trigger_id, *checklist, *since, *until)
+                .await
+        }
+        Action::Unknown(id) => {
+            warn!(action_id = %id, "unknown action");
+            Ok(())
+        }
+    }
+}
+
+/// A Slack event: recorded by its id and acted on once, in one transaction.
+/// Returns false when Slack delivered it before.
+pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, StoreError> {
+    let change = match event {
+        Event::ReactionAdded(r) => events::tag(ctx, r, true).await?,
+        Event::ReactionRemoved(r) => events::tag(ctx, r, false).await?,
+        Event::MessageChanged { channel, ts, text } => {
+            events::message_change(
+                ctx,
+                channel,
+                TimelineChange::Edit {
+                    slack_ts: ts.clone(),
+                    text: text.clone(),
+                    at: ctx.clock.now(),
+                },
+            )
+            .await?
+        }
+        Event::MessageDeleted { channel, ts } => {
+            events::message_change(
+                ctx,
+                channel,
+                TimelineChange::Delete {
+                    slack_ts: ts.clone(),
+                },
+            )
+            .await?
+        }
+        Event::MemberJoined { channel, user } => {
+            return events::membership(ctx, event_id, channel, user, true).await;
+        }
+        Event::MemberLeft { channel, user } => {
+            return events::membership(ctx, event_id, channel, user, false).await;
+        }
+        Event::Other(_) => None,
+    };
+    let Some(change) = change else {
+        // Nothing to act on, so nothing to remember: war rooms are chatty.
+        return Ok(true);
+    };
+    let queues_jobs = !change.effects.jobs.is_empty();
+    let fresh = ctx
+        .store
+        .record_event(event_id, ctx.clock.now(), Some(change))
+        .await?;
+    if fresh && queues_jobs {
+        ctx.state_changed();
+    }
+    Ok(fresh)
+}
+
+/// A timeline entry by `author`, now.
+fn entry(ctx: &Ctx, kind: EntryKind, author: &UserId, text: String) -> NewEntry {
+    NewEntry {
+        occurred_at: ctx.clock.now(),
+        kind,
+        author: Some(author.clone()),
+        text,
+    }
+}
+
+/// Effects of a notable change: its timeline entries and jobs, and the
+/// scribe's quiet clock restarted (the scribe asks for status when
+/// nothing notable was recorded for a while).
+fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Job>) -> Effects {
+    let mut schedule = vec![];
+    if incident.status.is_open() && !timeline.is_empty() {
+        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        schedule.push(ScheduleOp::Scribe(Some(
+            ctx.clock.now() + c.scribe_quiet_after,
+        )));
+    }
+    Effects {
+        timeline,
+        jobs,
+        schedule,
+        guard: Guard::default(),
+    }
+}
+
+/// Tells `user` privately in `channel`: an ephemeral message queued with
+/// incident `number`, the workers woken.
+async fn tell(
+    ctx: &Ctx,
+    number: i64,
+    user: &UserId,
+    channel: &str,
+    text: String,
+) -> Result<(), StoreError> {
+    let effects = Effects {
+        jobs: vec![Job::Ephemeral {
+            channel: channel.to_string(),
+            user: user.0.clone(),
+            text,
+        }],
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(number, ctx.clock.now(), effects)
+        .await?;
+    ctx.state_changed();
+    Ok(())
+}
+
+/// Jobs that bring Slack in line with a change of severity, status or lead.
+fn sync_all() -> Vec<Job> {
+    vec![Job::SyncTopic, Job::SyncBoard, Job::SyncAnnouncement]
+}
+
+/// Today's date in the configured time zone (due dates are calendar dates).
+fn today(ctx: &Ctx) -> chrono::NaiveDate {
+    ctx.clock
+        .now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive()
+}
+
+/// Slack's answer when a `trigger_id` outlived its three seconds (or was
+/// used already): `expired_trigger_id` is what views.open documents;
+/// `trigger_expired` is the older dialog name, matched too.
+fn trigger_expired(e: &crate::slack::CallError) -> bool {
+    matches!(e, crate::slack::CallError::Api(code) if code.is_expired_trigger())
+}

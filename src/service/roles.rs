@@ -1,0 +1,303 @@
+//! Roles and their checklists: `/incident roles`, `/incident assign`,
+//! `/incident checklist`, Claim and Release on the role board, and ticks on
+//! a checklist.
+
+use super::interactions::Click;
+use super::{Reply, entry, notable};
+use crate::app::Ctx;
+use crate::domain::permissions::Permission;
+use crate::domain::roles::{INCIDENT_LEAD, Role};
+use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::jobs::Job;
+use crate::store::{Effects, Guard, RoleChange, StoreError};
+use tracing::{info, warn};
+
+/// `/incident roles`: the role board, posted again.
+pub(super) async fn roles(
+    ctx: &Ctx,
+    incident: &Incident,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
+    ctx.store
+        .add_effects(
+            incident.number,
+            ctx.clock.now(),
+            Effects {
+                jobs: vec![Job::PostBoard],
+                guard,
+                ..Effects::default()
+            },
+        )
+        .await?;
+    Ok(Reply::Empty)
+}
+
+/// `/incident assign <role> @person`: the role, the invitation to the war
+/// room and the holder's checklist. Whoever `permissions.assign` allows,
+/// checked before.
+pub(super) async fn assign(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    role: &Role,
+    assignee: &UserId,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
+    let mut jobs = vec![
+        Job::Invite {
+            user: assignee.0.clone(),
+        },
+        Job::SyncBoard,
+    ];
+    if role.name == INCIDENT_LEAD {
+        jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
+    }
+    jobs.push(checklist_for(&role.name, assignee));
+    let text = format!(
+        "{} assigned {} to {}",
+        user.mention(),
+        role.name,
+        assignee.mention()
+    );
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(ctx, EntryKind::Role, user, text)],
+        jobs,
+    );
+    effects.guard = guard;
+    Ok(
+        match ctx
+            .store
+            .set_role(
+                incident.number,
+                &role.name,
+                assignee,
+                !role.multiple,
+                ctx.clock.now(),
+                effects,
+            )
+            .await?
+        {
+            RoleChange::Unchanged => Reply::Ephemeral(format!(
+                "{} already holds {}.",
+                assignee.mention(),
+                role.name
+            )),
+            RoleChange::Changed { replaced } => Reply::InChannel(format!(
+                "{} is now *{}* (assigned by {}){}",
+                assignee.mention(),
+                role.name,
+                user.mention(),
+                handed_over(&replaced)
+            )),
+        },
+    )
+}
+
+/// `, taking over from …` when the role was taken from its holders.
+fn handed_over(replaced: &[UserId]) -> String {
+    if replaced.is_empty() {
+        String::new()
+    } else {
+        let who: Vec<String> = replaced.iter().map(UserId::mention).collect();
+        format!(", taking over from {}", who.join(", "))
+    }
+}
+
+/// `/incident checklist`: posts (again) the checklist of every role the
+/// caller holds, ticks kept; the declarer, who leads from the start, gets
+/// the Incident Lead's this way.
+pub(super) async fn checklists_of(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+) -> Result<Reply, StoreError> {
+    let held: Vec<String> = ctx
+        .store
+        .assignments(incident.number)
+        .await?
+        .into_iter()
+        .filter(|a| a.user == *user)
+        .map(|a| a.role)
+        .filter(|role| {
+            ctx.settings
+                .roles
+                .get(role)
+                .is_some_and(|r| !r.tasks().is_empty())
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(Reply::Ephemeral(format!(
+            "You hold no role with a checklist in {}. Claim one on the role board (`/incident roles`) and its checklist appears here.",
+            incident.reference()
+        )));
+    }
+    let effects = Effects {
+        jobs: held.iter().map(|role| checklist_for(role, user)).collect(),
+        ..Effects::default()
+    };
+    ctx.store
+        .add_effects(incident.number, ctx.clock.now(), effects)
+        .await?;
+    Ok(Reply::Ephemeral(format!(
+        "Posting your {} checklist{} here.",
+        held.join(" and "),
+        if held.len() > 1 { "s" } else { "" }
+    )))
+}
+
+/// Claim or Release on the role board. Claiming a role someone holds is
+/// taking it over, which `permissions.take_over` decides.
+pub(super) async fn claim_or_release(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    number: i64,
+    role_name: &str,
+    claim: bool,
+) -> Result<(), StoreError> {
+    let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
+        return Ok(());
+    };
+    let (incident, now) = (&click.incident, click.now);
+    let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
+        return click
+            .tell(format!("{role_name} is no longer a role here."))
+            .await;
+    };
+    let mut jobs = vec![Job::SyncBoard];
+    if role.name == INCIDENT_LEAD {
+        jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
+    }
+    if claim {
+        jobs.push(checklist_for(&role.name, user));
+    }
+    let verb = if claim { "claimed" } else { "released" };
+    let text = format!("{} {verb} {}", user.mention(), role.name);
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(ctx, EntryKind::Role, user, text)],
+        jobs,
+    );
+    // The board is in the war room: whoever clicks is in it.
+    effects.guard = Guard::open_by(user);
+    if claim {
+        effects.guard.take_over = Some((ctx.settings.permissions.take_over.clone(), user.clone()));
+        match ctx
+            .store
+            .set_role(number, &role.name, user, !role.multiple, now, effects)
+            .await
+        {
+            Ok(RoleChange::Unchanged) => {
+                return click.tell(format!("You already hold {}.", role.name)).await;
+            }
+            Ok(RoleChange::Changed { .. }) => {}
+            Err(StoreError::Refused(why)) => {
+                info!(user = %user, permission = Permission::TakeOver.key(), "refused");
+                return click.tell(why).await;
+            }
+            Err(e) => return Err(e),
+        }
+    } else if !match ctx
+        .store
+        .release_role(number, &role.name, user, now, effects)
+        .await
+    {
+        Err(StoreError::Refused(why)) => return click.tell(why).await,
+        other => other?,
+    } {
+        return click
+            .tell(format!(
+                "You don't hold {}, so there is nothing to release.",
+                role.name
+            ))
+            .await;
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// A tick on a role checklist: recorded on the timeline with who ticked
+/// it, and the message edited in place so everyone sees the progress.
+/// Anyone in the war room may tick (a lead may tick for a busy holder).
+pub(super) async fn tick(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&str>,
+    checklist: i64,
+    task: usize,
+    done: bool,
+) -> Result<(), StoreError> {
+    let Some(list) = ctx.store.checklist(checklist).await? else {
+        return Ok(());
+    };
+    let Some(incident) = ctx.store.incident(list.incident).await? else {
+        return Ok(());
+    };
+    let Some(text) = list.tasks.all().get(task).map(|t| t.text.to_string()) else {
+        warn!(
+            checklist,
+            task, "tick on a task the checklist does not have"
+        );
+        return Ok(());
+    };
+    tracing::Span::current().record("incident", incident.number);
+    let now = ctx.clock.now();
+    if incident.status == Status::Closed {
+        // Put the message back as it was and say why.
+        let mut jobs = vec![Job::SyncChecklist { checklist }];
+        if let Some(c) = channel.or(incident.channel_id.as_deref()) {
+            jobs.push(Job::Ephemeral {
+                channel: c.to_string(),
+                user: user.0.clone(),
+                text: format!(
+                    "{} is closed; its checklists no longer change.",
+                    incident.reference()
+                ),
+            });
+        }
+        let effects = Effects {
+            jobs,
+            ..Effects::default()
+        };
+        ctx.store.add_effects(incident.number, now, effects).await?;
+        ctx.state_changed();
+        return Ok(());
+    }
+    let verb = if done { "ticked" } else { "unticked" };
+    let whose = if list.holder == *user {
+        String::new()
+    } else {
+        format!(" of {}", list.holder.mention())
+    };
+    let note = format!(
+        "{} {verb} “{text}” on the {} checklist{whose}",
+        user.mention(),
+        list.role
+    );
+    let effects = notable(
+        ctx,
+        &incident,
+        vec![entry(ctx, EntryKind::Task, user, note)],
+        vec![Job::SyncChecklist { checklist }],
+    );
+    if ctx
+        .store
+        .tick_task(checklist, task, user, done, now, effects)
+        .await?
+    {
+        ctx.state_changed();
+    }
+    Ok(())
+}
+
+/// The job that shows a new role holder their checklist (written with the
+/// role change, so it is posted once the change is, whatever restarts).
+fn checklist_for(role: &str, user: &UserId) -> Job {
+    Job::PostChecklist {
+        role: role.to_string(),
+        user: user.0.clone(),
+    }
+}

@@ -1,0 +1,272 @@
+//! Severity: `/incident severity [level]`, the severity form (impact,
+//! urgency, override) and its submission, and what a change of level does
+//! to the communication clocks.
+
+use super::{
+    Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, sync_all, trigger_expired,
+};
+use crate::app::Ctx;
+use crate::domain::permissions::Permission;
+use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::jobs::Job;
+use crate::reminders;
+use crate::slack::blocks;
+use crate::slack::inbound::declare_ids;
+use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+/// `/incident severity <level>`, the level resolved: whoever
+/// `permissions.severity` allows, checked before and in `guard`.
+pub(super) async fn set_severity(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    level: &str,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
+    Ok(
+        match change_severity(ctx, incident, user, level, None, guard).await? {
+            None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
+            Some(old) => Reply::InChannel(format!(
+                "{} changed severity: {old} → *{level}*",
+                user.mention()
+            )),
+        },
+    )
+}
+
+/// `/incident severity` without a level: the severity form, when a
+/// `severity_matrix` gives it questions to ask.
+pub(super) async fn severity_form(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
+    match &ctx.settings.severity_matrix {
+        Some(matrix) => open_severity(ctx, incident, matrix, trigger_id).await,
+        None => Reply::Ephemeral(format!(
+            "No `severity_matrix` is configured, so there are no impact and urgency questions: `/incident severity <level>` ({}).",
+            level_names(ctx)
+        )),
+    }
+}
+
+fn level_names(ctx: &Ctx) -> String {
+    ctx.settings
+        .severities
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Comms clocks under a new severity's cadence, counted from the last
+/// update (or the declaration). A reminder already sent stays sent; one that
+/// the new cadence makes overdue fires now.
+fn comms_for_severity(ctx: &Ctx, incident: &Incident, severity: &str) -> ScheduleOp {
+    let c = reminders::cadence(&ctx.settings, severity);
+    let now = ctx.clock.now();
+    let base = incident.last_update_at.unwrap_or(incident.declared_at);
+    let keep = |pending: Option<chrono::DateTime<chrono::Utc>>, after: chrono::Duration| {
+        pending.map(|_| (base + after).max(now))
+    };
+    ScheduleOp::Comms {
+        nudge_at: keep(incident.schedule.nudge_at, c.nudge_after),
+        due_at: keep(incident.schedule.due_at, c.due_after),
+    }
+}
+
+/// Sets the severity (and the impact and urgency answers, when given) with
+/// its timeline entry, the syncs and the cadence of the new level; `guard`
+/// is checked in the write. Returns the previous level, or `None` when
+/// nothing changed.
+async fn change_severity(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    level: &str,
+    assessment: Option<&crate::domain::Assessment>,
+    guard: Guard,
+) -> Result<Option<String>, StoreError> {
+    let mut text = if incident.severity == level {
+        format!("Severity stays {level}")
+    } else {
+        format!("Severity changed from {} to {level}", incident.severity)
+    };
+    if let Some(a) = assessment {
+        text.push_str(&format!(
+            " (impact: {}, urgency: {})",
+            crate::slack::text::escape(&a.impact),
+            crate::slack::text::escape(&a.urgency)
+        ));
+    }
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(ctx, EntryKind::Severity, user, text)],
+        sync_all(),
+    );
+    effects.guard = guard;
+    if incident.status.is_open() && incident.severity != level {
+        effects
+            .schedule
+            .push(comms_for_severity(ctx, incident, level));
+    }
+    ctx.store
+        .set_severity_assessed(incident.number, level, assessment, ctx.clock.now(), effects)
+        .await
+}
+
+/// Opens the severity form (the `trigger_id` dies in 3 s, so now).
+async fn open_severity(
+    ctx: &Ctx,
+    incident: &Incident,
+    matrix: &crate::domain::SeverityMatrix,
+    trigger_id: &str,
+) -> Reply {
+    let view = blocks::severity_modal(incident, &ctx.settings.severities, matrix);
+    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
+        Ok(Ok(())) => Reply::Empty,
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Reply::Ephemeral(
+                "That took too long to open; run `/incident severity` again, or give the level: `/incident severity <level>`."
+                    .to_string(),
+            )
+        }
+        Ok(Err(e)) => Reply::Ephemeral(format!(
+            "I could not open the severity form ({e}). Try again, or give the level: `/incident severity <level>`."
+        )),
+        Err(_) => Reply::Ephemeral(
+            "Slack took too long to open the severity form. Try again, or give the level: `/incident severity <level>`."
+                .to_string(),
+        ),
+    }
+}
+
+/// What the severity questions of a form decide: the level (the override,
+/// else the matrix's suggestion) and the answers to store, or the errors
+/// to show by block.
+pub(super) fn assess_form(
+    ctx: &Ctx,
+    chosen: Option<&str>,
+    impact: Option<&str>,
+    urgency: Option<&str>,
+) -> Result<(String, Option<crate::domain::Assessment>), BTreeMap<String, String>> {
+    let mut errors = BTreeMap::new();
+    let chosen = match chosen.map(|s| ctx.settings.severities.resolve(s)) {
+        None => None,
+        Some(Ok(l)) => Some(l.name.clone()),
+        Some(Err(e)) => {
+            errors.insert(declare_ids::SEVERITY.to_string(), e.to_string());
+            return Err(errors);
+        }
+    };
+    let Some(matrix) = &ctx.settings.severity_matrix else {
+        return match chosen {
+            Some(level) => Ok((level, None)),
+            None => {
+                errors.insert(
+                    declare_ids::SEVERITY.to_string(),
+                    "Pick a severity.".to_string(),
+                );
+                Err(errors)
+            }
+        };
+    };
+    let assessment = match (impact, urgency) {
+        (Some(i), Some(u)) => match matrix.assess(i, u) {
+            Some(a) => Some(a),
+            None => {
+                errors.insert(
+                    declare_ids::IMPACT_ANSWER.to_string(),
+                    "These choices changed since the form opened: close it and open it again."
+                        .to_string(),
+                );
+                return Err(errors);
+            }
+        },
+        _ => None,
+    };
+    match crate::domain::severity_matrix::decide(matrix, chosen.as_deref(), assessment.as_ref()) {
+        Some(level) => Ok((level, assessment)),
+        None => {
+            let message =
+                "Answer both questions to get a suggested severity, or pick a severity below.";
+            if impact.is_none() {
+                errors.insert(declare_ids::IMPACT_ANSWER.to_string(), message.to_string());
+            }
+            if urgency.is_none() {
+                errors.insert(declare_ids::URGENCY.to_string(), message.to_string());
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// The severity form was submitted: the same permission and "still open"
+/// checks as `/incident severity <level>`, made in the write.
+pub async fn severity_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    form: &crate::slack::inbound::SeverityForm,
+) -> Result<SubmissionReply, StoreError> {
+    tracing::Span::current().record("incident", number);
+    let refuse = |why: String| {
+        let mut errors = BTreeMap::new();
+        errors.insert(declare_ids::SEVERITY.to_string(), why);
+        Ok(SubmissionReply::Errors(errors))
+    };
+    let Some(incident) = ctx.store.incident(number).await? else {
+        return refuse("This incident no longer exists.".to_string());
+    };
+    if incident.status == Status::Closed {
+        return refuse(format!("{} is closed.", incident.reference()));
+    }
+    let (level, assessment) = match assess_form(
+        ctx,
+        form.severity.as_deref(),
+        form.impact.as_deref(),
+        form.urgency.as_deref(),
+    ) {
+        Ok(x) => x,
+        Err(errors) => return Ok(SubmissionReply::Errors(errors)),
+    };
+    let allowed = ctx.settings.permissions.get(Permission::Severity);
+    let guard = Guard::open_by(user).allowing(Permission::Severity, allowed, user);
+    let channel = incident
+        .channel_id
+        .clone()
+        .unwrap_or_else(|| incident.origin_channel.clone());
+    match change_severity(ctx, &incident, user, &level, assessment.as_ref(), guard).await {
+        Err(StoreError::Refused(why)) => {
+            info!(user = %user, "refused");
+            refuse(why)
+        }
+        Err(e) => Err(e),
+        Ok(old) => {
+            let text = match old {
+                None => format!("{} is already {level}.", incident.reference()),
+                Some(old) if old == level => format!(
+                    "{} stays {level}; the impact and urgency answers are recorded.",
+                    incident.reference()
+                ),
+                Some(old) => format!("{} is now *{level}* (was {old}).", incident.reference()),
+            };
+            ctx.store
+                .add_effects(
+                    number,
+                    ctx.clock.now(),
+                    Effects {
+                        jobs: vec![Job::Ephemeral {
+                            channel,
+                            user: user.0.clone(),
+                            text,
+                        }],
+                        ..Effects::default()
+                    },
+                )
+                .await?;
+            ctx.state_changed();
+            Ok(SubmissionReply::Close)
+        }
+    }
+}

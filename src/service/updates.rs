@@ -1,0 +1,185 @@
+//! Status updates: `/incident update [text]`, the update form and its
+//! submission, and where an update is posted.
+
+use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_expired};
+use crate::app::Ctx;
+use crate::domain::comms::Schedule;
+use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::reminders;
+use crate::slack::blocks;
+use crate::store::{Destination, Guard, ScheduleOp, StoreError};
+use std::collections::BTreeMap;
+use tracing::warn;
+
+/// `/incident update <text>`: posted as typed.
+pub(super) async fn update(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: &str,
+    guard: Guard,
+) -> Result<Reply, StoreError> {
+    let to = post_update(ctx, incident, user, text, &[], guard).await?;
+    Ok(Reply::Ephemeral(format!("Status update posted to {to}.")))
+}
+
+/// Opens the update modal (the `trigger_id` dies in 3 s, so now); the
+/// error is what to tell the person.
+pub(super) async fn open_update(
+    ctx: &Ctx,
+    incident: &Incident,
+    trigger_id: &str,
+) -> Result<(), String> {
+    let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
+    let announced = !(incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None);
+    let view = blocks::update_modal(incident, &audiences, announced);
+    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) if trigger_expired(&e) => {
+            warn!(error = %e, "views.open: the trigger expired");
+            Err(
+                "That took too long to open; run `/incident update` again, or post the text directly: `/incident update <text>`."
+                    .to_string(),
+            )
+        }
+        Ok(Err(e)) => Err(format!(
+            "I could not open the update form ({e}). Try again, or post the text directly: `/incident update <text>`."
+        )),
+        Err(_) => Err(
+            "Slack took too long to open the update form. Try again, or use `/incident update <text>`.".to_string(),
+        ),
+    }
+}
+
+/// Records a status update and queues its posts: the announcement channel
+/// and the chosen audiences, plus a copy in the war room. Restarts the
+/// communication clocks while the incident is open. Returns where it goes.
+pub async fn post_update(
+    ctx: &Ctx,
+    incident: &Incident,
+    user: &UserId,
+    text: &str,
+    audiences: &[String],
+    guard: Guard,
+) -> Result<String, StoreError> {
+    use crate::config::PrivateAnnounce;
+    use blocks::update_ids::ANNOUNCEMENT;
+    let mut destinations = Vec::new();
+    let mut add = |channel: &str, audience: &str| {
+        if !destinations
+            .iter()
+            .any(|d: &Destination| d.channel == channel)
+        {
+            destinations.push(Destination {
+                channel: channel.to_string(),
+                audience: audience.to_string(),
+            });
+        }
+    };
+    // A private incident announced nowhere is not updated there by default
+    // either; an audience chosen in the form still gets it.
+    let announced =
+        !(incident.private && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
+    if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
+        add(&incident.announce_channel, ANNOUNCEMENT);
+    }
+    for name in audiences {
+        if let Some(channel) = ctx.settings.audiences.get(name) {
+            add(channel, name);
+        }
+    }
+    if let Some(room) = &incident.channel_id {
+        add(room, "war room");
+    }
+    let now = ctx.clock.now();
+    let places: Vec<String> = destinations
+        .iter()
+        .map(|d| format!("<#{}>", d.channel))
+        .collect();
+    let places = places.join(", ");
+    let mut effects = notable(
+        ctx,
+        incident,
+        vec![entry(
+            ctx,
+            EntryKind::Update,
+            user,
+            format!("Status update by {} to {places}: {text}", user.mention()),
+        )],
+        vec![],
+    );
+    effects.schedule.push(ScheduleOp::LastUpdate(now));
+    effects.guard = guard;
+    if incident.status.is_open() {
+        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+        effects
+            .schedule
+            .push(ScheduleOp::Comms { nudge_at, due_at });
+    }
+    ctx.store
+        .record_update(incident.number, user, text, &destinations, now, effects)
+        .await?;
+    ctx.state_changed();
+    Ok(places)
+}
+
+/// The update modal was submitted.
+pub async fn update_submitted(
+    ctx: &Ctx,
+    user: &UserId,
+    number: i64,
+    answers: &crate::domain::comms::UpdateAnswers,
+    audiences: &[String],
+) -> Result<SubmissionReply, StoreError> {
+    use blocks::update_ids::{AUDIENCES, STATUS};
+    tracing::Span::current().record("incident", number);
+    let mut errors = BTreeMap::new();
+    if answers.status.is_empty() {
+        errors.insert(
+            STATUS.to_string(),
+            "Say where things stand, even if it is \"still investigating\".".to_string(),
+        );
+    }
+    let incident = match ctx.store.incident(number).await? {
+        Some(i) if i.status != Status::Closed => i,
+        _ => {
+            errors.insert(STATUS.to_string(), "This incident is closed.".to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+    };
+    // A private incident announced nowhere may be updated in its war room
+    // alone.
+    let war_room_only = incident.private
+        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None;
+    if audiences.is_empty() && !war_room_only {
+        errors.insert(
+            AUDIENCES.to_string(),
+            "Pick at least one place to post to.".to_string(),
+        );
+    }
+    if !errors.is_empty() {
+        return Ok(SubmissionReply::Errors(errors));
+    }
+    // What people type in a form is text, not markup: `<!channel>` must
+    // not ping a whole channel.
+    let answers = crate::domain::comms::UpdateAnswers {
+        status: blocks::escape(&answers.status),
+        impact: blocks::escape(&answers.impact),
+        workaround: blocks::escape(&answers.workaround),
+        next_update_minutes: answers.next_update_minutes,
+    };
+    let text = crate::domain::comms::assemble_update(
+        crate::domain::comms::Phase::of(incident.status),
+        &answers,
+        ctx.clock.now(),
+    );
+    match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
+        Err(StoreError::Refused(why)) => {
+            errors.insert(STATUS.to_string(), why);
+            Ok(SubmissionReply::Errors(errors))
+        }
+        other => other.map(|_| SubmissionReply::Close),
+    }
+}
