@@ -3,6 +3,8 @@
 //! every role through the person switcher, from `/incident declare` to the
 //! postmortem file, and the test writes docs/playground.png on the way.
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -97,24 +99,47 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
 }
 
+/// Finds the element at `at` and does `act` with it; found again and done
+/// again (bounded) while that fails, as it does when a live update
+/// re-renders the element between the find and the act (a stale element).
+async fn with<T, F, Fut>(c: &Client, at: Locator<'_>, act: F) -> T
+where
+    F: Fn(Element) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, CmdError>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let last = match c.find(at).await {
+            Ok(el) => match act(el).await {
+                Ok(Some(out)) => return out,
+                Ok(None) => "nothing".to_string(),
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() > deadline {
+            panic!("{at:?}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks the element at `css` (see [`with`]).
+async fn click(c: &Client, css: &str) {
+    with(c, Locator::Css(css), |el| async move {
+        el.click().await.map(Some)
+    })
+    .await
+}
+
 async fn say(c: &Client, text: &str) {
     let composer = wait_for(c, "#composer").await;
     composer.send_keys(text).await.unwrap();
-    c.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "#send").await;
 }
 
 async fn be(c: &Client, user: &str) {
-    c.find(Locator::Css(&format!("#person option[value='{user}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, &format!("#person option[value='{user}']")).await;
 }
 
 #[tokio::test]
@@ -153,64 +178,36 @@ async fn a_war_room_in_a_real_browser() {
     // Declare from #general and fill in the modal.
     say(&c, "/incident declare Checkout is down").await;
     wait_for(&c, "#modal-form").await;
-    wait_for(&c, "#in-severity option[value='SEV2']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#in-severity option[value='SEV2']").await;
     let summary = wait_for(&c, "#in-summary").await;
     summary
         .send_keys("Card payments fail at the last step for EU customers.")
         .await
         .unwrap();
-    c.find(Locator::Css("#modal-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#modal-submit").await;
 
     // The war room appears with its role board.
-    wait_for(&c, "#channels li[data-name^='inc-1-']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#channels li[data-name^='inc-1-']").await;
     wait_for(&c, "#messages button[data-action='role.claim']").await;
 
     // Sam claims Scribe.
     be(&c, "USAM").await;
-    wait_for(
+    click(
         &c,
         "button[data-action='role.claim'][data-value='1|Scribe']",
     )
-    .await
-    .click()
-    .await
-    .unwrap();
+    .await;
     wait_text(&c, "#messages", "Scribe: @sam").await;
 
     // Sam posts and tags the message with 📌; the bot confirms with 📝.
     say(&c, "Rolled back the 14:02 deploy, error rate falling").await;
     let tagged = "//div[contains(@class,'msg ') or @class='msg'][.//div[@class='text'][contains(., 'Rolled back the 14:02 deploy')]]";
-    let message = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(tagged))
-        .await
-        .unwrap();
-    message
-        .find(Locator::Css(".react-add"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&c, "#picker button[data-emoji='pushpin']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    let react = format!("{tagged}//*[contains(@class,'react-add')]");
+    with(&c, Locator::XPath(&react), |el| async move {
+        el.click().await.map(Some)
+    })
+    .await;
+    click(&c, "#picker button[data-emoji='pushpin']").await;
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::XPath(&format!(
@@ -221,12 +218,7 @@ async fn a_war_room_in_a_real_browser() {
 
     // Half an hour later: the comms nudge.
     be(&c, "UALEX").await;
-    c.find(Locator::Css("#plus30"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#plus30").await;
     wait_text(&c, "#messages", "no status update since").await;
     // The war room mid-incident (role board, the tagged message and its
     // confirmation, the nudge): the README's picture.
@@ -238,8 +230,10 @@ async fn a_war_room_in_a_real_browser() {
 
     // Close: the postmortem file, with the tagged message in it.
     say(&c, "/incident close").await;
-    let link = wait_for(&c, "a.file-link").await;
-    let href = link.attr("href").await.unwrap().expect("a download link");
+    let href = with(&c, Locator::Css("a.file-link"), |el| async move {
+        el.attr("href").await
+    })
+    .await;
     let draft = reqwest::get(format!(
         "{}{}",
         playground.url,
