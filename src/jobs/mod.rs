@@ -143,6 +143,20 @@ impl Job {
         )
     }
 
+    /// The pacer key (see `slack::pacer`) of the first Web API call this
+    /// job makes, where it is the same every time and paced for the whole
+    /// workspace: while the pacer holds that key back, the store lets jobs
+    /// of it wait instead of having them claimed and put back one by one.
+    /// `None`: not known in advance (posts into a room not created yet,
+    /// edits that may turn into posts, a retry looking for its post first).
+    pub fn pace_key(&self) -> Option<&'static str> {
+        match self {
+            Job::CaptureMessage { .. } => Some("conversations.history"),
+            Job::Invite { .. } => Some("conversations.invite"),
+            _ => None,
+        }
+    }
+
     /// Sync jobs render the state current when they run, so one pending
     /// copy serves any number of changes.
     pub fn coalesces(&self) -> bool {

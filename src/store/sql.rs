@@ -340,19 +340,56 @@ where
                     }
                 }
             }
+            // A job whose first call the pacer holds back waits until then
+            // rather than being claimed only to be put back (see
+            // `finish_job`).
+            let mut run_after = millis(now);
+            if let Some(key) = job.pace_key() {
+                let held: Option<i64> =
+                    sqlx::query_scalar("SELECT held_until FROM job_pace WHERE pace_key = $1")
+                        .bind(key)
+                        .fetch_optional(&mut **self)
+                        .await?;
+                run_after = run_after.max(held.unwrap_or(0));
+            }
             sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room, pace_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(number)
         .bind(job.kind())
         .bind(payload)
         .bind(millis(now))
-        .bind(millis(now))
+        .bind(run_after)
         .bind(job.object())
         .bind(job.needs_room())
+        .bind(job.pace_key())
         .execute(&mut **self)
         .await?;
         }
+        Ok(())
+    }
+
+    /// Records that the pacer holds `key` back until `until` (a job of that
+    /// key was paced before it sent anything): jobs of that key already due
+    /// move to then in one statement, and jobs queued meanwhile start there
+    /// (see `apply_effects`), so none is claimed only to be put back.
+    pub(super) async fn hold_pace_key(&mut self, key: &str, until: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO job_pace (pace_key, held_until) VALUES ($1, $2)
+             ON CONFLICT (pace_key) DO UPDATE SET held_until = excluded.held_until
+             WHERE job_pace.held_until < excluded.held_until",
+        )
+        .bind(key)
+        .bind(until)
+        .execute(&mut **self)
+        .await?;
+        sqlx::query(
+            "UPDATE jobs SET run_after = $1 WHERE state = 'pending' AND pace_key = $2 AND run_after < $1",
+        )
+        .bind(until)
+        .bind(key)
+        .execute(&mut **self)
+        .await?;
         Ok(())
     }
 
@@ -493,11 +530,16 @@ where
 /// of its incident writes the same Slack object (`object`: the topic, the
 /// board, the announcement, one channel's posts), and, when it needs the war
 /// room, none creates the room. Jobs without an object wait only for that.
+/// Two lookups by `(incident_number, object)` (index `jobs_waiting`), so the
+/// check costs the same however many jobs of the incident are waiting.
 const UNBLOCKED: &str = "NOT EXISTS (
     SELECT 1 FROM jobs e
-    WHERE e.incident_number = j.incident_number AND e.id < j.id
-      AND e.state IN ('pending', 'running')
-      AND (e.object = j.object OR (j.needs_room AND e.object = 'room')))";
+    WHERE e.incident_number = j.incident_number AND e.object = j.object AND e.id < j.id
+      AND e.state IN ('pending', 'running'))
+  AND NOT (j.needs_room AND EXISTS (
+    SELECT 1 FROM jobs e
+    WHERE e.incident_number = j.incident_number AND e.object = 'room' AND e.id < j.id
+      AND e.state IN ('pending', 'running')))";
 
 #[async_trait]
 impl<B> Store for B
@@ -1315,14 +1357,25 @@ where
         // One statement: pick the first due job that waits for nothing
         // (`UNBLOCKED`), and lease it. `CLAIM_LOCK` makes replicas
         // skip a row another one is claiming instead of waiting for it.
+        // Pending jobs and expired leases are looked up apart, each in due
+        // order (index `jobs_due`), so the lookup stops at the first job
+        // that waits for nothing instead of checking every due job.
         let claim_lock = Self::CLAIM_LOCK;
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
              WHERE id = (
-               SELECT j.id FROM jobs j
-               WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
-                 AND {UNBLOCKED}
-               ORDER BY j.run_after, j.id LIMIT 1 {claim_lock})
+               SELECT id FROM (
+                 SELECT id, run_after FROM (
+                   SELECT j.id, j.run_after FROM jobs j
+                   WHERE j.state = 'pending' AND j.run_after <= $2 AND {UNBLOCKED}
+                   ORDER BY j.run_after, j.id LIMIT 1 {claim_lock}) pending
+                 UNION ALL
+                 SELECT id, run_after FROM (
+                   SELECT j.id, j.run_after FROM jobs j
+                   WHERE j.state = 'running' AND j.locked_until <= $2 AND {UNBLOCKED}
+                   ORDER BY j.run_after, j.id LIMIT 1 {claim_lock}) expired
+               ) due
+               ORDER BY run_after, id LIMIT 1)
              RETURNING id, incident_number, payload, attempts, created_at"
         );
         let mut tx = self.write_background().await?;
@@ -1350,9 +1403,15 @@ where
     async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
         // A job waiting for an earlier one (see `UNBLOCKED`) is not due,
         // whatever its run_after.
+        // The earliest of each state, read in due order, so the scan stops
+        // at the first job that waits for nothing.
         let sql = format!(
-            "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
-             WHERE j.state IN ('pending', 'running') AND {UNBLOCKED}"
+            "SELECT MIN(t) FROM (
+               SELECT (SELECT j.run_after FROM jobs j WHERE j.state = 'pending' AND {UNBLOCKED}
+                       ORDER BY j.run_after LIMIT 1) AS t
+               UNION ALL
+               SELECT (SELECT j.locked_until FROM jobs j WHERE j.state = 'running' AND {UNBLOCKED}
+                       ORDER BY j.locked_until LIMIT 1) AS t) due"
         );
         let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(self.pool())
@@ -1376,14 +1435,29 @@ where
             .bind(claim.id)
             .bind(claim.attempt),
             // Not run (paced): back in the queue for when its call may be
-            // made; an attempt that sent nothing is given back.
-            JobOutcome::Deferred { at, refund } => sqlx::query(
-                "UPDATE jobs SET state = 'pending', run_after = $1, attempts = attempts - $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(millis(at))
-            .bind(claim.id)
-            .bind(claim.attempt)
-            .bind(i64::from(refund)),
+            // made; an attempt that sent nothing is given back, and then its
+            // first call's key is what the pacer holds: the key's other jobs
+            // wait for then too (`hold_pace_key`).
+            JobOutcome::Deferred { at, refund } => {
+                let mut tx = self.write_background().await?;
+                let key: Option<Option<String>> = sqlx::query_scalar(
+                    "UPDATE jobs SET state = 'pending', run_after = $1, attempts = attempts - $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running' RETURNING pace_key",
+                )
+                .bind(millis(at))
+                .bind(claim.id)
+                .bind(claim.attempt)
+                .bind(i64::from(refund))
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(key) = key else {
+                    return Ok(false);
+                };
+                if let (Some(key), true) = (key, refund) {
+                    tx.hold_pace_key(&key, millis(at)).await?;
+                }
+                tx.commit().await?;
+                return Ok(true);
+            }
             JobOutcome::Retry { at, error } => sqlx::query(
                 "UPDATE jobs SET state = 'pending', run_after = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
             )
