@@ -15,6 +15,7 @@ pub mod metrics;
 #[cfg(feature = "playground")]
 pub mod playground;
 pub mod postmortem;
+pub mod queue;
 pub mod readiness;
 pub mod reminders;
 pub mod server;

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`).
 
-use crate::store::{JobCounts, JobOutcome, Store};
+use crate::queue::{JobCounts, JobOutcome};
+use crate::store::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

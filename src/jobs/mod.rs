@@ -1,157 +1,22 @@
 //! Durable Slack work. A job row is written in the same transaction as the
 //! state change that needs it; workers claim due jobs, run them from the
 //! current database state, and record the Slack ids they produce, so a retry
-//! never makes a second channel or a second board.
+//! never makes a second channel or a second board. What a job is and the
+//! queue's SQL are in `crate::queue`. Long because every job's Slack calls
+//! share this file's private helpers (`current`, `post_once`, `in_channel`).
 
 mod notice;
 
+pub use crate::queue::{Job, ROOM};
+
 use crate::app::Ctx;
 use crate::domain::{self, IncidentNumber, channel_name};
+use crate::queue::{Claim, JobOutcome, JobRow};
 use crate::slack::{CallError, SlackErrorCode, blocks};
-use crate::store::{Claim, JobOutcome, JobRow};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument, debug, error, info, warn};
-
-/// One piece of Slack work.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "job", rename_all = "snake_case")]
-pub enum Job {
-    /// `conversations.create` for the war room, `-2`, `-3`, … on `name_taken`.
-    CreateChannel,
-    /// `conversations.invite` into the war room.
-    Invite { user: String },
-    /// `conversations.setTopic` from the current state.
-    SyncTopic,
-    /// Posts the role board, or edits it in place once posted.
-    SyncBoard,
-    /// Posts a fresh role board (`/incident roles`); later edits go to it.
-    PostBoard,
-    /// Posts the announcement, or edits it in place once posted.
-    SyncAnnouncement,
-    /// Fetches a tagged message (text, author, permalink), fills its
-    /// timeline entry and confirms the tag with the bot's reaction. `by` is
-    /// the tagger, told if it fails (absent in jobs queued before it was).
-    CaptureMessage {
-        ts: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        by: Option<String>,
-    },
-    /// Posts one status update to one channel.
-    PostUpdate { update_id: i64, channel: String },
-    /// Posts a reminder in the war room, rendered from the state when it runs.
-    PostReminder {
-        kind: crate::domain::comms::ReminderKind,
-    },
-    /// Generates the postmortem draft from the current state, keeps it,
-    /// posts its summary in the war room and uploads it as Markdown.
-    PostPostmortem,
-    /// An ephemeral message to one person.
-    Ephemeral {
-        channel: String,
-        user: String,
-        text: String,
-    },
-    /// Tells the person who caused a job that failed what went wrong: an
-    /// ephemeral in `channel`, or a direct message when there is none or
-    /// Slack refuses it there. Its own failure tells no one.
-    Notice {
-        channel: Option<String>,
-        user: String,
-        text: String,
-    },
-    /// Opens `user`'s checklist of `role` (they just took it) and posts it
-    /// in the war room; its recurring tasks are first due one interval
-    /// after the job was queued.
-    PostChecklist { role: String, user: String },
-    /// Edits a checklist message in place from its current ticks.
-    SyncChecklist { checklist: i64 },
-    /// Reminds a role holder of their recurring tasks; `since` and `until`
-    /// (Unix ms) bound the timeline the Scribe's summary is built from.
-    PostChecklistReminder {
-        checklist: i64,
-        since: i64,
-        until: i64,
-    },
-    /// Posts the Scribe's internal summary, as edited, in the war room.
-    PostSummary { text: String, by: String },
-    /// The weekly digest: a direct message to `owner` listing their open
-    /// follow-ups (of every incident) as they are when it runs, each with
-    /// a Done button. `week` is the digest's week (its Monday).
-    FollowupDigest { owner: String, week: String },
-}
-
-impl Job {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Job::CreateChannel => "create_channel",
-            Job::Invite { .. } => "invite",
-            Job::SyncTopic => "sync_topic",
-            Job::SyncBoard => "sync_board",
-            Job::PostBoard => "post_board",
-            Job::SyncAnnouncement => "sync_announcement",
-            Job::CaptureMessage { .. } => "capture_message",
-            Job::PostUpdate { .. } => "post_update",
-            Job::PostReminder { .. } => "post_reminder",
-            Job::PostPostmortem => "post_postmortem",
-            Job::Ephemeral { .. } => "ephemeral",
-            Job::Notice { .. } => "notice",
-            Job::PostChecklist { .. } => "post_checklist",
-            Job::SyncChecklist { .. } => "sync_checklist",
-            Job::PostChecklistReminder { .. } => "post_checklist_reminder",
-            Job::PostSummary { .. } => "post_summary",
-            Job::FollowupDigest { .. } => "followup_digest",
-        }
-    }
-
-    /// The Slack object this job writes, which orders it: an earlier
-    /// unfinished job of the same incident writing the same object runs
-    /// first (edits apply in order, posts into one channel keep theirs).
-    /// `None`: nothing to keep in order with.
-    pub fn object(&self) -> Option<String> {
-        match self {
-            Job::CreateChannel => Some(ROOM.to_string()),
-            Job::SyncTopic => Some("topic".to_string()),
-            Job::SyncBoard | Job::PostBoard => Some("board".to_string()),
-            Job::SyncAnnouncement => Some("announcement".to_string()),
-            Job::PostUpdate { channel, .. } => Some(format!("post:{channel}")),
-            Job::PostReminder { .. }
-            | Job::PostPostmortem
-            | Job::PostChecklist { .. }
-            | Job::PostChecklistReminder { .. }
-            | Job::PostSummary { .. } => Some("post:room".to_string()),
-            Job::SyncChecklist { checklist } => Some(format!("checklist:{checklist}")),
-            Job::Invite { .. }
-            | Job::CaptureMessage { .. }
-            | Job::Ephemeral { .. }
-            | Job::Notice { .. }
-            | Job::FollowupDigest { .. } => None,
-        }
-    }
-
-    /// Whether this job waits for the war room to be created (it works in
-    /// the room, or shows its link).
-    pub fn needs_room(&self) -> bool {
-        !matches!(
-            self,
-            Job::CreateChannel
-                | Job::Ephemeral { .. }
-                | Job::Notice { .. }
-                | Job::FollowupDigest { .. }
-        )
-    }
-
-    /// Sync jobs render the state current when they run, so one pending
-    /// copy serves any number of changes.
-    pub fn coalesces(&self) -> bool {
-        matches!(
-            self,
-            Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement
-        )
-    }
-}
 
 /// How long a claim lasts without renewal. A live worker renews it every
 /// [`HEARTBEAT`] while its job runs; a job whose process died is claimable
@@ -165,8 +30,6 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// Names tried for one war room before giving up on `name_taken`.
 const MAX_NAME_ATTEMPTS: u32 = 50;
-/// The object of the job creating the war room (see [`Job::object`]).
-pub const ROOM: &str = "room";
 
 /// Delay before retry number `attempts` (1-based), with up to 25 % jitter
 /// derived from the job id so replicas retrying together spread out.

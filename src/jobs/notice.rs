@@ -5,8 +5,9 @@
 use super::{GIVE_UP_AFTER, Job, RunError};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
+use crate::queue::JobRow;
 use crate::slack::{CallError, SlackErrorCode, blocks};
-use crate::store::{JobRow, StoreError};
+use crate::store::StoreError;
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::warn;
 

@@ -1,9 +1,11 @@
 //! Durable state behind one trait. Every method is one transaction: a state
 //! change, the timeline entries it causes and the Slack work it needs are
-//! written together or not at all.
+//! written together or not at all. The job queue's side is `crate::queue`.
+//! Long because the trait is the store's whole interface, one method per
+//! transaction, with the values they take.
 
 mod postgres;
-mod sql;
+pub(crate) mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -13,7 +15,7 @@ use crate::domain::{
     Allowed, Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Permission,
     Status, TimelineChange, UserId,
 };
-use crate::jobs::Job;
+use crate::queue::{Job, Queue};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -186,57 +188,6 @@ pub enum RoleChange {
     Changed { replaced: Vec<UserId> },
 }
 
-/// One claim of one job: the attempt number fences it, so a worker whose
-/// lease ran out cannot finish a job another worker has claimed since.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Claim {
-    pub id: i64,
-    pub attempt: i64,
-}
-
-/// A job as claimed by a worker.
-#[derive(Clone, Debug)]
-pub struct JobRow {
-    pub id: i64,
-    pub incident: Option<IncidentNumber>,
-    pub job: Job,
-    pub attempts: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-impl JobRow {
-    pub fn claim(&self) -> Claim {
-        Claim {
-            id: self.id,
-            attempt: self.attempts,
-        }
-    }
-}
-
-/// What a worker reports about a job it ran.
-#[derive(Clone, Debug)]
-pub enum JobOutcome {
-    Done,
-    Retry {
-        at: DateTime<Utc>,
-        error: String,
-    },
-    /// Not run yet: the pacer holds its call until `at` (Slack's rate
-    /// limit, or a 429). `refund`: nothing was sent, so the attempt does
-    /// not count.
-    Deferred {
-        at: DateTime<Utc>,
-        refund: bool,
-    },
-    /// Gave up. `notice` (a job telling the person who caused the work
-    /// what went wrong) is queued in the same transaction, so it is sent
-    /// once however the process stops.
-    Failed {
-        error: String,
-        notice: Option<Job>,
-    },
-}
-
 /// What a Socket Mode delivery found when it claimed its envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvelopeClaim {
@@ -248,17 +199,9 @@ pub enum EnvelopeClaim {
     Busy,
 }
 
-/// Counts of jobs by state, for `/metrics`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct JobCounts {
-    pub pending: i64,
-    pub running: i64,
-    pub done: i64,
-    pub failed: i64,
-}
-
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// Everything but the job queue, which is [`Queue`].
+pub trait Store: Queue + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// Answers when the database does.
@@ -455,35 +398,6 @@ pub trait Store: Send + Sync + 'static {
     /// A cached display name and when it was fetched.
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;
-
-    /// Claims the next due job that waits for nothing: a job waits while an
-    /// earlier unfinished job of its incident writes the same Slack object,
-    /// or (when it needs the war room) creates the room.
-    async fn claim_job(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<JobRow>>;
-    /// When the next pending job falls due, if any.
-    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>>;
-    /// Records how a claimed job ended; false when the claim was lost (its
-    /// lease ran out and another worker claimed the job again). A failure's
-    /// notice is queued with it, outside its incident's queue (so jobs still
-    /// waiting there do not hold it back), unless the same notice was queued
-    /// within the hour.
-    async fn finish_job(
-        &self,
-        claim: Claim,
-        outcome: JobOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-    /// Keeps a running job's lease alive; false when the claim was lost.
-    async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool>;
-    /// At start: makes jobs left running by a dead process claimable again.
-    /// SQLite has one process, so every running job is stale; on PostgreSQL
-    /// other replicas may be running theirs, and leases expire instead.
-    async fn release_stale_jobs(&self) -> Result<u64>;
-    async fn job_counts(&self) -> Result<JobCounts>;
 
     /// Opens `holder`'s checklist of `role` with these tasks, recurring
     /// tasks first due at `cadence_at`; one who takes the role again gets

@@ -4,6 +4,8 @@
 //! stale jobs); every [`Backend`] is a [`Store`] through the one generic
 //! implementation here. Placeholders are `$N`, booleans `TRUE`/`FALSE` and
 //! times integer milliseconds, which both databases read the same way.
+//! Long because it is the one generic implementation of [`Store`]; the job
+//! queue's SQL is in `crate::queue::sql`.
 //!
 //! The bounds on `Backend::Db` (what sqlx must offer for the column types we
 //! use) are written out on the two generic `impl` blocks and the two row
@@ -68,8 +70,8 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 
 /// A write transaction, holding the writer lock (if any) until it ends.
 pub struct Tx<B: Backend> {
-    pub(super) tx: Transaction<'static, B::Db>,
-    pub(super) _writer: Option<WriterGuard>,
+    pub(crate) tx: Transaction<'static, B::Db>,
+    pub(crate) _writer: Option<WriterGuard>,
 }
 
 const INCIDENT_COLUMNS: &str = "number, title, severity, status, summary, security, drill, is_private, declared_by, declared_at, impact_started_at, detected_at, mitigated_at, resolved_at, closed_at, origin_channel, announce_channel, channel_id, channel_name, board_ts, announce_ts, last_update_at, nudge_at, due_at, scribe_at, impact, urgency";
@@ -155,7 +157,7 @@ where
     for<'a> Option<&'a str>: Encode<'a, B::Db>,
 {
     /// Commits, then lets the next writer in.
-    async fn commit(self) -> Result<(), sqlx::Error> {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
 
@@ -311,48 +313,7 @@ where
             };
             q.bind(number).execute(&mut **self).await?;
         }
-        for job in effects.jobs {
-            let payload = serde_json::to_string(&job)
-                .map_err(|e| StoreError::Serialize(format!("a {} job ({e})", job.kind())))?;
-            if job.coalesces() {
-                let pending: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
-            )
-            .bind(number)
-            .bind(&payload)
-            .fetch_optional(&mut **self)
-            .await?;
-                if let Some(id) = pending {
-                    // The pending copy now carries this change too: its give-up
-                    // clock starts afresh so the change is not given up early.
-                    // Its attempt count stays: it fences claims and tells a retry
-                    // to look for what an earlier attempt may have posted.
-                    let reused = sqlx::query(
-                        "UPDATE jobs SET created_at = $1 WHERE id = $2 AND state = 'pending'",
-                    )
-                    .bind(millis(now))
-                    .bind(id)
-                    .execute(&mut **self)
-                    .await?
-                    .rows_affected();
-                    if reused == 1 {
-                        continue;
-                    }
-                }
-            }
-            sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(number)
-        .bind(job.kind())
-        .bind(payload)
-        .bind(millis(now))
-        .bind(millis(now))
-        .bind(job.object())
-        .bind(job.needs_room())
-        .execute(&mut **self)
-        .await?;
-        }
+        self.enqueue(Some(number), effects.jobs, now).await?;
         Ok(())
     }
 
@@ -436,68 +397,7 @@ where
         }
         Ok(())
     }
-
-    /// Marks a claimed job failed and queues `notice` in the same transaction.
-    /// The notice has no incident, so it runs at once rather than behind the
-    /// incident's other jobs; one identical to a notice of the last hour is
-    /// dropped.
-    pub(super) async fn fail_with_notice(
-        mut self,
-        claim: Claim,
-        error: String,
-        notice: Job,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let failed = sqlx::query(
-        "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-    )
-    .bind(millis(now))
-    .bind(claim.id)
-    .bind(claim.attempt)
-    .bind(error)
-    .execute(&mut *self)
-    .await?
-    .rows_affected()
-        == 1;
-        if !failed {
-            return Ok(false);
-        }
-        let payload = serde_json::to_string(&notice)
-            .map_err(|e| StoreError::Serialize(format!("a notice job ({e})")))?;
-        // The same words to the same person within the hour say nothing new
-        // (several jobs meeting one archived war room, say).
-        let recent: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
-    )
-    .bind(&payload)
-    .bind(millis(now - chrono::Duration::hours(1)))
-    .fetch_optional(&mut *self)
-    .await?;
-        if recent.is_none() {
-            sqlx::query(
-            "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
-        )
-        .bind(notice.kind())
-        .bind(payload)
-        .bind(millis(now))
-        .bind(millis(now))
-        .execute(&mut *self)
-        .await?;
-        }
-        self.commit().await?;
-        Ok(true)
-    }
 }
-
-/// The ordering rule, as a condition on job `j`: no earlier unfinished job
-/// of its incident writes the same Slack object (`object`: the topic, the
-/// board, the announcement, one channel's posts), and, when it needs the war
-/// room, none creates the room. Jobs without an object wait only for that.
-const UNBLOCKED: &str = "NOT EXISTS (
-    SELECT 1 FROM jobs e
-    WHERE e.incident_number = j.incident_number AND e.id < j.id
-      AND e.state IN ('pending', 'running')
-      AND (e.object = j.object OR (j.needs_room AND e.object = 'room')))";
 
 #[async_trait]
 impl<B> Store for B
@@ -1307,145 +1207,6 @@ where
         Ok(())
     }
 
-    async fn claim_job(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<JobRow>> {
-        // One statement: pick the first due job that waits for nothing
-        // (`UNBLOCKED`), and lease it. `CLAIM_LOCK` makes replicas
-        // skip a row another one is claiming instead of waiting for it.
-        let claim_lock = Self::CLAIM_LOCK;
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', locked_until = $1, attempts = attempts + 1
-             WHERE id = (
-               SELECT j.id FROM jobs j
-               WHERE ((j.state = 'pending' AND j.run_after <= $2) OR (j.state = 'running' AND j.locked_until <= $2))
-                 AND {UNBLOCKED}
-               ORDER BY j.run_after, j.id LIMIT 1 {claim_lock})
-             RETURNING id, incident_number, payload, attempts, created_at"
-        );
-        let mut tx = self.write_background().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(millis(lease_until))
-            .bind(millis(now))
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let id: i64 = row.try_get("id")?;
-        let payload: String = row.try_get("payload")?;
-        Ok(Some(JobRow {
-            id,
-            incident: row.try_get("incident_number")?,
-            job: serde_json::from_str(&payload)
-                .map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))?,
-            attempts: row.try_get("attempts")?,
-            created_at: from_millis(row.try_get("created_at")?)?,
-        }))
-    }
-
-    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
-        // A job waiting for an earlier one (see `UNBLOCKED`) is not due,
-        // whatever its run_after.
-        let sql = format!(
-            "SELECT MIN(CASE WHEN j.state = 'pending' THEN j.run_after ELSE j.locked_until END) FROM jobs j
-             WHERE j.state IN ('pending', 'running') AND {UNBLOCKED}"
-        );
-        let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(self.pool())
-            .await?;
-        next.map(from_millis).transpose()
-    }
-
-    async fn finish_job(
-        &self,
-        claim: Claim,
-        outcome: JobOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        // Fenced by the attempt number: a worker whose lease ran out and
-        // whose job was claimed again cannot overwrite the new claim.
-        let q = match outcome {
-            JobOutcome::Done => sqlx::query(
-                "UPDATE jobs SET state = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(millis(now))
-            .bind(claim.id)
-            .bind(claim.attempt),
-            // Not run (paced): back in the queue for when its call may be
-            // made; an attempt that sent nothing is given back.
-            JobOutcome::Deferred { at, refund } => sqlx::query(
-                "UPDATE jobs SET state = 'pending', run_after = $1, attempts = attempts - $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(millis(at))
-            .bind(claim.id)
-            .bind(claim.attempt)
-            .bind(i64::from(refund)),
-            JobOutcome::Retry { at, error } => sqlx::query(
-                "UPDATE jobs SET state = 'pending', run_after = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(millis(at))
-            .bind(claim.id)
-            .bind(claim.attempt)
-            .bind(error),
-            JobOutcome::Failed {
-                error,
-                notice: Some(notice),
-            } => return self.write_background().await?.fail_with_notice(claim, error, notice, now).await,
-            JobOutcome::Failed {
-                error,
-                notice: None,
-            } => sqlx::query(
-                "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-            )
-            .bind(millis(now))
-            .bind(claim.id)
-            .bind(claim.attempt)
-            .bind(error),
-        };
-        let _writer = self.background_writer().await;
-        Ok(q.execute(self.pool()).await?.rows_affected() == 1)
-    }
-
-    async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
-        let _writer = self.background_writer().await;
-        Ok(sqlx::query(
-            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
-        )
-        .bind(millis(until))
-        .bind(claim.id)
-        .bind(claim.attempt)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
-    }
-
-    async fn release_stale_jobs(&self) -> Result<u64> {
-        self.release_stale().await
-    }
-
-    async fn job_counts(&self) -> Result<JobCounts> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
-        let mut c = JobCounts::default();
-        for r in rows {
-            let n: i64 = r.try_get("n")?;
-            match r.try_get::<String, _>("state")?.as_str() {
-                "pending" => c.pending = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                "failed" => c.failed = n,
-                _ => {}
-            }
-        }
-        Ok(c)
-    }
-
     async fn open_checklist(
         &self,
         number: IncidentNumber,
@@ -1800,27 +1561,16 @@ where
         )
         .fetch_all(&mut *tx)
         .await?;
-        for owner in &owners {
-            // Not an incident's work: no incident, so nothing queued for
-            // an incident holds it back.
-            let job = Job::FollowupDigest {
+        // Not an incident's work: no incident, so nothing queued for an
+        // incident holds them back.
+        let digests = owners
+            .iter()
+            .map(|owner| Job::FollowupDigest {
                 owner: owner.clone(),
                 week: week.clone(),
-            };
-            let payload =
-                serde_json::to_string(&job).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room) VALUES (NULL, $1, $2, $3, $4, $5, $6)",
-            )
-            .bind(job.kind())
-            .bind(payload)
-            .bind(millis(now))
-            .bind(millis(now))
-            .bind(job.object())
-            .bind(job.needs_room())
-            .execute(&mut *tx)
-            .await?;
-        }
+            })
+            .collect();
+        tx.enqueue(None, digests, now).await?;
         sqlx::query("UPDATE followup_digests SET owners = $1 WHERE week = $2")
             .bind(i64::try_from(owners.len()).unwrap_or(i64::MAX))
             .bind(&week)

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use warroom::domain::comms::ReminderKind;
 use warroom::domain::{Declaration, EntryKind, Incident, NewEntry, Status, TimelineChange, UserId};
-use warroom::jobs::Job;
+use warroom::queue::{Job, JobOutcome};
 use warroom::store::{
-    Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, JobOutcome,
-    RoleChange, ScheduleOp,
+    Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, RoleChange,
+    ScheduleOp,
 };
 
 fn t0() -> DateTime<Utc> {
