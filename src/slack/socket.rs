@@ -1,6 +1,10 @@
 //! Socket Mode: Slack delivers slash commands, interactivity and events over
 //! WebSockets that warroom opens itself, so it needs no public URL.
 //!
+//! Long on purpose: a connection's whole life (open, `hello`, envelopes and
+//! their acks, refresh, backoff, shutdown) is one state machine, read here
+//! in one place.
+//!
 //! A small client on `tokio-tungstenite`: `apps.connections.open` (through
 //! `slack.api_url`, with the app-level token) gives a `wss://` URL; each
 //! envelope's raw `payload` goes down the same dispatch path as an HTTP
