@@ -51,16 +51,6 @@ impl Status {
     pub fn is_open(self) -> bool {
         !matches!(self, Status::Resolved | Status::Closed)
     }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Status::Investigating => ":mag:",
-            Status::Identified => ":bulb:",
-            Status::Mitigated => ":adhesive_bandage:",
-            Status::Resolved => ":white_check_mark:",
-            Status::Closed => ":lock:",
-        }
-    }
 }
 
 impl fmt::Display for Status {
@@ -87,16 +77,10 @@ impl FromStr for Status {
     }
 }
 
-/// A Slack user id (`U…`/`W…`), kept opaque.
+/// A Slack user id (`U…`/`W…`), kept opaque. How Slack mentions one
+/// (`UserId::mention`) lives in `slack::render`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserId(pub String);
-
-impl UserId {
-    /// How Slack renders a mention of this user.
-    pub fn mention(&self) -> String {
-        format!("<@{}>", self.0)
-    }
-}
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -237,43 +221,6 @@ pub fn slug(text: &str, max: usize) -> String {
         out.pop();
     }
     out
-}
-
-/// Slack's limit on a channel topic.
-pub const MAX_TOPIC: usize = 250;
-
-/// The topic with the bridge link after it, when it fits Slack's limit
-/// (the link is dropped rather than the topic cut).
-pub fn topic_with_bridge(incident: &Incident, lead: &UserId, bridge: Option<&str>) -> String {
-    let topic = topic(incident, lead);
-    match bridge {
-        Some(url) => {
-            let with = format!("{topic} · bridge: {url}");
-            if with.chars().count() <= MAX_TOPIC {
-                with
-            } else {
-                topic
-            }
-        }
-        None => topic,
-    }
-}
-
-/// The channel topic: severity, status and lead at a glance.
-pub fn topic(incident: &Incident, lead: &UserId) -> String {
-    let security = if incident.security {
-        " · security"
-    } else {
-        ""
-    };
-    let drill = if incident.drill { "DRILL · " } else { "" };
-    format!(
-        "{drill}{} · {}{security} · status: {} · lead: {}",
-        incident.reference(),
-        incident.severity,
-        incident.status,
-        lead.mention()
-    )
 }
 
 #[cfg(test)]

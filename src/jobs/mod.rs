@@ -394,7 +394,8 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
-            let topic = domain::topic_with_bridge(&incident, &lead, bridge.as_deref());
+            let topic =
+                crate::slack::render::topic_with_bridge(&incident, &lead, bridge.as_deref());
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {

@@ -47,7 +47,7 @@ pub(super) async fn tag(
                 jobs: vec![Job::Ephemeral {
                     channel: r.channel.clone(),
                     user: r.user.0.clone(),
-                    text: refusal(&incident, &assignments, allowed, Permission::Tag),
+                    text: refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
                 }],
                 ..Effects::default()
             },

@@ -239,7 +239,7 @@ pub async fn severity_submitted(
     match change_severity(ctx, &incident, user, &level, assessment.as_ref(), guard).await {
         Err(StoreError::Refused(why)) => {
             info!(user = %user, "refused");
-            refuse(why)
+            refuse(why.to_string())
         }
         Err(e) => Err(e),
         Ok(old) => {

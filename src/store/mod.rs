@@ -11,6 +11,7 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+use crate::domain::permissions::Refusal;
 use crate::domain::{
     Allowed, Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Permission,
     Status, TimelineChange, UserId,
@@ -38,10 +39,10 @@ pub enum StoreError {
     NoIncident(IncidentNumber),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
-    /// A [`Guard`] refused the change; nothing was written. The text is
-    /// for the person who asked.
+    /// A [`Guard`] refused the change; nothing was written. Its text
+    /// (`Display`, from `slack::render`) is for the person who asked.
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -98,10 +99,7 @@ pub(crate) fn check_guard(
     assignments: &[Assignment],
 ) -> Result<()> {
     if guard.open && incident.status == Status::Closed {
-        return Err(StoreError::Refused(format!(
-            "{} is closed; nothing more can change here.",
-            incident.reference()
-        )));
+        return Err(StoreError::Refused(Refusal::Closed(incident.reference())));
     }
     if let Some((permission, allowed, user)) = &guard.permission
         && !crate::domain::may(incident, assignments, allowed, user)
