@@ -82,6 +82,97 @@ impl FromStr for Status {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserId(pub String);
 
+/// A plain string newtype for a Slack id, so one kind cannot be passed
+/// where another is expected. Transparent in JSON; the store binds and
+/// reads it as text.
+macro_rules! slack_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// Reads as its text where a `&str` is still taken (the Slack
+        /// client's methods): what takes this type cannot be given another.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+    };
+}
+
+slack_id!(
+    /// A Slack conversation id (`C…`, `G…`, `D…`), kept opaque.
+    ChannelId
+);
+slack_id!(
+    /// A Slack message timestamp (`1700000000.000100`): with its channel,
+    /// the message's id. Kept opaque.
+    MessageTs
+);
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -110,13 +201,13 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     /// Channel where `/incident declare` was typed.
-    pub origin_channel: String,
+    pub origin_channel: ChannelId,
     /// Channel where the announcement goes.
-    pub announce_channel: String,
-    pub channel_id: Option<String>,
+    pub announce_channel: ChannelId,
+    pub channel_id: Option<ChannelId>,
     pub channel_name: Option<String>,
-    pub board_ts: Option<String>,
-    pub announce_ts: Option<String>,
+    pub board_ts: Option<MessageTs>,
+    pub announce_ts: Option<MessageTs>,
     /// When the last status update was recorded.
     pub last_update_at: Option<DateTime<Utc>>,
     /// Reminder due times (`None`: not scheduled).
@@ -172,8 +263,8 @@ pub struct Declaration {
     pub drill: bool,
     pub private: bool,
     pub declared_by: UserId,
-    pub origin_channel: String,
-    pub announce_channel: String,
+    pub origin_channel: ChannelId,
+    pub announce_channel: ChannelId,
     /// Impact and urgency as answered in the form, if they were.
     pub assessment: Option<Assessment>,
 }

@@ -5,7 +5,7 @@ use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, severity, trigger
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{Declaration, EntryKind, UserId};
+use crate::domain::{ChannelId, Declaration, EntryKind, UserId};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -111,8 +111,8 @@ pub async fn declare(
         drill: form.drill,
         private: form.private || (form.security && ctx.settings.incidents.security_private),
         declared_by: user.clone(),
-        origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
-        announce_channel,
+        origin_channel: ChannelId(origin.unwrap_or_else(|| announce_channel.clone())),
+        announce_channel: ChannelId(announce_channel),
         assessment,
     };
     let drill = if form.drill { " (drill)" } else { "" };

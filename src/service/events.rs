@@ -4,7 +4,7 @@
 use crate::app::Ctx;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::timeline::slack_ts_time;
-use crate::domain::{Status, TimelineChange, UserId, may};
+use crate::domain::{ChannelId, MessageTs, Status, TimelineChange, UserId, may};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::inbound::Reaction;
@@ -23,7 +23,11 @@ pub(super) async fn tag(
     let Some(kind) = ctx.settings.timeline.tag_kind(&r.reaction) else {
         return Ok(None);
     };
-    let Some(incident) = ctx.store.incident_by_channel(&r.channel).await? else {
+    let Some(incident) = ctx
+        .store
+        .incident_by_channel(&ChannelId(r.channel.clone()))
+        .await?
+    else {
         return Ok(None);
     };
     tracing::Span::current().record("incident", incident.number);
@@ -45,7 +49,7 @@ pub(super) async fn tag(
             change: None,
             effects: Effects {
                 jobs: vec![Job::Ephemeral {
-                    channel: r.channel.clone(),
+                    channel: ChannelId(r.channel.clone()),
                     user: r.user.0.clone(),
                     text: refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
                 }],
@@ -65,7 +69,7 @@ pub(super) async fn tag(
                 tagged_by: r.user.clone(),
             },
             vec![Job::CaptureMessage {
-                ts: r.ts.clone(),
+                ts: MessageTs(r.ts.clone()),
                 by: Some(r.user.0.clone()),
             }],
         )
@@ -107,7 +111,7 @@ pub(super) async fn message_change(
 ) -> Result<Option<EventChange>, StoreError> {
     Ok(ctx
         .store
-        .incident_by_channel(channel)
+        .incident_by_channel(&channel.into())
         .await?
         .map(|incident| {
             tracing::Span::current().record("incident", incident.number);
@@ -128,7 +132,7 @@ pub(super) async fn membership(
     user: &UserId,
     present: bool,
 ) -> Result<bool, StoreError> {
-    let Some(incident) = ctx.store.incident_by_channel(channel).await? else {
+    let Some(incident) = ctx.store.incident_by_channel(&channel.into()).await? else {
         return Ok(true);
     };
     tracing::Span::current().record("incident", incident.number);

@@ -225,7 +225,7 @@ async fn tell(
 ) -> Result<(), StoreError> {
     let effects = Effects {
         jobs: vec![Job::Ephemeral {
-            channel: channel.to_string(),
+            channel: channel.into(),
             user: user.0.clone(),
             text,
         }],

@@ -250,7 +250,7 @@ pub(super) async fn tick(
         let mut jobs = vec![Job::SyncChecklist { checklist }];
         if let Some(c) = channel.or(incident.channel_id.as_deref()) {
             jobs.push(Job::Ephemeral {
-                channel: c.to_string(),
+                channel: c.into(),
                 user: user.0.clone(),
                 text: format!(
                     "{} is closed; its checklists no longer change.",

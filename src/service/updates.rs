@@ -72,7 +72,7 @@ pub async fn post_update(
             .any(|d: &Destination| d.channel == channel)
         {
             destinations.push(Destination {
-                channel: channel.to_string(),
+                channel: channel.into(),
                 audience: audience.to_string(),
             });
         }

@@ -29,8 +29,8 @@ fn declaration(title: &str, drill: bool) -> Declaration {
         drill,
         private: false,
         declared_by: UserId("UALICE".to_string()),
-        origin_channel: "CGENERAL".to_string(),
-        announce_channel: "CINCIDENTS".to_string(),
+        origin_channel: "CGENERAL".into(),
+        announce_channel: "CINCIDENTS".into(),
         assessment: None,
     }
 }
@@ -47,7 +47,7 @@ fn jobs(jobs: Vec<Job>) -> Effects {
 fn post(update_id: i64) -> Job {
     Job::PostUpdate {
         update_id,
-        channel: "CSAME".to_string(),
+        channel: "CSAME".into(),
     }
 }
 
@@ -97,7 +97,7 @@ fn tag(id: &str) -> EventChange {
             tagged_by: UserId("UALICE".to_string()),
         }),
         effects: jobs(vec![Job::CaptureMessage {
-            ts: id.to_string(),
+            ts: id.into(),
             by: None,
         }]),
     }
@@ -131,15 +131,15 @@ fn untag() -> EventChange {
 fn destinations() -> [Destination; 3] {
     [
         Destination {
-            channel: "CINCIDENTS".to_string(),
+            channel: "CINCIDENTS".into(),
             audience: "announcement".to_string(),
         },
         Destination {
-            channel: "CWAR1".to_string(),
+            channel: "CWAR1".into(),
             audience: "war room".to_string(),
         },
         Destination {
-            channel: "CEXEC".to_string(),
+            channel: "CEXEC".into(),
             audience: "executives".to_string(),
         },
     ]
@@ -184,10 +184,14 @@ async fn declaring(store: DynStore) {
     let two = declare_drill(&store).await;
     assert_eq!(two.number, 2);
     store
-        .record_channel(1, "CWAR1", "inc-1-checkout-500")
+        .record_channel(1, &"CWAR1".into(), "inc-1-checkout-500")
         .await
         .unwrap();
-    let by_channel = store.incident_by_channel("CWAR1").await.unwrap().unwrap();
+    let by_channel = store
+        .incident_by_channel(&"CWAR1".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_channel.number, 1);
     assert_eq!(by_channel.impact_started_at, one.impact_started_at);
 }
@@ -253,7 +257,7 @@ async fn events_act_once(store: DynStore) {
         .fill_tagged_message(
             1,
             FetchedMessage {
-                slack_ts: TAGGED_TS,
+                slack_ts: &TAGGED_TS.into(),
                 text: "rolled back the deploy",
                 author: Some(&bob),
                 author_name: "Bob",
@@ -344,7 +348,12 @@ async fn status_updates_keep_order(store: DynStore) {
         .await
         .unwrap();
     store
-        .record_update_post(update, "CWAR1", "1.2", now + Duration::seconds(1))
+        .record_update_post(
+            update,
+            &"CWAR1".into(),
+            &"1.2".into(),
+            now + Duration::seconds(1),
+        )
         .await
         .unwrap();
     let comms = store.communications(1).await.unwrap();
@@ -610,7 +619,7 @@ async fn pruning(store: DynStore) {
     // Posts into five channels run at once; two more wait in a sixth.
     let post_to = |update_id: i64, channel: &str| Job::PostUpdate {
         update_id,
-        channel: channel.to_string(),
+        channel: channel.into(),
     };
     let queued = ["CA", "CB", "CC", "CD", "CE", "CF", "CF"];
     store
