@@ -7,7 +7,7 @@ use crate::app::Ctx;
 use crate::command::{self, AnywhereCommand, RoomCommand};
 use crate::domain::comms::Schedule;
 use crate::domain::permissions::{Permission, refusal};
-use crate::domain::{ChannelId, EntryKind, Incident, Status, UserId, may};
+use crate::domain::{EntryKind, Incident, Status, UserId, may};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -44,11 +44,7 @@ pub(super) async fn in_room(
     command: RoomCommand,
 ) -> Result<Reply, StoreError> {
     let user = cmd.user();
-    let Some(incident) = ctx
-        .store
-        .incident_by_channel(&ChannelId(cmd.channel_id.clone()))
-        .await?
-    else {
+    let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
         return Ok(Reply::Ephemeral(
             "This command works in an incident's war room. `/incident list` shows them; `/incident declare` opens a new one."
                 .to_string(),

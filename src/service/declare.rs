@@ -90,6 +90,7 @@ pub async fn declare(
         .settings
         .announce_channel
         .clone()
+        .map(ChannelId)
         .or_else(|| origin.clone());
     let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
     else {
@@ -111,8 +112,8 @@ pub async fn declare(
         drill: form.drill,
         private: form.private || (form.security && ctx.settings.incidents.security_private),
         declared_by: user.clone(),
-        origin_channel: ChannelId(origin.unwrap_or_else(|| announce_channel.clone())),
-        announce_channel: ChannelId(announce_channel),
+        origin_channel: origin.unwrap_or_else(|| announce_channel.clone()),
+        announce_channel,
         assessment,
     };
     let drill = if form.drill { " (drill)" } else { "" };

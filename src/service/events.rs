@@ -4,7 +4,7 @@
 use crate::app::Ctx;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::timeline::slack_ts_time;
-use crate::domain::{ChannelId, MessageTs, Status, TimelineChange, UserId, may};
+use crate::domain::{Status, TimelineChange, UserId, may};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::inbound::Reaction;
@@ -23,11 +23,7 @@ pub(super) async fn tag(
     let Some(kind) = ctx.settings.timeline.tag_kind(&r.reaction) else {
         return Ok(None);
     };
-    let Some(incident) = ctx
-        .store
-        .incident_by_channel(&ChannelId(r.channel.clone()))
-        .await?
-    else {
+    let Some(incident) = ctx.store.incident_by_channel(&r.channel).await? else {
         return Ok(None);
     };
     tracing::Span::current().record("incident", incident.number);
@@ -49,7 +45,7 @@ pub(super) async fn tag(
             change: None,
             effects: Effects {
                 jobs: vec![Job::Ephemeral {
-                    channel: ChannelId(r.channel.clone()),
+                    channel: r.channel.clone(),
                     user: r.user.0.clone(),
                     text: refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
                 }],
@@ -69,7 +65,7 @@ pub(super) async fn tag(
                 tagged_by: r.user.clone(),
             },
             vec![Job::CaptureMessage {
-                ts: MessageTs(r.ts.clone()),
+                ts: r.ts.clone(),
                 by: Some(r.user.0.clone()),
             }],
         )

@@ -349,7 +349,7 @@ where
             .bind(millis(occurred_at))
             .bind(millis(now))
             .bind(kind.as_str())
-            .bind(&slack_ts)
+            .bind(slack_ts.as_str())
             .bind(&tagged_by.0)
             .execute(&mut **self)
             .await?;
@@ -378,7 +378,7 @@ where
                 "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
             )
             .bind(number)
-            .bind(slack_ts)
+            .bind(slack_ts.0)
             .execute(&mut **self)
             .await?;
             }
@@ -387,14 +387,14 @@ where
                 .bind(text)
                 .bind(millis(at))
                 .bind(number)
-                .bind(slack_ts)
+                .bind(slack_ts.0)
                 .execute(&mut **self)
                 .await?;
             }
             TimelineChange::Delete { slack_ts } => {
                 sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
                 .bind(number)
-                .bind(slack_ts)
+                .bind(slack_ts.0)
                 .execute(&mut **self)
                 .await?;
             }
@@ -608,7 +608,7 @@ where
                     author: r.try_get::<Option<String>, _>("author")?.map(UserId),
                     author_name: r.try_get("author_name")?,
                     text: r.try_get("text")?,
-                    slack_ts: r.try_get("slack_ts")?,
+                    slack_ts: r.try_get::<Option<String>, _>("slack_ts")?.map(MessageTs),
                     permalink: r.try_get("permalink")?,
                     fetched: r.try_get("fetched")?,
                 })

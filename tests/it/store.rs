@@ -91,7 +91,7 @@ fn tag(id: &str) -> EventChange {
     EventChange {
         incident: 1,
         change: Some(TimelineChange::Tag {
-            slack_ts: TAGGED_TS.to_string(),
+            slack_ts: TAGGED_TS.into(),
             occurred_at: t0() + Duration::minutes(2),
             kind: EntryKind::Mitigated,
             tagged_by: UserId("UALICE".to_string()),
@@ -121,7 +121,7 @@ fn untag() -> EventChange {
     EventChange {
         incident: 1,
         change: Some(TimelineChange::Untag {
-            slack_ts: TAGGED_TS.to_string(),
+            slack_ts: TAGGED_TS.into(),
         }),
         effects: Effects::default(),
     }
