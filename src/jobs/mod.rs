@@ -717,13 +717,12 @@ async fn post_once(
         && let Some(ts) = ctx.slack.find_job_post(channel, row.id).await?
     {
         info!("found the message an earlier try posted");
-        return Ok(MessageTs(ts));
+        return Ok(ts);
     }
     in_channel(ctx, channel, || {
         ctx.slack.post_for_job(channel, content.clone(), row.id)
     })
     .await
-    .map(MessageTs)
 }
 
 /// Runs a Slack call about `channel`. When the bot is not in the channel
