@@ -238,7 +238,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             reference: i.reference(),
             number: i.number,
             title: i.title.clone(),
-            severity: i.severity.clone(),
+            severity: i.severity.to_string(),
             status: i.status.to_string(),
             summary: i.summary.clone(),
             drill: i.drill,

@@ -82,10 +82,10 @@ impl FromStr for Status {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserId(pub String);
 
-/// A plain string newtype for a Slack id, so one kind cannot be passed
-/// where another is expected. Transparent in JSON; the store binds and
-/// reads it as text.
-macro_rules! slack_id {
+/// A plain string newtype (a Slack id, a configured name), so one kind
+/// cannot be passed where another is expected. Transparent in JSON; the
+/// store binds and reads it as text.
+macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,11 +163,15 @@ macro_rules! slack_id {
     };
 }
 
-slack_id!(
+text_newtype!(
     /// A Slack conversation id (`C…`, `G…`, `D…`), kept opaque.
     ChannelId
 );
-slack_id!(
+text_newtype!(
+    /// A severity level's configured name (`SEV1`), as incidents carry it.
+    SeverityName
+);
+text_newtype!(
     /// A Slack message timestamp (`1700000000.000100`): with its channel,
     /// the message's id. Kept opaque.
     MessageTs
@@ -184,7 +188,7 @@ impl fmt::Display for UserId {
 pub struct Incident {
     pub number: IncidentNumber,
     pub title: String,
-    pub severity: String,
+    pub severity: SeverityName,
     pub status: Status,
     pub summary: String,
     pub security: bool,
@@ -256,7 +260,7 @@ pub fn holders<'a>(assignments: &'a [Assignment], role: &str) -> Vec<&'a UserId>
 #[derive(Clone, Debug, PartialEq)]
 pub struct Declaration {
     pub title: String,
-    pub severity: String,
+    pub severity: SeverityName,
     pub summary: String,
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,

@@ -14,7 +14,7 @@ pub use sqlite::SqliteStore;
 use crate::domain::permissions::Refusal;
 use crate::domain::{
     Allowed, Assignment, ChannelId, Declaration, Entry, Incident, IncidentNumber, MessageTs,
-    NewEntry, Permission, Status, TimelineChange, UserId,
+    NewEntry, Permission, SeverityName, Status, TimelineChange, UserId,
 };
 use crate::queue::{Job, Queue};
 use async_trait::async_trait;
@@ -262,10 +262,10 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn set_severity(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>>;
+    ) -> Result<Option<SeverityName>>;
 
     /// Sets the severity and, if given, the impact and urgency answers it
     /// came from. Returns the previous severity, or `None` (and nothing
@@ -273,11 +273,11 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn set_severity_assessed(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         assessment: Option<&crate::domain::Assessment>,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>>;
+    ) -> Result<Option<SeverityName>>;
 
     /// Moves the lifecycle, stamping mitigated/resolved times the first time
     /// they are reached. Returns the previous status, or `None` (and nothing

@@ -93,7 +93,7 @@ where
     Ok(Incident {
         number: row.try_get("number")?,
         title: row.try_get("title")?,
-        severity: row.try_get("severity")?,
+        severity: SeverityName(row.try_get("severity")?),
         status: status
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
@@ -455,7 +455,7 @@ where
              ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
         )
         .bind(&d.title)
-        .bind(&d.severity)
+        .bind(d.severity.as_str())
         .bind(&d.summary)
         .bind(d.security)
         .bind(d.drill)
@@ -699,10 +699,10 @@ where
     async fn set_severity(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<SeverityName>> {
         self.set_severity_assessed(number, level, None, now, effects)
             .await
     }
@@ -710,20 +710,20 @@ where
     async fn set_severity_assessed(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         assessment: Option<&crate::domain::Assessment>,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<SeverityName>> {
         let mut tx = self.write().await?;
         let current = tx.guarded(number, &effects.guard).await?;
         let old = current.severity;
         let new_answers = assessment.is_some_and(|a| current.assessment.as_ref() != Some(a));
-        if old == level && !new_answers {
+        if old == *level && !new_answers {
             return Ok(None);
         }
         sqlx::query("UPDATE incidents SET severity = $1 WHERE number = $2")
-            .bind(level)
+            .bind(level.as_str())
             .bind(number)
             .execute(&mut *tx)
             .await?;

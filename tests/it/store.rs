@@ -22,7 +22,7 @@ fn t0() -> DateTime<Utc> {
 fn declaration(title: &str, drill: bool) -> Declaration {
     Declaration {
         title: title.to_string(),
-        severity: "SEV2".to_string(),
+        severity: "SEV2".into(),
         summary: "Checkout fails".to_string(),
         impact_started_at: Some(t0() - Duration::minutes(7)),
         security: false,
@@ -324,10 +324,10 @@ async fn lifecycle(store: DynStore) {
     );
     assert_eq!(
         store
-            .set_severity(2, "SEV1", now, Effects::default())
+            .set_severity(2, &"SEV1".into(), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV2".to_string())
+        Some("SEV2".into())
     );
 }
 
@@ -707,10 +707,10 @@ async fn assessment_story(store: DynStore) {
     let worse = a("All customers", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV2".to_string())
+        Some("SEV2".into())
     );
     assert_eq!(
         store.incident(n).await.unwrap().unwrap().assessment,
@@ -719,7 +719,7 @@ async fn assessment_story(store: DynStore) {
     // Same level, same answers: nothing to write.
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
             .await
             .unwrap(),
         None
@@ -728,14 +728,14 @@ async fn assessment_story(store: DynStore) {
     let internal = a("Internal only", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&internal), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&internal), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV1".to_string())
+        Some("SEV1".into())
     );
     // A plain level change keeps the answers.
     store
-        .set_severity(n, "SEV3", now, Effects::default())
+        .set_severity(n, &"SEV3".into(), now, Effects::default())
         .await
         .unwrap();
     let stored = store.incident(n).await.unwrap().unwrap();
@@ -818,7 +818,7 @@ async fn private_incidents(store: DynStore) {
     let refused = store
         .set_severity(
             n,
-            "SEV1",
+            &"SEV1".into(),
             t(5),
             Effects {
                 guard: Guard::open_by(&bob).allowing(Permission::Severity, &lead_only, &bob),
