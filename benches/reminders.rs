@@ -61,7 +61,7 @@ fn main() {
                 ..Effects::default()
             };
             let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), "Incident Lead", effects).await.unwrap();
-            ctx.store.record_channel(incident.number, &format!("CLOAD{i}"), &format!("inc-{i}")).await.unwrap();
+            ctx.store.record_channel(incident.number, &format!("CLOAD{i}").into(), &format!("inc-{i}")).await.unwrap();
             due.push((incident.number, at));
         }
         println!("seeded {INCIDENTS} incidents in {:.1?}", seeded.elapsed());

@@ -23,7 +23,7 @@
 //! table.
 
 use crate::domain::metrics::{human, metrics};
-use crate::domain::{Assignment, Entry, EntryKind, Incident, RoleCatalog, holders};
+use crate::domain::{Assignment, ChannelId, Entry, EntryKind, Incident, RoleCatalog, holders};
 use crate::slack::text::{Names, mentioned_ids, to_markdown};
 use crate::store::Communication;
 use chrono::{DateTime, Utc};
@@ -195,7 +195,7 @@ pub fn ids_to_name(
     let mut channels = std::collections::BTreeSet::new();
     users.insert(incident.declared_by.0.clone());
     users.extend(assignments.iter().map(|a| a.user.0.clone()));
-    channels.extend(incident.channel_id.iter().cloned());
+    channels.extend(incident.channel_id.iter().map(ChannelId::to_string));
     let mut texts: Vec<&str> = Vec::new();
     for e in timeline {
         users.extend(e.author.iter().map(|u| u.0.clone()));
@@ -203,7 +203,7 @@ pub fn ids_to_name(
     }
     for c in communications {
         users.insert(c.posted_by.0.clone());
-        channels.insert(c.channel.clone());
+        channels.insert(c.channel.to_string());
         texts.push(&c.text);
     }
     for t in texts {
@@ -238,7 +238,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             reference: i.reference(),
             number: i.number,
             title: i.title.clone(),
-            severity: i.severity.clone(),
+            severity: i.severity.to_string(),
             status: i.status.to_string(),
             summary: i.summary.clone(),
             drill: i.drill,

@@ -204,7 +204,7 @@ pub struct Checklist {
     /// Indexes of the ticked tasks.
     pub done: BTreeSet<usize>,
     /// The checklist message, once posted.
-    pub ts: Option<String>,
+    pub ts: Option<super::MessageTs>,
     /// When the cadence tasks are next due (`None`: not scheduled).
     pub cadence_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When the cadence last came round (or the role was taken).

@@ -1,6 +1,7 @@
 //! Communications: reminder cadence (the 30/60-minute update rule: not more
 //! often than every 30 minutes, never silent past 60), update phases and the
-//! status-update question bank, and how an update's text is assembled. Pure.
+//! status-update question bank. Pure: an update's text is assembled from
+//! the answers in `slack::render`.
 
 use super::Status;
 use chrono::{DateTime, Duration, Utc};
@@ -157,29 +158,6 @@ pub struct UpdateAnswers {
     pub next_update_minutes: Option<u32>,
 }
 
-/// An update's text from the form's answers (Slack mrkdwn).
-pub fn assemble_update(phase: Phase, a: &UpdateAnswers, now: DateTime<Utc>) -> String {
-    let mut parts = vec![format!("*{}*", phase.title())];
-    for (label, text) in [
-        ("Status", &a.status),
-        ("Impact", &a.impact),
-        ("Workaround", &a.workaround),
-    ] {
-        if !text.trim().is_empty() {
-            parts.push(format!("*{label}:* {}", text.trim()));
-        }
-    }
-    if let Some(m) = a.next_update_minutes {
-        let at = now + Duration::minutes(i64::from(m));
-        parts.push(format!(
-            "*Next update:* by <!date^{}^{{time}}|{}> (in {m} min)",
-            at.timestamp(),
-            at.format("%H:%M UTC")
-        ));
-    }
-    parts.join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,24 +200,5 @@ mod tests {
         assert_eq!(Phase::of(Status::Identified), Phase::Degradation);
         assert_eq!(Phase::of(Status::Mitigated), Phase::Restoring);
         assert_eq!(Phase::of(Status::Resolved), Phase::Restored);
-    }
-
-    #[test]
-    fn an_update_is_assembled_from_the_answers() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
-        let text = assemble_update(
-            Phase::Restoring,
-            &UpdateAnswers {
-                status: "Rolled back 1.4.2.".into(),
-                impact: "EU checkout only.".into(),
-                workaround: " ".into(),
-                next_update_minutes: Some(30),
-            },
-            t,
-        );
-        assert_eq!(
-            text,
-            "*Restoring service*\n*Status:* Rolled back 1.4.2.\n*Impact:* EU checkout only.\n*Next update:* by <!date^1795404600^{time}|03:30 UTC> (in 30 min)"
-        );
     }
 }

@@ -51,16 +51,6 @@ impl Status {
     pub fn is_open(self) -> bool {
         !matches!(self, Status::Resolved | Status::Closed)
     }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Status::Investigating => ":mag:",
-            Status::Identified => ":bulb:",
-            Status::Mitigated => ":adhesive_bandage:",
-            Status::Resolved => ":white_check_mark:",
-            Status::Closed => ":lock:",
-        }
-    }
 }
 
 impl fmt::Display for Status {
@@ -87,16 +77,105 @@ impl FromStr for Status {
     }
 }
 
-/// A Slack user id (`U…`/`W…`), kept opaque.
+/// A Slack user id (`U…`/`W…`), kept opaque. How Slack mentions one
+/// (`UserId::mention`) lives in `slack::render`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UserId(pub String);
 
-impl UserId {
-    /// How Slack renders a mention of this user.
-    pub fn mention(&self) -> String {
-        format!("<@{}>", self.0)
-    }
+/// A plain string newtype (a Slack id, a configured name), so one kind
+/// cannot be passed where another is expected. Transparent in JSON; the
+/// store binds and reads it as text.
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// Reads as its text where a `&str` is still taken (the Slack
+        /// client's methods): what takes this type cannot be given another.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+    };
 }
+
+text_newtype!(
+    /// A Slack conversation id (`C…`, `G…`, `D…`), kept opaque.
+    ChannelId
+);
+text_newtype!(
+    /// A severity level's configured name (`SEV1`), as incidents carry it.
+    SeverityName
+);
+text_newtype!(
+    /// A Slack message timestamp (`1700000000.000100`): with its channel,
+    /// the message's id. Kept opaque.
+    MessageTs
+);
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +188,7 @@ impl fmt::Display for UserId {
 pub struct Incident {
     pub number: IncidentNumber,
     pub title: String,
-    pub severity: String,
+    pub severity: SeverityName,
     pub status: Status,
     pub summary: String,
     pub security: bool,
@@ -126,13 +205,13 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     /// Channel where `/incident declare` was typed.
-    pub origin_channel: String,
+    pub origin_channel: ChannelId,
     /// Channel where the announcement goes.
-    pub announce_channel: String,
-    pub channel_id: Option<String>,
+    pub announce_channel: ChannelId,
+    pub channel_id: Option<ChannelId>,
     pub channel_name: Option<String>,
-    pub board_ts: Option<String>,
-    pub announce_ts: Option<String>,
+    pub board_ts: Option<MessageTs>,
+    pub announce_ts: Option<MessageTs>,
     /// When the last status update was recorded.
     pub last_update_at: Option<DateTime<Utc>>,
     /// Reminder due times (`None`: not scheduled).
@@ -181,15 +260,15 @@ pub fn holders<'a>(assignments: &'a [Assignment], role: &str) -> Vec<&'a UserId>
 #[derive(Clone, Debug, PartialEq)]
 pub struct Declaration {
     pub title: String,
-    pub severity: String,
+    pub severity: SeverityName,
     pub summary: String,
     pub impact_started_at: Option<DateTime<Utc>>,
     pub security: bool,
     pub drill: bool,
     pub private: bool,
     pub declared_by: UserId,
-    pub origin_channel: String,
-    pub announce_channel: String,
+    pub origin_channel: ChannelId,
+    pub announce_channel: ChannelId,
     /// Impact and urgency as answered in the form, if they were.
     pub assessment: Option<Assessment>,
 }
@@ -237,43 +316,6 @@ pub fn slug(text: &str, max: usize) -> String {
         out.pop();
     }
     out
-}
-
-/// Slack's limit on a channel topic.
-pub const MAX_TOPIC: usize = 250;
-
-/// The topic with the bridge link after it, when it fits Slack's limit
-/// (the link is dropped rather than the topic cut).
-pub fn topic_with_bridge(incident: &Incident, lead: &UserId, bridge: Option<&str>) -> String {
-    let topic = topic(incident, lead);
-    match bridge {
-        Some(url) => {
-            let with = format!("{topic} · bridge: {url}");
-            if with.chars().count() <= MAX_TOPIC {
-                with
-            } else {
-                topic
-            }
-        }
-        None => topic,
-    }
-}
-
-/// The channel topic: severity, status and lead at a glance.
-pub fn topic(incident: &Incident, lead: &UserId) -> String {
-    let security = if incident.security {
-        " · security"
-    } else {
-        ""
-    };
-    let drill = if incident.drill { "DRILL · " } else { "" };
-    format!(
-        "{drill}{} · {}{security} · status: {} · lead: {}",
-        incident.reference(),
-        incident.severity,
-        incident.status,
-        lead.mention()
-    )
 }
 
 #[cfg(test)]

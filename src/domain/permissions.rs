@@ -160,56 +160,109 @@ pub fn may(
     }
 }
 
-/// "Only the Incident Lead (<@U1>) or the Technical Lead can change the
-/// severity of INC-4.": who may, naming the current holders.
+/// Who may take an action in one incident, naming the current holders of
+/// each role; [`WhoMay::sentence`] says it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhoMay {
+    pub action: Permission,
+    /// The incident's reference (`INC-4`).
+    pub reference: String,
+    /// `None`: anyone in the war room. Else each role with its holders
+    /// (for Incident Lead, whoever leads).
+    pub roles: Option<Vec<(String, Vec<UserId>)>>,
+}
+
+impl WhoMay {
+    /// "Only the Incident Lead (U1) or the Technical Lead can change the
+    /// severity of INC-4.", each holder named by `name`.
+    pub fn sentence(&self, name: &dyn Fn(&UserId) -> String) -> String {
+        let what = self.action.phrase(&self.reference);
+        let Some(roles) = &self.roles else {
+            return format!("Anyone in the war room can {what}.");
+        };
+        let named: Vec<String> = roles
+            .iter()
+            .map(|(role, held)| {
+                if held.is_empty() {
+                    format!("the {role}")
+                } else {
+                    let held: Vec<String> = held.iter().map(name).collect();
+                    format!("the {role} ({})", held.join(", "))
+                }
+            })
+            .collect();
+        format!("Only {} can {what}.", or_list(&named))
+    }
+}
+
+/// Who may take `action` in this incident, with the current holders.
 pub fn who_may(
     incident: &Incident,
     assignments: &[Assignment],
     allowed: &Allowed,
     action: Permission,
-) -> String {
-    let what = action.phrase(&incident.reference());
-    let Allowed::Roles(roles) = allowed else {
-        return format!("Anyone in the war room can {what}.");
-    };
-    let named: Vec<String> = roles
-        .iter()
-        .map(|role| {
-            let held: Vec<String> = holders_of(incident, assignments, role)
+) -> WhoMay {
+    let roles = match allowed {
+        Allowed::Anyone => None,
+        Allowed::Roles(roles) => Some(
+            roles
                 .iter()
-                .map(UserId::mention)
-                .collect();
-            if held.is_empty() {
-                format!("the {role}")
-            } else {
-                format!("the {role} ({})", held.join(", "))
-            }
-        })
-        .collect();
-    format!("Only {} can {what}.", or_list(&named))
+                .map(|role| (role.clone(), holders_of(incident, assignments, role)))
+                .collect(),
+        ),
+    };
+    WhoMay {
+        action,
+        reference: incident.reference(),
+        roles,
+    }
 }
 
-/// The whole refusal: who may, and how to become one of them.
+/// Why a change was refused, for the person who asked. Structured here;
+/// `slack::render` shows it as Slack text (its `Display`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The incident (this reference) is closed.
+    Closed(String),
+    /// The person may not take the action: who may.
+    NotAllowed(WhoMay),
+}
+
+impl Refusal {
+    /// The whole refusal: who may, and how to become one of them (or that
+    /// the incident is closed), each person named by `name`.
+    pub fn sentence(&self, name: &dyn Fn(&UserId) -> String) -> String {
+        let who_may = match self {
+            Refusal::Closed(reference) => {
+                return format!("{reference} is closed; nothing more can change here.");
+            }
+            Refusal::NotAllowed(who_may) => who_may,
+        };
+        let who = who_may.sentence(name);
+        match &who_may.roles {
+            Some(_) if who_may.action == Permission::TakeOver => format!(
+                "{who} Ask its holder to release it, or the Incident Lead to assign it to you (`/incident assign`)."
+            ),
+            Some(roles) if roles.len() == 1 => format!(
+                "{who} Claim {} on the role board if you are taking over.",
+                roles[0].0
+            ),
+            Some(_) => {
+                format!("{who} Claim one of these roles on the role board if you are taking over.")
+            }
+            None => who,
+        }
+    }
+}
+
+/// The refusal of `action` for someone who may not take it.
 pub fn refusal(
     incident: &Incident,
     assignments: &[Assignment],
     allowed: &Allowed,
     action: Permission,
-) -> String {
-    let who = who_may(incident, assignments, allowed, action);
-    match allowed {
-        Allowed::Roles(_) if action == Permission::TakeOver => format!(
-            "{who} Ask its holder to release it, or the Incident Lead to assign it to you (`/incident assign`)."
-        ),
-        Allowed::Roles(roles) if roles.len() == 1 => format!(
-            "{who} Claim {} on the role board if you are taking over.",
-            roles[0]
-        ),
-        Allowed::Roles(_) => {
-            format!("{who} Claim one of these roles on the role board if you are taking over.")
-        }
-        Allowed::Anyone => who,
-    }
+) -> Refusal {
+    Refusal::NotAllowed(who_may(incident, assignments, allowed, action))
 }
 
 /// "a", "a or b", "a, b or c".
@@ -311,6 +364,7 @@ mod tests {
 
     #[test]
     fn who_may_names_the_roles_and_their_holders() {
+        // Rendered as Slack shows it (`UserId::mention` is `slack::render`'s).
         let i = incident();
         let a = held(&[
             ("Technical Lead", "UTECH"),
@@ -318,7 +372,8 @@ mod tests {
             ("Tester", "UT2"),
         ]);
         assert_eq!(
-            who_may(&i, &a, &Allowed::roles(&[INCIDENT_LEAD]), Permission::Close),
+            who_may(&i, &a, &Allowed::roles(&[INCIDENT_LEAD]), Permission::Close)
+                .sentence(&UserId::mention),
             "Only the Incident Lead (<@UDECLARER>) can close INC-4."
         );
         assert_eq!(
@@ -327,7 +382,8 @@ mod tests {
                 &[],
                 &Allowed::roles(&[INCIDENT_LEAD, "Technical Lead"]),
                 Permission::Severity
-            ),
+            )
+            .sentence(&UserId::mention),
             "Only the Incident Lead (<@UDECLARER>) or the Technical Lead can change the severity of INC-4."
         );
         assert_eq!(
@@ -336,11 +392,12 @@ mod tests {
                 &a,
                 &Allowed::roles(&["Scribe", "Technical Lead", "Tester"]),
                 Permission::Tag
-            ),
+            )
+            .sentence(&UserId::mention),
             "Only the Scribe, the Technical Lead (<@UTECH>) or the Tester (<@UT1>, <@UT2>) can put messages on the timeline of INC-4."
         );
         assert_eq!(
-            who_may(&i, &a, &Allowed::Anyone, Permission::Assign),
+            who_may(&i, &a, &Allowed::Anyone, Permission::Assign).sentence(&UserId::mention),
             "Anyone in the war room can assign roles in INC-4."
         );
         assert!(
@@ -350,6 +407,7 @@ mod tests {
                 &Allowed::roles(&[INCIDENT_LEAD]),
                 Permission::Assign
             )
+            .to_string()
             .ends_with("Claim Incident Lead on the role board if you are taking over.")
         );
     }

@@ -121,7 +121,7 @@ pub struct Entry {
     pub author_name: Option<String>,
     pub text: String,
     /// The tagged message's own Slack timestamp.
-    pub slack_ts: Option<String>,
+    pub slack_ts: Option<super::MessageTs>,
     pub permalink: Option<String>,
     /// False while a tagged message's text is still being fetched.
     pub fetched: bool,
@@ -132,21 +132,21 @@ pub struct Entry {
 pub enum TimelineChange {
     /// A tagger reacted: the message becomes (or again is) an entry.
     Tag {
-        slack_ts: String,
+        slack_ts: super::MessageTs,
         occurred_at: DateTime<Utc>,
         kind: EntryKind,
         tagged_by: UserId,
     },
     /// The tagging reaction was removed: the entry is hidden, kept for audit.
-    Untag { slack_ts: String },
+    Untag { slack_ts: super::MessageTs },
     /// The message was edited.
     Edit {
-        slack_ts: String,
+        slack_ts: super::MessageTs,
         text: String,
         at: DateTime<Utc>,
     },
     /// The message was deleted: the entry is marked deleted, kept for audit.
-    Delete { slack_ts: String },
+    Delete { slack_ts: super::MessageTs },
 }
 
 /// A Slack message timestamp (`1700000000.000100`) as a time.

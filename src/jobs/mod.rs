@@ -10,7 +10,7 @@ mod notice;
 pub use crate::queue::{Job, ROOM};
 
 use crate::app::Ctx;
-use crate::domain::{self, IncidentNumber, channel_name};
+use crate::domain::{self, ChannelId, IncidentNumber, MessageTs, channel_name};
 use crate::queue::{Claim, JobOutcome, JobRow};
 use crate::slack::{CallError, SlackErrorCode, blocks};
 use chrono::{DateTime, Utc};
@@ -66,7 +66,7 @@ enum RunError {
     Unowned { kind: &'static str },
     /// A status update's post that is no longer recorded.
     #[error("status update {update_id} has no post to {channel} recorded")]
-    NoPost { update_id: i64, channel: String },
+    NoPost { update_id: i64, channel: ChannelId },
     #[error("the postmortem template failed: {0}")]
     Template(String),
 }
@@ -345,7 +345,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 match ctx.slack.create_channel(&name, incident.private).await {
                     Ok(created) => {
                         ctx.store
-                            .record_channel(number, &created.id, &created.name)
+                            .record_channel(number, &ChannelId(created.id), &created.name)
                             .await?;
                         return Ok(());
                     }
@@ -356,7 +356,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                         // rather than open `-2`.
                         if let Some(ours) = own_channel(ctx, &name, incident.private).await? {
                             ctx.store
-                                .record_channel(number, &ours.id, &ours.name)
+                                .record_channel(number, &ChannelId(ours.id), &ours.name)
                                 .await?;
                             return Ok(());
                         }
@@ -371,7 +371,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
             // Who is in a private war room decides who sees it listed.
             ctx.store
@@ -391,10 +391,11 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let lead = domain::lead(&incident, &assignments);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
-            let topic = domain::topic_with_bridge(&incident, &lead, bridge.as_deref());
+            let topic =
+                crate::slack::render::topic_with_bridge(&incident, &lead, bridge.as_deref());
             in_channel(ctx, channel, || ctx.slack.set_topic(channel, &topic)).await
         }
         Job::SyncBoard | Job::PostBoard => {
@@ -403,12 +404,12 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
             let content = blocks::with_bridge(content, bridge.as_deref());
             let existing = match row.job {
-                Job::SyncBoard => incident.board_ts.as_deref(),
+                Job::SyncBoard => incident.board_ts.as_ref(),
                 _ => None,
             };
             if let Some(ts) = edit_or_post(ctx, row, channel, existing, content).await? {
@@ -432,7 +433,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                     blocks::announcement(&incident, &assignments)
                 }
             };
-            let existing = incident.announce_ts.as_deref();
+            let existing = incident.announce_ts.as_ref();
             if let Some(ts) =
                 edit_or_post(ctx, row, &incident.announce_channel, existing, content).await?
             {
@@ -444,7 +445,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             capture_message(ctx, number, channel, ts).await
         }
         Job::PostUpdate { update_id, channel } => {
@@ -480,7 +481,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 assignments,
                 ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
             post_once(ctx, row, channel, content).await?;
             Ok(())
@@ -491,7 +492,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let timeline = ctx.store.timeline(number).await?;
             let communications = ctx.store.communications(number).await?;
             let names = names(ctx, &incident, &assignments, &timeline, &communications).await?;
@@ -540,17 +541,17 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::PostChecklist { role, user } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             post_checklist(ctx, row, &incident, channel, role, user).await
         }
         Job::SyncChecklist { checklist } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
             };
             let content = blocks::checklist(&incident, &list);
-            if let Some(ts) = edit_or_post(ctx, row, channel, list.ts.as_deref(), content).await? {
+            if let Some(ts) = edit_or_post(ctx, row, channel, list.ts.as_ref(), content).await? {
                 ctx.store.record_checklist_post(list.id, &ts).await?;
             }
             Ok(())
@@ -563,7 +564,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
             };
@@ -598,7 +599,7 @@ async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::PostSummary { text, by } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_deref().ok_or(RunError::NoChannel)?;
+            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
             let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
             post_once(ctx, row, channel, content).await?;
             Ok(())
@@ -626,7 +627,8 @@ async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &str) -> Result<(), Run
         .with_timezone(&ctx.settings.timezone)
         .date_naive();
     let content = blocks::followup_digest(&items, today);
-    post_once(ctx, row, &owner.0, content).await?;
+    // A user id is a channel for a direct message.
+    post_once(ctx, row, &ChannelId(owner.0.clone()), content).await?;
     Ok(())
 }
 
@@ -636,7 +638,7 @@ async fn post_checklist(
     ctx: &Ctx,
     row: &JobRow,
     incident: &domain::Incident,
-    channel: &str,
+    channel: &ChannelId,
     role: &str,
     user: &str,
 ) -> Result<(), RunError> {
@@ -675,10 +677,10 @@ async fn post_checklist(
 async fn edit_or_post(
     ctx: &Ctx,
     row: &JobRow,
-    channel: &str,
-    existing: Option<&str>,
+    channel: &ChannelId,
+    existing: Option<&MessageTs>,
     content: slack_morphism::prelude::SlackMessageContent,
-) -> Result<Option<String>, RunError> {
+) -> Result<Option<MessageTs>, RunError> {
     if let Some(ts) = existing {
         let edit = in_channel(ctx, channel, || {
             ctx.slack.update(channel, ts, content.clone())
@@ -708,9 +710,9 @@ async fn edit_or_post(
 async fn post_once(
     ctx: &Ctx,
     row: &JobRow,
-    channel: &str,
+    channel: &ChannelId,
     content: slack_morphism::prelude::SlackMessageContent,
-) -> Result<String, RunError> {
+) -> Result<MessageTs, RunError> {
     if row.attempts > 1
         && let Some(ts) = ctx.slack.find_job_post(channel, row.id).await?
     {
@@ -825,8 +827,8 @@ const USER_NAME_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 async fn capture_message(
     ctx: &Ctx,
     number: IncidentNumber,
-    channel: &str,
-    ts: &str,
+    channel: &ChannelId,
+    ts: &MessageTs,
 ) -> Result<(), RunError> {
     let Some(message) = in_channel(ctx, channel, || ctx.slack.find_message(channel, ts)).await?
     else {

@@ -7,7 +7,7 @@
 
 pub(crate) mod sql;
 
-use crate::domain::IncidentNumber;
+use crate::domain::{ChannelId, IncidentNumber, MessageTs};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,12 +34,12 @@ pub enum Job {
     /// timeline entry and confirms the tag with the bot's reaction. `by` is
     /// the tagger, told if it fails (absent in jobs queued before it was).
     CaptureMessage {
-        ts: String,
+        ts: MessageTs,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
     /// Posts one status update to one channel.
-    PostUpdate { update_id: i64, channel: String },
+    PostUpdate { update_id: i64, channel: ChannelId },
     /// Posts a reminder in the war room, rendered from the state when it runs.
     PostReminder {
         kind: crate::domain::comms::ReminderKind,
@@ -49,7 +49,7 @@ pub enum Job {
     PostPostmortem,
     /// An ephemeral message to one person.
     Ephemeral {
-        channel: String,
+        channel: ChannelId,
         user: String,
         text: String,
     },
@@ -57,7 +57,7 @@ pub enum Job {
     /// ephemeral in `channel`, or a direct message when there is none or
     /// Slack refuses it there. Its own failure tells no one.
     Notice {
-        channel: Option<String>,
+        channel: Option<ChannelId>,
         user: String,
         text: String,
     },

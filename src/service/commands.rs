@@ -68,12 +68,9 @@ pub(super) async fn in_room(
         let assignments = ctx.store.assignments(incident.number).await?;
         if !may(&incident, &assignments, allowed, &user) {
             info!(user = %user, permission = action.key(), "refused");
-            return Ok(Reply::Ephemeral(refusal(
-                &incident,
-                &assignments,
-                allowed,
-                action,
-            )));
+            return Ok(Reply::Ephemeral(
+                refusal(&incident, &assignments, allowed, action).to_string(),
+            ));
         }
         guard = guard.allowing(action, allowed, &user);
     }

@@ -5,7 +5,7 @@ use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, severity, trigger
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{Declaration, EntryKind, UserId};
+use crate::domain::{ChannelId, Declaration, EntryKind, SeverityName, UserId};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -90,6 +90,7 @@ pub async fn declare(
         .settings
         .announce_channel
         .clone()
+        .map(ChannelId)
         .or_else(|| origin.clone());
     let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
     else {
@@ -104,7 +105,7 @@ pub async fn declare(
     };
     let declaration = Declaration {
         title: form.title.clone(),
-        severity,
+        severity: SeverityName(severity),
         summary: form.summary.clone(),
         impact_started_at: form.impact_started_at,
         security: form.security,

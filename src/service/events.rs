@@ -47,7 +47,7 @@ pub(super) async fn tag(
                 jobs: vec![Job::Ephemeral {
                     channel: r.channel.clone(),
                     user: r.user.0.clone(),
-                    text: refusal(&incident, &assignments, allowed, Permission::Tag),
+                    text: refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
                 }],
                 ..Effects::default()
             },
@@ -107,7 +107,7 @@ pub(super) async fn message_change(
 ) -> Result<Option<EventChange>, StoreError> {
     Ok(ctx
         .store
-        .incident_by_channel(channel)
+        .incident_by_channel(&channel.into())
         .await?
         .map(|incident| {
             tracing::Span::current().record("incident", incident.number);
@@ -128,7 +128,7 @@ pub(super) async fn membership(
     user: &UserId,
     present: bool,
 ) -> Result<bool, StoreError> {
-    let Some(incident) = ctx.store.incident_by_channel(channel).await? else {
+    let Some(incident) = ctx.store.incident_by_channel(&channel.into()).await? else {
         return Ok(true);
     };
     tracing::Span::current().record("incident", incident.number);

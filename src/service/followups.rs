@@ -282,7 +282,7 @@ pub(super) async fn followup_done(
     let tell = |text: String| -> Vec<Job> {
         match channel {
             Some(c) => vec![Job::Ephemeral {
-                channel: c.to_string(),
+                channel: c.into(),
                 user: user.0.clone(),
                 text,
             }],

@@ -59,7 +59,7 @@ impl<'a> Click<'a> {
         let effects = Effects {
             jobs: match self.channel.or(self.incident.channel_id.as_deref()) {
                 Some(c) => vec![Job::Ephemeral {
-                    channel: c.to_string(),
+                    channel: c.into(),
                     user: self.user.0.clone(),
                     text,
                 }],

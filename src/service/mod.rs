@@ -66,7 +66,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         // A check made in the write transaction refused: nothing changed.
         Err(StoreError::Refused(why)) => {
             info!(user = %cmd.user(), "refused");
-            Ok(Reply::Ephemeral(why))
+            Ok(Reply::Ephemeral(why.to_string()))
         }
         other => other,
     }
@@ -225,7 +225,7 @@ async fn tell(
 ) -> Result<(), StoreError> {
     let effects = Effects {
         jobs: vec![Job::Ephemeral {
-            channel: channel.to_string(),
+            channel: channel.into(),
             user: user.0.clone(),
             text,
         }],

@@ -196,7 +196,7 @@ pub(super) async fn claim_or_release(
             Ok(RoleChange::Changed { .. }) => {}
             Err(StoreError::Refused(why)) => {
                 info!(user = %user, permission = Permission::TakeOver.key(), "refused");
-                return click.tell(why).await;
+                return click.tell(why.to_string()).await;
             }
             Err(e) => return Err(e),
         }
@@ -205,7 +205,7 @@ pub(super) async fn claim_or_release(
         .release_role(number, &role.name, user, now, effects)
         .await
     {
-        Err(StoreError::Refused(why)) => return click.tell(why).await,
+        Err(StoreError::Refused(why)) => return click.tell(why.to_string()).await,
         other => other?,
     } {
         return click
@@ -250,7 +250,7 @@ pub(super) async fn tick(
         let mut jobs = vec![Job::SyncChecklist { checklist }];
         if let Some(c) = channel.or(incident.channel_id.as_deref()) {
             jobs.push(Job::Ephemeral {
-                channel: c.to_string(),
+                channel: c.into(),
                 user: user.0.clone(),
                 text: format!(
                     "{} is closed; its checklists no longer change.",

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
-use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -26,7 +26,7 @@ pub(super) async fn set_severity(
     guard: Guard,
 ) -> Result<Reply, StoreError> {
     Ok(
-        match change_severity(ctx, incident, user, level, None, guard).await? {
+        match change_severity(ctx, incident, user, &level.into(), None, guard).await? {
             None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
             Some(old) => Reply::InChannel(format!(
                 "{} changed severity: {old} → *{level}*",
@@ -81,11 +81,11 @@ async fn change_severity(
     ctx: &Ctx,
     incident: &Incident,
     user: &UserId,
-    level: &str,
+    level: &SeverityName,
     assessment: Option<&crate::domain::Assessment>,
     guard: Guard,
-) -> Result<Option<String>, StoreError> {
-    let mut text = if incident.severity == level {
+) -> Result<Option<SeverityName>, StoreError> {
+    let mut text = if incident.severity == *level {
         format!("Severity stays {level}")
     } else {
         format!("Severity changed from {} to {level}", incident.severity)
@@ -104,7 +104,7 @@ async fn change_severity(
         sync_all(),
     );
     effects.guard = guard;
-    if incident.status.is_open() && incident.severity != level {
+    if incident.status.is_open() && incident.severity != *level {
         effects
             .schedule
             .push(comms_for_severity(ctx, incident, level));
@@ -236,10 +236,19 @@ pub async fn severity_submitted(
         .channel_id
         .clone()
         .unwrap_or_else(|| incident.origin_channel.clone());
-    match change_severity(ctx, &incident, user, &level, assessment.as_ref(), guard).await {
+    match change_severity(
+        ctx,
+        &incident,
+        user,
+        &(&*level).into(),
+        assessment.as_ref(),
+        guard,
+    )
+    .await
+    {
         Err(StoreError::Refused(why)) => {
             info!(user = %user, "refused");
-            refuse(why)
+            refuse(why.to_string())
         }
         Err(e) => Err(e),
         Ok(old) => {

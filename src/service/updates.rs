@@ -72,7 +72,7 @@ pub async fn post_update(
             .any(|d: &Destination| d.channel == channel)
         {
             destinations.push(Destination {
-                channel: channel.to_string(),
+                channel: channel.into(),
                 audience: audience.to_string(),
             });
         }
@@ -170,14 +170,14 @@ pub async fn update_submitted(
         workaround: blocks::escape(&answers.workaround),
         next_update_minutes: answers.next_update_minutes,
     };
-    let text = crate::domain::comms::assemble_update(
+    let text = crate::slack::render::assemble_update(
         crate::domain::comms::Phase::of(incident.status),
         &answers,
         ctx.clock.now(),
     );
     match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
         Err(StoreError::Refused(why)) => {
-            errors.insert(STATUS.to_string(), why);
+            errors.insert(STATUS.to_string(), why.to_string());
             Ok(SubmissionReply::Errors(errors))
         }
         other => other.map(|_| SubmissionReply::Close),

@@ -7,6 +7,7 @@
 use super::SlackErrorCode;
 use super::pacer::{self, Key, Pacer};
 use crate::clock::Clock;
+use crate::domain::{ChannelId, MessageTs};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
@@ -307,8 +308,8 @@ impl SlackApi {
 
     pub async fn update(
         &self,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
         content: SlackMessageContent,
     ) -> Result<(), CallError> {
         let req = SlackApiChatUpdateRequest::new(
@@ -355,13 +356,13 @@ impl SlackApi {
     /// message (deleted meanwhile).
     pub async fn find_message(
         &self,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
     ) -> Result<Option<FoundMessage>, CallError> {
         let found = |messages: Vec<web::Message>| {
             messages
                 .into_iter()
-                .find(|m| m.ts == ts)
+                .find(|m| m.ts == *ts)
                 .map(|m| FoundMessage {
                     text: m.text.unwrap_or_default(),
                     user: m.user,
@@ -413,7 +414,11 @@ impl SlackApi {
         }
     }
 
-    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, CallError> {
+    pub async fn permalink(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+    ) -> Result<String, CallError> {
         let params: web::Params = vec![
             ("channel", Some(channel.to_string())),
             ("message_ts", Some(ts.to_string())),
@@ -430,8 +435,8 @@ impl SlackApi {
     /// Adds the bot's reaction; already there counts as done.
     pub async fn add_reaction(
         &self,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
         emoji: &str,
     ) -> Result<(), CallError> {
         let req = SlackApiReactionsAddRequest::new(
@@ -620,16 +625,18 @@ impl SlackApi {
     /// lost answer can find it ([`Self::find_job_post`]).
     pub async fn post_for_job(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         content: SlackMessageContent,
         job_id: i64,
-    ) -> Result<String, CallError> {
+    ) -> Result<MessageTs, CallError> {
         let metadata = SlackMessageMetadata::new(JOB_EVENT.to_string()).with_event_payload(
             [(JOB_KEY.to_string(), job_id.to_string())]
                 .into_iter()
                 .collect(),
         );
-        self.post(channel, content.with_metadata(metadata)).await
+        self.post(channel, content.with_metadata(metadata))
+            .await
+            .map(MessageTs)
     }
 
     /// The ts of a message this bot posted for `job_id` among the channel's
@@ -640,9 +647,9 @@ impl SlackApi {
     /// `im:history` to read it).
     pub async fn find_job_post(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         job_id: i64,
-    ) -> Result<Option<String>, CallError> {
+    ) -> Result<Option<MessageTs>, CallError> {
         let channel = if is_user_id(channel) {
             match self.direct_channel(channel).await {
                 Ok(id) => id,
@@ -679,7 +686,7 @@ impl SlackApi {
         Ok(messages
             .into_iter()
             .find(|m| m.metadata_value(JOB_EVENT, JOB_KEY).as_deref() == Some(id.as_str()))
-            .map(|m| m.ts))
+            .map(|m| MessageTs(m.ts)))
     }
 }
 

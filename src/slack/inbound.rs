@@ -10,7 +10,7 @@ use super::ids::{
     parse_incident_value, parse_summary_value, parse_tick,
 };
 use super::lenient;
-use crate::domain::{IncidentNumber, UserId};
+use crate::domain::{ChannelId, IncidentNumber, MessageTs, UserId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ pub struct SlashCommand {
     pub command: String,
     pub text: String,
     pub user_id: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub trigger_id: String,
     pub response_url: String,
 }
@@ -51,7 +51,7 @@ impl SlashCommand {
             command: need("command")?,
             text: get("text").unwrap_or_default(),
             user_id: need("user_id")?,
-            channel_id: need("channel_id")?,
+            channel_id: ChannelId(need("channel_id")?),
             trigger_id: need("trigger_id")?,
             response_url: get("response_url").unwrap_or_default(),
         })
@@ -66,7 +66,7 @@ impl SlashCommand {
 #[derive(Clone, Debug, serde::Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeclareMetadata {
     /// Channel where `/incident declare` was typed.
-    pub channel: String,
+    pub channel: ChannelId,
 }
 
 /// A button on a bot message.
@@ -160,7 +160,7 @@ pub use super::ids::declare as declare_ids;
 pub enum Interaction {
     Action {
         user: UserId,
-        channel: Option<String>,
+        channel: Option<ChannelId>,
         trigger_id: String,
         action: Action,
     },
@@ -390,7 +390,7 @@ impl Interaction {
                 };
                 Interaction::Action {
                     user,
-                    channel: raw.channel.map(|c| c.id),
+                    channel: raw.channel.map(|c| ChannelId(c.id)),
                     trigger_id: raw.trigger_id.unwrap_or_default(),
                     action,
                 }
@@ -583,17 +583,17 @@ pub enum Event {
     ReactionRemoved(Reaction),
     /// A message was edited; `text` is its new text.
     MessageChanged {
-        channel: String,
-        ts: String,
+        channel: ChannelId,
+        ts: MessageTs,
         text: String,
     },
     /// A message was deleted.
-    MessageDeleted { channel: String, ts: String },
+    MessageDeleted { channel: ChannelId, ts: MessageTs },
     /// Someone joined a channel the bot is in (`member_joined_channel`).
-    MemberJoined { channel: String, user: UserId },
+    MemberJoined { channel: ChannelId, user: UserId },
     /// Someone left, or was removed from, such a channel
     /// (`member_left_channel`).
-    MemberLeft { channel: String, user: UserId },
+    MemberLeft { channel: ChannelId, user: UserId },
     /// Any other event; recorded, then ignored.
     Other(String),
 }
@@ -604,9 +604,9 @@ pub struct Reaction {
     pub user: UserId,
     /// Emoji name without colons, as Slack sends it (`pushpin`).
     pub reaction: String,
-    pub channel: String,
+    pub channel: ChannelId,
     /// The message's own timestamp.
-    pub ts: String,
+    pub ts: MessageTs,
 }
 
 /// The parts of an Events API delivery the bot reads. Every field is read
@@ -638,11 +638,11 @@ struct RawEvent {
     #[serde(default, deserialize_with = "lenient")]
     item: Option<RawItem>,
     #[serde(default, deserialize_with = "lenient")]
-    channel: Option<String>,
+    channel: Option<ChannelId>,
     #[serde(default, deserialize_with = "lenient")]
     message: Option<RawMessage>,
     #[serde(default, deserialize_with = "lenient")]
-    deleted_ts: Option<String>,
+    deleted_ts: Option<MessageTs>,
 }
 
 #[derive(Deserialize)]
@@ -650,14 +650,14 @@ struct RawItem {
     #[serde(rename = "type", default, deserialize_with = "lenient")]
     kind: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
-    channel: Option<String>,
+    channel: Option<ChannelId>,
     #[serde(default, deserialize_with = "lenient")]
-    ts: Option<String>,
+    ts: Option<MessageTs>,
 }
 
 #[derive(Deserialize)]
 struct RawMessage {
-    ts: String,
+    ts: MessageTs,
     #[serde(default, deserialize_with = "lenient")]
     text: Option<String>,
 }

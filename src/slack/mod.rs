@@ -9,6 +9,7 @@ pub mod ids;
 pub mod inbound;
 pub mod pacer;
 pub mod probe;
+pub mod render;
 pub mod signature;
 pub mod socket;
 pub mod text;

@@ -11,9 +11,10 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+use crate::domain::permissions::Refusal;
 use crate::domain::{
-    Allowed, Assignment, Declaration, Entry, Incident, IncidentNumber, NewEntry, Permission,
-    Status, TimelineChange, UserId,
+    Allowed, Assignment, ChannelId, Declaration, Entry, Incident, IncidentNumber, MessageTs,
+    NewEntry, Permission, SeverityName, Status, TimelineChange, UserId,
 };
 use crate::queue::{Job, Queue};
 use async_trait::async_trait;
@@ -38,10 +39,10 @@ pub enum StoreError {
     NoIncident(IncidentNumber),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
-    /// A [`Guard`] refused the change; nothing was written. The text is
-    /// for the person who asked.
+    /// A [`Guard`] refused the change; nothing was written. Its text
+    /// (`Display`, from `slack::render`) is for the person who asked.
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -98,10 +99,7 @@ pub(crate) fn check_guard(
     assignments: &[Assignment],
 ) -> Result<()> {
     if guard.open && incident.status == Status::Closed {
-        return Err(StoreError::Refused(format!(
-            "{} is closed; nothing more can change here.",
-            incident.reference()
-        )));
+        return Err(StoreError::Refused(Refusal::Closed(incident.reference())));
     }
     if let Some((permission, allowed, user)) = &guard.permission
         && !crate::domain::may(incident, assignments, allowed, user)
@@ -142,7 +140,7 @@ pub struct DueReminder {
 /// One place a status update goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Destination {
-    pub channel: String,
+    pub channel: ChannelId,
     pub audience: String,
 }
 
@@ -153,11 +151,11 @@ pub struct Communication {
     pub posted_by: UserId,
     pub recorded_at: DateTime<Utc>,
     pub text: String,
-    pub channel: String,
+    pub channel: ChannelId,
     pub audience: String,
     /// When Slack took it; `None` while the post is pending.
     pub posted_at: Option<DateTime<Utc>>,
-    pub ts: Option<String>,
+    pub ts: Option<MessageTs>,
 }
 
 /// What a Slack event changes on an incident's timeline, and what it
@@ -172,7 +170,7 @@ pub struct EventChange {
 /// A tagged message as fetched from Slack.
 #[derive(Clone, Debug)]
 pub struct FetchedMessage<'a> {
-    pub slack_ts: &'a str,
+    pub slack_ts: &'a MessageTs,
     pub text: &'a str,
     pub author: Option<&'a UserId>,
     pub author_name: &'a str,
@@ -220,7 +218,7 @@ pub trait Store: Queue + Send + Sync + 'static {
     ) -> Result<(Incident, bool)>;
 
     async fn incident(&self, number: IncidentNumber) -> Result<Option<Incident>>;
-    async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>>;
+    async fn incident_by_channel(&self, channel_id: &ChannelId) -> Result<Option<Incident>>;
     async fn open_incidents(&self) -> Result<Vec<Incident>>;
     /// Whether `user` is known to be in the war room of incident `number`.
     async fn is_member(&self, number: IncidentNumber, user: &UserId) -> Result<bool>;
@@ -264,10 +262,10 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn set_severity(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>>;
+    ) -> Result<Option<SeverityName>>;
 
     /// Sets the severity and, if given, the impact and urgency answers it
     /// came from. Returns the previous severity, or `None` (and nothing
@@ -275,11 +273,11 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn set_severity_assessed(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         assessment: Option<&crate::domain::Assessment>,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>>;
+    ) -> Result<Option<SeverityName>>;
 
     /// Moves the lifecycle, stamping mitigated/resolved times the first time
     /// they are reached. Returns the previous status, or `None` (and nothing
@@ -301,9 +299,14 @@ pub trait Store: Queue + Send + Sync + 'static {
     ) -> Result<()>;
 
     /// Slack ids produced by jobs.
-    async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()>;
-    async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()>;
-    async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()>;
+    async fn record_channel(
+        &self,
+        number: IncidentNumber,
+        id: &ChannelId,
+        name: &str,
+    ) -> Result<()>;
+    async fn record_board(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()>;
+    async fn record_announcement(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()>;
 
     /// Remembers a Slack event id and applies what it changes, in one
     /// transaction; false (and nothing changed) when it was seen before.
@@ -341,7 +344,7 @@ pub trait Store: Queue + Send + Sync + 'static {
         message: FetchedMessage<'_>,
     ) -> Result<()>;
     /// A tagged message Slack no longer has: marked deleted, kept.
-    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()>;
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &MessageTs) -> Result<()>;
 
     /// Records a status update and queues one post per destination; returns
     /// the update's id.
@@ -360,8 +363,8 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn record_update_post(
         &self,
         update_id: i64,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
         now: DateTime<Utc>,
     ) -> Result<()>;
 
@@ -413,7 +416,7 @@ pub trait Store: Queue + Send + Sync + 'static {
     ) -> Result<crate::domain::checklist::Checklist>;
     async fn checklist(&self, id: i64) -> Result<Option<crate::domain::checklist::Checklist>>;
     /// The checklist message, once posted.
-    async fn record_checklist_post(&self, id: i64, ts: &str) -> Result<()>;
+    async fn record_checklist_post(&self, id: i64, ts: &MessageTs) -> Result<()>;
     /// Ticks (`done`) or unticks one task with `effects` (its timeline
     /// entry, the edit of the message); false (nothing written) when the
     /// task already was so.

@@ -93,7 +93,7 @@ where
     Ok(Incident {
         number: row.try_get("number")?,
         title: row.try_get("title")?,
-        severity: row.try_get("severity")?,
+        severity: SeverityName(row.try_get("severity")?),
         status: status
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
@@ -108,12 +108,16 @@ where
         mitigated_at: opt_time("mitigated_at")?,
         resolved_at: opt_time("resolved_at")?,
         closed_at: opt_time("closed_at")?,
-        origin_channel: row.try_get("origin_channel")?,
-        announce_channel: row.try_get("announce_channel")?,
-        channel_id: row.try_get("channel_id")?,
+        origin_channel: ChannelId(row.try_get("origin_channel")?),
+        announce_channel: ChannelId(row.try_get("announce_channel")?),
+        channel_id: row
+            .try_get::<Option<String>, _>("channel_id")?
+            .map(ChannelId),
         channel_name: row.try_get("channel_name")?,
-        board_ts: row.try_get("board_ts")?,
-        announce_ts: row.try_get("announce_ts")?,
+        board_ts: row.try_get::<Option<String>, _>("board_ts")?.map(MessageTs),
+        announce_ts: row
+            .try_get::<Option<String>, _>("announce_ts")?
+            .map(MessageTs),
         last_update_at: opt_time("last_update_at")?,
         schedule: crate::domain::comms::Schedule {
             nudge_at: opt_time("nudge_at")?,
@@ -345,7 +349,7 @@ where
             .bind(millis(occurred_at))
             .bind(millis(now))
             .bind(kind.as_str())
-            .bind(&slack_ts)
+            .bind(slack_ts.as_str())
             .bind(&tagged_by.0)
             .execute(&mut **self)
             .await?;
@@ -374,7 +378,7 @@ where
                 "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
             )
             .bind(number)
-            .bind(slack_ts)
+            .bind(slack_ts.0)
             .execute(&mut **self)
             .await?;
             }
@@ -383,14 +387,14 @@ where
                 .bind(text)
                 .bind(millis(at))
                 .bind(number)
-                .bind(slack_ts)
+                .bind(slack_ts.0)
                 .execute(&mut **self)
                 .await?;
             }
             TimelineChange::Delete { slack_ts } => {
                 sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
                 .bind(number)
-                .bind(slack_ts)
+                .bind(slack_ts.0)
                 .execute(&mut **self)
                 .await?;
             }
@@ -451,15 +455,15 @@ where
              ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
         )
         .bind(&d.title)
-        .bind(&d.severity)
+        .bind(d.severity.as_str())
         .bind(&d.summary)
         .bind(d.security)
         .bind(d.drill)
         .bind(&d.declared_by.0)
         .bind(millis(now))
         .bind(d.impact_started_at.map(millis))
-        .bind(&d.origin_channel)
-        .bind(&d.announce_channel)
+        .bind(d.origin_channel.as_str())
+        .bind(d.announce_channel.as_str())
         .bind(view_id)
         .bind(d.private)
         .bind(d.assessment.as_ref().map(|a| a.impact.as_str()))
@@ -501,10 +505,10 @@ where
             .transpose()
     }
 
-    async fn incident_by_channel(&self, channel_id: &str) -> Result<Option<Incident>> {
+    async fn incident_by_channel(&self, channel_id: &ChannelId) -> Result<Option<Incident>> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE channel_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(channel_id)
+            .bind(channel_id.as_str())
             .fetch_optional(self.pool())
             .await?
             .as_ref()
@@ -604,7 +608,7 @@ where
                     author: r.try_get::<Option<String>, _>("author")?.map(UserId),
                     author_name: r.try_get("author_name")?,
                     text: r.try_get("text")?,
-                    slack_ts: r.try_get("slack_ts")?,
+                    slack_ts: r.try_get::<Option<String>, _>("slack_ts")?.map(MessageTs),
                     permalink: r.try_get("permalink")?,
                     fetched: r.try_get("fetched")?,
                 })
@@ -695,10 +699,10 @@ where
     async fn set_severity(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<SeverityName>> {
         self.set_severity_assessed(number, level, None, now, effects)
             .await
     }
@@ -706,20 +710,20 @@ where
     async fn set_severity_assessed(
         &self,
         number: IncidentNumber,
-        level: &str,
+        level: &SeverityName,
         assessment: Option<&crate::domain::Assessment>,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<SeverityName>> {
         let mut tx = self.write().await?;
         let current = tx.guarded(number, &effects.guard).await?;
         let old = current.severity;
         let new_answers = assessment.is_some_and(|a| current.assessment.as_ref() != Some(a));
-        if old == level && !new_answers {
+        if old == *level && !new_answers {
             return Ok(None);
         }
         sqlx::query("UPDATE incidents SET severity = $1 WHERE number = $2")
-            .bind(level)
+            .bind(level.as_str())
             .bind(number)
             .execute(&mut *tx)
             .await?;
@@ -784,10 +788,15 @@ where
         Ok(())
     }
 
-    async fn record_channel(&self, number: IncidentNumber, id: &str, name: &str) -> Result<()> {
+    async fn record_channel(
+        &self,
+        number: IncidentNumber,
+        id: &ChannelId,
+        name: &str,
+    ) -> Result<()> {
         let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
-            .bind(id)
+            .bind(id.as_str())
             .bind(name)
             .bind(number)
             .execute(self.pool())
@@ -795,20 +804,20 @@ where
         Ok(())
     }
 
-    async fn record_board(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+    async fn record_board(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()> {
         let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
-            .bind(ts)
+            .bind(ts.as_str())
             .bind(number)
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
-    async fn record_announcement(&self, number: IncidentNumber, ts: &str) -> Result<()> {
+    async fn record_announcement(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()> {
         let _writer = self.background_writer().await;
         sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
-            .bind(ts)
+            .bind(ts.as_str())
             .bind(number)
             .execute(self.pool())
             .await?;
@@ -941,17 +950,17 @@ where
         .bind(m.author_name)
         .bind(m.permalink)
         .bind(number)
-        .bind(m.slack_ts)
+        .bind(m.slack_ts.as_str())
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &str) -> Result<()> {
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &MessageTs) -> Result<()> {
         let _writer = self.background_writer().await;
         sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
             .bind(number)
-            .bind(slack_ts)
+            .bind(slack_ts.as_str())
             .execute(self.pool())
             .await?;
         Ok(())
@@ -982,7 +991,7 @@ where
                 "INSERT INTO update_posts (update_id, channel, audience, position) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .bind(id)
-            .bind(&d.channel)
+            .bind(d.channel.as_str())
             .bind(&d.audience)
             .bind(position)
             .execute(&mut *tx)
@@ -1016,13 +1025,13 @@ where
                     posted_by: UserId(r.try_get("posted_by")?),
                     recorded_at: from_millis(r.try_get("recorded_at")?)?,
                     text: r.try_get("text")?,
-                    channel: r.try_get("channel")?,
+                    channel: ChannelId(r.try_get("channel")?),
                     audience: r.try_get("audience")?,
                     posted_at: r
                         .try_get::<Option<i64>, _>("posted_at")?
                         .map(from_millis)
                         .transpose()?,
-                    ts: r.try_get("ts")?,
+                    ts: r.try_get::<Option<String>, _>("ts")?.map(MessageTs),
                 })
             })
             .collect()
@@ -1031,18 +1040,18 @@ where
     async fn record_update_post(
         &self,
         update_id: i64,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let _writer = self.background_writer().await;
         sqlx::query(
             "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
         )
-        .bind(ts)
+        .bind(ts.as_str())
         .bind(millis(now))
         .bind(update_id)
-        .bind(channel)
+        .bind(channel.as_str())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -1266,7 +1275,7 @@ where
                 .into_iter()
                 .filter_map(|t| usize::try_from(t).ok())
                 .collect(),
-            ts: row.try_get("ts")?,
+            ts: row.try_get::<Option<String>, _>("ts")?.map(MessageTs),
             cadence_at: row
                 .try_get::<Option<i64>, _>("cadence_at")?
                 .map(from_millis)
@@ -1275,9 +1284,9 @@ where
         }))
     }
 
-    async fn record_checklist_post(&self, id: i64, ts: &str) -> Result<()> {
+    async fn record_checklist_post(&self, id: i64, ts: &MessageTs) -> Result<()> {
         sqlx::query("UPDATE checklists SET ts = $1 WHERE id = $2")
-            .bind(ts)
+            .bind(ts.as_str())
             .bind(id)
             .execute(self.pool())
             .await?;

@@ -392,7 +392,7 @@ impl TestApp {
             .incident(number)
             .await
             .unwrap()
-            .and_then(|i| i.channel_id)
+            .and_then(|i| i.channel_id.map(|c| c.0))
     }
 
     /// Incident `number` as stored (it must exist).

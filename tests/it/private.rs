@@ -379,7 +379,7 @@ async fn status_cannot_reopen_an_incident_closed_meanwhile() {
         )
         .await;
     assert!(
-        matches!(&late, Err(StoreError::Refused(why)) if why.contains("closed")),
+        matches!(&late, Err(StoreError::Refused(why)) if why.to_string().contains("closed")),
         "{late:?}"
     );
     assert_eq!(app.incident(1).await.status, Status::Closed);

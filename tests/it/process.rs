@@ -553,7 +553,10 @@ async fn checklist_story(store: warroom::store::DynStore) {
     assert_eq!(list.tasks, tasks);
     assert_eq!(list.progress(), (0, tasks.all().len()));
     assert_eq!(list.since, t0);
-    store.record_checklist_post(list.id, "1.2").await.unwrap();
+    store
+        .record_checklist_post(list.id, &"1.2".into())
+        .await
+        .unwrap();
 
     assert!(
         store

@@ -339,7 +339,7 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
         .await
         .unwrap()
         .into_iter()
-        .filter_map(|e| e.slack_ts)
+        .filter_map(|e| e.slack_ts.map(|ts| ts.0))
         .collect();
     assert_eq!(tagged, vec![ts.clone()], "only the first tag remains");
 

@@ -22,15 +22,15 @@ fn t0() -> DateTime<Utc> {
 fn declaration(title: &str, drill: bool) -> Declaration {
     Declaration {
         title: title.to_string(),
-        severity: "SEV2".to_string(),
+        severity: "SEV2".into(),
         summary: "Checkout fails".to_string(),
         impact_started_at: Some(t0() - Duration::minutes(7)),
         security: false,
         drill,
         private: false,
         declared_by: UserId("UALICE".to_string()),
-        origin_channel: "CGENERAL".to_string(),
-        announce_channel: "CINCIDENTS".to_string(),
+        origin_channel: "CGENERAL".into(),
+        announce_channel: "CINCIDENTS".into(),
         assessment: None,
     }
 }
@@ -47,7 +47,7 @@ fn jobs(jobs: Vec<Job>) -> Effects {
 fn post(update_id: i64) -> Job {
     Job::PostUpdate {
         update_id,
-        channel: "CSAME".to_string(),
+        channel: "CSAME".into(),
     }
 }
 
@@ -91,13 +91,13 @@ fn tag(id: &str) -> EventChange {
     EventChange {
         incident: 1,
         change: Some(TimelineChange::Tag {
-            slack_ts: TAGGED_TS.to_string(),
+            slack_ts: TAGGED_TS.into(),
             occurred_at: t0() + Duration::minutes(2),
             kind: EntryKind::Mitigated,
             tagged_by: UserId("UALICE".to_string()),
         }),
         effects: jobs(vec![Job::CaptureMessage {
-            ts: id.to_string(),
+            ts: id.into(),
             by: None,
         }]),
     }
@@ -121,7 +121,7 @@ fn untag() -> EventChange {
     EventChange {
         incident: 1,
         change: Some(TimelineChange::Untag {
-            slack_ts: TAGGED_TS.to_string(),
+            slack_ts: TAGGED_TS.into(),
         }),
         effects: Effects::default(),
     }
@@ -131,15 +131,15 @@ fn untag() -> EventChange {
 fn destinations() -> [Destination; 3] {
     [
         Destination {
-            channel: "CINCIDENTS".to_string(),
+            channel: "CINCIDENTS".into(),
             audience: "announcement".to_string(),
         },
         Destination {
-            channel: "CWAR1".to_string(),
+            channel: "CWAR1".into(),
             audience: "war room".to_string(),
         },
         Destination {
-            channel: "CEXEC".to_string(),
+            channel: "CEXEC".into(),
             audience: "executives".to_string(),
         },
     ]
@@ -184,10 +184,14 @@ async fn declaring(store: DynStore) {
     let two = declare_drill(&store).await;
     assert_eq!(two.number, 2);
     store
-        .record_channel(1, "CWAR1", "inc-1-checkout-500")
+        .record_channel(1, &"CWAR1".into(), "inc-1-checkout-500")
         .await
         .unwrap();
-    let by_channel = store.incident_by_channel("CWAR1").await.unwrap().unwrap();
+    let by_channel = store
+        .incident_by_channel(&"CWAR1".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_channel.number, 1);
     assert_eq!(by_channel.impact_started_at, one.impact_started_at);
 }
@@ -253,7 +257,7 @@ async fn events_act_once(store: DynStore) {
         .fill_tagged_message(
             1,
             FetchedMessage {
-                slack_ts: TAGGED_TS,
+                slack_ts: &TAGGED_TS.into(),
                 text: "rolled back the deploy",
                 author: Some(&bob),
                 author_name: "Bob",
@@ -320,10 +324,10 @@ async fn lifecycle(store: DynStore) {
     );
     assert_eq!(
         store
-            .set_severity(2, "SEV1", now, Effects::default())
+            .set_severity(2, &"SEV1".into(), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV2".to_string())
+        Some("SEV2".into())
     );
 }
 
@@ -344,7 +348,12 @@ async fn status_updates_keep_order(store: DynStore) {
         .await
         .unwrap();
     store
-        .record_update_post(update, "CWAR1", "1.2", now + Duration::seconds(1))
+        .record_update_post(
+            update,
+            &"CWAR1".into(),
+            &"1.2".into(),
+            now + Duration::seconds(1),
+        )
         .await
         .unwrap();
     let comms = store.communications(1).await.unwrap();
@@ -610,7 +619,7 @@ async fn pruning(store: DynStore) {
     // Posts into five channels run at once; two more wait in a sixth.
     let post_to = |update_id: i64, channel: &str| Job::PostUpdate {
         update_id,
-        channel: channel.to_string(),
+        channel: channel.into(),
     };
     let queued = ["CA", "CB", "CC", "CD", "CE", "CF", "CF"];
     store
@@ -698,10 +707,10 @@ async fn assessment_story(store: DynStore) {
     let worse = a("All customers", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV2".to_string())
+        Some("SEV2".into())
     );
     assert_eq!(
         store.incident(n).await.unwrap().unwrap().assessment,
@@ -710,7 +719,7 @@ async fn assessment_story(store: DynStore) {
     // Same level, same answers: nothing to write.
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&worse), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
             .await
             .unwrap(),
         None
@@ -719,14 +728,14 @@ async fn assessment_story(store: DynStore) {
     let internal = a("Internal only", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, "SEV1", Some(&internal), now, Effects::default())
+            .set_severity_assessed(n, &"SEV1".into(), Some(&internal), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV1".to_string())
+        Some("SEV1".into())
     );
     // A plain level change keeps the answers.
     store
-        .set_severity(n, "SEV3", now, Effects::default())
+        .set_severity(n, &"SEV3".into(), now, Effects::default())
         .await
         .unwrap();
     let stored = store.incident(n).await.unwrap().unwrap();
@@ -809,7 +818,7 @@ async fn private_incidents(store: DynStore) {
     let refused = store
         .set_severity(
             n,
-            "SEV1",
+            &"SEV1".into(),
             t(5),
             Effects {
                 guard: Guard::open_by(&bob).allowing(Permission::Severity, &lead_only, &bob),

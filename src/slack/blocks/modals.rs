@@ -4,7 +4,7 @@ use super::format::plain;
 use super::{
     FOLLOWUP_TEXT_MAX, MODAL_TITLE_MAX, SECTION_TEXT_MAX, SUMMARY_MAX, escape, safe, truncate,
 };
-use crate::domain::{Assessment, Incident, SeverityCatalog, SeverityMatrix};
+use crate::domain::{Assessment, ChannelId, Incident, SeverityCatalog, SeverityMatrix};
 use crate::slack::ids::{
     self, CALLBACK_DECLARE, CALLBACK_FOLLOWUP, CALLBACK_SEVERITY, CALLBACK_SUMMARY,
     CALLBACK_UPDATE, SUMMARY_BLOCK, VALUE,
@@ -145,7 +145,7 @@ pub fn declare_modal(
     title: Option<&str>,
     severities: &SeverityCatalog,
     matrix: Option<&SeverityMatrix>,
-    origin_channel: &str,
+    origin_channel: &ChannelId,
     security_private: bool,
 ) -> SlackView {
     use ids::declare::*;
@@ -213,7 +213,7 @@ pub fn declare_modal(
         .into(),
     ]);
     let metadata = serde_json::to_string(&DeclareMetadata {
-        channel: origin_channel.to_string(),
+        channel: origin_channel.clone(),
     })
     .unwrap_or_default();
     SlackView::Modal(
