@@ -3,6 +3,8 @@
 //! own rate control is off: every call passes our [`Pacer`] first, keyed by
 //! method and channel. Errors are sorted into "try again later", "not yet"
 //! and "will not work", which is all the job runner needs to know.
+//! Long because it has one method per Web API use, each with the scope it
+//! needs and how its refusals are read, in one place.
 
 use super::SlackErrorCode;
 use super::pacer::{self, Key, Pacer};

@@ -1,7 +1,9 @@
 //! The Slack simulator: a stateful Web API on 127.0.0.1 that records every
 //! call and answers like Slack does (fresh channel ids, `name_taken`, stored
 //! messages, threads, reactions, ephemerals, views, files, direct messages).
-//! The playground runs the bot against it; the tests do too.
+//! The playground runs the bot against it; the tests do too. This file is
+//! its state and the tests' API to set it up and read it back (the Web API
+//! answers are in `web.rs`, people's actions in `people.rs`).
 //!
 //! Only for tests (public so the integration tests and benchmarks can use
 //! them): failure injection ([`Failure`], [`Simulator::fail_next`]), Slack's
