@@ -336,7 +336,8 @@ async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
         });
     }
     let today = today(ctx);
-    let (open, overdue) = followups::followup_counts(ctx, today).await?;
+    // Drills' follow-ups count too: they are work someone owns all the same.
+    let (open, overdue) = ctx.store.followup_counts(today).await?;
     lines.push(format!(
         "• Follow-ups: {open} open, {overdue} overdue (`/incident followups open`)"
     ));

@@ -141,16 +141,6 @@ pub(super) async fn list_followups(
     )))
 }
 
-/// Open and overdue follow-ups of all incidents, drills included (they
-/// are work someone owns all the same).
-pub(super) async fn followup_counts(
-    ctx: &Ctx,
-    today: chrono::NaiveDate,
-) -> Result<(usize, usize), StoreError> {
-    let open = ctx.store.followups(None, true, i64::MAX).await?;
-    Ok(crate::domain::followups::counts(&open, today))
-}
-
 /// "Add follow-up" on the postmortem summary: opens the follow-up form
 /// (the `trigger_id` dies in 3 s, so now). The summary is in the war room,
 /// so whoever clicks it is there: the same people as may type

@@ -461,6 +461,9 @@ pub trait Store: Queue + Send + Sync + 'static {
         open_only: bool,
         limit: i64,
     ) -> Result<Vec<crate::domain::followups::Followup>>;
+    /// How many follow-ups of all incidents are open, and how many of
+    /// those were due before `today`.
+    async fn followup_counts(&self, today: chrono::NaiveDate) -> Result<(usize, usize)>;
     /// The follow-ups of one incident, oldest first.
     async fn incident_followups(
         &self,

@@ -1443,6 +1443,22 @@ where
         rows.iter().map(followup_from_row).collect()
     }
 
+    async fn followup_counts(&self, today: chrono::NaiveDate) -> Result<(usize, usize)> {
+        // `due_on` is an ISO date, so text order is date order.
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS open, COUNT(CASE WHEN due_on < $1 THEN 1 END) AS overdue
+             FROM followups WHERE done_at IS NULL",
+        )
+        .bind(today.format("%Y-%m-%d").to_string())
+        .fetch_one(self.pool())
+        .await?;
+        let count = |column: &str| -> Result<usize> {
+            let n: i64 = row.try_get(column)?;
+            Ok(usize::try_from(n).unwrap_or_default())
+        };
+        Ok((count("open")?, count("overdue")?))
+    }
+
     async fn incident_followups(
         &self,
         number: IncidentNumber,

@@ -1021,6 +1021,10 @@ async fn followups_story(store: DynStore) {
         1
     );
     assert_eq!(store.followups(None, true, 10).await.unwrap().len(), 2);
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    // Due on the 24th: overdue from the 25th; the one without a date never.
+    assert_eq!(store.followup_counts(day(24)).await.unwrap(), (2, 0));
+    assert_eq!(store.followup_counts(day(25)).await.unwrap(), (2, 1));
     assert_eq!(store.next_followup_due().await.unwrap(), Some(remind));
     assert!(store.due_followups(now, 10).await.unwrap().is_empty());
     let due = store.due_followups(remind, 10).await.unwrap();
@@ -1055,6 +1059,11 @@ async fn followups_story(store: DynStore) {
     assert_eq!(f.done_by, Some(bob.clone()));
     assert_eq!(f.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 24));
     assert_eq!(store.followups(None, true, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.followup_counts(day(25)).await.unwrap(),
+        (1, 0),
+        "done is neither"
+    );
     assert_eq!(store.followups(None, false, 10).await.unwrap().len(), 2);
     assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
 }
