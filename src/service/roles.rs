@@ -7,7 +7,7 @@ use super::{Reply, entry, notable};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
-use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::domain::{EntryKind, Incident, RoleName, Status, UserId};
 use crate::jobs::Job;
 use crate::store::{Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
@@ -113,7 +113,7 @@ pub(super) async fn checklists_of(
     incident: &Incident,
     user: &UserId,
 ) -> Result<Reply, StoreError> {
-    let held: Vec<String> = ctx
+    let held: Vec<RoleName> = ctx
         .store
         .assignments(incident.number)
         .await?
@@ -142,7 +142,10 @@ pub(super) async fn checklists_of(
         .await?;
     Ok(Reply::Ephemeral(format!(
         "Posting your {} checklist{} here.",
-        held.join(" and "),
+        held.iter()
+            .map(RoleName::as_str)
+            .collect::<Vec<_>>()
+            .join(" and "),
         if held.len() > 1 { "s" } else { "" }
     )))
 }

@@ -14,7 +14,7 @@ pub use sqlite::SqliteStore;
 use crate::domain::permissions::Refusal;
 use crate::domain::{
     Allowed, Assignment, ChannelId, Declaration, Entry, Incident, IncidentNumber, MessageTs,
-    NewEntry, Permission, SeverityName, Status, TimelineChange, UserId,
+    NewEntry, Permission, RoleName, SeverityName, Status, TimelineChange, UserId,
 };
 use crate::queue::{Job, Queue};
 use async_trait::async_trait;

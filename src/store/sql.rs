@@ -244,7 +244,7 @@ where
         rows.iter()
             .map(|r| {
                 Ok(Assignment {
-                    role: r.try_get("role")?,
+                    role: RoleName(r.try_get("role")?),
                     user: UserId(r.try_get("user_id")?),
                 })
             })
@@ -582,7 +582,7 @@ where
         rows.iter()
             .map(|r| {
                 Ok(Assignment {
-                    role: r.try_get("role")?,
+                    role: RoleName(r.try_get("role")?),
                     user: UserId(r.try_get("user_id")?),
                 })
             })
@@ -1267,7 +1267,7 @@ where
         Ok(Some(crate::domain::checklist::Checklist {
             id,
             incident: row.try_get("incident_number")?,
-            role: row.try_get("role")?,
+            role: RoleName(row.try_get("role")?),
             holder: UserId(row.try_get("holder")?),
             tasks: serde_json::from_str(&tasks)
                 .map_err(|e| StoreError::Corrupt(format!("checklist {id} tasks: {e}")))?,
