@@ -157,7 +157,7 @@ pub(super) async fn claim_or_release(
     user: &UserId,
     channel: Option<&str>,
     number: i64,
-    role_name: &str,
+    role_name: &RoleName,
     claim: bool,
 ) -> Result<(), StoreError> {
     let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
@@ -298,9 +298,9 @@ pub(super) async fn tick(
 
 /// The job that shows a new role holder their checklist (written with the
 /// role change, so it is posted once the change is, whatever restarts).
-fn checklist_for(role: &str, user: &UserId) -> Job {
+fn checklist_for(role: &RoleName, user: &UserId) -> Job {
     Job::PostChecklist {
-        role: role.to_string(),
+        role: role.clone(),
         user: user.0.clone(),
     }
 }
