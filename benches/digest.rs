@@ -45,7 +45,7 @@ fn main() {
         };
         let (incident, _) = ctx
             .store
-            .create_incident(&d, None, now, "Incident Lead", Default::default())
+            .create_incident(&d, None, now, &"Incident Lead".into(), Default::default())
             .await
             .unwrap();
         let seeded = Instant::now();

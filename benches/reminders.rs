@@ -60,7 +60,7 @@ fn main() {
                 schedule: vec![ScheduleOp::Comms { nudge_at: Some(at), due_at: None }, ScheduleOp::Scribe(None)],
                 ..Effects::default()
             };
-            let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), "Incident Lead", effects).await.unwrap();
+            let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), &"Incident Lead".into(), effects).await.unwrap();
             ctx.store.record_channel(incident.number, &format!("CLOAD{i}").into(), &format!("inc-{i}")).await.unwrap();
             due.push((incident.number, at));
         }

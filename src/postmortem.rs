@@ -281,7 +281,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             .roles
             .iter()
             .map(|r| RoleView {
-                role: r.name.clone(),
+                role: r.name.to_string(),
                 holders: holders(f.assignments, &r.name)
                     .iter()
                     .map(|u| names.user(&u.0))

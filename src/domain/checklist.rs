@@ -197,7 +197,7 @@ impl Tasks {
 pub struct Checklist {
     pub id: i64,
     pub incident: super::IncidentNumber,
-    pub role: String,
+    pub role: super::RoleName,
     pub holder: UserId,
     /// The tasks as they were when the role was taken.
     pub tasks: Tasks,

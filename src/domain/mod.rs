@@ -172,6 +172,11 @@ text_newtype!(
     SeverityName
 );
 text_newtype!(
+    /// A role's configured name (`Incident Lead`), as assignments,
+    /// checklists and permission lists carry it.
+    RoleName
+);
+text_newtype!(
     /// A Slack message timestamp (`1700000000.000100`): with its channel,
     /// the message's id. Kept opaque.
     MessageTs
@@ -234,7 +239,7 @@ impl Incident {
 /// Who holds which role in one incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
-    pub role: String,
+    pub role: RoleName,
     pub user: UserId,
 }
 

@@ -2,7 +2,7 @@
 //! someone may not. Pure: the caller brings the incident and its roles.
 
 use super::roles::{INCIDENT_LEAD, RoleCatalog};
-use super::{Assignment, Incident, UserId, holders, lead};
+use super::{Assignment, Incident, RoleName, UserId, holders, lead};
 
 /// The configured word that opens an action to everyone in the war room.
 pub const ANYONE: &str = "anyone";
@@ -51,7 +51,7 @@ pub enum Allowed {
     Anyone,
     /// Whoever holds one of these roles (leading counts as holding
     /// Incident Lead). Never empty.
-    Roles(Vec<String>),
+    Roles(Vec<RoleName>),
 }
 
 /// Why a configured list of roles cannot be used.
@@ -67,7 +67,7 @@ pub enum AllowedError {
 
 impl Allowed {
     pub fn roles(names: &[&str]) -> Self {
-        Allowed::Roles(names.iter().map(|n| n.to_string()).collect())
+        Allowed::Roles(names.iter().map(|n| RoleName::from(*n)).collect())
     }
 
     /// Reads a configured list: `anyone` alone, or exact role names from
@@ -79,16 +79,16 @@ impl Allowed {
             [one] if anyone(one) => Ok(Allowed::Anyone),
             _ if list.iter().any(|s| anyone(s)) => Err(AllowedError::AnyoneAndRoles),
             _ => {
-                let mut roles: Vec<String> = Vec::new();
+                let mut roles: Vec<RoleName> = Vec::new();
                 for name in list {
-                    if catalog.get(name).is_none() {
+                    let Some(role) = catalog.get(name) else {
                         return Err(AllowedError::Unknown {
                             given: name.clone(),
                             known: catalog.names().join(", "),
                         });
-                    }
-                    if !roles.contains(name) {
-                        roles.push(name.clone());
+                    };
+                    if !roles.contains(&role.name) {
+                        roles.push(role.name.clone());
                     }
                 }
                 Ok(Allowed::Roles(roles))
@@ -169,7 +169,7 @@ pub struct WhoMay {
     pub reference: String,
     /// `None`: anyone in the war room. Else each role with its holders
     /// (for Incident Lead, whoever leads).
-    pub roles: Option<Vec<(String, Vec<UserId>)>>,
+    pub roles: Option<Vec<(RoleName, Vec<UserId>)>>,
 }
 
 impl WhoMay {
@@ -317,7 +317,7 @@ mod tests {
         pairs
             .iter()
             .map(|(role, user)| Assignment {
-                role: role.to_string(),
+                role: (*role).into(),
                 user: UserId(user.to_string()),
             })
             .collect()

@@ -1,12 +1,13 @@
 //! Incident roles and how people name them in commands.
 
+use super::RoleName;
 use serde::Deserialize;
 
 /// One role people can claim.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
-    pub name: String,
+    pub name: RoleName,
     /// Whether several people may hold it at once (Tester).
     #[serde(default)]
     pub multiple: bool,
@@ -71,7 +72,7 @@ impl RoleCatalog {
                 return Err(CatalogError::Empty);
             }
             if !seen.insert(norm(&r.name)) {
-                return Err(CatalogError::Duplicate(r.name.clone()));
+                return Err(CatalogError::Duplicate(r.name.to_string()));
             }
         }
         if !roles.iter().any(|r| r.name == INCIDENT_LEAD) {
@@ -83,7 +84,7 @@ impl RoleCatalog {
     /// The six roles of the incident process (see docs/process.md).
     pub fn defaults() -> Vec<Role> {
         let role = |name: &str, multiple, duty: &str| Role {
-            name: name.to_string(),
+            name: RoleName::from(name),
             multiple,
             duty: duty.to_string(),
             tasks: None,

@@ -355,7 +355,7 @@ async fn post_checklist(
     row: &JobRow,
     incident: &domain::Incident,
     channel: &ChannelId,
-    role: &str,
+    role: &domain::RoleName,
     user: &str,
 ) -> Result<(), RunError> {
     let Some(tasks) = ctx.settings.roles.get(role).map(|r| r.tasks()) else {

@@ -7,7 +7,7 @@
 
 pub(crate) mod sql;
 
-use crate::domain::{ChannelId, IncidentNumber, MessageTs};
+use crate::domain::{ChannelId, IncidentNumber, MessageTs, RoleName};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ pub enum Job {
     /// Opens `user`'s checklist of `role` (they just took it) and posts it
     /// in the war room; its recurring tasks are first due one interval
     /// after the job was queued.
-    PostChecklist { role: String, user: String },
+    PostChecklist { role: RoleName, user: String },
     /// Edits a checklist message in place from its current ticks.
     SyncChecklist { checklist: i64 },
     /// Reminds a role holder of their recurring tasks; `since` and `until`

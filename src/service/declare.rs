@@ -5,7 +5,7 @@ use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, severity, trigger
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{ChannelId, Declaration, EntryKind, SeverityName, UserId};
+use crate::domain::{ChannelId, Declaration, EntryKind, RoleName, SeverityName, UserId};
 use crate::jobs::Job;
 use crate::reminders;
 use crate::slack::blocks;
@@ -150,7 +150,13 @@ pub async fn declare(
     };
     let (incident, created) = ctx
         .store
-        .create_incident(&declaration, Some(view_id), now, INCIDENT_LEAD, effects)
+        .create_incident(
+            &declaration,
+            Some(view_id),
+            now,
+            &RoleName::from(INCIDENT_LEAD),
+            effects,
+        )
         .await?;
     tracing::Span::current().record("incident", incident.number);
     if created {

@@ -7,7 +7,7 @@ use super::{Reply, entry, notable};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
-use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::domain::{EntryKind, Incident, RoleName, Status, UserId};
 use crate::jobs::Job;
 use crate::store::{Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
@@ -113,7 +113,7 @@ pub(super) async fn checklists_of(
     incident: &Incident,
     user: &UserId,
 ) -> Result<Reply, StoreError> {
-    let held: Vec<String> = ctx
+    let held: Vec<RoleName> = ctx
         .store
         .assignments(incident.number)
         .await?
@@ -142,7 +142,10 @@ pub(super) async fn checklists_of(
         .await?;
     Ok(Reply::Ephemeral(format!(
         "Posting your {} checklist{} here.",
-        held.join(" and "),
+        held.iter()
+            .map(RoleName::as_str)
+            .collect::<Vec<_>>()
+            .join(" and "),
         if held.len() > 1 { "s" } else { "" }
     )))
 }
@@ -154,7 +157,7 @@ pub(super) async fn claim_or_release(
     user: &UserId,
     channel: Option<&str>,
     number: i64,
-    role_name: &str,
+    role_name: &RoleName,
     claim: bool,
 ) -> Result<(), StoreError> {
     let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
@@ -295,9 +298,9 @@ pub(super) async fn tick(
 
 /// The job that shows a new role holder their checklist (written with the
 /// role change, so it is posted once the change is, whatever restarts).
-fn checklist_for(role: &str, user: &UserId) -> Job {
+fn checklist_for(role: &RoleName, user: &UserId) -> Job {
     Job::PostChecklist {
-        role: role.to_string(),
+        role: role.clone(),
         user: user.0.clone(),
     }
 }

@@ -3,7 +3,7 @@
 //! formats of the ids and button values that carry data. `blocks` writes
 //! them and `inbound` parses them; neither spells one out.
 
-use crate::domain::IncidentNumber;
+use crate::domain::{IncidentNumber, RoleName};
 
 /// The action id of every form input's element: a form's answers are told
 /// apart by their block ids.
@@ -115,7 +115,7 @@ pub mod block {
 pub const TICK_DONE: &str = "done";
 
 /// The button value that names an incident and a role: `<incident>|<role>`.
-pub fn role_value(incident: IncidentNumber, role: &str) -> String {
+pub fn role_value(incident: IncidentNumber, role: &RoleName) -> String {
     format!("{incident}|{role}")
 }
 
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn what_is_written_parses_back() {
         assert_eq!(
-            parse_incident_value(&role_value(4, "Scribe")),
+            parse_incident_value(&role_value(4, &"Scribe".into())),
             Some((4, "Scribe".to_string()))
         );
         assert_eq!(

@@ -10,7 +10,7 @@ use super::ids::{
     parse_incident_value, parse_summary_value, parse_tick,
 };
 use super::lenient;
-use crate::domain::{ChannelId, IncidentNumber, MessageTs, UserId};
+use crate::domain::{ChannelId, IncidentNumber, MessageTs, RoleName, UserId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -74,11 +74,11 @@ pub struct DeclareMetadata {
 pub enum Action {
     Claim {
         incident: IncidentNumber,
-        role: String,
+        role: RoleName,
     },
     Release {
         incident: IncidentNumber,
-        role: String,
+        role: RoleName,
     },
     /// "Post an update" on a reminder.
     OpenUpdate {
@@ -348,8 +348,14 @@ impl Interaction {
                 let role_value = parse_incident_value(value);
                 let id = first.action_id.as_str();
                 let action = match (id, role_value) {
-                    (ACTION_CLAIM, Some((incident, role))) => Action::Claim { incident, role },
-                    (ACTION_RELEASE, Some((incident, role))) => Action::Release { incident, role },
+                    (ACTION_CLAIM, Some((incident, role))) => Action::Claim {
+                        incident,
+                        role: role.into(),
+                    },
+                    (ACTION_RELEASE, Some((incident, role))) => Action::Release {
+                        incident,
+                        role: role.into(),
+                    },
                     (ACTION_OPEN_UPDATE, _) => match value.parse() {
                         Ok(incident) => Action::OpenUpdate { incident },
                         Err(_) => Action::Unknown(id.to_string()),

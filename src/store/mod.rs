@@ -14,7 +14,7 @@ pub use sqlite::SqliteStore;
 use crate::domain::permissions::Refusal;
 use crate::domain::{
     Allowed, Assignment, ChannelId, Declaration, Entry, Incident, IncidentNumber, MessageTs,
-    NewEntry, Permission, SeverityName, Status, TimelineChange, UserId,
+    NewEntry, Permission, RoleName, SeverityName, Status, TimelineChange, UserId,
 };
 use crate::queue::{Job, Queue};
 use async_trait::async_trait;
@@ -213,7 +213,7 @@ pub trait Store: Queue + Send + Sync + 'static {
         declaration: &Declaration,
         view_id: Option<&str>,
         now: DateTime<Utc>,
-        lead_role: &str,
+        lead_role: &RoleName,
         effects: Effects,
     ) -> Result<(Incident, bool)>;
 
@@ -240,7 +240,7 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn set_role(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         user: &UserId,
         exclusive: bool,
         now: DateTime<Utc>,
@@ -251,7 +251,7 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn release_role(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         user: &UserId,
         now: DateTime<Utc>,
         effects: Effects,
@@ -408,7 +408,7 @@ pub trait Store: Queue + Send + Sync + 'static {
     async fn open_checklist(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         holder: &UserId,
         tasks: &crate::domain::checklist::Tasks,
         cadence_at: Option<DateTime<Utc>>,

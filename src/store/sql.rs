@@ -244,7 +244,7 @@ where
         rows.iter()
             .map(|r| {
                 Ok(Assignment {
-                    role: r.try_get("role")?,
+                    role: RoleName(r.try_get("role")?),
                     user: UserId(r.try_get("user_id")?),
                 })
             })
@@ -432,7 +432,7 @@ where
         d: &Declaration,
         view_id: Option<&str>,
         now: DateTime<Utc>,
-        lead_role: &str,
+        lead_role: &RoleName,
         effects: Effects,
     ) -> Result<(Incident, bool)> {
         let mut tx = self.write().await?;
@@ -481,7 +481,7 @@ where
         };
         sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
             .bind(number)
-            .bind(lead_role)
+            .bind(lead_role.as_str())
             .bind(&d.declared_by.0)
             .bind(millis(now))
             .execute(&mut *tx)
@@ -582,7 +582,7 @@ where
         rows.iter()
             .map(|r| {
                 Ok(Assignment {
-                    role: r.try_get("role")?,
+                    role: RoleName(r.try_get("role")?),
                     user: UserId(r.try_get("user_id")?),
                 })
             })
@@ -619,7 +619,7 @@ where
     async fn set_role(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         user: &UserId,
         exclusive: bool,
         now: DateTime<Utc>,
@@ -631,7 +631,7 @@ where
             "SELECT user_id FROM role_assignments WHERE incident_number = $1 AND role = $2",
         )
         .bind(number)
-        .bind(role)
+        .bind(role.as_str())
         .fetch_all(&mut *tx)
         .await?;
         if holders.contains(&user.0) && (!exclusive || holders.len() == 1) {
@@ -655,7 +655,7 @@ where
         if exclusive {
             sqlx::query("DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id <> $3")
                 .bind(number)
-                .bind(role)
+                .bind(role.as_str())
                 .bind(&user.0)
                 .execute(&mut *tx)
                 .await?;
@@ -667,7 +667,7 @@ where
         }
         sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(number)
-            .bind(role)
+            .bind(role.as_str())
             .bind(&user.0)
             .bind(millis(now))
             .execute(&mut *tx)
@@ -680,7 +680,7 @@ where
     async fn release_role(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         user: &UserId,
         now: DateTime<Utc>,
         effects: Effects,
@@ -691,7 +691,7 @@ where
             "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
         )
         .bind(number)
-        .bind(role)
+        .bind(role.as_str())
         .bind(&user.0);
         tx.apply_if_changed(cas, number, effects, now).await
     }
@@ -1219,7 +1219,7 @@ where
     async fn open_checklist(
         &self,
         number: IncidentNumber,
-        role: &str,
+        role: &RoleName,
         holder: &UserId,
         tasks: &crate::domain::checklist::Tasks,
         cadence_at: Option<DateTime<Utc>>,
@@ -1235,7 +1235,7 @@ where
              RETURNING id",
         )
         .bind(number)
-        .bind(role)
+        .bind(role.as_str())
         .bind(&holder.0)
         .bind(json)
         .bind(cadence_at.map(millis))
@@ -1267,7 +1267,7 @@ where
         Ok(Some(crate::domain::checklist::Checklist {
             id,
             incident: row.try_get("incident_number")?,
-            role: row.try_get("role")?,
+            role: RoleName(row.try_get("role")?),
             holder: UserId(row.try_get("holder")?),
             tasks: serde_json::from_str(&tasks)
                 .map_err(|e| StoreError::Corrupt(format!("checklist {id} tasks: {e}")))?,

@@ -538,7 +538,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
             },
             None,
             t0,
-            "Incident Lead",
+            &"Incident Lead".into(),
             Effects::default(),
         )
         .await
@@ -547,7 +547,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
     let bob = UserId(BOB.into());
     let tasks = Tasks::defaults_for("Scribe");
     let list = store
-        .open_checklist(n, "Scribe", &bob, &tasks, Some(t0 + min(15)), t0)
+        .open_checklist(n, &"Scribe".into(), &bob, &tasks, Some(t0 + min(15)), t0)
         .await
         .unwrap();
     assert_eq!(list.tasks, tasks);
@@ -585,7 +585,14 @@ async fn checklist_story(store: warroom::store::DynStore) {
 
     // Taking the role again: the same checklist, ticks and message kept.
     let again = store
-        .open_checklist(n, "Scribe", &bob, &tasks, Some(t0 + min(20)), t0 + min(5))
+        .open_checklist(
+            n,
+            &"Scribe".into(),
+            &bob,
+            &tasks,
+            Some(t0 + min(20)),
+            t0 + min(5),
+        )
         .await
         .unwrap();
     assert_eq!(again.id, list.id);

@@ -63,7 +63,7 @@ async fn claim_and_release_edit_the_board_in_place() {
     let roles = app.ctx.store.assignments(1).await.unwrap();
     let held: Vec<(String, String)> = roles
         .iter()
-        .map(|a| (a.role.clone(), a.user.0.clone()))
+        .map(|a| (a.role.0.clone(), a.user.0.clone()))
         .collect();
     assert!(held.contains(&("Tester".into(), BOB.into())));
     assert!(held.contains(&("Tester".into(), CAROL.into())));

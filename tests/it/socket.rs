@@ -210,7 +210,7 @@ async fn effects(app: &TestApp) -> Value {
         .await
         .unwrap()
         .into_iter()
-        .map(|a| (a.role, a.user.0))
+        .map(|a| (a.role.0, a.user.0))
         .collect();
     json!({
         "methods": methods,

@@ -60,7 +60,7 @@ async fn with_incident_one(store: &DynStore) -> Incident {
             &declaration("Checkout 500", false),
             Some("V1"),
             t0(),
-            "Incident Lead",
+            &"Incident Lead".into(),
             jobs(vec![Job::CreateChannel]),
         )
         .await
@@ -75,7 +75,7 @@ async fn declare_drill(store: &DynStore) -> Incident {
             &declaration("Game day", true),
             Some("V2"),
             t0(),
-            "Incident Lead",
+            &"Incident Lead".into(),
             Effects::default(),
         )
         .await
@@ -161,7 +161,7 @@ async fn declaring(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             jobs(vec![Job::CreateChannel]),
         )
         .await
@@ -174,7 +174,7 @@ async fn declaring(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             jobs(vec![Job::CreateChannel]),
         )
         .await
@@ -207,14 +207,28 @@ async fn roles(store: DynStore) {
     assert_eq!(holders[0].user, alice);
     assert_eq!(
         store
-            .set_role(1, "Incident Lead", &alice, true, now, Effects::default())
+            .set_role(
+                1,
+                &"Incident Lead".into(),
+                &alice,
+                true,
+                now,
+                Effects::default()
+            )
             .await
             .unwrap(),
         RoleChange::Unchanged
     );
     assert_eq!(
         store
-            .set_role(1, "Incident Lead", &bob, true, now, Effects::default())
+            .set_role(
+                1,
+                &"Incident Lead".into(),
+                &bob,
+                true,
+                now,
+                Effects::default()
+            )
             .await
             .unwrap(),
         RoleChange::Changed {
@@ -223,13 +237,13 @@ async fn roles(store: DynStore) {
     );
     assert!(
         !store
-            .release_role(1, "Incident Lead", &alice, now, Effects::default())
+            .release_role(1, &"Incident Lead".into(), &alice, now, Effects::default())
             .await
             .unwrap()
     );
     assert!(
         store
-            .release_role(1, "Incident Lead", &bob, now, Effects::default())
+            .release_role(1, &"Incident Lead".into(), &bob, now, Effects::default())
             .await
             .unwrap()
     );
@@ -601,7 +615,7 @@ async fn pruning(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             Effects::default(),
         )
         .await
@@ -697,7 +711,7 @@ async fn assessment_story(store: DynStore) {
             &d,
             Some("V-assessed"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             Effects::default(),
         )
         .await
@@ -761,7 +775,7 @@ async fn private_incidents(store: DynStore) {
             &d,
             Some("VPRIVATE"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             Effects::default(),
         )
         .await
@@ -840,7 +854,14 @@ async fn private_incidents(store: DynStore) {
         ..Effects::default()
     };
     let refused = store
-        .set_role(n, "Incident Lead", &bob, true, t(6), take_over.clone())
+        .set_role(
+            n,
+            &"Incident Lead".into(),
+            &bob,
+            true,
+            t(6),
+            take_over.clone(),
+        )
         .await;
     assert!(
         matches!(refused, Err(StoreError::Refused(_))),
@@ -849,7 +870,7 @@ async fn private_incidents(store: DynStore) {
     // An unheld role is no take-over.
     assert_eq!(
         store
-            .set_role(n, "Scribe", &bob, true, t(6), take_over)
+            .set_role(n, &"Scribe".into(), &bob, true, t(6), take_over)
             .await
             .unwrap(),
         RoleChange::Changed { replaced: vec![] }
@@ -905,7 +926,7 @@ async fn claim_race(store: DynStore) {
                 &declaration(&format!("race {n}"), false),
                 None,
                 now,
-                "Incident Lead",
+                &"Incident Lead".into(),
                 jobs((0..3).map(post).collect()),
             )
             .await
@@ -987,7 +1008,7 @@ async fn followups_story(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("VF"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             jobs(vec![]),
         )
         .await
@@ -1111,7 +1132,7 @@ async fn digest_story(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("VD"),
             now,
-            "Incident Lead",
+            &"Incident Lead".into(),
             jobs(vec![]),
         )
         .await
