@@ -109,50 +109,31 @@ impl Drop for TestDb {
 #[macro_export]
 macro_rules! on_both_backends {
     ($($story:ident),+ $(,)?) => {
-        $(
-            mod $story {
-                #[tokio::test]
-                async fn on_sqlite() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("story.db").display());
-                    super::$story(warroom::store::connect(&url).await.unwrap()).await;
-                }
-
-                #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-                #[tokio::test]
-                async fn on_postgres() {
-                    let db = $crate::pg::TestDb::create(concat!(
-                        module_path!(),
-                        "::on_postgres"
-                    ))
-                    .await;
-                    super::$story(warroom::store::connect(&db.url).await.unwrap()).await;
-                }
-            }
-        )+
+        $($crate::on_both_backends!(@one $story, |store, _url| super::$story(store));)+
     };
     // Stories that also read the database themselves get its URL.
     (with_url: $($story:ident),+ $(,)?) => {
-        $(
-            mod $story {
-                #[tokio::test]
-                async fn on_sqlite() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let url = format!("sqlite://{}", dir.path().join("story.db").display());
-                    super::$story(warroom::store::connect(&url).await.unwrap(), &url).await;
-                }
-
-                #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
-                #[tokio::test]
-                async fn on_postgres() {
-                    let db = $crate::pg::TestDb::create(concat!(
-                        module_path!(),
-                        "::on_postgres"
-                    ))
-                    .await;
-                    super::$story(warroom::store::connect(&db.url).await.unwrap(), &db.url).await;
-                }
+        $($crate::on_both_backends!(@one $story, |store, url| super::$story(store, url));)+
+    };
+    (@one $story:ident, |$store:ident, $url:ident| $call:expr) => {
+        mod $story {
+            #[tokio::test]
+            async fn on_sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("story.db").display());
+                let $store = warroom::store::connect(&url).await.unwrap();
+                let $url: &str = &url;
+                $call.await;
             }
-        )+
+
+            #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+            #[tokio::test]
+            async fn on_postgres() {
+                let db = $crate::pg::TestDb::create(concat!(module_path!(), "::on_postgres")).await;
+                let $store = warroom::store::connect(&db.url).await.unwrap();
+                let $url: &str = &db.url;
+                $call.await;
+            }
+        }
     };
 }
