@@ -30,6 +30,12 @@ async fn current(ctx: &Ctx, row: &JobRow) -> Result<Current, RunError> {
     })
 }
 
+/// The incident's war room; none yet means its creation failed (a job
+/// needing the room waits for that job, by the ordering rule).
+fn war_room(incident: &domain::Incident) -> Result<&ChannelId, RunError> {
+    incident.channel_id.as_ref().ok_or(RunError::NoChannel)
+}
+
 pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
     match &row.job {
         // The bot's own words, which may quote a title or a tagged message.
@@ -87,7 +93,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
             // Who is in a private war room decides who sees it listed.
             ctx.store
@@ -107,7 +113,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let lead = domain::lead(&incident, &assignments);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
             let topic =
@@ -120,7 +126,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
             let content = blocks::with_bridge(content, bridge.as_deref());
@@ -161,7 +167,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             capture_message(ctx, number, channel, ts).await
         }
         Job::PostUpdate { update_id, channel } => {
@@ -197,7 +203,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 assignments,
                 ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
             post_once(ctx, row, channel, content).await?;
             Ok(())
@@ -208,7 +214,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 incident,
                 assignments,
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let timeline = ctx.store.timeline(number).await?;
             let communications = ctx.store.communications(number).await?;
             let names = names(ctx, &incident, &assignments, &timeline, &communications).await?;
@@ -257,12 +263,12 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::PostChecklist { role, user } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             post_checklist(ctx, row, &incident, channel, role, user).await
         }
         Job::SyncChecklist { checklist } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
             };
@@ -280,7 +286,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let Some(list) = ctx.store.checklist(*checklist).await? else {
                 return Ok(());
             };
@@ -315,7 +321,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
         }
         Job::PostSummary { text, by } => {
             let Current { incident, .. } = current(ctx, row).await?;
-            let channel = incident.channel_id.as_ref().ok_or(RunError::NoChannel)?;
+            let channel = war_room(&incident)?;
             let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
             post_once(ctx, row, channel, content).await?;
             Ok(())
