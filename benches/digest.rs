@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::helpers::{DECLARER, ORIGIN, Setup, TestApp};
+use common::helpers::{DECLARER, Setup, TestApp, declaration};
 use common::report;
 use std::time::Instant;
-use warroom::domain::{Declaration, UserId};
+use warroom::domain::UserId;
 use warroom::store::NewFollowup;
 
 const OWNERS: usize = 2_000;
@@ -30,19 +30,7 @@ fn main() {
         .await;
         let ctx = app.ctx.clone();
         let now = ctx.clock.now();
-        let d = Declaration {
-            title: "Load".into(),
-            severity: "SEV2".into(),
-            summary: String::new(),
-            impact_started_at: None,
-            security: false,
-            drill: false,
-            private: false,
-            declared_by: UserId(DECLARER.into()),
-            origin_channel: ORIGIN.into(),
-            announce_channel: ORIGIN.into(),
-            assessment: None,
-        };
+        let d = declaration("Load");
         let (incident, _) = ctx
             .store
             .create_incident(&d, None, now, &"Incident Lead".into(), Default::default())

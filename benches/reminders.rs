@@ -8,10 +8,9 @@
 
 mod common;
 
-use common::helpers::{DECLARER, ORIGIN, Setup, TestApp};
+use common::helpers::{Setup, TestApp, declaration};
 use common::report;
 use std::time::{Duration, Instant};
-use warroom::domain::{Declaration, UserId};
 use warroom::store::{Effects, ScheduleOp};
 
 const INCIDENTS: i64 = 10_000;
@@ -43,19 +42,7 @@ fn main() {
         let mut due = Vec::with_capacity(INCIDENTS as usize);
         for i in 0..INCIDENTS {
             let at = start + chrono::Duration::milliseconds(i * SPREAD.as_millis() as i64 / INCIDENTS);
-            let d = Declaration {
-                title: format!("Load {i}"),
-                severity: "SEV2".into(),
-                summary: String::new(),
-                impact_started_at: None,
-                security: false,
-                drill: false,
-                private: false,
-                declared_by: UserId(DECLARER.into()),
-                origin_channel: ORIGIN.into(),
-                announce_channel: ORIGIN.into(),
-                assessment: None,
-            };
+            let d = declaration(&format!("Load {i}"));
             let effects = Effects {
                 schedule: vec![ScheduleOp::Comms { nudge_at: Some(at), due_at: None }, ScheduleOp::Scribe(None)],
                 ..Effects::default()

@@ -19,6 +19,24 @@ pub const TOKEN: &str = "xoxb-test-token";
 pub const DECLARER: &str = "UALICE";
 pub const ORIGIN: &str = "CGENERAL";
 
+/// A SEV2 declaration by [`DECLARER`] in [`ORIGIN`], for tests and benches
+/// that write incidents through the store directly.
+pub fn declaration(title: &str) -> warroom::domain::Declaration {
+    warroom::domain::Declaration {
+        title: title.to_string(),
+        severity: "SEV2".into(),
+        summary: String::new(),
+        impact_started_at: None,
+        security: false,
+        drill: false,
+        private: false,
+        declared_by: warroom::domain::UserId(DECLARER.into()),
+        origin_channel: ORIGIN.into(),
+        announce_channel: ORIGIN.into(),
+        assessment: None,
+    }
+}
+
 pub fn minutes(m: u64) -> std::time::Duration {
     std::time::Duration::from_secs(m * 60)
 }

@@ -515,27 +515,15 @@ async fn the_scribe_edits_and_posts_the_prefilled_summary() {
 /// Checklists in the store, the same on both backends: reopening keeps
 /// ticks, ticks are idempotent, and a cadence fires once per due time.
 async fn checklist_story(store: warroom::store::DynStore) {
+    use warroom::domain::UserId;
     use warroom::domain::checklist::Tasks;
-    use warroom::domain::{Declaration, UserId};
     use warroom::store::Effects;
     store.migrate().await.unwrap();
     let t0 = start_time();
     let min = chrono::Duration::minutes;
     let (incident, _) = store
         .create_incident(
-            &Declaration {
-                title: "Queue stuck".into(),
-                severity: "SEV2".into(),
-                summary: String::new(),
-                impact_started_at: None,
-                security: false,
-                drill: false,
-                private: false,
-                declared_by: UserId(DECLARER.into()),
-                origin_channel: ORIGIN.into(),
-                announce_channel: ORIGIN.into(),
-                assessment: None,
-            },
+            &declaration("Queue stuck"),
             None,
             t0,
             &"Incident Lead".into(),
