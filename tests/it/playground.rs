@@ -68,6 +68,22 @@ fn text_of(message: &warroom::playground::slack::Message) -> String {
     message.body.to_string()
 }
 
+/// Waits (bounded) for the first message in `channel` whose body contains
+/// `needle`.
+async fn message_with(
+    sim: &FakeSlack,
+    channel: &str,
+    what: &str,
+    needle: &str,
+) -> warroom::playground::slack::Message {
+    sim.wait_for(what, |s| {
+        s.messages_in(channel)
+            .into_iter()
+            .find(|m| text_of(m).contains(needle))
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     let (playground, _dir) = start().await;
@@ -121,13 +137,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
             s.channel_named_like("inc-1-").pop().map(|c| c.id)
         })
         .await;
-    let board = sim
-        .wait_for("the role board", |s| {
-            s.messages_in(&room)
-                .into_iter()
-                .find(|m| text_of(m).contains("role.claim"))
-        })
-        .await;
+    let board = message_with(&sim, &room, "the role board", "role.claim").await;
     sim.wait_for("the announcement", |s| {
         s.messages_in(INCIDENTS).into_iter().next()
     })
@@ -174,12 +184,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
 
     // +30 min on the page's clock: the comms nudge arrives.
     page.post("/clock", json!({"minutes": 30})).await;
-    sim.wait_for("the comms nudge", |s| {
-        s.messages_in(&room)
-            .into_iter()
-            .find(|m| text_of(m).contains("no status update since"))
-    })
-    .await;
+    message_with(&sim, &room, "the comms nudge", "no status update since").await;
     assert_eq!(page.state().await["offset_minutes"], 30);
 
     // An update, then close: the postmortem draft is shared in the room.
@@ -188,12 +193,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
         json!({"user": "UALEX", "channel": room, "text": "/incident update Rolled back; checkout recovering"}),
     )
     .await;
-    sim.wait_for("the status update", |s| {
-        s.messages_in(&room)
-            .into_iter()
-            .find(|m| text_of(m).contains("checkout recovering"))
-    })
-    .await;
+    message_with(&sim, &room, "the status update", "checkout recovering").await;
     page.post(
         "/send",
         json!({"user": "UALEX", "channel": room, "text": "/incident close"}),
