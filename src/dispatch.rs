@@ -2,7 +2,7 @@
 //! already authenticated body (an HTTP request whose signature checked out,
 //! or a Socket Mode envelope's payload) is parsed by `slack::inbound`, handed
 //! to `service`, and answered with a [`Reply`] that the transport turns into
-//! an HTTP response (`http.rs`) or an envelope ack (`slack::socket`).
+//! an HTTP response (`http.rs`) or an envelope ack (`transport::socket`).
 //!
 //! The durable write happens inside the service call, so it is done before
 //! the transport sends the answer.

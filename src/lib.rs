@@ -9,7 +9,6 @@ pub mod command;
 pub mod config;
 pub mod dispatch;
 pub mod domain;
-pub mod http;
 pub mod jobs;
 pub mod metrics;
 #[cfg(feature = "playground")]
@@ -18,8 +17,8 @@ pub mod postmortem;
 pub mod queue;
 pub mod readiness;
 pub mod reminders;
-pub mod server;
 pub mod service;
 pub mod slack;
 pub mod startup;
 pub mod store;
+pub mod transport;

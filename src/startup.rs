@@ -7,7 +7,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::slack::SlackApi;
-use crate::{http, jobs, store};
+use crate::transport::http;
+use crate::{jobs, store};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,7 +40,7 @@ pub struct App {
     stop_http: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<usize>>,
     /// Socket Mode: opens the connections to Slack.
-    socket: Option<crate::slack::socket::Opener>,
+    socket: Option<crate::transport::socket::Opener>,
 }
 
 /// Opens the database and applies migrations (`warroom migrate`).
@@ -81,7 +82,7 @@ impl App {
         .context("cannot set up the Slack client (TLS roots)")?;
         let socket = match &secrets.app_token {
             Some(app_token) => Some(
-                crate::slack::socket::Opener::new(
+                crate::transport::socket::Opener::new(
                     &settings.slack_api_url,
                     app_token,
                     settings.slack_call_timeout,
@@ -117,7 +118,7 @@ impl App {
         let mut servers = Vec::new();
         let public = match admin_listener {
             Some(admin) => {
-                servers.push(tokio::spawn(crate::server::serve(
+                servers.push(tokio::spawn(crate::transport::server::serve(
                     admin,
                     http::admin_router(ctx.clone()),
                     http::HEADER_READ_TIMEOUT,
@@ -128,7 +129,7 @@ impl App {
             }
             None => http::router(ctx.clone()),
         };
-        servers.push(tokio::spawn(crate::server::serve(
+        servers.push(tokio::spawn(crate::transport::server::serve(
             listener,
             public,
             http::HEADER_READ_TIMEOUT,
@@ -205,7 +206,7 @@ impl App {
         let socket = self
             .socket
             .take()
-            .map(|opener| tokio::spawn(crate::slack::socket::run(ctx, opener, socket_stop)));
+            .map(|opener| tokio::spawn(crate::transport::socket::run(ctx, opener, socket_stop)));
         shutdown.await;
         let grace = self.ctx.settings.shutdown_grace;
         let deadline = tokio::time::Instant::now() + grace;

@@ -11,7 +11,6 @@ pub mod pacer;
 pub mod probe;
 pub mod render;
 pub mod signature;
-pub mod socket;
 pub mod text;
 pub mod web;
 

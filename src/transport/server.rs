@@ -132,7 +132,7 @@ mod tests {
         // together the first ones are served in turn, the last time out.
         // (Without the limit all eight would take 150 ms; without the
         // timeout all eight would succeed.)
-        let router = crate::http::harden_with(slow(150), Duration::from_secs(1), 1);
+        let router = crate::transport::http::harden_with(slow(150), Duration::from_secs(1), 1);
         let (addr, _tx, _task) =
             start(router, Duration::from_secs(5), Duration::from_secs(1)).await;
         let answers = futures_join_all((0..8).map(|_| tokio::spawn(get_raw(addr))).collect()).await;

@@ -1,0 +1,200 @@
+//! Events API deliveries.
+
+use super::{InboundError, lenient};
+use crate::domain::{ChannelId, MessageTs, UserId};
+use serde::Deserialize;
+
+/// An Events API delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventEnvelope {
+    UrlVerification { challenge: String },
+    Callback { event_id: String, event: Event },
+    Other(String),
+}
+
+/// The events this bot reacts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Someone added a reaction to a message.
+    ReactionAdded(Reaction),
+    /// Someone removed their reaction from a message.
+    ReactionRemoved(Reaction),
+    /// A message was edited; `text` is its new text.
+    MessageChanged {
+        channel: ChannelId,
+        ts: MessageTs,
+        text: String,
+    },
+    /// A message was deleted.
+    MessageDeleted { channel: ChannelId, ts: MessageTs },
+    /// Someone joined a channel the bot is in (`member_joined_channel`).
+    MemberJoined { channel: ChannelId, user: UserId },
+    /// Someone left, or was removed from, such a channel
+    /// (`member_left_channel`).
+    MemberLeft { channel: ChannelId, user: UserId },
+    /// Any other event; recorded, then ignored.
+    Other(String),
+}
+
+/// A reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    pub user: UserId,
+    /// Emoji name without colons, as Slack sends it (`pushpin`).
+    pub reaction: String,
+    pub channel: ChannelId,
+    /// The message's own timestamp.
+    pub ts: MessageTs,
+}
+
+/// The parts of an Events API delivery the bot reads. Every field is read
+/// leniently: Slack sends `channel` and `user` as objects in some events
+/// (`channel_created`, `team_join`, …), and a shape the bot does not know
+/// makes the event [`Event::Other`], not an error.
+#[derive(Deserialize)]
+struct RawEnvelope {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    challenge: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    event_id: Option<String>,
+    #[serde(default)]
+    event: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    subtype: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    user: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    reaction: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    item: Option<RawItem>,
+    #[serde(default, deserialize_with = "lenient")]
+    channel: Option<ChannelId>,
+    #[serde(default, deserialize_with = "lenient")]
+    message: Option<RawMessage>,
+    #[serde(default, deserialize_with = "lenient")]
+    deleted_ts: Option<MessageTs>,
+}
+
+#[derive(Deserialize)]
+struct RawItem {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    channel: Option<ChannelId>,
+    #[serde(default, deserialize_with = "lenient")]
+    ts: Option<MessageTs>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    ts: MessageTs,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
+}
+
+impl RawEvent {
+    fn into_event(self) -> Event {
+        let kind = self.kind.unwrap_or_default();
+        match (kind.as_str(), self.subtype.as_deref()) {
+            ("reaction_added" | "reaction_removed", _) => {
+                let reaction = match (self.user, self.reaction, self.item) {
+                    (
+                        Some(user),
+                        Some(reaction),
+                        Some(RawItem {
+                            kind: Some(item_kind),
+                            channel: Some(channel),
+                            ts: Some(ts),
+                        }),
+                    ) if item_kind == "message" => Reaction {
+                        user: UserId(user),
+                        reaction,
+                        channel,
+                        ts,
+                    },
+                    _ => return Event::Other(format!("{kind} on something other than a message")),
+                };
+                if kind == "reaction_added" {
+                    Event::ReactionAdded(reaction)
+                } else {
+                    Event::ReactionRemoved(reaction)
+                }
+            }
+            ("message", Some("message_changed")) => match (self.channel, self.message) {
+                (Some(channel), Some(m)) => Event::MessageChanged {
+                    channel,
+                    ts: m.ts,
+                    text: m.text.unwrap_or_default(),
+                },
+                _ => Event::Other("message_changed without a message".to_string()),
+            },
+            ("message", Some("message_deleted")) => match (self.channel, self.deleted_ts) {
+                (Some(channel), Some(ts)) => Event::MessageDeleted { channel, ts },
+                _ => Event::Other("message_deleted without a timestamp".to_string()),
+            },
+            ("member_joined_channel" | "member_left_channel", _) => {
+                match (self.channel, self.user) {
+                    (Some(channel), Some(user)) if kind == "member_joined_channel" => {
+                        Event::MemberJoined {
+                            channel,
+                            user: UserId(user),
+                        }
+                    }
+                    (Some(channel), Some(user)) => Event::MemberLeft {
+                        channel,
+                        user: UserId(user),
+                    },
+                    _ => Event::Other(format!("{kind} without a channel or user")),
+                }
+            }
+            (_, Some(subtype)) => Event::Other(format!("{kind}/{subtype}")),
+            _ => Event::Other(kind),
+        }
+    }
+}
+
+impl EventEnvelope {
+    /// Reads an Events API delivery. Only a body that is not JSON is an
+    /// error; JSON that is not an envelope the bot knows is
+    /// [`EventEnvelope::Other`], and an event it does not know is
+    /// [`Event::Other`].
+    pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
+        let raw: serde_json::Value = serde_json::from_slice(body)?;
+        Ok(Self::from_json(raw))
+    }
+
+    /// The typed value of a delivery already read as JSON (as a Socket Mode
+    /// envelope carries it).
+    pub fn from_json(raw: serde_json::Value) -> Self {
+        let Ok(raw) = serde_json::from_value::<RawEnvelope>(raw) else {
+            return EventEnvelope::Other("a body that is not an object".to_string());
+        };
+        match (
+            raw.kind.unwrap_or_default().as_str(),
+            raw.challenge,
+            raw.event_id,
+            raw.event,
+        ) {
+            ("url_verification", Some(challenge), _, _) => {
+                EventEnvelope::UrlVerification { challenge }
+            }
+            ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
+                event_id,
+                event: match serde_json::from_value::<RawEvent>(event) {
+                    Ok(event) => event.into_event(),
+                    Err(_) => Event::Other("an event that is not an object".to_string()),
+                },
+            },
+            (other, ..) => EventEnvelope::Other(other.to_string()),
+        }
+    }
+}
+

@@ -1,0 +1,322 @@
+//! Interactions: a button on a bot message, a modal submitted.
+
+use super::forms::{RawOption, RawState, declare_form, followup_form, severity_form, update_form};
+use super::{DeclareForm, FollowupForm, InboundError, SeverityForm, lenient};
+use crate::domain::{ChannelId, IncidentNumber, RoleName, UserId};
+use crate::slack::ids::{
+    ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
+    ACTION_OPEN_UPDATE, ACTION_RELEASE, ACTION_SNOOZE, ACTION_TICK, CALLBACK_DECLARE,
+    CALLBACK_FOLLOWUP, CALLBACK_SEVERITY, CALLBACK_SUMMARY, CALLBACK_UPDATE, SUMMARY_BLOCK,
+    parse_incident_value, parse_summary_value, parse_tick,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// What the declare modal carries between opening and submission.
+#[derive(Clone, Debug, serde::Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeclareMetadata {
+    /// Channel where `/incident declare` was typed.
+    pub channel: ChannelId,
+}
+
+/// A button on a bot message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Claim {
+        incident: IncidentNumber,
+        role: RoleName,
+    },
+    Release {
+        incident: IncidentNumber,
+        role: RoleName,
+    },
+    /// "Post an update" on a reminder.
+    OpenUpdate {
+        incident: IncidentNumber,
+    },
+    /// "Snooze" on a reminder.
+    Snooze {
+        incident: IncidentNumber,
+        minutes: u32,
+    },
+    /// A checkbox on a role checklist, ticked (`done`) or unticked.
+    Tick {
+        checklist: i64,
+        task: usize,
+        done: bool,
+    },
+    /// "Edit and post" on the Scribe's recurring reminder: the summary of
+    /// the timeline between `since` and `until` (Unix ms).
+    OpenSummary {
+        checklist: i64,
+        since: i64,
+        until: i64,
+    },
+    /// "Done" on a listed follow-up.
+    FollowupDone {
+        id: i64,
+    },
+    /// "Add follow-up" on the postmortem summary.
+    AddFollowup {
+        incident: IncidentNumber,
+    },
+    Unknown(String),
+}
+
+/// Snoozes longer than this are refused as tampering.
+const MAX_SNOOZE_MINUTES: u32 = 240;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Interaction {
+    Action {
+        user: UserId,
+        channel: Option<ChannelId>,
+        trigger_id: String,
+        action: Action,
+    },
+    /// The update modal was submitted.
+    UpdateSubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        answers: crate::domain::comms::UpdateAnswers,
+        audiences: Vec<String>,
+    },
+    DeclareSubmitted {
+        user: UserId,
+        view_id: String,
+        metadata: Option<DeclareMetadata>,
+        form: DeclareForm,
+    },
+    /// The severity form (`/incident severity` without a level) was submitted.
+    SeveritySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        form: SeverityForm,
+    },
+    /// The Scribe's internal summary form was submitted.
+    SummarySubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        text: String,
+    },
+    /// The follow-up form ("Add follow-up" on the postmortem summary) was
+    /// submitted.
+    FollowupSubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        form: FollowupForm,
+    },
+    /// A payload type or callback this bot does not handle.
+    Other(String),
+}
+
+/// The parts of an interaction payload the bot reads, each read leniently:
+/// legacy payloads (`interactive_message`, dialogs) and shapes the bot does
+/// not know become [`Interaction::Other`], never an error.
+#[derive(Deserialize)]
+struct RawInteraction {
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    user: Option<RawUser>,
+    #[serde(default, deserialize_with = "lenient")]
+    trigger_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    channel: Option<RawId>,
+    #[serde(default, deserialize_with = "lenient")]
+    actions: Option<Vec<serde_json::Value>>,
+    #[serde(default, deserialize_with = "lenient")]
+    view: Option<RawView>,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawId {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct RawAction {
+    action_id: String,
+    #[serde(default, deserialize_with = "lenient")]
+    value: Option<String>,
+    /// What a checkboxes element holds ticked after the click.
+    #[serde(default)]
+    selected_options: Vec<RawOption>,
+}
+
+#[derive(Deserialize)]
+struct RawView {
+    id: String,
+    #[serde(default, deserialize_with = "lenient")]
+    callback_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    private_metadata: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    state: Option<RawState>,
+}
+
+impl Interaction {
+    /// Parses the `payload=` form Slack posts to the interactivity URL.
+    /// Only a body that is not form data, or a `payload` that is not JSON,
+    /// is an error; a payload the bot does not handle (a legacy
+    /// `interactive_message`, a dialog, an unknown shape) is
+    /// [`Interaction::Other`].
+    pub fn parse(body: &[u8]) -> Result<Self, InboundError> {
+        let form: HashMap<String, String> = serde_urlencoded::from_bytes(body)?;
+        let Some(payload) = form.get("payload") else {
+            return Ok(Interaction::Other("a form without a payload".into()));
+        };
+        let raw: serde_json::Value = serde_json::from_str(payload)?;
+        Ok(Self::from_payload(raw))
+    }
+
+    /// The typed value of an interaction payload already read as JSON (as
+    /// a Socket Mode envelope carries it).
+    pub fn from_payload(raw: serde_json::Value) -> Self {
+        let raw: RawInteraction = match serde_json::from_value(raw) {
+            Ok(raw) => raw,
+            Err(_) => return Interaction::Other("a payload that is not an object".into()),
+        };
+        let kind = raw.kind.unwrap_or_default();
+        let Some(user) = raw.user.map(|u| UserId(u.id)) else {
+            return Interaction::Other(format!("{kind} without a user"));
+        };
+        match kind.as_str() {
+            "block_actions" => {
+                let first = raw
+                    .actions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .next()
+                    .map(serde_json::from_value::<RawAction>);
+                let first = match first {
+                    Some(Ok(first)) => first,
+                    Some(Err(_)) => {
+                        return Interaction::Other("block_actions with an unknown action".into());
+                    }
+                    None => return Interaction::Other("block_actions without actions".into()),
+                };
+                // A link button: Slack opened the link and tells us too.
+                if first.action_id == ACTION_BRIDGE {
+                    return Interaction::Other("bridge link opened".into());
+                }
+                let value = first.value.as_deref().unwrap_or_default();
+                let role_value = parse_incident_value(value);
+                let id = first.action_id.as_str();
+                let action = match (id, role_value) {
+                    (ACTION_CLAIM, Some((incident, role))) => Action::Claim {
+                        incident,
+                        role: role.into(),
+                    },
+                    (ACTION_RELEASE, Some((incident, role))) => Action::Release {
+                        incident,
+                        role: role.into(),
+                    },
+                    (ACTION_OPEN_UPDATE, _) => match value.parse() {
+                        Ok(incident) => Action::OpenUpdate { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, Some((incident, minutes))) if id.starts_with(ACTION_SNOOZE) => {
+                        match minutes.parse::<u32>() {
+                            Ok(minutes) if (1..=MAX_SNOOZE_MINUTES).contains(&minutes) => {
+                                Action::Snooze { incident, minutes }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
+                    (ACTION_ADD_FOLLOWUP, _) => match value.parse() {
+                        Ok(incident) => Action::AddFollowup { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, _) if id.starts_with(ACTION_FOLLOWUP_DONE) => match value.parse::<i64>() {
+                        Ok(id) => Action::FollowupDone { id },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, _) if id.starts_with(ACTION_TICK) => match parse_tick(id) {
+                        Some((checklist, task)) => Action::Tick {
+                            checklist,
+                            task,
+                            done: !first.selected_options.is_empty(),
+                        },
+                        None => Action::Unknown(id.to_string()),
+                    },
+                    (ACTION_OPEN_SUMMARY, _) => match parse_summary_value(value) {
+                        Some((checklist, since, until)) => Action::OpenSummary {
+                            checklist,
+                            since,
+                            until,
+                        },
+                        None => Action::Unknown(id.to_string()),
+                    },
+                    (other, _) => Action::Unknown(other.to_string()),
+                };
+                Interaction::Action {
+                    user,
+                    channel: raw.channel.map(|c| ChannelId(c.id)),
+                    trigger_id: raw.trigger_id.unwrap_or_default(),
+                    action,
+                }
+            }
+            "view_submission" => {
+                let Some(view) = raw.view else {
+                    return Interaction::Other("view_submission without a view".into());
+                };
+                let callback = view.callback_id.unwrap_or_default();
+                let metadata = view.private_metadata.unwrap_or_default();
+                let state = view.state.unwrap_or_default();
+                match callback.as_str() {
+                    CALLBACK_DECLARE => Interaction::DeclareSubmitted {
+                        user,
+                        view_id: view.id,
+                        metadata: serde_json::from_str(&metadata).ok(),
+                        form: declare_form(&state),
+                    },
+                    CALLBACK_UPDATE => match metadata.parse() {
+                        Ok(incident) => {
+                            let (answers, audiences) = update_form(&state);
+                            Interaction::UpdateSubmitted {
+                                user,
+                                incident,
+                                answers,
+                                audiences,
+                            }
+                        }
+                        Err(_) => Interaction::Other("update view without its incident".into()),
+                    },
+                    CALLBACK_SEVERITY => match metadata.parse() {
+                        Ok(incident) => Interaction::SeveritySubmitted {
+                            user,
+                            incident,
+                            form: severity_form(&state),
+                        },
+                        Err(_) => Interaction::Other("severity view without its incident".into()),
+                    },
+                    CALLBACK_SUMMARY => match metadata.parse() {
+                        Ok(incident) => Interaction::SummarySubmitted {
+                            user,
+                            incident,
+                            text: state.text(SUMMARY_BLOCK),
+                        },
+                        Err(_) => Interaction::Other("summary view without its incident".into()),
+                    },
+                    CALLBACK_FOLLOWUP => match metadata.parse() {
+                        Ok(incident) => Interaction::FollowupSubmitted {
+                            user,
+                            incident,
+                            form: followup_form(&state),
+                        },
+                        Err(_) => Interaction::Other("follow-up view without its incident".into()),
+                    },
+                    other => Interaction::Other(format!("view {other}")),
+                }
+            }
+            other => Interaction::Other(other.to_string()),
+        }
+    }
+}
+
