@@ -22,10 +22,10 @@
 //! escaped, line breaks as `<br>`); the built-in template uses it in every
 //! table.
 
+use crate::domain::comms::Communication;
 use crate::domain::metrics::{human, metrics};
 use crate::domain::{Assignment, ChannelId, Entry, EntryKind, Incident, RoleCatalog, holders};
 use crate::slack::text::{Names, mentioned_ids, to_markdown};
-use crate::store::Communication;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::Path;

@@ -4,11 +4,9 @@
 //! moves it to the next one and queues the post, in one transaction.
 
 use crate::app::Ctx;
-use crate::domain::comms::{Cadence, ReminderKind, Schedule};
-use crate::domain::roles::{COMMUNICATION_LEAD, SCRIBE, TECHNICAL_ASSIST};
-use crate::domain::{self, Assignment, EntryKind, Incident, NewEntry};
-use crate::jobs::Job;
-use crate::slack::blocks;
+use crate::domain::comms::{ReminderKind, Schedule};
+use crate::domain::{EntryKind, NewEntry};
+use crate::queue::Job;
 use crate::store::{DueReminder, Effects, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,23 +14,6 @@ use tracing::{Instrument, info};
 
 /// Reminders fired per round before the loop looks again.
 const BATCH: i64 = 500;
-
-/// The cadence of a severity level: its own overrides, else `reminders.*`.
-pub fn cadence(settings: &crate::config::Settings, severity: &str) -> Cadence {
-    let level = settings.severities.resolve(severity).ok();
-    let r = &settings.reminders;
-    let pick = |own: Option<std::time::Duration>, default: std::time::Duration| {
-        chrono::Duration::from_std(own.unwrap_or(default)).unwrap_or(chrono::Duration::MAX)
-    };
-    Cadence {
-        nudge_after: pick(level.and_then(|l| l.comms_nudge_after), r.comms_nudge_after),
-        due_after: pick(level.and_then(|l| l.comms_due_after), r.comms_due_after),
-        scribe_quiet_after: pick(
-            level.and_then(|l| l.scribe_quiet_after),
-            r.scribe_quiet_after,
-        ),
-    }
-}
 
 /// Runs until `shutdown` fires.
 pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
@@ -129,7 +110,7 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
     let mut sent = 0;
     for d in &due {
         let span = tracing::info_span!("reminder", incident = d.incident, kind = d.kind.as_str());
-        let c = cadence(&ctx.settings, &d.severity);
+        let c = ctx.settings.cadence(&d.severity);
         let next = Schedule::after_firing(d.kind, now, &c);
         let effects = if d.kind == ReminderKind::Nudge && firm.contains(&d.incident) {
             Effects::default()
@@ -237,44 +218,6 @@ fn reminder_note(d: &DueReminder) -> String {
     }
 }
 
-/// The reminder message, from the state when the job runs.
-pub async fn render(
-    ctx: &Ctx,
-    incident: &Incident,
-    assignments: &[Assignment],
-    kind: ReminderKind,
-) -> Result<slack_morphism::prelude::SlackMessageContent, StoreError> {
-    let lead = domain::lead(incident, assignments);
-    let holder = |role: &str| {
-        domain::holders(assignments, role)
-            .first()
-            .map(|u| (*u).clone())
-    };
-    let people = blocks::ReminderPeople {
-        comms: holder(COMMUNICATION_LEAD).unwrap_or_else(|| lead.clone()),
-        scribe: holder(SCRIBE).unwrap_or_else(|| lead.clone()),
-        assist: holder(TECHNICAL_ASSIST),
-        lead,
-    };
-    let since = incident.last_update_at.unwrap_or(incident.declared_at);
-    let digest: Vec<_> = ctx
-        .store
-        .timeline(incident.number)
-        .await?
-        .into_iter()
-        .filter(|e| e.occurred_at > since && e.kind != EntryKind::Reminder)
-        .collect();
-    Ok(blocks::reminder(
-        incident,
-        kind,
-        &cadence(&ctx.settings, &incident.severity),
-        &people,
-        since,
-        &digest,
-        ctx.settings.timezone,
-    ))
-}
-
 /// Reminds the owner of each follow-up due now, once: a direct message
 /// (they may not be in the war room, which may be archived), queued by a
 /// compare-and-set that clears `remind_at`, with its timeline entry.
@@ -301,7 +244,7 @@ pub async fn fire_followups_due(ctx: &Ctx) -> Result<usize, StoreError> {
                     f.text
                 ),
             }],
-            jobs: vec![crate::jobs::Job::Notice {
+            jobs: vec![crate::queue::Job::Notice {
                 channel: None,
                 user: f.owner.0.clone(),
                 text,

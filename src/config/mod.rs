@@ -144,6 +144,23 @@ fn variable_of(key: &str) -> String {
 }
 
 impl Settings {
+    /// The cadence of a severity level: its own overrides, else `reminders.*`.
+    pub fn cadence(&self, severity: &str) -> crate::domain::comms::Cadence {
+        let level = self.severities.resolve(severity).ok();
+        let r = &self.reminders;
+        let pick = |own: Option<std::time::Duration>, default: std::time::Duration| {
+            chrono::Duration::from_std(own.unwrap_or(default)).unwrap_or(chrono::Duration::MAX)
+        };
+        crate::domain::comms::Cadence {
+            nudge_after: pick(level.and_then(|l| l.comms_nudge_after), r.comms_nudge_after),
+            due_after: pick(level.and_then(|l| l.comms_due_after), r.comms_due_after),
+            scribe_quiet_after: pick(
+                level.and_then(|l| l.scribe_quiet_after),
+                r.scribe_quiet_after,
+            ),
+        }
+    }
+
     pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
         match sources.file {

@@ -466,10 +466,7 @@ multiple = true
     );
     // No `tasks`: the defaults for its name.
     let tester = s.roles.get("Tester").unwrap().tasks();
-    assert_eq!(
-        tester,
-        crate::domain::checklist::Tasks::defaults_for("Tester")
-    );
+    assert_eq!(tester, crate::domain::roles::default_tasks("Tester"));
     let e = from_file(
         "[[roles]]\nname = \"Incident Lead\"\ntasks = { cadence = { every = \"5s\", tasks = [\"x\"] } }\n",
         &[],

@@ -3,7 +3,6 @@
 //! progress of one holder's checklist.
 
 use super::UserId;
-use super::roles::{COMMUNICATION_LEAD, INCIDENT_LEAD, SCRIBE, TECHNICAL_ASSIST};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -111,85 +110,6 @@ impl Tasks {
         }
         Ok(())
     }
-
-    /// The tasks of a role that has none configured: the process's duties
-    /// for the six default roles, nothing for other roles.
-    pub fn defaults_for(role: &str) -> Tasks {
-        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        match role {
-            INCIDENT_LEAD => Tasks {
-                start: list(&[
-                    "Say in the war room that you lead, with a one-line summary of the problem",
-                    "Bridge established and recording",
-                    "Confirm who holds each role and hand out the empty ones (a Scribe first)",
-                    "Check that someone who speaks for customers and support is here",
-                    "Check the right experts are here; bring in more people if needed",
-                    "Give the Communication Lead a summary of the impact",
-                ]),
-                during: list(&[
-                    "Keep each person on their own role; take questions away from the fixers",
-                    "Escalate when the plan stalls or the impact grows",
-                    "Decide when it is mitigated and when it is over",
-                ]),
-                cadence: None,
-            },
-            "Technical Lead" => Tasks {
-                start: list(&[
-                    "Look at the logs, dashboards and recent changes",
-                    "Give the Technical Assist a separate line of investigation",
-                ]),
-                during: list(&[
-                    "Draft the fix with the Technical Assist",
-                    "Say in the war room what you change before you change it",
-                    "Apply the fix and ask the Testers to confirm it",
-                ]),
-                cadence: None,
-            },
-            TECHNICAL_ASSIST => Tasks {
-                start: list(&["Read the logs and compare findings with the Technical Lead"]),
-                during: list(&[
-                    "Take tasks from the Technical Lead; find people for those you cannot do",
-                    "Keep the Scribe informed so nobody interrupts the Technical Lead for status",
-                ]),
-                cadence: None,
-            },
-            SCRIBE => Tasks {
-                start: list(&[
-                    "Note who holds each role",
-                    "Note a description of the incident",
-                    "Note which teams have joined",
-                ]),
-                during: list(&[
-                    "List the experts in the room and what each covers",
-                    "Tag milestones: suggestions, results of checks, a changed diagnosis, news from support",
-                    "Ask the Technical Assist for status when the timeline goes quiet",
-                ]),
-                cadence: Some(CadenceTasks {
-                    every: Duration::from_secs(15 * 60),
-                    tasks: list(&[
-                        "Publish an internal summary: current impact, changes of state, technical milestones",
-                    ]),
-                }),
-            },
-            COMMUNICATION_LEAD => Tasks {
-                start: list(&[
-                    "Find out who must hear about it: users, customers, staff, management",
-                    "Post the first status update",
-                ]),
-                during: list(&[
-                    "Answer questions from outside the war room so the fixers are left alone",
-                    "Ask the Scribe for the latest before each update and word it for its audience",
-                ]),
-                cadence: None,
-            },
-            "Tester" => Tasks {
-                start: list(&["Reproduce the symptoms and write down how to check them"]),
-                during: list(&["Test each fix when asked and report the result in the war room"]),
-                cadence: None,
-            },
-            _ => Tasks::default(),
-        }
-    }
 }
 
 /// One holder's checklist for one role in one incident.
@@ -226,18 +146,18 @@ mod tests {
     #[test]
     fn every_default_role_has_tasks_and_they_are_valid() {
         for role in super::super::RoleCatalog::defaults() {
-            let t = Tasks::defaults_for(&role.name);
+            let t = super::super::roles::default_tasks(&role.name);
             assert!(!t.is_empty(), "{}", role.name);
             assert_eq!(t.check(), Ok(()), "{}", role.name);
         }
-        assert!(Tasks::defaults_for("Chef").is_empty());
-        let lead = Tasks::defaults_for(INCIDENT_LEAD);
+        assert!(super::super::roles::default_tasks("Chef").is_empty());
+        let lead = super::super::roles::default_tasks(super::super::roles::INCIDENT_LEAD);
         assert!(
             lead.start
                 .iter()
                 .any(|t| t == "Bridge established and recording")
         );
-        let scribe = Tasks::defaults_for(SCRIBE);
+        let scribe = super::super::roles::default_tasks(super::super::roles::SCRIBE);
         assert_eq!(
             scribe.cadence.as_ref().map(|c| c.every),
             Some(Duration::from_secs(900))
@@ -246,7 +166,7 @@ mod tests {
 
     #[test]
     fn tasks_are_numbered_in_checklist_order() {
-        let t = Tasks::defaults_for(SCRIBE);
+        let t = super::super::roles::default_tasks(super::super::roles::SCRIBE);
         let all = t.all();
         assert_eq!(all[0].group, Group::Start);
         assert_eq!(all[3].group, Group::During);

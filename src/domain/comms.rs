@@ -202,3 +202,55 @@ mod tests {
         assert_eq!(Phase::of(Status::Resolved), Phase::Restored);
     }
 }
+
+/// Who a reminder speaks to: the holders of the roles it names, the
+/// Incident Lead standing in for a role nobody holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReminderPeople {
+    pub comms: crate::domain::UserId,
+    pub lead: crate::domain::UserId,
+    pub scribe: crate::domain::UserId,
+    pub assist: Option<crate::domain::UserId>,
+}
+
+impl ReminderPeople {
+    pub fn of(
+        incident: &crate::domain::Incident,
+        assignments: &[crate::domain::Assignment],
+    ) -> Self {
+        use crate::domain::roles::{COMMUNICATION_LEAD, SCRIBE, TECHNICAL_ASSIST};
+        let lead = crate::domain::lead(incident, assignments);
+        let holder = |role: &str| {
+            crate::domain::holders(assignments, role)
+                .first()
+                .map(|u| (*u).clone())
+        };
+        ReminderPeople {
+            comms: holder(COMMUNICATION_LEAD).unwrap_or_else(|| lead.clone()),
+            scribe: holder(SCRIBE).unwrap_or_else(|| lead.clone()),
+            assist: holder(TECHNICAL_ASSIST),
+            lead,
+        }
+    }
+}
+
+/// One place a status update goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub channel: crate::domain::ChannelId,
+    pub audience: String,
+}
+
+/// One line of the communications timeline: an update at one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Communication {
+    pub update_id: i64,
+    pub posted_by: crate::domain::UserId,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub text: String,
+    pub channel: crate::domain::ChannelId,
+    pub audience: String,
+    /// When Slack took it; `None` while the post is pending.
+    pub posted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub ts: Option<crate::domain::MessageTs>,
+}

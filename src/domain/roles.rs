@@ -1,6 +1,7 @@
 //! Incident roles and how people name them in commands.
 
 use super::RoleName;
+use super::checklist::{CadenceTasks, Tasks};
 use serde::Deserialize;
 
 /// One role people can claim.
@@ -16,15 +17,15 @@ pub struct Role {
     pub duty: String,
     /// Checklist tasks; `None`: the defaults for the role's name.
     #[serde(default)]
-    pub tasks: Option<super::checklist::Tasks>,
+    pub tasks: Option<Tasks>,
 }
 
 impl Role {
     /// The role's checklist tasks: as configured, else the defaults.
-    pub fn tasks(&self) -> super::checklist::Tasks {
+    pub fn tasks(&self) -> Tasks {
         self.tasks
             .clone()
-            .unwrap_or_else(|| super::checklist::Tasks::defaults_for(&self.name))
+            .unwrap_or_else(|| default_tasks(&self.name))
     }
 }
 
@@ -32,6 +33,85 @@ pub const INCIDENT_LEAD: &str = "Incident Lead";
 pub const COMMUNICATION_LEAD: &str = "Communication Lead";
 pub const SCRIBE: &str = "Scribe";
 pub const TECHNICAL_ASSIST: &str = "Technical Assist";
+
+/// The tasks of a role that has none configured: the process's duties
+/// for the six default roles, nothing for other roles.
+pub fn default_tasks(role: &str) -> Tasks {
+    let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match role {
+        INCIDENT_LEAD => Tasks {
+            start: list(&[
+                "Say in the war room that you lead, with a one-line summary of the problem",
+                "Bridge established and recording",
+                "Confirm who holds each role and hand out the empty ones (a Scribe first)",
+                "Check that someone who speaks for customers and support is here",
+                "Check the right experts are here; bring in more people if needed",
+                "Give the Communication Lead a summary of the impact",
+            ]),
+            during: list(&[
+                "Keep each person on their own role; take questions away from the fixers",
+                "Escalate when the plan stalls or the impact grows",
+                "Decide when it is mitigated and when it is over",
+            ]),
+            cadence: None,
+        },
+        "Technical Lead" => Tasks {
+            start: list(&[
+                "Look at the logs, dashboards and recent changes",
+                "Give the Technical Assist a separate line of investigation",
+            ]),
+            during: list(&[
+                "Draft the fix with the Technical Assist",
+                "Say in the war room what you change before you change it",
+                "Apply the fix and ask the Testers to confirm it",
+            ]),
+            cadence: None,
+        },
+        TECHNICAL_ASSIST => Tasks {
+            start: list(&["Read the logs and compare findings with the Technical Lead"]),
+            during: list(&[
+                "Take tasks from the Technical Lead; find people for those you cannot do",
+                "Keep the Scribe informed so nobody interrupts the Technical Lead for status",
+            ]),
+            cadence: None,
+        },
+        SCRIBE => Tasks {
+            start: list(&[
+                "Note who holds each role",
+                "Note a description of the incident",
+                "Note which teams have joined",
+            ]),
+            during: list(&[
+                "List the experts in the room and what each covers",
+                "Tag milestones: suggestions, results of checks, a changed diagnosis, news from support",
+                "Ask the Technical Assist for status when the timeline goes quiet",
+            ]),
+            cadence: Some(CadenceTasks {
+                every: std::time::Duration::from_secs(15 * 60),
+                tasks: list(&[
+                    "Publish an internal summary: current impact, changes of state, technical milestones",
+                ]),
+            }),
+        },
+        COMMUNICATION_LEAD => Tasks {
+            start: list(&[
+                "Find out who must hear about it: users, customers, staff, management",
+                "Post the first status update",
+            ]),
+            during: list(&[
+                "Answer questions from outside the war room so the fixers are left alone",
+                "Ask the Scribe for the latest before each update and word it for its audience",
+            ]),
+            cadence: None,
+        },
+        "Tester" => Tasks {
+            start: list(&["Reproduce the symptoms and write down how to check them"]),
+            during: list(&["Test each fix when asked and report the result in the war room"]),
+            cadence: None,
+        },
+        _ => Tasks::default(),
+    }
+}
 
 /// The configured roles, in board order. Always holds Incident Lead.
 #[derive(Clone, Debug, PartialEq, Eq)]

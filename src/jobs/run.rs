@@ -204,7 +204,25 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 ..
             } = current(ctx, row).await?;
             let channel = war_room(&incident)?;
-            let content = crate::reminders::render(ctx, &incident, &assignments, *kind).await?;
+            // The timeline since the last update: the scribe's digest for
+            // the communication lead.
+            let since = incident.last_update_at.unwrap_or(incident.declared_at);
+            let digest: Vec<_> = ctx
+                .store
+                .timeline(incident.number)
+                .await?
+                .into_iter()
+                .filter(|e| e.occurred_at > since && e.kind != crate::domain::EntryKind::Reminder)
+                .collect();
+            let content = blocks::reminder(
+                &incident,
+                *kind,
+                &ctx.settings.cadence(&incident.severity),
+                &crate::domain::comms::ReminderPeople::of(&incident, &assignments),
+                since,
+                &digest,
+                ctx.settings.timezone,
+            );
             post_once(ctx, row, channel, content).await?;
             Ok(())
         }
@@ -512,7 +530,7 @@ async fn names(
     incident: &domain::Incident,
     assignments: &[domain::Assignment],
     timeline: &[domain::Entry],
-    communications: &[crate::store::Communication],
+    communications: &[crate::domain::comms::Communication],
 ) -> Result<crate::slack::text::Names, RunError> {
     let (users, channels) =
         crate::postmortem::ids_to_name(incident, assignments, timeline, communications);

@@ -8,8 +8,7 @@ use crate::command::{self, AnywhereCommand, RoomCommand};
 use crate::domain::comms::Schedule;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::{EntryKind, Incident, Status, UserId, may};
-use crate::jobs::Job;
-use crate::reminders;
+use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::SlashCommand;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
@@ -172,7 +171,7 @@ async fn set_status(
         ];
     } else if !incident.status.is_open() {
         // Reopened: the clocks start again.
-        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let c = ctx.settings.cadence(&incident.severity);
         let (nudge_at, due_at) = Schedule::comms_from(now, &c);
         effects
             .schedule

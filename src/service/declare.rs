@@ -6,8 +6,7 @@ use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
 use crate::domain::{ChannelId, Declaration, EntryKind, RoleName, SeverityName, UserId};
-use crate::jobs::Job;
-use crate::reminders;
+use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
@@ -139,7 +138,7 @@ pub async fn declare(
             Job::SyncAnnouncement,
         ],
         schedule: {
-            let c = reminders::cadence(&ctx.settings, &declaration.severity);
+            let c = ctx.settings.cadence(&declaration.severity);
             let (nudge_at, due_at) = Schedule::comms_from(now, &c);
             vec![
                 ScheduleOp::Comms { nudge_at, due_at },

@@ -5,8 +5,7 @@ use crate::app::Ctx;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::timeline::slack_ts_time;
 use crate::domain::{Status, TimelineChange, UserId, may};
-use crate::jobs::Job;
-use crate::reminders;
+use crate::queue::Job;
 use crate::slack::inbound::Reaction;
 use crate::store::{Effects, EventChange, Guard, ScheduleOp, StoreError};
 use tracing::info;
@@ -88,7 +87,7 @@ pub(super) async fn tag(
     };
     if added {
         // A tag is notable: the scribe's quiet clock restarts.
-        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let c = ctx.settings.cadence(&incident.severity);
         effects.schedule.push(ScheduleOp::Scribe(Some(
             ctx.clock.now() + c.scribe_quiet_after,
         )));

@@ -4,7 +4,7 @@
 use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, tell, today, trigger_expired};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
-use crate::jobs::Job;
+use crate::queue::Job;
 use crate::slack::blocks;
 use crate::store::{Effects, Guard, StoreError};
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, tell, trigger_expired, updates};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
-use crate::jobs::Job;
+use crate::queue::Job;
 use crate::slack::blocks;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use chrono::{DateTime, Utc};

@@ -27,8 +27,7 @@ pub use updates::{post_update, update_submitted};
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
 use crate::domain::{EntryKind, Incident, NewEntry, TimelineChange, UserId};
-use crate::jobs::Job;
-use crate::reminders;
+use crate::queue::Job;
 use crate::slack::inbound::{Action, Event, SlashCommand};
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
@@ -201,7 +200,7 @@ fn entry(ctx: &Ctx, kind: EntryKind, author: &UserId, text: String) -> NewEntry 
 fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Job>) -> Effects {
     let mut schedule = vec![];
     if incident.status.is_open() && !timeline.is_empty() {
-        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let c = ctx.settings.cadence(&incident.severity);
         schedule.push(ScheduleOp::Scribe(Some(
             ctx.clock.now() + c.scribe_quiet_after,
         )));

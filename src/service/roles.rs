@@ -8,7 +8,7 @@ use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
 use crate::domain::{EntryKind, Incident, RoleName, Status, UserId};
-use crate::jobs::Job;
+use crate::queue::Job;
 use crate::store::{Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
 

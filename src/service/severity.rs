@@ -8,8 +8,7 @@ use super::{
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
-use crate::jobs::Job;
-use crate::reminders;
+use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
@@ -61,7 +60,7 @@ fn level_names(ctx: &Ctx) -> String {
 /// update (or the declaration). A reminder already sent stays sent; one that
 /// the new cadence makes overdue fires now.
 fn comms_for_severity(ctx: &Ctx, incident: &Incident, severity: &str) -> ScheduleOp {
-    let c = reminders::cadence(&ctx.settings, severity);
+    let c = ctx.settings.cadence(severity);
     let now = ctx.clock.now();
     let base = incident.last_update_at.unwrap_or(incident.declared_at);
     let keep = |pending: Option<chrono::DateTime<chrono::Utc>>, after: chrono::Duration| {

@@ -5,7 +5,6 @@ use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::{EntryKind, Incident, Status, UserId};
-use crate::reminders;
 use crate::slack::blocks;
 use crate::store::{Destination, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
@@ -112,7 +111,7 @@ pub async fn post_update(
     effects.schedule.push(ScheduleOp::LastUpdate(now));
     effects.guard = guard;
     if incident.status.is_open() {
-        let c = reminders::cadence(&ctx.settings, &incident.severity);
+        let c = ctx.settings.cadence(&incident.severity);
         let (nudge_at, due_at) = Schedule::comms_from(now, &c);
         effects
             .schedule

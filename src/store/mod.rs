@@ -11,6 +11,7 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+pub use crate::domain::comms::{Communication, Destination};
 use crate::domain::permissions::Refusal;
 use crate::domain::{
     Allowed, Assignment, ChannelId, Declaration, Entry, Incident, IncidentNumber, MessageTs,
@@ -135,27 +136,6 @@ pub struct DueReminder {
     pub kind: crate::domain::comms::ReminderKind,
     pub due_at: DateTime<Utc>,
     pub severity: String,
-}
-
-/// One place a status update goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Destination {
-    pub channel: ChannelId,
-    pub audience: String,
-}
-
-/// One line of the communications timeline: an update at one place.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Communication {
-    pub update_id: i64,
-    pub posted_by: UserId,
-    pub recorded_at: DateTime<Utc>,
-    pub text: String,
-    pub channel: ChannelId,
-    pub audience: String,
-    /// When Slack took it; `None` while the post is pending.
-    pub posted_at: Option<DateTime<Utc>>,
-    pub ts: Option<MessageTs>,
 }
 
 /// What a Slack event changes on an incident's timeline, and what it

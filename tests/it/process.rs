@@ -185,7 +185,7 @@ async fn tick(app: &TestApp, user: &str, room: &str, id: i64, task: usize, done:
 }
 
 fn tasks_of(role: &str) -> Vec<String> {
-    warroom::domain::checklist::Tasks::defaults_for(role)
+    warroom::domain::roles::default_tasks(role)
         .all()
         .iter()
         .map(|t| t.text.to_string())
@@ -516,7 +516,6 @@ async fn the_scribe_edits_and_posts_the_prefilled_summary() {
 /// ticks, ticks are idempotent, and a cadence fires once per due time.
 async fn checklist_story(store: warroom::store::DynStore) {
     use warroom::domain::UserId;
-    use warroom::domain::checklist::Tasks;
     use warroom::store::Effects;
     store.migrate().await.unwrap();
     let t0 = start_time();
@@ -533,7 +532,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
         .unwrap();
     let n = incident.number;
     let bob = UserId(BOB.into());
-    let tasks = Tasks::defaults_for("Scribe");
+    let tasks = warroom::domain::roles::default_tasks("Scribe");
     let list = store
         .open_checklist(n, &"Scribe".into(), &bob, &tasks, Some(t0 + min(15)), t0)
         .await

@@ -270,14 +270,6 @@ pub fn status_update(
         ])
 }
 
-/// Who a reminder speaks to.
-pub struct ReminderPeople {
-    pub comms: crate::domain::UserId,
-    pub lead: crate::domain::UserId,
-    pub scribe: crate::domain::UserId,
-    pub assist: Option<crate::domain::UserId>,
-}
-
 /// A reminder in the war room, with the timeline entries since the last
 /// update (the scribe's digest for the communication lead). The nudge
 /// states the incident's `cadence`: updates at least `nudge_after` apart,
@@ -286,7 +278,7 @@ pub fn reminder(
     incident: &Incident,
     kind: crate::domain::comms::ReminderKind,
     cadence: &Cadence,
-    people: &ReminderPeople,
+    people: &crate::domain::comms::ReminderPeople,
     since: chrono::DateTime<chrono::Utc>,
     digest: &[Entry],
     tz: chrono_tz::Tz,
@@ -380,7 +372,7 @@ pub fn reminder(
 pub fn postmortem_summary(
     incident: &Incident,
     timeline: &[Entry],
-    communications: &[crate::store::Communication],
+    communications: &[crate::domain::comms::Communication],
     filename: &str,
 ) -> SlackMessageContent {
     use crate::domain::metrics::{human, metrics};

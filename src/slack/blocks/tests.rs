@@ -130,7 +130,7 @@ fn scribe_checklist() -> crate::domain::checklist::Checklist {
         incident: 3,
         role: "Scribe".into(),
         holder: UserId("U2".into()),
-        tasks: crate::domain::checklist::Tasks::defaults_for("Scribe"),
+        tasks: crate::domain::roles::default_tasks("Scribe"),
         done: [1].into_iter().collect(),
         ts: None,
         cadence_at: None,
@@ -285,7 +285,7 @@ fn the_postmortem_summary_offers_to_add_a_followup() {
 #[test]
 fn the_nudge_states_the_configured_cadence() {
     use crate::domain::comms::{Cadence, ReminderKind};
-    let people = ReminderPeople {
+    let people = crate::domain::comms::ReminderPeople {
         comms: UserId("U2".into()),
         lead: UserId("U1".into()),
         scribe: UserId("U3".into()),

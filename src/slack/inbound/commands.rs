@@ -38,4 +38,3 @@ impl SlashCommand {
         UserId(self.user_id.clone())
     }
 }
-

@@ -46,7 +46,6 @@ pub struct FollowupForm {
 /// Block ids of the declare modal, where `service` names them too.
 pub use crate::slack::ids::declare as declare_ids;
 
-
 #[derive(Deserialize, Default)]
 pub(super) struct RawState {
     #[serde(default, deserialize_with = "lenient_values")]
@@ -95,7 +94,6 @@ pub(super) struct RawValue {
 pub(super) struct RawOption {
     pub(super) value: String,
 }
-
 
 impl RawState {
     /// The input of a block whose element has the action id
@@ -209,4 +207,3 @@ pub(super) fn declare_form(state: &RawState) -> DeclareForm {
         urgency: state.selected(URGENCY),
     }
 }
-

@@ -104,8 +104,7 @@ fn declare_submission() {
             }}
         }
     }));
-    let Interaction::DeclareSubmitted { form, metadata, .. } =
-        Interaction::parse(&body).unwrap()
+    let Interaction::DeclareSubmitted { form, metadata, .. } = Interaction::parse(&body).unwrap()
     else {
         panic!("not a declaration");
     };
@@ -266,8 +265,7 @@ fn shapes_the_bot_does_not_know_are_other_not_errors() {
         "view": {"id": "V1", "callback_id": "declare", "private_metadata": 7,
             "state": {"values": {"title": {"value": {"value": ["DB down"]}}, "severity": "SEV1", "flags": {"value": {"selected_options": {}}}}}}
     }));
-    let Interaction::DeclareSubmitted { form, metadata, .. } =
-        Interaction::parse(&body).unwrap()
+    let Interaction::DeclareSubmitted { form, metadata, .. } = Interaction::parse(&body).unwrap()
     else {
         panic!("not a declaration");
     };
