@@ -140,7 +140,7 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
                 action,
             } => {
                 tracing::Span::current().record("user", user.0.as_str());
-                service::action(ctx, user, channel.as_deref(), trigger_id, action)
+                service::action(ctx, user, channel.as_ref(), trigger_id, action)
                     .await
                     .map(|()| Reply::Empty)
             }

@@ -11,10 +11,12 @@ pub mod dispatch;
 pub mod domain;
 pub mod jobs;
 pub mod metrics;
+pub mod net;
 #[cfg(feature = "playground")]
 pub mod playground;
 pub mod postmortem;
 pub mod queue;
+pub mod random;
 pub mod readiness;
 pub mod reminders;
 pub mod service;

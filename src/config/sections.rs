@@ -110,6 +110,18 @@ pub struct PrivateIncidents {
     pub announce: PrivateAnnounce,
 }
 
+impl PrivateIncidents {
+    /// How an incident is announced: a private one as configured, any
+    /// other in full.
+    pub fn announce_of(&self, private: bool) -> PrivateAnnounce {
+        if private {
+            self.announce
+        } else {
+            PrivateAnnounce::Full
+        }
+    }
+}
+
 /// How a private incident is announced.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

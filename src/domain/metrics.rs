@@ -84,6 +84,75 @@ pub fn mean_median(mut values: Vec<Duration>) -> Option<(Duration, Duration)> {
     Some((mean, median))
 }
 
+/// What `/incident stats` says about a period, as data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Incidents counted (drills are left out by the caller).
+    pub incidents: usize,
+    /// Each configured level, in catalog order, with its count.
+    pub by_severity: Vec<(String, usize)>,
+    /// Incidents at a level no longer configured.
+    pub other_levels: usize,
+    /// Time to detect, to mitigate, to resolve.
+    pub times: Vec<TimeStat>,
+    pub followups_open: usize,
+    pub followups_overdue: usize,
+}
+
+/// One time-to metric over a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeStat {
+    /// `time to detect`, …
+    pub name: &'static str,
+    /// Incidents for which it is known.
+    pub known: usize,
+    pub mean_median: Option<(Duration, Duration)>,
+}
+
+impl Stats {
+    /// The statistics of `incidents`, with `followups` (open, overdue).
+    pub fn of(
+        incidents: &[Incident],
+        levels: &super::SeverityCatalog,
+        followups: (usize, usize),
+    ) -> Stats {
+        let by_severity = levels
+            .iter()
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    incidents.iter().filter(|i| i.severity == l.name).count(),
+                )
+            })
+            .collect();
+        let other_levels = incidents
+            .iter()
+            .filter(|i| levels.resolve(&i.severity).is_err())
+            .count();
+        let all: Vec<_> = incidents.iter().map(metrics).collect();
+        let times = ["time to detect", "time to mitigate", "time to resolve"]
+            .into_iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let known: Vec<Duration> = all.iter().filter_map(|m| m[k].value.ok()).collect();
+                TimeStat {
+                    name,
+                    known: known.len(),
+                    mean_median: mean_median(known),
+                }
+            })
+            .collect();
+        Stats {
+            incidents: incidents.len(),
+            by_severity,
+            other_levels,
+            times,
+            followups_open: followups.0,
+            followups_overdue: followups.1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

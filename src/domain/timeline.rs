@@ -150,6 +150,35 @@ pub enum TimelineChange {
 }
 
 /// A Slack message timestamp (`1700000000.000100`) as a time.
+/// The stretch of timeline a Scribe's internal summary covers: from the
+/// last summary (`since`) to when the reminder fired (`until`), carried in
+/// the reminder job and its button as Unix milliseconds so a retry or a
+/// later click renders the same text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryWindow {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+impl SummaryWindow {
+    /// From the carried milliseconds; out-of-range ones read as the
+    /// declaration (`since`) and as `since` (`until`).
+    pub fn from_millis(since: i64, until: i64, declared_at: DateTime<Utc>) -> Self {
+        let since = DateTime::from_timestamp_millis(since).unwrap_or(declared_at);
+        let until = DateTime::from_timestamp_millis(until).unwrap_or(since);
+        SummaryWindow { since, until }
+    }
+
+    /// The entries a summary is drawn from: those before `until` (the
+    /// summary itself picks what happened since `since`).
+    pub fn entries(&self, timeline: Vec<Entry>) -> Vec<Entry> {
+        timeline
+            .into_iter()
+            .filter(|e| e.occurred_at < self.until)
+            .collect()
+    }
+}
+
 pub fn slack_ts_time(ts: &str) -> Option<DateTime<Utc>> {
     let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
     let secs: i64 = secs.parse().ok()?;

@@ -52,10 +52,16 @@ enum RunError {
     /// A call about one channel failed (after joining it, if the bot was
     /// not in it).
     #[error("{error} (channel {channel})")]
-    InChannel { channel: String, error: CallError },
+    InChannel {
+        channel: ChannelId,
+        error: CallError,
+    },
     /// The bot was not in the channel and could not join it.
     #[error("not in channel {channel}, and joining it failed: {error}")]
-    Join { channel: String, error: CallError },
+    Join {
+        channel: ChannelId,
+        error: CallError,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     /// A job that needs the war room runs after the one creating it: no

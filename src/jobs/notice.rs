@@ -6,7 +6,8 @@ use super::{GIVE_UP_AFTER, Job, RunError};
 use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
 use crate::queue::JobRow;
-use crate::slack::{CallError, SlackErrorCode, blocks};
+use crate::slack::notices::{self, Failure};
+use crate::slack::{CallError, SlackErrorCode};
 use crate::store::StoreError;
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::warn;
@@ -86,11 +87,11 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
     // the bot shut out) will not take the notice either; other refusals
     // (a missing scope, say) are no reason to look elsewhere.
     let failed_in = match error {
-        RunError::Join { channel, .. } => Some(channel.as_str()),
+        RunError::Join { channel, .. } => Some(channel),
         RunError::InChannel {
             channel,
             error: CallError::Api(code),
-        } if channel_unusable(code) => Some(channel.as_str()),
+        } if channel_unusable(code) => Some(channel),
         _ => None,
     };
     // The war room if there is one, else where the incident was declared;
@@ -99,7 +100,7 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
         .channel_id
         .iter()
         .chain(std::iter::once(&incident.origin_channel))
-        .find(|c| Some(c.as_str()) != failed_in)
+        .find(|c| Some(*c) != failed_in)
         .cloned();
     Ok(Some(Job::Notice {
         channel,
@@ -148,278 +149,22 @@ async fn culprit(ctx: &Ctx, job: &Job, incident: &Incident) -> Result<UserId, St
 
 /// The notice's text.
 pub(super) fn explain(job: &Job, incident: &Incident, error: &RunError) -> String {
-    let reference = incident.reference();
-    // An archived war room: one message whatever was being kept current
-    // there, so the pending copy absorbs the others.
-    if let RunError::InChannel {
-        channel,
-        error: CallError::Api(SlackErrorCode::IsArchived),
-    } = error
-        && incident.channel_id.as_deref() == Some(channel.as_str())
-    {
-        return format!(
-            "{reference}'s war room <#{channel}> was archived, so I can no longer keep it up to date. Unarchive it to go on running the incident there."
-        );
-    }
-    let (why, todo) = why(job, incident, error);
-    format!("{}: {why}. {todo}", what_failed(job, incident))
-}
-
-fn what_failed(job: &Job, incident: &Incident) -> String {
-    let reference = incident.reference();
-    match job {
-        Job::CreateChannel => format!(
-            "I could not create the war room for {reference} ({})",
-            blocks::safe(&incident.title)
-        ),
-        Job::Invite { user } => format!("I could not add <@{user}> to {reference}'s war room"),
-        Job::SyncTopic => format!("I could not update the topic of {reference}'s war room"),
-        Job::SyncBoard | Job::PostBoard => format!("I could not post {reference}'s role board"),
-        Job::SyncAnnouncement => format!(
-            "I could not post or update {reference}'s announcement in <#{}>",
-            incident.announce_channel
-        ),
-        Job::CaptureMessage { .. } => {
-            format!("I could not put the message you tagged on {reference}'s timeline")
-        }
-        Job::PostUpdate { channel, .. } => {
-            format!("Your status update for {reference} was not posted to <#{channel}>")
-        }
-        Job::PostPostmortem => format!("I could not post {reference}'s postmortem draft"),
-        Job::PostReminder { .. }
-        | Job::Ephemeral { .. }
-        | Job::Notice { .. }
-        | Job::FollowupDigest { .. } => {
-            format!("I could not send a message about {reference}")
-        }
-        Job::PostChecklist { role, .. } => {
-            format!("I could not post your {role} checklist in {reference}'s war room")
-        }
-        Job::SyncChecklist { .. } | Job::PostChecklistReminder { .. } => {
-            format!("I could not update a checklist in {reference}'s war room")
-        }
-        Job::PostSummary { .. } => {
-            format!("Your internal summary was not posted in {reference}'s war room")
-        }
-    }
-}
-
-/// How to try again after trouble that may pass.
-fn again(job: &Job) -> &'static str {
-    match job {
-        Job::CreateChannel => "declare the incident again with `/incident declare`",
-        Job::Invite { .. } => "add them by hand with `/invite`",
-        Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement => {
-            "the next change to the incident will try again"
-        }
-        Job::PostBoard => "run `/incident roles` again",
-        Job::CaptureMessage { .. } => "remove your reaction and tag the message again",
-        Job::PostUpdate { .. } => "post the update again with `/incident update`",
-        Job::PostPostmortem => "run `/incident postmortem` in the war room",
-        Job::PostReminder { .. }
-        | Job::Ephemeral { .. }
-        | Job::Notice { .. }
-        | Job::FollowupDigest { .. } => "it will not be sent again",
-        Job::PostChecklist { .. } => "release the role and claim it again",
-        Job::SyncChecklist { .. } => "the next tick will try again",
-        Job::PostChecklistReminder { .. } => "it will come round again at its interval",
-        Job::PostSummary { .. } => "post it again from the reminder, or paste it in the war room",
-    }
-}
-
-const INVITE_ME: &str = "Invite me there with `/invite @warroom`, then try again.";
-const REINSTALL: &str =
-    "Ask whoever installed warroom to reinstall it from the current manifest (manifest.yml).";
-
-/// Why it failed and what to do, in words.
-fn why(job: &Job, incident: &Incident, error: &RunError) -> (String, String) {
-    match error {
-        RunError::Join { channel, error } => match error {
-            CallError::Api(
-                SlackErrorCode::MethodNotSupportedForChannelType | SlackErrorCode::ChannelNotFound,
-            ) => {
-                (
-                    format!(
-                        "I am not a member of <#{channel}>, and it is a private channel I cannot join myself"
-                    ),
-                    INVITE_ME.to_string(),
-                )
-            }
-            CallError::Api(SlackErrorCode::IsArchived) => {
-                let place = place(incident, channel);
-                (format!("{place} is archived"), fix_channel(job, incident, channel))
-            }
-            CallError::Api(SlackErrorCode::MissingScope) => (
-                format!(
-                    "I am not a member of <#{channel}> and may not join channels (the app lacks the `channels:join` permission)"
-                ),
-                REINSTALL.to_string(),
-            ),
-            CallError::Api(code) => (
-                format!(
-                    "I am not a member of <#{channel}>, and Slack would not let me join it (`{code}`)"
-                ),
-                INVITE_ME.to_string(),
-            ),
-            other => call_words(job, incident, Some(channel), other),
+    let failure = match error {
+        RunError::Join { channel, error } => Failure::Join { channel, error },
+        RunError::InChannel { channel, error } => Failure::Call {
+            channel: Some(channel),
+            error,
         },
-        RunError::InChannel { channel, error } => call_words(job, incident, Some(channel), error),
-        RunError::Slack(error) => call_words(job, incident, None, error),
-        RunError::Template(e) => (
-            format!("the postmortem template failed ({e})"),
-            "Fix the template (`postmortem.template`), then run `/incident postmortem` in the war room.".to_string(),
-        ),
+        RunError::Slack(error) => Failure::Call {
+            channel: None,
+            error,
+        },
+        RunError::Template(e) => Failure::Template(e),
         RunError::Store(_)
         | RunError::NoChannel
         | RunError::NoIncident(_)
         | RunError::Unowned { .. }
-        | RunError::NoPost { .. } => (
-            "warroom's database was unavailable for too long".to_string(),
-            format!(
-                "Try again later ({}); tell whoever runs warroom if it keeps happening.",
-                again(job)
-            ),
-        ),
-    }
-}
-
-/// A channel as the person knows it.
-fn place(incident: &Incident, channel: &str) -> String {
-    if incident.channel_id.as_deref() == Some(channel) {
-        format!("the war room <#{channel}>")
-    } else if incident.announce_channel == channel {
-        format!("the announcement channel <#{channel}>")
-    } else {
-        format!("<#{channel}>")
-    }
-}
-
-/// What to do about a channel that is archived or gone.
-fn fix_channel(job: &Job, incident: &Incident, channel: &str) -> String {
-    if incident.channel_id.as_deref() == Some(channel) {
-        "Unarchive the war room, or declare a new incident if you still need one.".to_string()
-    } else if incident.announce_channel == channel {
-        "Set `announce_channel` to a live channel (ask whoever runs warroom), or unarchive this one."
-            .to_string()
-    } else if matches!(job, Job::PostUpdate { .. }) {
-        "Point that audience at a live channel in the `[audiences]` settings, or post the update to other audiences."
-            .to_string()
-    } else {
-        "Use a live channel instead.".to_string()
-    }
-}
-
-fn call_words(
-    job: &Job,
-    incident: &Incident,
-    channel: Option<&str>,
-    error: &CallError,
-) -> (String, String) {
-    let place =
-        |c: Option<&str>| c.map_or_else(|| "the channel".to_string(), |c| place(incident, c));
-    match error {
-        CallError::Transient { reason, .. } => (
-            format!(
-                "Slack was unavailable for over {} hours ({reason})",
-                GIVE_UP_AFTER.as_secs() / 3600
-            ),
-            format!(
-                "Once Slack works again (https://slack-status.com), {}.",
-                again(job)
-            ),
-        ),
-        CallError::Unreadable { method, .. } => (
-            format!(
-                "Slack kept answering {method} in a form I could not read, and I could not find that the work was done"
-            ),
-            format!(
-                "Check whether it happened; if not, {}. Tell whoever runs warroom, as Slack may have changed its answers.",
-                again(job)
-            ),
-        ),
-        // A paced call is rescheduled, never given up; worded for completeness.
-        CallError::Paced { .. } => (
-            "Slack kept asking me to slow down".to_string(),
-            format!("Wait a few minutes, then {}.", again(job)),
-        ),
-        CallError::Other(e) => (
-            format!("Slack's answer could not be used ({e})"),
-            format!(
-                "Try again: {}; tell whoever runs warroom if it keeps failing.",
-                again(job)
-            ),
-        ),
-        CallError::Api(code) => match code {
-            SlackErrorCode::RestrictedAction if matches!(job, Job::CreateChannel) => (
-                "your workspace does not let apps create channels".to_string(),
-                "Ask a Slack admin to allow warroom to create channels, then declare the incident again."
-                    .to_string(),
-            ),
-            SlackErrorCode::RestrictedAction => (
-                "your workspace's settings do not let me do that".to_string(),
-                "Ask a Slack admin.".to_string(),
-            ),
-            SlackErrorCode::IsArchived => (
-                format!("{} is archived", place(channel)),
-                channel.map_or_else(
-                    || "Use a live channel instead.".to_string(),
-                    |c| fix_channel(job, incident, c),
-                ),
-            ),
-            SlackErrorCode::ChannelNotFound => (
-                format!("{} does not exist, or I cannot see it", place(channel)),
-                channel.map_or_else(
-                    || "Use a live channel instead.".to_string(),
-                    |c| fix_channel(job, incident, c),
-                ),
-            ),
-            SlackErrorCode::NotInChannel => (
-                format!("I am not a member of {}", place(channel)),
-                INVITE_ME.to_string(),
-            ),
-            SlackErrorCode::MissingScope
-            | SlackErrorCode::NotAllowedTokenType
-            | SlackErrorCode::NoPermission => (
-                format!("the app lacks a permission it needs (`{code}`)"),
-                REINSTALL.to_string(),
-            ),
-            SlackErrorCode::AccountInactive
-            | SlackErrorCode::InvalidAuth
-            | SlackErrorCode::TokenRevoked
-            | SlackErrorCode::NotAuthed => (
-                "warroom's Slack token no longer works".to_string(),
-                "Ask whoever runs warroom to reinstall the app and update its token.".to_string(),
-            ),
-            SlackErrorCode::NameTaken => (
-                "every name I tried for it is taken".to_string(),
-                "Archive or rename old `inc-…` channels, then declare the incident again."
-                    .to_string(),
-            ),
-            SlackErrorCode::InvalidName(_) => (
-                "Slack would not accept the channel name".to_string(),
-                "Declare the incident again with a title in plain letters and digits.".to_string(),
-            ),
-            SlackErrorCode::MsgTooLong
-            | SlackErrorCode::TooManyAttachments
-            | SlackErrorCode::InvalidBlocks => (
-                format!("Slack would not take the message (`{code}`)"),
-                format!("Shorten it, then {}.", again(job)),
-            ),
-            SlackErrorCode::UserNotFound
-            | SlackErrorCode::UserDisabled
-            | SlackErrorCode::CantInvite
-            | SlackErrorCode::UserIsRestricted
-            | SlackErrorCode::UraMaxChannels => (
-                format!("Slack would not add them (`{code}`)"),
-                "Invite them by hand with `/invite` if they should be there.".to_string(),
-            ),
-            _ => (
-                format!("Slack refused it (`{code}`)"),
-                format!(
-                    "Try again: {}; tell whoever runs warroom if it keeps failing.",
-                    again(job)
-                ),
-            ),
-        },
-    }
+        | RunError::NoPost { .. } => Failure::Unavailable,
+    };
+    notices::explain(job, incident, &failure, GIVE_UP_AFTER)
 }

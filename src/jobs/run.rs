@@ -3,6 +3,7 @@
 //! helpers they share (`current`, `post_once`, `in_channel`) beside them.
 
 use super::*;
+use crate::domain::timeline::SummaryWindow;
 
 /// The incident a job works on, as stored when it runs.
 struct Current {
@@ -146,14 +147,10 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 assignments,
             } = current(ctx, row).await?;
             use crate::config::PrivateAnnounce;
-            let content = match (incident.private, ctx.settings.private_incidents.announce) {
-                (true, PrivateAnnounce::None) => return Ok(()),
-                (true, PrivateAnnounce::Redacted) => {
-                    blocks::announcement_redacted(&incident, &assignments)
-                }
-                (false, _) | (true, PrivateAnnounce::Full) => {
-                    blocks::announcement(&incident, &assignments)
-                }
+            let content = match ctx.settings.private_incidents.announce_of(incident.private) {
+                PrivateAnnounce::None => return Ok(()),
+                PrivateAnnounce::Redacted => blocks::announcement_redacted(&incident, &assignments),
+                PrivateAnnounce::Full => blocks::announcement(&incident, &assignments),
             };
             let existing = incident.announce_ts.as_ref();
             if let Some(ts) =
@@ -187,9 +184,9 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             if post.ts.is_some() {
                 return Ok(());
             }
-            let show_title = !incident.private
-                || incident.channel_id.as_deref() == Some(channel.as_str())
-                || ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::Full;
+            let show_title = incident.channel_id.as_ref() == Some(channel)
+                || ctx.settings.private_incidents.announce_of(incident.private)
+                    == crate::config::PrivateAnnounce::Full;
             let content = blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
             let ts = post_once(ctx, row, channel, content).await?;
             ctx.store
@@ -310,19 +307,12 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             };
             let button = blocks::summary_action_value(list.id, *since, *until);
             let summary = if list.role == domain::roles::SCRIBE {
-                let since = DateTime::from_timestamp_millis(*since).unwrap_or(incident.declared_at);
-                let until = DateTime::from_timestamp_millis(*until).unwrap_or(since);
-                let entries: Vec<_> = ctx
-                    .store
-                    .timeline(number)
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.occurred_at < until)
-                    .collect();
+                let window = SummaryWindow::from_millis(*since, *until, incident.declared_at);
+                let entries = window.entries(ctx.store.timeline(number).await?);
                 Some(blocks::internal_summary(
                     &incident,
                     &entries,
-                    since,
+                    window.since,
                     ctx.settings.timezone,
                 ))
             } else {
@@ -469,22 +459,26 @@ async fn post_once(
 /// (`not_in_channel`: it was removed, or never joined one it must edit in),
 /// it joins and makes the call once more. Errors name the channel, so the
 /// person told about a failure learns which one.
-async fn in_channel<T, F>(ctx: &Ctx, channel: &str, call: impl Fn() -> F) -> Result<T, RunError>
+async fn in_channel<T, F>(
+    ctx: &Ctx,
+    channel: &ChannelId,
+    call: impl Fn() -> F,
+) -> Result<T, RunError>
 where
     F: Future<Output = Result<T, CallError>>,
 {
     let in_channel = |error| RunError::InChannel {
-        channel: channel.to_string(),
+        channel: channel.clone(),
         error,
     };
     match call().await {
         Err(CallError::Api(SlackErrorCode::NotInChannel)) => {
-            info!(channel, "not in the channel; joining it and trying again");
+            info!(%channel, "not in the channel; joining it and trying again");
             ctx.slack
                 .join(channel)
                 .await
                 .map_err(|error| RunError::Join {
-                    channel: channel.to_string(),
+                    channel: channel.clone(),
                     error,
                 })?;
             call().await.map_err(in_channel)

@@ -376,19 +376,6 @@ pub struct Click {
     pub selected_options: Option<Vec<Value>>,
 }
 
-/// A random secret from the operating system's randomness (std's hasher
-/// keys): 128 bits as hex.
-fn random_hex() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    (0..2)
-        .map(|_| {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u64(0);
-            format!("{:016x}", h.finish())
-        })
-        .collect()
-}
-
 /// A running playground.
 pub struct Playground {
     /// The page's URL.
@@ -411,8 +398,12 @@ impl Playground {
             .await
             .context("cannot start the Slack simulator on 127.0.0.1")?;
         let clock = OffsetClock::new();
-        let token = format!("xoxb-playground-{}", random_hex());
-        let secret = random_hex();
+        let random = || {
+            crate::random::hex::<16>()
+                .context("the operating system gave no randomness for the playground's token")
+        };
+        let token = format!("xoxb-playground-{}", random()?);
+        let secret = random()?;
         simulator.set_token(&token);
         simulator.set_clock(Clock::Offset(clock.clone()));
         for (id, name, _) in PEOPLE {

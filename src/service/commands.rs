@@ -6,11 +6,12 @@ use super::{Reply, entry, followups, notable, roles, severity, sync_all, today, 
 use crate::app::Ctx;
 use crate::command::{self, AnywhereCommand, RoomCommand};
 use crate::domain::comms::Schedule;
+use crate::domain::metrics::Stats;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::{EntryKind, Incident, Status, UserId, may};
 use crate::queue::Job;
-use crate::slack::blocks;
 use crate::slack::inbound::SlashCommand;
+use crate::slack::{blocks, replies};
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use tracing::info;
 
@@ -44,17 +45,11 @@ pub(super) async fn in_room(
 ) -> Result<Reply, StoreError> {
     let user = cmd.user();
     let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
-        return Ok(Reply::Ephemeral(
-            "This command works in an incident's war room. `/incident list` shows them; `/incident declare` opens a new one."
-                .to_string(),
-        ));
+        return Ok(Reply::Ephemeral(replies::NOT_IN_A_WAR_ROOM.to_string()));
     };
     tracing::Span::current().record("incident", incident.number);
     if incident.status == Status::Closed && !works_after_close(&command) {
-        return Ok(Reply::Ephemeral(format!(
-            "{} is closed; nothing more can change here.",
-            incident.reference()
-        )));
+        return Ok(Reply::Ephemeral(replies::closed_incident(&incident)));
     }
     // Checked again inside each write's transaction, against the state it
     // locks: still open, still allowed. Typing here also shows the person
@@ -151,7 +146,7 @@ async fn set_status(
     status: Status,
     guard: Guard,
 ) -> Result<Reply, StoreError> {
-    let text = format!("Status changed from {} to {status}", incident.status);
+    let text = replies::status_line(incident.status, status);
     let mut effects = notable(
         ctx,
         incident,
@@ -183,12 +178,8 @@ async fn set_status(
             .set_status(incident.number, status, ctx.clock.now(), effects)
             .await?
         {
-            None => Reply::Ephemeral(format!("{} is already {status}.", incident.reference())),
-            Some(old) => Reply::InChannel(format!(
-                "{} changed status: {old} → *{status}* {}",
-                user.mention(),
-                status.emoji()
-            )),
+            None => Reply::Ephemeral(replies::already_status(incident, status)),
+            Some(old) => Reply::InChannel(replies::status_changed(user, old, status)),
         },
     )
 }
@@ -248,14 +239,14 @@ async fn close(
             ctx,
             EntryKind::Status,
             user,
-            format!("Status changed from {} to resolved", incident.status),
+            replies::status_line(incident.status, Status::Resolved),
         ));
     }
     timeline.push(entry(
         ctx,
         EntryKind::Status,
         user,
-        format!("{} closed the incident", user.mention()),
+        replies::closed_line(user),
     ));
     let mut jobs = sync_all();
     jobs.push(Job::PostPostmortem);
@@ -274,73 +265,22 @@ async fn close(
     ctx.store
         .set_status(incident.number, Status::Closed, ctx.clock.now(), effects)
         .await?;
-    Ok(Reply::InChannel(format!(
-        ":lock: {} closed {}. The postmortem draft is on its way to this channel.",
-        user.mention(),
-        incident.reference()
-    )))
+    Ok(Reply::InChannel(replies::closed(user, incident)))
 }
 
 /// `/incident stats [days]`: incidents by severity and mean/median time to
 /// detect, mitigate and resolve, drills excluded.
 async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
-    use crate::domain::metrics::{human, mean_median, metrics};
     let since = ctx.clock.now() - chrono::Duration::days(i64::from(days));
     let incidents = ctx.store.incidents_since(since).await?;
-    if incidents.is_empty() {
-        return Ok(Reply::Ephemeral(format!(
-            "No incidents in the last {days} days (drills are not counted)."
-        )));
-    }
-    let mut lines = vec![format!(
-        "*Incidents in the last {days} days: {}* (drills not counted)",
-        incidents.len()
-    )];
-    let mut by_severity: Vec<String> = ctx
-        .settings
-        .severities
-        .iter()
-        .map(|l| {
-            (
-                l.name.clone(),
-                incidents.iter().filter(|i| i.severity == l.name).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| format!("{name}: {n}"))
-        .collect();
-    let other = incidents
-        .iter()
-        .filter(|i| ctx.settings.severities.resolve(&i.severity).is_err())
-        .count();
-    if other > 0 {
-        by_severity.push(format!("other levels: {other}"));
-    }
-    lines.push(by_severity.join(" · "));
-    let all: Vec<_> = incidents.iter().map(metrics).collect();
-    for (k, name) in ["time to detect", "time to mitigate", "time to resolve"]
-        .into_iter()
-        .enumerate()
-    {
-        let known: Vec<chrono::Duration> = all.iter().filter_map(|m| m[k].value.ok()).collect();
-        let n = known.len();
-        lines.push(match mean_median(known) {
-            Some((mean, median)) => format!(
-                "• Mean {name}: {} · median {} ({n} of {} incidents)",
-                human(mean),
-                human(median),
-                incidents.len()
-            ),
-            None => format!("• {name}: not known for any incident yet"),
-        });
-    }
-    let today = today(ctx);
     // Drills' follow-ups count too: they are work someone owns all the same.
-    let (open, overdue) = ctx.store.followup_counts(today).await?;
-    lines.push(format!(
-        "• Follow-ups: {open} open, {overdue} overdue (`/incident followups open`)"
-    ));
-    Ok(Reply::Ephemeral(lines.join("\n")))
+    let followups = if incidents.is_empty() {
+        (0, 0)
+    } else {
+        ctx.store.followup_counts(today(ctx)).await?
+    };
+    let stats = Stats::of(&incidents, &ctx.settings.severities, followups);
+    Ok(Reply::Ephemeral(replies::stats(days, &stats)))
 }
 
 /// Open incidents; a private one only for people known to be in its war
@@ -353,31 +293,7 @@ async fn list(ctx: &Ctx, user: &UserId) -> Result<Reply, StoreError> {
             open.push(i);
         }
     }
-    if open.is_empty() {
-        return Ok(Reply::Ephemeral("No open incidents. :sunny:".to_string()));
-    }
-    let lines: Vec<String> = open
-        .iter()
-        .map(|i| {
-            let room = i
-                .channel_id
-                .as_ref()
-                .map(|c| format!("<#{c}>"))
-                .unwrap_or_else(|| "(war room being opened)".to_string());
-            let private = if i.private { " :lock:" } else { "" };
-            format!(
-                "• *{}*{private} {} · {} · {} · {room}",
-                i.reference(),
-                blocks::safe(&i.title),
-                i.severity,
-                i.status
-            )
-        })
-        .collect();
-    Ok(Reply::Ephemeral(format!(
-        "*Open incidents*\n{}",
-        lines.join("\n")
-    )))
+    Ok(Reply::Ephemeral(replies::open_incidents(&open)))
 }
 
 async fn timeline(ctx: &Ctx, incident: &Incident) -> Result<Reply, StoreError> {

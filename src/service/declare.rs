@@ -1,7 +1,7 @@
 //! Declaring: `/incident declare` opens the declare form; its submission
 //! creates the incident, whose war room the jobs then open.
 
-use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, severity, trigger_expired};
+use super::{Reply, SubmissionReply, entry, open_modal, severity};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
@@ -9,9 +9,10 @@ use crate::domain::{ChannelId, Declaration, EntryKind, RoleName, SeverityName, U
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
+use crate::slack::replies::Form;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
-use tracing::{info, warn};
+use tracing::info;
 
 pub(super) async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&str>) -> Reply {
     let view = blocks::declare_modal(
@@ -21,32 +22,9 @@ pub(super) async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&s
         &cmd.channel_id,
         ctx.settings.incidents.security_private,
     );
-    match tokio::time::timeout(
-        VIEWS_OPEN_TIMEOUT,
-        ctx.slack.views_open(&cmd.trigger_id, view),
-    )
-    .await
-    {
-        Ok(Ok(())) => Reply::Empty,
-        Ok(Err(e)) if trigger_expired(&e) => {
-            warn!(error = %e, "views.open: the trigger expired");
-            Reply::Ephemeral(
-                "That took too long to open; run `/incident declare` again.".to_string(),
-            )
-        }
-        Ok(Err(e)) => {
-            warn!(error = %e, "views.open failed");
-            Reply::Ephemeral(format!(
-                "I could not open the declare form ({e}). Run `/incident declare` again."
-            ))
-        }
-        Err(_) => {
-            warn!("views.open timed out");
-            Reply::Ephemeral(
-                "Slack took too long to open the declare form. Run `/incident declare` again."
-                    .to_string(),
-            )
-        }
+    match open_modal(ctx, &cmd.trigger_id, view, Form::Declare).await {
+        Ok(()) => Reply::Empty,
+        Err(problem) => Reply::Ephemeral(problem),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Slack events in war rooms: reactions that tag messages for the
 //! timeline, edits and deletions of tagged messages, and who is in a room.
 
+use super::telling;
 use crate::app::Ctx;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::timeline::slack_ts_time;
@@ -43,11 +44,11 @@ pub(super) async fn tag(
             incident: incident.number,
             change: None,
             effects: Effects {
-                jobs: vec![Job::Ephemeral {
-                    channel: r.channel.clone(),
-                    user: r.user.0.clone(),
-                    text: refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
-                }],
+                jobs: telling(
+                    Some(&r.channel),
+                    &r.user,
+                    refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
+                ),
                 ..Effects::default()
             },
         }));

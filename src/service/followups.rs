@@ -1,11 +1,12 @@
 //! Follow-ups (action items): `/incident followup`, `/incident followups`,
 //! the Add follow-up form and the Done button.
 
-use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, tell, today, trigger_expired};
+use super::{Reply, SubmissionReply, entry, open_modal, tell, telling, today};
 use crate::app::Ctx;
-use crate::domain::{EntryKind, Incident, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
+use crate::slack::replies::{self, Form};
 use crate::store::{Effects, Guard, StoreError};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
@@ -31,7 +32,7 @@ pub(super) async fn add_followup(
         None => None,
     };
     record_followup(ctx, incident, user, &text, &owner, due, vec![]).await?;
-    Ok(Reply::InChannel(followup_recorded(
+    Ok(Reply::InChannel(replies::followup_recorded(
         incident, &text, &owner, due,
     )))
 }
@@ -48,13 +49,7 @@ async fn record_followup(
     due: Option<chrono::NaiveDate>,
     jobs: Vec<Job>,
 ) -> Result<i64, StoreError> {
-    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
-    let line = format!(
-        "{} added a follow-up for {}: “{}”{due_text}",
-        user.mention(),
-        owner.mention(),
-        text
-    );
+    let line = replies::followup_line(user, owner, text, due);
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
         jobs,
@@ -78,22 +73,6 @@ async fn record_followup(
         .await?;
     info!(followup = id, "follow-up recorded");
     Ok(id)
-}
-
-/// What the war room is told of a recorded follow-up.
-fn followup_recorded(
-    incident: &Incident,
-    text: &str,
-    owner: &UserId,
-    due: Option<chrono::NaiveDate>,
-) -> String {
-    let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
-    format!(
-        ":pushpin: Follow-up for {} on {}: {}{due_text}. `/incident followups` lists it with a Done button.",
-        owner.mention(),
-        incident.reference(),
-        crate::slack::text::defuse(text)
-    )
 }
 
 /// `/incident followups [mine|open|all]`, anywhere: an ephemeral list with
@@ -129,11 +108,7 @@ pub(super) async fn list_followups(
             visible.push(f);
         }
     }
-    let heading = match scope {
-        Scope::Mine => format!("*Your open follow-ups* ({})", visible.len()),
-        Scope::Open => format!("*Open follow-ups* ({})", visible.len()),
-        Scope::All => format!("*All follow-ups* ({})", visible.len()),
-    };
+    let heading = replies::followups_heading(scope, visible.len());
     Ok(Reply::EphemeralBlocks(blocks::followups(
         &heading,
         &visible,
@@ -148,7 +123,7 @@ pub(super) async fn list_followups(
 pub(super) async fn open_followup(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     trigger_id: &str,
     number: i64,
 ) -> Result<(), StoreError> {
@@ -160,7 +135,7 @@ pub(super) async fn open_followup(
         return Ok(());
     };
     tracing::Span::current().record("incident", incident.number);
-    let room = incident.channel_id.as_deref();
+    let room = incident.channel_id.as_ref();
     let problem = if channel.is_some() && channel != room {
         // Not the war room: the button was copied or forwarded elsewhere.
         format!(
@@ -169,23 +144,13 @@ pub(super) async fn open_followup(
         )
     } else {
         let view = blocks::followup_modal(&incident, user);
-        match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await
-        {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) if trigger_expired(&e) => {
-                "That took too long to open; click *Add follow-up* again.".to_string()
-            }
-            Ok(Err(e)) => format!(
-                "I could not open the follow-up form ({e}). Try again, or use `/incident followup`."
-            ),
-            Err(_) => "Slack took too long to open the follow-up form. Try again.".to_string(),
+        match open_modal(ctx, trigger_id, view, Form::Followup).await {
+            Ok(()) => return Ok(()),
+            Err(problem) => problem,
         }
     };
     warn!(%problem, "follow-up form not opened");
-    if let Some(c) = channel.or(room) {
-        tell(ctx, incident.number, user, c, problem).await?;
-    }
-    Ok(())
+    tell(ctx, incident.number, user, channel.or(room), problem).await
 }
 
 /// The follow-up form was submitted: checked (errors shown beside their
@@ -246,12 +211,12 @@ pub async fn followup_submitted(
     // Typed in a form, so raw: kept in Slack's format like a command's text.
     let text = crate::slack::text::escape(&form.text);
     let owner = form.owner.clone().unwrap_or_else(|| user.clone());
-    let told = incident.channel_id.iter().map(|room| Job::Ephemeral {
-        channel: room.clone(),
-        user: user.0.clone(),
-        text: followup_recorded(&incident, &text, &owner, due),
-    });
-    record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await?;
+    let told = telling(
+        incident.channel_id.as_ref(),
+        user,
+        replies::followup_recorded(&incident, &text, &owner, due),
+    );
+    record_followup(ctx, &incident, user, &text, &owner, due, told).await?;
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }
@@ -261,7 +226,7 @@ pub async fn followup_submitted(
 pub(super) async fn followup_done(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     id: i64,
 ) -> Result<(), StoreError> {
     let Some(f) = ctx.store.followup(id).await? else {
@@ -269,28 +234,14 @@ pub(super) async fn followup_done(
         return Ok(());
     };
     tracing::Span::current().record("incident", f.incident);
-    let tell = |text: String| -> Vec<Job> {
-        match channel {
-            Some(c) => vec![Job::Ephemeral {
-                channel: c.into(),
-                user: user.0.clone(),
-                text,
-            }],
-            None => vec![],
-        }
-    };
     let effects = Effects {
         timeline: vec![entry(
             ctx,
             EntryKind::Task,
             user,
-            format!("{} ticked the follow-up “{}” done", user.mention(), f.text),
+            replies::followup_done_line(user, &f),
         )],
-        jobs: tell(format!(
-            ":white_check_mark: Done: {} (INC-{}).",
-            crate::slack::text::defuse(&f.text),
-            f.incident
-        )),
+        jobs: telling(channel, user, replies::followup_done(&f)),
         ..Effects::default()
     };
     let done = ctx
@@ -299,10 +250,7 @@ pub(super) async fn followup_done(
         .await?;
     if !done {
         let effects = Effects {
-            jobs: tell(format!(
-                "That follow-up (INC-{}) was already done.",
-                f.incident
-            )),
+            jobs: telling(channel, user, replies::followup_already_done(&f)),
             ..Effects::default()
         };
         ctx.store

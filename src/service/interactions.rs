@@ -3,11 +3,12 @@
 //! open incident starts. The buttons of a feature live with it (`roles`,
 //! `followups`).
 
-use super::{SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, tell, trigger_expired, updates};
+use super::{SubmissionReply, entry, notable, open_modal, tell, updates};
 use crate::app::Ctx;
-use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, Status, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
+use crate::slack::replies::Form;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use tracing::warn;
 pub(super) struct Click<'a> {
     ctx: &'a Ctx,
     user: &'a UserId,
-    channel: Option<&'a str>,
+    channel: Option<&'a ChannelId>,
     pub(super) incident: Incident,
     /// When the click was taken in.
     pub(super) now: DateTime<Utc>,
@@ -30,7 +31,7 @@ impl<'a> Click<'a> {
     pub(super) async fn on_open(
         ctx: &'a Ctx,
         user: &'a UserId,
-        channel: Option<&'a str>,
+        channel: Option<&'a ChannelId>,
         number: i64,
     ) -> Result<Option<Click<'a>>, StoreError> {
         tracing::Span::current().record("incident", number);
@@ -56,23 +57,8 @@ impl<'a> Click<'a> {
     /// Tells the person who clicked, privately, where they clicked (else
     /// in the war room).
     pub(super) async fn tell(&self, text: String) -> Result<(), StoreError> {
-        let effects = Effects {
-            jobs: match self.channel.or(self.incident.channel_id.as_deref()) {
-                Some(c) => vec![Job::Ephemeral {
-                    channel: c.into(),
-                    user: self.user.0.clone(),
-                    text,
-                }],
-                None => vec![],
-            },
-            ..Effects::default()
-        };
-        self.ctx
-            .store
-            .add_effects(self.incident.number, self.now, effects)
-            .await?;
-        self.ctx.state_changed();
-        Ok(())
+        let channel = self.channel.or(self.incident.channel_id.as_ref());
+        tell(self.ctx, self.incident.number, self.user, channel, text).await
     }
 }
 
@@ -80,7 +66,7 @@ impl<'a> Click<'a> {
 pub(super) async fn open_update(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     trigger_id: &str,
     number: i64,
 ) -> Result<(), StoreError> {
@@ -98,7 +84,7 @@ pub(super) async fn open_update(
 pub(super) async fn snooze(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     number: i64,
     minutes: u32,
 ) -> Result<(), StoreError> {
@@ -140,7 +126,7 @@ pub(super) async fn snooze(
 pub(super) async fn open_summary(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     trigger_id: &str,
     checklist: i64,
     since: i64,
@@ -153,35 +139,17 @@ pub(super) async fn open_summary(
         return Ok(());
     };
     tracing::Span::current().record("incident", incident.number);
-    let since = chrono::DateTime::from_timestamp_millis(since).unwrap_or(incident.declared_at);
-    let until = chrono::DateTime::from_timestamp_millis(until).unwrap_or(since);
-    let entries: Vec<_> = ctx
-        .store
-        .timeline(incident.number)
-        .await?
-        .into_iter()
-        .filter(|e| e.occurred_at < until)
-        .collect();
-    let text = blocks::internal_summary(&incident, &entries, since, ctx.settings.timezone);
+    let window =
+        crate::domain::timeline::SummaryWindow::from_millis(since, until, incident.declared_at);
+    let entries = window.entries(ctx.store.timeline(incident.number).await?);
+    let text = blocks::internal_summary(&incident, &entries, window.since, ctx.settings.timezone);
     let view = blocks::summary_modal(&incident, &text);
-    let problem = match tokio::time::timeout(
-        VIEWS_OPEN_TIMEOUT,
-        ctx.slack.views_open(trigger_id, view),
-    )
-    .await
-    {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(e)) if trigger_expired(&e) => {
-            "That took too long to open; click *Edit and post* again.".to_string()
-        }
-        Ok(Err(e)) => format!("I could not open the summary form ({e}). Try again."),
-        Err(_) => "Slack took too long to open the summary form. Try again.".to_string(),
+    let Err(problem) = open_modal(ctx, trigger_id, view, Form::Summary).await else {
+        return Ok(());
     };
     warn!(%problem, "summary form not opened");
-    if let Some(c) = channel.or(incident.channel_id.as_deref()) {
-        tell(ctx, incident.number, user, c, problem).await?;
-    }
-    Ok(())
+    let channel = channel.or(incident.channel_id.as_ref());
+    tell(ctx, incident.number, user, channel, problem).await
 }
 
 /// The Scribe's internal summary form was submitted: posted in the war

@@ -26,9 +26,10 @@ pub use updates::{post_update, update_submitted};
 
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
-use crate::domain::{EntryKind, Incident, NewEntry, TimelineChange, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, TimelineChange, UserId};
 use crate::queue::Job;
 use crate::slack::inbound::{Action, Event, SlashCommand};
+use crate::slack::replies;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -92,7 +93,7 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
 pub async fn action(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     trigger_id: &str,
     action: &Action,
 ) -> Result<(), StoreError> {
@@ -213,21 +214,30 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
     }
 }
 
+/// The job that tells `user` privately in `channel`: an ephemeral
+/// message; none where there is no channel to say it in.
+fn telling(channel: Option<&ChannelId>, user: &UserId, text: String) -> Vec<Job> {
+    channel
+        .map(|c| Job::Ephemeral {
+            channel: c.clone(),
+            user: user.0.clone(),
+            text,
+        })
+        .into_iter()
+        .collect()
+}
+
 /// Tells `user` privately in `channel`: an ephemeral message queued with
 /// incident `number`, the workers woken.
 async fn tell(
     ctx: &Ctx,
     number: i64,
     user: &UserId,
-    channel: &str,
+    channel: Option<&ChannelId>,
     text: String,
 ) -> Result<(), StoreError> {
     let effects = Effects {
-        jobs: vec![Job::Ephemeral {
-            channel: channel.into(),
-            user: user.0.clone(),
-            text,
-        }],
+        jobs: telling(channel, user, text),
         ..Effects::default()
     };
     ctx.store
@@ -250,9 +260,38 @@ fn today(ctx: &Ctx) -> chrono::NaiveDate {
         .date_naive()
 }
 
-/// Slack's answer when a `trigger_id` outlived its three seconds (or was
-/// used already): `expired_trigger_id` is what views.open documents;
-/// `trigger_expired` is the older dialog name, matched too.
-fn trigger_expired(e: &crate::slack::CallError) -> bool {
-    matches!(e, crate::slack::CallError::Api(code) if code.is_expired_trigger())
+/// Opens `form` while Slack waits: its `trigger_id` dies in 3 s, so the
+/// call is bounded to [`VIEWS_OPEN_TIMEOUT`]. On failure, what to tell the
+/// person.
+async fn open_modal(
+    ctx: &Ctx,
+    trigger_id: &str,
+    view: slack_morphism::prelude::SlackView,
+    form: replies::Form,
+) -> Result<(), String> {
+    use crate::slack::CallError;
+    use replies::FormProblem;
+    let problem = match tokio::time::timeout(
+        VIEWS_OPEN_TIMEOUT,
+        ctx.slack.views_open(trigger_id, view),
+    )
+    .await
+    {
+        Ok(Ok(())) => return Ok(()),
+        // `expired_trigger_id` is what views.open documents;
+        // `trigger_expired` is the older dialog name, matched too.
+        Ok(Err(CallError::Api(code))) if code.is_expired_trigger() => {
+            warn!(%code, ?form, "views.open: the trigger expired");
+            replies::form_not_opened(form, FormProblem::Expired)
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, ?form, "views.open failed");
+            replies::form_not_opened(form, FormProblem::Failed(&e))
+        }
+        Err(_) => {
+            warn!(?form, "views.open timed out");
+            replies::form_not_opened(form, FormProblem::Slow)
+        }
+    };
+    Err(problem)
 }

@@ -3,11 +3,11 @@
 //! a checklist.
 
 use super::interactions::Click;
-use super::{Reply, entry, notable};
+use super::{Reply, entry, notable, telling};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
-use crate::domain::{EntryKind, Incident, RoleName, Status, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, RoleName, Status, UserId};
 use crate::queue::Job;
 use crate::store::{Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
@@ -155,7 +155,7 @@ pub(super) async fn checklists_of(
 pub(super) async fn claim_or_release(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     number: i64,
     role_name: &RoleName,
     claim: bool,
@@ -228,7 +228,7 @@ pub(super) async fn claim_or_release(
 pub(super) async fn tick(
     ctx: &Ctx,
     user: &UserId,
-    channel: Option<&str>,
+    channel: Option<&ChannelId>,
     checklist: i64,
     task: usize,
     done: bool,
@@ -251,16 +251,14 @@ pub(super) async fn tick(
     if incident.status == Status::Closed {
         // Put the message back as it was and say why.
         let mut jobs = vec![Job::SyncChecklist { checklist }];
-        if let Some(c) = channel.or(incident.channel_id.as_deref()) {
-            jobs.push(Job::Ephemeral {
-                channel: c.into(),
-                user: user.0.clone(),
-                text: format!(
-                    "{} is closed; its checklists no longer change.",
-                    incident.reference()
-                ),
-            });
-        }
+        jobs.extend(telling(
+            channel.or(incident.channel_id.as_ref()),
+            user,
+            format!(
+                "{} is closed; its checklists no longer change.",
+                incident.reference()
+            ),
+        ));
         let effects = Effects {
             jobs,
             ..Effects::default()

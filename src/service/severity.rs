@@ -2,18 +2,16 @@
 //! urgency, override) and its submission, and what a change of level does
 //! to the communication clocks.
 
-use super::{
-    Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, sync_all, trigger_expired,
-};
+use super::{Reply, SubmissionReply, entry, notable, open_modal, sync_all, telling};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
-use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
+use crate::slack::replies::Form;
 use crate::store::{Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
-use tracing::{info, warn};
+use tracing::info;
 
 /// `/incident severity <level>`, the level resolved: whoever
 /// `permissions.severity` allows, checked before and in `guard`.
@@ -121,22 +119,9 @@ async fn open_severity(
     trigger_id: &str,
 ) -> Reply {
     let view = blocks::severity_modal(incident, &ctx.settings.severities, matrix);
-    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
-        Ok(Ok(())) => Reply::Empty,
-        Ok(Err(e)) if trigger_expired(&e) => {
-            warn!(error = %e, "views.open: the trigger expired");
-            Reply::Ephemeral(
-                "That took too long to open; run `/incident severity` again, or give the level: `/incident severity <level>`."
-                    .to_string(),
-            )
-        }
-        Ok(Err(e)) => Reply::Ephemeral(format!(
-            "I could not open the severity form ({e}). Try again, or give the level: `/incident severity <level>`."
-        )),
-        Err(_) => Reply::Ephemeral(
-            "Slack took too long to open the severity form. Try again, or give the level: `/incident severity <level>`."
-                .to_string(),
-        ),
+    match open_modal(ctx, trigger_id, view, Form::Severity).await {
+        Ok(()) => Reply::Empty,
+        Err(problem) => Reply::Ephemeral(problem),
     }
 }
 
@@ -264,11 +249,7 @@ pub async fn severity_submitted(
                     number,
                     ctx.clock.now(),
                     Effects {
-                        jobs: vec![Job::Ephemeral {
-                            channel,
-                            user: user.0.clone(),
-                            text,
-                        }],
+                        jobs: telling(Some(&channel), user, text),
                         ..Effects::default()
                     },
                 )

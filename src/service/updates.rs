@@ -1,14 +1,14 @@
 //! Status updates: `/incident update [text]`, the update form and its
 //! submission, and where an update is posted.
 
-use super::{Reply, SubmissionReply, VIEWS_OPEN_TIMEOUT, entry, notable, trigger_expired};
+use super::{Reply, SubmissionReply, entry, notable, open_modal};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::{EntryKind, Incident, Status, UserId};
 use crate::slack::blocks;
+use crate::slack::replies::{self, Form};
 use crate::store::{Destination, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
-use tracing::warn;
 
 /// `/incident update <text>`: posted as typed.
 pub(super) async fn update(
@@ -19,7 +19,7 @@ pub(super) async fn update(
     guard: Guard,
 ) -> Result<Reply, StoreError> {
     let to = post_update(ctx, incident, user, text, &[], guard).await?;
-    Ok(Reply::Ephemeral(format!("Status update posted to {to}.")))
+    Ok(Reply::Ephemeral(replies::update_posted(&to)))
 }
 
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now); the
@@ -30,25 +30,10 @@ pub(super) async fn open_update(
     trigger_id: &str,
 ) -> Result<(), String> {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
-    let announced = !(incident.private
-        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None);
+    let announced = ctx.settings.private_incidents.announce_of(incident.private)
+        != crate::config::PrivateAnnounce::None;
     let view = blocks::update_modal(incident, &audiences, announced);
-    match tokio::time::timeout(VIEWS_OPEN_TIMEOUT, ctx.slack.views_open(trigger_id, view)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) if trigger_expired(&e) => {
-            warn!(error = %e, "views.open: the trigger expired");
-            Err(
-                "That took too long to open; run `/incident update` again, or post the text directly: `/incident update <text>`."
-                    .to_string(),
-            )
-        }
-        Ok(Err(e)) => Err(format!(
-            "I could not open the update form ({e}). Try again, or post the text directly: `/incident update <text>`."
-        )),
-        Err(_) => Err(
-            "Slack took too long to open the update form. Try again, or use `/incident update <text>`.".to_string(),
-        ),
-    }
+    open_modal(ctx, trigger_id, view, Form::Update).await
 }
 
 /// Records a status update and queues its posts: the announcement channel
@@ -79,7 +64,7 @@ pub async fn post_update(
     // A private incident announced nowhere is not updated there by default
     // either; an audience chosen in the form still gets it.
     let announced =
-        !(incident.private && ctx.settings.private_incidents.announce == PrivateAnnounce::None);
+        ctx.settings.private_incidents.announce_of(incident.private) != PrivateAnnounce::None;
     if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
         add(&incident.announce_channel, ANNOUNCEMENT);
     }
@@ -92,11 +77,7 @@ pub async fn post_update(
         add(room, "war room");
     }
     let now = ctx.clock.now();
-    let places: Vec<String> = destinations
-        .iter()
-        .map(|d| format!("<#{}>", d.channel))
-        .collect();
-    let places = places.join(", ");
+    let places = replies::places(&destinations.iter().map(|d| &d.channel).collect::<Vec<_>>());
     let mut effects = notable(
         ctx,
         incident,
@@ -104,7 +85,7 @@ pub async fn post_update(
             ctx,
             EntryKind::Update,
             user,
-            format!("Status update by {} to {places}: {text}", user.mention()),
+            replies::update_line(user, &places, text),
         )],
         vec![],
     );
@@ -150,8 +131,8 @@ pub async fn update_submitted(
     };
     // A private incident announced nowhere may be updated in its war room
     // alone.
-    let war_room_only = incident.private
-        && ctx.settings.private_incidents.announce == crate::config::PrivateAnnounce::None;
+    let war_room_only = ctx.settings.private_incidents.announce_of(incident.private)
+        == crate::config::PrivateAnnounce::None;
     if audiences.is_empty() && !war_room_only {
         errors.insert(
             AUDIENCES.to_string(),

@@ -148,11 +148,7 @@ impl SlackApi {
         call_timeout: Duration,
         clock: Clock,
     ) -> std::io::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let https = crate::net::https_connector()?;
         // No `with_rate_control`: slack-morphism's limiter keys posts for
         // the whole bot and waits inside the caller; ours is the pacer.
         let connector =
@@ -652,7 +648,7 @@ impl SlackApi {
         channel: &ChannelId,
         job_id: i64,
     ) -> Result<Option<MessageTs>, CallError> {
-        let channel = if is_user_id(channel) {
+        let channel = if super::ids::is_user_id(channel) {
             match self.direct_channel(channel).await {
                 Ok(id) => id,
                 Err(CallError::Api(code)) => {
@@ -690,12 +686,6 @@ impl SlackApi {
             .find(|m| m.metadata_value(JOB_EVENT, JOB_KEY).as_deref() == Some(id.as_str()))
             .map(|m| MessageTs(m.ts)))
     }
-}
-
-/// A Slack user id (`U…`, or `W…` in Enterprise Grid) rather than a
-/// conversation id.
-fn is_user_id(id: &str) -> bool {
-    id.len() > 1 && id.starts_with(['U', 'W'])
 }
 
 impl SlackApi {

@@ -167,6 +167,12 @@ pub fn followup_done_action_id(id: i64) -> String {
     format!("{ACTION_FOLLOWUP_DONE}|{id}")
 }
 
+/// A Slack user id (`U…`, or `W…` in Enterprise Grid) where a conversation
+/// id could stand.
+pub fn is_user_id(id: &str) -> bool {
+    id.len() > 1 && id.starts_with(['U', 'W'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,3 +196,4 @@ mod tests {
         assert!(followup_done_action_id(9).starts_with(ACTION_FOLLOWUP_DONE));
     }
 }
+

@@ -109,11 +109,7 @@ struct RawChannel {
 
 impl Probe {
     pub fn new(api_url: &str, token: &SecretString, timeout: Duration) -> std::io::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let https = crate::net::https_connector()?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(https),
             api_url: api_url.trim_end_matches('/').to_string(),

@@ -35,7 +35,6 @@ use serde_json::{Value, json};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -117,11 +116,7 @@ impl Opener {
         app_token: &SecretString,
         timeout: Duration,
     ) -> std::io::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let https = crate::net::https_connector()?;
         let connector =
             SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
         Ok(Self {
@@ -181,14 +176,6 @@ pub fn backoff(failures: u32, retry_after: Option<Duration>, random: u64) -> Dur
     let half = base / 2;
     let jitter = half.mul_f64((random % 1001) as f64 / 1000.0);
     (half + jitter).max(retry_after.unwrap_or_default())
-}
-
-/// A random number without a crate: std's hasher keys are random per
-/// `RandomState`.
-fn random() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
 }
 
 /// What Slack sends on the socket.
@@ -496,7 +483,7 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
             }
             Event::Opened(Err(e)) => {
                 failures = failures.saturating_add(1);
-                let delay = backoff(failures, e.retry_after(), random());
+                let delay = backoff(failures, e.retry_after(), crate::random::jitter_u64());
                 match e {
                     OpenError::Refused(_) => {
                         error!(error = %e, retry_in = ?delay, "cannot open a Socket Mode connection")
@@ -530,7 +517,7 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
                         "Slack turned Socket Mode off for this app (disconnect: link_disabled): turn it on again in the app's settings (Socket Mode), or run warroom over HTTP without SLACK_APP_TOKEN; retrying"
                     );
                     failures = failures.max(7);
-                    open(backoff(failures, None, random()));
+                    open(backoff(failures, None, crate::random::jitter_u64()));
                 } else {
                     info!(connection = id, %reason, "Slack asked to refresh a connection; opening its replacement first");
                     open(Duration::ZERO);
@@ -541,7 +528,7 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
                     && !conn.retiring
                 {
                     failures = failures.saturating_add(1);
-                    let delay = backoff(failures, None, random());
+                    let delay = backoff(failures, None, crate::random::jitter_u64());
                     warn!(connection = id, retry_in = ?delay, "Socket Mode connection lost; reconnecting");
                     open(delay);
                 }
@@ -684,7 +671,7 @@ mod tests {
             let high = backoff(failures, None, 1000);
             assert_eq!(low, base / 2);
             assert_eq!(high, base);
-            assert!(backoff(failures, None, random()) <= base);
+            assert!(backoff(failures, None, crate::random::jitter_u64()) <= base);
         }
         assert_eq!(backoff(40, None, 1000), MAX_BACKOFF, "capped");
         assert_eq!(
@@ -693,7 +680,7 @@ mod tests {
         );
         assert_ne!(
             (0..8)
-                .map(|_| random())
+                .map(|_| crate::random::jitter_u64())
                 .collect::<std::collections::HashSet<_>>()
                 .len(),
             1,

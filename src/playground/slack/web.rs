@@ -32,10 +32,7 @@ pub(super) const READS: &[&str] = &[
     "apps.connections.open",
 ];
 
-/// `U…` or `W…`: a user id, where a channel id could be.
-pub(super) fn is_user_id(id: &str) -> bool {
-    id.len() > 1 && id.starts_with(['U', 'W'])
-}
+pub(super) use crate::slack::ids::is_user_id;
 
 /// The id of the app's direct-message channel with `user`.
 pub(super) fn dm_channel(user: &str) -> String {
