@@ -196,4 +196,3 @@ mod tests {
         assert!(followup_done_action_id(9).starts_with(ACTION_FOLLOWUP_DONE));
     }
 }
-

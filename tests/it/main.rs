@@ -11,6 +11,7 @@ mod helpers;
 mod manifest;
 mod matrix;
 mod mentions;
+mod modules;
 mod pg;
 mod playground;
 
