@@ -22,13 +22,38 @@ use super::web::{self, TIER2, TIER3, TIER4};
 
 type Connector = SlackClientHyperConnector<HttpsConnector<HttpConnector>>;
 
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+/// The error underneath a failed call (a connection error, a JSON
+/// error), kept as the `source()` of the [`CallError`] it caused.
+#[derive(Clone, Debug)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    pub fn of(e: impl std::error::Error + Send + Sync + 'static) -> Option<Self> {
+        Some(Cause(Arc::new(e)))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone)]
 pub enum CallError {
     /// Connection error, timeout, 5xx or 429: worth trying again.
     #[error("Slack is unavailable ({reason}); will retry")]
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+        #[source]
+        cause: Option<Cause>,
     },
     /// Not sent: the pacer holds calls like this one (Slack's rate limit,
     /// or a `429` Slack gave) until then. Slack did nothing.
@@ -46,10 +71,27 @@ pub enum CallError {
     Unreadable {
         method: &'static str,
         reason: String,
+        #[source]
+        cause: Option<Cause>,
     },
     /// Anything else (a bad request, an HTTP error that is not Slack's).
-    #[error("Slack call failed: {0}")]
-    Other(String),
+    #[error("Slack call failed: {reason}")]
+    Other {
+        reason: String,
+        #[source]
+        cause: Option<Cause>,
+    },
+}
+
+impl CallError {
+    /// Worth trying again, for `reason`.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        CallError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+            cause: None,
+        }
+    }
 }
 
 /// Whether an answer slack-morphism took for a refusal says `ok: true`
@@ -69,44 +111,52 @@ fn classify(e: SlackClientError) -> CallError {
             CallError::Unreadable {
                 method: "a Web API method",
                 reason: format!("`ok: true` with `error: {:?}`", api.code),
+                cause: None,
             }
         }
         // The one place a Slack error code is read.
         SlackClientError::ApiError(api) => match SlackErrorCode::parse(&api.code) {
-            code if code.is_transient() => CallError::Transient {
-                reason: api.code,
-                retry_after: None,
-            },
+            code if code.is_transient() => CallError::transient(api.code),
             code => CallError::Api(code),
         },
         SlackClientError::RateLimitError(r) => CallError::Transient {
             reason: "HTTP 429".to_string(),
             retry_after: Some(pacer::retry_after(r.retry_after)),
+            cause: None,
         },
-        SlackClientError::HttpError(h) if h.status_code.is_server_error() => CallError::Transient {
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
+            CallError::transient(format!("HTTP {}", h.status_code))
+        }
+        SlackClientError::HttpError(h) => CallError::Other {
             reason: format!("HTTP {}", h.status_code),
-            retry_after: None,
+            cause: None,
         },
-        SlackClientError::HttpError(h) => CallError::Other(format!("HTTP {}", h.status_code)),
         SlackClientError::HttpProtocolError(e) => CallError::Transient {
             reason: format!("connection: {e}"),
             retry_after: None,
+            cause: Cause::of(e),
         },
         SlackClientError::EndOfStream(e) => CallError::Transient {
             reason: format!("connection closed: {e}"),
             retry_after: None,
+            cause: Cause::of(e),
         },
         // A 200 whose body is not the JSON envelope Slack documents: whether
         // it was `ok` is unknown, so the call may have worked.
         SlackClientError::ProtocolError(e) => CallError::Unreadable {
             method: "a Web API method",
             reason: e.to_string(),
+            cause: Cause::of(e),
         },
         SlackClientError::SystemError(e) => CallError::Transient {
             reason: format!("system: {e}"),
             retry_after: None,
+            cause: Cause::of(e),
         },
-        other => CallError::Other(other.to_string()),
+        other => CallError::Other {
+            reason: other.to_string(),
+            cause: Cause::of(other),
+        },
     }
 }
 
@@ -189,10 +239,7 @@ impl SlackApi {
                 Err(CallError::Paced { until })
             }
             Ok(result) => result.map_err(classify),
-            Err(_) => Err(CallError::Transient {
-                reason: "timed out".to_string(),
-                retry_after: None,
-            }),
+            Err(_) => Err(CallError::transient("timed out")),
         }
     }
 
@@ -497,6 +544,7 @@ impl SlackApi {
             .map_err(|e| CallError::Unreadable {
                 method: "files.getUploadURLExternal",
                 reason: format!("upload_url: {e}"),
+                cause: Cause::of(e),
             })?;
         let upload = SlackApiFilesUploadViaUrlRequest::new(
             SlackFileUploadUrl::new(url),
@@ -743,6 +791,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_call_keeps_its_cause() {
+        use std::error::Error;
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let e = CallError::Unreadable {
+            method: "chat.postMessage",
+            reason: json.to_string(),
+            cause: Cause::of(json),
+        };
+        let source = e.source().expect("the JSON error is its source");
+        assert!(source.to_string().contains("EOF"), "{source}");
+    }
+
+    #[test]
     fn an_ok_answer_with_a_placeholder_error_is_unreadable_not_refused() {
         let api = |body: &str| {
             SlackClientError::ApiError(
@@ -754,9 +815,9 @@ mod tests {
             classify(api(r#"{"ok": true, "error": "", "ts": "1.2"}"#)),
             CallError::Unreadable { .. }
         ));
-        assert_eq!(
+        assert!(matches!(
             classify(api(r#"{"ok": false, "error": ""}"#)),
-            CallError::Api(SlackErrorCode::Other(String::new()))
-        );
+            CallError::Api(SlackErrorCode::Other(code)) if code.is_empty()
+        ));
     }
 }

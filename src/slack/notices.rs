@@ -232,8 +232,8 @@ fn call_words(
             "Slack kept asking me to slow down".to_string(),
             format!("Wait a few minutes, then {}.", again(job)),
         ),
-        CallError::Other(e) => (
-            format!("Slack's answer could not be used ({e})"),
+        CallError::Other { reason, .. } => (
+            format!("Slack's answer could not be used ({reason})"),
             format!(
                 "Try again: {}; tell whoever runs warroom if it keeps failing.",
                 again(job)

@@ -64,6 +64,7 @@ pub fn read<T: DeserializeOwned>(method: &'static str, answer: Value) -> Result<
     serde_json::from_value(answer).map_err(|e| CallError::Unreadable {
         method,
         reason: e.to_string(),
+        cause: super::client::Cause::of(e),
     })
 }
 

@@ -309,13 +309,13 @@ pub async fn handle(ctx: &Ctx, envelope: &Envelope) -> Option<Value> {
     let guarded = matches!(envelope.kind.as_str(), "slash_commands" | "interactive");
     if guarded {
         match claim(ctx, &envelope.id).await {
-            Ok(None) => {}
-            Ok(Some(reply)) => {
+            Claim::Act => {}
+            Claim::Answered(reply) => {
                 debug!(envelope = %envelope.id, "envelope delivered again; answered as before");
                 ctx.metrics.request("socket", "duplicate");
                 return Some(ack(envelope, reply));
             }
-            Err(()) => return None,
+            Claim::NotNow => return None,
         }
     }
     let empty = RawValue::NULL.to_owned();
@@ -376,28 +376,38 @@ pub async fn handle(ctx: &Ctx, envelope: &Envelope) -> Option<Value> {
     }
 }
 
-/// Claims an envelope: `Ok(None)` to act on it, `Ok(Some(reply))` when an
-/// earlier delivery acted on it, `Err` when it must not be acked now.
-async fn claim(ctx: &Ctx, id: &str) -> Result<Option<Option<Value>>, ()> {
+/// What claiming an envelope decided.
+enum Claim {
+    /// Nobody acted on it: act on it.
+    Act,
+    /// An earlier delivery acted on it: answer as it did.
+    Answered(Option<Value>),
+    /// Another delivery is still acting on it, or the database did not
+    /// answer: do not ack now (Slack delivers it again).
+    NotNow,
+}
+
+/// Claims an envelope for this delivery.
+async fn claim(ctx: &Ctx, id: &str) -> Claim {
     let lease = chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + BUSY_WAIT;
     loop {
         let now = ctx.clock.now();
         match ctx.store.claim_envelope(id, now, now - lease).await {
-            Ok(EnvelopeClaim::Claimed) => return Ok(None),
+            Ok(EnvelopeClaim::Claimed) => return Claim::Act,
             Ok(EnvelopeClaim::Done(reply)) => {
-                return Ok(Some(reply.and_then(|r| serde_json::from_str(&r).ok())));
+                return Claim::Answered(reply.and_then(|r| serde_json::from_str(&r).ok()));
             }
             Ok(EnvelopeClaim::Busy) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Ok(EnvelopeClaim::Busy) => {
                 debug!(envelope = %id, "another delivery is still acting on this envelope");
-                return Err(());
+                return Claim::NotNow;
             }
             Err(e) => {
                 error!(error = %e, envelope = %id, "cannot record a Socket Mode envelope");
-                return Err(());
+                return Claim::NotNow;
             }
         }
     }
