@@ -49,6 +49,15 @@ fn bot_scopes_are_the_manifests() {
         .map(|s| s.as_str().unwrap())
         .collect();
     assert_eq!(asked, warroom::slack::probe::BOT_SCOPES);
+    // README's list of scopes, each with what it is for, names every one.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for scope in warroom::slack::probe::BOT_SCOPES {
+        assert!(
+            readme.contains(&format!("`{scope}`")),
+            "README does not say what the `{scope}` scope is for"
+        );
+    }
 }
 
 #[tokio::test]
@@ -415,6 +424,18 @@ async fn admin_port_json_logs_and_a_graceful_stop() {
             readme.contains(&format!("`{name}")),
             "README does not document {name}"
         );
+    }
+    // And every value of the closed label sets (`outcome`, `state`).
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        for label in ["outcome", "state"] {
+            if let Some(rest) = line.split(&format!("{label}=\"")).nth(1) {
+                let value = rest.split('"').next().unwrap();
+                assert!(
+                    readme.contains(&format!("`{value}`")),
+                    "README does not document {label}=\"{value}\""
+                );
+            }
+        }
     }
     // SIGTERM while a command waits on a slow views.open: it is answered,
     // then the process exits cleanly.
