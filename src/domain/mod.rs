@@ -3,6 +3,7 @@
 pub mod bridge;
 pub mod checklist;
 pub mod comms;
+pub mod events;
 pub mod followups;
 pub mod metrics;
 pub mod permissions;

@@ -1,0 +1,172 @@
+//! What happened to an incident, as the outside world hears of it: the
+//! event log that the read API's histories, the outgoing webhooks and the
+//! web pages read. Each change writes its events in the transaction that
+//! makes it (`store::Effects::events`). Pure.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The kinds of event, named as webhook receivers see them (`type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "incident.declared")]
+    IncidentDeclared,
+    /// Title, summary or the private flag changed.
+    #[serde(rename = "incident.updated")]
+    IncidentUpdated,
+    #[serde(rename = "incident.severity_changed")]
+    SeverityChanged,
+    #[serde(rename = "incident.status_changed")]
+    StatusChanged,
+    #[serde(rename = "incident.role_assigned")]
+    RoleAssigned,
+    #[serde(rename = "incident.role_released")]
+    RoleReleased,
+    #[serde(rename = "incident.status_update_posted")]
+    StatusUpdatePosted,
+    #[serde(rename = "incident.closed")]
+    Closed,
+    #[serde(rename = "timeline.entry_added")]
+    EntryAdded,
+    #[serde(rename = "timeline.entry_removed")]
+    EntryRemoved,
+    #[serde(rename = "postmortem.drafted")]
+    PostmortemDrafted,
+    #[serde(rename = "followup.created")]
+    FollowupCreated,
+    #[serde(rename = "followup.completed")]
+    FollowupCompleted,
+    /// An alert group was linked to the incident.
+    #[serde(rename = "alert.linked")]
+    AlertLinked,
+    /// Sent by `warroom webhooks test`; never recorded for an incident.
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 15] = [
+        EventType::IncidentDeclared,
+        EventType::IncidentUpdated,
+        EventType::SeverityChanged,
+        EventType::StatusChanged,
+        EventType::RoleAssigned,
+        EventType::RoleReleased,
+        EventType::StatusUpdatePosted,
+        EventType::Closed,
+        EventType::EntryAdded,
+        EventType::EntryRemoved,
+        EventType::PostmortemDrafted,
+        EventType::FollowupCreated,
+        EventType::FollowupCompleted,
+        EventType::AlertLinked,
+        EventType::Ping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::IncidentDeclared => "incident.declared",
+            EventType::IncidentUpdated => "incident.updated",
+            EventType::SeverityChanged => "incident.severity_changed",
+            EventType::StatusChanged => "incident.status_changed",
+            EventType::RoleAssigned => "incident.role_assigned",
+            EventType::RoleReleased => "incident.role_released",
+            EventType::StatusUpdatePosted => "incident.status_update_posted",
+            EventType::Closed => "incident.closed",
+            EventType::EntryAdded => "timeline.entry_added",
+            EventType::EntryRemoved => "timeline.entry_removed",
+            EventType::PostmortemDrafted => "postmortem.drafted",
+            EventType::FollowupCreated => "followup.created",
+            EventType::FollowupCompleted => "followup.completed",
+            EventType::AlertLinked => "alert.linked",
+            EventType::Ping => "ping",
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown event type `{0}`")]
+pub struct UnknownEventType(pub String);
+
+impl FromStr for EventType {
+    type Err = UnknownEventType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownEventType(s.to_string()))
+    }
+}
+
+/// Which event types an endpoint wants: `incident.*`, `followup.created`,
+/// `*`. Checked when the configuration is read: a pattern that names no
+/// event type is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventPattern(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "`{0}` matches no event type: use a type such as `incident.declared`, a family such as `incident.*`, or `*`"
+)]
+pub struct BadPattern(pub String);
+
+impl EventPattern {
+    pub fn parse(pattern: &str) -> Result<Self, BadPattern> {
+        let p = EventPattern(pattern.trim().to_string());
+        if EventType::ALL.iter().any(|t| p.matches(*t)) {
+            Ok(p)
+        } else {
+            Err(BadPattern(pattern.to_string()))
+        }
+    }
+
+    pub fn matches(&self, event: EventType) -> bool {
+        let name = event.as_str();
+        match self.0.strip_suffix('*') {
+            Some("") => true,
+            Some(prefix) => prefix.ends_with('.') && name.starts_with(prefix),
+            None => self.0 == name,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for t in EventType::ALL {
+            assert_eq!(t.as_str().parse::<EventType>(), Ok(t));
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                serde_json::Value::String(t.as_str().to_string())
+            );
+        }
+        assert!("incident.exploded".parse::<EventType>().is_err());
+    }
+
+    #[test]
+    fn patterns() {
+        let p = |s: &str| EventPattern::parse(s).unwrap();
+        assert!(p("*").matches(EventType::FollowupCreated));
+        assert!(p("incident.*").matches(EventType::SeverityChanged));
+        assert!(!p("incident.*").matches(EventType::EntryAdded));
+        assert!(p("followup.created").matches(EventType::FollowupCreated));
+        assert!(!p("followup.created").matches(EventType::FollowupCompleted));
+        for bad in ["incident", "incidents.*", "inc*", "nothing.here", ""] {
+            assert!(EventPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
