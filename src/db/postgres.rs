@@ -1,5 +1,5 @@
 //! PostgreSQL, for deployments that run several `warroom serve` replicas on
-//! one database. The SQL is the same as SQLite's (`sql.rs`); what differs
+//! one database. The SQL is the same as SQLite's; what differs
 //! (this file's [`Backend`] implementation):
 //! - job claims lock their row with `FOR UPDATE SKIP LOCKED`, so two
 //!   replicas never claim the same job and never wait on each other;
@@ -11,8 +11,7 @@
 //!   must happen once is guarded by a unique key (`event_id`,
 //!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`).
 
-use super::Result;
-use super::sql::{Backend, Tx, WriterGuard};
+use super::{Backend, Result, Tx, WriterGuard};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
@@ -44,6 +43,10 @@ impl Backend for PostgresStore {
     /// Writes to one incident wait for each other (READ COMMITTED alone would let
     /// two replicas read the same holders and both write).
     const INCIDENT_LOCK: &'static str = "FOR UPDATE";
+    /// Other replicas may be running their jobs: nothing is released at
+    /// start; a dead replica's claims are taken over when their lease
+    /// expires.
+    const ONE_PROCESS: bool = false;
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -68,11 +71,5 @@ impl Backend for PostgresStore {
             tx: self.pool.begin().await?,
             _writer: None,
         })
-    }
-
-    /// Other replicas may be running their jobs: nothing is released here;
-    /// a dead replica's claims are taken over when their lease expires.
-    async fn release_stale(&self) -> Result<u64> {
-        Ok(0)
     }
 }

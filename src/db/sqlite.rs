@@ -4,10 +4,10 @@
 //! handler, which sleeps in steps of up to 100 ms. Write transactions still
 //! open with `BEGIN IMMEDIATE`, and the busy timeout remains for another
 //! process (`warroom migrate`) holding the database. The SQL is shared
-//! (`sql.rs`); this file is the [`Backend`] implementation.
+//! (`crate::store`, `crate::queue`); this file is the [`Backend`]
+//! implementation.
 
-use super::Result;
-use super::sql::{Backend, Tx, WriterGuard};
+use super::{Backend, Result, Tx, WriterGuard};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
@@ -64,6 +64,8 @@ impl Backend for SqliteStore {
     const CLAIM_LOCK: &'static str = "";
     /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
     const INCIDENT_LOCK: &'static str = "";
+    /// SQLite is one process: at start, nothing can still be running.
+    const ONE_PROCESS: bool = true;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -104,15 +106,5 @@ impl Backend for SqliteStore {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _writer: writer,
         })
-    }
-
-    /// SQLite is one process: at start, nothing can still be running.
-    async fn release_stale(&self) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE jobs SET state = 'pending', locked_until = NULL WHERE state = 'running'",
-        )
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
     }
 }

@@ -1,0 +1,185 @@
+//! The SQL base that the job queue (`crate::queue`) and the store
+//! (`crate::store`) share, and that knows neither: [`Backend`] (what SQLite
+//! and PostgreSQL do differently, in `sqlite.rs` and `postgres.rs`), the
+//! write transaction [`Tx`], the storage error, times as milliseconds, and
+//! [`sql_impl!`], which writes sqlx's bounds once for every generic impl.
+//! The queue and the store build on it; it uses only `crate::domain`.
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::domain::IncidentNumber;
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Pool, Transaction};
+use std::future::Future;
+
+/// The database failed, or what it holds (or was to hold) cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// A value could not be turned into what the database stores (a job's
+    /// or a checklist's JSON, a task number): nothing was written.
+    #[error(
+        "could not write {0} to the database; nothing was saved. This is a bug in warroom: report it with this message"
+    )]
+    Serialize(String),
+    #[error("incident {0} does not exist")]
+    NoIncident(IncidentNumber),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
+    Unsupported(String),
+    /// A guard refused the change; nothing was written. Its text
+    /// (`Display`, from `slack::render`) is for the person who asked.
+    #[error("{0}")]
+    Refused(crate::domain::permissions::Refusal),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Holds the SQLite writer lock (PostgreSQL needs none).
+pub type WriterGuard = tokio::sync::OwnedMutexGuard<()>;
+
+/// What a database adds to the shared SQL. Every `Backend` is a store and
+/// a queue through the generic impls in `crate::store` and `crate::queue`.
+pub trait Backend: Send + Sync + Sized + 'static {
+    type Db: Database<QueryResult: RowsAffected>;
+    /// Appended to the job claim's subquery (`FOR UPDATE SKIP LOCKED`, or
+    /// nothing where one writer already serialises claims).
+    const CLAIM_LOCK: &'static str;
+    /// Appended to a write's read of its incident row (`FOR UPDATE`).
+    const INCIDENT_LOCK: &'static str;
+    /// Only this process uses the database (SQLite), so at start no job
+    /// can still be running elsewhere (see `Queue::release_stale_jobs`).
+    const ONE_PROCESS: bool;
+    fn pool(&self) -> &Pool<Self::Db>;
+    fn run_migrations(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Begins a write transaction for a request (or the scheduler).
+    fn write(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
+    /// Begins a write transaction for job bookkeeping, after waiting requests.
+    fn write_background(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
+    /// The writer lock for a single background statement, if there is one.
+    fn background_writer(&self) -> impl Future<Output = Option<WriterGuard>> + Send;
+}
+
+/// How many rows a statement changed (each driver has its own result type).
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+/// A write transaction, holding the writer lock (if any) until it ends.
+/// Its SQL helpers are added where they belong: `crate::queue::sql`
+/// (enqueueing) and `crate::store::tx` (incident locks, guards, effects).
+pub struct Tx<B: Backend> {
+    pub(crate) tx: Transaction<'static, B::Db>,
+    pub(crate) _writer: Option<WriterGuard>,
+}
+
+impl<B: Backend> Tx<B> {
+    /// Commits, then lets the next writer in.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl<B: Backend> std::ops::Deref for Tx<B> {
+    type Target = <B::Db as Database>::Connection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<B: Backend> std::ops::DerefMut for Tx<B> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
+}
+
+/// Writes an item generic over the backends with the bounds sqlx needs of
+/// the database for what our SQL binds and reads (`i64`, `bool`, `String`,
+/// `&str` and their options; an executor for the pool and a transaction).
+/// Three shapes, each taking any attributes (`#[async_trait]`, docs):
+///
+/// - `impl Feature for B { … }`: `impl<B: Backend> Feature for B where …`,
+///   a trait's one implementation for every backend;
+/// - `impl Tx { … }`: `impl<B: Backend> Tx<B> where …`, helpers on the
+///   write transaction;
+/// - `fn name(row: &R) -> T { … }`: `fn name<R: sqlx::Row>(row: &R) -> T
+///   where …`, a row reader (called as a plain function).
+///
+/// Why a macro: Rust does not infer these bounds from `B: Backend`. They
+/// are about other types (`i64: Encode<'q, B::Db>`, `&mut Connection:
+/// Executor`), and only supertraits and bounds on associated types are
+/// implied (rust-lang/rust#20671; associated types pinned to `i64` and
+/// friends are not normalized into them either). A trait collecting them
+/// must still be restated, a dozen lines, on every impl of every feature
+/// file, and attribute `macro_rules!` are not stable yet. Its cost: rustfmt
+/// does not format inside a macro call, so keep these bodies formatted by
+/// hand; compiler errors still point into them.
+macro_rules! sql_impl {
+    ($(#[$attr:meta])* impl Tx { $($body:tt)* }) => {
+        $crate::db::sql_impl! { @bounds [B::Db]
+            [$(#[$attr])* impl<B: $crate::db::Backend> $crate::db::Tx<B>] { $($body)* } }
+    };
+    ($(#[$attr:meta])* impl $feature:ident for B { $($body:tt)* }) => {
+        $crate::db::sql_impl! { @bounds [B::Db]
+            [$(#[$attr])* impl<B: $crate::db::Backend> $feature for B] { $($body)* } }
+    };
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($row:ident: &R) -> $out:ty { $($body:tt)* }) => {
+        $crate::db::sql_impl! { @bounds [R::Database]
+            [$(#[$attr])* $vis fn $name<R: ::sqlx::Row>($row: &R) -> $out] { $($body)* } }
+    };
+    (@bounds [$db:ty] [$($head:tt)*] { $($body:tt)* }) => {
+        $($head)*
+        where
+            for<'c> &'c mut <$db as ::sqlx::Database>::Connection:
+                ::sqlx::Executor<'c, Database = $db>,
+            <$db as ::sqlx::Database>::Arguments: ::sqlx::IntoArguments<$db>,
+            for<'a> &'a str: ::sqlx::ColumnIndex<<$db as ::sqlx::Database>::Row>
+                + ::sqlx::Type<$db>
+                + ::sqlx::Encode<'a, $db>,
+            usize: ::sqlx::ColumnIndex<<$db as ::sqlx::Database>::Row>,
+            i64: ::sqlx::Type<$db>
+                + for<'q> ::sqlx::Encode<'q, $db>
+                + for<'r> ::sqlx::Decode<'r, $db>,
+            bool: ::sqlx::Type<$db>
+                + for<'q> ::sqlx::Encode<'q, $db>
+                + for<'r> ::sqlx::Decode<'r, $db>,
+            String: ::sqlx::Type<$db>
+                + for<'q> ::sqlx::Encode<'q, $db>
+                + for<'r> ::sqlx::Decode<'r, $db>,
+            Option<i64>: for<'q> ::sqlx::Encode<'q, $db>,
+            Option<String>: for<'q> ::sqlx::Encode<'q, $db>,
+            for<'a> Option<&'a str>: ::sqlx::Encode<'a, $db>,
+        {
+            $($body)*
+        }
+    };
+}
+pub(crate) use sql_impl;
