@@ -35,10 +35,6 @@ pub enum StoreError {
     NoIncident(IncidentNumber),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     Unsupported(String),
-    /// A guard refused the change; nothing was written. Its text
-    /// (`Display`, from `slack::render`) is for the person who asked.
-    #[error("{0}")]
-    Refused(crate::domain::permissions::Refusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

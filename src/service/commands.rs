@@ -11,7 +11,7 @@ use crate::domain::{EntryKind, Incident, Status, UserId, may};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::SlashCommand;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use tracing::info;
 
 /// A command that works anywhere.
@@ -41,7 +41,7 @@ pub(super) async fn in_room(
     ctx: &Ctx,
     cmd: &SlashCommand,
     command: RoomCommand,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let user = cmd.user();
     let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
         return Ok(Reply::Ephemeral(
@@ -150,7 +150,7 @@ async fn set_status(
     user: &UserId,
     status: Status,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let text = format!("Status changed from {} to {status}", incident.status);
     let mut effects = notable(
         ctx,
@@ -200,7 +200,7 @@ async fn note(
     user: &UserId,
     text: String,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let mut effects = notable(
         ctx,
         incident,
@@ -215,7 +215,7 @@ async fn note(
 }
 
 /// `/incident postmortem`: the draft again, from the current timeline.
-async fn postmortem(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+async fn postmortem(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, ChangeError> {
     // Allowed after close: the draft is made from what is kept.
     let effects = Effects {
         jobs: vec![Job::PostPostmortem],
@@ -241,7 +241,7 @@ async fn close(
     incident: &Incident,
     user: &UserId,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let mut timeline = Vec::new();
     if incident.status.is_open() {
         timeline.push(entry(

@@ -6,7 +6,7 @@ use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
-use crate::store::{Effects, Guard, StoreError};
+use crate::store::{ChangeError, Effects, Guard, StoreError};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
@@ -19,7 +19,7 @@ pub(super) async fn add_followup(
     text: String,
     owner: Option<UserId>,
     due: Option<crate::domain::followups::Due>,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let owner = owner.unwrap_or_else(|| user.clone());
     let due = match due.map(|d| d.resolve(today(ctx))) {
         Some(None) => {
@@ -47,7 +47,7 @@ async fn record_followup(
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
     jobs: Vec<Job>,
-) -> Result<i64, StoreError> {
+) -> Result<i64, ChangeError> {
     let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
     let line = format!(
         "{} added a follow-up for {}: “{}”{due_text}",
@@ -251,7 +251,14 @@ pub async fn followup_submitted(
         user: user.0.clone(),
         text: followup_recorded(&incident, &text, &owner, due),
     });
-    record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await?;
+    match record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await {
+        Ok(_) => {}
+        Err(ChangeError::Refused(why)) => {
+            errors.insert(TEXT.to_string(), why.to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+        Err(ChangeError::Store(e)) => return Err(e),
+    }
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }
@@ -298,15 +305,12 @@ pub(super) async fn followup_done(
         .complete_followup(id, user, ctx.clock.now(), effects)
         .await?;
     if !done {
-        let effects = Effects {
-            jobs: tell(format!(
-                "That follow-up (INC-{}) was already done.",
-                f.incident
-            )),
-            ..Effects::default()
-        };
+        let jobs = tell(format!(
+            "That follow-up (INC-{}) was already done.",
+            f.incident
+        ));
         ctx.store
-            .add_effects(f.incident, ctx.clock.now(), effects)
+            .add_jobs(f.incident, ctx.clock.now(), jobs)
             .await?;
     }
     ctx.state_changed();

@@ -8,7 +8,7 @@ use crate::app::Ctx;
 use crate::domain::{EntryKind, Incident, NewEntry, Status, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use tracing::warn;
@@ -56,20 +56,17 @@ impl<'a> Click<'a> {
     /// Tells the person who clicked, privately, where they clicked (else
     /// in the war room).
     pub(super) async fn tell(&self, text: String) -> Result<(), StoreError> {
-        let effects = Effects {
-            jobs: match self.channel.or(self.incident.channel_id.as_deref()) {
-                Some(c) => vec![Job::Ephemeral {
-                    channel: c.into(),
-                    user: self.user.0.clone(),
-                    text,
-                }],
-                None => vec![],
-            },
-            ..Effects::default()
+        let jobs = match self.channel.or(self.incident.channel_id.as_deref()) {
+            Some(c) => vec![Job::Ephemeral {
+                channel: c.into(),
+                user: self.user.0.clone(),
+                text,
+            }],
+            None => vec![],
         };
         self.ctx
             .store
-            .add_effects(self.incident.number, self.now, effects)
+            .add_jobs(self.incident.number, self.now, jobs)
             .await?;
         self.ctx.state_changed();
         Ok(())
@@ -127,9 +124,10 @@ pub(super) async fn snooze(
         guard: Guard::open_by(user),
     };
     match ctx.store.add_effects(incident.number, now, effects).await {
+        Ok(()) => {}
         // Closed meanwhile: there is nothing left to snooze.
-        Err(StoreError::Refused(_)) => return Ok(()),
-        other => other?,
+        Err(ChangeError::Refused(_)) => return Ok(()),
+        Err(ChangeError::Store(e)) => return Err(e),
     }
     ctx.state_changed();
     Ok(())
@@ -227,9 +225,18 @@ pub async fn summary_submitted(
             by: user.0.clone(),
         }],
     );
-    ctx.store
+    match ctx
+        .store
         .add_effects(number, ctx.clock.now(), effects)
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        Err(ChangeError::Refused(why)) => {
+            errors.insert(blocks::SUMMARY_BLOCK.to_string(), why.to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+        Err(ChangeError::Store(e)) => return Err(e),
+    }
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }

@@ -11,7 +11,7 @@ use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
@@ -23,7 +23,7 @@ pub(super) async fn set_severity(
     user: &UserId,
     level: &str,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     Ok(
         match change_severity(ctx, incident, user, &level.into(), None, guard).await? {
             None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
@@ -83,7 +83,7 @@ async fn change_severity(
     level: &SeverityName,
     assessment: Option<&crate::domain::Assessment>,
     guard: Guard,
-) -> Result<Option<SeverityName>, StoreError> {
+) -> Result<Option<SeverityName>, ChangeError> {
     let mut text = if incident.severity == *level {
         format!("Severity stays {level}")
     } else {
@@ -245,11 +245,11 @@ pub async fn severity_submitted(
     )
     .await
     {
-        Err(StoreError::Refused(why)) => {
+        Err(ChangeError::Refused(why)) => {
             info!(user = %user, "refused");
             refuse(why.to_string())
         }
-        Err(e) => Err(e),
+        Err(ChangeError::Store(e)) => Err(e),
         Ok(old) => {
             let text = match old {
                 None => format!("{} is already {level}.", incident.reference()),
@@ -259,19 +259,13 @@ pub async fn severity_submitted(
                 ),
                 Some(old) => format!("{} is now *{level}* (was {old}).", incident.reference()),
             };
+            let told = Job::Ephemeral {
+                channel,
+                user: user.0.clone(),
+                text,
+            };
             ctx.store
-                .add_effects(
-                    number,
-                    ctx.clock.now(),
-                    Effects {
-                        jobs: vec![Job::Ephemeral {
-                            channel,
-                            user: user.0.clone(),
-                            text,
-                        }],
-                        ..Effects::default()
-                    },
-                )
+                .add_jobs(number, ctx.clock.now(), vec![told])
                 .await?;
             ctx.state_changed();
             Ok(SubmissionReply::Close)

@@ -1,11 +1,29 @@
 //! What a change is made of besides itself ([`Effects`]: timeline entries,
 //! jobs, reminder clocks), what must hold for it to be made ([`Guard`]), and
-//! how it is refused (`StoreError::Refused`).
+//! how a guarded change fails ([`ChangeError`]: refused, or the database).
 
+use crate::db::StoreError;
 use crate::domain::permissions::Refusal;
 use crate::domain::{Allowed, Assignment, Incident, NewEntry, Permission, Status, UserId};
 use crate::queue::Job;
 use chrono::{DateTime, Utc};
+
+/// Why a guarded change was not made. Nothing was written either way.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// Its [`Guard`] refused it. The text (`Display`, from `slack::render`)
+    /// is for the person who asked.
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ChangeError {
+    fn from(e: sqlx::Error) -> Self {
+        ChangeError::Store(e.into())
+    }
+}
 
 /// What a change causes besides itself: timeline entries, Slack work and
 /// reminder rescheduling; and what must still hold for it to be made.
@@ -20,7 +38,7 @@ pub struct Effects {
 /// Conditions checked inside the write transaction, against the incident
 /// row it locked: a check made before the transaction could be overtaken
 /// (`/incident status` racing `/incident close` would reopen it). A
-/// refusal is `StoreError::Refused` and writes nothing.
+/// refusal is [`ChangeError::Refused`] and writes nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Guard {
     /// Refuse when the incident is closed.

@@ -1,7 +1,7 @@
 //! Follow-ups (action items): recording, listing and completing them, their
 //! reminders, and the weekly digest (each sent once).
 
-use super::Effects;
+use super::{ChangeError, Effects};
 use crate::db::{Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::followups::Followup;
 use crate::domain::{IncidentNumber, UserId};
@@ -32,7 +32,7 @@ pub trait FollowupStore: Send + Sync {
         item: &NewFollowup,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<i64>;
+    ) -> Result<i64, ChangeError>;
 
     async fn followup(&self, id: i64) -> Result<Option<Followup>>;
 
@@ -107,7 +107,7 @@ sql_impl! {
             item: &NewFollowup,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<i64> {
+        ) -> Result<i64, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(item.incident, &effects.guard).await?;
             let id: i64 = sqlx::query_scalar(

@@ -2,13 +2,14 @@
 //! room membership, effects recorded alone, and the Slack ids their jobs
 //! record (the war room, the role board, the announcement).
 
-use super::Effects;
 use super::rows::{INCIDENT_COLUMNS, incident_from_row, not_open};
+use super::{ChangeError, Effects};
 use crate::db::{Result, RowsAffected, millis, sql_impl};
 use crate::domain::{
     ChannelId, Declaration, Incident, IncidentNumber, MessageTs, RoleName, SeverityName, Status,
     UserId,
 };
+use crate::queue::Job;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -57,7 +58,7 @@ pub trait IncidentStore: Send + Sync {
         level: &SeverityName,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<SeverityName>>;
+    ) -> Result<Option<SeverityName>, ChangeError>;
 
     /// Sets the severity and, if given, the impact and urgency answers it
     /// came from. Returns the previous severity, or `None` (and nothing
@@ -69,7 +70,7 @@ pub trait IncidentStore: Send + Sync {
         assessment: Option<&crate::domain::Assessment>,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<SeverityName>>;
+    ) -> Result<Option<SeverityName>, ChangeError>;
 
     /// Moves the lifecycle, stamping mitigated/resolved times the first time
     /// they are reached. Returns the previous status, or `None` (and nothing
@@ -80,7 +81,7 @@ pub trait IncidentStore: Send + Sync {
         status: Status,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<Option<Status>>;
+    ) -> Result<Option<Status>, ChangeError>;
 
     /// Records effects alone (a note, for example).
     async fn add_effects(
@@ -88,6 +89,16 @@ pub trait IncidentStore: Send + Sync {
         number: IncidentNumber,
         now: DateTime<Utc>,
         effects: Effects,
+    ) -> Result<(), ChangeError>;
+
+    /// Queues `jobs` of incident `number` and changes nothing else (an
+    /// answer to the person who asked, a checklist posted again): with no
+    /// guard, nothing can refuse it.
+    async fn add_jobs(
+        &self,
+        number: IncidentNumber,
+        now: DateTime<Utc>,
+        jobs: Vec<Job>,
     ) -> Result<()>;
 
     /// Slack ids produced by jobs.
@@ -257,7 +268,7 @@ sql_impl! {
             level: &SeverityName,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<Option<SeverityName>> {
+        ) -> Result<Option<SeverityName>, ChangeError> {
             self.set_severity_assessed(number, level, None, now, effects)
                 .await
         }
@@ -269,7 +280,7 @@ sql_impl! {
             assessment: Option<&crate::domain::Assessment>,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<Option<SeverityName>> {
+        ) -> Result<Option<SeverityName>, ChangeError> {
             let mut tx = self.write().await?;
             let current = tx.guarded(number, &effects.guard).await?;
             let old = current.severity;
@@ -301,7 +312,7 @@ sql_impl! {
             status: Status,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<Option<Status>> {
+        ) -> Result<Option<Status>, ChangeError> {
             let mut tx = self.write().await?;
             let old = tx.guarded(number, &effects.guard).await?.status;
             if old == status {
@@ -335,10 +346,23 @@ sql_impl! {
             number: IncidentNumber,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<()> {
+        ) -> Result<(), ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(number, &effects.guard).await?;
             tx.apply_effects(number, effects, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn add_jobs(
+            &self,
+            number: IncidentNumber,
+            now: DateTime<Utc>,
+            jobs: Vec<Job>,
+        ) -> Result<()> {
+            let mut tx = self.write().await?;
+            tx.lock_incident(number).await?;
+            tx.enqueue(Some(number), jobs, now).await?;
             tx.commit().await?;
             Ok(())
         }

@@ -30,7 +30,7 @@ pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
 pub use crate::domain::comms::{Communication, Destination};
 
-pub use change::{Effects, Guard, ScheduleOp};
+pub use change::{ChangeError, Effects, Guard, ScheduleOp};
 
 pub use checklists::{ChecklistStore, DueChecklist};
 

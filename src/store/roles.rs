@@ -1,9 +1,9 @@
 //! Roles on an incident: who holds what, giving and taking a role (a
 //! take-over checked against `permissions.take_over` inside the write).
 
-use super::Effects;
 use super::rows::assignment_from_row;
-use crate::db::{Result, StoreError, millis, sql_impl};
+use super::{ChangeError, Effects};
+use crate::db::{Result, millis, sql_impl};
 use crate::domain::{Assignment, IncidentNumber, Permission, RoleName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ pub trait RoleStore: Send + Sync {
         exclusive: bool,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<RoleChange>;
+    ) -> Result<RoleChange, ChangeError>;
 
     /// Takes `role` from `user`; false (and nothing written) if not held.
     async fn release_role(
@@ -41,7 +41,7 @@ pub trait RoleStore: Send + Sync {
         user: &UserId,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<bool>;
+    ) -> Result<bool, ChangeError>;
 }
 
 sql_impl! {
@@ -65,7 +65,7 @@ sql_impl! {
             exclusive: bool,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<RoleChange> {
+        ) -> Result<RoleChange, ChangeError> {
             let mut tx = self.write().await?;
             let incident = tx.guarded(number, &effects.guard).await?;
             let holders: Vec<String> = sqlx::query_scalar(
@@ -84,7 +84,7 @@ sql_impl! {
             {
                 let assignments = tx.assignments_in(number).await?;
                 if !crate::domain::may(&incident, &assignments, allowed, claimer) {
-                    return Err(StoreError::Refused(crate::domain::permissions::refusal(
+                    return Err(ChangeError::Refused(crate::domain::permissions::refusal(
                         &incident,
                         &assignments,
                         allowed,
@@ -125,7 +125,7 @@ sql_impl! {
             user: &UserId,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<bool> {
+        ) -> Result<bool, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(number, &effects.guard).await?;
             let cas = sqlx::query(
@@ -134,7 +134,7 @@ sql_impl! {
             .bind(number)
             .bind(role.as_str())
             .bind(&user.0);
-            tx.apply_if_changed(cas, number, effects, now).await
+            Ok(tx.apply_if_changed(cas, number, effects, now).await?)
         }
     }
 }

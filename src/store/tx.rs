@@ -5,7 +5,7 @@
 //! them only when it changed something.
 
 use super::rows::{INCIDENT_COLUMNS, assignment_from_row, incident_from_row};
-use super::{Effects, Guard, ScheduleOp};
+use super::{ChangeError, Effects, Guard, ScheduleOp};
 use crate::db::{Result, RowsAffected, StoreError, millis, sql_impl};
 use crate::domain::{Assignment, Incident, IncidentNumber, UserId};
 use chrono::{DateTime, Utc};
@@ -70,13 +70,13 @@ sql_impl! {
             &mut self,
             number: IncidentNumber,
             guard: &Guard,
-        ) -> Result<Incident> {
+        ) -> Result<Incident, ChangeError> {
             let incident = self.fetch_incident(number).await?;
             if guard.open || guard.permission.is_some() {
                 let assignments = self.assignments_in(number).await?;
                 guard
                     .check(&incident, &assignments)
-                    .map_err(StoreError::Refused)?;
+                    .map_err(ChangeError::Refused)?;
             }
             Ok(incident)
         }

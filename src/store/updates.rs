@@ -2,8 +2,8 @@
 //! with one post per destination, the communications timeline, and the
 //! update, nudge and scribe reminders falling due (each fired once).
 
-use super::Effects;
 use super::rows::not_open;
+use super::{ChangeError, Effects};
 use crate::db::{Result, RowsAffected, from_millis, millis, sql_impl};
 use crate::domain::comms::{Communication, Destination};
 use crate::domain::{ChannelId, IncidentNumber, MessageTs, UserId};
@@ -34,7 +34,7 @@ pub trait UpdateStore: Send + Sync {
         destinations: &[Destination],
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<i64>;
+    ) -> Result<i64, ChangeError>;
 
     /// The communications timeline of an incident, oldest first.
     async fn communications(&self, number: IncidentNumber) -> Result<Vec<Communication>>;
@@ -76,7 +76,7 @@ sql_impl! {
             destinations: &[Destination],
             now: DateTime<Utc>,
             mut effects: Effects,
-        ) -> Result<i64> {
+        ) -> Result<i64, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(number, &effects.guard).await?;
             let id: i64 = sqlx::query_scalar(

@@ -763,7 +763,7 @@ async fn assessment_story(store: DynStore) {
 /// word, and guards refuse inside the transaction.
 async fn private_incidents(store: DynStore) {
     use warroom::domain::{Allowed, Permission};
-    use warroom::store::{Guard, StoreError};
+    use warroom::store::{ChangeError, Guard};
     store.migrate().await.unwrap();
     let alice = UserId("UALICE".to_string());
     let bob = UserId("UBOB".to_string());
@@ -841,7 +841,7 @@ async fn private_incidents(store: DynStore) {
         )
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(ChangeError::Refused(_))),
         "{refused:?}"
     );
     assert_eq!(store.incident(n).await.unwrap().unwrap().severity, "SEV2");
@@ -864,7 +864,7 @@ async fn private_incidents(store: DynStore) {
         )
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(ChangeError::Refused(_))),
         "{refused:?}"
     );
     // An unheld role is no take-over.
@@ -891,7 +891,7 @@ async fn private_incidents(store: DynStore) {
             },
         )
         .await;
-    assert!(matches!(late, Err(StoreError::Refused(_))), "{late:?}");
+    assert!(matches!(late, Err(ChangeError::Refused(_))), "{late:?}");
     assert_eq!(
         store.incident(n).await.unwrap().unwrap().status,
         Status::Closed
