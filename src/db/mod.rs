@@ -1,9 +1,8 @@
-//! The SQL base that the job queue (`crate::queue`) and the store
-//! (`crate::store`) share, and that knows neither: [`Backend`] (what SQLite
+//! The SQL base that the job queue and the store share, and that knows
+//! neither (it uses only the domain types): [`Backend`] (what SQLite
 //! and PostgreSQL do differently, in `sqlite.rs` and `postgres.rs`), the
 //! write transaction [`Tx`], the storage error, times as milliseconds, and
 //! [`sql_impl!`], which writes sqlx's bounds once for every generic impl.
-//! The queue and the store build on it; it uses only `crate::domain`.
 
 mod postgres;
 mod sqlite;
@@ -43,7 +42,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub type WriterGuard = tokio::sync::OwnedMutexGuard<()>;
 
 /// What a database adds to the shared SQL. Every `Backend` is a store and
-/// a queue through the generic impls in `crate::store` and `crate::queue`.
+/// a job queue through their generic impls (written with [`sql_impl!`]).
 pub trait Backend: Send + Sync + Sized + 'static {
     type Db: Database<QueryResult: RowsAffected>;
     /// Appended to the job claim's subquery (`FOR UPDATE SKIP LOCKED`, or
@@ -82,8 +81,8 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
 }
 
 /// A write transaction, holding the writer lock (if any) until it ends.
-/// Its SQL helpers are added where they belong: `crate::queue::sql`
-/// (enqueueing) and `crate::store::tx` (incident locks, guards, effects).
+/// Its SQL helpers are added where they belong: the queue's (enqueueing)
+/// and the store's (incident locks, guards, effects).
 pub struct Tx<B: Backend> {
     pub(crate) tx: Transaction<'static, B::Db>,
     pub(crate) _writer: Option<WriterGuard>,

@@ -4,8 +4,8 @@
 //! handler, which sleeps in steps of up to 100 ms. Write transactions still
 //! open with `BEGIN IMMEDIATE`, and the busy timeout remains for another
 //! process (`warroom migrate`) holding the database. The SQL is shared
-//! (`crate::store`, `crate::queue`); this file is the [`Backend`]
-//! implementation.
+//! with PostgreSQL (the store's and the queue's); this file is the
+//! [`Backend`] implementation.
 
 use super::{Backend, Result, Tx, WriterGuard};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
