@@ -1,18 +1,29 @@
 //! The SQL base that the job queue and the store share, and that knows
 //! neither (it uses only the domain types): [`Backend`] (what SQLite
 //! and PostgreSQL do differently, in `sqlite.rs` and `postgres.rs`), the
-//! write transaction [`Tx`], the storage error, times as milliseconds, and
-//! [`sql_impl!`], which writes sqlx's bounds once for every generic impl.
+//! write transaction [`Tx`], the read-only [`Reader`], the storage error,
+//! times as milliseconds, and [`sql_impl!`], which writes sqlx's bounds
+//! once for every generic impl.
+//!
+//! **Invariant:** code outside this module never holds the pool. It reads
+//! through [`Backend::reader`], which runs queries only for their rows
+//! ([`Read`]), and writes through a [`Tx`] from [`Backend::write`] or
+//! [`Backend::write_background`], which on SQLite holds the writer lock: a
+//! write that would skip the lock does not compile.
 
+mod bounds;
 mod postgres;
+mod read;
 mod sqlite;
 
+pub(crate) use bounds::sql_impl;
 pub use postgres::PostgresStore;
+pub use read::{Read, Reader};
 pub use sqlite::SqliteStore;
 
 use crate::domain::IncidentNumber;
 use chrono::{DateTime, Utc};
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{Database, Transaction};
 use std::future::Future;
 
 /// The database failed, or what it holds (or was to hold) cannot be read.
@@ -53,14 +64,14 @@ pub trait Backend: Send + Sync + Sized + 'static {
     /// Only this process uses the database (SQLite), so at start no job
     /// can still be running elsewhere (see `Queue::release_stale_jobs`).
     const ONE_PROCESS: bool;
-    fn pool(&self) -> &Pool<Self::Db>;
+    /// Reads outside a transaction (never waiting for the writer).
+    fn reader(&self) -> Reader<'_, Self::Db>;
     fn run_migrations(&self) -> impl Future<Output = Result<()>> + Send;
     /// Begins a write transaction for a request (or the scheduler).
     fn write(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
-    /// Begins a write transaction for job bookkeeping, after waiting requests.
+    /// Begins a write transaction for job bookkeeping, after waiting
+    /// requests: a single statement, too, goes through one.
     fn write_background(&self) -> impl Future<Output = Result<Tx<Self>>> + Send;
-    /// The writer lock for a single background statement, if there is one.
-    fn background_writer(&self) -> impl Future<Output = Option<WriterGuard>> + Send;
 }
 
 /// How many rows a statement changed (each driver has its own result type).
@@ -115,66 +126,3 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
 }
-
-/// Writes an item generic over the backends with the bounds sqlx needs of
-/// the database for what our SQL binds and reads (`i64`, `bool`, `String`,
-/// `&str` and their options; an executor for the pool and a transaction).
-/// Three shapes, each taking any attributes (`#[async_trait]`, docs):
-///
-/// - `impl Feature for B { … }`: `impl<B: Backend> Feature for B where …`,
-///   a trait's one implementation for every backend;
-/// - `impl Tx { … }`: `impl<B: Backend> Tx<B> where …`, helpers on the
-///   write transaction;
-/// - `fn name(row: &R) -> T { … }`: `fn name<R: sqlx::Row>(row: &R) -> T
-///   where …`, a row reader (called as a plain function).
-///
-/// Why a macro: Rust does not infer these bounds from `B: Backend`. They
-/// are about other types (`i64: Encode<'q, B::Db>`, `&mut Connection:
-/// Executor`), and only supertraits and bounds on associated types are
-/// implied (rust-lang/rust#20671; associated types pinned to `i64` and
-/// friends are not normalized into them either). A trait collecting them
-/// must still be restated, a dozen lines, on every impl of every feature
-/// file, and attribute `macro_rules!` are not stable yet. Its cost: rustfmt
-/// does not format inside a macro call, so keep these bodies formatted by
-/// hand; compiler errors still point into them.
-macro_rules! sql_impl {
-    ($(#[$attr:meta])* impl Tx { $($body:tt)* }) => {
-        $crate::db::sql_impl! { @bounds [B::Db]
-            [$(#[$attr])* impl<B: $crate::db::Backend> $crate::db::Tx<B>] { $($body)* } }
-    };
-    ($(#[$attr:meta])* impl $feature:ident for B { $($body:tt)* }) => {
-        $crate::db::sql_impl! { @bounds [B::Db]
-            [$(#[$attr])* impl<B: $crate::db::Backend> $feature for B] { $($body)* } }
-    };
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($row:ident: &R) -> $out:ty { $($body:tt)* }) => {
-        $crate::db::sql_impl! { @bounds [R::Database]
-            [$(#[$attr])* $vis fn $name<R: ::sqlx::Row>($row: &R) -> $out] { $($body)* } }
-    };
-    (@bounds [$db:ty] [$($head:tt)*] { $($body:tt)* }) => {
-        $($head)*
-        where
-            for<'c> &'c mut <$db as ::sqlx::Database>::Connection:
-                ::sqlx::Executor<'c, Database = $db>,
-            <$db as ::sqlx::Database>::Arguments: ::sqlx::IntoArguments<$db>,
-            for<'a> &'a str: ::sqlx::ColumnIndex<<$db as ::sqlx::Database>::Row>
-                + ::sqlx::Type<$db>
-                + ::sqlx::Encode<'a, $db>,
-            usize: ::sqlx::ColumnIndex<<$db as ::sqlx::Database>::Row>,
-            i64: ::sqlx::Type<$db>
-                + for<'q> ::sqlx::Encode<'q, $db>
-                + for<'r> ::sqlx::Decode<'r, $db>,
-            bool: ::sqlx::Type<$db>
-                + for<'q> ::sqlx::Encode<'q, $db>
-                + for<'r> ::sqlx::Decode<'r, $db>,
-            String: ::sqlx::Type<$db>
-                + for<'q> ::sqlx::Encode<'q, $db>
-                + for<'r> ::sqlx::Decode<'r, $db>,
-            Option<i64>: for<'q> ::sqlx::Encode<'q, $db>,
-            Option<String>: for<'q> ::sqlx::Encode<'q, $db>,
-            for<'a> Option<&'a str>: ::sqlx::Encode<'a, $db>,
-        {
-            $($body)*
-        }
-    };
-}
-pub(crate) use sql_impl;

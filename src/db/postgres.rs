@@ -11,7 +11,7 @@
 //!   must happen once is guarded by a unique key (`event_id`,
 //!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`).
 
-use super::{Backend, Result, Tx, WriterGuard};
+use super::{Backend, Reader, Result, Tx};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
@@ -48,8 +48,8 @@ impl Backend for PostgresStore {
     /// expires.
     const ONE_PROCESS: bool = false;
 
-    fn pool(&self) -> &PgPool {
-        &self.pool
+    fn reader(&self) -> Reader<'_, Postgres> {
+        Reader::new(&self.pool)
     }
 
     async fn run_migrations(&self) -> Result<()> {
@@ -58,10 +58,6 @@ impl Backend for PostgresStore {
     }
 
     /// PostgreSQL has its own row locks and pool: no writer lock here.
-    async fn background_writer(&self) -> Option<WriterGuard> {
-        None
-    }
-
     async fn write_background(&self) -> Result<Tx<Self>> {
         self.write().await
     }

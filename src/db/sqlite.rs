@@ -7,7 +7,7 @@
 //! with PostgreSQL (the store's and the queue's); this file is the
 //! [`Backend`] implementation.
 
-use super::{Backend, Result, Tx, WriterGuard};
+use super::{Backend, Reader, Result, Tx, WriterGuard};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
@@ -56,25 +56,6 @@ impl SqliteStore {
         }
         Some(guard)
     }
-}
-
-impl Backend for SqliteStore {
-    type Db = Sqlite;
-    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
-    const CLAIM_LOCK: &'static str = "";
-    /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
-    const INCIDENT_LOCK: &'static str = "";
-    /// SQLite is one process: at start, nothing can still be running.
-    const ONE_PROCESS: bool = true;
-
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    async fn run_migrations(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
 
     /// The writer lock for job bookkeeping: after any waiting request.
     async fn background_writer(&self) -> Option<WriterGuard> {
@@ -90,6 +71,27 @@ impl Backend for SqliteStore {
             notified.await;
         }
         Some(self.writer.clone().lock_owned().await)
+    }
+}
+
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
+    const CLAIM_LOCK: &'static str = "";
+    /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
+    const INCIDENT_LOCK: &'static str = "";
+    /// SQLite is one process: at start, nothing can still be running.
+    const ONE_PROCESS: bool = true;
+
+    fn reader(&self) -> Reader<'_, Sqlite> {
+        Reader::new(&self.pool)
+    }
+
+    /// Migrations write too: under the writer lock.
+    async fn run_migrations(&self) -> Result<()> {
+        let _writer = self.writer().await;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
     }
 
     async fn write(&self) -> Result<Tx<Self>> {

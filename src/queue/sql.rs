@@ -3,7 +3,7 @@
 //! changes call), claiming, finishing, leases.
 
 use super::{Claim, Job, JobCounts, JobOutcome, JobRow, Queue, Result};
-use crate::db::{RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::db::{Read, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::IncidentNumber;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -238,7 +238,7 @@ sql_impl! {
                            ORDER BY j.locked_until LIMIT 1) AS t) due"
             );
             let next: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(self.pool())
+                .read_one(self.reader())
                 .await?;
             next.map(from_millis).transpose()
         }
@@ -304,40 +304,46 @@ sql_impl! {
                 .bind(claim.attempt)
                 .bind(error),
             };
-            let _writer = self.background_writer().await;
-            Ok(q.execute(self.pool()).await?.rows_affected() == 1)
+            let mut tx = self.write_background().await?;
+            let finished = q.execute(&mut *tx).await?.rows_affected() == 1;
+            tx.commit().await?;
+            Ok(finished)
         }
 
         async fn extend_lease(&self, claim: Claim, until: DateTime<Utc>) -> Result<bool> {
-            let _writer = self.background_writer().await;
-            Ok(sqlx::query(
+            let mut tx = self.write_background().await?;
+            let extended = sqlx::query(
                 "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND attempts = $3 AND state = 'running'",
             )
             .bind(millis(until))
             .bind(claim.id)
             .bind(claim.attempt)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-                == 1)
+                == 1;
+            tx.commit().await?;
+            Ok(extended)
         }
 
         async fn release_stale_jobs(&self) -> Result<u64> {
             if !B::ONE_PROCESS {
                 return Ok(0);
             }
-            let _writer = self.background_writer().await;
-            Ok(sqlx::query(
+            let mut tx = self.write_background().await?;
+            let released = sqlx::query(
                 "UPDATE jobs SET state = 'pending', locked_until = NULL WHERE state = 'running'",
             )
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+            tx.commit().await?;
+            Ok(released)
         }
 
         async fn job_counts(&self) -> Result<JobCounts> {
             let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-                .fetch_all(self.pool())
+                .read_all(self.reader())
                 .await?;
             let mut c = JobCounts::default();
             for r in rows {

@@ -3,7 +3,7 @@
 
 use super::Effects;
 use super::rows::not_open;
-use crate::db::{Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::checklist::{Checklist, Tasks};
 use crate::domain::{IncidentNumber, MessageTs, RoleName, UserId};
 use async_trait::async_trait;
@@ -110,7 +110,7 @@ sql_impl! {
                 "SELECT id, incident_number, role, holder, tasks, ts, cadence_at, since FROM checklists WHERE id = $1",
             )
             .bind(id)
-            .fetch_optional(self.pool())
+            .read_optional(self.reader())
             .await?
             else {
                 return Ok(None);
@@ -119,7 +119,7 @@ sql_impl! {
             let done: Vec<i64> =
                 sqlx::query_scalar("SELECT task FROM checklist_ticks WHERE checklist_id = $1")
                     .bind(id)
-                    .fetch_all(self.pool())
+                    .read_all(self.reader())
                     .await?;
             Ok(Some(Checklist {
                 id,
@@ -142,11 +142,13 @@ sql_impl! {
         }
 
         async fn record_checklist_post(&self, id: i64, ts: &MessageTs) -> Result<()> {
+            let mut tx = self.write_background().await?;
             sqlx::query("UPDATE checklists SET ts = $1 WHERE id = $2")
                 .bind(ts.as_str())
                 .bind(id)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -203,7 +205,7 @@ sql_impl! {
             ))
             .bind(millis(now))
             .bind(limit)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter()
                 .map(|r| {
@@ -240,7 +242,7 @@ sql_impl! {
                 "SELECT MIN(c.cadence_at) FROM checklists c JOIN incidents i ON i.number = c.incident_number
                  WHERE c.cadence_at IS NOT NULL AND i.status NOT IN ", not_open!(),
             ))
-            .fetch_one(self.pool())
+            .read_one(self.reader())
             .await?;
             next.map(from_millis).transpose()
         }

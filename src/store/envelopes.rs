@@ -103,22 +103,26 @@ sql_impl! {
             reply: Option<&str>,
             now: DateTime<Utc>,
         ) -> Result<()> {
+            let mut tx = self.write().await?;
             sqlx::query(
                 "UPDATE socket_envelopes SET finished_at = $1, reply = $2 WHERE envelope_id = $3",
             )
             .bind(millis(now))
             .bind(reply)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         }
 
         async fn release_envelope(&self, id: &str) -> Result<()> {
+            let mut tx = self.write().await?;
             sqlx::query("DELETE FROM socket_envelopes WHERE envelope_id = $1 AND finished_at IS NULL")
                 .bind(id)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
     }

@@ -2,7 +2,7 @@
 //! reminders, and the weekly digest (each sent once).
 
 use super::{ChangeError, Effects};
-use crate::db::{Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::followups::Followup;
 use crate::domain::{IncidentNumber, UserId};
 use crate::queue::Job;
@@ -133,7 +133,7 @@ sql_impl! {
                 "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE id = $1"
             )))
             .bind(id)
-            .fetch_optional(self.pool())
+            .read_optional(self.reader())
             .await?;
             row.as_ref().map(followup_from_row).transpose()
         }
@@ -152,7 +152,7 @@ sql_impl! {
             .bind(owner.map(|o| o.0.clone()))
             .bind(open_only)
             .bind(limit)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter().map(followup_from_row).collect()
         }
@@ -164,7 +164,7 @@ sql_impl! {
                  FROM followups WHERE done_at IS NULL",
             )
             .bind(today.format("%Y-%m-%d").to_string())
-            .fetch_one(self.pool())
+            .read_one(self.reader())
             .await?;
             let count = |column: &str| -> Result<usize> {
                 let n: i64 = row.try_get(column)?;
@@ -178,7 +178,7 @@ sql_impl! {
                 "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE incident_number = $1 ORDER BY id"
             )))
             .bind(number)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter().map(followup_from_row).collect()
         }
@@ -220,7 +220,7 @@ sql_impl! {
             )
             .bind(millis(now))
             .bind(limit)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter()
                 .map(|r| {
@@ -255,7 +255,7 @@ sql_impl! {
             let next: Option<i64> = sqlx::query_scalar(
                 "SELECT MIN(remind_at) FROM followups WHERE remind_at IS NOT NULL AND done_at IS NULL",
             )
-            .fetch_one(self.pool())
+            .read_one(self.reader())
             .await?;
             next.map(from_millis).transpose()
         }
@@ -264,7 +264,7 @@ sql_impl! {
             let sent: Option<i64> =
                 sqlx::query_scalar("SELECT sent_at FROM followup_digests WHERE week = $1")
                     .bind(week.format("%Y-%m-%d").to_string())
-                    .fetch_optional(self.pool())
+                    .read_optional(self.reader())
                     .await?;
             Ok(sent.is_some())
         }

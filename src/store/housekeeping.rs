@@ -3,7 +3,7 @@
 //! postmortem drafts and the statistics' read.
 
 use super::rows::{INCIDENT_COLUMNS, incident_from_row};
-use crate::db::{Result, RowsAffected, from_millis, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
 use crate::domain::{Incident, IncidentNumber, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -49,7 +49,7 @@ sql_impl! {
         }
 
         async fn ping(&self) -> Result<()> {
-            sqlx::query("SELECT 1").execute(self.pool()).await?;
+            sqlx::query("SELECT 1").read_one(self.reader()).await?;
             Ok(())
         }
 
@@ -59,15 +59,16 @@ sql_impl! {
             markdown: &str,
             now: DateTime<Utc>,
         ) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query(
                 "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
             )
             .bind(number)
             .bind(millis(now))
             .bind(markdown)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -77,7 +78,7 @@ sql_impl! {
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(millis(since))
-                .fetch_all(self.pool())
+                .read_all(self.reader())
                 .await?
                 .iter()
                 .map(incident_from_row)
@@ -85,36 +86,37 @@ sql_impl! {
         }
 
         async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
                 .bind(millis(events_before))
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
             let envelopes = sqlx::query("DELETE FROM socket_envelopes WHERE claimed_at < $1")
                 .bind(millis(events_before))
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
             let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
                 .bind(millis(jobs_before))
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            tx.commit().await?;
             Ok(events + envelopes + jobs)
         }
 
         async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
             let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = $1")
                 .bind(&id.0)
-                .fetch_optional(self.pool())
+                .read_optional(self.reader())
                 .await?;
             row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
                 .transpose()
         }
 
         async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query(
                 "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
@@ -122,8 +124,9 @@ sql_impl! {
             .bind(&id.0)
             .bind(name)
             .bind(millis(now))
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         }
     }

@@ -4,7 +4,7 @@
 
 use super::rows::{INCIDENT_COLUMNS, incident_from_row, not_open};
 use super::{ChangeError, Effects};
-use crate::db::{Result, RowsAffected, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, millis, sql_impl};
 use crate::domain::{
     ChannelId, Declaration, Incident, IncidentNumber, MessageTs, RoleName, SeverityName, Status,
     UserId,
@@ -188,7 +188,7 @@ sql_impl! {
             let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(number)
-                .fetch_optional(self.pool())
+                .read_optional(self.reader())
                 .await?
                 .as_ref()
                 .map(incident_from_row)
@@ -199,7 +199,7 @@ sql_impl! {
             let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE channel_id = $1");
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(channel_id.as_str())
-                .fetch_optional(self.pool())
+                .read_optional(self.reader())
                 .await?
                 .as_ref()
                 .map(incident_from_row)
@@ -216,7 +216,7 @@ sql_impl! {
                 INCIDENT_COLUMNS
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(self.pool())
+                .read_all(self.reader())
                 .await?
                 .iter()
                 .map(incident_from_row)
@@ -229,7 +229,7 @@ sql_impl! {
             )
             .bind(number)
             .bind(&user.0)
-            .fetch_optional(self.pool())
+            .read_optional(self.reader())
             .await?;
             Ok(present == Some(true))
         }
@@ -373,33 +373,36 @@ sql_impl! {
             id: &ChannelId,
             name: &str,
         ) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
                 .bind(id.as_str())
                 .bind(name)
                 .bind(number)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
 
         async fn record_board(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query("UPDATE incidents SET board_ts = $1 WHERE number = $2")
                 .bind(ts.as_str())
                 .bind(number)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
 
         async fn record_announcement(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query("UPDATE incidents SET announce_ts = $1 WHERE number = $2")
                 .bind(ts.as_str())
                 .bind(number)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
     }

@@ -3,7 +3,7 @@
 
 use super::rows::assignment_from_row;
 use super::{ChangeError, Effects};
-use crate::db::{Result, millis, sql_impl};
+use crate::db::{Read, Result, millis, sql_impl};
 use crate::domain::{Assignment, IncidentNumber, Permission, RoleName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -52,7 +52,7 @@ sql_impl! {
                 "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
             )
             .bind(number)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter().map(assignment_from_row).collect()
         }

@@ -2,7 +2,7 @@
 //! id), and tagged messages filled in (or found gone) by their job.
 
 use super::Effects;
-use crate::db::{Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::{Entry, EntryKind, IncidentNumber, MessageTs, TimelineChange, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -61,7 +61,7 @@ sql_impl! {
                  WHERE incident_number = $1 AND hidden = FALSE AND deleted = FALSE ORDER BY occurred_at, id",
             )
             .bind(number)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter()
                 .map(|r| {
@@ -123,7 +123,7 @@ sql_impl! {
             number: IncidentNumber,
             m: FetchedMessage<'_>,
         ) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query(
                 "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
                  WHERE incident_number = $5 AND slack_ts = $6",
@@ -134,18 +134,20 @@ sql_impl! {
             .bind(m.permalink)
             .bind(number)
             .bind(m.slack_ts.as_str())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         }
 
         async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &MessageTs) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
                 .bind(number)
                 .bind(slack_ts.as_str())
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             Ok(())
         }
     }

@@ -4,7 +4,7 @@
 
 use super::rows::not_open;
 use super::{ChangeError, Effects};
-use crate::db::{Result, RowsAffected, from_millis, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
 use crate::domain::comms::{Communication, Destination};
 use crate::domain::{ChannelId, IncidentNumber, MessageTs, UserId};
 use crate::queue::Job;
@@ -118,7 +118,7 @@ sql_impl! {
                  WHERE u.incident_number = $1 ORDER BY u.recorded_at, u.id, p.position",
             )
             .bind(number)
-            .fetch_all(self.pool())
+            .read_all(self.reader())
             .await?;
             rows.iter()
                 .map(|r| {
@@ -146,7 +146,7 @@ sql_impl! {
             ts: &MessageTs,
             now: DateTime<Utc>,
         ) -> Result<()> {
-            let _writer = self.background_writer().await;
+            let mut tx = self.write_background().await?;
             sqlx::query(
                 "UPDATE update_posts SET ts = $1, posted_at = $2 WHERE update_id = $3 AND channel = $4",
             )
@@ -154,8 +154,9 @@ sql_impl! {
             .bind(millis(now))
             .bind(update_id)
             .bind(channel.as_str())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -191,7 +192,7 @@ sql_impl! {
                 for r in sqlx::query(sql)
                     .bind(millis(now))
                     .bind(limit)
-                    .fetch_all(self.pool())
+                    .read_all(self.reader())
                     .await?
                 {
                     due.push(DueReminder {
@@ -239,7 +240,7 @@ sql_impl! {
                     UNION ALL SELECT MIN(due_at) FROM incidents WHERE due_at IS NOT NULL AND status NOT IN ", not_open!(), "
                     UNION ALL SELECT MIN(scribe_at) FROM incidents WHERE scribe_at IS NOT NULL AND status NOT IN ", not_open!(), ") AS due",
             ))
-            .fetch_one(self.pool())
+            .read_one(self.reader())
             .await?;
             next.map(from_millis).transpose()
         }
