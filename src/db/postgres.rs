@@ -9,15 +9,24 @@
 //!   first locks its row (`FOR UPDATE`), so writes to one incident are
 //!   serialised across replicas and its jobs' ids follow commit order; what
 //!   must happen once is guarded by a unique key (`event_id`,
-//!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`).
+//!   `declare_view_id`) or a compare-and-set (`fire_reminder`, `finish_job`);
+//! - every connection has `lock_timeout` (5 s) and `statement_timeout`
+//!   (30 s), so a write stuck behind another replica's lock fails and is
+//!   retried rather than waiting as long as that one; migrations, which
+//!   wait for each other and may rewrite big tables, run without them.
 
 use super::{Backend, Reader, Result, Tx};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::{Connection, PgPool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a statement waits for a row lock (`lock_timeout`).
+const LOCK_TIMEOUT: &str = "5s";
+/// How long a statement may run (`statement_timeout`).
+const STATEMENT_TIMEOUT: &str = "30s";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -25,7 +34,20 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?.application_name("warroom");
+        let mut options = PgConnectOptions::from_str(url)?.application_name("warroom");
+        // A statement waiting on another replica's row lock, or running
+        // away, fails (its request or job is retried) instead of holding
+        // a connection for as long as the other takes. Options the URL
+        // sets itself are kept.
+        let set = options.get_options().unwrap_or_default().to_string();
+        for (key, value) in [
+            ("lock_timeout", LOCK_TIMEOUT),
+            ("statement_timeout", STATEMENT_TIMEOUT),
+        ] {
+            if !set.contains(key) {
+                options = options.options([(key, value)]);
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(10)
             // A database that does not answer fails the request (Slack
@@ -52,8 +74,16 @@ impl Backend for PostgresStore {
         Reader::new(&self.pool)
     }
 
+    /// Migrations wait for another replica's (sqlx's advisory lock) and
+    /// may rewrite big tables: on a connection of their own, without the
+    /// timeouts, closed after.
     async fn run_migrations(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::raw_sql("SET lock_timeout = 0; SET statement_timeout = 0")
+            .execute(&mut conn)
+            .await?;
+        MIGRATOR.run_direct(None, &mut conn, false).await?;
+        conn.close().await?;
         Ok(())
     }
 
