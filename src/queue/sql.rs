@@ -40,12 +40,12 @@ sql_impl! {
                     .map_err(|e| StoreError::Serialize(format!("a {} job ({e})", job.kind())))?;
                 if job.coalesces() {
                     let pending: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
-                )
-                .bind(incident)
-                .bind(&payload)
-                .fetch_optional(&mut **self)
-                .await?;
+                        "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
+                    )
+                    .bind(incident)
+                    .bind(&payload)
+                    .fetch_optional(&mut **self)
+                    .await?;
                     if let Some(id) = pending {
                         // The pending copy now carries this change too: its give-up
                         // clock starts afresh so the change is not given up early.
@@ -77,18 +77,18 @@ sql_impl! {
                     run_after = run_after.max(held.unwrap_or(0));
                 }
                 sqlx::query(
-                "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room, pace_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(incident)
-            .bind(job.kind())
-            .bind(payload)
-            .bind(millis(now))
-            .bind(run_after)
-            .bind(job.object())
-            .bind(job.needs_room())
-            .bind(job.pace_key())
-            .execute(&mut **self)
-            .await?;
+                    "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room, pace_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(incident)
+                .bind(job.kind())
+                .bind(payload)
+                .bind(millis(now))
+                .bind(run_after)
+                .bind(job.object())
+                .bind(job.needs_room())
+                .bind(job.pace_key())
+                .execute(&mut **self)
+                .await?;
             }
             Ok(())
         }
@@ -129,15 +129,15 @@ sql_impl! {
             now: DateTime<Utc>,
         ) -> Result<bool> {
             let failed = sqlx::query(
-            "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
-        )
-        .bind(millis(now))
-        .bind(claim.id)
-        .bind(claim.attempt)
-        .bind(error)
-        .execute(&mut *self)
-        .await?
-        .rows_affected()
+                "UPDATE jobs SET state = 'failed', finished_at = $1, last_error = $4, locked_until = NULL WHERE id = $2 AND attempts = $3 AND state = 'running'",
+            )
+            .bind(millis(now))
+            .bind(claim.id)
+            .bind(claim.attempt)
+            .bind(error)
+            .execute(&mut *self)
+            .await?
+            .rows_affected()
             == 1;
             if !failed {
                 return Ok(false);
@@ -147,22 +147,22 @@ sql_impl! {
             // The same words to the same person within the hour say nothing new
             // (several jobs meeting one archived war room, say).
             let recent: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
-        )
-        .bind(&payload)
-        .bind(millis(now - chrono::Duration::hours(1)))
-        .fetch_optional(&mut *self)
-        .await?;
+                "SELECT id FROM jobs WHERE incident_number IS NULL AND payload = $1 AND created_at > $2 LIMIT 1",
+            )
+            .bind(&payload)
+            .bind(millis(now - chrono::Duration::hours(1)))
+            .fetch_optional(&mut *self)
+            .await?;
             if recent.is_none() {
                 sqlx::query(
-                "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
-            )
-            .bind(notice.kind())
-            .bind(payload)
-            .bind(millis(now))
-            .bind(millis(now))
-            .execute(&mut *self)
-            .await?;
+                    "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after) VALUES (NULL, $1, $2, $3, $4)",
+                )
+                .bind(notice.kind())
+                .bind(payload)
+                .bind(millis(now))
+                .bind(millis(now))
+                .execute(&mut *self)
+                .await?;
             }
             self.commit().await?;
             Ok(true)

@@ -18,7 +18,9 @@ pub struct DueChecklist {
     pub due_at: DateTime<Utc>,
 }
 
-/// Role checklists and their cadence.
+/// Role checklists: opening one for a holder, reading it, its posted
+/// message, ticks, and its recurring tasks' cadence (due, fired once,
+/// next due time).
 #[async_trait]
 pub trait ChecklistStore: Send + Sync {
     /// Opens `holder`'s checklist of `role` with these tasks, recurring

@@ -18,7 +18,8 @@ pub enum EnvelopeClaim {
     Busy,
 }
 
-/// Claims and replies of Socket Mode envelopes.
+/// Socket Mode envelopes: claiming one before acting on it, storing its
+/// reply, or releasing a claim whose work failed.
 #[async_trait]
 pub trait EnvelopeStore: Send + Sync {
     /// Socket Mode: claims envelope `id` for this delivery. A claim made

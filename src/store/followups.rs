@@ -22,7 +22,9 @@ pub struct NewFollowup {
     pub remind_at: Option<DateTime<Utc>>,
 }
 
-/// Follow-ups, their reminders and the weekly digest.
+/// Follow-ups: recording (guarded), reading and listing, counting,
+/// completing once, their owners' reminders (due, fired once, next due
+/// time) and the weekly digest (sent once per week).
 #[async_trait]
 pub trait FollowupStore: Send + Sync {
     /// Records a follow-up with `effects` (its timeline entry; the guard

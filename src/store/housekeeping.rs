@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-/// Migrations, health, pruning, caches and reports.
+/// What belongs to no feature: migrations, the health check, pruning old
+/// event and envelope ids and finished jobs, the user-name cache, kept
+/// postmortem drafts, and the incidents the statistics count.
 #[async_trait]
 pub trait Housekeeping: Send + Sync {
     /// Applies pending migrations.

@@ -13,8 +13,11 @@ use crate::queue::Job;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// Incidents and their state. Every change is one transaction with its
-/// [`Effects`]; a guarded one fails with [`StoreError::Refused`].
+/// Incidents: declaring, reading (by number, by war room, the open ones),
+/// severity and status, who is in the war room, effects or jobs recorded
+/// alone, and the Slack ids the jobs record. Every change is one
+/// transaction with its [`Effects`]; a guarded one may fail with
+/// [`ChangeError::Refused`], having written nothing.
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
     /// Creates the incident with the next number; the declarer holds

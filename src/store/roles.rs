@@ -17,7 +17,8 @@ pub enum RoleChange {
     Changed { replaced: Vec<UserId> },
 }
 
-/// Role assignments.
+/// Who holds which role, and giving or taking one (guarded: a take-over
+/// of a held role is checked against the claimer's permission).
 #[async_trait]
 pub trait RoleStore: Send + Sync {
     async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>>;

@@ -27,7 +27,9 @@ pub struct FetchedMessage<'a> {
     pub permalink: Option<&'a str>,
 }
 
-/// Timeline entries and the Slack events that change them.
+/// The timeline as read, the Slack events that change it (each applied
+/// once per event id, with its effects), and the tagged messages that a
+/// job fills in or finds deleted.
 #[async_trait]
 pub trait TimelineStore: Send + Sync {
     async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>>;
@@ -171,22 +173,22 @@ sql_impl! {
                 } => {
                     // A plain tag never downgrades a typed one.
                     sqlx::query(
-                    "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
-                     VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
-                     ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
-                        hidden = FALSE,
-                        deleted = FALSE,
-                        fetched = FALSE,
-                        kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
-                )
-                .bind(number)
-                .bind(millis(occurred_at))
-                .bind(millis(now))
-                .bind(kind.as_str())
-                .bind(slack_ts.as_str())
-                .bind(&tagged_by.0)
-                .execute(&mut **self)
-                .await?;
+                        "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
+                         VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
+                         ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                            hidden = FALSE,
+                            deleted = FALSE,
+                            fetched = FALSE,
+                            kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
+                    )
+                    .bind(number)
+                    .bind(millis(occurred_at))
+                    .bind(millis(now))
+                    .bind(kind.as_str())
+                    .bind(slack_ts.as_str())
+                    .bind(&tagged_by.0)
+                    .execute(&mut **self)
+                    .await?;
                     let column = match kind {
                         EntryKind::ImpactStarted => {
                             Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
@@ -209,12 +211,12 @@ sql_impl! {
                 }
                 TimelineChange::Untag { slack_ts } => {
                     sqlx::query(
-                    "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
-                )
-                .bind(number)
-                .bind(slack_ts.0)
-                .execute(&mut **self)
-                .await?;
+                        "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
+                    )
+                    .bind(number)
+                    .bind(slack_ts.0)
+                    .execute(&mut **self)
+                    .await?;
                 }
                 TimelineChange::Edit { slack_ts, text, at } => {
                     sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")

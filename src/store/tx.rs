@@ -86,11 +86,11 @@ sql_impl! {
             number: IncidentNumber,
         ) -> Result<Vec<Assignment>> {
             let rows = sqlx::query(
-            "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
-        )
-        .bind(number)
-        .fetch_all(&mut **self)
-        .await?;
+                "SELECT role, user_id FROM role_assignments WHERE incident_number = $1 ORDER BY assigned_at, user_id",
+            )
+            .bind(number)
+            .fetch_all(&mut **self)
+            .await?;
             rows.iter().map(assignment_from_row).collect()
         }
 
@@ -104,17 +104,17 @@ sql_impl! {
             at: DateTime<Utc>,
         ) -> Result<bool> {
             Ok(sqlx::query(
-            "INSERT INTO war_room_members (incident_number, user_id, present, changed_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (incident_number, user_id) DO UPDATE SET present = excluded.present, changed_at = excluded.changed_at
-             WHERE war_room_members.changed_at <= excluded.changed_at",
-        )
-        .bind(number)
-        .bind(&user.0)
-        .bind(present)
-        .bind(millis(at))
-        .execute(&mut **self)
-        .await?
-        .rows_affected()
+                "INSERT INTO war_room_members (incident_number, user_id, present, changed_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (incident_number, user_id) DO UPDATE SET present = excluded.present, changed_at = excluded.changed_at
+                 WHERE war_room_members.changed_at <= excluded.changed_at",
+            )
+            .bind(number)
+            .bind(&user.0)
+            .bind(present)
+            .bind(millis(at))
+            .execute(&mut **self)
+            .await?
+            .rows_affected()
             > 0)
         }
 
@@ -131,16 +131,16 @@ sql_impl! {
             }
             for e in effects.timeline {
                 sqlx::query(
-                "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(number)
-            .bind(millis(e.occurred_at))
-            .bind(millis(now))
-            .bind(e.kind.as_str())
-            .bind(e.author.map(|u| u.0))
-            .bind(e.text)
-            .execute(&mut **self)
-            .await?;
+                    "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(number)
+                .bind(millis(e.occurred_at))
+                .bind(millis(now))
+                .bind(e.kind.as_str())
+                .bind(e.author.map(|u| u.0))
+                .bind(e.text)
+                .execute(&mut **self)
+                .await?;
             }
             for op in effects.schedule {
                 let q = match op {

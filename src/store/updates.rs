@@ -21,7 +21,9 @@ pub struct DueReminder {
     pub severity: String,
 }
 
-/// Status updates, their posts, and the reminders to write them.
+/// Status updates (one post per destination, each recorded when posted),
+/// the communications timeline, and the nudge, update-due and scribe
+/// reminders: which are due, firing one once, the next due time.
 #[async_trait]
 pub trait UpdateStore: Send + Sync {
     /// Records a status update and queues one post per destination; returns
