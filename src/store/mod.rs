@@ -11,8 +11,13 @@
 //! Every method is one transaction: a state change, the timeline entries
 //! it causes and the Slack work it needs ([`Effects`]) are written together
 //! or not at all. The transaction's shared helpers are in `tx.rs`, the rows
-//! read as domain values in `rows.rs`. A new feature adds its file: its
-//! trait, its `sql_impl!` block, and a line in [`Store`].
+//! read as domain values in `rows.rs`, what a change carries in
+//! `change.rs`.
+//!
+//! A new feature (alerts, webhooks, …) adds its file with its trait and
+//! its `sql_impl! { #[async_trait] impl FeatureStore for B { … } }`, then
+//! its `mod` and `pub use` here and its trait in [`Store`] and the blanket
+//! impl below.
 
 mod change;
 mod checklists;
