@@ -7,6 +7,7 @@ pub mod check;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod db;
 pub mod dispatch;
 pub mod domain;
 pub mod jobs;

@@ -1,7 +1,6 @@
 //! Prometheus metrics (`GET /metrics`).
 
-use crate::queue::{JobCounts, JobOutcome};
-use crate::store::Store;
+use crate::queue::{JobCounts, JobOutcome, Queue};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -115,13 +114,13 @@ impl Metrics {
     /// The text exposition for `GET /metrics`: the queue gauges come from
     /// one indexed `GROUP BY` on the jobs table, read at most once a second
     /// (a failed read keeps the last figures).
-    pub async fn scrape(&self, store: &dyn Store) -> String {
+    pub async fn scrape(&self, queue: &dyn Queue) -> String {
         let counts = {
             let mut last = self.queue_read.lock().await;
             match &*last {
                 Some((at, counts)) if at.elapsed() < QUEUE_READ_EVERY => counts.clone(),
                 previous => {
-                    let counts = match store.job_counts().await {
+                    let counts = match queue.job_counts().await {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot read the job queue for /metrics");

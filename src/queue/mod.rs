@@ -1,9 +1,10 @@
 //! The job queue: what a job is ([`Job`]), its row as claimed
 //! ([`JobRow`]), the claim that fences it ([`Claim`]), how it ended
 //! ([`JobOutcome`]), and the queue's operations ([`Queue`], SQL in
-//! `sql.rs`, for every store backend). The workers that run jobs are in
-//! `crate::jobs`; the store writes a change's jobs with it in one
-//! transaction (`Tx::enqueue`).
+//! `sql.rs`, for every `crate::db::Backend`). The workers that run jobs are
+//! in `crate::jobs`; the store writes a change's jobs with it in one
+//! transaction (`Tx::enqueue`). Built on `crate::db` alone: the store uses
+//! the queue, never the other way round.
 
 pub(crate) mod sql;
 
@@ -12,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub type Result<T, E = crate::store::StoreError> = std::result::Result<T, E>;
+pub type Result<T, E = crate::db::StoreError> = std::result::Result<T, E>;
 
 /// One piece of Slack work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,8 +230,8 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-/// The queue's operations. Every store is one ([`crate::store::Store`]
-/// requires it), so a `DynStore` answers them too.
+/// The queue's operations. Every backend implements them (`sql.rs`), and
+/// the store's union trait requires them, so a `DynStore` answers them too.
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
     /// Claims the next due job that waits for nothing: a job waits while an

@@ -12,7 +12,7 @@ use crate::domain::{EntryKind, Incident, Status, UserId, may};
 use crate::queue::Job;
 use crate::slack::inbound::SlashCommand;
 use crate::slack::{blocks, replies};
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use tracing::info;
 
 /// A command that works anywhere.
@@ -42,7 +42,7 @@ pub(super) async fn in_room(
     ctx: &Ctx,
     cmd: &SlashCommand,
     command: RoomCommand,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let user = cmd.user();
     let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
         return Ok(Reply::Ephemeral(replies::NOT_IN_A_WAR_ROOM.to_string()));
@@ -145,7 +145,7 @@ async fn set_status(
     user: &UserId,
     status: Status,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let text = replies::status_line(incident.status, status);
     let mut effects = notable(
         ctx,
@@ -191,7 +191,7 @@ async fn note(
     user: &UserId,
     text: String,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let mut effects = notable(
         ctx,
         incident,
@@ -206,7 +206,7 @@ async fn note(
 }
 
 /// `/incident postmortem`: the draft again, from the current timeline.
-async fn postmortem(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, StoreError> {
+async fn postmortem(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Reply, ChangeError> {
     // Allowed after close: the draft is made from what is kept.
     let effects = Effects {
         jobs: vec![Job::PostPostmortem],
@@ -232,7 +232,7 @@ async fn close(
     incident: &Incident,
     user: &UserId,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let mut timeline = Vec::new();
     if incident.status.is_open() {
         timeline.push(entry(

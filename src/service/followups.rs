@@ -7,7 +7,7 @@ use crate::domain::{ChannelId, EntryKind, Incident, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
-use crate::store::{Effects, Guard, StoreError};
+use crate::store::{ChangeError, Effects, Guard, StoreError};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
@@ -20,7 +20,7 @@ pub(super) async fn add_followup(
     text: String,
     owner: Option<UserId>,
     due: Option<crate::domain::followups::Due>,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let owner = owner.unwrap_or_else(|| user.clone());
     let due = match due.map(|d| d.resolve(today(ctx))) {
         Some(None) => {
@@ -48,7 +48,7 @@ async fn record_followup(
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
     jobs: Vec<Job>,
-) -> Result<i64, StoreError> {
+) -> Result<i64, ChangeError> {
     let line = replies::followup_line(user, owner, text, due);
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
@@ -216,7 +216,14 @@ pub async fn followup_submitted(
         user,
         replies::followup_recorded(&incident, &text, &owner, due),
     );
-    record_followup(ctx, &incident, user, &text, &owner, due, told).await?;
+    match record_followup(ctx, &incident, user, &text, &owner, due, told).await {
+        Ok(_) => {}
+        Err(ChangeError::Refused(why)) => {
+            errors.insert(TEXT.to_string(), why.to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+        Err(ChangeError::Store(e)) => return Err(e),
+    }
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }
@@ -249,12 +256,9 @@ pub(super) async fn followup_done(
         .complete_followup(id, user, ctx.clock.now(), effects)
         .await?;
     if !done {
-        let effects = Effects {
-            jobs: telling(channel, user, replies::followup_already_done(&f)),
-            ..Effects::default()
-        };
+        let jobs = telling(channel, user, replies::followup_already_done(&f));
         ctx.store
-            .add_effects(f.incident, ctx.clock.now(), effects)
+            .add_jobs(f.incident, ctx.clock.now(), jobs)
             .await?;
     }
     ctx.state_changed();

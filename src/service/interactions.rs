@@ -9,7 +9,7 @@ use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, Status, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::replies::Form;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use tracing::warn;
@@ -113,9 +113,10 @@ pub(super) async fn snooze(
         guard: Guard::open_by(user),
     };
     match ctx.store.add_effects(incident.number, now, effects).await {
+        Ok(()) => {}
         // Closed meanwhile: there is nothing left to snooze.
-        Err(StoreError::Refused(_)) => return Ok(()),
-        other => other?,
+        Err(ChangeError::Refused(_)) => return Ok(()),
+        Err(ChangeError::Store(e)) => return Err(e),
     }
     ctx.state_changed();
     Ok(())
@@ -195,9 +196,18 @@ pub async fn summary_submitted(
             by: user.0.clone(),
         }],
     );
-    ctx.store
+    match ctx
+        .store
         .add_effects(number, ctx.clock.now(), effects)
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        Err(ChangeError::Refused(why)) => {
+            errors.insert(blocks::SUMMARY_BLOCK.to_string(), why.to_string());
+            return Ok(SubmissionReply::Errors(errors));
+        }
+        Err(ChangeError::Store(e)) => return Err(e),
+    }
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }

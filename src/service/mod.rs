@@ -30,7 +30,7 @@ use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, TimelineChange, Us
 use crate::queue::Job;
 use crate::slack::inbound::{Action, Event, SlashCommand};
 use crate::slack::replies;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -63,16 +63,17 @@ pub enum SubmissionReply {
 /// A slash command: parsed, acted on, answered; a refusal is an answer too.
 pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
     match run_command(ctx, cmd).await {
+        Ok(reply) => Ok(reply),
         // A check made in the write transaction refused: nothing changed.
-        Err(StoreError::Refused(why)) => {
+        Err(ChangeError::Refused(why)) => {
             info!(user = %cmd.user(), "refused");
             Ok(Reply::Ephemeral(why.to_string()))
         }
-        other => other,
+        Err(ChangeError::Store(e)) => Err(e),
     }
 }
 
-async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError> {
+async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, ChangeError> {
     let parsed = match command::parse(&cmd.text) {
         Ok(c) => c,
         Err(ParseError::Unknown(what)) => {
@@ -84,7 +85,7 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
     };
     match parsed {
-        Command::Anywhere(c) => commands::anywhere(ctx, cmd, c).await,
+        Command::Anywhere(c) => Ok(commands::anywhere(ctx, cmd, c).await?),
         Command::InRoom(c) => commands::in_room(ctx, cmd, c).await,
     }
 }
@@ -236,13 +237,8 @@ async fn tell(
     channel: Option<&ChannelId>,
     text: String,
 ) -> Result<(), StoreError> {
-    let effects = Effects {
-        jobs: telling(channel, user, text),
-        ..Effects::default()
-    };
-    ctx.store
-        .add_effects(number, ctx.clock.now(), effects)
-        .await?;
+    let told = telling(channel, user, text);
+    ctx.store.add_jobs(number, ctx.clock.now(), told).await?;
     ctx.state_changed();
     Ok(())
 }

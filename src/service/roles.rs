@@ -9,7 +9,7 @@ use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
 use crate::domain::{ChannelId, EntryKind, Incident, RoleName, Status, UserId};
 use crate::queue::Job;
-use crate::store::{Effects, Guard, RoleChange, StoreError};
+use crate::store::{ChangeError, Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
 
 /// `/incident roles`: the role board, posted again.
@@ -17,7 +17,7 @@ pub(super) async fn roles(
     ctx: &Ctx,
     incident: &Incident,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     ctx.store
         .add_effects(
             incident.number,
@@ -42,7 +42,7 @@ pub(super) async fn assign(
     role: &Role,
     assignee: &UserId,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let mut jobs = vec![
         Job::Invite {
             user: assignee.0.clone(),
@@ -133,12 +133,9 @@ pub(super) async fn checklists_of(
             incident.reference()
         )));
     }
-    let effects = Effects {
-        jobs: held.iter().map(|role| checklist_for(role, user)).collect(),
-        ..Effects::default()
-    };
+    let jobs = held.iter().map(|role| checklist_for(role, user)).collect();
     ctx.store
-        .add_effects(incident.number, ctx.clock.now(), effects)
+        .add_jobs(incident.number, ctx.clock.now(), jobs)
         .await?;
     Ok(Reply::Ephemeral(format!(
         "Posting your {} checklist{} here.",
@@ -197,19 +194,20 @@ pub(super) async fn claim_or_release(
                 return click.tell(format!("You already hold {}.", role.name)).await;
             }
             Ok(RoleChange::Changed { .. }) => {}
-            Err(StoreError::Refused(why)) => {
+            Err(ChangeError::Refused(why)) => {
                 info!(user = %user, permission = Permission::TakeOver.key(), "refused");
                 return click.tell(why.to_string()).await;
             }
-            Err(e) => return Err(e),
+            Err(ChangeError::Store(e)) => return Err(e),
         }
     } else if !match ctx
         .store
         .release_role(number, &role.name, user, now, effects)
         .await
     {
-        Err(StoreError::Refused(why)) => return click.tell(why.to_string()).await,
-        other => other?,
+        Ok(released) => released,
+        Err(ChangeError::Refused(why)) => return click.tell(why.to_string()).await,
+        Err(ChangeError::Store(e)) => return Err(e),
     } {
         return click
             .tell(format!(
@@ -259,11 +257,7 @@ pub(super) async fn tick(
                 incident.reference()
             ),
         ));
-        let effects = Effects {
-            jobs,
-            ..Effects::default()
-        };
-        ctx.store.add_effects(incident.number, now, effects).await?;
+        ctx.store.add_jobs(incident.number, now, jobs).await?;
         ctx.state_changed();
         return Ok(());
     }

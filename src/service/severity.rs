@@ -9,7 +9,7 @@ use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
 use crate::slack::replies::Form;
-use crate::store::{Effects, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use tracing::info;
 
@@ -21,7 +21,7 @@ pub(super) async fn set_severity(
     user: &UserId,
     level: &str,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     Ok(
         match change_severity(ctx, incident, user, &level.into(), None, guard).await? {
             None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
@@ -81,7 +81,7 @@ async fn change_severity(
     level: &SeverityName,
     assessment: Option<&crate::domain::Assessment>,
     guard: Guard,
-) -> Result<Option<SeverityName>, StoreError> {
+) -> Result<Option<SeverityName>, ChangeError> {
     let mut text = if incident.severity == *level {
         format!("Severity stays {level}")
     } else {
@@ -230,11 +230,11 @@ pub async fn severity_submitted(
     )
     .await
     {
-        Err(StoreError::Refused(why)) => {
+        Err(ChangeError::Refused(why)) => {
             info!(user = %user, "refused");
             refuse(why.to_string())
         }
-        Err(e) => Err(e),
+        Err(ChangeError::Store(e)) => Err(e),
         Ok(old) => {
             let text = match old {
                 None => format!("{} is already {level}.", incident.reference()),
@@ -244,16 +244,8 @@ pub async fn severity_submitted(
                 ),
                 Some(old) => format!("{} is now *{level}* (was {old}).", incident.reference()),
             };
-            ctx.store
-                .add_effects(
-                    number,
-                    ctx.clock.now(),
-                    Effects {
-                        jobs: telling(Some(&channel), user, text),
-                        ..Effects::default()
-                    },
-                )
-                .await?;
+            let told = telling(Some(&channel), user, text);
+            ctx.store.add_jobs(number, ctx.clock.now(), told).await?;
             ctx.state_changed();
             Ok(SubmissionReply::Close)
         }

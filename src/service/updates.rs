@@ -7,7 +7,7 @@ use crate::domain::comms::Schedule;
 use crate::domain::{EntryKind, Incident, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
-use crate::store::{Destination, Guard, ScheduleOp, StoreError};
+use crate::store::{ChangeError, Destination, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 
 /// `/incident update <text>`: posted as typed.
@@ -17,7 +17,7 @@ pub(super) async fn update(
     user: &UserId,
     text: &str,
     guard: Guard,
-) -> Result<Reply, StoreError> {
+) -> Result<Reply, ChangeError> {
     let to = post_update(ctx, incident, user, text, &[], guard).await?;
     Ok(Reply::Ephemeral(replies::update_posted(&to)))
 }
@@ -46,7 +46,7 @@ pub async fn post_update(
     text: &str,
     audiences: &[String],
     guard: Guard,
-) -> Result<String, StoreError> {
+) -> Result<String, ChangeError> {
     use crate::config::PrivateAnnounce;
     use blocks::update_ids::ANNOUNCEMENT;
     let mut destinations = Vec::new();
@@ -156,10 +156,11 @@ pub async fn update_submitted(
         ctx.clock.now(),
     );
     match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
-        Err(StoreError::Refused(why)) => {
+        Ok(_) => Ok(SubmissionReply::Close),
+        Err(ChangeError::Refused(why)) => {
             errors.insert(STATUS.to_string(), why.to_string());
             Ok(SubmissionReply::Errors(errors))
         }
-        other => other.map(|_| SubmissionReply::Close),
+        Err(ChangeError::Store(e)) => Err(e),
     }
 }

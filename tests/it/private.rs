@@ -7,7 +7,7 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 use warroom::domain::{Status, UserId};
-use warroom::store::{Effects, Guard, StoreError};
+use warroom::store::{ChangeError, Effects, Guard};
 
 const BOB: &str = "UBOB";
 const MALLORY: &str = "UMALLORY";
@@ -379,7 +379,7 @@ async fn status_cannot_reopen_an_incident_closed_meanwhile() {
         )
         .await;
     assert!(
-        matches!(&late, Err(StoreError::Refused(why)) if why.to_string().contains("closed")),
+        matches!(&late, Err(ChangeError::Refused(why)) if why.to_string().contains("closed")),
         "{late:?}"
     );
     assert_eq!(app.incident(1).await.status, Status::Closed);

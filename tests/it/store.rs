@@ -763,7 +763,7 @@ async fn assessment_story(store: DynStore) {
 /// word, and guards refuse inside the transaction.
 async fn private_incidents(store: DynStore) {
     use warroom::domain::{Allowed, Permission};
-    use warroom::store::{Guard, StoreError};
+    use warroom::store::{ChangeError, Guard};
     store.migrate().await.unwrap();
     let alice = UserId("UALICE".to_string());
     let bob = UserId("UBOB".to_string());
@@ -841,7 +841,7 @@ async fn private_incidents(store: DynStore) {
         )
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(ChangeError::Refused(_))),
         "{refused:?}"
     );
     assert_eq!(store.incident(n).await.unwrap().unwrap().severity, "SEV2");
@@ -864,7 +864,7 @@ async fn private_incidents(store: DynStore) {
         )
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(ChangeError::Refused(_))),
         "{refused:?}"
     );
     // An unheld role is no take-over.
@@ -891,7 +891,7 @@ async fn private_incidents(store: DynStore) {
             },
         )
         .await;
-    assert!(matches!(late, Err(StoreError::Refused(_))), "{late:?}");
+    assert!(matches!(late, Err(ChangeError::Refused(_))), "{late:?}");
     assert_eq!(
         store.incident(n).await.unwrap().unwrap().status,
         Status::Closed
@@ -1212,3 +1212,62 @@ async fn digest_story(store: DynStore) {
 }
 
 crate::on_both_backends!(digest_story);
+
+/// PostgreSQL: every connection carries `lock_timeout` and
+/// `statement_timeout`, so a write waiting on a row lock held elsewhere (a
+/// stuck replica, an operator's open transaction) fails after a few seconds
+/// and writes nothing, instead of waiting as long as the other; once the
+/// lock is gone the same write goes through.
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test]
+async fn postgres_bounds_lock_waits() {
+    use sqlx::Connection;
+    use warroom::db::{Backend, Read};
+    let db = crate::pg::TestDb::create("store::postgres_bounds_lock_waits").await;
+    let pg = warroom::db::PostgresStore::connect(&db.url).await.unwrap();
+    for (setting, value) in [("lock_timeout", "5s"), ("statement_timeout", "30s")] {
+        let set: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+            .read_one(pg.reader())
+            .await
+            .unwrap();
+        assert_eq!(set, value, "{setting}");
+    }
+    let store = warroom::store::connect(&db.url).await.unwrap();
+    with_incident_one(&store).await;
+
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut held = other.begin().await.unwrap();
+    sqlx::query("SELECT number FROM incidents WHERE number = 1 FOR UPDATE")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let blocked = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        store.set_status(1, Status::Identified, t0(), Effects::default()),
+    )
+    .await
+    .expect("the write waited on the lock for 20 s");
+    let waited = started.elapsed();
+    let Err(e) = blocked else {
+        panic!("a write on a locked incident went through: {blocked:?}");
+    };
+    assert!(e.to_string().contains("lock timeout"), "{e}");
+    assert!(
+        waited >= std::time::Duration::from_secs(4),
+        "waited {waited:?}"
+    );
+    assert_eq!(
+        store.incident(1).await.unwrap().unwrap().status,
+        Status::Investigating
+    );
+
+    held.rollback().await.unwrap();
+    assert_eq!(
+        store
+            .set_status(1, Status::Identified, t0(), Effects::default())
+            .await
+            .unwrap(),
+        Some(Status::Investigating)
+    );
+}

@@ -4,10 +4,10 @@
 //! handler, which sleeps in steps of up to 100 ms. Write transactions still
 //! open with `BEGIN IMMEDIATE`, and the busy timeout remains for another
 //! process (`warroom migrate`) holding the database. The SQL is shared
-//! (`sql.rs`); this file is the [`Backend`] implementation.
+//! with PostgreSQL (the store's and the queue's); this file is the
+//! [`Backend`] implementation.
 
-use super::Result;
-use super::sql::{Backend, Tx, WriterGuard};
+use super::{Backend, Reader, Result, Tx, WriterGuard};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
@@ -56,23 +56,6 @@ impl SqliteStore {
         }
         Some(guard)
     }
-}
-
-impl Backend for SqliteStore {
-    type Db = Sqlite;
-    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
-    const CLAIM_LOCK: &'static str = "";
-    /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
-    const INCIDENT_LOCK: &'static str = "";
-
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    async fn run_migrations(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
 
     /// The writer lock for job bookkeeping: after any waiting request.
     async fn background_writer(&self) -> Option<WriterGuard> {
@@ -89,6 +72,27 @@ impl Backend for SqliteStore {
         }
         Some(self.writer.clone().lock_owned().await)
     }
+}
+
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises claims.
+    const CLAIM_LOCK: &'static str = "";
+    /// No row locks either: `BEGIN IMMEDIATE` serialises every write.
+    const INCIDENT_LOCK: &'static str = "";
+    /// SQLite is one process: at start, nothing can still be running.
+    const ONE_PROCESS: bool = true;
+
+    fn reader(&self) -> Reader<'_, Sqlite> {
+        Reader::new(&self.pool)
+    }
+
+    /// Migrations write too: under the writer lock.
+    async fn run_migrations(&self) -> Result<()> {
+        let _writer = self.writer().await;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
 
     async fn write(&self) -> Result<Tx<Self>> {
         let writer = self.writer().await;
@@ -104,15 +108,5 @@ impl Backend for SqliteStore {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _writer: writer,
         })
-    }
-
-    /// SQLite is one process: at start, nothing can still be running.
-    async fn release_stale(&self) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE jobs SET state = 'pending', locked_until = NULL WHERE state = 'running'",
-        )
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
     }
 }

@@ -1,0 +1,135 @@
+//! What belongs to no one feature: migrations and the health check,
+//! pruning what Slack no longer redelivers, the user-name cache, kept
+//! postmortem drafts and the statistics' read.
+
+use super::rows::{INCIDENT_COLUMNS, incident_from_row};
+use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
+use crate::domain::{Incident, IncidentNumber, UserId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+/// What belongs to no feature: migrations, the health check, pruning old
+/// event and envelope ids and finished jobs, the user-name cache, kept
+/// postmortem drafts, and the incidents the statistics count.
+#[async_trait]
+pub trait Housekeeping: Send + Sync {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<()>;
+
+    /// Keeps a generated postmortem draft.
+    async fn save_postmortem(
+        &self,
+        number: IncidentNumber,
+        markdown: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Incidents declared since `since`, drills excluded.
+    async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
+
+    /// Forgets Slack event ids and Socket Mode envelope ids received before
+    /// `events_before` (Slack stops redelivering within the hour) and
+    /// finished jobs before
+    /// `jobs_before`. Returns how many rows went.
+    async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64>;
+
+    /// A cached display name and when it was fetched.
+    async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
+
+    async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;
+}
+
+sql_impl! {
+    #[async_trait]
+    impl Housekeeping for B {
+        async fn migrate(&self) -> Result<()> {
+            self.run_migrations().await
+        }
+
+        async fn ping(&self) -> Result<()> {
+            sqlx::query("SELECT 1").read_one(self.reader()).await?;
+            Ok(())
+        }
+
+        async fn save_postmortem(
+            &self,
+            number: IncidentNumber,
+            markdown: &str,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            let mut tx = self.write_background().await?;
+            sqlx::query(
+                "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
+            )
+            .bind(number)
+            .bind(millis(now))
+            .bind(markdown)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>> {
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE drill = FALSE AND declared_at >= $1 ORDER BY number"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(millis(since))
+                .read_all(self.reader())
+                .await?
+                .iter()
+                .map(incident_from_row)
+                .collect()
+        }
+
+        async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64> {
+            let mut tx = self.write_background().await?;
+            let events = sqlx::query("DELETE FROM slack_events WHERE received_at < $1")
+                .bind(millis(events_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let envelopes = sqlx::query("DELETE FROM socket_envelopes WHERE claimed_at < $1")
+                .bind(millis(events_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
+                .bind(millis(jobs_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(events + envelopes + jobs)
+        }
+
+        async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {
+            let row = sqlx::query("SELECT name, fetched_at FROM slack_users WHERE id = $1")
+                .bind(&id.0)
+                .read_optional(self.reader())
+                .await?;
+            row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
+                .transpose()
+        }
+
+        async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
+            let mut tx = self.write_background().await?;
+            sqlx::query(
+                "INSERT INTO slack_users (id, name, fetched_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
+            )
+            .bind(&id.0)
+            .bind(name)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}

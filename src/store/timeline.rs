@@ -1,0 +1,241 @@
+//! The timeline: reading it, Slack events that change it (once per event
+//! id), and tagged messages filled in (or found gone) by their job.
+
+use super::Effects;
+use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::domain::{Entry, EntryKind, IncidentNumber, MessageTs, TimelineChange, UserId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+/// What a Slack event changes on an incident's timeline, and what it
+/// causes (a refused tag changes nothing but queues a private answer).
+#[derive(Clone, Debug)]
+pub struct EventChange {
+    pub incident: IncidentNumber,
+    pub change: Option<TimelineChange>,
+    pub effects: Effects,
+}
+
+/// A tagged message as fetched from Slack.
+#[derive(Clone, Debug)]
+pub struct FetchedMessage<'a> {
+    pub slack_ts: &'a MessageTs,
+    pub text: &'a str,
+    pub author: Option<&'a UserId>,
+    pub author_name: &'a str,
+    pub permalink: Option<&'a str>,
+}
+
+/// The timeline as read, the Slack events that change it (each applied
+/// once per event id, with its effects), and the tagged messages that a
+/// job fills in or finds deleted.
+#[async_trait]
+pub trait TimelineStore: Send + Sync {
+    async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>>;
+
+    /// Remembers a Slack event id and applies what it changes, in one
+    /// transaction; false (and nothing changed) when it was seen before.
+    async fn record_event(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+        change: Option<EventChange>,
+    ) -> Result<bool>;
+
+    /// Fills in a tagged message's text, author and link once fetched.
+    async fn fill_tagged_message(
+        &self,
+        number: IncidentNumber,
+        message: FetchedMessage<'_>,
+    ) -> Result<()>;
+
+    /// A tagged message Slack no longer has: marked deleted, kept.
+    async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &MessageTs) -> Result<()>;
+}
+
+sql_impl! {
+    #[async_trait]
+    impl TimelineStore for B {
+        async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>> {
+            let rows = sqlx::query(
+                "SELECT id, occurred_at, kind, author, author_name, text, slack_ts, permalink, fetched FROM timeline_entries
+                 WHERE incident_number = $1 AND hidden = FALSE AND deleted = FALSE ORDER BY occurred_at, id",
+            )
+            .bind(number)
+            .read_all(self.reader())
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let kind: String = r.try_get("kind")?;
+                    Ok(Entry {
+                        id: r.try_get("id")?,
+                        occurred_at: from_millis(r.try_get("occurred_at")?)?,
+                        kind: EntryKind::parse(&kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("entry kind {kind}")))?,
+                        author: r.try_get::<Option<String>, _>("author")?.map(UserId),
+                        author_name: r.try_get("author_name")?,
+                        text: r.try_get("text")?,
+                        slack_ts: r.try_get::<Option<String>, _>("slack_ts")?.map(MessageTs),
+                        permalink: r.try_get("permalink")?,
+                        fetched: r.try_get("fetched")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn record_event(
+            &self,
+            event_id: &str,
+            now: DateTime<Utc>,
+            change: Option<EventChange>,
+        ) -> Result<bool> {
+            let mut tx = self.write().await?;
+            if let Some(c) = &change {
+                tx.lock_incident(c.incident).await?;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(false);
+            }
+            if let Some(EventChange {
+                incident: n,
+                change,
+                effects,
+            }) = change
+            {
+                if let Some(change) = change {
+                    tx.apply_timeline_change(n, change, now).await?;
+                }
+                tx.apply_effects(n, effects, now).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn fill_tagged_message(
+            &self,
+            number: IncidentNumber,
+            m: FetchedMessage<'_>,
+        ) -> Result<()> {
+            let mut tx = self.write_background().await?;
+            sqlx::query(
+                "UPDATE timeline_entries SET text = $1, author = $2, author_name = $3, permalink = $4, fetched = TRUE
+                 WHERE incident_number = $5 AND slack_ts = $6",
+            )
+            .bind(m.text)
+            .bind(m.author.map(|u| u.0.as_str()))
+            .bind(m.author_name)
+            .bind(m.permalink)
+            .bind(number)
+            .bind(m.slack_ts.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn mark_message_gone(&self, number: IncidentNumber, slack_ts: &MessageTs) -> Result<()> {
+            let mut tx = self.write_background().await?;
+            sqlx::query("UPDATE timeline_entries SET deleted = TRUE, fetched = TRUE WHERE incident_number = $1 AND slack_ts = $2")
+                .bind(number)
+                .bind(slack_ts.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+sql_impl! {
+    impl Tx {
+        /// Applies a tag, untag, edit or deletion of a message entry.
+        pub(super) async fn apply_timeline_change(
+            &mut self,
+            number: IncidentNumber,
+            change: TimelineChange,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            match change {
+                TimelineChange::Tag {
+                    slack_ts,
+                    occurred_at,
+                    kind,
+                    tagged_by,
+                } => {
+                    // A plain tag never downgrades a typed one.
+                    sqlx::query(
+                        "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
+                         VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
+                         ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                            hidden = FALSE,
+                            deleted = FALSE,
+                            fetched = FALSE,
+                            kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
+                    )
+                    .bind(number)
+                    .bind(millis(occurred_at))
+                    .bind(millis(now))
+                    .bind(kind.as_str())
+                    .bind(slack_ts.as_str())
+                    .bind(&tagged_by.0)
+                    .execute(&mut **self)
+                    .await?;
+                    let column = match kind {
+                        EntryKind::ImpactStarted => {
+                            Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
+                        }
+                        EntryKind::Detected => {
+                            Some("UPDATE incidents SET detected_at = $1 WHERE number = $2")
+                        }
+                        EntryKind::Mitigated => {
+                            Some("UPDATE incidents SET mitigated_at = $1 WHERE number = $2")
+                        }
+                        _ => None,
+                    };
+                    if let Some(sql) = column {
+                        sqlx::query(sql)
+                            .bind(millis(occurred_at))
+                            .bind(number)
+                            .execute(&mut **self)
+                            .await?;
+                    }
+                }
+                TimelineChange::Untag { slack_ts } => {
+                    sqlx::query(
+                        "UPDATE timeline_entries SET hidden = TRUE WHERE incident_number = $1 AND slack_ts = $2",
+                    )
+                    .bind(number)
+                    .bind(slack_ts.0)
+                    .execute(&mut **self)
+                    .await?;
+                }
+                TimelineChange::Edit { slack_ts, text, at } => {
+                    sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")
+                    .bind(text)
+                    .bind(millis(at))
+                    .bind(number)
+                    .bind(slack_ts.0)
+                    .execute(&mut **self)
+                    .await?;
+                }
+                TimelineChange::Delete { slack_ts } => {
+                    sqlx::query("UPDATE timeline_entries SET deleted = TRUE WHERE incident_number = $1 AND slack_ts = $2")
+                    .bind(number)
+                    .bind(slack_ts.0)
+                    .execute(&mut **self)
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
