@@ -184,7 +184,8 @@ fn events_we_act_on() {
         ),
         Event::MemberJoined {
             channel: "C1".into(),
-            user: UserId("U3".into())
+            user: UserId("U3".into()),
+            at: None
         }
     );
     assert_eq!(
@@ -193,7 +194,8 @@ fn events_we_act_on() {
         ),
         Event::MemberLeft {
             channel: "C1".into(),
-            user: UserId("U3".into())
+            user: UserId("U3".into()),
+            at: None
         }
     );
 }
