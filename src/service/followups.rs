@@ -30,15 +30,25 @@ pub(super) async fn add_followup(
         Some(Some(d)) => Some(d),
         None => None,
     };
-    record_followup(ctx, incident, user, &text, &owner, due, vec![]).await?;
+    // Typed in the war room: it shows the person is in it.
+    let effects = Effects {
+        guard: Guard {
+            member: Some(user.clone()),
+            ..Guard::default()
+        },
+        ..Effects::default()
+    };
+    record_followup(ctx, incident, user, &text, &owner, due, effects).await?;
     Ok(Reply::InChannel(followup_recorded(
         incident, &text, &owner, due,
     )))
 }
 
-/// Records a follow-up with its timeline entry and `jobs`, in one
+/// Records a follow-up with its timeline entry and the rest of `effects`
+/// (jobs; the guard, which remembers the person as being in the war room
+/// when they typed the command there: a form is not the war room), in one
 /// transaction: what `/incident followup` and the follow-up form both do.
-/// Anyone in the war room may (they are remembered as being in it).
+/// Anyone in the war room may.
 async fn record_followup(
     ctx: &Ctx,
     incident: &Incident,
@@ -46,7 +56,7 @@ async fn record_followup(
     text: &str,
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
-    jobs: Vec<Job>,
+    effects: Effects,
 ) -> Result<i64, StoreError> {
     let due_text = due.map(|d| format!(", due {d}")).unwrap_or_default();
     let line = format!(
@@ -57,12 +67,7 @@ async fn record_followup(
     );
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
-        jobs,
-        guard: Guard {
-            member: Some(user.clone()),
-            ..Guard::default()
-        },
-        ..Effects::default()
+        ..effects
     };
     let item = crate::store::NewFollowup {
         incident: incident.number,
@@ -251,7 +256,13 @@ pub async fn followup_submitted(
         user: user.0.clone(),
         text: followup_recorded(&incident, &text, &owner, due),
     });
-    record_followup(ctx, &incident, user, &text, &owner, due, told.collect()).await?;
+    // A form is not the war room: submitting one does not show that the
+    // person is (still) in it, so it records no membership.
+    let effects = Effects {
+        jobs: told.collect(),
+        ..Effects::default()
+    };
+    record_followup(ctx, &incident, user, &text, &owner, due, effects).await?;
     ctx.state_changed();
     Ok(SubmissionReply::Close)
 }

@@ -174,7 +174,12 @@ pub async fn update_submitted(
         &answers,
         ctx.clock.now(),
     );
-    match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
+    // A form is not the war room: submitting one records no membership.
+    let guard = Guard {
+        open: true,
+        ..Guard::default()
+    };
+    match post_update(ctx, &incident, user, &text, audiences, guard).await {
         Err(StoreError::Refused(why)) => {
             errors.insert(STATUS.to_string(), why.to_string());
             Ok(SubmissionReply::Errors(errors))
