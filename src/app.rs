@@ -130,19 +130,26 @@ impl Quiet {
     /// Completes once the job workers and the reminder scheduler have both
     /// reported that nothing is due at `now` and nothing runs, with no
     /// state change since: from then on nothing happens until the clock
-    /// passes `now` or someone acts. (Both loops must be running.)
-    pub async fn settled(&self, now: DateTime<Utc>) {
+    /// passes `now` or someone acts. Returns when something falls due next
+    /// (`None`: nothing until someone acts). Both loops must be running.
+    pub async fn settled(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         loop {
             let changes = self.changes();
+            let mut next = None;
             for which in [Loop::Jobs, Loop::Reminders] {
                 let mut rx = self.watch(which);
-                // The sender lives as long as `self`.
-                let _ = rx
+                let covering = rx
                     .wait_for(|idle| idle.is_some_and(|i| i.covers(changes, now)))
-                    .await;
+                    .await
+                    .ok()
+                    .and_then(|idle| idle.and_then(|i| i.until));
+                next = match (next, covering) {
+                    (Some(a), Some(b)) => Some(std::cmp::min(a, b)),
+                    (a, b) => a.or(b),
+                };
             }
             if self.changes() == changes {
-                return;
+                return next;
             }
         }
     }

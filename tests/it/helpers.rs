@@ -50,7 +50,7 @@ pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Polls `check` until it returns `Ok`, and returns its value. `Err`
 /// carries what it saw instead; after [`PATIENCE`] the test fails naming
 /// `what` and the last thing seen. The one place in `tests/it/` that
-/// sleeps (`sleep_check` holds that): between polls, briefly.
+/// sleeps (`sleeps.rs` holds that): between polls, briefly.
 pub async fn eventually<T, O, F, Fut>(what: &str, mut check: F) -> T
 where
     O: std::fmt::Debug,
@@ -69,6 +69,44 @@ where
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+/// [`eventually`] on the fake Slack.
+pub trait SlackEventually {
+    /// Waits until `check` holds on the fake Slack; fails naming `what`
+    /// and the Web API methods called so far.
+    async fn eventually<T>(&self, what: &str, check: impl FnMut(&FakeSlack) -> Option<T>) -> T;
+}
+
+impl SlackEventually for FakeSlack {
+    async fn eventually<T>(&self, what: &str, mut check: impl FnMut(&FakeSlack) -> Option<T>) -> T {
+        eventually(what, || {
+            std::future::ready(check(self).ok_or_else(|| {
+                self.all_calls()
+                    .into_iter()
+                    .map(|c| c.method)
+                    .collect::<Vec<_>>()
+            }))
+        })
+        .await
+    }
+}
+
+/// Every line still to come from a process's log (`rx`, fed by a thread
+/// reading its output), until that output closes: for a process that has
+/// exited or been killed. Fails after [`PATIENCE`] if it never closes.
+pub fn rest_of_log(rx: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(PATIENCE) {
+            Ok(line) => lines.push(line),
+            Err(RecvTimeoutError::Disconnected) => return lines,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the log did not end within {PATIENCE:?}; so far: {lines:#?}")
+            }
+        }
     }
 }
 
@@ -372,39 +410,24 @@ impl TestApp {
     /// the reminder scheduler have both found nothing due and nothing
     /// running, after every change made so far (see `warroom::app::Quiet`).
     /// From then on nothing happens until the clock moves or someone acts,
-    /// so a test may assert that something did not happen.
-    pub async fn idle(&self) {
+    /// so a test may assert that something did not happen. Returns when
+    /// something falls due next (`None`: nothing until someone acts).
+    pub async fn idle(&self) -> Option<DateTime<Utc>> {
         assert!(self.workers, "an app without workers is never idle");
         let now = self.ctx.clock.now();
-        if tokio::time::timeout(PATIENCE, self.ctx.quiet.settled(now))
-            .await
-            .is_err()
-        {
-            use warroom::app::Loop;
-            panic!(
-                "not idle at {now} after {PATIENCE:?}: {} changes; the job queue last said {:?}, the reminders {:?}; jobs {:?}",
-                self.ctx.quiet.changes(),
-                *self.ctx.quiet.watch(Loop::Jobs).borrow(),
-                *self.ctx.quiet.watch(Loop::Reminders).borrow(),
-                self.ctx.store.job_counts().await.unwrap(),
-            );
+        match tokio::time::timeout(PATIENCE, self.ctx.quiet.settled(now)).await {
+            Ok(next) => next,
+            Err(_) => {
+                use warroom::app::Loop;
+                panic!(
+                    "not idle at {now} after {PATIENCE:?}: {} changes; the job queue last said {:?}, the reminders {:?}; jobs {:?}",
+                    self.ctx.quiet.changes(),
+                    *self.ctx.quiet.watch(Loop::Jobs).borrow(),
+                    *self.ctx.quiet.watch(Loop::Reminders).borrow(),
+                    self.ctx.store.job_counts().await.unwrap(),
+                );
+            }
         }
-    }
-
-    /// Moves the clock 5 s on once the app is idle (so no job is running),
-    /// then waits until it is idle again: retries are scheduled on the
-    /// app's clock, so no test waits for real backoff. (Moving it while a
-    /// job runs would expire the job's lease, as a very slow Slack call
-    /// would.)
-    pub async fn step(&self) {
-        self.step_by(std::time::Duration::from_secs(5)).await;
-    }
-
-    /// [`Self::step`] by `by`.
-    pub async fn step_by(&self, by: std::time::Duration) {
-        self.idle().await;
-        self.clock.advance(by);
-        self.idle().await;
     }
 
     /// Waits until no job is running: a job that just made a call has then
@@ -418,10 +441,19 @@ impl TestApp {
         .await
     }
 
-    /// Moves the clock on a step at a time ([`Self::step`]) until `check`
-    /// holds (looked at while the app is idle); fails naming `what` and the
-    /// last thing `check` saw.
-    pub async fn step_until<T, O, F, Fut>(&self, what: &str, mut check: F) -> T
+    /// Moves the clock on `every` at a time until `check` holds, looking
+    /// while the app is idle; fails naming `what` and the last thing
+    /// `check` saw. Retries are scheduled on the app's clock, so no test
+    /// waits for real backoff; the clock moves only while no job runs
+    /// (moving it during one would expire its lease, as a very slow Slack
+    /// call would). Steps in which nothing falls due are taken at once: the
+    /// clock moves by as many times `every` as reach the next due time.
+    pub async fn step_until<T, O, F, Fut>(
+        &self,
+        what: &str,
+        every: std::time::Duration,
+        mut check: F,
+    ) -> T
     where
         O: std::fmt::Debug,
         F: FnMut() -> Fut,
@@ -435,7 +467,14 @@ impl TestApp {
                     Ok(v) => return Ok(v),
                     Err(seen) => seen,
                 };
-                self.step().await;
+                let now = self.clock.now();
+                let due_in = match self.idle().await {
+                    Some(next) if next > now => (next - now).to_std().unwrap_or_default(),
+                    _ => every,
+                };
+                let steps = due_in.as_nanos().div_ceil(every.as_nanos()).max(1);
+                self.clock.advance(every * u32::try_from(steps).unwrap());
+                self.idle().await;
                 Err(seen)
             }
         })
@@ -445,7 +484,8 @@ impl TestApp {
     /// Moves the clock on, a step at a time, until no job waits for a
     /// retry, then waits until every job has run.
     pub async fn advance_until_idle(&self) {
-        self.step_until("every job to finish", || async {
+        let every = std::time::Duration::from_secs(5);
+        self.step_until("every job to finish", every, || async {
             let c = self.ctx.store.job_counts().await.unwrap();
             if c.pending == 0 && c.running == 0 {
                 Ok(())
