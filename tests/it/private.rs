@@ -31,15 +31,7 @@ pub async fn declare_with(app: &TestApp, view: &str, flags: Vec<&'static str>) -
         )
         .await;
     assert_eq!(res.status(), 200);
-    let number = before + 1;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let room = loop {
-        if let Some(room) = app.room(number).await {
-            break room;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no war room");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let room = app.wait_room(before + 1).await;
     app.wait_idle().await;
     room
 }
@@ -328,18 +320,11 @@ async fn a_lost_answer_finds_the_private_war_room_the_bot_created() {
         },
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let room = loop {
-        if let Some(room) = app.room(1).await {
-            break room;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no war room");
-        while app.ctx.store.job_counts().await.unwrap().running > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        app.clock.advance(Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let room = app
+        .step_until("the war room", Duration::from_secs(5), || async {
+            app.room(1).await.ok_or("no war room yet")
+        })
+        .await;
     let rooms = app.slack.channel_named_like("inc-1");
     assert_eq!(rooms.len(), 1, "one war room: {rooms:?}");
     assert_eq!(rooms[0].id, room);

@@ -347,7 +347,7 @@ async fn a_refresh_opens_the_replacement_first_and_loses_nothing() {
         .fail_next("apps.connections.open", Failure::Until(gate.clone()), 1);
     socket.disconnect(old, "refresh_requested");
     app.slack
-        .wait_for("the replacement being opened", |s| {
+        .eventually("the replacement being opened", |s| {
             (s.calls("apps.connections.open").len() == 3).then_some(())
         })
         .await;
@@ -417,7 +417,7 @@ async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
     let payload = command_payload(DECLARER, ORIGIN, "declare Payments fail");
     let id = socket.envelope(a, "slash_commands", payload.clone());
     app.slack
-        .wait_for("views.open", |s| {
+        .eventually("views.open", |s| {
             (!s.calls("views.open").is_empty()).then_some(())
         })
         .await;
@@ -496,7 +496,7 @@ async fn apps_connections_open_failing_twice_then_succeeding_connects() {
     })
     .await;
     app.slack
-        .wait_for("the first attempt", |s| {
+        .eventually("the first attempt", |s| {
             (!s.calls("apps.connections.open").is_empty()).then_some(())
         })
         .await;
@@ -536,7 +536,7 @@ async fn acks_come_while_the_web_api_is_slow() {
         command_payload(DECLARER, ORIGIN, "declare Payments fail"),
     );
     app.slack
-        .wait_for("views.open", |s| {
+        .eventually("views.open", |s| {
             (!s.calls("views.open").is_empty()).then_some(())
         })
         .await;
@@ -730,7 +730,7 @@ async fn an_envelope_redelivered_while_its_first_delivery_runs_is_acted_on_once_
     let payload = command_payload(DECLARER, ORIGIN, "declare Payments fail");
     let id = socket.envelope(a, "slash_commands", payload.clone());
     app.slack
-        .wait_for("views.open", |s| {
+        .eventually("views.open", |s| {
             (!s.calls("views.open").is_empty()).then_some(())
         })
         .await;
