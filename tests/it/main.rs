@@ -34,6 +34,7 @@ mod resilience;
 mod roles;
 mod security;
 mod shapes;
+mod sleeps;
 mod socket;
 mod store;
 mod timeline;
