@@ -427,18 +427,20 @@ async fn a_slow_job_keeps_its_claim_by_renewing_its_lease() {
 async fn a_post_that_timed_out_after_slack_acted_is_found_not_repeated() {
     let app = TestApp::spawn(Setup {
         env: vec![
-            ("WARROOM_SLACK__CALL_TIMEOUT", "200ms".to_string()),
-            // The client-side throttle's wait would count against 200 ms.
+            // Every call of this test has this long: short, but not so
+            // short that a loaded machine makes the retry time out too.
+            ("WARROOM_SLACK__CALL_TIMEOUT", "1s".to_string()),
+            // The client-side throttle's wait would count against 1 s.
             ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
         ],
         ..Setup::default()
     })
     .await;
-    // Slack posts the role board at once but answers after 2 s; the bot
-    // gave up after 200 ms and does not know the board is there.
+    // Slack posts the role board at once but answers after 5 s; the bot
+    // gave up after 1 s and does not know the board is there.
     app.slack.fail_next(
         "chat.postMessage",
-        Failure::LateAnswer(Duration::from_secs(2)),
+        Failure::LateAnswer(Duration::from_secs(5)),
         1,
     );
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
