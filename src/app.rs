@@ -189,15 +189,15 @@ impl Ctx {
     /// `step` while it finds work; when it finds none, sleep on the clock
     /// until `next` says work falls due, until a state change, or until
     /// shutdown. No polling: an idle process sleeps. Before it sleeps with
-    /// nothing due and, by `quiet`, nothing of its own running, it reports
-    /// itself idle ([`Quiet`]).
+    /// nothing due and (`none_running`) nothing of its own running, it
+    /// reports itself idle ([`Quiet`]).
     pub async fn drive<S, SF, N, NF>(
         &self,
         which: Loop,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
         mut step: S,
         mut next: N,
-        quiet: impl Fn() -> bool,
+        none_running: impl Fn() -> bool,
     ) where
         S: FnMut() -> SF,
         SF: std::future::Future<Output = Result<bool, crate::store::StoreError>>,
@@ -229,7 +229,7 @@ impl Ctx {
             };
             let due = match next().await {
                 Ok(due) => {
-                    if looked && due.is_none_or(|d| d > at) && quiet() {
+                    if looked && due.is_none_or(|d| d > at) && none_running() {
                         report.send_replace(Some(Idle {
                             changes,
                             at,
