@@ -66,7 +66,7 @@ impl Metrics {
         );
         registry.register(
             "requests",
-            "Requests from Slack by endpoint and outcome (ok, ignored, duplicate, challenge, malformed, unauthorized, error)",
+            "Requests from Slack by endpoint and outcome (ok, ignored, duplicate, busy, challenge, malformed, unauthorized, error)",
             requests.clone(),
         );
         registry.register(

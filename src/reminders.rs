@@ -3,7 +3,7 @@
 //! fires each due reminder exactly once: a compare-and-set on its due time
 //! moves it to the next one and queues the post, in one transaction.
 
-use crate::app::Ctx;
+use crate::app::{Ctx, Loop};
 use crate::domain::comms::{ReminderKind, Schedule};
 use crate::domain::{EntryKind, NewEntry};
 use crate::queue::Job;
@@ -17,8 +17,16 @@ const BATCH: i64 = 500;
 
 /// Runs until `shutdown` fires.
 pub async fn run(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<bool>) {
-    ctx.drive("reminders", shutdown, || step(&ctx), || next_due(&ctx))
-        .await;
+    // Its steps run to the end before it looks again: nothing of its own
+    // is left running when it finds nothing due.
+    ctx.drive(
+        Loop::Reminders,
+        shutdown,
+        || step(&ctx),
+        || next_due(&ctx),
+        || true,
+    )
+    .await;
 }
 
 /// The earliest due time of a reminder, of a checklist's recurring tasks,

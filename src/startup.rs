@@ -109,6 +109,7 @@ impl App {
             slack,
             clock,
             wake: Notify::new(),
+            quiet: crate::app::Quiet::default(),
             metrics: Metrics::new(),
             postmortems,
             readiness: crate::readiness::Readiness::default(),

@@ -12,7 +12,7 @@ use run::execute;
 
 pub use crate::queue::{Job, ROOM};
 
-use crate::app::Ctx;
+use crate::app::{Ctx, Loop};
 use crate::domain::{self, ChannelId, IncidentNumber, MessageTs, channel_name};
 use crate::queue::{Claim, JobOutcome, JobRow};
 use crate::slack::{CallError, SlackErrorCode, blocks};
@@ -88,10 +88,12 @@ pub async fn run_workers(ctx: Arc<Ctx>, shutdown: tokio::sync::watch::Receiver<b
     let limit = ctx.settings.slack_max_in_flight.max(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(limit));
     ctx.drive(
-        "job queue",
+        Loop::Jobs,
         shutdown,
         || dispatch_one(&ctx, &slots),
         || ctx.store.next_job_due(),
+        // Idle only with no job of ours running.
+        || slots.available_permits() == limit,
     )
     .await;
     // Let the jobs in flight finish (the caller bounds the wait).
@@ -114,10 +116,15 @@ async fn dispatch_one(
     };
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        let _slot = slot;
         if let Err(e) = run_claimed(&ctx, row).await {
             warn!(error = %e, "could not record a job's outcome; it runs again when its lease ends");
         }
+        // Jobs queued behind this one may run now. Counted while the slot
+        // is held and woken once it is free, so the loop, finding every
+        // slot free, has seen this change and may report itself idle.
+        ctx.quiet.count_change();
+        drop(slot);
+        ctx.wake.notify_waiters();
     });
     Ok(true)
 }
@@ -178,8 +185,6 @@ async fn run_claimed(ctx: &Ctx, row: JobRow) -> Result<(), crate::store::StoreEr
             "the job's lease ran out and another worker claimed it; its result was not recorded"
         );
     }
-    // Jobs queued behind this one may run now.
-    ctx.state_changed();
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use crate::domain::{Status, TimelineChange, UserId, may};
 use crate::queue::Job;
 use crate::slack::inbound::Reaction;
 use crate::store::{Effects, EventChange, Guard, ScheduleOp, StoreError};
+use chrono::{DateTime, Utc};
 use tracing::info;
 
 /// A reaction in a war room: a tag (or untag) when it is a tagging emoji
@@ -121,12 +122,16 @@ pub(super) async fn message_change(
 
 /// Someone joined or left a war room: who may see a private incident in
 /// `/incident list` follows. Other channels are none of our business.
+/// Recorded as of when it happened by Slack's clock (`at`; ours when Slack
+/// did not say), so a join delivered after a later leave does not undo the
+/// leave: the store keeps the latest.
 pub(super) async fn membership(
     ctx: &Ctx,
     event_id: &str,
     channel: &str,
     user: &UserId,
     present: bool,
+    at: Option<DateTime<Utc>>,
 ) -> Result<bool, StoreError> {
     let Some(incident) = ctx.store.incident_by_channel(&channel.into()).await? else {
         return Ok(true);
@@ -137,7 +142,7 @@ pub(super) async fn membership(
             incident.number,
             user,
             present,
-            ctx.clock.now(),
+            at.unwrap_or_else(|| ctx.clock.now()),
             Some(event_id),
         )
         .await

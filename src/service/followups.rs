@@ -4,7 +4,6 @@
 use super::{Reply, SubmissionReply, entry, open_modal, tell, telling, today};
 use crate::app::Ctx;
 use crate::domain::{ChannelId, EntryKind, Incident, UserId};
-use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
 use crate::store::{ChangeError, Effects, Guard, StoreError};
@@ -31,15 +30,25 @@ pub(super) async fn add_followup(
         Some(Some(d)) => Some(d),
         None => None,
     };
-    record_followup(ctx, incident, user, &text, &owner, due, vec![]).await?;
+    // Typed in the war room: it shows the person is in it.
+    let effects = Effects {
+        guard: Guard {
+            member: Some(user.clone()),
+            ..Guard::default()
+        },
+        ..Effects::default()
+    };
+    record_followup(ctx, incident, user, &text, &owner, due, effects).await?;
     Ok(Reply::InChannel(replies::followup_recorded(
         incident, &text, &owner, due,
     )))
 }
 
-/// Records a follow-up with its timeline entry and `jobs`, in one
+/// Records a follow-up with its timeline entry and the rest of `effects`
+/// (jobs; the guard, which remembers the person as being in the war room
+/// when they typed the command there: a form is not the war room), in one
 /// transaction: what `/incident followup` and the follow-up form both do.
-/// Anyone in the war room may (they are remembered as being in it).
+/// Anyone in the war room may.
 async fn record_followup(
     ctx: &Ctx,
     incident: &Incident,
@@ -47,17 +56,12 @@ async fn record_followup(
     text: &str,
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
-    jobs: Vec<Job>,
+    effects: Effects,
 ) -> Result<i64, ChangeError> {
     let line = replies::followup_line(user, owner, text, due);
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
-        jobs,
-        guard: Guard {
-            member: Some(user.clone()),
-            ..Guard::default()
-        },
-        ..Effects::default()
+        ..effects
     };
     let item = crate::store::NewFollowup {
         incident: incident.number,
@@ -216,7 +220,13 @@ pub async fn followup_submitted(
         user,
         replies::followup_recorded(&incident, &text, &owner, due),
     );
-    match record_followup(ctx, &incident, user, &text, &owner, due, told).await {
+    // A form is not the war room: submitting one does not show that the
+    // person is (still) in it, so it records no membership.
+    let effects = Effects {
+        jobs: told,
+        ..Effects::default()
+    };
+    match record_followup(ctx, &incident, user, &text, &owner, due, effects).await {
         Ok(_) => {}
         Err(ChangeError::Refused(why)) => {
             errors.insert(TEXT.to_string(), why.to_string());

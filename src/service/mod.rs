@@ -163,11 +163,11 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
             )
             .await?
         }
-        Event::MemberJoined { channel, user } => {
-            return events::membership(ctx, event_id, channel, user, true).await;
+        Event::MemberJoined { channel, user, at } => {
+            return events::membership(ctx, event_id, channel, user, true, *at).await;
         }
-        Event::MemberLeft { channel, user } => {
-            return events::membership(ctx, event_id, channel, user, false).await;
+        Event::MemberLeft { channel, user, at } => {
+            return events::membership(ctx, event_id, channel, user, false, *at).await;
         }
         Event::Other(_) => None,
     };

@@ -155,7 +155,12 @@ pub async fn update_submitted(
         &answers,
         ctx.clock.now(),
     );
-    match post_update(ctx, &incident, user, &text, audiences, Guard::open_by(user)).await {
+    // A form is not the war room: submitting one records no membership.
+    let guard = Guard {
+        open: true,
+        ..Guard::default()
+    };
+    match post_update(ctx, &incident, user, &text, audiences, guard).await {
         Ok(_) => Ok(SubmissionReply::Close),
         Err(ChangeError::Refused(why)) => {
             errors.insert(STATUS.to_string(), why.to_string());

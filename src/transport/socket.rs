@@ -17,6 +17,8 @@
 //!   `hello`, after the old one's envelopes in flight were acked.
 //! - A connection that dies, or an `apps.connections.open` that fails, is
 //!   retried with exponential backoff and jitter (slept on the app's clock).
+//! - A connection silent for [`IDLE_LIMIT`] (pinged every [`PING_EVERY`])
+//!   is taken for dead and replaced; both are timed on the app's clock.
 //! - An envelope is acked only after its durable write. Slash commands and
 //!   interactivity are guarded by their `envelope_id` (events already are by
 //!   `event_id`, declare forms by `view.id`): a redelivery is answered with
@@ -52,15 +54,15 @@ pub const BASE_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// We ping this often; a connection silent for [`IDLE_LIMIT`] (no frame,
 /// not even a pong) is taken for dead and replaced.
-const PING_EVERY: Duration = Duration::from_secs(30);
-const IDLE_LIMIT: Duration = Duration::from_secs(90);
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+pub const IDLE_LIMIT: Duration = Duration::from_secs(90);
 /// Longest wait for the acks of envelopes in flight on a closing connection.
 const DRAIN: Duration = Duration::from_secs(3);
 /// A claim on an envelope older than this, never finished, belonged to a
 /// process that died: a redelivery may take it over.
 const CLAIM_LEASE: Duration = Duration::from_secs(15);
 /// How long a redelivery waits for another delivery of the same envelope
-/// to finish, to ack with its reply.
+/// to finish, to ack with its reply (on the app's clock).
 const BUSY_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
@@ -390,7 +392,8 @@ enum Claim {
 /// Claims an envelope for this delivery.
 async fn claim(ctx: &Ctx, id: &str) -> Claim {
     let lease = chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default();
-    let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+    let deadline = ctx.clock.now() + chrono::Duration::from_std(BUSY_WAIT).unwrap_or_default();
+    let mut waiting = false;
     loop {
         let now = ctx.clock.now();
         match ctx.store.claim_envelope(id, now, now - lease).await {
@@ -398,7 +401,13 @@ async fn claim(ctx: &Ctx, id: &str) -> Claim {
             Ok(EnvelopeClaim::Done(reply)) => {
                 return Claim::Answered(reply.and_then(|r| serde_json::from_str(&r).ok()));
             }
-            Ok(EnvelopeClaim::Busy) if tokio::time::Instant::now() < deadline => {
+            Ok(EnvelopeClaim::Busy) if ctx.clock.now() < deadline => {
+                if !waiting {
+                    // Slack redelivered it while another delivery acts on it.
+                    waiting = true;
+                    debug!(envelope = %id, "another delivery is acting on this envelope; waiting for its reply");
+                    ctx.metrics.request("socket", "busy");
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Ok(EnvelopeClaim::Busy) => {
@@ -447,10 +456,12 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
             (ctx.clone(), opener.clone(), tx.clone(), stop.clone());
         tokio::spawn(async move {
             let at = ctx.clock.now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            let waiting = ctx.quiet.reconnect_at(at);
             tokio::select! {
                 _ = ctx.clock.sleep_until(at) => {}
                 _ = shutdown.wait_for(|s| *s) => return,
             }
+            drop(waiting);
             let result = tokio::select! {
                 r = opener.connect() => r,
                 _ = shutdown.wait_for(|s| *s) => return,
@@ -580,9 +591,11 @@ async fn connection(
     });
     let mut said_hello = false;
     let mut tasks = JoinSet::new();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_seen = tokio::time::Instant::now();
+    // On the app's clock: the first ping at once, then every PING_EVERY.
+    let ping_every = chrono::Duration::from_std(PING_EVERY).unwrap_or_default();
+    let idle_limit = chrono::Duration::from_std(IDLE_LIMIT).unwrap_or_default();
+    let mut next_ping = ctx.clock.now();
+    let mut last_seen = ctx.clock.now();
     // Whether to close politely: acks in flight first, then a Close frame.
     let graceful = loop {
         tokio::select! {
@@ -590,7 +603,7 @@ async fn connection(
             // request to close is.
             biased;
             frame = stream.next() => {
-                last_seen = tokio::time::Instant::now();
+                last_seen = ctx.clock.now();
                 match frame {
                     Some(Ok(Message::Text(text))) => match Frame::parse(text.as_str()) {
                         Ok(Frame::Hello { num_connections, approximate_connection_time }) => {
@@ -628,12 +641,14 @@ async fn connection(
                     }
                 }
             }
-            _ = ping.tick() => {
-                if last_seen.elapsed() > IDLE_LIMIT {
+            _ = ctx.clock.sleep_until(next_ping) => {
+                let now = ctx.clock.now();
+                if now - last_seen > idle_limit {
                     warn!(connection = id, "nothing from Slack for {IDLE_LIMIT:?}; replacing the connection");
                     break false;
                 }
                 let _ = out.send(Message::Ping(Bytes::new()));
+                next_ping = now + ping_every;
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = close.wait_for(|c| *c) => break true,

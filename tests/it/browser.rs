@@ -3,6 +3,7 @@
 //! every role through the person switcher, from `/incident declare` to the
 //! postmortem file, and the test writes docs/playground.png on the way.
 
+use crate::helpers::eventually;
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -55,40 +56,33 @@ async fn connect(driver: &Driver) -> Client {
         chrome["binary"] = json!("/usr/bin/chromium");
     }
     caps.insert("goog:chromeOptions".into(), chrome);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(client) => return client,
-            Err(e) if tokio::time::Instant::now() > deadline => {
-                panic!("{NEEDS}: cannot start a Chromium session: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+    eventually(&format!("a Chromium session ({NEEDS})"), || {
+        let caps = caps.clone();
+        async move {
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps)
+                .connect(&driver.url)
+                .await
+                .map_err(|e| e.to_string())
         }
-    }
+    })
+    .await
 }
 
 /// Waits (bounded) until the element at `css` shows `text`.
 async fn wait_text(c: &Client, css: &str, text: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(el) = c.find(Locator::Css(css)).await
-            && el.text().await.is_ok_and(|t| t.contains(text))
-        {
-            return;
+    eventually(&format!("`{css}` to show {text:?}"), || async {
+        let shown = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if shown.contains(text) {
+            Ok(())
+        } else {
+            Err(shown)
         }
-        if tokio::time::Instant::now() > deadline {
-            let shown = match c.find(Locator::Css(css)).await {
-                Ok(el) => el.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            panic!("`{css}` never showed {text:?}; it shows:\n{shown}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -107,21 +101,17 @@ where
     F: Fn(Element) -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, CmdError>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let last = match c.find(at).await {
+    eventually(&format!("{at:?}"), || async {
+        match c.find(at).await {
             Ok(el) => match act(el).await {
-                Ok(Some(out)) => return out,
-                Ok(None) => "nothing".to_string(),
-                Err(e) => e.to_string(),
+                Ok(Some(out)) => Ok(out),
+                Ok(None) => Err("nothing".to_string()),
+                Err(e) => Err(e.to_string()),
             },
-            Err(e) => e.to_string(),
-        };
-        if tokio::time::Instant::now() > deadline {
-            panic!("{at:?}: {last}");
+            Err(e) => Err(e.to_string()),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Clicks the element at `css` (see [`with`]).

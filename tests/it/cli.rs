@@ -5,7 +5,6 @@ use crate::fake_slack::FakeSlack;
 use crate::helpers::{ORIGIN, SECRET, TOKEN};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn warroom(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
@@ -150,7 +149,7 @@ async fn serve_handles_a_request_and_never_logs_secrets() {
     let mut log = Vec::new();
     let addr = loop {
         let line = rx
-            .recv_timeout(Duration::from_secs(20))
+            .recv_timeout(crate::helpers::PATIENCE)
             .expect("warroom did not start");
         log.push(line.clone());
         if let Some(rest) = line.split("addr=").nth(1) {
@@ -198,9 +197,7 @@ async fn serve_handles_a_request_and_never_logs_secrets() {
         200
     );
     drop(child);
-    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
-        log.push(line);
-    }
+    log.extend(crate::helpers::rest_of_log(&rx));
     let log = log.join("\n");
     assert!(
         log.contains("views.open") || log.contains("slack_command"),

@@ -1,12 +1,12 @@
 //! The real `warroom` binary killed with SIGKILL at the worst moments and
 //! started again on the same database: whatever it acked before the kill is
 //! done at the next start, exactly once. These run on the system clock, so
-//! they wait by polling the fake Slack and the database, with a deadline.
+//! they wait by polling the fake Slack and the database (`eventually`).
 
 use crate::fake_slack::{Failure, FakeSlack};
 use crate::helpers::{
-    DECLARER, DeclareInput, ORIGIN, SECRET, TOKEN, command_form, count_at, declare_submission,
-    interaction_form, post_signed_at,
+    DECLARER, DeclareInput, ORIGIN, SECRET, SlackEventually, TOKEN, command_form, count_at,
+    declare_submission, eventually, interaction_form, post_signed_at,
 };
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -16,9 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// How long any one thing may take before the test gives up.
-const DEADLINE: Duration = Duration::from_secs(10);
 
 /// One `warroom serve` process on the test's database and fake Slack. It is
 /// killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
@@ -76,7 +73,7 @@ impl Warroom {
             log,
             http: reqwest::Client::new(),
         };
-        match tokio::time::timeout(DEADLINE, rx).await {
+        match tokio::time::timeout(crate::helpers::PATIENCE, rx).await {
             Ok(Ok(addr)) => warroom.addr = addr,
             _ => panic!("warroom did not start:\n{}", warroom.log()),
         }
@@ -147,16 +144,18 @@ impl Warroom {
 
     async fn wait_unfinished(&self, db: &Path, left: i64) {
         let unfinished = "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')";
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while count_at(db, unfinished).await > left {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "jobs still unfinished: {:?}\n{}",
-                jobs(db).await,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(&format!("at most {left} unfinished jobs"), || async {
+            if count_at(db, unfinished).await <= left {
+                Ok(())
+            } else {
+                Err(format!(
+                    "jobs still unfinished: {:?}\n{}",
+                    jobs(db).await,
+                    self.log()
+                ))
+            }
+        })
+        .await
     }
 }
 
@@ -225,7 +224,7 @@ async fn killed_after_slack_created_the_war_room_the_next_start_adopts_it() {
     let first = Warroom::start(dir.path(), &slack).await;
     first.declare("V-crash-1").await;
     let room = slack
-        .wait_for("Slack to create the war room", |s| {
+        .eventually("Slack to create the war room", |s| {
             s.channel_named_like("inc-1-").first().map(|c| c.id.clone())
         })
         .await;
@@ -295,12 +294,12 @@ async fn killed_with_a_post_in_flight_and_jobs_pending_the_next_start_posts_each
     let first = Warroom::start(dir.path(), &slack).await;
     first.declare("V-crash-1").await;
     let room = slack
-        .wait_for("the war room", |s| {
+        .eventually("the war room", |s| {
             s.channel_named_like("inc-1-").first().map(|c| c.id.clone())
         })
         .await;
     let board = slack
-        .wait_for("the role board", |s| s.messages_in(&room).first().cloned())
+        .eventually("the role board", |s| s.messages_in(&room).first().cloned())
         .await;
     // The rest does not wait for the board (it writes other objects).
     first.wait_idle_but_one(&db).await;
@@ -375,7 +374,7 @@ async fn killed_right_after_acking_a_change_the_next_start_syncs_slack_once() {
         "{answer}"
     );
     slack
-        .wait_for("the topic call", |s| {
+        .eventually("the topic call", |s| {
             (s.calls_in("conversations.setTopic", &room) == 2).then_some(())
         })
         .await;
@@ -460,7 +459,7 @@ async fn killed_after_slack_completed_the_postmortem_upload_the_next_start_does_
     slack.fail_next("files.completeUploadExternal", Failure::Hang, 1);
     first.command(&room, "close").await;
     slack
-        .wait_for("the shared draft", |s| {
+        .eventually("the shared draft", |s| {
             (s.files_in(&room).len() == 1).then_some(())
         })
         .await;

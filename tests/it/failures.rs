@@ -98,7 +98,7 @@ async fn slack_down_past_the_give_up_time_stops_and_tells_once() {
     app.submit_declare(DECLARER, "V1", DeclareInput::default())
         .await;
     app.slack
-        .wait_for("the first try", |s| {
+        .eventually("the first try", |s| {
             (s.calls("conversations.create").len() == 1).then_some(())
         })
         .await;

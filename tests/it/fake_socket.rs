@@ -2,21 +2,26 @@
 //! `apps.connections.open` hands out its `ws://` URL). It greets each
 //! connection with `hello`, sends the envelopes, `disconnect`s and abrupt
 //! drops a test asks for, and records every ack with the connection it came
-//! on and when.
+//! on and when. It can also go silent on a connection, as a dead Slack
+//! host does while the TCP connection stays up.
 
 #![allow(dead_code)]
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+
+use super::helpers::eventually;
 
 enum Cmd {
     Send(String),
     /// Drop the TCP connection without a close handshake.
     Drop,
+    /// Stop answering: no frame (not even a pong) from now on.
+    Silence,
 }
 
 /// One connection as the fake saw it.
@@ -28,6 +33,12 @@ pub struct ConnInfo {
     pub closed_at: Option<Instant>,
     /// The app closed it (a Close frame), rather than the fake.
     pub closed_by_app: bool,
+    /// Pings from the app, while the fake still answered.
+    pub pings: usize,
+    /// The fake went silent on it.
+    pub silent: bool,
+    /// Bytes the app sent after that (its pings), unanswered.
+    pub unanswered_bytes: usize,
 }
 
 /// One ack the app sent.
@@ -69,8 +80,12 @@ impl FakeSocket {
             while let Ok((tcp, _)) = listener.accept().await {
                 let fake = accept.clone();
                 tokio::spawn(async move {
+                    // A second handle on the socket, read raw once silent.
+                    let Ok((tcp, raw)) = split_raw(tcp) else {
+                        return;
+                    };
                     if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                        fake.serve(ws).await;
+                        fake.serve(ws, raw).await;
                     }
                 });
             }
@@ -78,7 +93,11 @@ impl FakeSocket {
         fake
     }
 
-    async fn serve(&self, ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
+    async fn serve(
+        &self,
+        ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        mut raw: tokio::net::TcpStream,
+    ) {
         let (mut sink, mut stream) = ws.split();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let id = {
@@ -91,6 +110,9 @@ impl FakeSocket {
                     hello_at: Instant::now(),
                     closed_at: None,
                     closed_by_app: false,
+                    pings: 0,
+                    silent: false,
+                    unanswered_bytes: 0,
                 },
                 tx,
             });
@@ -104,6 +126,7 @@ impl FakeSocket {
         });
         let _ = sink.send(Message::text(hello.to_string())).await;
         let mut by_app = false;
+        let mut silent = false;
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
@@ -111,6 +134,10 @@ impl FakeSocket {
                         if sink.send(Message::text(text)).await.is_err() {
                             break;
                         }
+                    }
+                    Some(Cmd::Silence) => {
+                        silent = true;
+                        break;
                     }
                     Some(Cmd::Drop) | None => break,
                 },
@@ -124,10 +151,25 @@ impl FakeSocket {
                         let _ = sink.send(Message::Close(None)).await;
                         break;
                     }
+                    // Answered by tungstenite itself (a pong).
+                    Some(Ok(Message::Ping(_))) => self.inner.lock().unwrap().conns[id].info.pings += 1,
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => break,
                 },
             }
+        }
+        if silent {
+            // The WebSocket is no longer read, so nothing answers the app's
+            // pings; what it sends is counted until it closes the socket.
+            self.inner.lock().unwrap().conns[id].info.silent = true;
+            let mut buf = [0u8; 1024];
+            loop {
+                match tokio::io::AsyncReadExt::read(&mut raw, &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => self.inner.lock().unwrap().conns[id].info.unanswered_bytes += n,
+                }
+            }
+            drop((sink, stream));
         }
         let mut inner = self.inner.lock().unwrap();
         let info = &mut inner.conns[id].info;
@@ -164,20 +206,13 @@ impl FakeSocket {
         .await
     }
 
-    /// Polls until `check` holds; panics after ten seconds.
+    /// Waits until `check` holds ([`eventually`]); fails naming `what` and
+    /// the connections as they were.
     pub async fn wait_until<T>(&self, what: &str, check: impl Fn(&FakeSocket) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(v) = check(self) {
-                return v;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; connections: {:?}",
-                self.connections()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(what, || {
+            std::future::ready(check(self).ok_or_else(|| self.connections()))
+        })
+        .await
     }
 
     fn send_raw(&self, conn: usize, frame: Value) {
@@ -225,6 +260,19 @@ impl FakeSocket {
         let _ = inner.conns[conn].tx.send(Cmd::Drop);
     }
 
+    /// Stops answering on `conn` (not even pongs) while keeping its TCP
+    /// connection up, as a Slack host that died would; returns once silent.
+    pub async fn silence(&self, conn: usize) {
+        {
+            let inner = self.inner.lock().unwrap();
+            let _ = inner.conns[conn].tx.send(Cmd::Silence);
+        }
+        self.wait_until(&format!("connection {conn} to go silent"), |f| {
+            f.connections()[conn].silent.then_some(())
+        })
+        .await
+    }
+
     /// Every ack of envelope `id`.
     pub fn acks_of(&self, id: &str) -> Vec<Ack> {
         self.inner
@@ -264,6 +312,18 @@ impl FakeSocket {
         let id = self.envelope(conn, "events_api", payload);
         payload_of(&self.ack(&id).await)
     }
+}
+
+/// The socket, and a second handle on it (the same connection).
+fn split_raw(
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<(tokio::net::TcpStream, tokio::net::TcpStream)> {
+    let tcp = tcp.into_std()?;
+    let raw = tcp.try_clone()?;
+    Ok((
+        tokio::net::TcpStream::from_std(tcp)?,
+        tokio::net::TcpStream::from_std(raw)?,
+    ))
 }
 
 /// The ack's `payload`, or `Null`.

@@ -360,7 +360,7 @@ async fn the_weekly_digest_reaches_each_owner_of_open_followups_once_whatever_th
     );
     app = app.restart(true).await;
     app.slack
-        .wait_for("the digest whose answer is lost", |s| {
+        .eventually("the digest whose answer is lost", |s| {
             (s.messages_in(BOB).len() == 1).then_some(())
         })
         .await;

@@ -41,6 +41,75 @@ pub fn minutes(m: u64) -> std::time::Duration {
     std::time::Duration::from_secs(m * 60)
 }
 
+/// How long a test waits for something that must happen before it fails:
+/// generous, because CI runs on a loaded two-core machine. Tests wait for
+/// facts ([`eventually`], [`TestApp::idle`]), never for time, so this is
+/// only ever reached by a test that is failing.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `check` until it returns `Ok`, and returns its value. `Err`
+/// carries what it saw instead; after [`PATIENCE`] the test fails naming
+/// `what` and the last thing seen. The one place in `tests/it/` that
+/// sleeps (`sleeps.rs` holds that): between polls, briefly.
+pub async fn eventually<T, O, F, Fut>(what: &str, mut check: F) -> T
+where
+    O: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, O>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        let seen = match check().await {
+            Ok(v) => return v,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            panic!("gave up after {PATIENCE:?} waiting for {what}; last seen: {seen:#?}");
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+/// [`eventually`] on the fake Slack.
+pub trait SlackEventually {
+    /// Waits until `check` holds on the fake Slack; fails naming `what`
+    /// and the Web API methods called so far.
+    async fn eventually<T>(&self, what: &str, check: impl FnMut(&FakeSlack) -> Option<T>) -> T;
+}
+
+impl SlackEventually for FakeSlack {
+    async fn eventually<T>(&self, what: &str, mut check: impl FnMut(&FakeSlack) -> Option<T>) -> T {
+        eventually(what, || {
+            std::future::ready(check(self).ok_or_else(|| {
+                self.all_calls()
+                    .into_iter()
+                    .map(|c| c.method)
+                    .collect::<Vec<_>>()
+            }))
+        })
+        .await
+    }
+}
+
+/// Every line still to come from a process's log (`rx`, fed by a thread
+/// reading its output), until that output closes: for a process that has
+/// exited or been killed. Fails after [`PATIENCE`] if it never closes.
+pub fn rest_of_log(rx: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(PATIENCE) {
+            Ok(line) => lines.push(line),
+            Err(RecvTimeoutError::Disconnected) => return lines,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the log did not end within {PATIENCE:?}; so far: {lines:#?}")
+            }
+        }
+    }
+}
+
 /// 03:00 UTC: incidents happen at night.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
@@ -52,6 +121,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub ctx: Arc<Ctx>,
     pub http: reqwest::Client,
+    /// Whether the job workers and the reminder scheduler run.
+    workers: bool,
     dir: Arc<tempfile::TempDir>,
     env: Vec<(String, String)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -160,6 +231,7 @@ impl TestApp {
             clock,
             ctx,
             http: reqwest::Client::new(),
+            workers,
             dir,
             env,
             stop: Some(tx),
@@ -307,33 +379,54 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), 200);
         let number = self.count("SELECT MAX(number) FROM incidents").await;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        let id = loop {
-            if let Some(id) = self.room(number).await {
-                break id;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no war room for incident {number}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        };
+        let id = self.wait_room(number).await;
         self.wait_idle().await;
         id
     }
 
+    /// Waits until incident `number` has its war room; returns its id.
+    pub async fn wait_room(&self, number: i64) -> String {
+        eventually(
+            &format!("the war room of incident {number}"),
+            || async move { self.room(number).await.ok_or("no war room yet") },
+        )
+        .await
+    }
+
     /// Waits until no job is pending or running.
     pub async fn wait_idle(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        eventually("no job pending or running", || async {
             let c = self.ctx.store.job_counts().await.unwrap();
             if c.pending == 0 && c.running == 0 {
-                return;
+                Ok(())
+            } else {
+                Err(c)
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("jobs still pending: {c:?}");
+        })
+        .await
+    }
+
+    /// Waits until the app is idle at the clock's time: the job workers and
+    /// the reminder scheduler have both found nothing due and nothing
+    /// running, after every change made so far (see `warroom::app::Quiet`).
+    /// From then on nothing happens until the clock moves or someone acts,
+    /// so a test may assert that something did not happen. Returns when
+    /// something falls due next (`None`: nothing until someone acts).
+    pub async fn idle(&self) -> Option<DateTime<Utc>> {
+        assert!(self.workers, "an app without workers is never idle");
+        let now = self.ctx.clock.now();
+        match tokio::time::timeout(PATIENCE, self.ctx.quiet.settled(now)).await {
+            Ok(next) => next,
+            Err(_) => {
+                use warroom::app::Loop;
+                panic!(
+                    "not idle at {now} after {PATIENCE:?}: {} changes; the job queue last said {:?}, the reminders {:?}; jobs {:?}",
+                    self.ctx.quiet.changes(),
+                    *self.ctx.quiet.watch(Loop::Jobs).borrow(),
+                    *self.ctx.quiet.watch(Loop::Reminders).borrow(),
+                    self.ctx.store.job_counts().await.unwrap(),
+                );
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
@@ -341,41 +434,66 @@ impl TestApp {
     /// recorded its outcome (and, for a retry, read the clock for its next
     /// attempt), so moving the clock after this cannot race the worker.
     pub async fn wait_not_running(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.ctx.store.job_counts().await.unwrap().running > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "a job is still running"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        eventually("no job running", || async {
+            let c = self.ctx.store.job_counts().await.unwrap();
+            if c.running == 0 { Ok(()) } else { Err(c) }
+        })
+        .await
     }
 
-    /// Moves the clock 5 s on once no job is running: retries are scheduled
-    /// on the app's clock, so no test waits for real backoff. (Moving it
-    /// while a job runs would expire the job's lease, as a very slow Slack
-    /// call would.)
-    pub async fn step(&self) {
-        self.wait_not_running().await;
-        self.clock.advance(std::time::Duration::from_secs(5));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    /// Moves the clock on `every` at a time until `check` holds, looking
+    /// while the app is idle; fails naming `what` and the last thing
+    /// `check` saw. Retries are scheduled on the app's clock, so no test
+    /// waits for real backoff; the clock moves only while no job runs
+    /// (moving it during one would expire its lease, as a very slow Slack
+    /// call would). Steps in which nothing falls due are taken at once: the
+    /// clock moves by as many times `every` as reach the next due time.
+    pub async fn step_until<T, O, F, Fut>(
+        &self,
+        what: &str,
+        every: std::time::Duration,
+        mut check: F,
+    ) -> T
+    where
+        O: std::fmt::Debug,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, O>>,
+    {
+        self.idle().await;
+        eventually(what, || {
+            let looked = check();
+            async move {
+                let seen = match looked.await {
+                    Ok(v) => return Ok(v),
+                    Err(seen) => seen,
+                };
+                let now = self.clock.now();
+                let due_in = match self.idle().await {
+                    Some(next) if next > now => (next - now).to_std().unwrap_or_default(),
+                    _ => every,
+                };
+                let steps = due_in.as_nanos().div_ceil(every.as_nanos()).max(1);
+                self.clock.advance(every * u32::try_from(steps).unwrap());
+                self.idle().await;
+                Err(seen)
+            }
+        })
+        .await
     }
 
     /// Moves the clock on, a step at a time, until no job waits for a
     /// retry, then waits until every job has run.
     pub async fn advance_until_idle(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
+        let every = std::time::Duration::from_secs(5);
+        self.step_until("every job to finish", every, || async {
             let c = self.ctx.store.job_counts().await.unwrap();
             if c.pending == 0 && c.running == 0 {
-                break;
+                Ok(())
+            } else {
+                Err(c)
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "jobs still waiting: {c:?}"
-            );
-            self.step().await;
-        }
+        })
+        .await;
         self.wait_idle().await;
     }
 
@@ -388,19 +506,16 @@ impl TestApp {
 
     /// Waits until no reminder is due and no job is pending or running.
     pub async fn settle(&self) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
+        eventually("no reminder due and no job left", || async {
             let next = warroom::reminders::next_due(&self.ctx).await.unwrap();
             let c = self.ctx.store.job_counts().await.unwrap();
             if next.is_none_or(|t| t > self.clock.now()) && c.pending == 0 && c.running == 0 {
-                return;
+                Ok(())
+            } else {
+                Err((next, c))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "still busy: next reminder {next:?}, jobs {c:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        })
+        .await
     }
 
     /// The war room of incident `number`, once Slack created it.

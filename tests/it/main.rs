@@ -35,6 +35,7 @@ mod resilience;
 mod roles;
 mod security;
 mod shapes;
+mod sleeps;
 mod socket;
 mod store;
 mod timeline;

@@ -4,8 +4,8 @@
 
 use crate::fake_slack::{Failure, FakeSlack};
 use crate::helpers::{
-    DECLARER, DeclareInput, ORIGIN, SECRET, Setup, TOKEN, TestApp, declare_submission,
-    interaction_form,
+    DECLARER, DeclareInput, ORIGIN, SECRET, Setup, SlackEventually, TOKEN, TestApp,
+    declare_submission, eventually, interaction_form,
 };
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -233,8 +233,14 @@ async fn backup_copies_a_consistent_database_while_the_server_writes() {
     };
     let backups = async {
         let mut copies = Vec::new();
+        let mut declared = 0;
         for n in 0..3 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Each copy is taken after more declarations have landed.
+            declared = eventually("more declarations", || async {
+                let now = app.count("SELECT COUNT(*) FROM incidents").await;
+                if now > declared { Ok(now) } else { Err(now) }
+            })
+            .await;
             let path = out_dir.path().join(format!("copy-{n}.db"));
             let mut cmd = warroom(out_dir.path());
             cmd.arg("backup")
@@ -341,7 +347,7 @@ async fn admin_port_json_logs_and_a_graceful_stop() {
     let mut log: Vec<serde_json::Value> = Vec::new();
     let (addr, admin) = loop {
         let line = rx
-            .recv_timeout(Duration::from_secs(20))
+            .recv_timeout(crate::helpers::PATIENCE)
             .expect("warroom did not start");
         let v: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
@@ -402,7 +408,7 @@ async fn admin_port_json_logs_and_a_graceful_stop() {
     .await;
     assert_eq!(res.status(), 200);
     slack
-        .wait_for("the role board", |s| {
+        .eventually("the role board", |s| {
             s.calls("chat.postMessage")
                 .into_iter()
                 .find(|c| c.body["channel"] != ORIGIN)
@@ -458,7 +464,7 @@ async fn admin_port_json_logs_and_a_graceful_stop() {
         }
     });
     slack
-        .wait_for("views.open to start", |s| s.calls("views.open").pop())
+        .eventually("views.open to start", |s| s.calls("views.open").pop())
         .await;
     let killed = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
@@ -474,7 +480,7 @@ async fn admin_port_json_logs_and_a_graceful_stop() {
     .unwrap()
     .1;
     assert!(status.success(), "{status:?}");
-    while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+    for line in crate::helpers::rest_of_log(&rx) {
         log.push(serde_json::from_str(&line).unwrap());
     }
     let job_line = log

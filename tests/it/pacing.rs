@@ -3,7 +3,7 @@
 //! manual clock drives both, so a second of pacing is a step of the test.
 
 use crate::fake_slack::{Failure, FakeSlack};
-use crate::helpers::{DECLARER, DeclareInput, ORIGIN, Setup, TestApp};
+use crate::helpers::{DECLARER, DeclareInput, ORIGIN, Setup, SlackEventually, TestApp};
 use std::time::Duration;
 use warroom::clock::Clock;
 
@@ -42,41 +42,32 @@ async fn declare_now(app: &TestApp, n: usize, title: &str) {
 /// returns how far the clock moved.
 async fn run_paced(app: &TestApp) -> Duration {
     let start = app.clock.now();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let c = app.ctx.store.job_counts().await.unwrap();
-        if c.pending == 0 && c.running == 0 {
-            return (app.clock.now() - start).to_std().unwrap();
-        }
-        let next = app.ctx.store.next_job_due().await.unwrap();
-        if c.running == 0 && next.is_none_or(|t| t > app.clock.now()) {
-            app.clock.advance(Duration::from_millis(100));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let url = format!("sqlite://{}", app.db_path().display());
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            let rows: Vec<(i64, String, String, i64, i64, Option<String>)> =
-                sqlx::query_as("SELECT id, kind, state, attempts, run_after, last_error FROM jobs")
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-            panic!(
-                "still busy at {}: {rows:#?}; calls {:?}",
+    app.step_until(
+        "every paced job to finish",
+        Duration::from_millis(100),
+        || async {
+            let c = app.ctx.store.job_counts().await.unwrap();
+            if c.pending == 0 && c.running == 0 {
+                return Ok((app.clock.now() - start).to_std().unwrap());
+            }
+            let next = app.ctx.store.next_job_due().await.unwrap();
+            Err(format!(
+                "still busy at {}: {c:?}, next due {next:?}; calls {:?}",
                 app.clock.now().timestamp_millis(),
                 app.slack
                     .all_calls()
                     .iter()
                     .map(|c| &c.method)
                     .collect::<Vec<_>>()
-            );
-        }
-    }
+            ))
+        },
+    )
+    .await
 }
 
 /// Waits (real time, clock still) until `check` holds.
 async fn until<T>(slack: &FakeSlack, what: &str, check: impl FnMut(&FakeSlack) -> Option<T>) -> T {
-    slack.wait_for(what, check).await
+    slack.eventually(what, check).await
 }
 
 #[tokio::test]
@@ -153,7 +144,7 @@ async fn a_429_pauses_only_the_method_it_concerns_for_its_retry_after() {
     })
     .await;
     app.clock.advance(Duration::from_secs(29));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.idle().await;
     assert_eq!(
         app.slack.calls("conversations.setTopic").len(),
         1,

@@ -4,6 +4,7 @@
 //! own methods, now product code.
 
 use super::fake_slack::{BOT_USER, FakeSlack};
+use super::helpers::SlackEventually;
 use serde_json::{Value, json};
 use warroom::config::{Settings, Sources};
 use warroom::playground::{GENERAL, INCIDENTS, Options, Playground};
@@ -76,7 +77,7 @@ async fn message_with(
     what: &str,
     needle: &str,
 ) -> warroom::playground::slack::Message {
-    sim.wait_for(what, |s| {
+    sim.eventually(what, |s| {
         s.messages_in(channel)
             .into_iter()
             .find(|m| text_of(m).contains(needle))
@@ -104,7 +105,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     )
     .await;
     let view = sim
-        .wait_for("the declare modal", |s| s.views_of("UALEX").pop())
+        .eventually("the declare modal", |s| s.views_of("UALEX").pop())
         .await;
     assert_eq!(view.view["callback_id"], "declare");
 
@@ -133,12 +134,12 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     assert_eq!(done["ok"], true, "{done}");
     assert!(sim.view(&view.id).is_none(), "the modal closed");
     let room = sim
-        .wait_for("the war room", |s| {
+        .eventually("the war room", |s| {
             s.channel_named_like("inc-1-").pop().map(|c| c.id)
         })
         .await;
     let board = message_with(&sim, &room, "the role board", "role.claim").await;
-    sim.wait_for("the announcement", |s| {
+    sim.eventually("the announcement", |s| {
         s.messages_in(INCIDENTS).into_iter().next()
     })
     .await;
@@ -150,7 +151,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
             "action_id": "role.claim", "block_id": "role-actions", "kind": "button", "value": "1|Scribe"}),
     )
     .await;
-    sim.wait_for("Sam on the board", |s| {
+    sim.eventually("Sam on the board", |s| {
         s.messages_in(&room)
             .into_iter()
             .find(|m| m.ts == board.ts && text_of(m).contains("Scribe: <@USAM>"))
@@ -164,7 +165,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     )
     .await;
     let said = sim
-        .wait_for("Sam's message", |s| {
+        .eventually("Sam's message", |s| {
             s.messages_in(&room)
                 .into_iter()
                 .find(|m| m.body["text"] == "Rolled back the 14:02 deploy")
@@ -175,7 +176,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
         json!({"user": "USAM", "channel": room, "ts": said.ts, "emoji": "pushpin", "add": true}),
     )
     .await;
-    sim.wait_for("the bot's confirmation", |s| {
+    sim.eventually("the bot's confirmation", |s| {
         s.bot_reactions(&room, &said.ts)
             .contains(&"memo".to_string())
             .then_some(())
@@ -200,7 +201,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     )
     .await;
     let file = sim
-        .wait_for("the postmortem file", |s| {
+        .eventually("the postmortem file", |s| {
             s.snapshot()["files"].as_array()?.first().cloned()
         })
         .await;

@@ -31,15 +31,7 @@ pub async fn declare_with(app: &TestApp, view: &str, flags: Vec<&'static str>) -
         )
         .await;
     assert_eq!(res.status(), 200);
-    let number = before + 1;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let room = loop {
-        if let Some(room) = app.room(number).await {
-            break room;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no war room");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let room = app.wait_room(before + 1).await;
     app.wait_idle().await;
     room
 }
@@ -76,11 +68,35 @@ fn sent_outside(app: &TestApp, room: &str) -> Vec<String> {
 }
 
 fn member_event(kind: &str, id: &str, user: &str, channel: &str) -> Value {
+    member_event_at(kind, id, user, channel, "1795402800.000100")
+}
+
+/// A member event that happened at `event_ts` (Slack's `1700000000.000100`).
+fn member_event_at(kind: &str, id: &str, user: &str, channel: &str, event_ts: &str) -> Value {
     json!({
         "token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
         "event_id": id, "event_time": 1_700_000_000,
-        "event": {"type": kind, "user": user, "channel": channel, "channel_type": "G", "team": "T1", "event_ts": "1795402800.000100"}
+        "event": {"type": kind, "user": user, "channel": channel, "channel_type": "G", "team": "T1", "event_ts": event_ts}
     })
+}
+
+/// `event_ts` of a moment `secs` seconds after the test's start.
+fn slack_ts(secs: i64) -> String {
+    format!("{}.000100", start_time().timestamp() + secs)
+}
+
+/// Whether `user` sees the private incident 1: in `/incident list`, and as
+/// the store records it (the two must agree).
+async fn sees_incident(app: &TestApp, user: &str) -> bool {
+    let listed = list_text(app, user, ORIGIN).await.contains(TITLE);
+    let member = app
+        .ctx
+        .store
+        .is_member(1, &UserId(user.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(listed, member, "what {user} is shown follows membership");
+    listed
 }
 
 async fn list_text(app: &TestApp, user: &str, channel: &str) -> String {
@@ -328,18 +344,11 @@ async fn a_lost_answer_finds_the_private_war_room_the_bot_created() {
         },
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let room = loop {
-        if let Some(room) = app.room(1).await {
-            break room;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no war room");
-        while app.ctx.store.job_counts().await.unwrap().running > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        app.clock.advance(Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let room = app
+        .step_until("the war room", Duration::from_secs(5), || async {
+            app.room(1).await.ok_or("no war room yet")
+        })
+        .await;
     let rooms = app.slack.channel_named_like("inc-1");
     assert_eq!(rooms.len(), 1, "one war room: {rooms:?}");
     assert_eq!(rooms[0].id, room);
@@ -445,4 +454,106 @@ async fn take_over_can_be_limited_to_listed_roles() {
         .map(|a| a.user.0)
         .collect();
     assert_eq!(scribe, [DECLARER]);
+}
+
+#[tokio::test]
+async fn member_events_delivered_out_of_order_keep_what_happened_last() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = declare_with(&app, "V1", vec!["private"]).await;
+    let event = |kind: &str, id: &str, secs: i64| {
+        let kind = format!("member_{kind}_channel");
+        member_event_at(&kind, id, BOB, &room, &slack_ts(secs))
+    };
+    assert!(!sees_incident(&app, BOB).await);
+
+    // Bob is added a minute in and leaves a minute later; Slack delivers the
+    // leave first, then the join.
+    for (kind, id, secs) in [("left", "EvL1", 120), ("joined", "EvJ1", 60)] {
+        let res = app.event(event(kind, id, secs), None).await;
+        assert_eq!(res.status(), 200);
+    }
+    assert!(!sees_incident(&app, BOB).await, "he left last");
+
+    // Added again at three minutes; a leave from two and a half minutes in,
+    // delivered late, does not take him out.
+    for (kind, id, secs) in [("joined", "EvJ2", 180), ("left", "EvL2", 150)] {
+        let res = app.event(event(kind, id, secs), None).await;
+        assert_eq!(res.status(), 200);
+    }
+    assert!(sees_incident(&app, BOB).await, "he joined last");
+}
+
+#[tokio::test]
+async fn submitting_a_form_after_leaving_the_war_room_does_not_make_one_a_member_again() {
+    let app = TestApp::spawn(Setup {
+        env: vec![("WARROOM_PERMISSIONS__SEVERITY", "anyone".to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let room = declare_with(&app, "V1", vec!["private"]).await;
+    // Bob was in the room for a while, then left; the forms he had opened
+    // there are submitted afterwards.
+    app.event(
+        member_event_at("member_joined_channel", "EvJ1", BOB, &room, &slack_ts(10)),
+        None,
+    )
+    .await;
+    assert!(sees_incident(&app, BOB).await);
+    app.event(
+        member_event_at("member_left_channel", "EvL1", BOB, &room, &slack_ts(20)),
+        None,
+    )
+    .await;
+    assert!(!sees_incident(&app, BOB).await);
+    app.advance(minutes(1)).await;
+
+    let user = json!({"id": BOB, "username": "bob", "name": "bob", "team_id": "T1"});
+    let select = |v: Option<&str>| json!({"value": {"type": "static_select", "selected_option": v.map(|v| json!({"text": {"type": "plain_text", "text": v}, "value": v}))}});
+    let forms = [
+        json!({"type": "view_submission", "user": user, "view": {
+            "id": "VUPD1", "type": "modal", "callback_id": "update", "private_metadata": "1",
+            "state": {"values": {
+                "status": {"value": {"type": "plain_text_input", "value": "keys rotated"}},
+                "audiences": {"value": {"type": "checkboxes", "selected_options": [
+                    {"text": {"type": "plain_text", "text": "Announcement"}, "value": "announcement"}
+                ]}}
+            }}
+        }}),
+        json!({"type": "view_submission", "user": user, "view": {
+            "id": "VSEV1", "type": "modal", "callback_id": "severity", "private_metadata": "1",
+            "state": {"values": {
+                "impact_answer": select(None), "urgency": select(None), "severity": select(Some("SEV2")),
+            }}
+        }}),
+        json!({"type": "view_submission", "user": user, "view": {
+            "id": "VFU1", "type": "modal", "callback_id": "followup", "private_metadata": "1",
+            "state": {"values": {
+                "text": {"value": {"type": "plain_text_input", "value": "Rotate keys monthly"}},
+                "owner": {"value": {"type": "users_select", "selected_user": null}},
+                "due": {"value": {"type": "datepicker", "selected_date": null}}
+            }}
+        }}),
+    ];
+    for form in forms {
+        let callback = form["view"]["callback_id"].clone();
+        let res = app.interaction(form).await;
+        assert_eq!(res.status(), 200);
+        let answer = res.text().await.unwrap();
+        assert!(!answer.contains("errors"), "{callback}: {answer}");
+        assert!(!sees_incident(&app, BOB).await, "after the {callback} form");
+    }
+    // Each form did its work.
+    app.settle().await;
+    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    for said in ["keys rotated", "SEV2", "Rotate keys monthly"] {
+        assert!(
+            timeline.iter().any(|e| e.text.contains(said)),
+            "{said}: {timeline:#?}"
+        );
+    }
+    assert_eq!(app.incident(1).await.severity, "SEV2");
+
+    // What he does in the room itself still counts.
+    app.command_json(BOB, &room, "note back in the room").await;
+    assert!(sees_incident(&app, BOB).await);
 }

@@ -50,15 +50,48 @@ async fn socket_app_with(
 
 /// Waits until the app counts `n` sockets (it counts from `hello`).
 async fn wait_sockets(app: &TestApp, n: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.ctx.readiness.sockets() != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the app counts {} sockets, not {n}",
-            app.ctx.readiness.sockets()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    eventually(&format!("the app to count {n} sockets"), || {
+        let counted = app.ctx.readiness.sockets();
+        std::future::ready(if counted == n { Ok(()) } else { Err(counted) })
+    })
+    .await
+}
+
+/// When the app will next try to open a connection, if it has an attempt
+/// waiting for its backoff (on the app's clock).
+fn scheduled_reconnect(app: &TestApp) -> Option<chrono::DateTime<chrono::Utc>> {
+    app.ctx.quiet.reconnects().borrow().iter().min().copied()
+}
+
+/// Waits until the app has a connection attempt waiting for its backoff;
+/// returns when it is due.
+async fn next_reconnect(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    eventually("a reconnect waiting for its backoff", || {
+        std::future::ready(scheduled_reconnect(app).ok_or("none"))
+    })
+    .await
+}
+
+/// Moves the app's clock to `at`, unless it is past it.
+fn move_clock_to(app: &TestApp, at: chrono::DateTime<chrono::Utc>) {
+    if at > app.clock.now() {
+        app.clock.set(at);
     }
+}
+
+/// The sum of the `requests` counter's series for `endpoint` and `outcome`.
+async fn requests(app: &TestApp, endpoint: &str, outcome: &str) -> u64 {
+    let labels = [
+        format!("endpoint=\"{endpoint}\""),
+        format!("outcome=\"{outcome}\""),
+    ];
+    app.metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("warroom_requests_total{"))
+        .filter(|l| labels.iter().all(|want| l.contains(want.as_str())))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 async fn get(app: &TestApp, path: &str) -> (u16, String) {
@@ -117,15 +150,9 @@ impl Via<'_> {
 }
 
 async fn wait_room(app: &TestApp, number: i64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(room) = app.room(number).await {
-            app.wait_idle().await;
-            return room;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no war room");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let room = app.wait_room(number).await;
+    app.wait_idle().await;
+    room
 }
 
 /// The incident loop: declare (a form with an error first), claim a role,
@@ -320,7 +347,7 @@ async fn a_refresh_opens_the_replacement_first_and_loses_nothing() {
         .fail_next("apps.connections.open", Failure::Until(gate.clone()), 1);
     socket.disconnect(old, "refresh_requested");
     app.slack
-        .wait_for("the replacement being opened", |s| {
+        .eventually("the replacement being opened", |s| {
             (s.calls("apps.connections.open").len() == 3).then_some(())
         })
         .await;
@@ -390,13 +417,17 @@ async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
     let payload = command_payload(DECLARER, ORIGIN, "declare Payments fail");
     let id = socket.envelope(a, "slash_commands", payload.clone());
     app.slack
-        .wait_for("views.open", |s| {
+        .eventually("views.open", |s| {
             (!s.calls("views.open").is_empty()).then_some(())
         })
         .await;
     socket.drop_conn(a);
     socket.deliver(b, &id, "slash_commands", payload, 1);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    eventually("the redelivery to find the envelope busy", || async {
+        let busy = requests(&app, "socket", "busy").await;
+        if busy == 1 { Ok(()) } else { Err(busy) }
+    })
+    .await;
     gate.notify_one();
     let acks = {
         socket.ack(&id).await;
@@ -427,7 +458,7 @@ async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
     assert_eq!(notes(&app).await, ["written once"]);
 
     // The dead connection is replaced after a backoff on the app's clock.
-    app.clock.advance(Duration::from_secs(2));
+    move_clock_to(&app, next_reconnect(&app).await);
     let open = socket.wait_open(2).await;
     wait_sockets(&app, 2).await;
 
@@ -465,7 +496,7 @@ async fn apps_connections_open_failing_twice_then_succeeding_connects() {
     })
     .await;
     app.slack
-        .wait_for("the first attempt", |s| {
+        .eventually("the first attempt", |s| {
             (!s.calls("apps.connections.open").is_empty()).then_some(())
         })
         .await;
@@ -474,13 +505,19 @@ async fn apps_connections_open_failing_twice_then_succeeding_connects() {
         (503, "not ready".to_string()),
         "no socket yet"
     );
-    // Backoff sleeps on the app's clock: move it until the third try.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while socket.open_connections().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "never connected");
-        app.clock.advance(Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Backoff sleeps on the app's clock: move it to each retry until the
+    // third try connects.
+    eventually("a connection", || async {
+        if socket.open_connections().is_empty() {
+            if let Some(at) = scheduled_reconnect(&app) {
+                move_clock_to(&app, at);
+            }
+            Err(app.slack.calls("apps.connections.open").len())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
     wait_sockets(&app, 1).await;
     assert_eq!(app.slack.calls("apps.connections.open").len(), 3);
     assert_eq!(get(&app, "/readyz").await, (200, "ready".to_string()));
@@ -499,7 +536,7 @@ async fn acks_come_while_the_web_api_is_slow() {
         command_payload(DECLARER, ORIGIN, "declare Payments fail"),
     );
     app.slack
-        .wait_for("views.open", |s| {
+        .eventually("views.open", |s| {
             (!s.calls("views.open").is_empty()).then_some(())
         })
         .await;
@@ -615,12 +652,118 @@ async fn link_disabled_is_retried_slowly_until_slack_takes_the_app_again() {
     wait_sockets(&app, 0).await;
     assert_eq!(get(&app, "/readyz").await.0, 503);
     // Retried after the longest backoff (half a minute to a minute), on
-    // the app's clock.
+    // the app's clock: nothing at 29 s, the retry by 60 s.
+    let at = next_reconnect(&app).await;
+    let wait = at - app.clock.now();
+    assert!(
+        wait >= chrono::Duration::seconds(30) && wait <= chrono::Duration::seconds(60),
+        "{wait}"
+    );
     app.clock.advance(Duration::from_secs(29));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(next_reconnect(&app).await, at, "still waiting");
     assert_eq!(app.slack.calls("apps.connections.open").len(), 1);
     app.clock.advance(Duration::from_secs(31));
     socket.wait_open(1).await;
     wait_sockets(&app, 1).await;
     assert_eq!(get(&app, "/readyz").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_connection_silent_for_90_seconds_is_replaced() {
+    use warroom::transport::socket::{IDLE_LIMIT, PING_EVERY};
+    assert_eq!((PING_EVERY.as_secs(), IDLE_LIMIT.as_secs()), (30, 90));
+    let (app, socket) = socket_app(1).await;
+    // The app pings as it connects; the fake still answers that one.
+    socket
+        .wait_until("the app's first ping", |f| {
+            (f.connections()[0].pings >= 1).then_some(())
+        })
+        .await;
+    // Then Slack's host goes silent: the TCP connection stays up, but no
+    // frame comes, not even a pong.
+    socket.silence(0).await;
+
+    // A minute of silence: the app pings again (it still takes the
+    // connection for alive) and keeps it.
+    app.clock.advance(Duration::from_secs(60));
+    socket
+        .wait_until("a ping nobody answers", |f| {
+            (f.connections()[0].unanswered_bytes > 0).then_some(())
+        })
+        .await;
+    assert!(socket.connections()[0].open);
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 1);
+    assert_eq!(app.ctx.readiness.sockets(), 1);
+
+    // More than 90 s without a frame (counted from the last one the app
+    // may have had, at the latest a minute in): taken for dead, closed,
+    // and replaced through apps.connections.open after a backoff on the
+    // app's clock.
+    app.clock.advance(Duration::from_secs(91));
+    let closed = socket
+        .wait_until("the app to close the silent connection", |f| {
+            let c = &f.connections()[0];
+            (!c.open).then(|| c.clone())
+        })
+        .await;
+    assert!(closed.silent);
+    move_clock_to(&app, next_reconnect(&app).await);
+    assert_eq!(socket.wait_open(1).await, [1], "a new connection");
+    wait_sockets(&app, 1).await;
+    assert_eq!(app.slack.calls("apps.connections.open").len(), 2);
+    assert_eq!(get(&app, "/readyz").await.0, 200);
+    // And it serves.
+    let answer = socket.command(1, DECLARER, ORIGIN, "list").await;
+    assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+}
+
+#[tokio::test]
+async fn an_envelope_redelivered_while_its_first_delivery_runs_is_acted_on_once_and_answered_alike()
+{
+    let (app, socket) = socket_app(2).await;
+    let (a, b) = (0, 1);
+    // The first delivery's work (opening the declare form) lasts until the
+    // test lets Slack answer.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    app.slack
+        .fail_next("views.open", Failure::Until(gate.clone()), 1);
+    let payload = command_payload(DECLARER, ORIGIN, "declare Payments fail");
+    let id = socket.envelope(a, "slash_commands", payload.clone());
+    app.slack
+        .eventually("views.open", |s| {
+            (!s.calls("views.open").is_empty()).then_some(())
+        })
+        .await;
+    // No ack yet, so Slack delivers the envelope again, on the other
+    // connection, which stays up: that delivery finds the envelope claimed
+    // and still being acted on, and waits for the first one's reply.
+    socket.deliver(b, &id, "slash_commands", payload, 1);
+    eventually("the redelivery to find the envelope busy", || async {
+        let busy = requests(&app, "socket", "busy").await;
+        if busy == 1 { Ok(()) } else { Err(busy) }
+    })
+    .await;
+    assert!(
+        socket.acks_of(&id).is_empty(),
+        "neither is answered before the work is done"
+    );
+
+    gate.notify_one();
+    let mut acks = socket
+        .wait_until("an ack on each connection", |f| {
+            let acks = f.acks_of(&id);
+            (acks.len() == 2).then_some(acks)
+        })
+        .await;
+    acks.sort_by_key(|ack| ack.conn);
+    assert_eq!((acks[0].conn, acks[1].conn), (a, b));
+    assert_eq!(acks[1].body, acks[0].body, "the same answer");
+    assert_eq!(acks[0].body, json!({"envelope_id": id}), "the form opened");
+    assert_eq!(app.slack.calls("views.open").len(), 1, "one form, not two");
+    assert_eq!(
+        requests(&app, "socket", "duplicate").await,
+        1,
+        "the redelivery answered with the first one's reply"
+    );
+    assert_eq!(requests(&app, "commands", "ok").await, 1, "acted on once");
 }

@@ -1,7 +1,9 @@
 //! Events API deliveries.
 
 use super::{InboundError, lenient};
+use crate::domain::timeline::slack_ts_time;
 use crate::domain::{ChannelId, MessageTs, UserId};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// An Events API delivery.
@@ -28,10 +30,22 @@ pub enum Event {
     /// A message was deleted.
     MessageDeleted { channel: ChannelId, ts: MessageTs },
     /// Someone joined a channel the bot is in (`member_joined_channel`).
-    MemberJoined { channel: ChannelId, user: UserId },
+    /// `at`: when, by Slack's clock (see [`Event::MemberLeft`]).
+    MemberJoined {
+        channel: ChannelId,
+        user: UserId,
+        at: Option<DateTime<Utc>>,
+    },
     /// Someone left, or was removed from, such a channel
-    /// (`member_left_channel`).
-    MemberLeft { channel: ChannelId, user: UserId },
+    /// (`member_left_channel`). `at`: when it happened, by Slack's clock
+    /// (the event's `event_ts`, else the delivery's `event_time`; `None`
+    /// when Slack sent neither): Slack may deliver a join and a leave in
+    /// the opposite order, and the later one by this time wins.
+    MemberLeft {
+        channel: ChannelId,
+        user: UserId,
+        at: Option<DateTime<Utc>>,
+    },
     /// Any other event; recorded, then ignored.
     Other(String),
 }
@@ -59,6 +73,9 @@ struct RawEnvelope {
     challenge: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     event_id: Option<String>,
+    /// When the event happened, in whole seconds.
+    #[serde(default, deserialize_with = "lenient")]
+    event_time: Option<i64>,
     #[serde(default)]
     event: Option<serde_json::Value>,
 }
@@ -81,6 +98,9 @@ struct RawEvent {
     message: Option<RawMessage>,
     #[serde(default, deserialize_with = "lenient")]
     deleted_ts: Option<MessageTs>,
+    /// When the event happened (`1700000000.000100`).
+    #[serde(default, deserialize_with = "lenient")]
+    event_ts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +121,14 @@ struct RawMessage {
 }
 
 impl RawEvent {
-    fn into_event(self) -> Event {
+    /// The typed event; `event_time` is the delivery's, for an event
+    /// without its own `event_ts`.
+    fn into_event(self, event_time: Option<DateTime<Utc>>) -> Event {
+        let at = self
+            .event_ts
+            .as_deref()
+            .and_then(slack_ts_time)
+            .or(event_time);
         let kind = self.kind.unwrap_or_default();
         match (kind.as_str(), self.subtype.as_deref()) {
             ("reaction_added" | "reaction_removed", _) => {
@@ -146,11 +173,13 @@ impl RawEvent {
                         Event::MemberJoined {
                             channel,
                             user: UserId(user),
+                            at,
                         }
                     }
                     (Some(channel), Some(user)) => Event::MemberLeft {
                         channel,
                         user: UserId(user),
+                        at,
                     },
                     _ => Event::Other(format!("{kind} without a channel or user")),
                 }
@@ -177,6 +206,7 @@ impl EventEnvelope {
         let Ok(raw) = serde_json::from_value::<RawEnvelope>(raw) else {
             return EventEnvelope::Other("a body that is not an object".to_string());
         };
+        let event_time = raw.event_time.and_then(|t| DateTime::from_timestamp(t, 0));
         match (
             raw.kind.unwrap_or_default().as_str(),
             raw.challenge,
@@ -189,7 +219,7 @@ impl EventEnvelope {
             ("event_callback", _, Some(event_id), Some(event)) => EventEnvelope::Callback {
                 event_id,
                 event: match serde_json::from_value::<RawEvent>(event) {
-                    Ok(event) => event.into_event(),
+                    Ok(event) => event.into_event(event_time),
                     Err(_) => Event::Other("an event that is not an object".to_string()),
                 },
             },

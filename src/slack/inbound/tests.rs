@@ -184,7 +184,8 @@ fn events_we_act_on() {
         ),
         Event::MemberJoined {
             channel: "C1".into(),
-            user: UserId("U3".into())
+            user: UserId("U3".into()),
+            at: None
         }
     );
     assert_eq!(
@@ -193,9 +194,47 @@ fn events_we_act_on() {
         ),
         Event::MemberLeft {
             channel: "C1".into(),
-            user: UserId("U3".into())
+            user: UserId("U3".into()),
+            at: None
         }
     );
+}
+
+#[test]
+fn member_events_say_when_they_happened() {
+    use serde_json::json;
+    // The event's own `event_ts`, else the delivery's `event_time`.
+    let when = |kind: &str, event_ts: Option<&str>, event_time: Option<i64>| {
+        let mut inner = json!({"type": kind, "user": "U3", "channel": "C1"});
+        if let Some(ts) = event_ts {
+            inner["event_ts"] = json!(ts);
+        }
+        let mut body = json!({"type": "event_callback", "event_id": "Ev1", "event": inner});
+        if let Some(t) = event_time {
+            body["event_time"] = json!(t);
+        }
+        match EventEnvelope::parse(body.to_string().as_bytes()).unwrap() {
+            EventEnvelope::Callback {
+                event: Event::MemberJoined { at, .. } | Event::MemberLeft { at, .. },
+                ..
+            } => at,
+            other => panic!("{other:?}"),
+        }
+    };
+    let at = |secs: i64, micros: u32| chrono::DateTime::from_timestamp(secs, micros * 1000);
+    for kind in ["member_joined_channel", "member_left_channel"] {
+        assert_eq!(
+            when(kind, Some("1795402860.000200"), Some(1_795_402_900)),
+            at(1_795_402_860, 200)
+        );
+        assert_eq!(when(kind, None, Some(1_795_402_900)), at(1_795_402_900, 0));
+        assert_eq!(
+            when(kind, Some("soon"), Some(1_795_402_900)),
+            at(1_795_402_900, 0),
+            "an unreadable event_ts is not used"
+        );
+        assert_eq!(when(kind, None, None), None);
+    }
 }
 
 #[test]
