@@ -33,7 +33,13 @@ fn main() {
         let d = declaration("Load");
         let (incident, _) = ctx
             .store
-            .create_incident(&d, None, now, &"Incident Lead".into(), Default::default())
+            .create_incident(
+                &d,
+                None,
+                now,
+                &warroom::domain::RoleName::new("Incident Lead"),
+                Default::default(),
+            )
             .await
             .unwrap();
         let seeded = Instant::now();

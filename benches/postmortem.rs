@@ -20,9 +20,9 @@ fn main() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
     let at = |i: i64| t0 + chrono::Duration::seconds(i * 3);
     let incident = Incident {
-        number: 42,
+        number: warroom::domain::IncidentNumber::new(42),
         title: "Long incident".into(),
-        severity: "SEV1".into(),
+        severity: warroom::domain::SeverityName::new("SEV1"),
         status: Status::Closed,
         summary: "A long one.".into(),
         security: false,
@@ -35,9 +35,9 @@ fn main() {
         mitigated_at: Some(at(ENTRIES / 2)),
         resolved_at: Some(at(ENTRIES)),
         closed_at: Some(at(ENTRIES)),
-        origin_channel: "C1".into(),
-        announce_channel: "C1".into(),
-        channel_id: Some("C2".into()),
+        origin_channel: warroom::domain::ChannelId::new("C1"),
+        announce_channel: warroom::domain::ChannelId::new("C1"),
+        channel_id: Some(warroom::domain::ChannelId::new("C2")),
         channel_name: Some("inc-42-long-incident".into()),
         board_ts: None,
         announce_ts: None,
@@ -71,11 +71,11 @@ fn main() {
         .collect();
     let comms: Vec<Communication> = (0..200)
         .map(|i| Communication {
-            update_id: i,
+            update_id: warroom::domain::UpdateId::new(i),
             posted_by: UserId("UCAROL".into()),
             recorded_at: at(i * 50),
             text: format!("Update {i}: still working on it."),
-            channel: "C1".into(),
+            channel: warroom::domain::ChannelId::new("C1"),
             audience: "announcement".into(),
             posted_at: Some(at(i * 50)),
             ts: None,
@@ -83,7 +83,7 @@ fn main() {
         .collect();
     let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
     let assignments = [Assignment {
-        role: "Incident Lead".into(),
+        role: warroom::domain::RoleName::new("Incident Lead"),
         user: UserId("UALICE".into()),
     }];
     let templates = Postmortems::load(None).unwrap();

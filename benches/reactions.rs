@@ -76,7 +76,7 @@ fn main() {
         println!("{EVENTS} reaction_added events, {IN_FLIGHT} in flight (sent in {:.2?}):", started.elapsed());
         report("  ack", acks);
         app.wait_idle().await;
-        let entries = app.ctx.store.timeline(1).await.unwrap().iter().filter(|e| e.slack_ts.is_some() && e.fetched).count();
+        let entries = app.ctx.store.timeline(warroom::domain::IncidentNumber::new(1)).await.unwrap().iter().filter(|e| e.slack_ts.is_some() && e.fetched).count();
         println!("timeline entries recorded and fetched: {entries}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     });

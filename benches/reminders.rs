@@ -47,8 +47,8 @@ fn main() {
                 schedule: vec![ScheduleOp::Comms { nudge_at: Some(at), due_at: None }, ScheduleOp::Scribe(None)],
                 ..Effects::default()
             };
-            let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), &"Incident Lead".into(), effects).await.unwrap();
-            ctx.store.record_channel(incident.number, &format!("CLOAD{i}").into(), &format!("inc-{i}")).await.unwrap();
+            let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), &warroom::domain::RoleName::new("Incident Lead"), effects).await.unwrap();
+            ctx.store.record_channel(incident.number, &warroom::domain::ChannelId::new(format!("CLOAD{i}")), &format!("inc-{i}")).await.unwrap();
             due.push((incident.number, at));
         }
         println!("seeded {INCIDENTS} incidents in {:.1?}", seeded.elapsed());
@@ -94,7 +94,7 @@ fn main() {
         let fired: std::collections::HashMap<i64, i64> = rows.into_iter().collect();
         let late: Vec<Duration> = due
             .iter()
-            .map(|(n, at)| Duration::from_millis((fired[n] - at.timestamp_millis()).max(0) as u64))
+            .map(|(n, at)| Duration::from_millis((fired[&n.get()] - at.timestamp_millis()).max(0) as u64))
             .collect();
         let twice = app.count("SELECT COUNT(*) FROM (SELECT incident_number FROM timeline_entries WHERE kind = 'reminder' GROUP BY incident_number HAVING COUNT(*) > 1)").await;
         report(&format!("lateness of {INCIDENTS} reminders (due → fired)"), late);

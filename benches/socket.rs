@@ -105,7 +105,7 @@ fn main() {
         let notes: Vec<_> = (0..N).map(|i| command_payload(DECLARER, &room, &format!("note burst {i}"))).collect();
         report(&format!("  slash_commands /incident note, {IN_FLIGHT} in flight"), run(&socket, conn, "slash_commands", notes, IN_FLIGHT).await);
         app.wait_idle().await;
-        let entries = app.ctx.store.timeline(1).await.unwrap().len();
+        let entries = app.ctx.store.timeline(warroom::domain::IncidentNumber::new(1)).await.unwrap().len();
         println!("timeline entries: {entries} (declaration, role, {} tags, {} notes)", 2 * N, 2 * N);
     });
 }

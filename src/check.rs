@@ -3,6 +3,7 @@
 //! succeeds only when every check passes.
 
 use crate::config::Settings;
+use crate::domain::ChannelId;
 use crate::slack::probe::{BOT_SCOPES, ChannelInfo, Probe, ProbeError};
 use std::collections::BTreeSet;
 
@@ -144,7 +145,7 @@ fn scopes(granted: &BTreeSet<String>) -> Line {
     }
 }
 
-fn announce(id: &str, info: &ChannelInfo, granted: &BTreeSet<String>) -> Line {
+fn announce(id: &ChannelId, info: &ChannelInfo, granted: &BTreeSet<String>) -> Line {
     let name = &info.name;
     if info.is_archived {
         Line::fail(format!(
@@ -240,16 +241,19 @@ mod tests {
             is_member: false,
         };
         let all = set(BOT_SCOPES);
-        assert!(announce("C1", &public, &all).ok, "chat:write.public");
-        assert!(!announce("C1", &public, &set(&["chat:write"])).ok);
+        assert!(
+            announce(&ChannelId::new("C1"), &public, &all).ok,
+            "chat:write.public"
+        );
+        assert!(!announce(&ChannelId::new("C1"), &public, &set(&["chat:write"])).ok);
         let private = ChannelInfo {
             is_private: true,
             ..public.clone()
         };
-        assert!(!announce("C1", &private, &all).ok);
+        assert!(!announce(&ChannelId::new("C1"), &private, &all).ok);
         assert!(
             announce(
-                "C1",
+                &ChannelId::new("C1"),
                 &ChannelInfo {
                     is_member: true,
                     ..private
@@ -263,7 +267,7 @@ mod tests {
             is_member: true,
             ..public
         };
-        let line = announce("C1", &archived, &all);
+        let line = announce(&ChannelId::new("C1"), &archived, &all);
         assert!(!line.ok && line.text.contains("archived"), "{line}");
     }
 }

@@ -70,7 +70,7 @@ pub async fn command(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError> {
                 return Ok(Reply::Malformed("malformed slash command"));
             }
         };
-        tracing::Span::current().record("user", cmd.user_id.as_str());
+        tracing::Span::current().record("user", cmd.user.as_str());
         let reply = service::command(ctx, &cmd)
             .await
             .map_err(|e| failed(ctx, "commands", e))?;

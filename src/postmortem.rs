@@ -24,7 +24,9 @@
 
 use crate::domain::comms::Communication;
 use crate::domain::metrics::{human, metrics};
-use crate::domain::{Assignment, ChannelId, Entry, EntryKind, Incident, RoleCatalog, holders};
+use crate::domain::{
+    Assignment, ChannelId, Entry, EntryKind, Incident, RoleCatalog, UserId, holders,
+};
 use crate::slack::text::{Names, mentioned_ids, to_markdown};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -190,20 +192,20 @@ pub fn ids_to_name(
     assignments: &[Assignment],
     timeline: &[Entry],
     communications: &[Communication],
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<UserId>, Vec<ChannelId>) {
     let mut users = std::collections::BTreeSet::new();
     let mut channels = std::collections::BTreeSet::new();
-    users.insert(incident.declared_by.0.clone());
-    users.extend(assignments.iter().map(|a| a.user.0.clone()));
-    channels.extend(incident.channel_id.iter().map(ChannelId::to_string));
+    users.insert(incident.declared_by.clone());
+    users.extend(assignments.iter().map(|a| a.user.clone()));
+    channels.extend(incident.channel_id.iter().cloned());
     let mut texts: Vec<&str> = Vec::new();
     for e in timeline {
-        users.extend(e.author.iter().map(|u| u.0.clone()));
+        users.extend(e.author.iter().cloned());
         texts.push(&e.text);
     }
     for c in communications {
-        users.insert(c.posted_by.0.clone());
-        channels.insert(c.channel.to_string());
+        users.insert(c.posted_by.clone());
+        channels.insert(c.channel.clone());
         texts.push(&c.text);
     }
     for t in texts {
@@ -236,7 +238,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
     Draft {
         incident: IncidentView {
             reference: i.reference(),
-            number: i.number,
+            number: i.number.get(),
             title: i.title.clone(),
             severity: i.severity.to_string(),
             status: i.status.to_string(),
@@ -282,7 +284,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             .iter()
             .map(|r| RoleView {
                 role: r.name.to_string(),
-                holders: holders(f.assignments, &r.name)
+                holders: holders(f.assignments, r.name.as_str())
                     .iter()
                     .map(|u| names.user(&u.0))
                     .collect(),
@@ -335,7 +337,7 @@ pub fn draft(f: &Facts<'_>) -> Draft {
             .iter()
             .map(|c| CommLine {
                 when: fmt(c.posted_at.unwrap_or(c.recorded_at)),
-                r#where: names.channel(&c.channel),
+                r#where: names.channel(c.channel.as_str()),
                 audience: c.audience.clone(),
                 by: names.user(&c.posted_by.0),
                 text: md(&c.text),
@@ -385,12 +387,12 @@ impl Postmortems {
 
 /// A made-up incident with every field set, to try a template on.
 fn sample() -> Draft {
-    use crate::domain::{Status, UserId};
+    use crate::domain::{IncidentNumber, RoleName, SeverityName, Status};
     let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
     let incident = Incident {
-        number: 1,
+        number: IncidentNumber::new(1),
         title: "Sample".into(),
-        severity: "SEV1".into(),
+        severity: SeverityName::new("SEV1"),
         status: Status::Closed,
         summary: "Sample summary".into(),
         security: false,
@@ -403,9 +405,9 @@ fn sample() -> Draft {
         mitigated_at: Some(t),
         resolved_at: Some(t),
         closed_at: Some(t),
-        origin_channel: "C1".into(),
-        announce_channel: "C1".into(),
-        channel_id: Some("C2".into()),
+        origin_channel: ChannelId::new("C1"),
+        announce_channel: ChannelId::new("C1"),
+        channel_id: Some(ChannelId::new("C2")),
         channel_name: Some("inc-1-sample".into()),
         board_ts: None,
         announce_ts: None,
@@ -433,11 +435,11 @@ fn sample() -> Draft {
         entry(3, EntryKind::Update),
     ];
     let comms = [Communication {
-        update_id: 1,
+        update_id: crate::domain::UpdateId::new(1),
         posted_by: UserId("U1".into()),
         recorded_at: t,
         text: "update".into(),
-        channel: "C1".into(),
+        channel: ChannelId::new("C1"),
         audience: "announcement".into(),
         posted_at: Some(t),
         ts: None,
@@ -447,7 +449,7 @@ fn sample() -> Draft {
     draft(&Facts {
         incident: &incident,
         assignments: &[Assignment {
-            role: "Incident Lead".into(),
+            role: RoleName::new("Incident Lead"),
             user: UserId("U1".into()),
         }],
         roles: &roles,

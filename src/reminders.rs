@@ -110,14 +110,18 @@ async fn step(ctx: &Ctx) -> Result<bool, StoreError> {
 pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
     let now = ctx.clock.now();
     let due = ctx.store.due_reminders(now, BATCH).await?;
-    let firm: HashSet<i64> = due
+    let firm: HashSet<crate::domain::IncidentNumber> = due
         .iter()
         .filter(|d| d.kind == ReminderKind::Due)
         .map(|d| d.incident)
         .collect();
     let mut sent = 0;
     for d in &due {
-        let span = tracing::info_span!("reminder", incident = d.incident, kind = d.kind.as_str());
+        let span = tracing::info_span!(
+            "reminder",
+            incident = d.incident.get(),
+            kind = d.kind.as_str()
+        );
         let c = ctx.settings.cadence(&d.severity);
         let next = Schedule::after_firing(d.kind, now, &c);
         let effects = if d.kind == ReminderKind::Nudge && firm.contains(&d.incident) {
@@ -160,7 +164,11 @@ pub async fn fire_checklists_due(ctx: &Ctx) -> Result<usize, StoreError> {
     let now = ctx.clock.now();
     let mut sent = 0;
     for d in ctx.store.due_checklists(now, BATCH).await? {
-        let span = tracing::info_span!("checklist", incident = d.incident, checklist = d.id);
+        let span = tracing::info_span!(
+            "checklist",
+            incident = d.incident.get(),
+            checklist = d.id.get()
+        );
         let Some(list) = ctx.store.checklist(d.id).await? else {
             continue;
         };
@@ -254,7 +262,7 @@ pub async fn fire_followups_due(ctx: &Ctx) -> Result<usize, StoreError> {
             }],
             jobs: vec![crate::queue::Job::Notice {
                 channel: None,
-                user: f.owner.0.clone(),
+                user: f.owner.clone(),
                 text,
             }],
             ..crate::store::Effects::default()

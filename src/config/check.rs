@@ -13,6 +13,7 @@ use super::{
 use crate::domain::permissions::{Allowed, Permission, Permissions};
 use crate::domain::{RoleCatalog, SeverityCatalog, SeverityLevel};
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Turns a problem with the value of `key` into the error that names it.
@@ -57,7 +58,7 @@ impl Settings {
             .0;
         let announce_channel = match &raw.announce_channel {
             None => None,
-            Some(c) => Some(ChannelId::parse(c).map(|c| c.0).ok_or_else(|| {
+            Some(c) => Some(ChannelId::parse(c).ok_or_else(|| {
                 key_error(
                     "announce_channel",
                     format!(
@@ -66,13 +67,15 @@ impl Settings {
                 )
             })?),
         };
+        let mut audiences = BTreeMap::new();
         for (name, channel) in &raw.audiences {
-            if ChannelId::parse(channel).is_none() {
+            let Some(id) = ChannelId::parse(channel) else {
                 return Err(key_error(
                     &format!("audiences.{name}"),
                     format!("not a channel ID like C0123ABCD: `{channel}`"),
                 ));
-            }
+            };
+            audiences.insert(name.clone(), id);
         }
         check_reminders(&raw.reminders)?;
         let slack_call_timeout = within(
@@ -107,7 +110,11 @@ impl Settings {
                 "longer than 24 roles (the role board holds 24)",
             ));
         }
-        if raw.roles.iter().any(|role| role.name.chars().count() > 100) {
+        if raw
+            .roles
+            .iter()
+            .any(|role| role.name.as_str().chars().count() > 100)
+        {
             return Err(key_error(
                 "roles",
                 "naming a role longer than 100 characters",
@@ -192,7 +199,7 @@ impl Settings {
             timeline,
             postmortem: raw.postmortem,
             permissions,
-            audiences: raw.audiences,
+            audiences,
             incidents: raw.incidents,
             private_incidents: raw.private_incidents,
             bridge,
@@ -254,9 +261,9 @@ fn check_level(level: &SeverityLevel, r: &Reminders) -> Result<(), ConfigError> 
             "later than its comms_due_after",
         ));
     }
-    if level.name.trim().is_empty()
-        || level.name.chars().count() > 75
-        || level.name.contains(char::is_whitespace)
+    if level.name.as_str().trim().is_empty()
+        || level.name.as_str().chars().count() > 75
+        || level.name.as_str().contains(char::is_whitespace)
     {
         return Err(key_error(
             "severities",

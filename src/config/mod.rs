@@ -76,7 +76,7 @@ pub struct Settings {
     /// the workers are stopped anyway.
     pub shutdown_grace: Duration,
     pub log: LogSettings,
-    pub announce_channel: Option<String>,
+    pub announce_channel: Option<crate::domain::ChannelId>,
     pub timezone: chrono_tz::Tz,
     pub slack_api_url: String,
     /// Pace Web API calls to Slack's published tiers before sending them
@@ -103,7 +103,7 @@ pub struct Settings {
     pub postmortem: PostmortemSettings,
     /// Who may close, assign, change the severity and tag.
     pub permissions: Permissions,
-    pub audiences: BTreeMap<String, String>,
+    pub audiences: BTreeMap<String, crate::domain::ChannelId>,
     pub incidents: IncidentSettings,
     pub private_incidents: PrivateIncidents,
     /// The bridge link of each incident (`bridge.url_template`), if any.
@@ -145,8 +145,8 @@ fn variable_of(key: &str) -> String {
 
 impl Settings {
     /// The cadence of a severity level: its own overrides, else `reminders.*`.
-    pub fn cadence(&self, severity: &str) -> crate::domain::comms::Cadence {
-        let level = self.severities.resolve(severity).ok();
+    pub fn cadence(&self, severity: &crate::domain::SeverityName) -> crate::domain::comms::Cadence {
+        let level = self.severities.resolve(severity.as_str()).ok();
         let r = &self.reminders;
         let pick = |own: Option<std::time::Duration>, default: std::time::Duration| {
             chrono::Duration::from_std(own.unwrap_or(default)).unwrap_or(chrono::Duration::MAX)

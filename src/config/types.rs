@@ -74,17 +74,17 @@ impl TryFrom<&str> for ApiUrl {
 
 /// A Slack channel ID (`C…`, or `G…` for an old private channel), not a
 /// name.
-pub(super) struct ChannelId(pub String);
+pub(super) struct ChannelId;
 
 impl ChannelId {
     /// `None` when `s` is none; the refusal is the caller's, which knows
     /// what a mistaken value there most likely was.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<crate::domain::ChannelId> {
         let valid = s.len() >= 2
             && s.starts_with(['C', 'G'])
             && s.chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        valid.then(|| Self(s.to_string()))
+        valid.then(|| crate::domain::ChannelId::new(s))
     }
 }
 

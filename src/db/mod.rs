@@ -15,6 +15,7 @@ mod bounds;
 mod postgres;
 mod read;
 mod sqlite;
+mod types;
 
 pub(crate) use bounds::sql_impl;
 pub use postgres::PostgresStore;

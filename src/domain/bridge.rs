@@ -58,9 +58,15 @@ mod tests {
     #[test]
     fn fills_in_the_number_or_keeps_a_fixed_room() {
         let t = BridgeTemplate::parse("https://meet.example.com/inc-{number}").unwrap();
-        assert_eq!(t.url(7), "https://meet.example.com/inc-7");
+        assert_eq!(
+            t.url(crate::domain::IncidentNumber::new(7)),
+            "https://meet.example.com/inc-7"
+        );
         let fixed = BridgeTemplate::parse(" https://zoom.example.com/j/123 ").unwrap();
-        assert_eq!(fixed.url(7), "https://zoom.example.com/j/123");
+        assert_eq!(
+            fixed.url(crate::domain::IncidentNumber::new(7)),
+            "https://zoom.example.com/j/123"
+        );
     }
 
     #[test]

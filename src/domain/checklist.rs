@@ -115,7 +115,7 @@ impl Tasks {
 /// One holder's checklist for one role in one incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checklist {
-    pub id: i64,
+    pub id: super::ChecklistId,
     pub incident: super::IncidentNumber,
     pub role: super::RoleName,
     pub holder: UserId,
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn every_default_role_has_tasks_and_they_are_valid() {
         for role in super::super::RoleCatalog::defaults() {
-            let t = super::super::roles::default_tasks(&role.name);
+            let t = super::super::roles::default_tasks(role.name.as_str());
             assert!(!t.is_empty(), "{}", role.name);
             assert_eq!(t.check(), Ok(()), "{}", role.name);
         }

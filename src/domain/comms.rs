@@ -244,7 +244,7 @@ pub struct Destination {
 /// One line of the communications timeline: an update at one place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Communication {
-    pub update_id: i64,
+    pub update_id: crate::domain::UpdateId,
     pub posted_by: crate::domain::UserId,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     pub text: String,

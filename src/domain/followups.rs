@@ -59,7 +59,7 @@ impl Scope {
 /// A stored follow-up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Followup {
-    pub id: i64,
+    pub id: super::FollowupId,
     pub incident: IncidentNumber,
     /// As typed, in Slack's format.
     pub text: String,
@@ -223,8 +223,8 @@ mod tests {
     #[test]
     fn overdue_is_open_and_past_its_date() {
         let f = Followup {
-            id: 1,
-            incident: 1,
+            id: crate::domain::FollowupId::new(1),
+            incident: crate::domain::IncidentNumber::new(1),
             text: "x".into(),
             owner: UserId("U1".into()),
             due: Some(date("2026-12-01")),

@@ -120,14 +120,14 @@ impl Stats {
             .iter()
             .map(|l| {
                 (
-                    l.name.clone(),
+                    l.name.to_string(),
                     incidents.iter().filter(|i| i.severity == l.name).count(),
                 )
             })
             .collect();
         let other_levels = incidents
             .iter()
-            .filter(|i| levels.resolve(&i.severity).is_err())
+            .filter(|i| levels.resolve(i.severity.as_str()).is_err())
             .count();
         let all: Vec<_> = incidents.iter().map(metrics).collect();
         let times = ["time to detect", "time to mitigate", "time to resolve"]

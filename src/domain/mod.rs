@@ -23,9 +23,6 @@ pub use severity::{SeverityCatalog, SeverityLevel};
 pub use severity_matrix::{Assessment, SeverityMatrix};
 pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
 
-/// An incident's number: 1, 2, 3, … in declaration order.
-pub type IncidentNumber = i64;
-
 /// Where an incident stands in its lifecycle (detect → … → resolve → review).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,14 +75,13 @@ impl FromStr for Status {
     }
 }
 
-/// A Slack user id (`U…`/`W…`), kept opaque. How Slack mentions one
-/// (`UserId::mention`) lives in `slack::render`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct UserId(pub String);
-
 /// A plain string newtype (a Slack id, a configured name), so one kind
-/// cannot be passed where another is expected. Transparent in JSON; the
-/// store binds and reads it as text.
+/// cannot be passed where another is expected: no `Deref` to `str`, no
+/// conversion from `&str` nor comparison with one, so a `&str` parameter
+/// takes none of them and none takes a `&str`. Made where the text enters
+/// (`slack::inbound`, the Web API's answers, the configuration, the
+/// store's rows) with `new`. Transparent in JSON; the store binds and reads
+/// it as text.
 macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -94,6 +90,10 @@ macro_rules! text_newtype {
         pub struct $name(pub String);
 
         impl $name {
+            pub fn new(text: impl Into<String>) -> Self {
+                $name(text.into())
+            }
+
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -104,66 +104,66 @@ macro_rules! text_newtype {
                 f.write_str(&self.0)
             }
         }
+    };
+}
 
-        /// Reads as its text where a `&str` is still taken (the Slack
-        /// client's methods): what takes this type cannot be given another.
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
+/// A number newtype (an incident's number, a follow-up's id, …), so one
+/// kind of number cannot be passed for another. Transparent in JSON; the
+/// store binds and reads it as an integer (`get`, `new`).
+macro_rules! number_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub const fn new(n: i64) -> Self {
+                $name(n)
+            }
+
+            pub const fn get(self) -> i64 {
+                self.0
             }
         }
 
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
             }
         }
 
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                $name(s)
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
-            }
-        }
-
-        impl PartialEq<String> for $name {
-            fn eq(&self, other: &String) -> bool {
-                self.0 == *other
-            }
-        }
-
-        impl PartialEq<$name> for String {
-            fn eq(&self, other: &$name) -> bool {
-                *self == other.0
-            }
-        }
-
-        impl PartialEq<$name> for &str {
-            fn eq(&self, other: &$name) -> bool {
-                *self == other.0
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name(s.to_string())
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
             }
         }
     };
 }
 
+number_newtype!(
+    /// An incident's number: 1, 2, 3, … in declaration order.
+    IncidentNumber
+);
+number_newtype!(
+    /// A follow-up's id.
+    FollowupId
+);
+number_newtype!(
+    /// A status update's id.
+    UpdateId
+);
+number_newtype!(
+    /// A role checklist's id.
+    ChecklistId
+);
+
+text_newtype!(
+    /// A Slack user id (`U…`/`W…`), kept opaque. How Slack mentions one
+    /// (`UserId::mention`) lives in `slack::render`.
+    UserId
+);
 text_newtype!(
     /// A Slack conversation id (`C…`, `G…`, `D…`), kept opaque.
     ChannelId
@@ -182,12 +182,6 @@ text_newtype!(
     /// the message's id. Kept opaque.
     MessageTs
 );
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// An incident as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -257,7 +251,7 @@ pub fn lead(incident: &Incident, assignments: &[Assignment]) -> UserId {
 pub fn holders<'a>(assignments: &'a [Assignment], role: &str) -> Vec<&'a UserId> {
     assignments
         .iter()
-        .filter(|a| a.role == role)
+        .filter(|a| a.role.as_str() == role)
         .map(|a| &a.user)
         .collect()
 }
@@ -331,18 +325,32 @@ mod tests {
     #[test]
     fn channel_names_follow_slack_rules() {
         assert_eq!(
-            channel_name(7, "Checkout API returns 500s!", false, 1),
+            channel_name(
+                IncidentNumber::new(7),
+                "Checkout API returns 500s!",
+                false,
+                1
+            ),
             "inc-7-checkout-api-returns-500s"
         );
-        assert_eq!(channel_name(7, "DB down", true, 1), "drill-7-db-down");
-        assert_eq!(channel_name(7, "DB down", false, 3), "inc-7-db-down-3");
-        assert_eq!(channel_name(12, "   ", false, 1), "inc-12");
         assert_eq!(
-            channel_name(12, "Überlast — Café", false, 1),
+            channel_name(IncidentNumber::new(7), "DB down", true, 1),
+            "drill-7-db-down"
+        );
+        assert_eq!(
+            channel_name(IncidentNumber::new(7), "DB down", false, 3),
+            "inc-7-db-down-3"
+        );
+        assert_eq!(
+            channel_name(IncidentNumber::new(12), "   ", false, 1),
+            "inc-12"
+        );
+        assert_eq!(
+            channel_name(IncidentNumber::new(12), "Überlast — Café", false, 1),
             "inc-12-berlast-caf"
         );
         let long = "x".repeat(200);
-        let name = channel_name(123, &long, false, 12);
+        let name = channel_name(IncidentNumber::new(123), &long, false, 12);
         assert_eq!(name.len(), MAX_CHANNEL_NAME);
         assert!(name.ends_with("-12"));
         assert!(

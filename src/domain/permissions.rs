@@ -67,7 +67,7 @@ pub enum AllowedError {
 
 impl Allowed {
     pub fn roles(names: &[&str]) -> Self {
-        Allowed::Roles(names.iter().map(|n| RoleName::from(*n)).collect())
+        Allowed::Roles(names.iter().map(|n| RoleName::new(*n)).collect())
     }
 
     /// Reads a configured list: `anyone` alone, or exact role names from
@@ -81,7 +81,7 @@ impl Allowed {
             _ => {
                 let mut roles: Vec<RoleName> = Vec::new();
                 for name in list {
-                    let Some(role) = catalog.get(name) else {
+                    let Some(role) = catalog.get(&RoleName::new(name.as_str())) else {
                         return Err(AllowedError::Unknown {
                             given: name.clone(),
                             known: catalog.names().join(", "),
@@ -156,7 +156,7 @@ pub fn may(
         Allowed::Anyone => true,
         Allowed::Roles(roles) => roles
             .iter()
-            .any(|role| holders_of(incident, assignments, role).contains(user)),
+            .any(|role| holders_of(incident, assignments, role.as_str()).contains(user)),
     }
 }
 
@@ -207,7 +207,12 @@ pub fn who_may(
         Allowed::Roles(roles) => Some(
             roles
                 .iter()
-                .map(|role| (role.clone(), holders_of(incident, assignments, role)))
+                .map(|role| {
+                    (
+                        role.clone(),
+                        holders_of(incident, assignments, role.as_str()),
+                    )
+                })
                 .collect(),
         ),
     };
@@ -286,9 +291,9 @@ mod tests {
     fn incident() -> Incident {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
         Incident {
-            number: 4,
+            number: crate::domain::IncidentNumber::new(4),
             title: "Checkout errors".into(),
-            severity: "SEV2".into(),
+            severity: crate::domain::SeverityName::new("SEV2"),
             status: Status::Investigating,
             summary: String::new(),
             security: false,
@@ -301,9 +306,9 @@ mod tests {
             mitigated_at: None,
             resolved_at: None,
             closed_at: None,
-            origin_channel: "CGENERAL".into(),
-            announce_channel: "CGENERAL".into(),
-            channel_id: Some("CROOM".into()),
+            origin_channel: crate::domain::ChannelId::new("CGENERAL"),
+            announce_channel: crate::domain::ChannelId::new("CGENERAL"),
+            channel_id: Some(crate::domain::ChannelId::new("CROOM")),
             channel_name: None,
             board_ts: None,
             announce_ts: None,
@@ -317,7 +322,7 @@ mod tests {
         pairs
             .iter()
             .map(|(role, user)| Assignment {
-                role: (*role).into(),
+                role: RoleName::new(*role),
                 user: UserId(user.to_string()),
             })
             .collect()

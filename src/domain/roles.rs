@@ -25,7 +25,7 @@ impl Role {
     pub fn tasks(&self) -> Tasks {
         self.tasks
             .clone()
-            .unwrap_or_else(|| default_tasks(&self.name))
+            .unwrap_or_else(|| default_tasks(self.name.as_str()))
     }
 }
 
@@ -148,14 +148,14 @@ impl RoleCatalog {
     pub fn new(roles: Vec<Role>) -> Result<Self, CatalogError> {
         let mut seen = std::collections::HashSet::new();
         for r in &roles {
-            if norm(&r.name).is_empty() {
+            if norm(r.name.as_str()).is_empty() {
                 return Err(CatalogError::Empty);
             }
-            if !seen.insert(norm(&r.name)) {
+            if !seen.insert(norm(r.name.as_str())) {
                 return Err(CatalogError::Duplicate(r.name.to_string()));
             }
         }
-        if !roles.iter().any(|r| r.name == INCIDENT_LEAD) {
+        if !roles.iter().any(|r| r.name.as_str() == INCIDENT_LEAD) {
             return Err(CatalogError::MissingIncidentLead);
         }
         Ok(Self { roles })
@@ -164,7 +164,7 @@ impl RoleCatalog {
     /// The six roles of the incident process (see docs/process.md).
     pub fn defaults() -> Vec<Role> {
         let role = |name: &str, multiple, duty: &str| Role {
-            name: RoleName::from(name),
+            name: RoleName::new(name),
             multiple,
             duty: duty.to_string(),
             tasks: None,
@@ -199,15 +199,15 @@ impl RoleCatalog {
         self.roles.iter()
     }
 
-    pub fn get(&self, exact: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.name == exact)
+    pub fn get(&self, exact: &RoleName) -> Option<&Role> {
+        self.roles.iter().find(|r| r.name == *exact)
     }
 
     /// Finds a role from what someone typed: any case, with or without spaces
     /// or dashes, or an unambiguous prefix (`tech-lead`, `scribe`, `comms`).
     pub fn resolve(&self, given: &str) -> Result<&Role, RoleError> {
         let g = norm(given);
-        if let Some(r) = self.roles.iter().find(|r| norm(&r.name) == g) {
+        if let Some(r) = self.roles.iter().find(|r| norm(r.name.as_str()) == g) {
             return Ok(r);
         }
         let words: Vec<String> = given
@@ -219,9 +219,10 @@ impl RoleCatalog {
             .roles
             .iter()
             .filter(|r| {
-                let name_words: Vec<String> = r.name.split_whitespace().map(norm).collect();
+                let name_words: Vec<String> =
+                    r.name.as_str().split_whitespace().map(norm).collect();
                 !g.is_empty()
-                    && (norm(&r.name).starts_with(&g)
+                    && (norm(r.name.as_str()).starts_with(&g)
                         || (words.len() == name_words.len()
                             && words
                                 .iter()
@@ -262,11 +263,20 @@ mod tests {
     #[test]
     fn resolves_names_loosely() {
         let c = catalog();
-        assert_eq!(c.resolve("scribe").unwrap().name, "Scribe");
-        assert_eq!(c.resolve("incident-lead").unwrap().name, INCIDENT_LEAD);
-        assert_eq!(c.resolve("TechnicalLead").unwrap().name, "Technical Lead");
-        assert_eq!(c.resolve("tech-lead").unwrap().name, "Technical Lead");
-        assert_eq!(c.resolve("comm").unwrap().name, COMMUNICATION_LEAD);
+        assert_eq!(c.resolve("scribe").unwrap().name.as_str(), "Scribe");
+        assert_eq!(
+            c.resolve("incident-lead").unwrap().name.as_str(),
+            INCIDENT_LEAD
+        );
+        assert_eq!(
+            c.resolve("TechnicalLead").unwrap().name.as_str(),
+            "Technical Lead"
+        );
+        assert_eq!(
+            c.resolve("tech-lead").unwrap().name.as_str(),
+            "Technical Lead"
+        );
+        assert_eq!(c.resolve("comm").unwrap().name.as_str(), COMMUNICATION_LEAD);
         assert!(matches!(
             c.resolve("tech"),
             Err(RoleError::Ambiguous { .. })

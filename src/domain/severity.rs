@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeverityLevel {
-    pub name: String,
+    pub name: super::SeverityName,
     pub description: String,
     /// Overrides `reminders.comms_nudge_after` for this level.
     #[serde(default, with = "humantime_serde")]
@@ -40,7 +40,7 @@ impl SeverityCatalog {
 
     pub fn defaults() -> Vec<SeverityLevel> {
         let level = |name: &str, description: &str| SeverityLevel {
-            name: name.to_string(),
+            name: super::SeverityName::new(name),
             description: description.to_string(),
             comms_nudge_after: None,
             comms_due_after: None,
@@ -69,7 +69,7 @@ impl SeverityCatalog {
         self.levels
             .iter()
             .find(|l| {
-                let n = l.name.to_ascii_lowercase();
+                let n = l.name.as_str().to_ascii_lowercase();
                 n == g || n.strip_prefix("sev") == Some(g.as_str())
             })
             .ok_or_else(|| UnknownSeverity {
@@ -91,10 +91,10 @@ mod tests {
     #[test]
     fn resolves_levels() {
         let c = SeverityCatalog::new(SeverityCatalog::defaults()).unwrap();
-        assert_eq!(c.resolve("sev1").unwrap().name, "SEV1");
-        assert_eq!(c.resolve("2").unwrap().name, "SEV2");
+        assert_eq!(c.resolve("sev1").unwrap().name.as_str(), "SEV1");
+        assert_eq!(c.resolve("2").unwrap().name.as_str(), "SEV2");
         assert!(c.resolve("SEV9").is_err());
-        assert_eq!(c.least_severe().name, "SEV3");
+        assert_eq!(c.least_severe().name.as_str(), "SEV3");
         assert!(SeverityCatalog::new(vec![]).is_none());
     }
 }

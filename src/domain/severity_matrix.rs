@@ -2,6 +2,7 @@
 //! in the declare form, and the level their answers suggest. Pure.
 
 use super::SeverityCatalog;
+use super::SeverityName;
 use serde::Deserialize;
 
 /// The answers to the two questions, as stored with an incident.
@@ -85,7 +86,7 @@ pub struct SeverityMatrix {
     impacts: Vec<String>,
     urgencies: Vec<String>,
     /// `cells[impact][urgency]`: a level name as spelled in `severities`.
-    cells: Vec<Vec<String>>,
+    cells: Vec<Vec<SeverityName>>,
 }
 
 impl SeverityMatrix {
@@ -111,7 +112,8 @@ impl SeverityMatrix {
             list.iter()
                 .position(|x| x.eq_ignore_ascii_case(name.trim()))
         };
-        let mut cells: Vec<Vec<Option<String>>> = vec![vec![None; urgencies.len()]; impacts.len()];
+        let mut cells: Vec<Vec<Option<SeverityName>>> =
+            vec![vec![None; urgencies.len()]; impacts.len()];
         for rule in raw.rules {
             let i = find(&impacts, &rule.impact)
                 .ok_or_else(|| MatrixError::UnknownImpact(rule.impact.clone()))?;
@@ -165,10 +167,10 @@ impl SeverityMatrix {
     }
 
     /// The level the matrix suggests for these answers.
-    pub fn suggest(&self, a: &Assessment) -> Option<&str> {
+    pub fn suggest(&self, a: &Assessment) -> Option<&SeverityName> {
         let i = self.impacts.iter().position(|x| *x == a.impact)?;
         let u = self.urgencies.iter().position(|x| *x == a.urgency)?;
-        Some(self.cells[i][u].as_str())
+        Some(&self.cells[i][u])
     }
 }
 
@@ -176,14 +178,12 @@ impl SeverityMatrix {
 /// matrix's suggestion; otherwise nothing (the form asks for more).
 pub fn decide(
     matrix: &SeverityMatrix,
-    chosen: Option<&str>,
+    chosen: Option<&SeverityName>,
     assessment: Option<&Assessment>,
-) -> Option<String> {
-    chosen.map(str::to_string).or_else(|| {
-        assessment
-            .and_then(|a| matrix.suggest(a))
-            .map(str::to_string)
-    })
+) -> Option<SeverityName> {
+    chosen
+        .or_else(|| assessment.and_then(|a| matrix.suggest(a)))
+        .cloned()
 }
 
 #[cfg(test)]
@@ -211,7 +211,11 @@ mod tests {
             ("Internal only", "No deadline", "SEV3"),
         ] {
             let a = m.assess(impact, urgency).unwrap();
-            assert_eq!(m.suggest(&a), Some(want), "{impact} × {urgency}");
+            assert_eq!(
+                m.suggest(&a).map(|l| l.as_str()),
+                Some(want),
+                "{impact} × {urgency}"
+            );
         }
         assert_eq!(m.assess("Everyone", "Stable"), None);
     }
@@ -220,8 +224,11 @@ mod tests {
     fn the_override_wins_over_the_suggestion() {
         let m = default_matrix();
         let a = m.assess("Internal only", "No deadline").unwrap();
-        assert_eq!(decide(&m, Some("SEV1"), Some(&a)).as_deref(), Some("SEV1"));
-        assert_eq!(decide(&m, None, Some(&a)).as_deref(), Some("SEV3"));
+        assert_eq!(
+            decide(&m, Some(&SeverityName::new("SEV1")), Some(&a)),
+            Some(SeverityName::new("SEV1"))
+        );
+        assert_eq!(decide(&m, None, Some(&a)), Some(SeverityName::new("SEV3")));
         assert_eq!(decide(&m, None, None), None);
     }
 
@@ -231,7 +238,7 @@ mod tests {
         raw.rules[0].severity = "sev2".into();
         let m = SeverityMatrix::new(raw, &levels()).unwrap();
         let a = m.assess("All customers", "Getting worse").unwrap();
-        assert_eq!(m.suggest(&a), Some("SEV2"));
+        assert_eq!(m.suggest(&a).map(|l| l.as_str()), Some("SEV2"));
     }
 
     #[test]

@@ -179,7 +179,8 @@ impl SummaryWindow {
     }
 }
 
-pub fn slack_ts_time(ts: &str) -> Option<DateTime<Utc>> {
+pub fn slack_ts_time(ts: &super::MessageTs) -> Option<DateTime<Utc>> {
+    let ts = ts.as_str();
     let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
     let secs: i64 = secs.parse().ok()?;
     let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
@@ -192,17 +193,17 @@ mod tests {
 
     #[test]
     fn slack_timestamps() {
-        let t = slack_ts_time("1700000000.000100").unwrap();
+        let t = slack_ts_time(&crate::domain::MessageTs::new("1700000000.000100")).unwrap();
         assert_eq!(t.timestamp(), 1_700_000_000);
         assert_eq!(t.timestamp_subsec_micros(), 100);
         assert_eq!(
-            slack_ts_time("1700000000.5")
+            slack_ts_time(&crate::domain::MessageTs::new("1700000000.5"))
                 .unwrap()
                 .timestamp_subsec_millis(),
             500
         );
-        assert!(slack_ts_time("soon").is_none());
-        assert!(slack_ts_time("").is_none());
+        assert!(slack_ts_time(&crate::domain::MessageTs::new("soon")).is_none());
+        assert!(slack_ts_time(&crate::domain::MessageTs::new("")).is_none());
     }
 
     #[test]

@@ -75,7 +75,10 @@ enum RunError {
     Unowned { kind: &'static str },
     /// A status update's post that is no longer recorded.
     #[error("status update {update_id} has no post to {channel} recorded")]
-    NoPost { update_id: i64, channel: ChannelId },
+    NoPost {
+        update_id: crate::domain::UpdateId,
+        channel: ChannelId,
+    },
     #[error("the postmortem template failed: {0}")]
     Template(String),
 }
@@ -142,7 +145,7 @@ async fn run_claimed(ctx: &Ctx, row: JobRow) -> Result<(), crate::store::StoreEr
         "job",
         id = row.id,
         kind = row.job.kind(),
-        incident = row.incident,
+        incident = row.incident.map(IncidentNumber::get),
         attempt = row.attempts
     );
     let outcome = async {
@@ -318,7 +321,9 @@ mod tests {
 
     #[test]
     fn jobs_round_trip_as_json() {
-        let job = Job::Invite { user: "U1".into() };
+        let job = Job::Invite {
+            user: crate::domain::UserId::new("U1"),
+        };
         let json = serde_json::to_string(&job).unwrap();
         assert_eq!(json, r#"{"job":"invite","user":"U1"}"#);
         assert_eq!(serde_json::from_str::<Job>(&json).unwrap(), job);

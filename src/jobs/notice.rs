@@ -4,7 +4,7 @@
 
 use super::{GIVE_UP_AFTER, Job, RunError};
 use crate::app::Ctx;
-use crate::domain::{EntryKind, Incident, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, UserId};
 use crate::queue::JobRow;
 use crate::slack::notices::{self, Failure};
 use crate::slack::{CallError, SlackErrorCode};
@@ -17,22 +17,25 @@ use tracing::warn;
 /// in it, it was archived…).
 pub(super) async fn send(
     ctx: &Ctx,
-    channel: Option<&str>,
-    user: &str,
+    channel: Option<&ChannelId>,
+    user: &UserId,
     text: &str,
 ) -> Result<(), RunError> {
     if let Some(channel) = channel {
         match ctx.slack.post_ephemeral(channel, user, text).await {
             Ok(()) => return Ok(()),
             Err(CallError::Api(code)) => {
-                warn!(channel, %code, "cannot tell them in the channel; sending a direct message");
+                warn!(%channel, %code, "cannot tell them in the channel; sending a direct message");
             }
             Err(e) => return Err(e.into()),
         }
     }
     match ctx
         .slack
-        .post(user, SlackMessageContent::new().with_text(text.to_string()))
+        .post(
+            user.into(),
+            SlackMessageContent::new().with_text(text.to_string()),
+        )
         .await
     {
         // Slack took it; only the `ts`, which a notice does not need, was
@@ -104,7 +107,7 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
         .cloned();
     Ok(Some(Job::Notice {
         channel,
-        user: user.0,
+        user,
         text: explain(&row.job, &incident, error),
     }))
 }
@@ -131,9 +134,9 @@ async fn culprit(ctx: &Ctx, job: &Job, incident: &Incident) -> Result<UserId, St
             .into_iter()
             .find(|c| c.update_id == *update_id)
             .map(|c| c.posted_by),
-        Job::CaptureMessage { by, .. } => by.clone().map(UserId),
-        Job::PostChecklist { user, .. } => Some(UserId(user.clone())),
-        Job::PostSummary { by, .. } => Some(UserId(by.clone())),
+        Job::CaptureMessage { by, .. } => by.clone(),
+        Job::PostChecklist { user, .. } => Some(user.clone()),
+        Job::PostSummary { by, .. } => Some(by.clone()),
         Job::PostPostmortem => ctx
             .store
             .timeline(incident.number)

@@ -3,7 +3,9 @@
 //! helpers they share (`current`, `post_once`, `in_channel`) beside them.
 
 use super::*;
+use crate::domain::UserId;
 use crate::domain::timeline::SummaryWindow;
+use crate::slack::client::To;
 
 /// The incident a job works on, as stored when it runs.
 struct Current {
@@ -54,7 +56,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             channel,
             user,
             text,
-        } => notice::send(ctx, channel.as_deref(), user, &blocks::defuse(text)).await,
+        } => notice::send(ctx, channel.as_ref(), user, &blocks::defuse(text)).await,
         Job::FollowupDigest { owner, .. } => followup_digest(ctx, row, owner).await,
         Job::CreateChannel => {
             let Current {
@@ -68,7 +70,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 match ctx.slack.create_channel(&name, incident.private).await {
                     Ok(created) => {
                         ctx.store
-                            .record_channel(number, &ChannelId(created.id), &created.name)
+                            .record_channel(number, &created.id, &created.name)
                             .await?;
                         return Ok(());
                     }
@@ -79,7 +81,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                         // rather than open `-2`.
                         if let Some(ours) = own_channel(ctx, &name, incident.private).await? {
                             ctx.store
-                                .record_channel(number, &ChannelId(ours.id), &ours.name)
+                                .record_channel(number, &ours.id, &ours.name)
                                 .await?;
                             return Ok(());
                         }
@@ -98,13 +100,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             in_channel(ctx, channel, || ctx.slack.invite(channel, user)).await?;
             // Who is in a private war room decides who sees it listed.
             ctx.store
-                .record_membership(
-                    number,
-                    &domain::UserId(user.clone()),
-                    true,
-                    ctx.clock.now(),
-                    None,
-                )
+                .record_membership(number, user, true, ctx.clock.now(), None)
                 .await?;
             Ok(())
         }
@@ -188,7 +184,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 || ctx.settings.private_incidents.announce_of(incident.private)
                     == crate::config::PrivateAnnounce::Full;
             let content = blocks::status_update(&incident, &post.text, &post.posted_by, show_title);
-            let ts = post_once(ctx, row, channel, content).await?;
+            let ts = post_once(ctx, row, channel.into(), content).await?;
             ctx.store
                 .record_update_post(*update_id, channel, &ts, ctx.clock.now())
                 .await?;
@@ -220,7 +216,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 &digest,
                 ctx.settings.timezone,
             );
-            post_once(ctx, row, channel, content).await?;
+            post_once(ctx, row, channel.into(), content).await?;
             Ok(())
         }
         Job::PostPostmortem => {
@@ -258,7 +254,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let filename = format!("{}-postmortem.md", incident.reference().to_lowercase());
             let summary =
                 blocks::postmortem_summary(&incident, &timeline, &communications, &filename);
-            post_once(ctx, row, channel, summary).await?;
+            post_once(ctx, row, channel.into(), summary).await?;
             let title = format!("{} postmortem draft", incident.reference());
             // A retry may follow an upload Slack completed but whose answer
             // was lost: share the file once.
@@ -306,7 +302,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 return Ok(());
             };
             let button = blocks::summary_action_value(list.id, *since, *until);
-            let summary = if list.role == domain::roles::SCRIBE {
+            let summary = if list.role.as_str() == domain::roles::SCRIBE {
                 let window = SummaryWindow::from_millis(*since, *until, incident.declared_at);
                 let entries = window.entries(ctx.store.timeline(number).await?);
                 Some(blocks::internal_summary(
@@ -324,14 +320,14 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 summary.as_deref(),
                 summary.as_ref().map(|_| button.as_str()),
             );
-            post_once(ctx, row, channel, content).await?;
+            post_once(ctx, row, channel.into(), content).await?;
             Ok(())
         }
         Job::PostSummary { text, by } => {
             let Current { incident, .. } = current(ctx, row).await?;
             let channel = war_room(&incident)?;
-            let content = blocks::summary_post(&incident, text, &domain::UserId(by.clone()));
-            post_once(ctx, row, channel, content).await?;
+            let content = blocks::summary_post(&incident, text, by);
+            post_once(ctx, row, channel.into(), content).await?;
             Ok(())
         }
     }
@@ -342,11 +338,10 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
 /// as they are now, once (a retry looks for what an earlier try posted).
 /// Someone who ticked everything done since the digest was queued gets
 /// nothing.
-async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &str) -> Result<(), RunError> {
+async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &UserId) -> Result<(), RunError> {
     /// More than a message shows; the rest are counted.
     const LIMIT: i64 = 500;
-    let owner = domain::UserId(owner.to_string());
-    let items = ctx.store.followups(Some(&owner), true, LIMIT).await?;
+    let items = ctx.store.followups(Some(owner), true, LIMIT).await?;
     if items.is_empty() {
         info!("no open follow-ups left; no digest");
         return Ok(());
@@ -357,8 +352,7 @@ async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &str) -> Result<(), Run
         .with_timezone(&ctx.settings.timezone)
         .date_naive();
     let content = blocks::followup_digest(&items, today);
-    // A user id is a channel for a direct message.
-    post_once(ctx, row, &ChannelId(owner.0.clone()), content).await?;
+    post_once(ctx, row, owner.into(), content).await?;
     Ok(())
 }
 
@@ -370,7 +364,7 @@ async fn post_checklist(
     incident: &domain::Incident,
     channel: &ChannelId,
     role: &domain::RoleName,
-    user: &str,
+    user: &UserId,
 ) -> Result<(), RunError> {
     let Some(tasks) = ctx.settings.roles.get(role).map(|r| r.tasks()) else {
         return Ok(());
@@ -395,7 +389,7 @@ async fn post_checklist(
         )
         .await?;
     let content = blocks::checklist(incident, &list);
-    let ts = post_once(ctx, row, channel, content).await?;
+    let ts = post_once(ctx, row, channel.into(), content).await?;
     ctx.store.record_checklist_post(list.id, &ts).await?;
     // The scheduler may now have an earlier due time to sleep until.
     ctx.state_changed();
@@ -431,7 +425,7 @@ async fn edit_or_post(
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(post_once(ctx, row, channel, content).await?))
+    Ok(Some(post_once(ctx, row, channel.into(), content).await?))
 }
 
 /// Posts for a job, once: a retry first looks for the message an earlier
@@ -440,19 +434,20 @@ async fn edit_or_post(
 async fn post_once(
     ctx: &Ctx,
     row: &JobRow,
-    channel: &ChannelId,
+    to: To<'_>,
     content: slack_morphism::prelude::SlackMessageContent,
 ) -> Result<MessageTs, RunError> {
     if row.attempts > 1
-        && let Some(ts) = ctx.slack.find_job_post(channel, row.id).await?
+        && let Some(ts) = ctx.slack.find_job_post(to, row.id).await?
     {
         info!("found the message an earlier try posted");
         return Ok(ts);
     }
-    in_channel(ctx, channel, || {
-        ctx.slack.post_for_job(channel, content.clone(), row.id)
-    })
-    .await
+    let post = || ctx.slack.post_for_job(to, content.clone(), row.id);
+    match to {
+        To::Channel(channel) => in_channel(ctx, channel, post).await,
+        To::Person(_) => Ok(post().await?),
+    }
 }
 
 /// Runs a Slack call about `channel`. When the bot is not in the channel
@@ -498,7 +493,7 @@ async fn own_channel(
         .slack
         .find_channel(name, private)
         .await?
-        .filter(|c| c.creator.as_deref() == Some(me.as_str())))
+        .filter(|c| c.creator.as_ref() == Some(&me)))
 }
 
 /// A person's display name: cached for [`USER_NAME_TTL`], else asked of
@@ -509,7 +504,7 @@ async fn display_name(ctx: &Ctx, user: &domain::UserId) -> Result<String, RunErr
     {
         return Ok(name);
     }
-    let name = ctx.slack.user_name(&user.0).await?;
+    let name = ctx.slack.user_name(user).await?;
     ctx.store
         .remember_user_name(user, &name, ctx.clock.now())
         .await?;
@@ -530,9 +525,9 @@ async fn names(
         crate::postmortem::ids_to_name(incident, assignments, timeline, communications);
     let mut names = crate::slack::text::Names::default();
     for id in users {
-        match display_name(ctx, &domain::UserId(id.clone())).await {
+        match display_name(ctx, &id).await {
             Ok(name) => {
-                names.users.insert(id, name);
+                names.users.insert(id.to_string(), name);
             }
             Err(RunError::Slack(CallError::Api(code))) => {
                 warn!(%code, user = %id, "no name for a person the postmortem mentions");
@@ -541,7 +536,7 @@ async fn names(
         }
     }
     for id in channels {
-        let known = (incident.channel_id.as_deref() == Some(id.as_str()))
+        let known = (incident.channel_id.as_ref() == Some(&id))
             .then(|| incident.channel_name.clone())
             .flatten();
         let name = match known {
@@ -549,7 +544,7 @@ async fn names(
             None => ctx.slack.channel_name(&id).await?,
         };
         if let Some(name) = name {
-            names.channels.insert(id, name);
+            names.channels.insert(id.to_string(), name);
         }
     }
     Ok(names)
@@ -569,7 +564,7 @@ async fn capture_message(
         ctx.store.mark_message_gone(number, ts).await?;
         return Ok(());
     };
-    let author = message.user.clone().map(domain::UserId);
+    let author = message.user.clone();
     let author_name = match &author {
         Some(user) => display_name(ctx, user).await?,
         None => message

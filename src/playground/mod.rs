@@ -426,7 +426,7 @@ impl Playground {
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.admin_listen = None;
         settings.slack_api_url = simulator.base_url.clone();
-        settings.announce_channel = Some(INCIDENTS.to_string());
+        settings.announce_channel = Some(crate::domain::ChannelId::new(INCIDENTS));
         settings.socket_mode = false;
         settings.slack = Some(SlackSecrets {
             bot_token: SecretString::from(token),

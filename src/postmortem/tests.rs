@@ -9,9 +9,9 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 
 fn incident() -> Incident {
     Incident {
-        number: 7,
+        number: crate::domain::IncidentNumber::new(7),
         title: "Checkout returns 500 for EU cards".into(),
-        severity: "SEV1".into(),
+        severity: crate::domain::SeverityName::new("SEV1"),
         status: Status::Closed,
         summary: "Card payments from EU customers fail with HTTP 500 at checkout.".into(),
         security: false,
@@ -24,9 +24,9 @@ fn incident() -> Incident {
         mitigated_at: Some(at(3, 25)),
         resolved_at: Some(at(3, 55)),
         closed_at: Some(at(4, 10)),
-        origin_channel: "CGENERAL".into(),
-        announce_channel: "CINCIDENTS".into(),
-        channel_id: Some("C07".into()),
+        origin_channel: crate::domain::ChannelId::new("CGENERAL"),
+        announce_channel: crate::domain::ChannelId::new("CINCIDENTS"),
+        channel_id: Some(crate::domain::ChannelId::new("C07")),
         channel_name: Some("inc-7-checkout-returns-500-for-eu-cards".into()),
         board_ts: None,
         announce_ts: None,
@@ -122,18 +122,18 @@ fn a_draft_full_of_mentions_links_and_pipes() {
         ),
     ];
     let comms = vec![Communication {
-        update_id: 1,
+        update_id: crate::domain::UpdateId::new(1),
         posted_by: UserId("UCAROL".into()),
         recorded_at: at(3, 10),
         text: "Keys rotated | <!everyone> no action needed, ask <@UALICE>".into(),
-        channel: "CINCIDENTS".into(),
+        channel: crate::domain::ChannelId::new("CINCIDENTS"),
         audience: "announcement".into(),
         posted_at: Some(at(3, 10)),
-        ts: Some("1.1".into()),
+        ts: Some(crate::domain::MessageTs::new("1.1")),
     }];
     let mut roles = RoleCatalog::defaults();
     roles.push(crate::domain::Role {
-        name: "Legal | Privacy".into(),
+        name: crate::domain::RoleName::new("Legal | Privacy"),
         multiple: false,
         duty: String::new(),
         tasks: None,
@@ -141,11 +141,11 @@ fn a_draft_full_of_mentions_links_and_pipes() {
     let roles = RoleCatalog::new(roles).unwrap();
     let assignments = vec![
         Assignment {
-            role: "Incident Lead".into(),
+            role: crate::domain::RoleName::new("Incident Lead"),
             user: UserId("UALICE".into()),
         },
         Assignment {
-            role: "Legal | Privacy".into(),
+            role: crate::domain::RoleName::new("Legal | Privacy"),
             user: UserId("UNOTCACHED".into()),
         },
     ];
@@ -177,18 +177,24 @@ fn ids_to_name_covers_people_channels_and_mentions() {
         "ask <@UDAN> in <#COPS|ops>",
     )];
     let comms = [Communication {
-        update_id: 1,
+        update_id: crate::domain::UpdateId::new(1),
         posted_by: UserId("UCAROL".into()),
         recorded_at: at(3, 10),
         text: "see <#CSTATUS>".into(),
-        channel: "CINCIDENTS".into(),
+        channel: crate::domain::ChannelId::new("CINCIDENTS"),
         audience: "announcement".into(),
         posted_at: None,
         ts: None,
     }];
     let (users, channels) = ids_to_name(&i, &[], &timeline, &comms);
-    assert_eq!(users, ["UALICE", "UCAROL", "UDAN"]);
-    assert_eq!(channels, ["C07", "CINCIDENTS", "COPS", "CSTATUS"]);
+    assert_eq!(
+        users,
+        ["UALICE", "UCAROL", "UDAN"].map(crate::domain::UserId::new)
+    );
+    assert_eq!(
+        channels,
+        ["C07", "CINCIDENTS", "COPS", "CSTATUS"].map(crate::domain::ChannelId::new)
+    );
 }
 
 #[test]
@@ -267,46 +273,46 @@ fn a_realistic_draft() {
     ];
     let comms = vec![
         Communication {
-            update_id: 1,
+            update_id: crate::domain::UpdateId::new(1),
             posted_by: UserId("UCAROL".into()),
             recorded_at: at(3, 10),
             text: "Investigating failures of EU card payments.".into(),
-            channel: "CINCIDENTS".into(),
+            channel: crate::domain::ChannelId::new("CINCIDENTS"),
             audience: "announcement".into(),
             posted_at: Some(at(3, 10)),
-            ts: Some("1.1".into()),
+            ts: Some(crate::domain::MessageTs::new("1.1")),
         },
         Communication {
-            update_id: 2,
+            update_id: crate::domain::UpdateId::new(2),
             posted_by: UserId("UCAROL".into()),
             recorded_at: at(3, 30),
             text: "Mitigated by a rollback; watching error rates.".into(),
-            channel: "CCUSTOMERS".into(),
+            channel: crate::domain::ChannelId::new("CCUSTOMERS"),
             audience: "customers".into(),
             posted_at: Some(at(3, 31)),
-            ts: Some("1.2".into()),
+            ts: Some(crate::domain::MessageTs::new("1.2")),
         },
     ];
     let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
     let assignments = vec![
         Assignment {
-            role: "Incident Lead".into(),
+            role: crate::domain::RoleName::new("Incident Lead"),
             user: UserId("UALICE".into()),
         },
         Assignment {
-            role: "Scribe".into(),
+            role: crate::domain::RoleName::new("Scribe"),
             user: UserId("UBOB".into()),
         },
         Assignment {
-            role: "Communication Lead".into(),
+            role: crate::domain::RoleName::new("Communication Lead"),
             user: UserId("UCAROL".into()),
         },
         Assignment {
-            role: "Tester".into(),
+            role: crate::domain::RoleName::new("Tester"),
             user: UserId("UERIN".into()),
         },
         Assignment {
-            role: "Tester".into(),
+            role: crate::domain::RoleName::new("Tester"),
             user: UserId("UFRED".into()),
         },
     ];
@@ -324,7 +330,7 @@ fn a_realistic_draft() {
     .with_followups(
         &[
             crate::domain::followups::Followup {
-                id: 1,
+                id: crate::domain::FollowupId::new(1),
                 incident: i.number,
                 text: "Alert on payments-api 5xx | rate".into(),
                 owner: UserId("UBOB".into()),
@@ -335,7 +341,7 @@ fn a_realistic_draft() {
                 done_by: None,
             },
             crate::domain::followups::Followup {
-                id: 2,
+                id: crate::domain::FollowupId::new(2),
                 incident: i.number,
                 text: "Roll back the pool size".into(),
                 owner: UserId("UALICE".into()),

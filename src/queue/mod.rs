@@ -8,7 +8,9 @@
 
 pub(crate) mod sql;
 
-use crate::domain::{ChannelId, IncidentNumber, MessageTs, RoleName};
+use crate::domain::{
+    ChannelId, ChecklistId, IncidentNumber, MessageTs, RoleName, UpdateId, UserId,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +24,7 @@ pub enum Job {
     /// `conversations.create` for the war room, `-2`, `-3`, … on `name_taken`.
     CreateChannel,
     /// `conversations.invite` into the war room.
-    Invite { user: String },
+    Invite { user: UserId },
     /// `conversations.setTopic` from the current state.
     SyncTopic,
     /// Posts the role board, or edits it in place once posted.
@@ -37,10 +39,13 @@ pub enum Job {
     CaptureMessage {
         ts: MessageTs,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        by: Option<String>,
+        by: Option<UserId>,
     },
     /// Posts one status update to one channel.
-    PostUpdate { update_id: i64, channel: ChannelId },
+    PostUpdate {
+        update_id: UpdateId,
+        channel: ChannelId,
+    },
     /// Posts a reminder in the war room, rendered from the state when it runs.
     PostReminder {
         kind: crate::domain::comms::ReminderKind,
@@ -51,7 +56,7 @@ pub enum Job {
     /// An ephemeral message to one person.
     Ephemeral {
         channel: ChannelId,
-        user: String,
+        user: UserId,
         text: String,
     },
     /// Tells the person who caused a job that failed what went wrong: an
@@ -59,28 +64,28 @@ pub enum Job {
     /// Slack refuses it there. Its own failure tells no one.
     Notice {
         channel: Option<ChannelId>,
-        user: String,
+        user: UserId,
         text: String,
     },
     /// Opens `user`'s checklist of `role` (they just took it) and posts it
     /// in the war room; its recurring tasks are first due one interval
     /// after the job was queued.
-    PostChecklist { role: RoleName, user: String },
+    PostChecklist { role: RoleName, user: UserId },
     /// Edits a checklist message in place from its current ticks.
-    SyncChecklist { checklist: i64 },
+    SyncChecklist { checklist: ChecklistId },
     /// Reminds a role holder of their recurring tasks; `since` and `until`
     /// (Unix ms) bound the timeline the Scribe's summary is built from.
     PostChecklistReminder {
-        checklist: i64,
+        checklist: ChecklistId,
         since: i64,
         until: i64,
     },
     /// Posts the Scribe's internal summary, as edited, in the war room.
-    PostSummary { text: String, by: String },
+    PostSummary { text: String, by: UserId },
     /// The weekly digest: a direct message to `owner` listing their open
     /// follow-ups (of every incident) as they are when it runs, each with
     /// a Done button. `week` is the digest's week (its Monday).
-    FollowupDigest { owner: String, week: String },
+    FollowupDigest { owner: UserId, week: String },
 }
 
 impl Job {
@@ -265,4 +270,89 @@ pub trait Queue: Send + Sync + 'static {
     /// other replicas may be running theirs, and leases expire instead.
     async fn release_stale_jobs(&self) -> Result<u64>;
     async fn job_counts(&self) -> Result<JobCounts>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChecklistId, UpdateId};
+
+    /// Jobs queued by 0.2.0, when ids were plain strings and numbers in
+    /// `Job`, still read as the same jobs: the newtypes are transparent.
+    #[test]
+    fn jobs_written_before_ids_were_typed_still_read() {
+        let old = [
+            (
+                r#"{"job":"invite","user":"U1"}"#,
+                Job::Invite {
+                    user: UserId::new("U1"),
+                },
+            ),
+            (
+                r#"{"job":"capture_message","ts":"1.2","by":"U2"}"#,
+                Job::CaptureMessage {
+                    ts: MessageTs::new("1.2"),
+                    by: Some(UserId::new("U2")),
+                },
+            ),
+            (
+                r#"{"job":"post_update","update_id":7,"channel":"C1"}"#,
+                Job::PostUpdate {
+                    update_id: UpdateId::new(7),
+                    channel: ChannelId::new("C1"),
+                },
+            ),
+            (
+                r#"{"job":"ephemeral","channel":"C1","user":"U1","text":"hi"}"#,
+                Job::Ephemeral {
+                    channel: ChannelId::new("C1"),
+                    user: UserId::new("U1"),
+                    text: "hi".into(),
+                },
+            ),
+            (
+                r#"{"job":"notice","channel":null,"user":"U1","text":"hi"}"#,
+                Job::Notice {
+                    channel: None,
+                    user: UserId::new("U1"),
+                    text: "hi".into(),
+                },
+            ),
+            (
+                r#"{"job":"post_checklist","role":"Scribe","user":"U3"}"#,
+                Job::PostChecklist {
+                    role: RoleName::new("Scribe"),
+                    user: UserId::new("U3"),
+                },
+            ),
+            (
+                r#"{"job":"sync_checklist","checklist":4}"#,
+                Job::SyncChecklist {
+                    checklist: ChecklistId::new(4),
+                },
+            ),
+            (
+                r#"{"job":"post_summary","text":"t","by":"U4"}"#,
+                Job::PostSummary {
+                    text: "t".into(),
+                    by: UserId::new("U4"),
+                },
+            ),
+            (
+                r#"{"job":"followup_digest","owner":"U5","week":"2026-11-30"}"#,
+                Job::FollowupDigest {
+                    owner: UserId::new("U5"),
+                    week: "2026-11-30".into(),
+                },
+            ),
+        ];
+        for (json, job) in old {
+            let read: Job = serde_json::from_str(json).unwrap();
+            assert_eq!(read, job, "{json}");
+            // And written back the same way.
+            let written: serde_json::Value = serde_json::to_value(&job).unwrap();
+            let original: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(written, original, "{json}");
+        }
+    }
 }

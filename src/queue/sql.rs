@@ -42,7 +42,7 @@ sql_impl! {
                     let pending: Option<i64> = sqlx::query_scalar(
                         "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
                     )
-                    .bind(incident)
+                    .bind(incident.map(IncidentNumber::get))
                     .bind(&payload)
                     .fetch_optional(&mut **self)
                     .await?;
@@ -79,7 +79,7 @@ sql_impl! {
                 sqlx::query(
                     "INSERT INTO jobs (incident_number, kind, payload, created_at, run_after, object, needs_room, pace_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
-                .bind(incident)
+                .bind(incident.map(IncidentNumber::get))
                 .bind(job.kind())
                 .bind(payload)
                 .bind(millis(now))

@@ -47,7 +47,7 @@ pub(super) async fn in_room(
     let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
         return Ok(Reply::Ephemeral(replies::NOT_IN_A_WAR_ROOM.to_string()));
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     if incident.status == Status::Closed && !works_after_close(&command) {
         return Ok(Reply::Ephemeral(replies::closed_incident(&incident)));
     }

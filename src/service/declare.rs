@@ -5,7 +5,7 @@ use super::{Reply, SubmissionReply, entry, open_modal, severity};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{ChannelId, Declaration, EntryKind, RoleName, SeverityName, UserId};
+use crate::domain::{Declaration, EntryKind, RoleName, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
@@ -67,7 +67,6 @@ pub async fn declare(
         .settings
         .announce_channel
         .clone()
-        .map(ChannelId)
         .or_else(|| origin.clone());
     let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
     else {
@@ -82,7 +81,7 @@ pub async fn declare(
     };
     let declaration = Declaration {
         title: form.title.clone(),
-        severity: SeverityName(severity),
+        severity,
         summary: form.summary.clone(),
         impact_started_at: form.impact_started_at,
         security: form.security,
@@ -108,9 +107,7 @@ pub async fn declare(
         )],
         jobs: vec![
             Job::CreateChannel,
-            Job::Invite {
-                user: user.0.clone(),
-            },
+            Job::Invite { user: user.clone() },
             Job::SyncTopic,
             Job::SyncBoard,
             Job::SyncAnnouncement,
@@ -131,11 +128,11 @@ pub async fn declare(
             &declaration,
             Some(view_id),
             now,
-            &RoleName::from(INCIDENT_LEAD),
+            &RoleName::new(INCIDENT_LEAD),
             effects,
         )
         .await?;
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     if created {
         ctx.metrics.declared();
         info!(severity = %incident.severity, "incident declared");

@@ -5,7 +5,7 @@ use super::telling;
 use crate::app::Ctx;
 use crate::domain::permissions::{Permission, refusal};
 use crate::domain::timeline::slack_ts_time;
-use crate::domain::{Status, TimelineChange, UserId, may};
+use crate::domain::{ChannelId, Status, TimelineChange, UserId, may};
 use crate::queue::Job;
 use crate::slack::inbound::Reaction;
 use crate::store::{Effects, EventChange, Guard, ScheduleOp, StoreError};
@@ -27,7 +27,7 @@ pub(super) async fn tag(
     let Some(incident) = ctx.store.incident_by_channel(&r.channel).await? else {
         return Ok(None);
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     if incident.status == Status::Closed {
         return Ok(None);
     }
@@ -67,7 +67,7 @@ pub(super) async fn tag(
             },
             vec![Job::CaptureMessage {
                 ts: r.ts.clone(),
-                by: Some(r.user.0.clone()),
+                by: Some(r.user.clone()),
             }],
         )
     } else {
@@ -103,15 +103,15 @@ pub(super) async fn tag(
 
 pub(super) async fn message_change(
     ctx: &Ctx,
-    channel: &str,
+    channel: &ChannelId,
     change: TimelineChange,
 ) -> Result<Option<EventChange>, StoreError> {
     Ok(ctx
         .store
-        .incident_by_channel(&channel.into())
+        .incident_by_channel(channel)
         .await?
         .map(|incident| {
-            tracing::Span::current().record("incident", incident.number);
+            tracing::Span::current().record("incident", incident.number.get());
             EventChange {
                 incident: incident.number,
                 change: Some(change),
@@ -128,15 +128,15 @@ pub(super) async fn message_change(
 pub(super) async fn membership(
     ctx: &Ctx,
     event_id: &str,
-    channel: &str,
+    channel: &ChannelId,
     user: &UserId,
     present: bool,
     at: Option<DateTime<Utc>>,
 ) -> Result<bool, StoreError> {
-    let Some(incident) = ctx.store.incident_by_channel(&channel.into()).await? else {
+    let Some(incident) = ctx.store.incident_by_channel(channel).await? else {
         return Ok(true);
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     ctx.store
         .record_membership(
             incident.number,

@@ -3,7 +3,7 @@
 
 use super::{Reply, SubmissionReply, entry, open_modal, tell, telling, today};
 use crate::app::Ctx;
-use crate::domain::{ChannelId, EntryKind, Incident, UserId};
+use crate::domain::{ChannelId, EntryKind, FollowupId, Incident, IncidentNumber, UserId};
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
 use crate::store::{ChangeError, Effects, Guard, StoreError};
@@ -57,7 +57,7 @@ async fn record_followup(
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
     effects: Effects,
-) -> Result<i64, ChangeError> {
+) -> Result<FollowupId, ChangeError> {
     let line = replies::followup_line(user, owner, text, due);
     let effects = Effects {
         timeline: vec![entry(ctx, EntryKind::Task, user, line)],
@@ -75,7 +75,7 @@ async fn record_followup(
         .store
         .add_followup(&item, ctx.clock.now(), effects)
         .await?;
-    info!(followup = id, "follow-up recorded");
+    info!(followup = id.get(), "follow-up recorded");
     Ok(id)
 }
 
@@ -95,7 +95,7 @@ pub(super) async fn list_followups(
         Scope::All => ctx.store.followups(None, false, LIMIT).await?,
     };
     let mut visible = Vec::with_capacity(items.len());
-    let mut private: BTreeMap<i64, bool> = BTreeMap::new();
+    let mut private: BTreeMap<IncidentNumber, bool> = BTreeMap::new();
     for f in items {
         let hidden = match private.get(&f.incident) {
             Some(h) => *h,
@@ -129,16 +129,16 @@ pub(super) async fn open_followup(
     user: &UserId,
     channel: Option<&ChannelId>,
     trigger_id: &str,
-    number: i64,
+    number: IncidentNumber,
 ) -> Result<(), StoreError> {
     let Some(incident) = ctx.store.incident(number).await? else {
         warn!(
-            incident = number,
+            incident = number.get(),
             "Add follow-up on an incident that does not exist"
         );
         return Ok(());
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     let room = incident.channel_id.as_ref();
     let problem = if channel.is_some() && channel != room {
         // Not the war room: the button was copied or forwarded elsewhere.
@@ -163,11 +163,11 @@ pub(super) async fn open_followup(
 pub async fn followup_submitted(
     ctx: &Ctx,
     user: &UserId,
-    number: i64,
+    number: IncidentNumber,
     form: &crate::slack::inbound::FollowupForm,
 ) -> Result<SubmissionReply, StoreError> {
     use blocks::followup_ids::{DUE, TEXT};
-    tracing::Span::current().record("incident", number);
+    tracing::Span::current().record("incident", number.get());
     let mut errors = BTreeMap::new();
     let Some(incident) = ctx.store.incident(number).await? else {
         errors.insert(
@@ -244,13 +244,16 @@ pub(super) async fn followup_done(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&ChannelId>,
-    id: i64,
+    id: FollowupId,
 ) -> Result<(), StoreError> {
     let Some(f) = ctx.store.followup(id).await? else {
-        warn!(followup = id, "Done on a follow-up that does not exist");
+        warn!(
+            followup = id.get(),
+            "Done on a follow-up that does not exist"
+        );
         return Ok(());
     };
-    tracing::Span::current().record("incident", f.incident);
+    tracing::Span::current().record("incident", f.incident.get());
     let effects = Effects {
         timeline: vec![entry(
             ctx,

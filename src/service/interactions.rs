@@ -5,7 +5,9 @@
 
 use super::{SubmissionReply, entry, notable, open_modal, tell, updates};
 use crate::app::Ctx;
-use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, Status, UserId};
+use crate::domain::{
+    ChannelId, ChecklistId, EntryKind, Incident, IncidentNumber, NewEntry, Status, UserId,
+};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::replies::Form;
@@ -32,9 +34,9 @@ impl<'a> Click<'a> {
         ctx: &'a Ctx,
         user: &'a UserId,
         channel: Option<&'a ChannelId>,
-        number: i64,
+        number: IncidentNumber,
     ) -> Result<Option<Click<'a>>, StoreError> {
-        tracing::Span::current().record("incident", number);
+        tracing::Span::current().record("incident", number.get());
         let Some(incident) = ctx.store.incident(number).await? else {
             return Ok(None);
         };
@@ -68,7 +70,7 @@ pub(super) async fn open_update(
     user: &UserId,
     channel: Option<&ChannelId>,
     trigger_id: &str,
-    number: i64,
+    number: IncidentNumber,
 ) -> Result<(), StoreError> {
     let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
         return Ok(());
@@ -85,7 +87,7 @@ pub(super) async fn snooze(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&ChannelId>,
-    number: i64,
+    number: IncidentNumber,
     minutes: u32,
 ) -> Result<(), StoreError> {
     let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
@@ -129,7 +131,7 @@ pub(super) async fn open_summary(
     user: &UserId,
     channel: Option<&ChannelId>,
     trigger_id: &str,
-    checklist: i64,
+    checklist: ChecklistId,
     since: i64,
     until: i64,
 ) -> Result<(), StoreError> {
@@ -139,7 +141,7 @@ pub(super) async fn open_summary(
     let Some(incident) = ctx.store.incident(list.incident).await? else {
         return Ok(());
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     let window =
         crate::domain::timeline::SummaryWindow::from_millis(since, until, incident.declared_at);
     let entries = window.entries(ctx.store.timeline(incident.number).await?);
@@ -158,10 +160,10 @@ pub(super) async fn open_summary(
 pub async fn summary_submitted(
     ctx: &Ctx,
     user: &UserId,
-    number: i64,
+    number: IncidentNumber,
     text: &str,
 ) -> Result<SubmissionReply, StoreError> {
-    tracing::Span::current().record("incident", number);
+    tracing::Span::current().record("incident", number.get());
     let mut errors = BTreeMap::new();
     let incident = match ctx.store.incident(number).await? {
         Some(i) if i.status != Status::Closed => i,
@@ -193,7 +195,7 @@ pub async fn summary_submitted(
         )],
         vec![Job::PostSummary {
             text,
-            by: user.0.clone(),
+            by: user.clone(),
         }],
     );
     match ctx

@@ -26,7 +26,9 @@ pub use updates::{post_update, update_submitted};
 
 use crate::app::Ctx;
 use crate::command::{self, Command, ParseError};
-use crate::domain::{ChannelId, EntryKind, Incident, NewEntry, TimelineChange, UserId};
+use crate::domain::{
+    ChannelId, EntryKind, Incident, IncidentNumber, NewEntry, TimelineChange, UserId,
+};
 use crate::queue::Job;
 use crate::slack::inbound::{Action, Event, SlashCommand};
 use crate::slack::replies;
@@ -221,7 +223,7 @@ fn telling(channel: Option<&ChannelId>, user: &UserId, text: String) -> Vec<Job>
     channel
         .map(|c| Job::Ephemeral {
             channel: c.clone(),
-            user: user.0.clone(),
+            user: user.clone(),
             text,
         })
         .into_iter()
@@ -232,7 +234,7 @@ fn telling(channel: Option<&ChannelId>, user: &UserId, text: String) -> Vec<Job>
 /// incident `number`, the workers woken.
 async fn tell(
     ctx: &Ctx,
-    number: i64,
+    number: IncidentNumber,
     user: &UserId,
     channel: Option<&ChannelId>,
     text: String,

@@ -7,7 +7,9 @@ use super::{Reply, entry, notable, telling};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::{INCIDENT_LEAD, Role};
-use crate::domain::{ChannelId, EntryKind, Incident, RoleName, Status, UserId};
+use crate::domain::{
+    ChannelId, ChecklistId, EntryKind, Incident, IncidentNumber, RoleName, Status, UserId,
+};
 use crate::queue::Job;
 use crate::store::{ChangeError, Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
@@ -45,11 +47,11 @@ pub(super) async fn assign(
 ) -> Result<Reply, ChangeError> {
     let mut jobs = vec![
         Job::Invite {
-            user: assignee.0.clone(),
+            user: assignee.clone(),
         },
         Job::SyncBoard,
     ];
-    if role.name == INCIDENT_LEAD {
+    if role.name.as_str() == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
     }
     jobs.push(checklist_for(&role.name, assignee));
@@ -153,7 +155,7 @@ pub(super) async fn claim_or_release(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&ChannelId>,
-    number: i64,
+    number: IncidentNumber,
     role_name: &RoleName,
     claim: bool,
 ) -> Result<(), StoreError> {
@@ -167,7 +169,7 @@ pub(super) async fn claim_or_release(
             .await;
     };
     let mut jobs = vec![Job::SyncBoard];
-    if role.name == INCIDENT_LEAD {
+    if role.name.as_str() == INCIDENT_LEAD {
         jobs.extend([Job::SyncTopic, Job::SyncAnnouncement]);
     }
     if claim {
@@ -227,7 +229,7 @@ pub(super) async fn tick(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&ChannelId>,
-    checklist: i64,
+    checklist: ChecklistId,
     task: usize,
     done: bool,
 ) -> Result<(), StoreError> {
@@ -239,12 +241,12 @@ pub(super) async fn tick(
     };
     let Some(text) = list.tasks.all().get(task).map(|t| t.text.to_string()) else {
         warn!(
-            checklist,
+            checklist = checklist.get(),
             task, "tick on a task the checklist does not have"
         );
         return Ok(());
     };
-    tracing::Span::current().record("incident", incident.number);
+    tracing::Span::current().record("incident", incident.number.get());
     let now = ctx.clock.now();
     if incident.status == Status::Closed {
         // Put the message back as it was and say why.
@@ -293,6 +295,6 @@ pub(super) async fn tick(
 fn checklist_for(role: &RoleName, user: &UserId) -> Job {
     Job::PostChecklist {
         role: role.clone(),
-        user: user.0.clone(),
+        user: user.clone(),
     }
 }

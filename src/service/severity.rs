@@ -5,7 +5,7 @@
 use super::{Reply, SubmissionReply, entry, notable, open_modal, sync_all, telling};
 use crate::app::Ctx;
 use crate::domain::permissions::Permission;
-use crate::domain::{EntryKind, Incident, SeverityName, Status, UserId};
+use crate::domain::{EntryKind, Incident, IncidentNumber, SeverityName, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
 use crate::slack::replies::Form;
@@ -19,11 +19,11 @@ pub(super) async fn set_severity(
     ctx: &Ctx,
     incident: &Incident,
     user: &UserId,
-    level: &str,
+    level: &SeverityName,
     guard: Guard,
 ) -> Result<Reply, ChangeError> {
     Ok(
-        match change_severity(ctx, incident, user, &level.into(), None, guard).await? {
+        match change_severity(ctx, incident, user, level, None, guard).await? {
             None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
             Some(old) => Reply::InChannel(format!(
                 "{} changed severity: {old} → *{level}*",
@@ -57,7 +57,7 @@ fn level_names(ctx: &Ctx) -> String {
 /// Comms clocks under a new severity's cadence, counted from the last
 /// update (or the declaration). A reminder already sent stays sent; one that
 /// the new cadence makes overdue fires now.
-fn comms_for_severity(ctx: &Ctx, incident: &Incident, severity: &str) -> ScheduleOp {
+fn comms_for_severity(ctx: &Ctx, incident: &Incident, severity: &SeverityName) -> ScheduleOp {
     let c = ctx.settings.cadence(severity);
     let now = ctx.clock.now();
     let base = incident.last_update_at.unwrap_or(incident.declared_at);
@@ -133,7 +133,7 @@ pub(super) fn assess_form(
     chosen: Option<&str>,
     impact: Option<&str>,
     urgency: Option<&str>,
-) -> Result<(String, Option<crate::domain::Assessment>), BTreeMap<String, String>> {
+) -> Result<(SeverityName, Option<crate::domain::Assessment>), BTreeMap<String, String>> {
     let mut errors = BTreeMap::new();
     let chosen = match chosen.map(|s| ctx.settings.severities.resolve(s)) {
         None => None,
@@ -169,7 +169,7 @@ pub(super) fn assess_form(
         },
         _ => None,
     };
-    match crate::domain::severity_matrix::decide(matrix, chosen.as_deref(), assessment.as_ref()) {
+    match crate::domain::severity_matrix::decide(matrix, chosen.as_ref(), assessment.as_ref()) {
         Some(level) => Ok((level, assessment)),
         None => {
             let message =
@@ -190,10 +190,10 @@ pub(super) fn assess_form(
 pub async fn severity_submitted(
     ctx: &Ctx,
     user: &UserId,
-    number: i64,
+    number: IncidentNumber,
     form: &crate::slack::inbound::SeverityForm,
 ) -> Result<SubmissionReply, StoreError> {
-    tracing::Span::current().record("incident", number);
+    tracing::Span::current().record("incident", number.get());
     let refuse = |why: String| {
         let mut errors = BTreeMap::new();
         errors.insert(declare_ids::SEVERITY.to_string(), why);
@@ -225,16 +225,7 @@ pub async fn severity_submitted(
         .channel_id
         .clone()
         .unwrap_or_else(|| incident.origin_channel.clone());
-    match change_severity(
-        ctx,
-        &incident,
-        user,
-        &(&*level).into(),
-        assessment.as_ref(),
-        guard,
-    )
-    .await
-    {
+    match change_severity(ctx, &incident, user, &level, assessment.as_ref(), guard).await {
         Err(ChangeError::Refused(why)) => {
             info!(user = %user, "refused");
             refuse(why.to_string())

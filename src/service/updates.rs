@@ -4,7 +4,7 @@
 use super::{Reply, SubmissionReply, entry, notable, open_modal};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
-use crate::domain::{EntryKind, Incident, Status, UserId};
+use crate::domain::{ChannelId, EntryKind, Incident, IncidentNumber, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
 use crate::store::{ChangeError, Destination, Guard, ScheduleOp, StoreError};
@@ -50,13 +50,13 @@ pub async fn post_update(
     use crate::config::PrivateAnnounce;
     use blocks::update_ids::ANNOUNCEMENT;
     let mut destinations = Vec::new();
-    let mut add = |channel: &str, audience: &str| {
+    let mut add = |channel: &ChannelId, audience: &str| {
         if !destinations
             .iter()
-            .any(|d: &Destination| d.channel == channel)
+            .any(|d: &Destination| d.channel == *channel)
         {
             destinations.push(Destination {
-                channel: channel.into(),
+                channel: channel.clone(),
                 audience: audience.to_string(),
             });
         }
@@ -109,12 +109,12 @@ pub async fn post_update(
 pub async fn update_submitted(
     ctx: &Ctx,
     user: &UserId,
-    number: i64,
+    number: IncidentNumber,
     answers: &crate::domain::comms::UpdateAnswers,
     audiences: &[String],
 ) -> Result<SubmissionReply, StoreError> {
     use blocks::update_ids::{AUDIENCES, STATUS};
-    tracing::Span::current().record("incident", number);
+    tracing::Span::current().record("incident", number.get());
     let mut errors = BTreeMap::new();
     if answers.status.is_empty() {
         errors.insert(

@@ -9,7 +9,7 @@
 use super::SlackErrorCode;
 use super::pacer::{self, Key, Pacer};
 use crate::clock::Clock;
-use crate::domain::{ChannelId, MessageTs};
+use crate::domain::{ChannelId, MessageTs, UserId};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use secrecy::{ExposeSecret, SecretString};
@@ -160,11 +160,41 @@ fn classify(e: SlackClientError) -> CallError {
     }
 }
 
+/// Where a message is posted: a channel, or a person (the app's direct
+/// messages with them, which `chat.postMessage` opens from a user id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum To<'a> {
+    Channel(&'a ChannelId),
+    Person(&'a UserId),
+}
+
+impl<'a> From<&'a ChannelId> for To<'a> {
+    fn from(c: &'a ChannelId) -> Self {
+        To::Channel(c)
+    }
+}
+
+impl<'a> From<&'a UserId> for To<'a> {
+    fn from(u: &'a UserId) -> Self {
+        To::Person(u)
+    }
+}
+
+impl To<'_> {
+    /// The id Slack's `channel` parameter takes.
+    pub fn id(&self) -> &str {
+        match self {
+            To::Channel(c) => c.as_str(),
+            To::Person(u) => u.as_str(),
+        }
+    }
+}
+
 /// A message as Slack has it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundMessage {
     pub text: String,
-    pub user: Option<String>,
+    pub user: Option<UserId>,
     /// Who posted it, when it was not a person (a bot or an integration).
     pub username: Option<String>,
 }
@@ -172,9 +202,9 @@ pub struct FoundMessage {
 /// A channel Slack created (or that we found).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedChannel {
-    pub id: String,
+    pub id: ChannelId,
     pub name: String,
-    pub creator: Option<String>,
+    pub creator: Option<UserId>,
 }
 
 #[derive(Clone)]
@@ -182,7 +212,7 @@ pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
     /// The bot's own user id, from `auth.test`, asked once.
-    bot_user: Arc<tokio::sync::OnceCell<String>>,
+    bot_user: Arc<tokio::sync::OnceCell<UserId>>,
     /// Longest a single Web API call may take before it counts as a timeout.
     call_timeout: Duration,
     /// Client-side pacing; `None` with `slack.rate_control = false`.
@@ -280,13 +310,13 @@ impl SlackApi {
             .await?;
         let res: web::ChannelAnswer = web::read("conversations.create", answer)?;
         Ok(CreatedChannel {
-            id: res.channel.id,
+            id: ChannelId(res.channel.id),
             name: res.channel.name.unwrap_or_else(|| name.to_string()),
-            creator: res.channel.creator,
+            creator: res.channel.creator.map(UserId),
         })
     }
 
-    pub async fn invite(&self, channel: &str, user: &str) -> Result<(), CallError> {
+    pub async fn invite(&self, channel: &ChannelId, user: &UserId) -> Result<(), CallError> {
         // Slack documents `users` as a comma-separated string; slack-morphism's
         // typed request sends a JSON array, so this one call is made by hand.
         #[derive(serde::Serialize)]
@@ -295,12 +325,12 @@ impl SlackApi {
             users: &'a str,
         }
         let req = Invite {
-            channel,
-            users: user,
+            channel: channel.as_str(),
+            users: user.as_str(),
         };
         let result = self
             .call(
-                Key::in_channel("conversations.invite", channel),
+                Key::in_channel("conversations.invite", channel.as_str()),
                 async |s| web::post(&s, "conversations.invite", &req, &TIER3).await,
             )
             .await;
@@ -313,22 +343,23 @@ impl SlackApi {
 
     /// Joins a public channel (`channels:join`), so the bot can post and
     /// edit there again after it was removed.
-    pub async fn join(&self, channel: &str) -> Result<(), CallError> {
+    pub async fn join(&self, channel: &ChannelId) -> Result<(), CallError> {
         let req = SlackApiConversationsJoinRequest::new(channel.to_string().into());
-        self.call(Key::in_channel("conversations.join", channel), async |s| {
-            web::post(&s, "conversations.join", &req, &TIER3).await
-        })
+        self.call(
+            Key::in_channel("conversations.join", channel.as_str()),
+            async |s| web::post(&s, "conversations.join", &req, &TIER3).await,
+        )
         .await?;
         Ok(())
     }
 
-    pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), CallError> {
+    pub async fn set_topic(&self, channel: &ChannelId, topic: &str) -> Result<(), CallError> {
         let req = SlackApiConversationsSetTopicRequest::new(
             channel.to_string().into(),
             topic.to_string(),
         );
         self.call(
-            Key::in_channel("conversations.setTopic", channel),
+            Key::in_channel("conversations.setTopic", channel.as_str()),
             async |s| web::post(&s, "conversations.setTopic", &req, &TIER2).await,
         )
         .await?;
@@ -338,17 +369,17 @@ impl SlackApi {
     /// Posts a message; returns its `ts`.
     pub async fn post(
         &self,
-        channel: &str,
+        to: To<'_>,
         content: SlackMessageContent,
-    ) -> Result<String, CallError> {
-        let req = SlackApiChatPostMessageRequest::new(channel.to_string().into(), content);
+    ) -> Result<MessageTs, CallError> {
+        let req = SlackApiChatPostMessageRequest::new(to.id().to_string().into(), content);
         let answer = self
-            .call(Key::in_channel("chat.postMessage", channel), async |s| {
+            .call(Key::in_channel("chat.postMessage", to.id()), async |s| {
                 web::post(&s, "chat.postMessage", &req, &TIER3).await
             })
             .await?;
         let res: web::Posted = web::read("chat.postMessage", answer)?;
-        Ok(res.ts)
+        Ok(MessageTs(res.ts))
     }
 
     pub async fn update(
@@ -362,17 +393,18 @@ impl SlackApi {
             content,
             ts.to_string().into(),
         );
-        self.call(Key::in_channel("chat.update", channel), async |s| {
-            web::post(&s, "chat.update", &req, &TIER3).await
-        })
+        self.call(
+            Key::in_channel("chat.update", channel.as_str()),
+            async |s| web::post(&s, "chat.update", &req, &TIER3).await,
+        )
         .await?;
         Ok(())
     }
 
     pub async fn post_ephemeral(
         &self,
-        channel: &str,
-        user: &str,
+        channel: &ChannelId,
+        user: &UserId,
         text: &str,
     ) -> Result<(), CallError> {
         let req = SlackApiChatPostEphemeralRequest::new(
@@ -381,9 +413,10 @@ impl SlackApi {
             SlackMessageContent::new().with_text(text.to_string()),
         );
         match self
-            .call(Key::in_channel("chat.postEphemeral", channel), async |s| {
-                web::post(&s, "chat.postEphemeral", &req, &TIER4).await
-            })
+            .call(
+                Key::in_channel("chat.postEphemeral", channel.as_str()),
+                async |s| web::post(&s, "chat.postEphemeral", &req, &TIER4).await,
+            )
             .await
         {
             // Nothing of the answer is used; sending it again would say it
@@ -407,10 +440,10 @@ impl SlackApi {
         let found = |messages: Vec<web::Message>| {
             messages
                 .into_iter()
-                .find(|m| m.ts == *ts)
+                .find(|m| m.ts == ts.as_str())
                 .map(|m| FoundMessage {
                     text: m.text.unwrap_or_default(),
-                    user: m.user,
+                    user: m.user.map(UserId),
                     username: m.username,
                 })
         };
@@ -423,7 +456,7 @@ impl SlackApi {
         ];
         let answer = self
             .call(
-                Key::in_channel("conversations.history", channel),
+                Key::in_channel("conversations.history", channel.as_str()),
                 async |s| web::get(&s, "conversations.history", &history, &TIER3).await,
             )
             .await?;
@@ -443,7 +476,7 @@ impl SlackApi {
         ];
         match self
             .call(
-                Key::in_channel("conversations.replies", channel),
+                Key::in_channel("conversations.replies", channel.as_str()),
                 async |s| web::get(&s, "conversations.replies", &replies, &TIER3).await,
             )
             .await
@@ -469,9 +502,10 @@ impl SlackApi {
             ("message_ts", Some(ts.to_string())),
         ];
         let answer = self
-            .call(Key::in_channel("chat.getPermalink", channel), async |s| {
-                web::get(&s, "chat.getPermalink", &params, &TIER4).await
-            })
+            .call(
+                Key::in_channel("chat.getPermalink", channel.as_str()),
+                async |s| web::get(&s, "chat.getPermalink", &params, &TIER4).await,
+            )
             .await?;
         let res: web::Permalink = web::read("chat.getPermalink", answer)?;
         Ok(res.permalink)
@@ -490,9 +524,10 @@ impl SlackApi {
             ts.to_string().into(),
         );
         match self
-            .call(Key::in_channel("reactions.add", channel), async |s| {
-                web::post(&s, "reactions.add", &req, &TIER3).await
-            })
+            .call(
+                Key::in_channel("reactions.add", channel.as_str()),
+                async |s| web::post(&s, "reactions.add", &req, &TIER3).await,
+            )
             .await
         {
             Err(CallError::Api(SlackErrorCode::AlreadyReacted)) => Ok(()),
@@ -501,7 +536,7 @@ impl SlackApi {
     }
 
     /// A person's display name (falling back to real name, then handle).
-    pub async fn user_name(&self, user: &str) -> Result<String, CallError> {
+    pub async fn user_name(&self, user: &UserId) -> Result<String, CallError> {
         let params: web::Params = vec![("user", Some(user.to_string()))];
         let answer = self
             .call(Key::method("users.info"), async |s| {
@@ -523,7 +558,7 @@ impl SlackApi {
     /// external-upload flow: get a URL, send the bytes, complete).
     pub async fn upload_file(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         filename: &str,
         title: &str,
         content: &str,
@@ -560,7 +595,7 @@ impl SlackApi {
         ])
         .with_channel_id(channel.to_string().into());
         self.call(
-            Key::in_channel("files.completeUploadExternal", channel),
+            Key::in_channel("files.completeUploadExternal", channel.as_str()),
             async |s| web::post(&s, "files.completeUploadExternal", &complete, &TIER4).await,
         )
         .await?;
@@ -573,7 +608,7 @@ impl SlackApi {
     /// channel cannot be read) the answer is "no".
     pub async fn file_shared_since(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         title: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, CallError> {
@@ -583,7 +618,7 @@ impl SlackApi {
             ("count", Some("100".to_string())),
         ];
         match self
-            .call(Key::in_channel("files.list", channel), async |s| {
+            .call(Key::in_channel("files.list", channel.as_str()), async |s| {
                 web::get(&s, "files.list", &params, &TIER3).await
             })
             .await
@@ -601,7 +636,7 @@ impl SlackApi {
     }
 
     /// The bot's own user id.
-    pub async fn bot_user_id(&self) -> Result<String, CallError> {
+    pub async fn bot_user_id(&self) -> Result<UserId, CallError> {
         self.bot_user
             .get_or_try_init(|| async {
                 let params: web::Params = vec![];
@@ -611,7 +646,7 @@ impl SlackApi {
                     })
                     .await?;
                 let res: web::Identity = web::read("auth.test", answer)?;
-                Ok(res.user_id)
+                Ok(UserId(res.user_id))
             })
             .await
             .cloned()
@@ -651,9 +686,9 @@ impl SlackApi {
                 .find(|c| c.name.as_deref() == Some(name))
             {
                 return Ok(Some(CreatedChannel {
-                    id: c.id,
+                    id: ChannelId(c.id),
                     name: name.to_string(),
-                    creator: c.creator,
+                    creator: c.creator.map(UserId),
                 }));
             }
             match res
@@ -671,7 +706,7 @@ impl SlackApi {
     /// lost answer can find it ([`Self::find_job_post`]).
     pub async fn post_for_job(
         &self,
-        channel: &ChannelId,
+        to: To<'_>,
         content: SlackMessageContent,
         job_id: i64,
     ) -> Result<MessageTs, CallError> {
@@ -680,33 +715,30 @@ impl SlackApi {
                 .into_iter()
                 .collect(),
         );
-        self.post(channel, content.with_metadata(metadata))
-            .await
-            .map(MessageTs)
+        self.post(to, content.with_metadata(metadata)).await
     }
 
     /// The ts of a message this bot posted for `job_id` among the channel's
     /// latest 100, if any. A channel the bot cannot read counts as none.
-    /// A user id as `channel` (a direct message, posted by user id) is
-    /// looked up in the app's direct-message channel with them, which
+    /// A direct message to a person (posted by their user id) is looked up
+    /// in the app's direct-message channel with them, which
     /// `conversations.history` needs by its own id (`im:write` to find it,
     /// `im:history` to read it).
     pub async fn find_job_post(
         &self,
-        channel: &ChannelId,
+        to: To<'_>,
         job_id: i64,
     ) -> Result<Option<MessageTs>, CallError> {
-        let channel = if super::ids::is_user_id(channel) {
-            match self.direct_channel(channel).await {
+        let channel = match to {
+            To::Channel(c) => c.clone(),
+            To::Person(user) => match self.direct_channel(user).await {
                 Ok(id) => id,
                 Err(CallError::Api(code)) => {
                     tracing::debug!(%code, "cannot open the direct messages to look for an earlier post");
                     return Ok(None);
                 }
                 Err(e) => return Err(e),
-            }
-        } else {
-            channel.to_string()
+            },
         };
         let channel = channel.as_str();
         let params: web::Params = vec![
@@ -740,31 +772,32 @@ impl SlackApi {
     /// The id of the app's direct-message channel with `user`
     /// (`conversations.open`, `im:write`; it exists once the app has
     /// written to them, and opening it again returns the same one).
-    pub async fn direct_channel(&self, user: &str) -> Result<String, CallError> {
+    pub async fn direct_channel(&self, user: &UserId) -> Result<ChannelId, CallError> {
         // `users` is a comma-separated string in Slack's reference.
-        let req = serde_json::json!({ "users": user });
+        let req = serde_json::json!({ "users": user.as_str() });
         let answer = self
             .call(Key::method("conversations.open"), async |s| {
                 web::post(&s, "conversations.open", &req, &TIER3).await
             })
             .await?;
-        Ok(
+        Ok(ChannelId(
             web::read::<web::ChannelAnswer>("conversations.open", answer)?
                 .channel
                 .id,
-        )
+        ))
     }
 
     /// A channel's name (`conversations.info`; `channels:read`, and
     /// `groups:read` for private ones). `None` when Slack will not say (a
     /// private channel the bot is not in, a deleted one, an answer without
     /// a name).
-    pub async fn channel_name(&self, channel: &str) -> Result<Option<String>, CallError> {
+    pub async fn channel_name(&self, channel: &ChannelId) -> Result<Option<String>, CallError> {
         let params: web::Params = vec![("channel", Some(channel.to_string()))];
         match self
-            .call(Key::in_channel("conversations.info", channel), async |s| {
-                web::get(&s, "conversations.info", &params, &TIER3).await
-            })
+            .call(
+                Key::in_channel("conversations.info", channel.as_str()),
+                async |s| web::get(&s, "conversations.info", &params, &TIER3).await,
+            )
             .await
         {
             Ok(answer) => Ok(
@@ -774,7 +807,7 @@ impl SlackApi {
                     .filter(|n| !n.is_empty()),
             ),
             Err(CallError::Api(code)) => {
-                tracing::debug!(%code, channel, "no name for the channel");
+                tracing::debug!(%code, %channel, "no name for the channel");
                 Ok(None)
             }
             Err(e) => Err(e),

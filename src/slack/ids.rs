@@ -3,7 +3,7 @@
 //! formats of the ids and button values that carry data. `blocks` writes
 //! them and `inbound` parses them; neither spells one out.
 
-use crate::domain::{IncidentNumber, RoleName};
+use crate::domain::{ChecklistId, FollowupId, IncidentNumber, RoleName};
 
 /// The action id of every form input's element: a form's answers are told
 /// apart by their block ids.
@@ -137,33 +137,35 @@ pub fn snooze_value(incident: IncidentNumber, minutes: u32) -> String {
 }
 
 /// The action id of one task's checkbox: `checklist.tick|<checklist>|<task>`.
-pub fn tick_action_id(checklist: i64, task: usize) -> String {
+pub fn tick_action_id(checklist: ChecklistId, task: usize) -> String {
     format!("{ACTION_TICK}|{checklist}|{task}")
 }
 
 /// `checklist.tick|<checklist>|<task>` → the checklist and task.
-pub fn parse_tick(action_id: &str) -> Option<(i64, usize)> {
+pub fn parse_tick(action_id: &str) -> Option<(ChecklistId, usize)> {
     let rest = action_id.strip_prefix(ACTION_TICK)?.strip_prefix('|')?;
     let (checklist, task) = rest.split_once('|')?;
     Some((checklist.parse().ok()?, task.parse().ok()?))
 }
 
 /// The button value of "Edit and post": `<checklist>|<since ms>|<until ms>`.
-pub fn summary_action_value(checklist: i64, since: i64, until: i64) -> String {
+pub fn summary_action_value(checklist: ChecklistId, since: i64, until: i64) -> String {
     format!("{checklist}|{since}|{until}")
 }
 
 /// `<checklist>|<since ms>|<until ms>` → the three numbers.
-pub fn parse_summary_value(value: &str) -> Option<(i64, i64, i64)> {
+pub fn parse_summary_value(value: &str) -> Option<(ChecklistId, i64, i64)> {
     let mut parts = value.splitn(3, '|').map(str::parse::<i64>);
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => Some((checklist, since, until)),
+        (Some(Ok(checklist)), Some(Ok(since)), Some(Ok(until))) => {
+            Some((ChecklistId::new(checklist), since, until))
+        }
         _ => None,
     }
 }
 
 /// The action id of a follow-up's Done button: `followup.done|<id>`.
-pub fn followup_done_action_id(id: i64) -> String {
+pub fn followup_done_action_id(id: FollowupId) -> String {
     format!("{ACTION_FOLLOWUP_DONE}|{id}")
 }
 
@@ -180,19 +182,25 @@ mod tests {
     #[test]
     fn what_is_written_parses_back() {
         assert_eq!(
-            parse_incident_value(&role_value(4, &"Scribe".into())),
-            Some((4, "Scribe".to_string()))
+            parse_incident_value(&role_value(
+                IncidentNumber::new(4),
+                &RoleName::new("Scribe")
+            )),
+            Some((IncidentNumber::new(4), "Scribe".to_string()))
         );
         assert_eq!(
-            parse_incident_value(&snooze_value(4, 15)),
-            Some((4, "15".to_string()))
+            parse_incident_value(&snooze_value(IncidentNumber::new(4), 15)),
+            Some((IncidentNumber::new(4), "15".to_string()))
         );
-        assert_eq!(parse_tick(&tick_action_id(7, 2)), Some((7, 2)));
         assert_eq!(
-            parse_summary_value(&summary_action_value(4, 10, 20)),
-            Some((4, 10, 20))
+            parse_tick(&tick_action_id(ChecklistId::new(7), 2)),
+            Some((ChecklistId::new(7), 2))
+        );
+        assert_eq!(
+            parse_summary_value(&summary_action_value(ChecklistId::new(4), 10, 20)),
+            Some((ChecklistId::new(4), 10, 20))
         );
         assert!(snooze_action_id(15).starts_with(ACTION_SNOOZE));
-        assert!(followup_done_action_id(9).starts_with(ACTION_FOLLOWUP_DONE));
+        assert!(followup_done_action_id(FollowupId::new(9)).starts_with(ACTION_FOLLOWUP_DONE));
     }
 }

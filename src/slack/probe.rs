@@ -2,6 +2,7 @@
 //! it needs what slack-morphism does not hand back: the `x-oauth-scopes`
 //! response header of `auth.test`. Answers become typed values here.
 
+use crate::domain::ChannelId;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use hyper_rustls::HttpsConnector;
@@ -140,8 +141,8 @@ impl Probe {
     }
 
     /// `conversations.info` for one channel id.
-    pub async fn channel(&self, id: &str) -> Result<ChannelInfo, ProbeError> {
-        let query = serde_urlencoded::to_string([("channel", id)]).unwrap_or_default();
+    pub async fn channel(&self, id: &ChannelId) -> Result<ChannelInfo, ProbeError> {
+        let query = serde_urlencoded::to_string([("channel", id.as_str())]).unwrap_or_default();
         let (_, answer) = self.call("conversations.info", Method::GET, &query).await?;
         let c = answer.channel.ok_or_else(|| ProbeError::Unreadable {
             method: "conversations.info",

@@ -11,6 +11,7 @@
 //!   file, which is read outside Slack: names instead of ids, Markdown
 //!   links, plain words for special mentions.
 
+use crate::domain::{ChannelId, UserId};
 use std::collections::BTreeMap;
 
 /// Placed between `@` and a broadcast word so it reads the same but is no
@@ -185,16 +186,16 @@ impl Names {
 }
 
 /// The user and channel ids a text mentions (`<@U…>`, `<#C…>`).
-pub fn mentioned_ids(text: &str) -> (Vec<String>, Vec<String>) {
+pub fn mentioned_ids(text: &str) -> (Vec<UserId>, Vec<ChannelId>) {
     let mut users = Vec::new();
     let mut channels = Vec::new();
     for piece in pieces(text) {
         if let Piece::Token(t) = piece {
             let id = |rest: &str| rest.split('|').next().unwrap_or(rest).to_string();
             if let Some(rest) = t.strip_prefix('@') {
-                users.push(id(rest));
+                users.push(UserId(id(rest)));
             } else if let Some(rest) = t.strip_prefix('#') {
-                channels.push(id(rest));
+                channels.push(ChannelId(id(rest)));
             }
         }
     }
@@ -328,8 +329,8 @@ mod tests {
             "@Ann Lee and @bob and @U555 in #incidents / #ops / #C8: [the \\[doc\\]](https://x.io/a?b=1&c) <https://y.io> @channel @oncall 12:00 UTC a <b> & c"
         );
         let (users, channels) = mentioned_ids(text);
-        assert_eq!(users, ["U07ABC", "U999", "U555"]);
-        assert_eq!(channels, ["C123", "C9", "C8"]);
+        assert_eq!(users, ["U07ABC", "U999", "U555"].map(UserId::new));
+        assert_eq!(channels, ["C123", "C9", "C8"].map(ChannelId::new));
     }
 
     /// Whether `out` still holds a complete broadcast token.

@@ -5,7 +5,7 @@ use super::Effects;
 use super::rows::not_open;
 use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::checklist::{Checklist, Tasks};
-use crate::domain::{IncidentNumber, MessageTs, RoleName, UserId};
+use crate::domain::{ChecklistId, IncidentNumber, MessageTs, RoleName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -13,7 +13,7 @@ use sqlx::Row;
 /// A checklist whose recurring tasks have fallen due.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DueChecklist {
-    pub id: i64,
+    pub id: ChecklistId,
     pub incident: IncidentNumber,
     pub due_at: DateTime<Utc>,
 }
@@ -36,17 +36,17 @@ pub trait ChecklistStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Checklist>;
 
-    async fn checklist(&self, id: i64) -> Result<Option<Checklist>>;
+    async fn checklist(&self, id: ChecklistId) -> Result<Option<Checklist>>;
 
     /// The checklist message, once posted.
-    async fn record_checklist_post(&self, id: i64, ts: &MessageTs) -> Result<()>;
+    async fn record_checklist_post(&self, id: ChecklistId, ts: &MessageTs) -> Result<()>;
 
     /// Ticks (`done`) or unticks one task with `effects` (its timeline
     /// entry, the edit of the message); false (nothing written) when the
     /// task already was so.
     async fn tick_task(
         &self,
-        id: i64,
+        id: ChecklistId,
         task: usize,
         by: &UserId,
         done: bool,
@@ -88,7 +88,7 @@ sql_impl! {
                 .map_err(|e| StoreError::Serialize(format!("the tasks of a {role} checklist ({e})")))?;
             let mut tx = self.write().await?;
             tx.lock_incident(number).await?;
-            let id: i64 = sqlx::query_scalar(
+            let id: ChecklistId = sqlx::query_scalar(
                 "INSERT INTO checklists (incident_number, role, holder, tasks, cadence_at, since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
                  ON CONFLICT (incident_number, role, holder) DO UPDATE SET cadence_at = excluded.cadence_at
                  RETURNING id",
@@ -107,7 +107,7 @@ sql_impl! {
                 .ok_or_else(|| StoreError::Corrupt(format!("checklist {id} vanished")))
         }
 
-        async fn checklist(&self, id: i64) -> Result<Option<Checklist>> {
+        async fn checklist(&self, id: ChecklistId) -> Result<Option<Checklist>> {
             let Some(row) = sqlx::query(
                 "SELECT id, incident_number, role, holder, tasks, ts, cadence_at, since FROM checklists WHERE id = $1",
             )
@@ -143,7 +143,7 @@ sql_impl! {
             }))
         }
 
-        async fn record_checklist_post(&self, id: i64, ts: &MessageTs) -> Result<()> {
+        async fn record_checklist_post(&self, id: ChecklistId, ts: &MessageTs) -> Result<()> {
             let mut tx = self.write_background().await?;
             sqlx::query("UPDATE checklists SET ts = $1 WHERE id = $2")
                 .bind(ts.as_str())
@@ -156,7 +156,7 @@ sql_impl! {
 
         async fn tick_task(
             &self,
-            id: i64,
+            id: ChecklistId,
             task: usize,
             by: &UserId,
             done: bool,
@@ -166,7 +166,7 @@ sql_impl! {
             let task = i64::try_from(task)
                 .map_err(|e| StoreError::Serialize(format!("task number {task} ({e})")))?;
             let mut tx = self.write().await?;
-            let number: Option<i64> =
+            let number: Option<IncidentNumber> =
                 sqlx::query_scalar("SELECT incident_number FROM checklists WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)

@@ -4,7 +4,7 @@
 use super::{ChangeError, Effects};
 use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::followups::Followup;
-use crate::domain::{IncidentNumber, UserId};
+use crate::domain::{FollowupId, IncidentNumber, UserId};
 use crate::queue::Job;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -34,9 +34,9 @@ pub trait FollowupStore: Send + Sync {
         item: &NewFollowup,
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<i64, ChangeError>;
+    ) -> Result<FollowupId, ChangeError>;
 
-    async fn followup(&self, id: i64) -> Result<Option<Followup>>;
+    async fn followup(&self, id: FollowupId) -> Result<Option<Followup>>;
 
     /// Follow-ups, oldest first: of one owner or everyone's, open ones only
     /// or all; at most `limit`.
@@ -58,7 +58,7 @@ pub trait FollowupStore: Send + Sync {
     /// written) when it already was.
     async fn complete_followup(
         &self,
-        id: i64,
+        id: FollowupId,
         by: &UserId,
         now: DateTime<Utc>,
         effects: Effects,
@@ -69,13 +69,13 @@ pub trait FollowupStore: Send + Sync {
         &self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>>;
+    ) -> Result<Vec<(FollowupId, IncidentNumber, DateTime<Utc>)>>;
 
     /// Sends a follow-up's reminder once: clears `remind_at` if it still is
     /// `due_at` and applies `effects` (the reminder job), else false.
     async fn fire_followup(
         &self,
-        id: i64,
+        id: FollowupId,
         incident: IncidentNumber,
         due_at: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -109,10 +109,10 @@ sql_impl! {
             item: &NewFollowup,
             now: DateTime<Utc>,
             effects: Effects,
-        ) -> Result<i64, ChangeError> {
+        ) -> Result<FollowupId, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(item.incident, &effects.guard).await?;
-            let id: i64 = sqlx::query_scalar(
+            let id: FollowupId = sqlx::query_scalar(
                 "INSERT INTO followups (incident_number, text, owner, due_on, created_by, created_at, remind_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
@@ -130,7 +130,7 @@ sql_impl! {
             Ok(id)
         }
 
-        async fn followup(&self, id: i64) -> Result<Option<Followup>> {
+        async fn followup(&self, id: FollowupId) -> Result<Option<Followup>> {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {FOLLOWUP_COLUMNS} FROM followups WHERE id = $1"
             )))
@@ -187,13 +187,13 @@ sql_impl! {
 
         async fn complete_followup(
             &self,
-            id: i64,
+            id: FollowupId,
             by: &UserId,
             now: DateTime<Utc>,
             effects: Effects,
         ) -> Result<bool> {
             let mut tx = self.write().await?;
-            let number: Option<i64> =
+            let number: Option<IncidentNumber> =
                 sqlx::query_scalar("SELECT incident_number FROM followups WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -215,7 +215,7 @@ sql_impl! {
             &self,
             now: DateTime<Utc>,
             limit: i64,
-        ) -> Result<Vec<(i64, IncidentNumber, DateTime<Utc>)>> {
+        ) -> Result<Vec<(FollowupId, IncidentNumber, DateTime<Utc>)>> {
             let rows = sqlx::query(
                 "SELECT id, incident_number, remind_at FROM followups
                  WHERE remind_at <= $1 AND done_at IS NULL ORDER BY remind_at LIMIT $2",
@@ -237,7 +237,7 @@ sql_impl! {
 
         async fn fire_followup(
             &self,
-            id: i64,
+            id: FollowupId,
             incident: IncidentNumber,
             due_at: DateTime<Utc>,
             now: DateTime<Utc>,
@@ -294,7 +294,7 @@ sql_impl! {
             if claimed == 0 {
                 return Ok(None);
             }
-            let owners: Vec<String> = sqlx::query_scalar(
+            let owners: Vec<UserId> = sqlx::query_scalar(
                 "SELECT DISTINCT owner FROM followups WHERE done_at IS NULL ORDER BY owner",
             )
             .fetch_all(&mut *tx)
@@ -327,7 +327,7 @@ const FOLLOWUP_COLUMNS: &str =
 sql_impl! {
     /// A follow-up, from a row of [`FOLLOWUP_COLUMNS`].
     fn followup_from_row(row: &R) -> Result<Followup> {
-        let id: i64 = row.try_get("id")?;
+        let id: FollowupId = row.try_get("id")?;
         let due = row
             .try_get::<Option<String>, _>("due_on")?
             .map(|d| {

@@ -130,7 +130,7 @@ sql_impl! {
         ) -> Result<(Incident, bool)> {
             let mut tx = self.write().await?;
             if let Some(view_id) = view_id {
-                let existing: Option<i64> =
+                let existing: Option<IncidentNumber> =
                     sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
                         .bind(view_id)
                         .fetch_optional(&mut *tx)
@@ -142,7 +142,7 @@ sql_impl! {
             }
             // Two replicas handling one submission at once: the second insert
             // meets the first's view id and returns the incident it made.
-            let number: Option<i64> = sqlx::query_scalar(
+            let number: Option<IncidentNumber> = sqlx::query_scalar(
                 "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private, impact, urgency)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
@@ -164,7 +164,7 @@ sql_impl! {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(number) = number else {
-                let existing: i64 =
+                let existing: IncidentNumber =
                     sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
                         .bind(view_id)
                         .fetch_one(&mut *tx)

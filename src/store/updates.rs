@@ -6,7 +6,7 @@ use super::rows::not_open;
 use super::{ChangeError, Effects};
 use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
 use crate::domain::comms::{Communication, Destination};
-use crate::domain::{ChannelId, IncidentNumber, MessageTs, UserId};
+use crate::domain::{ChannelId, IncidentNumber, MessageTs, SeverityName, UpdateId, UserId};
 use crate::queue::Job;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ pub struct DueReminder {
     pub incident: IncidentNumber,
     pub kind: crate::domain::comms::ReminderKind,
     pub due_at: DateTime<Utc>,
-    pub severity: String,
+    pub severity: SeverityName,
 }
 
 /// Status updates (one post per destination, each recorded when posted),
@@ -36,7 +36,7 @@ pub trait UpdateStore: Send + Sync {
         destinations: &[Destination],
         now: DateTime<Utc>,
         effects: Effects,
-    ) -> Result<i64, ChangeError>;
+    ) -> Result<UpdateId, ChangeError>;
 
     /// The communications timeline of an incident, oldest first.
     async fn communications(&self, number: IncidentNumber) -> Result<Vec<Communication>>;
@@ -44,7 +44,7 @@ pub trait UpdateStore: Send + Sync {
     /// Marks one post of an update as done.
     async fn record_update_post(
         &self,
-        update_id: i64,
+        update_id: UpdateId,
         channel: &ChannelId,
         ts: &MessageTs,
         now: DateTime<Utc>,
@@ -78,10 +78,10 @@ sql_impl! {
             destinations: &[Destination],
             now: DateTime<Utc>,
             mut effects: Effects,
-        ) -> Result<i64, ChangeError> {
+        ) -> Result<UpdateId, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(number, &effects.guard).await?;
-            let id: i64 = sqlx::query_scalar(
+            let id: UpdateId = sqlx::query_scalar(
                 "INSERT INTO status_updates (incident_number, posted_by, recorded_at, text) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(number)
@@ -143,7 +143,7 @@ sql_impl! {
 
         async fn record_update_post(
             &self,
-            update_id: i64,
+            update_id: UpdateId,
             channel: &ChannelId,
             ts: &MessageTs,
             now: DateTime<Utc>,

@@ -759,10 +759,7 @@ mod tests {
         let form = command_form(&payload).unwrap();
         let cmd = crate::slack::inbound::SlashCommand::parse(&form).unwrap();
         assert_eq!(cmd.text, "note DB & cache: 50% down");
-        assert_eq!(
-            (cmd.user_id.as_str(), cmd.channel_id.as_str()),
-            ("U1", "C1")
-        );
+        assert_eq!((cmd.user.as_str(), cmd.channel_id.as_str()), ("U1", "C1"));
         assert!(command_form(&RawValue::from_string("[1]".into()).unwrap()).is_err());
     }
 

@@ -120,18 +120,34 @@ async fn declare_opens_a_modal_then_a_war_room_with_board_and_announcement() {
 
     // The database holds the incident, its Slack ids, the lead and the entry.
     let stored = app.incident(1).await;
-    assert_eq!(stored.channel_id.as_deref(), Some(room.id.as_str()));
-    assert_eq!(stored.board_ts.as_deref(), Some(board[0].ts.as_str()));
     assert_eq!(
-        stored.announce_ts.as_deref(),
+        stored.channel_id.as_ref().map(|x| x.as_str()),
+        Some(room.id.as_str())
+    );
+    assert_eq!(
+        stored.board_ts.as_ref().map(|x| x.as_str()),
+        Some(board[0].ts.as_str())
+    );
+    assert_eq!(
+        stored.announce_ts.as_ref().map(|x| x.as_str()),
         Some(announced[0].ts.as_str())
     );
     assert_eq!(stored.summary, "Payments fail for EU users");
     assert_eq!(stored.declared_at, start_time());
-    let roles = app.ctx.store.assignments(1).await.unwrap();
+    let roles = app
+        .ctx
+        .store
+        .assignments(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert_eq!(roles.len(), 1);
-    assert_eq!(roles[0].role, "Incident Lead");
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    assert_eq!(roles[0].role.as_str(), "Incident Lead");
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert_eq!(timeline.len(), 1);
     assert!(timeline[0].text.contains("declared"));
     assert_eq!(

@@ -24,15 +24,15 @@ pub const ORIGIN: &str = "CGENERAL";
 pub fn declaration(title: &str) -> warroom::domain::Declaration {
     warroom::domain::Declaration {
         title: title.to_string(),
-        severity: "SEV2".into(),
+        severity: warroom::domain::SeverityName::new("SEV2"),
         summary: String::new(),
         impact_started_at: None,
         security: false,
         drill: false,
         private: false,
         declared_by: warroom::domain::UserId(DECLARER.into()),
-        origin_channel: ORIGIN.into(),
-        announce_channel: ORIGIN.into(),
+        origin_channel: warroom::domain::ChannelId::new(ORIGIN),
+        announce_channel: warroom::domain::ChannelId::new(ORIGIN),
         assessment: None,
     }
 }
@@ -522,7 +522,7 @@ impl TestApp {
     pub async fn room(&self, number: i64) -> Option<String> {
         self.ctx
             .store
-            .incident(number)
+            .incident(warroom::domain::IncidentNumber::new(number))
             .await
             .unwrap()
             .and_then(|i| i.channel_id.map(|c| c.0))
@@ -530,7 +530,12 @@ impl TestApp {
 
     /// Incident `number` as stored (it must exist).
     pub async fn incident(&self, number: i64) -> warroom::domain::Incident {
-        self.ctx.store.incident(number).await.unwrap().unwrap()
+        self.ctx
+            .store
+            .incident(warroom::domain::IncidentNumber::new(number))
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// The app's `/metrics` text.

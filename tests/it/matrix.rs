@@ -173,7 +173,11 @@ async fn the_declare_form_asks_impact_and_urgency_and_suggests_the_severity() {
 
     let room = declare_with(&app, "Some customers", "Getting worse", None).await;
     let incident = app.incident(1).await;
-    assert_eq!(incident.severity, "SEV1", "suggested by the matrix");
+    assert_eq!(
+        incident.severity.as_str(),
+        "SEV1",
+        "suggested by the matrix"
+    );
     assert_eq!(
         incident.assessment,
         answered("Some customers", "Getting worse")
@@ -193,7 +197,7 @@ async fn the_declare_form_asks_impact_and_urgency_and_suggests_the_severity() {
 
     // Another pair, another level.
     declare_with(&app, "Internal only", "No deadline", None).await;
-    assert_eq!(app.incident(2).await.severity, "SEV3");
+    assert_eq!(app.incident(2).await.severity.as_str(), "SEV3");
 }
 
 #[tokio::test]
@@ -201,7 +205,11 @@ async fn a_chosen_level_overrides_the_suggestion_and_the_answers_are_kept() {
     let app = TestApp::spawn(Setup::default()).await;
     declare_with(&app, "All customers", "Getting worse", Some("SEV3")).await;
     let incident = app.incident(1).await;
-    assert_eq!(incident.severity, "SEV3", "the declarer's choice wins");
+    assert_eq!(
+        incident.severity.as_str(),
+        "SEV3",
+        "the declarer's choice wins"
+    );
     assert_eq!(
         incident.assessment,
         answered("All customers", "Getting worse")
@@ -213,7 +221,7 @@ async fn a_level_without_answers_still_declares_and_stores_no_answers() {
     let app = TestApp::spawn(Setup::default()).await;
     app.declare("Checkout returns 500", "SEV2").await;
     let incident = app.incident(1).await;
-    assert_eq!(incident.severity, "SEV2");
+    assert_eq!(incident.severity.as_str(), "SEV2");
     assert_eq!(incident.assessment, None);
     assert!(
         !app.slack.messages_in(ORIGIN)[0]
@@ -248,7 +256,7 @@ async fn answers_from_an_older_form_are_refused_by_block() {
 async fn the_answers_are_in_the_postmortem_draft() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = declare_with(&app, "Some customers", "Stable", None).await;
-    assert_eq!(app.incident(1).await.severity, "SEV2");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV2");
     let answer = app.command_json(DECLARER, &room, "close").await;
     assert_eq!(answer["response_type"], "in_channel", "{answer}");
     app.settle().await;
@@ -267,7 +275,7 @@ async fn the_answers_are_in_the_postmortem_draft() {
 async fn severity_without_a_level_opens_the_form_and_its_submission_changes_the_severity() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = declare_with(&app, "Internal only", "Stable", None).await;
-    assert_eq!(app.incident(1).await.severity, "SEV3");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV3");
 
     let answer = app.command_json(DECLARER, &room, "severity").await;
     assert_eq!(answer, Value::Null, "the form is the answer");
@@ -306,7 +314,7 @@ async fn severity_without_a_level_opens_the_form_and_its_submission_changes_the_
     assert!(res.text().await.unwrap().is_empty(), "the form closes");
     app.settle().await;
     let incident = app.incident(1).await;
-    assert_eq!(incident.severity, "SEV1");
+    assert_eq!(incident.severity.as_str(), "SEV1");
     assert_eq!(
         incident.assessment,
         answered("All customers", "Getting worse")
@@ -319,7 +327,12 @@ async fn severity_without_a_level_opens_the_form_and_its_submission_changes_the_
         "{text}"
     );
     assert!(app.slack.channel(&room).unwrap().topic.contains("SEV1"));
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert!(
         timeline.iter().any(|e| e.text
             == "Severity changed from SEV3 to SEV1 (impact: All customers, urgency: Getting worse)"),
@@ -344,7 +357,7 @@ async fn severity_without_a_level_opens_the_form_and_its_submission_changes_the_
     ))
     .await;
     app.settle().await;
-    assert_eq!(app.incident(1).await.severity, "SEV2");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV2");
 }
 
 #[tokio::test]
@@ -381,7 +394,7 @@ async fn the_severity_form_is_refused_to_someone_without_permission() {
     assert_eq!(body["response_action"], "errors");
     assert_eq!(body["errors"]["severity"], refusal);
     let incident = app.incident(1).await;
-    assert_eq!(incident.severity, "SEV3");
+    assert_eq!(incident.severity.as_str(), "SEV3");
     assert_eq!(incident.assessment, answered("Internal only", "Stable"));
     assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, jobs);
     assert_eq!(

@@ -211,7 +211,7 @@ async fn broadcast_mentions_reach_slack_only_as_harmless_text() {
     let stored: Vec<Value> = app
         .ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .iter()

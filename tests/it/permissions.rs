@@ -28,7 +28,13 @@ async fn snapshot(app: &TestApp) -> Snapshot {
     let mut roles = Vec::new();
     for number in 1..=n {
         incidents.push(app.incident(number).await);
-        roles.push(app.ctx.store.assignments(number).await.unwrap());
+        roles.push(
+            app.ctx
+                .store
+                .assignments(warroom::domain::IncidentNumber::new(number))
+                .await
+                .unwrap(),
+        );
     }
     Snapshot {
         incidents,
@@ -74,11 +80,11 @@ async fn claim(app: &TestApp, user: &str, room: &str, role: &str) {
 async fn holders(app: &TestApp, role: &str) -> Vec<String> {
     app.ctx
         .store
-        .assignments(1)
+        .assignments(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
-        .filter(|a| a.role == role)
+        .filter(|a| a.role.as_str() == role)
         .map(|a| a.user.0)
         .collect()
 }
@@ -87,7 +93,7 @@ async fn holders(app: &TestApp, role: &str) -> Vec<String> {
 async fn tags(app: &TestApp) -> Vec<warroom::domain::Entry> {
     app.ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -173,10 +179,10 @@ async fn by_default_only_the_lead_changes_the_severity() {
         "Only the Incident Lead (<@UALICE>) can change the severity of INC-1. Claim Incident Lead on the role board if you are taking over.",
     )
     .await;
-    assert_eq!(app.incident(1).await.severity, "SEV2");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV2");
 
     done(&app, DECLARER, &room, "severity sev1").await;
-    assert_eq!(app.incident(1).await.severity, "SEV1");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV1");
 }
 
 #[tokio::test]
@@ -315,7 +321,7 @@ async fn a_configured_role_may_change_the_severity_and_others_may_not() {
     refused(&app, DECLARER, &room, "severity sev1", refusal).await;
     refused(&app, BOB, &room, "severity sev1", refusal).await;
     done(&app, TESS, &room, "severity sev1").await;
-    assert_eq!(app.incident(1).await.severity, "SEV1");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV1");
 }
 
 #[tokio::test]
@@ -395,7 +401,7 @@ async fn anyone_lets_a_bystander_assign_change_the_severity_tag_and_close() {
     done(&app, BOB, &room, &format!("assign scribe <@{CAROL}>")).await;
     assert_eq!(holders(&app, "Scribe").await, [CAROL]);
     done(&app, BOB, &room, "severity sev1").await;
-    assert_eq!(app.incident(1).await.severity, "SEV1");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV1");
     let ts = app
         .slack
         .user_posts(&room, CAROL, "errors gone", None, start_time());
@@ -430,12 +436,12 @@ async fn commands_act_only_on_the_incident_of_their_channel() {
     .await;
 
     done(&app, BOB, &room1, "severity sev1").await;
-    assert_eq!(app.incident(1).await.severity, "SEV1");
-    assert_eq!(app.incident(2).await.severity, "SEV2");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV1");
+    assert_eq!(app.incident(2).await.severity.as_str(), "SEV2");
 
     done(&app, DECLARER, &room2, "severity sev3").await;
-    assert_eq!(app.incident(1).await.severity, "SEV1");
-    assert_eq!(app.incident(2).await.severity, "SEV3");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV1");
+    assert_eq!(app.incident(2).await.severity.as_str(), "SEV3");
 
     // Outside any war room, even the leads change nothing.
     let before = snapshot(&app).await;

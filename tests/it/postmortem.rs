@@ -232,11 +232,12 @@ async fn stats_count_by_severity_and_leave_drills_out() {
     }
     app.advance(minutes(20)).await;
     for room in &rooms {
-        app.command_json(DECLARER, room, "status mitigated").await;
+        app.command_json(DECLARER, room.as_str(), "status mitigated")
+            .await;
     }
     app.advance(minutes(20)).await;
     for room in &rooms {
-        app.command_json(DECLARER, room, "close").await;
+        app.command_json(DECLARER, room.as_str(), "close").await;
     }
     app.settle().await;
     let stats = app.command_json(BOB, "CANYWHERE", "stats 30").await;

@@ -92,7 +92,10 @@ async fn sees_incident(app: &TestApp, user: &str) -> bool {
     let member = app
         .ctx
         .store
-        .is_member(1, &UserId(user.to_string()))
+        .is_member(
+            warroom::domain::IncidentNumber::new(1),
+            &UserId(user.to_string()),
+        )
         .await
         .unwrap();
     assert_eq!(listed, member, "what {user} is shown follows membership");
@@ -182,7 +185,12 @@ async fn a_private_incident_runs_from_declare_to_postmortem_without_its_title_le
     )
     .await;
     app.wait_idle().await;
-    let entries = app.ctx.store.timeline(1).await.unwrap();
+    let entries = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let tagged = entries.iter().find(|e| e.slack_ts.is_some()).unwrap();
     assert!(tagged.fetched);
     assert!(tagged.text.contains("rotated the signer's keys"));
@@ -378,7 +386,7 @@ async fn status_cannot_reopen_an_incident_closed_meanwhile() {
         .ctx
         .store
         .set_status(
-            1,
+            warroom::domain::IncidentNumber::new(1),
             Status::Identified,
             app.clock.now(),
             Effects {
@@ -427,10 +435,15 @@ async fn take_over_can_be_limited_to_listed_roles() {
     // Taking the lead from the declarer is not Bob's to do.
     app.click(BOB, &room, "role.claim", "1|Incident Lead").await;
     app.wait_idle().await;
-    let holders = app.ctx.store.assignments(1).await.unwrap();
+    let holders = app
+        .ctx
+        .store
+        .assignments(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let lead: Vec<&str> = holders
         .iter()
-        .filter(|a| a.role == "Incident Lead")
+        .filter(|a| a.role.as_str() == "Incident Lead")
         .map(|a| a.user.0.as_str())
         .collect();
     assert_eq!(lead, [DECLARER]);
@@ -446,11 +459,11 @@ async fn take_over_can_be_limited_to_listed_roles() {
     let scribe: Vec<String> = app
         .ctx
         .store
-        .assignments(1)
+        .assignments(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
-        .filter(|a| a.role == "Scribe")
+        .filter(|a| a.role.as_str() == "Scribe")
         .map(|a| a.user.0)
         .collect();
     assert_eq!(scribe, [DECLARER]);
@@ -544,14 +557,19 @@ async fn submitting_a_form_after_leaving_the_war_room_does_not_make_one_a_member
     }
     // Each form did its work.
     app.settle().await;
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     for said in ["keys rotated", "SEV2", "Rotate keys monthly"] {
         assert!(
             timeline.iter().any(|e| e.text.contains(said)),
             "{said}: {timeline:#?}"
         );
     }
-    assert_eq!(app.incident(1).await.severity, "SEV2");
+    assert_eq!(app.incident(1).await.severity.as_str(), "SEV2");
 
     // What he does in the room itself still counts.
     app.command_json(BOB, &room, "note back in the room").await;

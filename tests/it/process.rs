@@ -116,7 +116,7 @@ async fn the_bridge_link_is_on_the_role_board_and_in_the_topic() {
         .slack
         .messages_in(&room)
         .into_iter()
-        .find(|m| m.ts == board_ts)
+        .find(|m| m.ts == board_ts.as_str())
         .unwrap();
     assert!(board.edits >= 1);
     assert_eq!(
@@ -254,7 +254,7 @@ async fn taking_a_role_shows_its_checklist_and_ticks_edit_it_in_place() {
     let notes: Vec<(String, String)> = app
         .ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -506,7 +506,12 @@ async fn the_scribe_edits_and_posts_the_prefilled_summary() {
     let body = posted.body.to_string();
     assert!(body.contains("Next: watch the error rate."), "{body}");
     assert!(!body.contains("<!channel>"), "no channel ping: {body}");
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let last = timeline.last().unwrap();
     assert_eq!(last.author.as_ref().unwrap().0, BOB);
     assert!(last.text.starts_with("posted an internal summary:"));
@@ -525,7 +530,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
             &declaration("Queue stuck"),
             None,
             t0,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             Effects::default(),
         )
         .await
@@ -534,14 +539,21 @@ async fn checklist_story(store: warroom::store::DynStore) {
     let bob = UserId(BOB.into());
     let tasks = warroom::domain::roles::default_tasks("Scribe");
     let list = store
-        .open_checklist(n, &"Scribe".into(), &bob, &tasks, Some(t0 + min(15)), t0)
+        .open_checklist(
+            n,
+            &warroom::domain::RoleName::new("Scribe"),
+            &bob,
+            &tasks,
+            Some(t0 + min(15)),
+            t0,
+        )
         .await
         .unwrap();
     assert_eq!(list.tasks, tasks);
     assert_eq!(list.progress(), (0, tasks.all().len()));
     assert_eq!(list.since, t0);
     store
-        .record_checklist_post(list.id, &"1.2".into())
+        .record_checklist_post(list.id, &warroom::domain::MessageTs::new("1.2"))
         .await
         .unwrap();
 
@@ -565,7 +577,14 @@ async fn checklist_story(store: warroom::store::DynStore) {
     );
     assert!(
         !store
-            .tick_task(999, 1, &bob, true, t0, Effects::default())
+            .tick_task(
+                warroom::domain::ChecklistId::new(999),
+                1,
+                &bob,
+                true,
+                t0,
+                Effects::default(),
+            )
             .await
             .unwrap()
     );
@@ -574,7 +593,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
     let again = store
         .open_checklist(
             n,
-            &"Scribe".into(),
+            &warroom::domain::RoleName::new("Scribe"),
             &bob,
             &tasks,
             Some(t0 + min(20)),
@@ -584,7 +603,7 @@ async fn checklist_story(store: warroom::store::DynStore) {
         .unwrap();
     assert_eq!(again.id, list.id);
     assert_eq!(again.done, [2].into_iter().collect());
-    assert_eq!(again.ts.as_deref(), Some("1.2"));
+    assert_eq!(again.ts.as_ref().map(|x| x.as_str()), Some("1.2"));
     assert_eq!(again.cadence_at, Some(t0 + min(20)));
 
     assert_eq!(

@@ -69,7 +69,12 @@ async fn a_nudge_at_30_minutes_then_a_firm_reminder_at_60() {
     assert_eq!(kinds(&app, &room).len(), 2);
     app.advance(minutes(1)).await;
     assert_eq!(kinds(&app, &room), ["nudge", "due", "due"]);
-    let entries = app.ctx.store.timeline(1).await.unwrap();
+    let entries = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let comms_reminders = entries
         .iter()
         .filter(|e| {
@@ -127,11 +132,16 @@ async fn an_update_resets_both_clocks_and_goes_to_announcement_and_war_room() {
     app.advance(minutes(30)).await;
     assert_eq!(kinds(&app, &room), ["nudge", "due"]);
 
-    let comms = app.ctx.store.communications(1).await.unwrap();
+    let comms = app
+        .ctx
+        .store
+        .communications(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert_eq!(comms.len(), 2);
-    assert_eq!(comms[0].channel, ORIGIN);
+    assert_eq!(comms[0].channel.as_str(), ORIGIN);
     assert_eq!(comms[0].audience, "announcement");
-    assert_eq!(comms[1].channel, room);
+    assert_eq!(comms[1].channel.as_str(), room);
     assert_eq!(comms[0].posted_by.0, COMMS);
     assert_eq!(
         comms[0].recorded_at,
@@ -181,7 +191,12 @@ async fn snooze_pushes_the_reminders_back() {
     assert_eq!(kinds(&app, &room), ["nudge"]);
     app.advance(minutes(15)).await;
     assert_eq!(kinds(&app, &room), ["nudge", "due"]);
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert!(timeline.iter().any(|e| {
         e.text
             .contains("snoozed the update reminders for 30 minutes")
@@ -371,7 +386,12 @@ async fn the_update_modal_asks_the_phase_questions_and_posts_to_the_chosen_audie
         1,
         "announcement not chosen: only the announcement itself"
     );
-    let comms = app.ctx.store.communications(1).await.unwrap();
+    let comms = app
+        .ctx
+        .store
+        .communications(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let places: Vec<(&str, &str)> = comms
         .iter()
         .map(|c| (c.channel.as_str(), c.audience.as_str()))

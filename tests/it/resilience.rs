@@ -166,7 +166,7 @@ async fn jobs_left_by_a_stopped_process_finish_once_after_restart() {
     assert_eq!(app.slack.calls("conversations.create").len(), 1);
     assert_eq!(app.slack.channel_named_like("inc-1").len(), 1);
     let room = app.incident(1).await.channel_id.unwrap();
-    assert_eq!(app.slack.messages_in(&room).len(), 1);
+    assert_eq!(app.slack.messages_in(room.as_str()).len(), 1);
     assert_eq!(app.slack.messages_in(ORIGIN).len(), 1);
 
     // And a second restart does nothing again.
@@ -261,7 +261,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_repeated() {
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board");
     assert_eq!(
-        app.incident(1).await.board_ts.as_deref(),
+        app.incident(1).await.board_ts.as_ref().map(|x| x.as_str()),
         Some(boards[0].ts.as_str()),
         "the found board is the one kept current"
     );
@@ -325,7 +325,7 @@ async fn old_event_ids_and_finished_jobs_are_pruned() {
 async fn tagged_entries(app: &TestApp) -> usize {
     app.ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .iter()
@@ -452,7 +452,7 @@ async fn a_post_that_timed_out_after_slack_acted_is_found_not_repeated() {
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board: {boards:?}");
     assert_eq!(
-        app.incident(1).await.board_ts.as_deref(),
+        app.incident(1).await.board_ts.as_ref().map(|x| x.as_str()),
         Some(boards[0].ts.as_str())
     );
     assert_eq!(

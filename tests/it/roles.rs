@@ -60,7 +60,12 @@ async fn claim_and_release_edit_the_board_in_place() {
     assert_eq!(eph.len(), 1);
     assert_eq!(eph[0].body["user"], BOB);
 
-    let roles = app.ctx.store.assignments(1).await.unwrap();
+    let roles = app
+        .ctx
+        .store
+        .assignments(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let held: Vec<(String, String)> = roles
         .iter()
         .map(|a| (a.role.0.clone(), a.user.0.clone()))
@@ -68,7 +73,12 @@ async fn claim_and_release_edit_the_board_in_place() {
     assert!(held.contains(&("Tester".into(), BOB.into())));
     assert!(held.contains(&("Tester".into(), CAROL.into())));
     assert!(!held.iter().any(|(r, _)| r == "Scribe"));
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let role_entries: Vec<&str> = timeline
         .iter()
         .filter(|e| e.kind == warroom::domain::EntryKind::Role)
@@ -216,7 +226,12 @@ async fn severity_and_status_edit_announcement_and_topic_in_place() {
     let bad = app.command_json(DECLARER, &room, "severity SEV9").await;
     assert!(bad["text"].as_str().unwrap().contains("SEV1, SEV2, SEV3"));
 
-    let timeline = app.ctx.store.timeline(1).await.unwrap();
+    let timeline = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["declared", "severity", "status", "status"]);
     assert_eq!(
@@ -241,7 +256,12 @@ async fn notes_and_the_timeline_view() {
         text.contains("rolled back deploy 42") && text.contains("<!date^"),
         "{text}"
     );
-    let entries = app.ctx.store.timeline(1).await.unwrap();
+    let entries = app
+        .ctx
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert_eq!(entries.last().unwrap().author.as_ref().unwrap().0, BOB);
     assert_eq!(
         entries.last().unwrap().occurred_at,
@@ -254,7 +274,7 @@ async fn a_board_deleted_from_slack_is_posted_again() {
     let app = TestApp::spawn(Setup::default()).await;
     let room = app.declare("Board gone", "SEV3").await;
     let old = app.incident(1).await.board_ts.unwrap();
-    app.slack.delete(&room, &old);
+    app.slack.delete(&room, old.as_str());
     app.click(BOB, &room, "role.claim", "1|Scribe").await;
     app.wait_idle().await;
     let boards = boards(&app, &room);
@@ -266,7 +286,7 @@ async fn a_board_deleted_from_slack_is_posted_again() {
             .contains(&format!("*Scribe*: <@{BOB}>"))
     );
     let new = app.incident(1).await.board_ts.unwrap();
-    assert_eq!(new, boards[0].ts);
+    assert_eq!(new.as_str(), boards[0].ts);
     assert_ne!(new, old);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'")

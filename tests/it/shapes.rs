@@ -247,11 +247,16 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
     click["actions"][0]["type"] = json!("button");
     assert_eq!(app.interaction(click).await.status(), 200);
     app.wait_idle().await;
-    let holders = app.ctx.store.assignments(1).await.unwrap();
+    let holders = app
+        .ctx
+        .store
+        .assignments(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert!(
         holders
             .iter()
-            .any(|a| a.role == "Scribe" && a.user.0 == "UBOB")
+            .any(|a| a.role.as_str() == "Scribe" && a.user.0 == "UBOB")
     );
     let board = app.slack.messages_in(&room)[0].clone();
     assert_eq!(board.edits, 1, "the board was edited in place");
@@ -277,9 +282,16 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
     let entry = |entries: Vec<warroom::domain::timeline::Entry>| {
         entries
             .into_iter()
-            .find(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+            .find(|e| e.slack_ts.as_ref().map(|x| x.as_str()) == Some(ts.as_str()))
     };
-    let tagged = entry(app.ctx.store.timeline(1).await.unwrap()).expect("tagged");
+    let tagged = entry(
+        app.ctx
+            .store
+            .timeline(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap(),
+    )
+    .expect("tagged");
     assert_eq!(tagged.text, "Rolled back deploy 4417");
     assert_eq!(tagged.author_name.as_deref(), Some("carol"));
     assert!(tagged.permalink.is_some_and(|p| p.contains(&room)));
@@ -295,7 +307,14 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
     edit["event"]["message"]["text"] = json!("Rolled back deploy 4417 (all regions)");
     assert_eq!(app.event(edit, None).await.status(), 200);
     app.wait_idle().await;
-    let edited = entry(app.ctx.store.timeline(1).await.unwrap()).expect("still there");
+    let edited = entry(
+        app.ctx
+            .store
+            .timeline(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap(),
+    )
+    .expect("still there");
     assert_eq!(edited.text, "Rolled back deploy 4417 (all regions)");
 
     // Untag and delete: the published reaction_removed and message_deleted
@@ -335,7 +354,7 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
     let tagged: Vec<String> = app
         .ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -353,7 +372,12 @@ async fn the_incident_flow_works_with_every_answer_in_its_full_published_shape()
         assert_eq!(res.status(), 200, "{text}");
         app.wait_idle().await;
     }
-    let comms = app.ctx.store.communications(1).await.unwrap();
+    let comms = app
+        .ctx
+        .store
+        .communications(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert!(
         !comms.is_empty() && comms.iter().all(|c| c.ts.is_some()),
         "every update post has its ts: {comms:?}"
@@ -421,7 +445,7 @@ async fn a_post_whose_ok_answer_cannot_be_read_is_found_not_reported() {
     let boards = app.slack.messages_in(&room);
     assert_eq!(boards.len(), 1, "one board, not two");
     assert_eq!(
-        app.incident(1).await.board_ts.as_deref(),
+        app.incident(1).await.board_ts.as_ref().map(|x| x.as_str()),
         Some(boards[0].ts.as_str()),
         "the board found by its metadata is the one kept current"
     );

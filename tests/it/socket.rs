@@ -223,7 +223,7 @@ async fn effects(app: &TestApp) -> Value {
     let timeline: Vec<(String, String, bool)> = app
         .ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -233,7 +233,7 @@ async fn effects(app: &TestApp) -> Value {
     let roles: Vec<(String, String)> = app
         .ctx
         .store
-        .assignments(1)
+        .assignments(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -326,7 +326,7 @@ async fn declare_over(app: &TestApp, socket: &FakeSocket) -> String {
 async fn notes(app: &TestApp) -> Vec<String> {
     app.ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
@@ -479,11 +479,11 @@ async fn an_envelope_redelivered_on_another_connection_is_acted_on_once() {
     let tagged = app
         .ctx
         .store
-        .timeline(1)
+        .timeline(warroom::domain::IncidentNumber::new(1))
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.slack_ts.as_deref() == Some(ts.as_str()))
+        .filter(|e| e.slack_ts.as_ref().map(|x| x.as_str()) == Some(ts.as_str()))
         .count();
     assert_eq!(tagged, 1);
 }

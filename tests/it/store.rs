@@ -8,12 +8,20 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 use warroom::domain::comms::ReminderKind;
-use warroom::domain::{Declaration, EntryKind, Incident, NewEntry, Status, TimelineChange, UserId};
+use warroom::domain::{
+    ChannelId, Declaration, EntryKind, Incident, IncidentNumber, MessageTs, NewEntry, SeverityName,
+    Status, TimelineChange, UpdateId, UserId,
+};
 use warroom::queue::{Job, JobOutcome};
 use warroom::store::{
     Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, RoleChange,
     ScheduleOp,
 };
+
+/// Incident `number`.
+fn n(number: i64) -> IncidentNumber {
+    IncidentNumber::new(number)
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
@@ -22,15 +30,15 @@ fn t0() -> DateTime<Utc> {
 fn declaration(title: &str, drill: bool) -> Declaration {
     Declaration {
         title: title.to_string(),
-        severity: "SEV2".into(),
+        severity: SeverityName::new("SEV2"),
         summary: "Checkout fails".to_string(),
         impact_started_at: Some(t0() - Duration::minutes(7)),
         security: false,
         drill,
         private: false,
         declared_by: UserId("UALICE".to_string()),
-        origin_channel: "CGENERAL".into(),
-        announce_channel: "CINCIDENTS".into(),
+        origin_channel: ChannelId::new("CGENERAL"),
+        announce_channel: ChannelId::new("CINCIDENTS"),
         assessment: None,
     }
 }
@@ -46,8 +54,8 @@ fn jobs(jobs: Vec<Job>) -> Effects {
 /// their order.
 fn post(update_id: i64) -> Job {
     Job::PostUpdate {
-        update_id,
-        channel: "CSAME".into(),
+        update_id: UpdateId::new(update_id),
+        channel: ChannelId::new("CSAME"),
     }
 }
 
@@ -60,7 +68,7 @@ async fn with_incident_one(store: &DynStore) -> Incident {
             &declaration("Checkout 500", false),
             Some("V1"),
             t0(),
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             jobs(vec![Job::CreateChannel]),
         )
         .await
@@ -75,7 +83,7 @@ async fn declare_drill(store: &DynStore) -> Incident {
             &declaration("Game day", true),
             Some("V2"),
             t0(),
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             Effects::default(),
         )
         .await
@@ -89,15 +97,15 @@ const TAGGED_TS: &str = "1700000000.000100";
 /// a `CaptureMessage` job named `id`.
 fn tag(id: &str) -> EventChange {
     EventChange {
-        incident: 1,
+        incident: warroom::domain::IncidentNumber::new(1),
         change: Some(TimelineChange::Tag {
-            slack_ts: TAGGED_TS.into(),
+            slack_ts: MessageTs::new(TAGGED_TS),
             occurred_at: t0() + Duration::minutes(2),
             kind: EntryKind::Mitigated,
             tagged_by: UserId("UALICE".to_string()),
         }),
         effects: jobs(vec![Job::CaptureMessage {
-            ts: id.into(),
+            ts: MessageTs::new(id),
             by: None,
         }]),
     }
@@ -119,9 +127,9 @@ fn note() -> Effects {
 /// Slack event `Ev2`: the tag of [`tag`] taken back.
 fn untag() -> EventChange {
     EventChange {
-        incident: 1,
+        incident: warroom::domain::IncidentNumber::new(1),
         change: Some(TimelineChange::Untag {
-            slack_ts: TAGGED_TS.into(),
+            slack_ts: MessageTs::new(TAGGED_TS),
         }),
         effects: Effects::default(),
     }
@@ -131,15 +139,15 @@ fn untag() -> EventChange {
 fn destinations() -> [Destination; 3] {
     [
         Destination {
-            channel: "CINCIDENTS".into(),
+            channel: ChannelId::new("CINCIDENTS"),
             audience: "announcement".to_string(),
         },
         Destination {
-            channel: "CWAR1".into(),
+            channel: ChannelId::new("CWAR1"),
             audience: "war room".to_string(),
         },
         Destination {
-            channel: "CEXEC".into(),
+            channel: ChannelId::new("CEXEC"),
             audience: "executives".to_string(),
         },
     ]
@@ -161,38 +169,38 @@ async fn declaring(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             jobs(vec![Job::CreateChannel]),
         )
         .await
         .unwrap();
     assert!(created);
-    assert_eq!(one.number, 1);
+    assert_eq!(one.number, n(1));
     assert_eq!(one.status, Status::Investigating);
     let (again, created) = store
         .create_incident(
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             jobs(vec![Job::CreateChannel]),
         )
         .await
         .unwrap();
     assert!(!created);
-    assert_eq!(again.number, 1);
+    assert_eq!(again.number, n(1));
     let two = declare_drill(&store).await;
-    assert_eq!(two.number, 2);
+    assert_eq!(two.number, n(2));
     store
-        .record_channel(1, &"CWAR1".into(), "inc-1-checkout-500")
+        .record_channel(n(1), &ChannelId::new("CWAR1"), "inc-1-checkout-500")
         .await
         .unwrap();
     let by_channel = store
-        .incident_by_channel(&"CWAR1".into())
+        .incident_by_channel(&ChannelId::new("CWAR1"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(by_channel.number, 1);
+    assert_eq!(by_channel.number, n(1));
     assert_eq!(by_channel.impact_started_at, one.impact_started_at);
 }
 
@@ -202,14 +210,17 @@ async fn roles(store: DynStore) {
     let alice = UserId("UALICE".to_string());
     let bob = UserId("UBOB".to_string());
     let now = t0();
-    let holders = store.assignments(1).await.unwrap();
+    let holders = store
+        .assignments(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     assert_eq!(holders.len(), 1);
     assert_eq!(holders[0].user, alice);
     assert_eq!(
         store
             .set_role(
-                1,
-                &"Incident Lead".into(),
+                warroom::domain::IncidentNumber::new(1),
+                &warroom::domain::RoleName::new("Incident Lead"),
                 &alice,
                 true,
                 now,
@@ -222,8 +233,8 @@ async fn roles(store: DynStore) {
     assert_eq!(
         store
             .set_role(
-                1,
-                &"Incident Lead".into(),
+                warroom::domain::IncidentNumber::new(1),
+                &warroom::domain::RoleName::new("Incident Lead"),
                 &bob,
                 true,
                 now,
@@ -237,13 +248,25 @@ async fn roles(store: DynStore) {
     );
     assert!(
         !store
-            .release_role(1, &"Incident Lead".into(), &alice, now, Effects::default())
+            .release_role(
+                n(1),
+                &warroom::domain::RoleName::new("Incident Lead"),
+                &alice,
+                now,
+                Effects::default()
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .release_role(1, &"Incident Lead".into(), &bob, now, Effects::default())
+            .release_role(
+                n(1),
+                &warroom::domain::RoleName::new("Incident Lead"),
+                &bob,
+                now,
+                Effects::default()
+            )
             .await
             .unwrap()
     );
@@ -269,9 +292,9 @@ async fn events_act_once(store: DynStore) {
     );
     store
         .fill_tagged_message(
-            1,
+            warroom::domain::IncidentNumber::new(1),
             FetchedMessage {
-                slack_ts: &TAGGED_TS.into(),
+                slack_ts: &MessageTs::new(TAGGED_TS),
                 text: "rolled back the deploy",
                 author: Some(&bob),
                 author_name: "Bob",
@@ -280,20 +303,43 @@ async fn events_act_once(store: DynStore) {
         )
         .await
         .unwrap();
-    let timeline = store.timeline(1).await.unwrap();
+    let timeline = store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let tagged: Vec<_> = timeline.iter().filter(|e| e.slack_ts.is_some()).collect();
     assert_eq!(tagged.len(), 1);
     assert_eq!(tagged[0].text, "rolled back the deploy");
     assert_eq!(tagged[0].kind, EntryKind::Mitigated);
     assert!(tagged[0].fetched);
     assert_eq!(
-        store.incident(1).await.unwrap().unwrap().mitigated_at,
+        store
+            .incident(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .mitigated_at,
         Some(now + Duration::minutes(2))
     );
-    store.add_effects(1, now, note()).await.unwrap();
-    assert_eq!(store.timeline(1).await.unwrap().len(), 2);
+    store.add_effects(n(1), now, note()).await.unwrap();
+    assert_eq!(
+        store
+            .timeline(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     store.record_event("Ev2", now, Some(untag())).await.unwrap();
-    assert_eq!(store.timeline(1).await.unwrap().len(), 1, "untag hides");
+    assert_eq!(
+        store
+            .timeline(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "untag hides"
+    );
 }
 
 /// Lifecycle stamps the first time each state is reached; a resolved
@@ -305,7 +351,7 @@ async fn lifecycle(store: DynStore) {
     assert_eq!(
         store
             .set_status(
-                1,
+                warroom::domain::IncidentNumber::new(1),
                 Status::Resolved,
                 now + Duration::minutes(30),
                 Effects::default()
@@ -317,7 +363,7 @@ async fn lifecycle(store: DynStore) {
     assert_eq!(
         store
             .set_status(
-                1,
+                warroom::domain::IncidentNumber::new(1),
                 Status::Resolved,
                 now + Duration::minutes(40),
                 Effects::default()
@@ -326,7 +372,11 @@ async fn lifecycle(store: DynStore) {
             .unwrap(),
         None
     );
-    let resolved = store.incident(1).await.unwrap().unwrap();
+    let resolved = store
+        .incident(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(resolved.resolved_at, Some(now + Duration::minutes(30)));
     assert!(
         store
@@ -334,14 +384,14 @@ async fn lifecycle(store: DynStore) {
             .await
             .unwrap()
             .iter()
-            .all(|i| i.number != 1)
+            .all(|i| i.number != n(1))
     );
     assert_eq!(
         store
-            .set_severity(2, &"SEV1".into(), now, Effects::default())
+            .set_severity(n(2), &SeverityName::new("SEV1"), now, Effects::default())
             .await
             .unwrap(),
-        Some("SEV2".into())
+        Some(SeverityName::new("SEV2"))
     );
 }
 
@@ -352,7 +402,7 @@ async fn status_updates_keep_order(store: DynStore) {
     let now = t0();
     let update = store
         .record_update(
-            1,
+            warroom::domain::IncidentNumber::new(1),
             &alice,
             "Mitigated.",
             &destinations(),
@@ -364,16 +414,19 @@ async fn status_updates_keep_order(store: DynStore) {
     store
         .record_update_post(
             update,
-            &"CWAR1".into(),
-            &"1.2".into(),
+            &ChannelId::new("CWAR1"),
+            &MessageTs::new("1.2"),
             now + Duration::seconds(1),
         )
         .await
         .unwrap();
-    let comms = store.communications(1).await.unwrap();
+    let comms = store
+        .communications(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
     let channels: Vec<&str> = comms.iter().map(|c| c.channel.as_str()).collect();
     assert_eq!(channels, ["CINCIDENTS", "CWAR1", "CEXEC"]);
-    assert_eq!(comms[1].ts.as_deref(), Some("1.2"));
+    assert_eq!(comms[1].ts.as_ref().map(|x| x.as_str()), Some("1.2"));
     assert!(comms[0].posted_at.is_none());
 }
 
@@ -382,17 +435,17 @@ async fn postmortems_and_stats(store: DynStore, url: &str) {
     with_incident_one(&store).await;
     declare_drill(&store).await;
     let now = t0();
-    store.save_postmortem(1, "# one", now).await.unwrap();
-    store.save_postmortem(1, "# two", now).await.unwrap();
+    store.save_postmortem(n(1), "# one", now).await.unwrap();
+    store.save_postmortem(n(1), "# two", now).await.unwrap();
     assert_eq!(latest_postmortem(url, 1).await.as_deref(), Some("# two"));
-    let since: Vec<i64> = store
+    let since: Vec<IncidentNumber> = store
         .incidents_since(now - Duration::days(1))
         .await
         .unwrap()
         .iter()
         .map(|i| i.number)
         .collect();
-    assert_eq!(since, [1]);
+    assert_eq!(since, [n(1)]);
 }
 
 /// The newest postmortem draft of incident `number`, read from the
@@ -428,7 +481,7 @@ async fn reminders_fire_once(store: DynStore) {
     let now = t0();
     store
         .add_effects(
-            2,
+            warroom::domain::IncidentNumber::new(2),
             now,
             Effects {
                 schedule: vec![ScheduleOp::Comms {
@@ -485,7 +538,7 @@ async fn jobs_ordered_and_fenced(store: DynStore) {
     declare_drill(&store).await;
     store
         .record_update(
-            1,
+            warroom::domain::IncidentNumber::new(1),
             &alice,
             "Mitigated.",
             &destinations(),
@@ -495,13 +548,13 @@ async fn jobs_ordered_and_fenced(store: DynStore) {
         .await
         .unwrap();
     store
-        .add_effects(2, now, jobs(vec![post(101), post(102)]))
+        .add_effects(n(2), now, jobs(vec![post(101), post(102)]))
         .await
         .unwrap();
     let lease = |at: DateTime<Utc>| at + Duration::seconds(60);
     let c1 = store.claim_job(now, lease(now)).await.unwrap().unwrap();
     assert!(matches!(c1.job, Job::CreateChannel));
-    assert_eq!((c1.incident, c1.attempts), (Some(1), 1));
+    assert_eq!((c1.incident, c1.attempts), (Some(n(1)), 1));
     let c2 = store.claim_job(now, lease(now)).await.unwrap().unwrap();
     assert_eq!(
         c2.job,
@@ -615,7 +668,7 @@ async fn pruning(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("V1"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             Effects::default(),
         )
         .await
@@ -628,17 +681,17 @@ async fn pruning(store: DynStore) {
         .record_event("Ev1", now, Some(quiet_tag))
         .await
         .unwrap();
-    store.add_effects(1, now, note()).await.unwrap();
+    store.add_effects(n(1), now, note()).await.unwrap();
     store.record_event("Ev2", now, Some(untag())).await.unwrap();
     // Posts into five channels run at once; two more wait in a sixth.
     let post_to = |update_id: i64, channel: &str| Job::PostUpdate {
-        update_id,
-        channel: channel.into(),
+        update_id: UpdateId::new(update_id),
+        channel: ChannelId::new(channel),
     };
     let queued = ["CA", "CB", "CC", "CD", "CE", "CF", "CF"];
     store
         .add_effects(
-            1,
+            warroom::domain::IncidentNumber::new(1),
             now,
             jobs(
                 (1..)
@@ -671,7 +724,14 @@ async fn pruning(store: DynStore) {
         .unwrap();
     assert_eq!(pruned, 6, "two event ids and four done jobs");
     assert_eq!(store.job_counts().await.unwrap().pending, 2);
-    assert_eq!(store.timeline(1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .timeline(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Names are cached.
@@ -711,7 +771,7 @@ async fn assessment_story(store: DynStore) {
             &d,
             Some("V-assessed"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             Effects::default(),
         )
         .await
@@ -721,10 +781,16 @@ async fn assessment_story(store: DynStore) {
     let worse = a("All customers", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
+            .set_severity_assessed(
+                n,
+                &SeverityName::new("SEV1"),
+                Some(&worse),
+                now,
+                Effects::default()
+            )
             .await
             .unwrap(),
-        Some("SEV2".into())
+        Some(SeverityName::new("SEV2"))
     );
     assert_eq!(
         store.incident(n).await.unwrap().unwrap().assessment,
@@ -733,7 +799,13 @@ async fn assessment_story(store: DynStore) {
     // Same level, same answers: nothing to write.
     assert_eq!(
         store
-            .set_severity_assessed(n, &"SEV1".into(), Some(&worse), now, Effects::default())
+            .set_severity_assessed(
+                n,
+                &SeverityName::new("SEV1"),
+                Some(&worse),
+                now,
+                Effects::default()
+            )
             .await
             .unwrap(),
         None
@@ -742,14 +814,20 @@ async fn assessment_story(store: DynStore) {
     let internal = a("Internal only", "Getting worse");
     assert_eq!(
         store
-            .set_severity_assessed(n, &"SEV1".into(), Some(&internal), now, Effects::default())
+            .set_severity_assessed(
+                n,
+                &SeverityName::new("SEV1"),
+                Some(&internal),
+                now,
+                Effects::default()
+            )
             .await
             .unwrap(),
-        Some("SEV1".into())
+        Some(SeverityName::new("SEV1"))
     );
     // A plain level change keeps the answers.
     store
-        .set_severity(n, &"SEV3".into(), now, Effects::default())
+        .set_severity(n, &SeverityName::new("SEV3"), now, Effects::default())
         .await
         .unwrap();
     let stored = store.incident(n).await.unwrap().unwrap();
@@ -775,7 +853,7 @@ async fn private_incidents(store: DynStore) {
             &d,
             Some("VPRIVATE"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             Effects::default(),
         )
         .await
@@ -832,7 +910,7 @@ async fn private_incidents(store: DynStore) {
     let refused = store
         .set_severity(
             n,
-            &"SEV1".into(),
+            &SeverityName::new("SEV1"),
             t(5),
             Effects {
                 guard: Guard::open_by(&bob).allowing(Permission::Severity, &lead_only, &bob),
@@ -844,7 +922,10 @@ async fn private_incidents(store: DynStore) {
         matches!(refused, Err(ChangeError::Refused(_))),
         "{refused:?}"
     );
-    assert_eq!(store.incident(n).await.unwrap().unwrap().severity, "SEV2");
+    assert_eq!(
+        store.incident(n).await.unwrap().unwrap().severity.as_str(),
+        "SEV2"
+    );
     // Taking over a held role: refused for Bob, nothing written.
     let take_over = Effects {
         guard: Guard {
@@ -856,7 +937,7 @@ async fn private_incidents(store: DynStore) {
     let refused = store
         .set_role(
             n,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             &bob,
             true,
             t(6),
@@ -870,7 +951,14 @@ async fn private_incidents(store: DynStore) {
     // An unheld role is no take-over.
     assert_eq!(
         store
-            .set_role(n, &"Scribe".into(), &bob, true, t(6), take_over)
+            .set_role(
+                n,
+                &warroom::domain::RoleName::new("Scribe"),
+                &bob,
+                true,
+                t(6),
+                take_over
+            )
             .await
             .unwrap(),
         RoleChange::Changed { replaced: vec![] }
@@ -904,7 +992,7 @@ async fn claim_race(store: DynStore) {
     // Two incidents declared before, their jobs left over.
     with_incident_one(&store).await;
     store
-        .add_effects(1, t0(), jobs(vec![post(101), post(102)]))
+        .add_effects(n(1), t0(), jobs(vec![post(101), post(102)]))
         .await
         .unwrap();
     declare_drill(&store).await;
@@ -926,12 +1014,12 @@ async fn claim_race(store: DynStore) {
                 &declaration(&format!("race {n}"), false),
                 None,
                 now,
-                &"Incident Lead".into(),
+                &warroom::domain::RoleName::new("Incident Lead"),
                 jobs((0..3).map(post).collect()),
             )
             .await
             .unwrap();
-        assert!(incident.number > 2);
+        assert!(incident.number > IncidentNumber::new(2));
         total += 3;
     }
     let running = Arc::new(std::sync::Mutex::new(HashSet::new()));
@@ -1008,7 +1096,7 @@ async fn followups_story(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("VF"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             jobs(vec![]),
         )
         .await
@@ -1132,7 +1220,7 @@ async fn digest_story(store: DynStore) {
             &declaration("Checkout 500", false),
             Some("VD"),
             now,
-            &"Incident Lead".into(),
+            &warroom::domain::RoleName::new("Incident Lead"),
             jobs(vec![]),
         )
         .await
@@ -1207,7 +1295,7 @@ async fn digest_story(store: DynStore) {
     }
     assert_eq!(
         owners,
-        HashSet::from(["UBOB".to_string(), "UCAROL".to_string()])
+        HashSet::from([UserId::new("UBOB"), UserId::new("UCAROL")])
     );
 }
 
@@ -1244,7 +1332,7 @@ async fn postgres_bounds_lock_waits() {
     let started = std::time::Instant::now();
     let blocked = tokio::time::timeout(
         std::time::Duration::from_secs(20),
-        store.set_status(1, Status::Identified, t0(), Effects::default()),
+        store.set_status(n(1), Status::Identified, t0(), Effects::default()),
     )
     .await
     .expect("the write waited on the lock for 20 s");
@@ -1258,14 +1346,19 @@ async fn postgres_bounds_lock_waits() {
         "waited {waited:?}"
     );
     assert_eq!(
-        store.incident(1).await.unwrap().unwrap().status,
+        store
+            .incident(warroom::domain::IncidentNumber::new(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         Status::Investigating
     );
 
     held.rollback().await.unwrap();
     assert_eq!(
         store
-            .set_status(1, Status::Identified, t0(), Effects::default())
+            .set_status(n(1), Status::Identified, t0(), Effects::default())
             .await
             .unwrap(),
         Some(Status::Investigating)

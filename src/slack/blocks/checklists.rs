@@ -18,7 +18,7 @@ pub fn checklist(
     let (done, total) = list.progress();
     let head = format!(
         ":clipboard: *{} checklist* for {} · {}",
-        escape(&list.role),
+        escape(list.role.as_str()),
         list.holder.mention(),
         incident.reference()
     );
@@ -109,7 +109,7 @@ pub fn checklist_reminder(
     let head = format!(
         ":repeat: {} time for your recurring *{}* tasks in {}:\n{}",
         list.holder.mention(),
-        escape(&list.role),
+        escape(list.role.as_str()),
         incident.reference(),
         tasks.join("\n")
     );

@@ -32,7 +32,7 @@ pub(super) fn headline(incident: &Incident) -> String {
         safe(&incident.title),
         incident.status.emoji(),
         incident.status,
-        escape(&incident.severity),
+        escape(incident.severity.as_str()),
     )
 }
 

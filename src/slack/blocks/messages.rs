@@ -31,7 +31,7 @@ pub fn role_board(
     ];
     let mut fallback = vec![format!("{} role board", incident.reference())];
     for (i, role) in roles.iter().enumerate() {
-        let who = holders(assignments, &role.name);
+        let who = holders(assignments, role.name.as_str());
         let held = if who.is_empty() {
             "_unclaimed_".to_string()
         } else {
@@ -49,7 +49,10 @@ pub fn role_board(
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id(ids::block::role(i).into())
-                .with_text(md!(format!("*{}*: {held}{duty}", escape(&role.name))))
+                .with_text(md!(format!(
+                    "*{}*: {held}{duty}",
+                    escape(role.name.as_str())
+                )))
                 .into(),
         );
         let value = role_value(incident.number, &role.name);
@@ -148,7 +151,7 @@ pub fn announcement_redacted(
     let text = format!(
         "{siren} *{}* · *{}* · {} {}{drill} · :lock: private incident · ask {lead} to be added",
         incident.reference(),
-        escape(&incident.severity),
+        escape(incident.severity.as_str()),
         incident.status.emoji(),
         incident.status,
     );
@@ -246,7 +249,7 @@ pub fn status_update(
     let head = format!(
         ":loudspeaker: *{} status update*{drill} · {} · {}\n*{title}*",
         incident.reference(),
-        escape(&incident.severity),
+        escape(incident.severity.as_str()),
         incident.status,
     );
     let text = defuse(text);
@@ -381,7 +384,7 @@ pub fn postmortem_summary(
         ":page_facing_up: *Postmortem draft for {}{drill}: {}*\n{} · {}",
         incident.reference(),
         safe(&incident.title),
-        escape(&incident.severity),
+        escape(incident.severity.as_str()),
         incident.status
     );
     let figures: Vec<String> = metrics(incident)

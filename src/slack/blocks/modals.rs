@@ -25,7 +25,7 @@ fn severity_blocks(
     let mut severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
         .iter()
         .map(|l| {
-            SlackBlockChoiceItem::new(plain(&l.name), l.name.clone())
+            SlackBlockChoiceItem::new(plain(l.name.as_str()), l.name.to_string())
                 .with_description(plain(truncate(&l.description, 75)))
         })
         .collect();
@@ -107,7 +107,7 @@ pub fn severity_modal(
             .with_text(md!(
                 "{} is *{}*{}.",
                 escape(&incident.reference()),
-                escape(&incident.severity),
+                escape(incident.severity.as_str()),
                 incident
                     .assessment
                     .as_ref()
@@ -270,7 +270,7 @@ pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) ->
                 "*{}* · {} · {} · phase: *{}*",
                 incident.reference(),
                 safe(&incident.title),
-                escape(&incident.severity),
+                escape(incident.severity.as_str()),
                 phase.title()
             )),
         )])

@@ -4,9 +4,9 @@ use chrono::TimeZone;
 
 fn incident() -> Incident {
     Incident {
-        number: 3,
+        number: crate::domain::IncidentNumber::new(3),
         title: "DB <primary> down".into(),
-        severity: "SEV1".into(),
+        severity: crate::domain::SeverityName::new("SEV1"),
         status: Status::Investigating,
         summary: String::new(),
         security: false,
@@ -21,9 +21,9 @@ fn incident() -> Incident {
         mitigated_at: None,
         resolved_at: None,
         closed_at: None,
-        origin_channel: "C0".into(),
-        announce_channel: "C0".into(),
-        channel_id: Some("C1".into()),
+        origin_channel: crate::domain::ChannelId::new("C0"),
+        announce_channel: crate::domain::ChannelId::new("C0"),
+        channel_id: Some(crate::domain::ChannelId::new("C1")),
         channel_name: None,
         board_ts: None,
         announce_ts: None,
@@ -126,9 +126,9 @@ fn long_timelines_stay_within_block_kit_limits() {
 
 fn scribe_checklist() -> crate::domain::checklist::Checklist {
     crate::domain::checklist::Checklist {
-        id: 4,
-        incident: 3,
-        role: "Scribe".into(),
+        id: crate::domain::ChecklistId::new(4),
+        incident: crate::domain::IncidentNumber::new(3),
+        role: crate::domain::RoleName::new("Scribe"),
         holder: UserId("U2".into()),
         tasks: crate::domain::roles::default_tasks("Scribe"),
         done: [1].into_iter().collect(),
@@ -234,8 +234,8 @@ fn followup(
         .with_ymd_and_hms(2026, 11, 20, 10, 0, 0)
         .unwrap();
     crate::domain::followups::Followup {
-        id,
-        incident: 3,
+        id: crate::domain::FollowupId::new(id),
+        incident: crate::domain::IncidentNumber::new(3),
         text: text.into(),
         owner: UserId("UBOB".into()),
         due: due.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()),

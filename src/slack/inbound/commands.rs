@@ -8,7 +8,7 @@ use crate::domain::{ChannelId, UserId};
 pub struct SlashCommand {
     pub command: String,
     pub text: String,
-    pub user_id: String,
+    pub user: UserId,
     pub channel_id: ChannelId,
     pub trigger_id: String,
     pub response_url: String,
@@ -27,7 +27,7 @@ impl SlashCommand {
         Ok(SlashCommand {
             command: need("command")?,
             text: get("text").unwrap_or_default(),
-            user_id: need("user_id")?,
+            user: UserId(need("user_id")?),
             channel_id: ChannelId(need("channel_id")?),
             trigger_id: need("trigger_id")?,
             response_url: get("response_url").unwrap_or_default(),
@@ -35,6 +35,6 @@ impl SlashCommand {
     }
 
     pub fn user(&self) -> UserId {
-        UserId(self.user_id.clone())
+        self.user.clone()
     }
 }

@@ -126,7 +126,8 @@ impl RawEvent {
     fn into_event(self, event_time: Option<DateTime<Utc>>) -> Event {
         let at = self
             .event_ts
-            .as_deref()
+            .map(MessageTs)
+            .as_ref()
             .and_then(slack_ts_time)
             .or(event_time);
         let kind = self.kind.unwrap_or_default();

@@ -2,7 +2,7 @@
 
 use super::forms::{RawOption, RawState, declare_form, followup_form, severity_form, update_form};
 use super::{DeclareForm, FollowupForm, InboundError, SeverityForm, lenient};
-use crate::domain::{ChannelId, IncidentNumber, RoleName, UserId};
+use crate::domain::{ChannelId, ChecklistId, FollowupId, IncidentNumber, RoleName, UserId};
 use crate::slack::ids::{
     ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
     ACTION_OPEN_UPDATE, ACTION_RELEASE, ACTION_SNOOZE, ACTION_TICK, CALLBACK_DECLARE,
@@ -41,20 +41,20 @@ pub enum Action {
     },
     /// A checkbox on a role checklist, ticked (`done`) or unticked.
     Tick {
-        checklist: i64,
+        checklist: ChecklistId,
         task: usize,
         done: bool,
     },
     /// "Edit and post" on the Scribe's recurring reminder: the summary of
     /// the timeline between `since` and `until` (Unix ms).
     OpenSummary {
-        checklist: i64,
+        checklist: ChecklistId,
         since: i64,
         until: i64,
     },
     /// "Done" on a listed follow-up.
     FollowupDone {
-        id: i64,
+        id: FollowupId,
     },
     /// "Add follow-up" on the postmortem summary.
     AddFollowup {
@@ -211,11 +211,11 @@ impl Interaction {
                 let action = match (id, role_value) {
                     (ACTION_CLAIM, Some((incident, role))) => Action::Claim {
                         incident,
-                        role: role.into(),
+                        role: RoleName::new(role),
                     },
                     (ACTION_RELEASE, Some((incident, role))) => Action::Release {
                         incident,
-                        role: role.into(),
+                        role: RoleName::new(role),
                     },
                     (ACTION_OPEN_UPDATE, _) => match value.parse() {
                         Ok(incident) => Action::OpenUpdate { incident },
@@ -233,10 +233,12 @@ impl Interaction {
                         Ok(incident) => Action::AddFollowup { incident },
                         Err(_) => Action::Unknown(id.to_string()),
                     },
-                    (id, _) if id.starts_with(ACTION_FOLLOWUP_DONE) => match value.parse::<i64>() {
-                        Ok(id) => Action::FollowupDone { id },
-                        Err(_) => Action::Unknown(id.to_string()),
-                    },
+                    (id, _) if id.starts_with(ACTION_FOLLOWUP_DONE) => {
+                        match value.parse::<FollowupId>() {
+                            Ok(id) => Action::FollowupDone { id },
+                            Err(_) => Action::Unknown(id.to_string()),
+                        }
+                    }
                     (id, _) if id.starts_with(ACTION_TICK) => match parse_tick(id) {
                         Some((checklist, task)) => Action::Tick {
                             checklist,

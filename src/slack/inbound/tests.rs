@@ -30,11 +30,11 @@ fn claim_button() {
         Interaction::parse(&body).unwrap(),
         Interaction::Action {
             user: UserId("U2".into()),
-            channel: Some("C9".into()),
+            channel: Some(crate::domain::ChannelId::new("C9")),
             trigger_id: String::new(),
             action: Action::Claim {
-                incident: 4,
-                role: "Scribe".into()
+                incident: crate::domain::IncidentNumber::new(4),
+                role: crate::domain::RoleName::new("Scribe")
             }
         }
     );
@@ -61,7 +61,7 @@ fn checklist_ticks_and_bridge_links() {
             "selected_options": [{"value": "done", "text": {"type": "plain_text", "text": "Done"}}]})
         )),
         Action::Tick {
-            checklist: 7,
+            checklist: crate::domain::ChecklistId::new(7),
             task: 2,
             done: true
         }
@@ -71,7 +71,7 @@ fn checklist_ticks_and_bridge_links() {
             serde_json::json!({"action_id": "checklist.tick|7|2", "type": "checkboxes", "selected_options": []})
         )),
         Action::Tick {
-            checklist: 7,
+            checklist: crate::domain::ChecklistId::new(7),
             task: 2,
             done: false
         }
@@ -112,7 +112,7 @@ fn declare_submission() {
     assert_eq!(form.severity.as_deref(), Some("SEV1"));
     assert!(form.drill && !form.security);
     assert_eq!(form.impact_started_at.unwrap().timestamp(), 1700000000);
-    assert_eq!(metadata.unwrap().channel, "C1");
+    assert_eq!(metadata.unwrap().channel.as_str(), "C1");
 }
 
 fn event(inner: serde_json::Value) -> Event {
@@ -128,8 +128,8 @@ fn events_we_act_on() {
     let r = Reaction {
         user: UserId("U1".into()),
         reaction: "pushpin".into(),
-        channel: "C1".into(),
-        ts: "1.2".into(),
+        channel: crate::domain::ChannelId::new("C1"),
+        ts: crate::domain::MessageTs::new("1.2"),
     };
     assert_eq!(
         event(
@@ -158,8 +158,8 @@ fn events_we_act_on() {
             "previous_message": {"type": "message", "text": "old", "ts": "1.2"}, "event_ts": "5.6", "ts": "5.6"})
         ),
         Event::MessageChanged {
-            channel: "C1".into(),
-            ts: "1.2".into(),
+            channel: crate::domain::ChannelId::new("C1"),
+            ts: crate::domain::MessageTs::new("1.2"),
             text: "new text".into()
         }
     );
@@ -168,8 +168,8 @@ fn events_we_act_on() {
             serde_json::json!({"type": "message", "subtype": "message_deleted", "channel": "C1", "hidden": true, "deleted_ts": "1.2", "event_ts": "5.6", "ts": "5.6"})
         ),
         Event::MessageDeleted {
-            channel: "C1".into(),
-            ts: "1.2".into()
+            channel: crate::domain::ChannelId::new("C1"),
+            ts: crate::domain::MessageTs::new("1.2")
         }
     );
     assert_eq!(
@@ -183,7 +183,7 @@ fn events_we_act_on() {
             serde_json::json!({"type": "member_joined_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1", "inviter": "U1"})
         ),
         Event::MemberJoined {
-            channel: "C1".into(),
+            channel: crate::domain::ChannelId::new("C1"),
             user: UserId("U3".into()),
             at: None
         }
@@ -193,7 +193,7 @@ fn events_we_act_on() {
             serde_json::json!({"type": "member_left_channel", "user": "U3", "channel": "C1", "channel_type": "G", "team": "T1"})
         ),
         Event::MemberLeft {
-            channel: "C1".into(),
+            channel: crate::domain::ChannelId::new("C1"),
             user: UserId("U3".into()),
             at: None
         }
@@ -353,9 +353,9 @@ fn the_followup_form_and_its_button() {
     assert!(matches!(
         Interaction::parse(&form(click)).unwrap(),
         Interaction::Action {
-            action: Action::AddFollowup { incident: 12 },
+            action: Action::AddFollowup { incident },
             ..
-        }
+        } if incident == crate::domain::IncidentNumber::new(12)
     ));
     let submission = |due: serde_json::Value| {
         form(serde_json::json!({
@@ -379,7 +379,7 @@ fn the_followup_form_and_its_button() {
     else {
         panic!("not a follow-up submission");
     };
-    assert_eq!(incident, 12);
+    assert_eq!(incident, crate::domain::IncidentNumber::new(12));
     assert_eq!(f.text, "Alert on 5xx <now>");
     assert_eq!(f.owner, Some(UserId("UBOB".into())));
     assert_eq!(
