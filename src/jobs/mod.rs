@@ -10,7 +10,7 @@ mod run;
 
 use run::execute;
 
-pub use crate::queue::{Job, ROOM};
+use crate::queue::Job;
 
 use crate::app::{Ctx, Loop};
 use crate::domain::{self, ChannelId, IncidentNumber, MessageTs, channel_name};
