@@ -3,7 +3,12 @@
 //! web pages read. Each change writes its events in the transaction that
 //! makes it (`store::Effects::events`). Pure.
 
+use super::{
+    ChannelId, FollowupId, IncidentNumber, RoleName, SeverityName, Status, UpdateId, UserId,
+};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use std::fmt;
 use std::str::FromStr;
 
@@ -139,6 +144,112 @@ impl EventPattern {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// An event to record with the change that causes it. Its `data` is what
+/// the event is about beyond the incident itself (the old and new
+/// severity, the role and its holder, the entry's id), in the shape
+/// webhook receivers get it; build it with the constructors, which hold
+/// the shapes in one place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub kind: EventType,
+    pub data: Value,
+}
+
+impl NewEvent {
+    fn of(kind: EventType, data: Value) -> Self {
+        NewEvent { kind, data }
+    }
+
+    pub fn declared() -> Self {
+        Self::of(EventType::IncidentDeclared, json!({}))
+    }
+
+    pub fn severity_changed(from: &SeverityName, to: &SeverityName) -> Self {
+        Self::of(
+            EventType::SeverityChanged,
+            json!({ "from": from, "to": to }),
+        )
+    }
+
+    pub fn status_changed(from: Status, to: Status) -> Self {
+        Self::of(EventType::StatusChanged, json!({ "from": from, "to": to }))
+    }
+
+    pub fn closed() -> Self {
+        Self::of(EventType::Closed, json!({}))
+    }
+
+    /// `user` now holds `role`; `replaced` lost it to them.
+    pub fn role_assigned(role: &RoleName, user: &UserId, replaced: &[UserId]) -> Self {
+        Self::of(
+            EventType::RoleAssigned,
+            json!({ "role": role, "user": user, "replaced": replaced }),
+        )
+    }
+
+    pub fn role_released(role: &RoleName, user: &UserId) -> Self {
+        Self::of(
+            EventType::RoleReleased,
+            json!({ "role": role, "user": user }),
+        )
+    }
+
+    /// A status update, `text` in Slack's format, going to `channels`.
+    pub fn update_posted(update: UpdateId, text: &str, channels: &[&ChannelId]) -> Self {
+        Self::of(
+            EventType::StatusUpdatePosted,
+            json!({ "update_id": update, "text": text, "channels": channels }),
+        )
+    }
+
+    pub fn entry_added(entry: i64, kind: super::EntryKind) -> Self {
+        Self::of(
+            EventType::EntryAdded,
+            json!({ "entry_id": entry, "kind": kind.as_str() }),
+        )
+    }
+
+    pub fn entry_removed(entry: i64) -> Self {
+        Self::of(EventType::EntryRemoved, json!({ "entry_id": entry }))
+    }
+
+    pub fn postmortem_drafted(postmortem: i64) -> Self {
+        Self::of(
+            EventType::PostmortemDrafted,
+            json!({ "postmortem_id": postmortem }),
+        )
+    }
+
+    pub fn followup_created(followup: FollowupId) -> Self {
+        Self::of(
+            EventType::FollowupCreated,
+            json!({ "followup_id": followup }),
+        )
+    }
+
+    pub fn followup_completed(followup: FollowupId) -> Self {
+        Self::of(
+            EventType::FollowupCompleted,
+            json!({ "followup_id": followup }),
+        )
+    }
+}
+
+/// An event as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Its place in the log: events are read back in this order.
+    pub seq: i64,
+    /// Its public id (`evt_…`): the `webhook-id` of every delivery of it.
+    pub id: String,
+    pub incident: Option<IncidentNumber>,
+    pub kind: EventType,
+    pub occurred_at: DateTime<Utc>,
+    /// Who caused it, when a person did.
+    pub actor: Option<UserId>,
+    pub data: Value,
 }
 
 #[cfg(test)]

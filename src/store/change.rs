@@ -35,6 +35,18 @@ pub struct Effects {
     pub guard: Guard,
 }
 
+impl Effects {
+    /// Who made the change: the author of its first timeline entry, else
+    /// whoever its guard names. The event log's `actor`.
+    pub fn actor(&self) -> Option<UserId> {
+        self.timeline
+            .iter()
+            .find_map(|e| e.author.clone())
+            .or_else(|| self.guard.permission.as_ref().map(|(_, _, u)| u.clone()))
+            .or_else(|| self.guard.member.clone())
+    }
+}
+
 /// Conditions checked inside the write transaction, against the incident
 /// row it locked: a check made before the transaction could be overtaken
 /// (`/incident status` racing `/incident close` would reopen it). A

@@ -3,6 +3,7 @@
 
 use super::{ChangeError, Effects};
 use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::followups::Followup;
 use crate::domain::{FollowupId, IncidentNumber, UserId};
 use crate::queue::Job;
@@ -125,6 +126,13 @@ sql_impl! {
             .bind(item.remind_at.map(millis))
             .fetch_one(&mut *tx)
             .await?;
+            tx.append_event(
+                Some(item.incident),
+                NewEvent::followup_created(id),
+                Some(&item.created_by),
+                now,
+            )
+            .await?;
             tx.apply_effects(item.incident, effects, now).await?;
             tx.commit().await?;
             Ok(id)
@@ -202,13 +210,23 @@ sql_impl! {
                 return Ok(false);
             };
             tx.lock_incident(number).await?;
-            let cas = sqlx::query(
+            let done = sqlx::query(
                 "UPDATE followups SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
             )
             .bind(millis(now))
             .bind(&by.0)
-            .bind(id);
-            tx.apply_if_changed(cas, number, effects, now).await
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            tx.append_event(Some(number), NewEvent::followup_completed(id), Some(by), now)
+                .await?;
+            tx.apply_effects(number, effects, now).await?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn due_followups(

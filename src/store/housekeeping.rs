@@ -4,6 +4,7 @@
 
 use super::rows::{INCIDENT_COLUMNS, incident_from_row};
 use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::{Incident, IncidentNumber, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -62,14 +63,16 @@ sql_impl! {
             now: DateTime<Utc>,
         ) -> Result<()> {
             let mut tx = self.write_background().await?;
-            sqlx::query(
-                "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3)",
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO postmortems (incident_number, generated_at, markdown) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(number)
             .bind(millis(now))
             .bind(markdown)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            tx.append_event(Some(number), NewEvent::postmortem_drafted(id), None, now)
+                .await?;
             tx.commit().await?;
             Ok(())
         }

@@ -5,6 +5,7 @@
 use super::rows::{INCIDENT_COLUMNS, incident_from_row, not_open};
 use super::{ChangeError, Effects};
 use crate::db::{Read, Result, RowsAffected, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::{
     ChannelId, Declaration, Incident, IncidentNumber, MessageTs, RoleName, SeverityName, Status,
     UserId,
@@ -181,6 +182,16 @@ sql_impl! {
                 .await?;
             // The declarer is invited into the war room first thing.
             tx.upsert_member(number, &d.declared_by, true, now).await?;
+            let by = Some(&d.declared_by);
+            tx.append_event(Some(number), NewEvent::declared(), by, now)
+                .await?;
+            tx.append_event(
+                Some(number),
+                NewEvent::role_assigned(lead_role, &d.declared_by, &[]),
+                by,
+                now,
+            )
+            .await?;
             tx.apply_effects(number, effects, now).await?;
             let incident = tx.fetch_incident(number).await?;
             tx.commit().await?;
@@ -304,6 +315,15 @@ sql_impl! {
                     .execute(&mut *tx)
                     .await?;
             }
+            if old != *level {
+                tx.append_event(
+                    Some(number),
+                    NewEvent::severity_changed(&old, level),
+                    effects.actor().as_ref(),
+                    now,
+                )
+                .await?;
+            }
             tx.apply_effects(number, effects, now).await?;
             tx.commit().await?;
             Ok(Some(old))
@@ -339,6 +359,18 @@ sql_impl! {
             .bind(number)
             .execute(&mut *tx)
             .await?;
+            let actor = effects.actor();
+            tx.append_event(
+                Some(number),
+                NewEvent::status_changed(old, status),
+                actor.as_ref(),
+                now,
+            )
+            .await?;
+            if status == Status::Closed {
+                tx.append_event(Some(number), NewEvent::closed(), actor.as_ref(), now)
+                    .await?;
+            }
             tx.apply_effects(number, effects, now).await?;
             tx.commit().await?;
             Ok(Some(old))

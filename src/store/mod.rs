@@ -3,7 +3,8 @@
 //! (`incidents.rs`), [`RoleStore`] (`roles.rs`), [`TimelineStore`]
 //! (`timeline.rs`), [`UpdateStore`] (`updates.rs`), [`ChecklistStore`]
 //! (`checklists.rs`), [`FollowupStore`] (`followups.rs`),
-//! [`EnvelopeStore`] (`envelopes.rs`) and [`Housekeeping`]
+//! [`EnvelopeStore`] (`envelopes.rs`), [`EventStore`] (`events.rs`, the
+//! event log every change appends to) and [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
 //! takes that feature's trait (`&dyn FollowupStore`).
@@ -22,6 +23,7 @@
 mod change;
 mod checklists;
 mod envelopes;
+mod events;
 mod followups;
 mod housekeeping;
 mod incidents;
@@ -40,6 +42,8 @@ pub use change::{ChangeError, Effects, Guard, ScheduleOp};
 pub use checklists::{ChecklistStore, DueChecklist};
 
 pub use envelopes::{EnvelopeClaim, EnvelopeStore};
+
+pub use events::EventStore;
 
 pub use followups::{FollowupStore, NewFollowup};
 
@@ -66,6 +70,7 @@ pub trait Store:
     + ChecklistStore
     + FollowupStore
     + EnvelopeStore
+    + EventStore
     + Housekeeping
     + Queue
     + Send
@@ -82,6 +87,7 @@ impl<T> Store for T where
         + ChecklistStore
         + FollowupStore
         + EnvelopeStore
+        + EventStore
         + Housekeeping
         + Queue
         + Send

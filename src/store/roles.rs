@@ -3,7 +3,8 @@
 
 use super::rows::assignment_from_row;
 use super::{ChangeError, Effects};
-use crate::db::{Read, Result, millis, sql_impl};
+use crate::db::{Read, Result, RowsAffected, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::{Assignment, IncidentNumber, Permission, RoleName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -114,6 +115,23 @@ sql_impl! {
                 .bind(millis(now))
                 .execute(&mut *tx)
                 .await?;
+            let actor = effects.actor();
+            for gone in &replaced {
+                tx.append_event(
+                    Some(number),
+                    NewEvent::role_released(role, gone),
+                    actor.as_ref(),
+                    now,
+                )
+                .await?;
+            }
+            tx.append_event(
+                Some(number),
+                NewEvent::role_assigned(role, user, &replaced),
+                actor.as_ref(),
+                now,
+            )
+            .await?;
             tx.apply_effects(number, effects, now).await?;
             tx.commit().await?;
             Ok(RoleChange::Changed { replaced })
@@ -129,13 +147,28 @@ sql_impl! {
         ) -> Result<bool, ChangeError> {
             let mut tx = self.write().await?;
             tx.guarded(number, &effects.guard).await?;
-            let cas = sqlx::query(
+            let released = sqlx::query(
                 "DELETE FROM role_assignments WHERE incident_number = $1 AND role = $2 AND user_id = $3",
             )
             .bind(number)
             .bind(role.as_str())
-            .bind(&user.0);
-            Ok(tx.apply_if_changed(cas, number, effects, now).await?)
+            .bind(&user.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if released == 0 {
+                return Ok(false);
+            }
+            tx.append_event(
+                Some(number),
+                NewEvent::role_released(role, user),
+                effects.actor().as_ref(),
+                now,
+            )
+            .await?;
+            tx.apply_effects(number, effects, now).await?;
+            tx.commit().await?;
+            Ok(true)
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Effects;
 use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::{Entry, EntryKind, IncidentNumber, MessageTs, TimelineChange, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -164,6 +165,27 @@ sql_impl! {
             change: TimelineChange,
             now: DateTime<Utc>,
         ) -> Result<()> {
+            // The entry of a message, if it has one, and whether it shows:
+            // the event log hears of an entry when it appears or goes.
+            let slack_ts = match &change {
+                TimelineChange::Tag { slack_ts, .. }
+                | TimelineChange::Untag { slack_ts }
+                | TimelineChange::Edit { slack_ts, .. }
+                | TimelineChange::Delete { slack_ts } => slack_ts.clone(),
+            };
+            let shown: Option<(i64, bool)> = sqlx::query(
+                "SELECT id, hidden, deleted FROM timeline_entries WHERE incident_number = $1 AND slack_ts = $2",
+            )
+            .bind(number)
+            .bind(slack_ts.as_str())
+            .fetch_optional(&mut **self)
+            .await?
+            .map(|row| -> Result<(i64, bool)> {
+                let hidden: bool = row.try_get("hidden")?;
+                let deleted: bool = row.try_get("deleted")?;
+                Ok((row.try_get("id")?, !hidden && !deleted))
+            })
+            .transpose()?;
             match change {
                 TimelineChange::Tag {
                     slack_ts,
@@ -172,14 +194,15 @@ sql_impl! {
                     tagged_by,
                 } => {
                     // A plain tag never downgrades a typed one.
-                    sqlx::query(
+                    let id: i64 = sqlx::query_scalar(
                         "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, text, slack_ts, tagged_by, fetched)
                          VALUES ($1, $2, $3, $4, '', $5, $6, FALSE)
                          ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
                             hidden = FALSE,
                             deleted = FALSE,
                             fetched = FALSE,
-                            kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END",
+                            kind = CASE WHEN excluded.kind = 'message' THEN timeline_entries.kind ELSE excluded.kind END
+                         RETURNING id",
                     )
                     .bind(number)
                     .bind(millis(occurred_at))
@@ -187,8 +210,17 @@ sql_impl! {
                     .bind(kind.as_str())
                     .bind(slack_ts.as_str())
                     .bind(&tagged_by.0)
-                    .execute(&mut **self)
+                    .fetch_one(&mut **self)
                     .await?;
+                    if !shown.is_some_and(|(_, visible)| visible) {
+                        self.append_event(
+                            Some(number),
+                            NewEvent::entry_added(id, kind),
+                            Some(&tagged_by),
+                            now,
+                        )
+                        .await?;
+                    }
                     let column = match kind {
                         EntryKind::ImpactStarted => {
                             Some("UPDATE incidents SET impact_started_at = $1 WHERE number = $2")
@@ -217,6 +249,7 @@ sql_impl! {
                     .bind(slack_ts.0)
                     .execute(&mut **self)
                     .await?;
+                    self.entry_gone(number, shown, now).await?;
                 }
                 TimelineChange::Edit { slack_ts, text, at } => {
                     sqlx::query("UPDATE timeline_entries SET text = $1, edited_at = $2 WHERE incident_number = $3 AND slack_ts = $4")
@@ -233,7 +266,23 @@ sql_impl! {
                     .bind(slack_ts.0)
                     .execute(&mut **self)
                     .await?;
+                    self.entry_gone(number, shown, now).await?;
                 }
+            }
+            Ok(())
+        }
+
+        /// Records that a shown entry is gone (untagged, or its message
+        /// deleted); nothing for one that was not shown.
+        async fn entry_gone(
+            &mut self,
+            number: IncidentNumber,
+            shown: Option<(i64, bool)>,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            if let Some((id, true)) = shown {
+                self.append_event(Some(number), NewEvent::entry_removed(id), None, now)
+                    .await?;
             }
             Ok(())
         }

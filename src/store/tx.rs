@@ -7,6 +7,7 @@
 use super::rows::{INCIDENT_COLUMNS, assignment_from_row, incident_from_row};
 use super::{ChangeError, Effects, Guard, ScheduleOp};
 use crate::db::{Result, RowsAffected, StoreError, millis, sql_impl};
+use crate::domain::events::NewEvent;
 use crate::domain::{Assignment, Incident, IncidentNumber, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Database;
@@ -130,16 +131,23 @@ sql_impl! {
                 self.upsert_member(number, user, true, now).await?;
             }
             for e in effects.timeline {
-                sqlx::query(
-                    "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6)",
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind(number)
                 .bind(millis(e.occurred_at))
                 .bind(millis(now))
                 .bind(e.kind.as_str())
-                .bind(e.author.map(|u| u.0))
+                .bind(e.author.as_ref().map(UserId::as_str))
                 .bind(e.text)
-                .execute(&mut **self)
+                .fetch_one(&mut **self)
+                .await?;
+                self.append_event(
+                    Some(number),
+                    NewEvent::entry_added(id, e.kind),
+                    e.author.as_ref(),
+                    e.occurred_at,
+                )
                 .await?;
             }
             for op in effects.schedule {

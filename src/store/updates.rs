@@ -6,6 +6,7 @@ use super::rows::not_open;
 use super::{ChangeError, Effects};
 use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
 use crate::domain::comms::{Communication, Destination};
+use crate::domain::events::NewEvent;
 use crate::domain::{ChannelId, IncidentNumber, MessageTs, SeverityName, UpdateId, UserId};
 use crate::queue::Job;
 use async_trait::async_trait;
@@ -108,6 +109,14 @@ sql_impl! {
                     });
                 }
             }
+            let channels: Vec<&ChannelId> = destinations.iter().map(|d| &d.channel).collect();
+            tx.append_event(
+                Some(number),
+                NewEvent::update_posted(id, text, &channels),
+                Some(posted_by),
+                now,
+            )
+            .await?;
             tx.apply_effects(number, effects, now).await?;
             tx.commit().await?;
             Ok(id)

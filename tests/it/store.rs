@@ -1301,6 +1301,188 @@ async fn digest_story(store: DynStore) {
 
 crate::on_both_backends!(digest_story);
 
+/// The event log: each change appends its events in its own transaction,
+/// with who made it and what it was about; a change that changes nothing
+/// (a redelivered event, a role already held, an entry already shown)
+/// appends none.
+async fn event_log(store: DynStore) {
+    use warroom::domain::events::EventType as T;
+    let one = with_incident_one(&store).await;
+    let alice = UserId::new("UALICE");
+    let bob = UserId::new("UBOB");
+    let now = t0() + Duration::minutes(1);
+    let scribe = warroom::domain::RoleName::new("Scribe");
+    let lead = warroom::domain::RoleName::new("Incident Lead");
+    let by = |user: &UserId| Effects {
+        timeline: vec![NewEntry {
+            occurred_at: now,
+            kind: EntryKind::Role,
+            author: Some(user.clone()),
+            text: "role".to_string(),
+        }],
+        ..Effects::default()
+    };
+    store
+        .set_role(one.number, &scribe, &bob, true, now, by(&bob))
+        .await
+        .unwrap();
+    // Held already: nothing changes, nothing is told.
+    store
+        .set_role(one.number, &scribe, &bob, true, now, Effects::default())
+        .await
+        .unwrap();
+    store
+        .set_role(one.number, &lead, &bob, true, now, by(&bob))
+        .await
+        .unwrap();
+    store
+        .set_severity(one.number, &SeverityName::new("SEV1"), now, by(&alice))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_event("Ev1", now, Some(tag("1.1")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_event("Ev1", now, Some(tag("1.1")))
+            .await
+            .unwrap()
+    );
+    store.record_event("Ev2", now, Some(untag())).await.unwrap();
+    store.record_event("Ev3", now, Some(untag())).await.unwrap();
+    store
+        .record_update(
+            one.number,
+            &alice,
+            "All good",
+            &destinations(),
+            now,
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .release_role(one.number, &scribe, &bob, now, Effects::default())
+        .await
+        .unwrap();
+    store
+        .set_status(one.number, Status::Closed, now, by(&alice))
+        .await
+        .unwrap();
+    let followup = store
+        .add_followup(
+            &warroom::store::NewFollowup {
+                incident: one.number,
+                text: "Add a canary".to_string(),
+                owner: bob.clone(),
+                due: None,
+                created_by: alice.clone(),
+                remind_at: None,
+            },
+            now,
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .complete_followup(followup, &bob, now, Effects::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .complete_followup(followup, &bob, now, Effects::default())
+            .await
+            .unwrap()
+    );
+    store
+        .save_postmortem(one.number, "# draft", now)
+        .await
+        .unwrap();
+
+    let events = store.events(one.number).await.unwrap();
+    let kinds: Vec<T> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            T::IncidentDeclared,
+            T::RoleAssigned,
+            T::RoleAssigned,
+            T::EntryAdded,
+            T::RoleReleased,
+            T::RoleAssigned,
+            T::EntryAdded,
+            T::SeverityChanged,
+            T::EntryAdded,
+            T::EntryAdded,
+            T::EntryRemoved,
+            T::StatusUpdatePosted,
+            T::RoleReleased,
+            T::StatusChanged,
+            T::Closed,
+            T::EntryAdded,
+            T::FollowupCreated,
+            T::FollowupCompleted,
+            T::PostmortemDrafted,
+        ]
+    );
+    let of = |kind: T| events.iter().find(|e| e.kind == kind).unwrap();
+    assert_eq!(
+        of(T::SeverityChanged).data,
+        serde_json::json!({"from": "SEV2", "to": "SEV1"})
+    );
+    assert_eq!(of(T::SeverityChanged).actor, Some(alice.clone()));
+    // Bob took the lead from Alice: she is told she lost it, then he got it.
+    let lead_change = &events[4..6];
+    assert_eq!(
+        lead_change[0].data,
+        serde_json::json!({"role": "Incident Lead", "user": "UALICE"})
+    );
+    assert_eq!(
+        lead_change[1].data,
+        serde_json::json!({"role": "Incident Lead", "user": "UBOB", "replaced": ["UALICE"]})
+    );
+    assert_eq!(
+        of(T::StatusChanged).data,
+        serde_json::json!({"from": "investigating", "to": "closed"})
+    );
+    assert_eq!(of(T::StatusUpdatePosted).data["text"], "All good");
+    assert_eq!(
+        of(T::StatusUpdatePosted).data["channels"],
+        serde_json::json!(["CINCIDENTS", "CWAR1", "CEXEC"])
+    );
+    // The tagged entry's id, added then removed.
+    let tagged = events
+        .iter()
+        .filter(|e| e.kind == T::EntryAdded)
+        .find(|e| e.data["kind"] == "mitigated")
+        .unwrap();
+    assert_eq!(tagged.actor, Some(alice.clone()));
+    assert_eq!(
+        of(T::EntryRemoved).data["entry_id"],
+        tagged.data["entry_id"]
+    );
+    assert_eq!(
+        of(T::FollowupCompleted).data,
+        serde_json::json!({"followup_id": followup})
+    );
+    // Public ids are unique and found again.
+    let ids: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len());
+    assert!(events.iter().all(|e| e.id.starts_with("evt_")));
+    assert_eq!(
+        store.event(&events[3].id).await.unwrap().as_ref(),
+        Some(&events[3])
+    );
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+crate::on_both_backends!(event_log);
+
 /// PostgreSQL: every connection carries `lock_timeout` and
 /// `statement_timeout`, so a write waiting on a row lock held elsewhere (a
 /// stuck replica, an operator's open transaction) fails after a few seconds
