@@ -19,6 +19,7 @@ pub mod postmortem;
 pub mod queue;
 pub mod random;
 pub mod readiness;
+pub mod record;
 pub mod reminders;
 pub mod service;
 pub mod slack;

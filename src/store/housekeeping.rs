@@ -9,6 +9,7 @@ use crate::domain::{Incident, IncidentNumber, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// What belongs to no feature: migrations, the health check, pruning old
 /// event and envelope ids and finished jobs, the user-name cache, kept
@@ -42,6 +43,9 @@ pub trait Housekeeping: Send + Sync {
     async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>>;
 
     async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()>;
+
+    /// The cached display names of `ids` (those the bot has looked up).
+    async fn user_names(&self, ids: &[UserId]) -> Result<BTreeMap<UserId, String>>;
 }
 
 sql_impl! {
@@ -118,6 +122,27 @@ sql_impl! {
                 .await?;
             row.map(|r| Ok((r.try_get("name")?, from_millis(r.try_get("fetched_at")?)?)))
                 .transpose()
+        }
+
+        async fn user_names(&self, ids: &[UserId]) -> Result<BTreeMap<UserId, String>> {
+            let mut names = BTreeMap::new();
+            // A bounded `IN` list a chunk at a time, the same SQL on both
+            // databases.
+            for chunk in ids.chunks(100) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT id, name FROM slack_users WHERE id IN ({})",
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(id.as_str());
+                }
+                for row in q.read_all(self.reader()).await? {
+                    names.insert(UserId(row.try_get("id")?), row.try_get("name")?);
+                }
+            }
+            Ok(names)
         }
 
         async fn remember_user_name(&self, id: &UserId, name: &str, now: DateTime<Utc>) -> Result<()> {
