@@ -78,7 +78,7 @@ fn roles_history_and_durations_come_from_the_log() {
         event(
             5,
             10,
-            NewEvent::role_assigned(&lead, &bob, &[alice.clone()]),
+            NewEvent::role_assigned(&lead, &bob, std::slice::from_ref(&alice)),
             "UBOB",
         ),
         event(
@@ -127,7 +127,8 @@ fn roles_history_and_durations_come_from_the_log() {
     let lead_role = r.roles.iter().find(|x| x.role == lead).unwrap();
     assert_eq!(lead_role.holders.len(), 1);
     assert_eq!(lead_role.holders[0].name.as_deref(), Some("Bob"));
-    let tenures: Vec<(&str, DateTime<Utc>, Option<DateTime<Utc>>)> = lead_role
+    type Span<'a> = (&'a str, DateTime<Utc>, Option<DateTime<Utc>>);
+    let tenures: Vec<Span> = lead_role
         .history
         .iter()
         .map(|t| (t.person.id.as_str(), t.from, t.until))
