@@ -368,7 +368,22 @@ impl Postmortems {
         };
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.add_filter("cell", |v: String| crate::slack::text::table_cell(&v));
+        // Every piece of text the template prints is escaped for Markdown:
+        // `<img onerror=…>` typed in Slack must not reach a wiki that
+        // renders inline HTML as HTML. What a filter marks safe (`cell`'s
+        // line breaks) is printed as it is.
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(text) if !value.is_safe() => {
+                out.write_str(&crate::slack::text::escape(text))?;
+                Ok(())
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        });
+        env.add_filter("cell", |v: String| {
+            minijinja::Value::from_safe_string(crate::slack::text::table_cell(
+                &crate::slack::text::escape(&v),
+            ))
+        });
         env.add_template_owned(NAME, source)
             .map_err(|e| TemplateError::Broken(e.to_string()))?;
         let loaded = Self { env };

@@ -166,6 +166,49 @@ fn a_draft_full_of_mentions_links_and_pipes() {
     insta::assert_snapshot!(md);
 }
 
+/// Markup typed anywhere (a title, a summary, a tagged message, a link's
+/// label, a person's name) reaches the file as text: a wiki that renders
+/// inline HTML must not run it.
+#[test]
+fn html_typed_in_slack_reaches_the_file_as_text() {
+    const EVIL: &str = r#"<img src=x onerror=alert(1)>"#;
+    let mut i = incident();
+    i.title = format!("Title {EVIL}");
+    i.summary = format!("Summary {EVIL}");
+    let timeline = vec![entry(
+        1,
+        at(2, 40),
+        EntryKind::Note,
+        Some(&format!("Mallory {EVIL}")),
+        &format!(
+            "note {} and <https://x.io|{}>",
+            crate::slack::text::escape(EVIL),
+            crate::slack::text::escape(EVIL)
+        ),
+    )];
+    let mut names = names();
+    names.users.insert("UALICE".into(), format!("Alice {EVIL}"));
+    let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
+    let assignments = vec![Assignment {
+        role: crate::domain::RoleName::new("Incident Lead"),
+        user: UserId("UALICE".into()),
+    }];
+    let d = draft(&Facts {
+        incident: &i,
+        assignments: &assignments,
+        roles: &roles,
+        timeline: &timeline,
+        communications: &[],
+        timezone: chrono_tz::UTC,
+        now: at(4, 11),
+        names: &names,
+    });
+    let md = Postmortems::load(None).unwrap().render(&d).unwrap();
+    assert!(!md.contains("<img"), "{md}");
+    assert!(!md.contains("onerror=alert(1)>"), "{md}");
+    assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "{md}");
+}
+
 #[test]
 fn ids_to_name_covers_people_channels_and_mentions() {
     let i = incident();

@@ -144,7 +144,9 @@ fn defuse_once(text: &str) -> String {
 }
 
 /// Escapes the three characters Slack's format treats as control
-/// characters: raw text becomes text that shows as typed.
+/// characters: raw text becomes text that shows as typed. Markdown read
+/// outside Slack needs the same three as entities, so a renderer that
+/// passes inline HTML through shows `<img …>` as text (the postmortem file).
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -248,7 +250,7 @@ pub fn to_markdown(text: &str, names: &Names) -> String {
                         Some(l) if !l.is_empty() && l != url => {
                             out.push_str(&format!("[{}]({url})", link_text(&l)));
                         }
-                        _ => out.push_str(&format!("<{url}>")),
+                        _ => out.push_str(&format!("[{}]({url})", link_text(&url))),
                     }
                 }
             }
@@ -326,7 +328,7 @@ mod tests {
         let text = "<@U07ABC> and <@U999|bob> and <@U555> in <#C123> / <#C9|ops> / <#C8>: <https://x.io/a?b=1&amp;c|the [doc]> <https://y.io> <!channel> <!subteam^S1|@oncall> <!date^1700000000^{time}|12:00 UTC> a &lt;b&gt; &amp; c";
         assert_eq!(
             to_markdown(text, &names),
-            "@Ann Lee and @bob and @U555 in #incidents / #ops / #C8: [the \\[doc\\]](https://x.io/a?b=1&c) <https://y.io> @channel @oncall 12:00 UTC a <b> & c"
+            "@Ann Lee and @bob and @U555 in #incidents / #ops / #C8: [the \\[doc\\]](https://x.io/a?b=1&c) [https://y.io](https://y.io) @channel @oncall 12:00 UTC a <b> & c"
         );
         let (users, channels) = mentioned_ids(text);
         assert_eq!(users, ["U07ABC", "U999", "U555"].map(UserId::new));

@@ -608,13 +608,17 @@ async fn add_followup_on_the_postmortem_summary_records_one_like_the_command() {
     );
     assert_eq!(done_buttons(&carol).len(), 1);
 
-    // The draft made again holds it in its action-item table.
+    // The draft made again holds it in its action-item table, its `<`, `>`
+    // and `&` as entities (a wiki that renders inline HTML shows them as
+    // typed).
     app.command_json(DECLARER, &room, "postmortem").await;
     app.wait_idle().await;
     let files = app.slack.files_in(&room);
     assert_eq!(files.len(), 2);
     assert!(
-        files[1].1.contains("| Add a canary <stage> & alert |"),
+        files[1]
+            .1
+            .contains("| Add a canary &lt;stage&gt; &amp; alert |"),
         "{}",
         files[1].1
     );
