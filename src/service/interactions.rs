@@ -183,7 +183,7 @@ pub async fn summary_submitted(
         return Ok(SubmissionReply::Errors(errors));
     }
     // Mentions of people stay; `<!channel>` and the like must not ping.
-    let text = text.replace("<!", "&lt;!");
+    let text = crate::slack::text::defuse(text);
     let effects = notable(
         ctx,
         &incident,

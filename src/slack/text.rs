@@ -101,11 +101,14 @@ fn defuse_words(text: &str, out: &mut String) {
     out.push_str(rest);
 }
 
-/// Text in Slack's format, made unable to notify a channel or a group:
-/// `<!channel>`, `<!here>`, `<!everyone>` and `<!subteam^…>` become the
-/// words `@channel`, `@here`, `@everyone`, `@handle` that ping nobody (the
-/// plain words too). User mentions (`<@U…>`), channel links, links and
-/// dates are kept. Used by every renderer that repeats people's text.
+/// Text in Slack's format, made unable to notify a channel or a group, by
+/// keeping only the tokens known to be safe: user mentions (`<@U…>`),
+/// channel links (`<#C…>`), links (`<https://…|label>`, `mailto:`,
+/// `tel:`) and dates (`<!date^…>`). `<!channel>`, `<!here>`,
+/// `<!everyone>` and `<!subteam^…>` become the words `@channel`, `@here`,
+/// `@everyone`, `@handle` that ping nobody (the plain words too); any
+/// other `<!…>` becomes its words; any other token shows as typed. Used by
+/// every renderer that repeats people's text.
 pub fn defuse(text: &str) -> String {
     // Defusing an inner token can complete an outer one (`<!here|<!here>>`
     // leaves `<!here|@here>`): again until nothing changes. Each round that
@@ -120,22 +123,51 @@ pub fn defuse(text: &str) -> String {
     }
 }
 
+/// Whether a token (the inside of `<…>`) is one Slack renders without
+/// notifying anyone beyond the person mentioned.
+fn known_safe(token: &str) -> bool {
+    let target = token.split('|').next().unwrap_or(token);
+    let id = |rest: &str| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    if let Some(user) = target.strip_prefix('@') {
+        return user.starts_with(['U', 'W']) && id(user);
+    }
+    if let Some(channel) = target.strip_prefix('#') {
+        return channel.starts_with(['C', 'G']) && id(channel);
+    }
+    target.starts_with("!date^")
+        || ["http://", "https://", "mailto:", "tel:"]
+            .iter()
+            .any(|scheme| target.to_ascii_lowercase().starts_with(scheme))
+}
+
 fn defuse_once(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for piece in pieces(text) {
         match piece {
             Piece::Text(t) => defuse_words(t, &mut out),
-            Piece::Token(t) => match broadcast(t) {
-                Some(word) => {
+            Piece::Token(t) if known_safe(t) => {
+                out.push('<');
+                out.push_str(t);
+                out.push('>');
+            }
+            Piece::Token(t) => match (broadcast(t), t.strip_prefix('!')) {
+                (Some(word), _) => {
                     out.push('@');
                     out.push(JOINER);
                     out.push_str(&escape(&word));
                 }
-                None => {
-                    out.push('<');
-                    out.push_str(t);
-                    out.push('>');
+                // Another special form: its label, else its name, as words.
+                (None, Some(special)) => {
+                    let words = special.split_once('|').map_or(special, |(_, l)| l);
+                    defuse_words(&escape(words), &mut out);
                 }
+                // Not a token Slack would render safely: shown as typed.
+                (None, None) => out.push_str(&escape(&format!("<{t}>"))),
             },
         }
     }
@@ -303,6 +335,25 @@ mod tests {
     }
 
     #[test]
+    fn only_known_safe_tokens_are_kept() {
+        for (input, shown) in [
+            ("<!something^new|hello>", "hello"),
+            ("<!foo>", "foo"),
+            ("<@not-an-id>", "&lt;@not-an-id&gt;"),
+            ("<#lowercase>", "&lt;#lowercase&gt;"),
+            ("<javascript:alert(1)|x>", "&lt;javascript:alert(1)|x&gt;"),
+            ("<weird>", "&lt;weird&gt;"),
+        ] {
+            let out = defuse(&format!("a {input} b"));
+            assert_eq!(visible(&out), format!("a {shown} b"), "{input}");
+            assert!(!out.contains('<'), "{input} -> {out}");
+        }
+        for kept in ["<mailto:a@b.io|mail>", "<tel:+441234|call>", "<@W123>", "<#G12|old>"] {
+            assert_eq!(defuse(kept), kept);
+        }
+    }
+
+    #[test]
     fn user_mentions_channels_links_and_dates_are_kept() {
         let text = "ask <@U07ABC> in <#C123|ops>, see <https://x.io/a?b=1&amp;c|the doc> <!date^1700000000^{time}|12:00>";
         assert_eq!(defuse(text), text);
@@ -378,7 +429,8 @@ mod tests {
 
     #[test]
     fn nested_brackets_are_read_innermost_first() {
-        assert_eq!(visible(&defuse("<a <!here> b>")), "<a @here b>");
+        // The outer `<a @here b>` is no token Slack renders: shown as typed.
+        assert_eq!(visible(&defuse("<a <!here> b>")), "&lt;a @here b&gt;");
         assert!(!holds_broadcast(&defuse("<<!channel>>")));
         // Defusing the inner one must not complete the outer one.
         assert!(!holds_broadcast(&defuse("<!here|<!here>>")));

@@ -128,7 +128,7 @@ pub fn checklist_reminder(
             .into(),
         );
         // Quoted words must not ping a whole channel from the reminder.
-        let summary = summary.replace("<!", "&lt;!");
+        let summary = crate::slack::text::defuse(summary);
         blocks.push(
             SlackSectionBlock::new()
                 .with_text(md!(truncate(&summary, SECTION_TEXT_MAX)))
