@@ -31,7 +31,7 @@ pub(super) async fn open_update(
 ) -> Result<(), String> {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
     let announced = ctx.settings.private_incidents.announce_of(incident.private)
-        != crate::config::PrivateAnnounce::None;
+        == crate::config::PrivateAnnounce::Full;
     let view = blocks::update_modal(incident, &audiences, announced);
     open_modal(ctx, trigger_id, view, Form::Update).await
 }
@@ -61,10 +61,11 @@ pub async fn post_update(
             });
         }
     };
-    // A private incident announced nowhere is not updated there by default
-    // either; an audience chosen in the form still gets it.
+    // A private incident's update goes to its war room alone unless the
+    // person picked the (public) announcement channel in the form; with
+    // `private_incidents.announce = "full"` it is announced like any other.
     let announced =
-        ctx.settings.private_incidents.announce_of(incident.private) != PrivateAnnounce::None;
+        ctx.settings.private_incidents.announce_of(incident.private) == PrivateAnnounce::Full;
     if (audiences.is_empty() && announced) || audiences.iter().any(|a| a == ANNOUNCEMENT) {
         add(&incident.announce_channel, ANNOUNCEMENT);
     }
@@ -129,10 +130,10 @@ pub async fn update_submitted(
             return Ok(SubmissionReply::Errors(errors));
         }
     };
-    // A private incident announced nowhere may be updated in its war room
-    // alone.
+    // A private incident not announced in full may be updated in its war
+    // room alone.
     let war_room_only = ctx.settings.private_incidents.announce_of(incident.private)
-        == crate::config::PrivateAnnounce::None;
+        != crate::config::PrivateAnnounce::Full;
     if audiences.is_empty() && !war_room_only {
         errors.insert(
             AUDIENCES.to_string(),

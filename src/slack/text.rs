@@ -348,7 +348,12 @@ mod tests {
             assert_eq!(visible(&out), format!("a {shown} b"), "{input}");
             assert!(!out.contains('<'), "{input} -> {out}");
         }
-        for kept in ["<mailto:a@b.io|mail>", "<tel:+441234|call>", "<@W123>", "<#G12|old>"] {
+        for kept in [
+            "<mailto:a@b.io|mail>",
+            "<tel:+441234|call>",
+            "<@W123>",
+            "<#G12|old>",
+        ] {
             assert_eq!(defuse(kept), kept);
         }
     }

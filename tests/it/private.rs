@@ -223,19 +223,25 @@ async fn a_private_incident_runs_from_declare_to_postmortem_without_its_title_le
         "{markdown}"
     );
 
-    // Nothing sent anywhere else carried the title or the summary (the
-    // status update went out with the incident's number only).
+    // Nothing sent anywhere else carried the title, the summary or the
+    // status update's words: a private incident's update stays in its war
+    // room unless someone picks the announcement channel in the form.
     let leaks: Vec<String> = sent_outside(&app, &room)
         .into_iter()
-        .filter(|c| c.contains(TITLE) || c.contains(SUMMARY) || c.contains("leaked-signing"))
+        .filter(|c| {
+            c.contains(TITLE)
+                || c.contains(SUMMARY)
+                || c.contains("leaked-signing")
+                || c.contains("Keys rotated")
+        })
         .collect();
     assert!(leaks.is_empty(), "{leaks:#?}");
-    let update_outside = bodies_in(&app, ORIGIN)
-        .into_iter()
-        .find(|b| b.contains("status update"))
-        .expect("the update reached the announcement channel");
-    assert!(update_outside.contains("Keys rotated, no misuse seen"));
-    assert!(update_outside.contains("private incident"));
+    assert!(
+        bodies_in(&app, &room)
+            .iter()
+            .any(|b| b.contains("Keys rotated, no misuse seen")),
+        "the update is in the war room"
+    );
 
     // `stats` counts it, without its title.
     let stats = app.command_json(MALLORY, ORIGIN, "stats").await;
@@ -574,4 +580,64 @@ async fn submitting_a_form_after_leaving_the_war_room_does_not_make_one_a_member
     // What he does in the room itself still counts.
     app.command_json(BOB, &room, "note back in the room").await;
     assert!(sees_incident(&app, BOB).await);
+}
+
+/// With the default `announce = "redacted"`, a private incident's status
+/// update stays in its war room; the form ticks no place outside, warns
+/// that the announcement channel is public, and posts there only when the
+/// person ticks it.
+#[tokio::test]
+async fn a_private_update_reaches_the_announcement_channel_only_when_picked() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = declare_with(&app, "V1", vec!["private"]).await;
+    app.wait_idle().await;
+    let announced_before = bodies_in(&app, ORIGIN).len();
+    app.command_json(
+        DECLARER,
+        &room,
+        "update Tokens rotated for the 3 affected admin accounts",
+    )
+    .await;
+    app.wait_idle().await;
+    assert_eq!(
+        bodies_in(&app, ORIGIN).len(),
+        announced_before,
+        "nothing more outside: {:?}",
+        bodies_in(&app, ORIGIN)
+    );
+    assert!(
+        bodies_in(&app, &room)
+            .iter()
+            .any(|b| b.contains("Tokens rotated for the 3 affected admin accounts"))
+    );
+
+    app.command(DECLARER, &room, "update").await;
+    let view = app.slack.calls("views.open").last().unwrap().body["view"].clone();
+    let text = view.to_string();
+    assert!(!text.contains("initial_options"), "nothing ticked: {view}");
+    assert!(text.contains("A public channel"), "the warning: {view}");
+    let res = app
+        .interaction(json!({
+            "type": "view_submission",
+            "user": {"id": DECLARER},
+            "view": {
+                "id": "VUPD2", "type": "modal", "callback_id": "update", "private_metadata": "1",
+                "state": {"values": {
+                    "status": {"value": {"type": "plain_text_input", "value": "all tokens rotated"}},
+                    "audiences": {"value": {"type": "checkboxes", "selected_options": [{"value": "announcement"}]}}
+                }}
+            }
+        }))
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_idle().await;
+    assert!(
+        bodies_in(&app, ORIGIN)
+            .iter()
+            .any(|b| b.contains("all tokens rotated")),
+        "picked, so posted: {:?}",
+        bodies_in(&app, ORIGIN)
+    );
+    // Still without the title.
+    assert!(!bodies_in(&app, ORIGIN).iter().any(|b| b.contains(TITLE)));
 }

@@ -231,6 +231,9 @@ pub fn declare_modal(
 /// The `/incident update` modal: the question bank's questions for the current phase.
 /// The announcement channel is ticked unless `announced` is false (a
 /// private incident announced nowhere).
+/// The update form. `announced`: the announcement channel is ticked to
+/// begin with (a public incident's, or a private one announced in full); a
+/// private incident's announcement option warns that the channel is public.
 pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) -> SlackView {
     use crate::domain::comms::{NEXT_UPDATE_QUESTION, Phase, WORKAROUND_QUESTION};
     use ids::update::*;
@@ -248,10 +251,15 @@ pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) ->
         choice("30", "In 30 minutes"),
         choice("60", "In 60 minutes"),
     ];
-    let announcement = SlackBlockChoiceItem::new(
+    let mut announcement = SlackBlockChoiceItem::new(
         SlackBlockText::from(SlackBlockPlainText::new("Announcement channel".into())),
         ANNOUNCEMENT.to_string(),
     );
+    if incident.private && !announced {
+        announcement = announcement.with_description(SlackBlockPlainTextOnly::from(
+            "A public channel: everyone there will read this private incident's update.",
+        ));
+    }
     let mut audience_options = vec![announcement.clone()];
     audience_options.extend(audiences.iter().map(|a| {
         SlackBlockChoiceItem::new(
