@@ -1,15 +1,24 @@
 //! Whether this process should receive traffic (`GET /readyz`): its
-//! migrations are applied and, in Socket Mode, at least one socket is
-//! connected. Liveness (`/healthz`) is a different question: a process that
-//! is not ready yet is still alive.
+//! migrations are applied, its database answered lately and, in Socket
+//! Mode, at least one socket is connected. Liveness (`/healthz`) is a
+//! different question: a process that is not ready (its database is down)
+//! is still alive, and restarting it would not bring the database back.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a database check answers for `/readyz`: probes and scrapers
+/// asking often cost the database one ping per interval.
+pub const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
 pub struct Readiness {
     migrated: AtomicBool,
     socket_mode: AtomicBool,
     sockets: AtomicUsize,
+    /// The last database check: when, and whether it answered.
+    database: Mutex<Option<(Instant, bool)>>,
 }
 
 impl Readiness {
@@ -39,10 +48,23 @@ impl Readiness {
         self.sockets.load(Ordering::SeqCst)
     }
 
-    /// Migrated, and in Socket Mode at least one socket connected.
+    /// Migrated, and in Socket Mode at least one socket connected (the
+    /// database aside: see [`Readiness::database`]).
     pub fn is_ready(&self) -> bool {
         self.migrated.load(Ordering::SeqCst)
             && (!self.socket_mode.load(Ordering::SeqCst) || self.sockets() > 0)
+    }
+
+    /// The database check's result if it is recent enough to reuse.
+    pub fn database(&self, now: Instant) -> Option<bool> {
+        let last = *self.database.lock().unwrap_or_else(|e| e.into_inner());
+        last.filter(|(at, _)| now.duration_since(*at) < DATABASE_CHECK_EVERY)
+            .map(|(_, ok)| ok)
+    }
+
+    /// Records a database check.
+    pub fn set_database(&self, at: Instant, ok: bool) {
+        *self.database.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, ok));
     }
 }
 
@@ -56,6 +78,16 @@ mod tests {
         assert!(!r.is_ready(), "not ready before migrations");
         r.set_migrated(true);
         assert!(r.is_ready());
+    }
+
+    #[test]
+    fn a_database_check_is_reused_for_a_while() {
+        let r = Readiness::default();
+        let t = Instant::now();
+        assert_eq!(r.database(t), None, "never checked");
+        r.set_database(t, false);
+        assert_eq!(r.database(t + Duration::from_millis(500)), Some(false));
+        assert_eq!(r.database(t + DATABASE_CHECK_EVERY), None, "stale");
     }
 
     #[test]

@@ -174,22 +174,44 @@ async fn events(
 
 /// 200 "ready" once migrated and, in Socket Mode, while a socket to Slack
 /// is open; 503 "not ready" otherwise.
+/// Ready for traffic: migrated, sockets up in Socket Mode, and the
+/// database answering (checked at most every couple of seconds, within a
+/// second, whatever the number of probes).
 async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
-    if ctx.readiness.is_ready() {
+    if !ctx.readiness.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+    }
+    let now = std::time::Instant::now();
+    let database = match ctx.readiness.database(now) {
+        Some(ok) => ok,
+        None => {
+            let ok = match tokio::time::timeout(Duration::from_secs(1), ctx.store.ping()).await {
+                Ok(Ok(())) => true,
+                Ok(Err(e)) => {
+                    warn!(error = %e, "readiness: the database does not answer");
+                    false
+                }
+                Err(_) => {
+                    warn!("readiness: the database took over a second to answer");
+                    false
+                }
+            };
+            ctx.readiness.set_database(now, ok);
+            ok
+        }
+    };
+    if database {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
     }
 }
 
-async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
-    match ctx.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            warn!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
+/// Alive: the process answers. Nothing else is asked of it (a database
+/// outage makes it unready, not dead: restarting every replica would not
+/// bring the database back).
+async fn healthz() -> Response {
+    (StatusCode::OK, "ok").into_response()
 }
 
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {

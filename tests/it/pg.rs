@@ -61,6 +61,41 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The database refuses every connection, and those open are cut: an
+    /// outage as the application sees it (superusers included, unlike a
+    /// connection limit).
+    pub async fn go_down(&self) {
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        for sql in [
+            format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                self.name
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
+    /// The database takes connections again.
+    pub async fn come_back(&self) {
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
 /// Settings for replicas on `url` with reminders every second or two: the
 /// nudge after 1 s, the firm reminder after 2 s and every second after, the
 /// scribe prompt every 3 s. Client-side pacing is off (Slack's would stretch
