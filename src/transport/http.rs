@@ -27,10 +27,30 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests handled at once; more wait (within the request timeout).
 pub const CONCURRENCY_LIMIT: usize = 256;
 
+/// Admin requests (`/healthz`, `/readyz`, `/metrics`) handled at once, a
+/// budget of their own: Slack's routes at their limit never starve the
+/// probes.
+pub const ADMIN_CONCURRENCY_LIMIT: usize = 16;
+
 /// Every route on one port: Slack's and the admin ones (`admin_listen`
-/// unset).
+/// unset), each with its own concurrency budget.
 pub fn router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx.clone()).merge(admin_routes(ctx)))
+    assemble(
+        slack_routes(ctx.clone()),
+        admin_routes(ctx),
+        CONCURRENCY_LIMIT,
+        ADMIN_CONCURRENCY_LIMIT,
+    )
+}
+
+/// Slack's routes and the admin ones on one port, each hardened with its
+/// own concurrency limit.
+fn assemble(slack: Router, admin: Router, slack_limit: usize, admin_limit: usize) -> Router {
+    harden_with(slack, REQUEST_TIMEOUT, slack_limit).merge(harden_with(
+        admin,
+        REQUEST_TIMEOUT,
+        admin_limit,
+    ))
 }
 
 /// Slack's routes alone, when the admin routes have their own port.
@@ -40,7 +60,7 @@ pub fn public_router(ctx: Arc<Ctx>) -> Router {
 
 /// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.
 pub fn admin_router(ctx: Arc<Ctx>) -> Router {
-    harden(admin_routes(ctx))
+    harden_with(admin_routes(ctx), REQUEST_TIMEOUT, ADMIN_CONCURRENCY_LIMIT)
 }
 
 /// Slack's routes; none in Socket Mode, where Slack's requests come over
@@ -109,15 +129,27 @@ impl FromRequest<Arc<Ctx>> for Verified {
     type Rejection = Response;
 
     async fn from_request(req: Request, ctx: &Arc<Ctx>) -> Result<Self, Self::Rejection> {
+        let unauthorized = |e: signature::SignatureError| {
+            warn!(reason = %e, "rejected a request with a bad Slack signature");
+            ctx.metrics.request("any", "unauthorized");
+            (StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response()
+        };
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, ctx)
-            .await
-            .map_err(IntoResponse::into_response)?;
         let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         // Socket Mode has no signing secret and no `/slack/*` routes.
         let Some(secret) = &ctx.signing_secret else {
             return Err(StatusCode::NOT_FOUND.into_response());
         };
+        // Refused on its headers before its body is read.
+        signature::plausible(
+            get(TIMESTAMP_HEADER),
+            get(SIGNATURE_HEADER),
+            ctx.clock.now(),
+        )
+        .map_err(unauthorized)?;
+        let body = Bytes::from_request(req, ctx)
+            .await
+            .map_err(IntoResponse::into_response)?;
         match signature::verify(
             secret,
             get(TIMESTAMP_HEADER),
@@ -126,11 +158,7 @@ impl FromRequest<Arc<Ctx>> for Verified {
             ctx.clock.now(),
         ) {
             Ok(()) => Ok(Verified(body)),
-            Err(e) => {
-                warn!(reason = %e, "rejected a request with a bad Slack signature");
-                ctx.metrics.request("any", "unauthorized");
-                Err((StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response())
-            }
+            Err(e) => Err(unauthorized(e)),
         }
     }
 }
@@ -223,4 +251,52 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
         ctx.metrics.scrape(ctx.store.as_ref()).await,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// Slack's routes all busy (here their one slot, held by a request
+    /// that does not finish): the admin routes still answer.
+    #[tokio::test]
+    async fn the_probes_answer_while_slacks_routes_are_full() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(tokio::sync::Notify::new());
+        let (held, inside) = (release.clone(), entered.clone());
+        let slack = Router::new().route(
+            "/slack/commands",
+            post(move || {
+                let (held, inside) = (held.clone(), inside.clone());
+                async move {
+                    inside.notify_one();
+                    held.notified().await;
+                    "done"
+                }
+            }),
+        );
+        let admin = Router::new().route("/healthz", get(healthz));
+        let app = assemble(slack, admin, 1, 1);
+        let request = |method: &str, path: &str| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let busy = tokio::spawn(app.clone().oneshot(request("POST", "/slack/commands")));
+        // The Slack request holds its route's one slot.
+        entered.notified().await;
+        let probe = tokio::time::timeout(
+            Duration::from_secs(5),
+            app.clone().oneshot(request("GET", "/healthz")),
+        )
+        .await
+        .expect("the probe is not held behind Slack's requests")
+        .unwrap();
+        assert_eq!(probe.status(), StatusCode::OK);
+        release.notify_one();
+        assert_eq!(busy.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
 }

@@ -76,6 +76,35 @@ async fn oversized_bodies_get_413() {
     assert_eq!(res.status(), 413);
 }
 
+/// A request that cannot be Slack's (no signature headers, or a timestamp
+/// an hour old) is refused on its headers: its body, here too large to
+/// accept, is never read.
+#[tokio::test]
+async fn requests_without_a_plausible_signature_are_refused_before_their_body_is_read() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let big = "a".repeat(1024 * 1024 + 1);
+    let res = app
+        .http
+        .post(app.url("/slack/events"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let stale = (app.clock.now() - chrono::Duration::hours(1)).timestamp();
+    let res = app
+        .http
+        .post(app.url("/slack/commands"))
+        .header("x-slack-request-timestamp", stale.to_string())
+        .header("x-slack-signature", format!("v0={}", "0".repeat(64)))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
 #[tokio::test]
 async fn url_verification_and_event_dedup() {
     let app = TestApp::spawn(Setup::default()).await;
