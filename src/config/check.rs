@@ -85,6 +85,15 @@ impl Settings {
             "outside 100ms to 120s",
         )
         .map_err(at("slack.call_timeout"))?;
+        // Under the 15 s an envelope's claim is leased for: a delivery that
+        // ran out of time has stopped before a redelivery may act.
+        let socket_envelope_timeout = within(
+            raw.slack.socket_envelope_timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(14),
+            "outside 100ms to 14s",
+        )
+        .map_err(at("slack.socket_envelope_timeout"))?;
         let slack_max_in_flight = count(
             raw.slack.max_in_flight,
             1,
@@ -193,6 +202,7 @@ impl Settings {
             slack,
             socket_mode,
             socket_connections,
+            socket_envelope_timeout,
             reminders: raw.reminders,
             severities,
             roles,

@@ -96,6 +96,9 @@ pub struct Settings {
     pub socket_mode: bool,
     /// Socket Mode connections kept open at once (1 to 10).
     pub socket_connections: usize,
+    /// Longest one Socket Mode envelope's work may take before it is
+    /// released unacked, for Slack to deliver again.
+    pub socket_envelope_timeout: Duration,
     pub reminders: Reminders,
     pub severities: SeverityCatalog,
     pub roles: RoleCatalog,

@@ -196,6 +196,8 @@ pub(super) struct RawSlack {
     pub signing_secret: Option<SecretString>,
     pub app_token: Option<SecretString>,
     pub socket_connections: usize,
+    #[serde(with = "humantime_serde")]
+    pub socket_envelope_timeout: Duration,
 }
 
 impl Default for RawSlack {
@@ -209,6 +211,7 @@ impl Default for RawSlack {
             signing_secret: None,
             app_token: None,
             socket_connections: 2,
+            socket_envelope_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -61,6 +61,20 @@ const DRAIN: Duration = Duration::from_secs(3);
 /// A claim on an envelope older than this, never finished, belonged to a
 /// process that died: a redelivery may take it over.
 const CLAIM_LEASE: Duration = Duration::from_secs(15);
+/// An envelope's work may take `slack.socket_envelope_timeout` (10 s; the
+/// configuration refuses more than this lease allows). Past it the work is
+/// dropped (its store transaction, if one is open, rolls back), the claim
+/// released and no ack sent, so Slack delivers it again. Shorter than the
+/// claim's lease, so a slow first delivery has stopped before a redelivery
+/// may take its claim over: the two never act at once.
+pub const MAX_ENVELOPE_TIMEOUT: Duration = Duration::from_secs(14);
+const _: () = assert!(MAX_ENVELOPE_TIMEOUT.as_secs() < CLAIM_LEASE.as_secs());
+/// Envelopes worked on at once on one connection; one more is left
+/// unacked (Slack delivers it again) rather than queued without bound.
+pub const MAX_ENVELOPES_IN_FLIGHT: usize = 64;
+/// Largest WebSocket message or frame read (Slack's envelopes are far
+/// smaller): a bigger one closes the connection instead of filling memory.
+pub const MAX_MESSAGE: usize = 1024 * 1024;
 /// How long a redelivery waits for another delivery of the same envelope
 /// to finish, to ack with its reply (on the app's clock).
 const BUSY_WAIT: Duration = Duration::from_secs(2);
@@ -156,9 +170,12 @@ impl Opener {
     /// `apps.connections.open`, then the WebSocket handshake.
     async fn connect(&self) -> Result<Ws, OpenError> {
         let url = self.url().await?;
-        match tokio::time::timeout(self.timeout, tokio_tungstenite::connect_async(url.as_str()))
-            .await
-        {
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE));
+        let connect =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false);
+        match tokio::time::timeout(self.timeout, connect).await {
             Ok(Ok((ws, _))) => Ok(ws),
             Ok(Err(e)) => Err(OpenError::Connect(e.to_string())),
             Err(_) => Err(OpenError::Connect("timed out".to_string())),
@@ -322,23 +339,40 @@ pub async fn handle(ctx: &Ctx, envelope: &Envelope) -> Option<Value> {
     }
     let empty = RawValue::NULL.to_owned();
     let payload = envelope.payload.as_deref().unwrap_or(&empty);
-    let result = match envelope.kind.as_str() {
-        "slash_commands" => match command_form(payload) {
-            Ok(form) => dispatch::command(ctx, &form).await,
-            Err(e) => {
-                warn!(error = %e, "malformed slash command envelope");
-                Ok(Reply::Malformed("malformed slash command"))
+    let work = async {
+        match envelope.kind.as_str() {
+            "slash_commands" => match command_form(payload) {
+                Ok(form) => dispatch::command(ctx, &form).await,
+                Err(e) => {
+                    warn!(error = %e, "malformed slash command envelope");
+                    Ok(Reply::Malformed("malformed slash command"))
+                }
+            },
+            "interactive" => dispatch::interaction(ctx, &interaction_form(payload)).await,
+            "events_api" => {
+                let retry = envelope.retry_attempt.to_string();
+                dispatch::event(ctx, payload.get().as_bytes(), &retry).await
             }
-        },
-        "interactive" => dispatch::interaction(ctx, &interaction_form(payload)).await,
-        "events_api" => {
-            let retry = envelope.retry_attempt.to_string();
-            dispatch::event(ctx, payload.get().as_bytes(), &retry).await
+            other => {
+                debug!(kind = %other, "ignored envelope");
+                Ok(Reply::Empty)
+            }
         }
-        other => {
-            debug!(kind = %other, "ignored envelope");
-            Ok(Reply::Empty)
+    };
+    // The work is bounded (the claim and its reply are not): past the
+    // limit it is dropped unacked and its claim released, for Slack to
+    // deliver it again.
+    let limit = ctx
+        .settings
+        .socket_envelope_timeout
+        .min(MAX_ENVELOPE_TIMEOUT);
+    let Ok(result) = tokio::time::timeout(limit, work).await else {
+        warn!(envelope = %envelope.id, "the envelope's work took over {limit:?}; released unacked for Slack to deliver again");
+        ctx.metrics.request("socket", "timeout");
+        if guarded && let Err(e) = ctx.store.release_envelope(&envelope.id).await {
+            warn!(error = %e, envelope = %envelope.id, "could not release an envelope");
         }
+        return None;
     };
     match result {
         Ok(reply) => {
@@ -616,6 +650,10 @@ async fn connection(
                         }
                         Ok(Frame::Disconnect { reason }) => {
                             let _ = events.send(Event::Conn(id, ConnEvent::Disconnect(reason)));
+                        }
+                        Ok(Frame::Envelope(envelope)) if tasks.len() >= MAX_ENVELOPES_IN_FLIGHT => {
+                            warn!(connection = id, envelope = %envelope.id, "{MAX_ENVELOPES_IN_FLIGHT} envelopes already in flight; leaving this one unacked for Slack to deliver again");
+                            ctx.metrics.request("socket", "busy");
                         }
                         Ok(Frame::Envelope(envelope)) => {
                             debug!(connection = id, envelope = %envelope.id, kind = %envelope.kind, "envelope received");

@@ -767,3 +767,105 @@ async fn an_envelope_redelivered_while_its_first_delivery_runs_is_acted_on_once_
     );
     assert_eq!(requests(&app, "commands", "ok").await, 1, "acted on once");
 }
+
+/// A message over 1 MiB closes the connection it came on (nothing of it is
+/// acted on), and the app connects again.
+#[tokio::test]
+async fn a_message_over_a_mebibyte_closes_its_connection() {
+    let (app, socket) = socket_app(1).await;
+    let huge = command_payload(DECLARER, ORIGIN, &format!("note {}", "x".repeat(1024 * 1024)));
+    let id = socket.envelope(0, "slash_commands", huge);
+    socket
+        .wait_until("the app to close the connection", |f| {
+            (!f.connections()[0].open).then_some(())
+        })
+        .await;
+    assert!(socket.acks_of(&id).is_empty());
+    move_clock_to(&app, next_reconnect(&app).await);
+    assert_eq!(socket.wait_open(1).await, [1], "a new connection");
+    wait_sockets(&app, 1).await;
+    let answer = socket.command(1, DECLARER, ORIGIN, "help").await;
+    assert!(answer.to_string().contains("/incident"), "{answer}");
+}
+
+/// At most 64 envelopes are worked on at once on one connection: one more
+/// is left unacked (Slack delivers it again) rather than queued.
+#[tokio::test]
+async fn a_connection_works_on_at_most_64_envelopes_at_once() {
+    let (app, socket) = socket_app(1).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    app.slack
+        .fail_next("views.open", Failure::Until(gate.clone()), 64);
+    let ids: Vec<String> = (0..64)
+        .map(|n| {
+            socket.envelope(
+                0,
+                "slash_commands",
+                command_payload(DECLARER, ORIGIN, &format!("declare Outage {n}")),
+            )
+        })
+        .collect();
+    app.slack
+        .eventually("64 forms being opened", |s| {
+            (s.calls("views.open").len() == 64).then_some(())
+        })
+        .await;
+    let extra = socket.envelope(
+        0,
+        "slash_commands",
+        command_payload(DECLARER, ORIGIN, "declare One too many"),
+    );
+    eventually("the 65th to be refused", || async {
+        let busy = requests(&app, "socket", "busy").await;
+        if busy == 1 { Ok(()) } else { Err(busy) }
+    })
+    .await;
+    gate.notify_waiters();
+    for id in &ids {
+        socket.ack(id).await;
+    }
+    assert!(socket.acks_of(&extra).is_empty(), "left for Slack to deliver again");
+}
+
+/// Work that takes longer than `slack.socket_envelope_timeout` is dropped
+/// unacked and its claim released: Slack's redelivery acts on it.
+#[tokio::test]
+async fn an_envelope_whose_work_runs_out_of_time_is_released_unacked() {
+    let slack = FakeSlack::start().await;
+    let socket = FakeSocket::start().await;
+    slack.set_socket_url(&socket.url);
+    let app = TestApp::spawn(Setup {
+        env: vec![
+            ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
+            ("SLACK_SIGNING_SECRET", String::new()),
+            ("WARROOM_SLACK__SOCKET_CONNECTIONS", "1".to_string()),
+            ("WARROOM_SLACK__SOCKET_ENVELOPE_TIMEOUT", "300ms".to_string()),
+        ],
+        replica_of: Some((slack, ManualClock::new(start_time()))),
+        ..Setup::default()
+    })
+    .await;
+    socket.wait_open(1).await;
+    wait_sockets(&app, 1).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    app.slack
+        .fail_next("views.open", Failure::Until(gate.clone()), 1);
+    let payload = command_payload(DECLARER, ORIGIN, "declare Slow Slack");
+    let id = socket.envelope(0, "slash_commands", payload.clone());
+    eventually("the work to run out of time", || async {
+        let timeouts = requests(&app, "socket", "timeout").await;
+        if timeouts == 1 { Ok(()) } else { Err(timeouts) }
+    })
+    .await;
+    gate.notify_waiters();
+    assert!(socket.acks_of(&id).is_empty(), "not acked");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM socket_envelopes").await,
+        0,
+        "the claim released"
+    );
+    socket.deliver(0, &id, "slash_commands", payload, 1);
+    let ack = socket.ack(&id).await;
+    assert_eq!(ack.body, json!({"envelope_id": id}), "the form opened");
+    assert_eq!(app.slack.calls("views.open").len(), 2);
+}
