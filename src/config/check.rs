@@ -163,6 +163,7 @@ impl Settings {
             ),
             None => crate::domain::SeverityMatrix::new(Default::default(), &severities).ok(),
         };
+        let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
         let (slack, socket_mode) = secrets(
             raw.slack.bot_token,
             raw.slack.signing_secret,
@@ -205,6 +206,7 @@ impl Settings {
             bridge,
             severity_matrix,
             followups,
+            alerts,
         })
     }
 }
