@@ -131,7 +131,7 @@ pub fn change(known: Option<Known>, incoming: &Alert) -> AlertChange {
         // Firing again: a later start than the last one ended. The same
         // start arriving again is an older notification (an HA peer, a
         // retry) and changes nothing.
-        (Resolved | Firing, Firing) if incoming.starts_at > known.starts_at => AlertChange::Fired,
+        (Resolved, Firing) if incoming.starts_at > known.starts_at => AlertChange::Fired,
         _ => AlertChange::Unchanged,
     }
 }
