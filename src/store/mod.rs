@@ -3,7 +3,8 @@
 //! (`incidents.rs`), [`RoleStore`] (`roles.rs`), [`TimelineStore`]
 //! (`timeline.rs`), [`UpdateStore`] (`updates.rs`), [`ChecklistStore`]
 //! (`checklists.rs`), [`FollowupStore`] (`followups.rs`),
-//! [`EnvelopeStore`] (`envelopes.rs`) and [`Housekeeping`]
+//! [`EnvelopeStore`] (`envelopes.rs`), [`AlertStore`] (`alerts.rs`) and
+//! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
 //! takes that feature's trait (`&dyn FollowupStore`).
@@ -19,6 +20,7 @@
 //! its `mod` and `pub use` here and its trait in [`Store`] and the blanket
 //! impl below.
 
+mod alerts;
 mod change;
 mod checklists;
 mod envelopes;
@@ -34,6 +36,8 @@ mod updates;
 pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
 pub use crate::domain::comms::{Communication, Destination};
+
+pub use alerts::{AlertStore, DeclarePlan, IncomingAlert, Ingested, Intake, LinkRefusal};
 
 pub use change::{ChangeError, Effects, Guard, ScheduleOp};
 
@@ -66,6 +70,7 @@ pub trait Store:
     + ChecklistStore
     + FollowupStore
     + EnvelopeStore
+    + AlertStore
     + Housekeeping
     + Queue
     + Send
@@ -82,6 +87,7 @@ impl<T> Store for T where
         + ChecklistStore
         + FollowupStore
         + EnvelopeStore
+        + AlertStore
         + Housekeeping
         + Queue
         + Send

@@ -27,15 +27,20 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests handled at once; more wait (within the request timeout).
 pub const CONCURRENCY_LIMIT: usize = 256;
 
-/// Every route on one port: Slack's and the admin ones (`admin_listen`
-/// unset).
+/// Every route on one port: Slack's, the alert hooks and the admin ones
+/// (`admin_listen` unset).
 pub fn router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx.clone()).merge(admin_routes(ctx)))
+    harden(
+        slack_routes(ctx.clone())
+            .merge(super::hooks::routes(ctx.clone()))
+            .merge(admin_routes(ctx)),
+    )
 }
 
-/// Slack's routes alone, when the admin routes have their own port.
+/// Slack's routes and the alert hooks, when the admin routes have their
+/// own port.
 pub fn public_router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx))
+    harden(slack_routes(ctx.clone()).merge(super::hooks::routes(ctx)))
 }
 
 /// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.
@@ -85,8 +90,9 @@ pub(crate) fn harden_with(router: Router, timeout: Duration, limit: usize) -> Ro
         ))
 }
 
-/// Slack's requests get 503 (Slack retries) until the database is migrated.
-async fn until_ready(
+/// Slack's requests (and alerts) get 503, which they retry, until the
+/// database is migrated.
+pub(super) async fn until_ready(
     State(ctx): State<Arc<Ctx>>,
     req: Request,
     next: axum::middleware::Next,
@@ -198,7 +204,9 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        ctx.metrics.scrape(ctx.store.as_ref()).await,
+        ctx.metrics
+            .scrape(ctx.store.as_ref(), ctx.store.as_ref())
+            .await,
     )
         .into_response()
 }
