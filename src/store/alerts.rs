@@ -505,7 +505,9 @@ sql_impl! {
             };
             let mut declared = None;
             let mut held_back = false;
-            if fresh && intake.action == RouteAction::Declare {
+            // Firing again after its incident ended: a card naming that
+            // incident lets people decide, whatever the route.
+            if fresh && intake.action == RouteAction::Declare && earlier.is_none() {
                 match &intake.declare {
                     Some(plan) if tx.declare_allowed(intake.max_declares_per_hour, now).await? => {
                         let (incident, _) = tx

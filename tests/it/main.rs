@@ -15,6 +15,7 @@ mod modules;
 mod pg;
 mod playground;
 
+mod alerts;
 mod browser;
 mod cli;
 #[cfg(unix)]
