@@ -15,6 +15,7 @@ mod modules;
 mod pg;
 mod playground;
 
+mod alertmanager;
 mod alerts;
 mod browser;
 mod cli;
