@@ -31,9 +31,26 @@ pub fn routes(ctx: Arc<Ctx>) -> Router {
         .layer(DefaultBodyLimit::max(ALERT_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
-            super::http::until_ready,
+            until_migrated,
         ))
         .with_state(ctx)
+}
+
+/// 503 (which senders retry) until the database is migrated; a Socket
+/// Mode connection is not needed to record an alert.
+async fn until_migrated(
+    State(ctx): State<Arc<Ctx>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if ctx.readiness.is_migrated() {
+        next.run(req).await
+    } else {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "warroom is starting (applying migrations); send it again"}),
+        )
+    }
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {

@@ -90,9 +90,8 @@ pub(crate) fn harden_with(router: Router, timeout: Duration, limit: usize) -> Ro
         ))
 }
 
-/// Slack's requests (and alerts) get 503, which they retry, until the
-/// database is migrated.
-pub(super) async fn until_ready(
+/// Slack's requests get 503 (Slack retries) until the database is migrated.
+async fn until_ready(
     State(ctx): State<Arc<Ctx>>,
     req: Request,
     next: axum::middleware::Next,

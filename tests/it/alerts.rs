@@ -1039,3 +1039,34 @@ kind = "alertmanager"
         .eventually("nothing else", |s| Some(s.all_calls().len()))
         .await;
 }
+
+#[tokio::test]
+async fn in_socket_mode_the_alert_hooks_are_served_and_slack_routes_are_not() {
+    let slack = FakeSlack::start().await;
+    let app = TestApp::spawn(crate::helpers::Setup {
+        env: vec![
+            ("SLACK_APP_TOKEN", "xapp-1-test".to_string()),
+            ("SLACK_SIGNING_SECRET", String::new()),
+        ],
+        toml: TOML,
+        replica_of: Some((slack, warroom::clock::ManualClock::new(start_time()))),
+        ..Default::default()
+    })
+    .await;
+    // No socket is connected (the fake hands out none): alerts still land.
+    let answer = fire(
+        &app,
+        "k",
+        &[alert("SocketMode", 1, "warning", minutes_ago(1))],
+    )
+    .await;
+    assert_eq!(answer["outcome"], "suggested");
+    let slack_route = app
+        .http
+        .post(app.url("/slack/events"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slack_route.status(), 404);
+}
