@@ -1070,3 +1070,41 @@ async fn in_socket_mode_the_alert_hooks_are_served_and_slack_routes_are_not() {
         .unwrap();
     assert_eq!(slack_route.status(), 404);
 }
+
+/// `warroom check` in a folder holding `toml` as warroom.toml.
+async fn check_with(slack: &FakeSlack, toml: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), toml).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+    cmd.arg("check")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("SLACK_BOT_TOKEN", crate::helpers::TOKEN)
+        .env("SLACK_SIGNING_SECRET", crate::helpers::SECRET)
+        .env("WARROOM_SLACK__API_URL", &slack.base_url);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[tokio::test]
+async fn warroom_check_reports_each_source_and_route() {
+    let slack = FakeSlack::start().await;
+    slack.add_channel(ANNOUNCE, "incidents", true);
+    let (ok, stdout) = check_with(&slack, TOML).await;
+    assert!(ok, "{stdout}");
+    for line in [
+        "✓ alert source `am` (alertmanager): POST /hooks/alerts/am on `listen`, bearer token checked",
+        "✓ alert source `pd` (pagerduty): POST /hooks/alerts/pd on `listen`, X-PagerDuty-Signature checked",
+        "✓ alert source `grafana` (grafana): POST /hooks/alerts/grafana on `listen`, X-Grafana-Alerting-Signature HMAC checked",
+        "✓ alert route 0: severity=\"critical\" → declare, severity from `severity` (critical → SEV1, warning → SEV3)",
+        "✓ alert route 1: env=\"staging\" → ignore",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    let (ok, stdout) = check_with(&slack, &TOML.replace(r#"'env="staging"'"#, r#"'env=~"stag(ing"'"#)).await;
+    assert!(!ok);
+    assert!(stdout.contains("✗ configuration: `alerts.routes[1].matchers` is `env=~\"stag(ing\"` has a bad regex"), "{stdout}");
+    let (ok, stdout) = check_with(&slack, &TOML.replace("\"SEV3\"", "\"SEV7\"")).await;
+    assert!(!ok);
+    assert!(stdout.contains("✗ configuration: `alerts.routes[0].severity_map.warning` is unknown severity `SEV7`"), "{stdout}");
+}
