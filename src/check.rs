@@ -88,7 +88,11 @@ pub fn alerts(settings: &Settings) -> Vec<Line> {
             (AlertSourceKind::Grafana, token, Some(_)) => format!(
                 "{} HMAC checked{}",
                 s.signature_header,
-                if token.is_some() { ", and a bearer token" } else { "" }
+                if token.is_some() {
+                    ", and a bearer token"
+                } else {
+                    ""
+                }
             ),
             (_, Some(_), _) => "bearer token checked".to_string(),
             _ => String::new(),

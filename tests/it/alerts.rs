@@ -1082,8 +1082,13 @@ async fn check_with(slack: &FakeSlack, toml: &str) -> (bool, String) {
         .env("SLACK_BOT_TOKEN", crate::helpers::TOKEN)
         .env("SLACK_SIGNING_SECRET", crate::helpers::SECRET)
         .env("WARROOM_SLACK__API_URL", &slack.base_url);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -1101,10 +1106,24 @@ async fn warroom_check_reports_each_source_and_route() {
     ] {
         assert!(stdout.contains(line), "{line}\n{stdout}");
     }
-    let (ok, stdout) = check_with(&slack, &TOML.replace(r#"'env="staging"'"#, r#"'env=~"stag(ing"'"#)).await;
+    let (ok, stdout) = check_with(
+        &slack,
+        &TOML.replace(r#"'env="staging"'"#, r#"'env=~"stag(ing"'"#),
+    )
+    .await;
     assert!(!ok);
-    assert!(stdout.contains("✗ configuration: `alerts.routes[1].matchers` is `env=~\"stag(ing\"` has a bad regex"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "✗ configuration: `alerts.routes[1].matchers` is `env=~\"stag(ing\"` has a bad regex"
+        ),
+        "{stdout}"
+    );
     let (ok, stdout) = check_with(&slack, &TOML.replace("\"SEV3\"", "\"SEV7\"")).await;
     assert!(!ok);
-    assert!(stdout.contains("✗ configuration: `alerts.routes[0].severity_map.warning` is unknown severity `SEV7`"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "✗ configuration: `alerts.routes[0].severity_map.warning` is unknown severity `SEV7`"
+        ),
+        "{stdout}"
+    );
 }

@@ -488,6 +488,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("plus15").addEventListener("click", () => act("/clock", { minutes: 15 }));
   $("plus30").addEventListener("click", () => act("/clock", { minutes: 30 }));
+  $("fire-alert").addEventListener("click", () => act("/alert", { resolve: false }));
+  $("resolve-alert").addEventListener("click", () => act("/alert", { resolve: true }));
   $("thread-cancel").addEventListener("click", () => { threadTs = null; $("thread-target").hidden = true; });
   $("composer-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
