@@ -287,6 +287,9 @@ impl Workspace {
         if let Some(selected) = &click.selected_options {
             action["selected_options"] = json!(selected);
         }
+        if let Some(picked) = &click.selected_option {
+            action["selected_option"] = picked.clone();
+        }
         let payload = json!({
             "type": "block_actions",
             "team": {"id": "T1", "domain": "playground"},
@@ -421,13 +424,16 @@ pub struct Click {
     pub action_id: String,
     #[serde(default)]
     pub block_id: String,
-    /// `button` or `checkboxes`.
+    /// `button`, `checkboxes` or `static_select`.
     pub kind: String,
     #[serde(default)]
     pub value: Option<String>,
     /// A checkboxes element's ticked options after the click.
     #[serde(default)]
     pub selected_options: Option<Vec<Value>>,
+    /// A static select's picked option.
+    #[serde(default)]
+    pub selected_option: Option<Value>,
 }
 
 /// A running playground.
