@@ -37,7 +37,11 @@ severity = "SEV1"
 
 /// The notification of group `group` with `alerts` alerts.
 fn body(group: usize, alerts: usize, now: chrono::DateTime<chrono::Utc>) -> String {
-    let severity = if group % 50 == 0 { "critical" } else { "warning" };
+    let severity = if group % 50 == 0 {
+        "critical"
+    } else {
+        "warning"
+    };
     let items: Vec<_> = (0..alerts)
         .map(|k| {
             json!({

@@ -200,6 +200,17 @@ impl AlertSettings {
     pub fn source(&self, name: &str) -> Option<&AlertSource> {
         self.sources.iter().find(|s| s.name == name)
     }
+
+    /// Whether an alert may declare an incident (some route says
+    /// `declare`), which needs the bot's own user id.
+    pub fn may_declare(&self) -> bool {
+        !self.sources.is_empty()
+            && self
+                .routes
+                .0
+                .iter()
+                .any(|r| r.action == crate::domain::alerts::RouteAction::Declare)
+    }
 }
 
 /// `followups.*`, as written.

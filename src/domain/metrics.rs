@@ -29,7 +29,9 @@ pub fn metrics(i: &Incident) -> [Metric; 4] {
     let declared = Some(i.declared_at);
     // Detection is what the process starts from: the first alert, or a
     // "detected" tag, when it came before the declaration.
-    let detected = i.detected_at.map_or(i.declared_at, |d| d.min(i.declared_at));
+    let detected = i
+        .detected_at
+        .map_or(i.declared_at, |d| d.min(i.declared_at));
     [
         Metric {
             name: "Time to detect",

@@ -206,6 +206,12 @@ pub fn parse_attach(action_id: &str) -> Option<AlertGroupId> {
         .ok()
 }
 
+/// The action id of the `i`th link button on an alert card or the role
+/// board: `alerts.link.<i>` (unique within a message).
+pub fn alert_link_action_id(i: usize) -> String {
+    format!("{ACTION_ALERT_LINK}.{i}")
+}
+
 /// A Slack user id (`U…`, or `W…` in Enterprise Grid) where a conversation
 /// id could stand.
 pub fn is_user_id(id: &str) -> bool {

@@ -237,18 +237,18 @@ sql_impl! {
     impl Tx {
         /// The live group of a key, its row locked.
         async fn live_group(&mut self, source: &str, key: &str) -> Result<Option<AlertGroup>> {
-            let sql = format!(
-                "SELECT {GROUP_COLUMNS} FROM alert_groups WHERE source = $1 AND group_key = $2 AND ended_at IS NULL {}",
-                B::INCIDENT_LOCK
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(source)
-                .bind(key)
-                .fetch_optional(&mut **self)
-                .await?
-                .as_ref()
-                .map(group_from_row)
-                .transpose()
+            let id: Option<AlertGroupId> = sqlx::query_scalar(
+                "SELECT id FROM alert_groups WHERE source = $1 AND group_key = $2 AND ended_at IS NULL",
+            )
+            .bind(source)
+            .bind(key)
+            .fetch_optional(&mut **self)
+            .await?;
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            // Ended between the two reads (on PostgreSQL): none is live.
+            Ok(self.locked_group(id).await?.filter(|g| !g.ended))
         }
 
         /// A group by id, its row locked.

@@ -172,6 +172,15 @@ pub async fn fire(app: &TestApp, key: &str, alerts: &[A]) -> Value {
     res.json().await.unwrap()
 }
 
+/// A notification of `tests/fixtures/alerts/`.
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/alerts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 fn minutes_ago(m: i64) -> DateTime<Utc> {
     start_time() - Duration::minutes(m)
 }
@@ -587,16 +596,7 @@ severity = "SEV2"
 #[tokio::test]
 async fn pagerduty_is_signed_deduplicated_by_delivery_and_resolves() {
     let app = app().await;
-    let body = |name: &str| {
-        String::from_utf8(
-            std::fs::read(format!(
-                "{}/tests/fixtures/alerts/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap(),
-        )
-        .unwrap()
-    };
+    let body = fixture;
     let sign = |secret: &str, b: &str| {
         pagerduty_signature(&SecretString::from(secret.to_string()), b.as_bytes())
     };
@@ -658,16 +658,7 @@ async fn pagerduty_is_signed_deduplicated_by_delivery_and_resolves() {
 #[tokio::test]
 async fn pagerduty_events_of_a_linked_incident_go_on_its_timeline() {
     let app = app().await;
-    let body = |name: &str| {
-        String::from_utf8(
-            std::fs::read(format!(
-                "{}/tests/fixtures/alerts/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap(),
-        )
-        .unwrap()
-    };
+    let body = fixture;
     let sign = |b: &str| {
         pagerduty_signature(
             &SecretString::from("pd-secret-new".to_string()),
@@ -712,14 +703,7 @@ async fn pagerduty_events_of_a_linked_incident_go_on_its_timeline() {
 #[tokio::test]
 async fn grafana_with_and_without_its_signature_and_the_generic_shape() {
     let app = app().await;
-    let grafana = String::from_utf8(
-        std::fs::read(format!(
-            "{}/tests/fixtures/alerts/grafana.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let grafana = fixture("grafana.json");
     let secret = SecretString::from("grafana-secret".to_string());
     // HMAC of the body.
     let sig = grafana_signature(&secret, None, grafana.as_bytes());

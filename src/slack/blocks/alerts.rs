@@ -11,7 +11,7 @@ use super::{SECTION_TEXT_MAX, escape, truncate};
 use crate::domain::alerts::{Alert, AlertGroup, AlertStatus, CardState, Link};
 use crate::domain::{ChannelId, Incident, SeverityCatalog, SeverityMatrix, SeverityName};
 use crate::slack::ids::{
-    self, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_ALERT_LINK, ACTION_MARK_MITIGATED,
+    self, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_MARK_MITIGATED, alert_link_action_id,
     attach_action_id,
 };
 use slack_morphism::prelude::*;
@@ -104,7 +104,7 @@ fn link_button(l: &Link, i: usize) -> Option<SlackActionBlockElement> {
     let url = url::Url::parse(&l.url).ok()?;
     Some(
         SlackBlockButtonElement::new(plain(truncate(&l.label, 30)))
-            .with_action_id(format!("{ACTION_ALERT_LINK}.{i}").into())
+            .with_action_id(alert_link_action_id(i).into())
             .with_url(url)
             .into(),
     )
