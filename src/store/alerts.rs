@@ -310,30 +310,37 @@ sql_impl! {
             group: AlertGroupId,
             incoming: &[IncomingAlert],
         ) -> Result<Vec<NewEntry>> {
-            let mut entries = Vec::new();
-            for a in incoming {
-                let known = sqlx::query(
-                    "SELECT status, starts_at, ends_at FROM alerts WHERE group_id = $1 AND fingerprint = $2",
-                )
-                .bind(group)
-                .bind(&a.alert.fingerprint)
-                .fetch_optional(&mut **self)
-                .await?
-                .map(|row| -> Result<Known> {
-                    let status: String = row.try_get("status")?;
-                    Ok(Known {
+            // What is known of the group's alerts, read at once.
+            let mut known_all = std::collections::HashMap::new();
+            for row in sqlx::query(
+                "SELECT fingerprint, status, starts_at, ends_at FROM alerts WHERE group_id = $1",
+            )
+            .bind(group)
+            .fetch_all(&mut **self)
+            .await?
+            {
+                let status: String = row.try_get("status")?;
+                let fingerprint: String = row.try_get("fingerprint")?;
+                known_all.insert(
+                    fingerprint,
+                    Known {
                         status: AlertStatus::parse(&status)
                             .ok_or_else(|| StoreError::Corrupt(format!("alert status {status}")))?,
                         starts_at: from_millis(row.try_get("starts_at")?)?,
                         ends_at: row.try_get::<Option<i64>, _>("ends_at")?.map(from_millis).transpose()?,
-                    })
-                })
-                .transpose()?;
+                    },
+                );
+            }
+            let mut entries = Vec::new();
+            let mut changed = false;
+            for a in incoming {
+                let known = known_all.get(&a.alert.fingerprint).copied();
                 let change = alerts::change(known, &a.alert);
                 if change == AlertChange::Unchanged {
                     continue;
                 }
                 let now_known = alerts::after(known, &a.alert, change);
+                changed = true;
                 sqlx::query(
                     "INSERT INTO alerts (group_id, fingerprint, status, labels, annotations, links, starts_at, ends_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -366,6 +373,11 @@ sql_impl! {
                     }
                     AlertChange::Unchanged => {}
                 }
+            }
+            // A repeat writes nothing (on SQLite its commit then costs no
+            // disk write).
+            if !changed {
+                return Ok(entries);
             }
             let counts = sqlx::query(
                 "SELECT COUNT(*) AS total, COUNT(CASE WHEN status = 'firing' THEN 1 END) AS firing FROM alerts WHERE group_id = $1",
@@ -576,10 +588,14 @@ sql_impl! {
                     }
                     // Without an incident, a group is over once every
                     // alert resolved: firing again, it gets a new card.
-                    let firing: i64 = sqlx::query_scalar("SELECT firing FROM alert_groups WHERE id = $1")
-                        .bind(group.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let firing: i64 = if changes > 0 {
+                        sqlx::query_scalar("SELECT firing FROM alert_groups WHERE id = $1")
+                            .bind(group.id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    } else {
+                        group.firing
+                    };
                     if firing == 0 {
                         sqlx::query("UPDATE alert_groups SET ended_at = $1 WHERE id = $2")
                             .bind(millis(now))
