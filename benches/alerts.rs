@@ -37,7 +37,7 @@ severity = "SEV1"
 
 /// The notification of group `group` with `alerts` alerts.
 fn body(group: usize, alerts: usize, now: chrono::DateTime<chrono::Utc>) -> String {
-    let severity = if group % 50 == 0 {
+    let severity = if group.is_multiple_of(50) {
         "critical"
     } else {
         "warning"

@@ -115,7 +115,7 @@ pub fn parse(
         n.delivery = delivery
             .map(str::trim)
             .filter(|d| !d.is_empty())
-            .map(|d| stored_key(d));
+            .map(stored_key);
     }
     Ok(parsed)
 }

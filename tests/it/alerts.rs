@@ -217,7 +217,7 @@ async fn a_critical_alert_declares_one_war_room_whatever_the_repeats() {
     let answer = fire(
         &app,
         "{}:{alertname=\"CheckoutLatencyHigh\"}",
-        &[first.clone()],
+        std::slice::from_ref(&first),
     )
     .await;
     assert_eq!(answer["outcome"], "declared", "{answer}");
@@ -226,7 +226,7 @@ async fn a_critical_alert_declares_one_war_room_whatever_the_repeats() {
         let again = fire(
             &app,
             "{}:{alertname=\"CheckoutLatencyHigh\"}",
-            &[first.clone()],
+            std::slice::from_ref(&first),
         )
         .await;
         assert_eq!(again["outcome"], "updated");
@@ -287,7 +287,7 @@ async fn alerts_joining_and_resolving_go_on_the_timeline_then_mark_mitigated() {
     let key = "{}:{alertname=\"Errors\"}";
     let a = alert("Errors", 1, "critical", minutes_ago(10));
     let b = alert("Errors", 2, "critical", minutes_ago(4));
-    fire(&app, key, &[a.clone()]).await;
+    fire(&app, key, std::slice::from_ref(&a)).await;
     let room = app.wait_room(1).await;
     let joined = fire(&app, key, &[a.clone(), b.clone()]).await;
     assert_eq!(joined["changes"], 1);
@@ -345,9 +345,9 @@ async fn an_alert_no_route_declares_gets_one_card_edited_in_place() {
     let app = app().await;
     let key = "{}:{alertname=\"DiskFilling\"}";
     let a = alert("DiskFilling", 1, "warning", minutes_ago(3));
-    let answer = fire(&app, key, &[a.clone()]).await;
+    let answer = fire(&app, key, std::slice::from_ref(&a)).await;
     assert_eq!(answer["outcome"], "suggested");
-    fire(&app, key, &[a.clone()]).await;
+    fire(&app, key, std::slice::from_ref(&a)).await;
     app.idle().await;
     let posted = cards(&app.slack);
     assert_eq!(posted.len(), 1, "one card");
@@ -380,7 +380,8 @@ async fn an_alert_no_route_declares_gets_one_card_edited_in_place() {
     assert!(text_of(&posted[0].body).contains("2 firing"));
     assert_eq!(app.count("SELECT COUNT(*) FROM incidents").await, 0);
     // Staging is ignored: nothing recorded.
-    let mut staging: Value = serde_json::from_str(&am_body("staging", &[a.clone()])).unwrap();
+    let mut staging: Value =
+        serde_json::from_str(&am_body("staging", std::slice::from_ref(&a))).unwrap();
     staging["commonLabels"]["env"] = json!("staging");
     let res = post(&app, "am", &bearer(AM_TOKEN), staging.to_string()).await;
     assert_eq!(res.json::<Value>().await.unwrap()["outcome"], "ignored");
@@ -789,7 +790,9 @@ async fn grafana_with_and_without_its_signature_and_the_generic_shape() {
 async fn bad_requests_get_a_clear_4xx_and_record_nothing() {
     let app = app().await;
     let good = am_body("k", &[alert("X", 1, "warning", minutes_ago(1))]);
-    let cases: Vec<(&str, Vec<(&str, String)>, String, u16, &str)> = vec![
+    // (source, headers, body, status, what the answer says)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "nope",
             bearer(AM_TOKEN),
