@@ -69,6 +69,59 @@ pub async fn run(settings: &Settings) -> Vec<Line> {
         }
     }
     lines.push(template(settings));
+    lines.extend(alerts(settings));
+    lines
+}
+
+/// One line per alert source and per route. A bad matcher, an unknown
+/// severity or a broken title stops the configuration from loading, so
+/// they show as the configuration's ✗ line naming the key; here each
+/// source says where it listens and how it is checked, each route what
+/// it does.
+pub fn alerts(settings: &Settings) -> Vec<Line> {
+    use crate::config::AlertSourceKind;
+    let a = &settings.alerts;
+    let mut lines = Vec::new();
+    for s in &a.sources {
+        let how = match (s.kind, &s.token, &s.secret) {
+            (AlertSourceKind::Pagerduty, _, Some(_)) => "X-PagerDuty-Signature checked".to_string(),
+            (AlertSourceKind::Grafana, token, Some(_)) => format!(
+                "{} HMAC checked{}",
+                s.signature_header,
+                if token.is_some() {
+                    ", and a bearer token"
+                } else {
+                    ""
+                }
+            ),
+            (_, Some(_), _) => "bearer token checked".to_string(),
+            _ => String::new(),
+        };
+        lines.push(if how.is_empty() {
+            Line::fail(format!(
+                "alert source `{}` ({}): no credentials: set its token or secret",
+                s.name,
+                s.kind.as_str()
+            ))
+        } else {
+            Line::pass(format!(
+                "alert source `{}` ({}): POST /hooks/alerts/{} on `listen`, {how}",
+                s.name,
+                s.kind.as_str(),
+                s.name
+            ))
+        });
+    }
+    if a.sources.is_empty() {
+        return lines;
+    }
+    for (i, r) in a.routes.0.iter().enumerate() {
+        lines.push(Line::pass(format!("alert route {i}: {}", r.describe())));
+    }
+    lines.push(Line::pass(format!(
+        "alerts no route matches get a card; at most {} war rooms an hour opened by alerts",
+        a.max_declares_per_hour
+    )));
     lines
 }
 

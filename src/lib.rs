@@ -1,6 +1,7 @@
 //! warroom: a self-hosted Slack bot that runs incidents in chat.
 //! See ARCHITECTURE.md for the map.
 
+pub mod alerts;
 pub mod app;
 pub mod backup;
 pub mod check;

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`).
 
 use crate::queue::{JobCounts, JobOutcome, Queue};
+use crate::store::AlertStore;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -25,6 +26,12 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertLabels {
+    source: String,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -36,10 +43,12 @@ pub struct Metrics {
     jobs: Family<JobLabels, Counter>,
     queue: Family<StateLabels, Gauge>,
     declared: Counter,
+    alerts: Family<AlertLabels, Counter>,
+    alert_groups: Gauge,
     /// The job counts of the last scrape and when they were read: scrapes
     /// closer together than `QUEUE_READ_EVERY` reuse them, so the database
     /// sees at most one cheap aggregate a second whoever scrapes.
-    queue_read: tokio::sync::Mutex<Option<(std::time::Instant, JobCounts)>>,
+    queue_read: tokio::sync::Mutex<Option<(std::time::Instant, JobCounts, i64)>>,
 }
 
 /// How long the queue gauges of one scrape are reused.
@@ -76,6 +85,18 @@ impl Metrics {
         );
         registry.register("jobs", "Jobs in the queue by state", queue.clone());
         registry.register("incidents_declared", "Incidents declared", declared.clone());
+        let alerts = Family::<AlertLabels, Counter>::default();
+        registry.register(
+            "alerts_received",
+            "Alert notifications by source and status (firing, resolved, event, duplicate, ignored, unauthorized, malformed, error)",
+            alerts.clone(),
+        );
+        let alert_groups = Gauge::default();
+        registry.register(
+            "alert_groups_open",
+            "Alert groups with an alert firing",
+            alert_groups.clone(),
+        );
         Self {
             registry,
             reminders,
@@ -83,6 +104,8 @@ impl Metrics {
             jobs,
             queue,
             declared,
+            alerts,
+            alert_groups,
             queue_read: tokio::sync::Mutex::new(None),
         }
     }
@@ -111,14 +134,27 @@ impl Metrics {
         self.declared.inc();
     }
 
+    /// A notification from alert source `source`, by what became of it.
+    pub fn alert_received(&self, source: &str, status: &'static str) {
+        self.alerts
+            .get_or_create(&AlertLabels {
+                source: source.to_string(),
+                status,
+            })
+            .inc();
+    }
+
     /// The text exposition for `GET /metrics`: the queue gauges come from
-    /// one indexed `GROUP BY` on the jobs table, read at most once a second
-    /// (a failed read keeps the last figures).
-    pub async fn scrape(&self, queue: &dyn Queue) -> String {
-        let counts = {
+    /// one indexed `GROUP BY` on the jobs table and the alert gauge from
+    /// one count on a partial index, read at most once a second (a failed
+    /// read keeps the last figures).
+    pub async fn scrape(&self, queue: &dyn Queue, alerts: &dyn AlertStore) -> String {
+        let (counts, groups) = {
             let mut last = self.queue_read.lock().await;
             match &*last {
-                Some((at, counts)) if at.elapsed() < QUEUE_READ_EVERY => counts.clone(),
+                Some((at, counts, groups)) if at.elapsed() < QUEUE_READ_EVERY => {
+                    (counts.clone(), *groups)
+                }
                 previous => {
                     let counts = match queue.job_counts().await {
                         Ok(c) => c,
@@ -126,15 +162,23 @@ impl Metrics {
                             tracing::warn!(error = %e, "cannot read the job queue for /metrics");
                             previous
                                 .as_ref()
-                                .map(|(_, c)| c.clone())
+                                .map(|(_, c, _)| c.clone())
                                 .unwrap_or_default()
                         }
                     };
-                    *last = Some((std::time::Instant::now(), counts.clone()));
-                    counts
+                    let groups = match alerts.open_alert_groups().await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot count alert groups for /metrics");
+                            previous.as_ref().map(|(_, _, g)| *g).unwrap_or_default()
+                        }
+                    };
+                    *last = Some((std::time::Instant::now(), counts.clone(), groups));
+                    (counts, groups)
                 }
             }
         };
+        self.alert_groups.set(groups);
         self.render(&counts)
     }
 

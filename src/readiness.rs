@@ -48,6 +48,12 @@ impl Readiness {
         self.sockets.load(Ordering::SeqCst)
     }
 
+    /// The migrations are applied (the database takes writes): alerts
+    /// need no socket to Slack to be recorded.
+    pub fn is_migrated(&self) -> bool {
+        self.migrated.load(Ordering::SeqCst)
+    }
+
     /// Migrated, and in Socket Mode at least one socket connected (the
     /// database aside: see [`Readiness::database`]).
     pub fn is_ready(&self) -> bool {

@@ -182,6 +182,16 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let socket_stop = stop_rx.clone();
+        if self.ctx.settings.alerts.may_declare() {
+            // An alert that declares needs the bot's user id (the
+            // declarer): asked once now, not while a sender waits.
+            let ctx = self.ctx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ctx.slack.bot_user_id().await {
+                    tracing::warn!(error = %e, "auth.test failed; alerts will ask again when they declare");
+                }
+            });
+        }
         let workers = if self.options.workers {
             let released = self.ctx.store.release_stale_jobs().await?;
             if released > 0 {

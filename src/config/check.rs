@@ -172,6 +172,7 @@ impl Settings {
             ),
             None => crate::domain::SeverityMatrix::new(Default::default(), &severities).ok(),
         };
+        let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
         let (slack, socket_mode) = secrets(
             raw.slack.bot_token,
             raw.slack.signing_secret,
@@ -215,6 +216,7 @@ impl Settings {
             bridge,
             severity_matrix,
             followups,
+            alerts,
         })
     }
 }

@@ -5,13 +5,15 @@
 //! `sections` is the configuration as written, with its defaults; `check`
 //! turns it into [`Settings`], through the checked types of `types`.
 
+mod alerts;
 mod check;
 mod sections;
 mod types;
 
 pub use sections::{
-    FollowupSettings, IncidentSettings, LogFormat, LogSettings, PostmortemSettings,
-    PrivateAnnounce, PrivateIncidents, Reminders, TimelineSettings, TypedTags,
+    AlertSettings, AlertSource, AlertSourceKind, FollowupSettings, IncidentSettings, LogFormat,
+    LogSettings, PostmortemSettings, PrivateAnnounce, PrivateIncidents, Reminders,
+    TimelineSettings, TypedTags,
 };
 
 use crate::domain::permissions::Permissions;
@@ -117,6 +119,8 @@ pub struct Settings {
     /// forms then ask only for the severity.
     pub severity_matrix: Option<crate::domain::SeverityMatrix>,
     pub followups: FollowupSettings,
+    /// Alerts in (`[[alerts.sources]]`, `[[alerts.routes]]`, …).
+    pub alerts: AlertSettings,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -131,6 +135,11 @@ pub struct Sources<'a> {
 const NOT_KEYS: &[&str] = &["WARROOM_TEST_"];
 /// `WARROOM_LOG` is the log filter, not a key (`WARROOM_LOG__FORMAT` is).
 const NOT_KEY: &str = "WARROOM_LOG";
+
+/// Variables naming one alert source's credentials
+/// (`WARROOM_ALERTS__SOURCES__<NAME>__TOKEN` / `__SECRET`): the `config`
+/// crate cannot address an element of a list, so they are read here.
+const SOURCE_VARS: &str = "WARROOM_ALERTS__SOURCES__";
 
 /// Keys whose variable holds a comma-separated list (`Scribe,Incident Lead`).
 const LIST_KEYS: &[&str] = &[
@@ -199,6 +208,7 @@ impl Settings {
                     && !NOT_KEYS.iter().any(|p| k.starts_with(p))
                     && k.as_str() != NOT_KEY
                     && list_key(k).is_none()
+                    && !k.starts_with(SOURCE_VARS)
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -235,7 +245,12 @@ impl Settings {
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         let cfg = builder.build().map_err(map_config_error)?;
-        let raw: Raw = cfg.try_deserialize().map_err(map_config_error)?;
+        let mut raw: Raw = cfg.try_deserialize().map_err(map_config_error)?;
+        let source_vars = sources
+            .env
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(SOURCE_VARS)?, v.as_str())));
+        alerts::source_credentials(&mut raw.alerts, source_vars)?;
         Self::check(raw)
     }
 

@@ -34,6 +34,7 @@ pub(super) struct Raw {
     pub bridge: RawBridge,
     pub severity_matrix: Option<crate::domain::severity_matrix::RawMatrix>,
     pub followups: RawFollowups,
+    pub alerts: RawAlerts,
 }
 
 impl Default for Raw {
@@ -59,7 +60,156 @@ impl Default for Raw {
             bridge: RawBridge::default(),
             severity_matrix: None,
             followups: RawFollowups::default(),
+            alerts: RawAlerts::default(),
         }
+    }
+}
+
+/// `alerts.*`, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAlerts {
+    pub sources: Vec<RawAlertSource>,
+    pub routes: Vec<RawAlertRoute>,
+    pub max_declares_per_hour: u32,
+    pub notify: Option<String>,
+}
+
+impl Default for RawAlerts {
+    fn default() -> Self {
+        Self {
+            sources: Vec::new(),
+            routes: Vec::new(),
+            max_declares_per_hour: 5,
+            notify: None,
+        }
+    }
+}
+
+/// One `[[alerts.sources]]`, as written; `token` and `secret` may also
+/// come from `WARROOM_ALERTS__SOURCES__<NAME>__TOKEN` / `__SECRET`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertSource {
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub token: Option<SecretString>,
+    #[serde(default)]
+    pub secret: Option<SecretString>,
+    /// Grafana: the header carrying the HMAC signature.
+    #[serde(default)]
+    pub signature_header: Option<String>,
+    /// Grafana: the header carrying the timestamp that is signed with the
+    /// body (`timestamp:body`).
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+}
+
+/// One `[[alerts.routes]]`, as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawAlertRoute {
+    pub matchers: Vec<String>,
+    pub action: Option<String>,
+    pub severity: Option<String>,
+    pub severity_label: Option<String>,
+    pub severity_map: BTreeMap<String, String>,
+    pub channel: Option<String>,
+    pub private: bool,
+    pub title: Option<String>,
+}
+
+/// What sends a source's notifications, which decides how they are read
+/// and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertSourceKind {
+    /// Alertmanager's webhook receiver (version 4); a bearer token.
+    Alertmanager,
+    /// Grafana alerting's webhook contact point (the same shape, version
+    /// 1); a bearer token and/or its HMAC signature.
+    Grafana,
+    /// PagerDuty's Webhooks V3, signed (`X-PagerDuty-Signature`).
+    Pagerduty,
+    /// `{"title", "status", "dedup_key", …}` from any script; a bearer token.
+    Generic,
+}
+
+impl AlertSourceKind {
+    pub const ALL: [AlertSourceKind; 4] = [
+        AlertSourceKind::Alertmanager,
+        AlertSourceKind::Grafana,
+        AlertSourceKind::Pagerduty,
+        AlertSourceKind::Generic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSourceKind::Alertmanager => "alertmanager",
+            AlertSourceKind::Grafana => "grafana",
+            AlertSourceKind::Pagerduty => "pagerduty",
+            AlertSourceKind::Generic => "generic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+}
+
+/// One alert source, checked: `POST /hooks/alerts/{name}`.
+#[derive(Clone)]
+pub struct AlertSource {
+    pub name: String,
+    pub kind: AlertSourceKind,
+    /// The bearer token a request must carry (`Authorization: Bearer …`).
+    pub token: Option<SecretString>,
+    /// The HMAC secret its signatures are made with.
+    pub secret: Option<SecretString>,
+    /// Grafana: where its signature comes (`X-Grafana-Alerting-Signature`).
+    pub signature_header: String,
+    /// Grafana: the signed timestamp's header, when one is configured.
+    pub timestamp_header: Option<String>,
+}
+
+impl std::fmt::Debug for AlertSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertSource")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// `alerts.*`: where alerts come from and what they do.
+#[derive(Clone, Debug, Default)]
+pub struct AlertSettings {
+    pub sources: Vec<AlertSource>,
+    pub routes: crate::domain::alerts::Routes,
+    /// Most war rooms alerts may open in an hour; past it, `declare`
+    /// routes post a card instead.
+    pub max_declares_per_hour: u32,
+    /// Who a card or an alert-declared war room mentions (a user group
+    /// `<!subteam^S123>`, a person `<@U123>`), sent as a real mention.
+    pub notify: Option<String>,
+}
+
+impl AlertSettings {
+    pub fn source(&self, name: &str) -> Option<&AlertSource> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// Whether an alert may declare an incident (some route says
+    /// `declare`), which needs the bot's own user id.
+    pub fn may_declare(&self) -> bool {
+        !self.sources.is_empty()
+            && self
+                .routes
+                .0
+                .iter()
+                .any(|r| r.action == crate::domain::alerts::RouteAction::Declare)
     }
 }
 

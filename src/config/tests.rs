@@ -495,3 +495,180 @@ multiple = true
     .to_string();
     assert!(e.contains("`roles.Incident Lead.tasks`"), "{e}");
 }
+
+const ALERTS: &str = r#"
+announce_channel = "C0INCIDENTS"
+
+[alerts]
+max_declares_per_hour = 3
+notify = "<!subteam^S0ONCALL>"
+
+[[alerts.sources]]
+name = "prod-am"
+kind = "alertmanager"
+token = "from-the-file"
+
+[[alerts.sources]]
+name = "pd"
+kind = "pagerduty"
+
+[[alerts.routes]]
+matchers = ['severity="critical"', 'team=~"pay.*"']
+action = "declare"
+severity_label = "severity"
+severity_map = { critical = "sev1", warning = "SEV3" }
+title = "{{ labels.alertname }} on {{ labels.service }}"
+
+[[alerts.routes]]
+matchers = ['env="staging"']
+action = "ignore"
+"#;
+
+#[test]
+fn alert_sources_and_routes_load_with_secrets_from_the_environment() {
+    let s = from_file(
+        ALERTS,
+        &[
+            ("WARROOM_ALERTS__SOURCES__PD__SECRET", "pd-signing-secret"),
+            (
+                "WARROOM_ALERTS__SOURCES__PROD_AM__TOKEN",
+                "from-the-environment",
+            ),
+        ],
+    )
+    .unwrap();
+    use secrecy::ExposeSecret;
+    let a = &s.alerts;
+    assert_eq!(a.max_declares_per_hour, 3);
+    assert_eq!(a.notify.as_deref(), Some("<!subteam^S0ONCALL>"));
+    let am = a.source("prod-am").unwrap();
+    assert_eq!(am.kind, AlertSourceKind::Alertmanager);
+    assert_eq!(
+        am.token.as_ref().unwrap().expose_secret(),
+        "from-the-environment",
+        "env wins"
+    );
+    let pd = a.source("pd").unwrap();
+    assert_eq!(
+        pd.secret.as_ref().unwrap().expose_secret(),
+        "pd-signing-secret"
+    );
+    assert!(
+        !format!("{pd:?}").contains("pd-signing-secret"),
+        "never printed"
+    );
+    let r = &a.routes.0[0];
+    assert_eq!(r.matchers.len(), 2);
+    assert_eq!(
+        r.severity_map["critical"].as_str(),
+        "SEV1",
+        "levels resolved"
+    );
+    assert_eq!(
+        a.routes.0[1].action,
+        crate::domain::alerts::RouteAction::Ignore
+    );
+    // Defaults.
+    let s = load(&[]).unwrap();
+    assert_eq!(s.alerts.max_declares_per_hour, 5);
+    assert!(s.alerts.sources.is_empty());
+}
+
+#[test]
+fn bad_alert_settings_stop_start_up_naming_the_key() {
+    let with = |toml: &str| {
+        ALERTS.replace(
+            r#"matchers = ['severity="critical"', 'team=~"pay.*"']"#,
+            toml,
+        )
+    };
+    let pd = [("WARROOM_ALERTS__SOURCES__PD__SECRET", "s")];
+    for (toml, pairs, key, says) in [
+        (
+            with(r#"matchers = ['severity=="critical"']"#),
+            &pd[..],
+            "alerts.routes[0].matchers",
+            "not a matcher",
+        ),
+        (
+            with(r#"matchers = ['team=~"pay("']"#),
+            &pd[..],
+            "alerts.routes[0].matchers",
+            "bad regex",
+        ),
+        (
+            with(r#"matchers = ['severity']"#),
+            &pd[..],
+            "alerts.routes[0].matchers",
+            "not a matcher",
+        ),
+        (
+            ALERTS.replace(r#""SEV3""#, r#""SEV9""#),
+            &pd[..],
+            "alerts.routes[0].severity_map.warning",
+            "unknown severity",
+        ),
+        (
+            ALERTS.replace("{{ labels.service }}", "{{ labels.service"),
+            &pd[..],
+            "alerts.routes[0].title",
+            "template",
+        ),
+        (
+            ALERTS.replace("{{ labels.service }}", "{{ service }}"),
+            &pd[..],
+            "alerts.routes[0].title",
+            "`service`",
+        ),
+        (
+            ALERTS.replace(r#"action = "ignore""#, r#"action = "page""#),
+            &pd[..],
+            "alerts.routes[1].action",
+            "`page`",
+        ),
+        (
+            ALERTS.to_string(),
+            &[][..],
+            "alerts.sources[1].secret",
+            "PD__SECRET",
+        ),
+        (
+            ALERTS.replace(r#"kind = "pagerduty""#, r#"kind = "nagios""#),
+            &pd[..],
+            "alerts.sources[1].kind",
+            "nagios",
+        ),
+        (
+            ALERTS
+                .replace(r#"name = "pd""#, r#"name = "Prod AM""#)
+                .replace(
+                    r#"kind = "pagerduty""#,
+                    "kind = \"pagerduty\"\nsecret = \"s\"",
+                ),
+            &[][..],
+            "alerts.sources[1].name",
+            "a-z",
+        ),
+        (
+            ALERTS.replace("announce_channel = \"C0INCIDENTS\"", ""),
+            &pd[..],
+            "announce_channel",
+            "alert cards",
+        ),
+    ] {
+        let e = from_file(&toml, pairs).unwrap_err().to_string();
+        assert!(
+            e.contains(key) && e.contains(says),
+            "expected `{key}` … {says}: {e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+    let e = from_file(ALERTS, &[("WARROOM_ALERTS__SOURCES__NOPE__TOKEN", "x")]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("WARROOM_ALERTS__SOURCES__NOPE__TOKEN"),
+        "{e}"
+    );
+    let e = from_file(ALERTS, &[("WARROOM_ALERTS__SOURCES__PD__PASSWORD", "x")]).unwrap_err();
+    assert!(e.to_string().contains("__TOKEN and __SECRET"), "{e}");
+}

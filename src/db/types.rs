@@ -5,8 +5,8 @@
 //! itself knows nothing of sqlx.
 
 use crate::domain::{
-    ChannelId, ChecklistId, FollowupId, IncidentNumber, MessageTs, RoleName, SeverityName,
-    UpdateId, UserId,
+    AlertGroupId, ChannelId, ChecklistId, FollowupId, IncidentNumber, MessageTs, RoleName,
+    SeverityName, UpdateId, UserId,
 };
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -58,5 +58,5 @@ macro_rules! transparent {
     )+};
 }
 
-transparent!(i64 => IncidentNumber, FollowupId, UpdateId, ChecklistId);
+transparent!(i64 => IncidentNumber, FollowupId, UpdateId, ChecklistId, AlertGroupId);
 transparent!(String => UserId, ChannelId, MessageTs, RoleName, SeverityName);

@@ -1,7 +1,8 @@
 //! Incident metrics (time to detect, mitigate and resolve; total duration) and
 //! their aggregation for `/incident stats`. Pure.
 //!
-//! - time to detect   = declared − impact started
+//! - time to detect   = detected (an alert's first firing, a "detected"
+//!   tag; else declared) − impact started
 //! - time to mitigate = mitigated − declared
 //! - time to resolve  = resolved − declared
 //! - total duration   = resolved − impact started (declared when unknown)
@@ -26,12 +27,17 @@ pub fn metrics(i: &Incident) -> [Metric; 4] {
         (_, None) => Err(missing_to),
     };
     let declared = Some(i.declared_at);
+    // Detection is what the process starts from: the first alert, or a
+    // "detected" tag, when it came before the declaration.
+    let detected = i
+        .detected_at
+        .map_or(i.declared_at, |d| d.min(i.declared_at));
     [
         Metric {
             name: "Time to detect",
             value: between(
                 i.impact_started_at,
-                declared,
+                Some(detected),
                 "impact start not recorded",
                 "",
             ),

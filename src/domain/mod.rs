@@ -1,5 +1,6 @@
 //! The incident model: pure data and rules, no IO, no Slack JSON, no SQL.
 
+pub mod alerts;
 pub mod bridge;
 pub mod checklist;
 pub mod comms;
@@ -157,6 +158,10 @@ number_newtype!(
 number_newtype!(
     /// A role checklist's id.
     ChecklistId
+);
+number_newtype!(
+    /// An alert group's id (one episode of a source's group key).
+    AlertGroupId
 );
 
 text_newtype!(

@@ -28,10 +28,12 @@ pub enum EntryKind {
     Reminder,
     /// A task ticked or unticked on a role checklist.
     Task,
+    /// An alert of a linked alert group fired or resolved.
+    Alert,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 15] = [
+    pub const ALL: [EntryKind; 16] = [
         EntryKind::Declared,
         EntryKind::Note,
         EntryKind::Role,
@@ -47,6 +49,7 @@ impl EntryKind {
         EntryKind::Update,
         EntryKind::Reminder,
         EntryKind::Task,
+        EntryKind::Alert,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl EntryKind {
             EntryKind::Update => "update",
             EntryKind::Reminder => "reminder",
             EntryKind::Task => "task",
+            EntryKind::Alert => "alert",
         }
     }
 
@@ -96,6 +100,7 @@ impl EntryKind {
             EntryKind::Decision => "decision",
             EntryKind::Hypothesis => "hypothesis",
             EntryKind::Update => "status update",
+            EntryKind::Alert => "alert",
             _ => return None,
         })
     }

@@ -70,6 +70,9 @@ async fn try_compose(ctx: &Ctx, row: &JobRow, error: &RunError) -> Result<Option
             | Job::PostReminder { .. }
             | Job::PostChecklistReminder { .. }
             | Job::FollowupDigest { .. }
+            | Job::SyncAlertCard { .. }
+            | Job::PostAlertsResolved
+            | Job::PostAlertCard { .. }
     ) || matches!(
         error,
         RunError::NoChannel

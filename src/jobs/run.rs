@@ -127,6 +127,8 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
             let content = blocks::with_bridge(content, bridge.as_deref());
+            let links = ctx.store.incident_alert_links(number).await?;
+            let content = blocks::with_alert_links(content, &links);
             let existing = match row.job {
                 Job::SyncBoard => incident.board_ts.as_ref(),
                 _ => None,
@@ -330,7 +332,74 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             post_once(ctx, row, channel.into(), content).await?;
             Ok(())
         }
+        Job::SyncAlertCard { group } => alert_card(ctx, row, *group, None).await,
+        Job::PostAlertCard { group } => {
+            let Current { incident, .. } = current(ctx, row).await?;
+            alert_card(ctx, row, *group, Some(&incident)).await
+        }
+        Job::PostAlertsResolved => {
+            let Current { incident, .. } = current(ctx, row).await?;
+            let channel = war_room(&incident)?;
+            post_once(ctx, row, channel.into(), blocks::alerts_resolved(&incident)).await?;
+            Ok(())
+        }
     }
+}
+
+/// An alert group's card as the group is now: edited in place in its
+/// channel (posted the first time), or, with `room`, posted once in that
+/// incident's war room.
+async fn alert_card(
+    ctx: &Ctx,
+    row: &JobRow,
+    id: domain::AlertGroupId,
+    room: Option<&domain::Incident>,
+) -> Result<(), RunError> {
+    let Some(group) = ctx.store.alert_group(id).await? else {
+        return Ok(());
+    };
+    let alerts = ctx.store.group_alerts(id).await?;
+    let open_incidents: Vec<domain::Incident> =
+        if group.card_state() == domain::alerts::CardState::Open && room.is_none() {
+            // A card is seen by the whole channel: private incidents stay out.
+            ctx.store
+                .open_incidents()
+                .await?
+                .into_iter()
+                .filter(|i| !i.private)
+                .collect()
+        } else {
+            vec![]
+        };
+    let linked = match group.incident {
+        Some(n) => ctx.store.incident(n).await?,
+        None => None,
+    };
+    let earlier = match group.earlier_incident {
+        Some(n) => ctx.store.incident(n).await?,
+        None => None,
+    };
+    let content = blocks::alert_card(&blocks::AlertCard {
+        group: &group,
+        alerts: &alerts,
+        open_incidents: &open_incidents,
+        linked: linked.as_ref(),
+        earlier: earlier.as_ref(),
+        notify: ctx.settings.alerts.notify.as_deref(),
+        in_war_room: room.is_some(),
+        timezone: ctx.settings.timezone,
+    });
+    if let Some(incident) = room {
+        let channel = war_room(incident)?;
+        post_once(ctx, row, channel.into(), content).await?;
+        return Ok(());
+    }
+    if let Some(ts) =
+        edit_or_post(ctx, row, &group.channel, group.card_ts.as_ref(), content).await?
+    {
+        ctx.store.record_alert_card(id, &ts).await?;
+    }
+    Ok(())
 }
 
 /// Sends `owner` their weekly digest: a direct message (chat.postMessage

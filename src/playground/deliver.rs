@@ -121,6 +121,26 @@ impl Bot {
             .await
     }
 
+    /// An alert notification to the bot's `/hooks/alerts/{source}`, with
+    /// the source's bearer token, as Alertmanager sends it.
+    pub async fn alert(
+        &self,
+        source: &str,
+        token: &SecretString,
+        body: String,
+    ) -> Result<Answer, DeliveryError> {
+        use secrecy::ExposeSecret;
+        let url = format!("{}/hooks/alerts/{source}", self.base_url);
+        let request = Request::post(&url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", token.expose_secret()),
+            )
+            .body(Body::from(body));
+        self.send(url, request).await
+    }
+
     async fn post(
         &self,
         path: &str,
@@ -134,11 +154,19 @@ impl Bot {
             .header(header::CONTENT_TYPE, content_type)
             .header("x-slack-request-timestamp", ts)
             .header("x-slack-signature", signature)
-            .body(Body::from(body))
-            .map_err(|e| DeliveryError::Unreachable {
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
+            .body(Body::from(body));
+        self.send(url, request).await
+    }
+
+    async fn send(
+        &self,
+        url: String,
+        request: Result<Request<Body>, axum::http::Error>,
+    ) -> Result<Answer, DeliveryError> {
+        let request = request.map_err(|e| DeliveryError::Unreachable {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
         let unreachable = |e: &dyn std::fmt::Display| DeliveryError::Unreachable {
             url: url.clone(),
             reason: e.to_string(),

@@ -73,7 +73,13 @@ pub struct Workspace {
     pub clock: OffsetClock,
     bot: Bot,
     settings: Settings,
+    /// The bearer token of the playground's own alert source.
+    alert_token: SecretString,
 }
+
+/// The playground's alert source (an Alertmanager) and its alert.
+pub const ALERT_SOURCE: &str = "playground";
+const ALERT_NAME: &str = "CheckoutErrorRateHigh";
 
 fn known_person(user: &str) -> Result<(), PlayError> {
     if PEOPLE.iter().any(|(id, _, _)| *id == user) {
@@ -211,6 +217,54 @@ impl Workspace {
         Ok(())
     }
 
+    /// Monitoring fires (or, with `resolve`, resolves) an alert: the
+    /// notification a real Alertmanager sends its webhook receiver, into
+    /// the bot's `/hooks/alerts/playground`. Critical, so the playground's
+    /// route declares a war room; resolved, the war room is offered Mark
+    /// mitigated.
+    pub async fn fire_alert(&self, resolve: bool) -> Result<Value, PlayError> {
+        let now = self.clock.now();
+        let started = now - chrono::Duration::minutes(3);
+        let status = if resolve { "resolved" } else { "firing" };
+        let ends = if resolve {
+            now.to_rfc3339()
+        } else {
+            "0001-01-01T00:00:00Z".to_string()
+        };
+        let labels = |instance: &str| json!({"alertname": ALERT_NAME, "severity": "critical", "service": "checkout", "team": "payments", "playground": "true", "instance": instance});
+        let alert = |instance: &str, fingerprint: &str| {
+            json!({
+                "status": status, "labels": labels(instance),
+                "annotations": {"summary": "Checkout error rate above 5%", "description": "5xx responses of checkout are at 7.2% over 5 minutes.", "runbook_url": "https://runbooks.example.com/checkout-errors"},
+                "startsAt": started.to_rfc3339(), "endsAt": ends,
+                "generatorURL": "http://prometheus.example.com/graph?g0.expr=sum(rate(http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D))",
+                "fingerprint": fingerprint,
+            })
+        };
+        let body = json!({
+            "version": "4", "receiver": "warroom", "status": status,
+            "groupKey": format!("{{}}/{{playground=\"true\"}}:{{alertname=\"{ALERT_NAME}\"}}"),
+            "truncatedAlerts": 0,
+            "groupLabels": {"alertname": ALERT_NAME},
+            "commonLabels": {"alertname": ALERT_NAME, "severity": "critical", "service": "checkout", "team": "payments", "playground": "true"},
+            "commonAnnotations": {"summary": "Checkout error rate above 5%"},
+            "externalURL": "http://alertmanager.example.com:9093",
+            "alerts": [alert("checkout-1:9100", "a1f0c3b2d4e5f601"), alert("checkout-2:9100", "b2e1d4c3f5a6b702")],
+        });
+        let answer = self
+            .bot
+            .alert(ALERT_SOURCE, &self.alert_token, body.to_string())
+            .await?;
+        if answer.status != 200 {
+            return Err(PlayError::Refused(format!(
+                "the bot answered the alert with HTTP {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            )));
+        }
+        Ok(answer.json().unwrap_or(Value::Null))
+    }
+
     /// `user` clicks a button (or ticks a checkbox) on a message: a
     /// `block_actions` with a fresh trigger id, so the bot can open a modal.
     pub async fn click(&self, user: &str, click: &Click) -> Result<(), PlayError> {
@@ -232,6 +286,9 @@ impl Workspace {
         }
         if let Some(selected) = &click.selected_options {
             action["selected_options"] = json!(selected);
+        }
+        if let Some(picked) = &click.selected_option {
+            action["selected_option"] = picked.clone();
         }
         let payload = json!({
             "type": "block_actions",
@@ -367,13 +424,16 @@ pub struct Click {
     pub action_id: String,
     #[serde(default)]
     pub block_id: String,
-    /// `button` or `checkboxes`.
+    /// `button`, `checkboxes` or `static_select`.
     pub kind: String,
     #[serde(default)]
     pub value: Option<String>,
     /// A checkboxes element's ticked options after the click.
     #[serde(default)]
     pub selected_options: Option<Vec<Value>>,
+    /// A static select's picked option.
+    #[serde(default)]
+    pub selected_option: Option<Value>,
 }
 
 /// A running playground.
@@ -428,6 +488,27 @@ impl Playground {
         settings.slack_api_url = simulator.base_url.clone();
         settings.announce_channel = Some(crate::domain::ChannelId::new(INCIDENTS));
         settings.socket_mode = false;
+        // Its own Alertmanager source, whose critical alerts open a war room.
+        let alert_token = SecretString::from(random()?);
+        settings.alerts.sources.retain(|s| s.name != ALERT_SOURCE);
+        settings.alerts.sources.push(crate::config::AlertSource {
+            name: ALERT_SOURCE.to_string(),
+            kind: crate::config::AlertSourceKind::Alertmanager,
+            token: Some(alert_token.clone()),
+            secret: None,
+            signature_header: String::new(),
+            timestamp_header: None,
+        });
+        settings.alerts.routes.0.insert(
+            0,
+            crate::domain::alerts::Route {
+                matchers: crate::domain::alerts::Matcher::parse_list(r#"playground="true""#)
+                    .context("the playground's alert route")?,
+                action: crate::domain::alerts::RouteAction::Declare,
+                severity: settings.severities.iter().next().map(|l| l.name.clone()),
+                ..Default::default()
+            },
+        );
         settings.slack = Some(SlackSecrets {
             bot_token: SecretString::from(token),
             signing_secret: Some(SecretString::from(secret.clone())),
@@ -449,6 +530,7 @@ impl Playground {
             clock,
             bot,
             settings,
+            alert_token,
         });
         let page = page::Server::bind(options.listen, workspace.clone()).await?;
         let url = format!("http://{}/", page.addr());

@@ -90,6 +90,7 @@ fn router(state: PageState) -> Router {
         .route("/submit", post(submit))
         .route("/cancel", post(cancel))
         .route("/clock", post(clock))
+        .route("/alert", post(alert))
         .route("/files/{id}", get(file))
         .with_state(state)
 }
@@ -254,6 +255,21 @@ async fn clock(
 ) -> Result<Json<Value>, PlayError> {
     s.workspace.advance(f.minutes)?;
     Ok(done())
+}
+
+#[derive(Deserialize)]
+struct AlertForm {
+    #[serde(default)]
+    resolve: bool,
+}
+
+/// "Fire an alert" / "Resolve it": monitoring sends the bot a notification.
+async fn alert(
+    State(s): State<PageState>,
+    Json(f): Json<AlertForm>,
+) -> Result<Json<Value>, PlayError> {
+    let answer = s.workspace.fire_alert(f.resolve).await?;
+    Ok(Json(json!({"ok": true, "answer": answer})))
 }
 
 /// A shared file's content, as a download named after its title.

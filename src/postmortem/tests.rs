@@ -412,7 +412,7 @@ fn metrics_say_which_input_is_missing() {
     assert_eq!(
         shown,
         [
-            "Time to detect=Ok(22)",
+            "Time to detect=Ok(13)",
             "Time to mitigate=Ok(45)",
             "Time to resolve=Ok(75)",
             "Total duration=Ok(97)"

@@ -86,6 +86,16 @@ pub enum Job {
     /// follow-ups (of every incident) as they are when it runs, each with
     /// a Done button. `week` is the digest's week (its Monday).
     FollowupDigest { owner: UserId, week: String },
+    /// Posts an alert group's card, or edits it in place once posted,
+    /// from the group as it is when the job runs. No incident: ordered by
+    /// its object among jobs without one.
+    SyncAlertCard { group: crate::domain::AlertGroupId },
+    /// Tells the war room that every alert linked to it resolved, with a
+    /// Mark mitigated button.
+    PostAlertsResolved,
+    /// Posts an alert group's card in the war room it opened or was linked
+    /// to when declared (what fired, its links, `alerts.notify`).
+    PostAlertCard { group: crate::domain::AlertGroupId },
 }
 
 impl Job {
@@ -108,6 +118,9 @@ impl Job {
             Job::PostChecklistReminder { .. } => "post_checklist_reminder",
             Job::PostSummary { .. } => "post_summary",
             Job::FollowupDigest { .. } => "followup_digest",
+            Job::SyncAlertCard { .. } => "sync_alert_card",
+            Job::PostAlertsResolved => "post_alerts_resolved",
+            Job::PostAlertCard { .. } => "post_alert_card",
         }
     }
 
@@ -126,7 +139,10 @@ impl Job {
             | Job::PostPostmortem
             | Job::PostChecklist { .. }
             | Job::PostChecklistReminder { .. }
-            | Job::PostSummary { .. } => Some("post:room".to_string()),
+            | Job::PostSummary { .. }
+            | Job::PostAlertsResolved
+            | Job::PostAlertCard { .. } => Some("post:room".to_string()),
+            Job::SyncAlertCard { group } => Some(format!("alert-card:{group}")),
             Job::SyncChecklist { checklist } => Some(format!("checklist:{checklist}")),
             Job::Invite { .. }
             | Job::CaptureMessage { .. }
@@ -145,6 +161,7 @@ impl Job {
                 | Job::Ephemeral { .. }
                 | Job::Notice { .. }
                 | Job::FollowupDigest { .. }
+                | Job::SyncAlertCard { .. }
         )
     }
 
@@ -167,7 +184,7 @@ impl Job {
     pub fn coalesces(&self) -> bool {
         matches!(
             self,
-            Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement
+            Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement | Job::SyncAlertCard { .. }
         )
     }
 }

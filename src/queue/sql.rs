@@ -15,10 +15,17 @@ use sqlx::Row;
 /// room, none creates the room. Jobs without an object wait only for that.
 /// Two lookups by `(incident_number, object)` (index `jobs_waiting`), so the
 /// check costs the same however many jobs of the incident are waiting.
+/// A job of no incident that writes an object (an alert card) waits for
+/// earlier unfinished jobs of no incident on that object, by the same
+/// index.
 const UNBLOCKED: &str = "NOT EXISTS (
     SELECT 1 FROM jobs e
     WHERE e.incident_number = j.incident_number AND e.object = j.object AND e.id < j.id
       AND e.state IN ('pending', 'running'))
+  AND NOT (j.incident_number IS NULL AND j.object IS NOT NULL AND EXISTS (
+    SELECT 1 FROM jobs e
+    WHERE e.incident_number IS NULL AND e.object = j.object AND e.id < j.id
+      AND e.state IN ('pending', 'running')))
   AND NOT (j.needs_room AND EXISTS (
     SELECT 1 FROM jobs e
     WHERE e.incident_number = j.incident_number AND e.object = 'room' AND e.id < j.id
@@ -39,10 +46,17 @@ sql_impl! {
                 let payload = serde_json::to_string(&job)
                     .map_err(|e| StoreError::Serialize(format!("a {} job ({e})", job.kind())))?;
                 if job.coalesces() {
-                    let pending: Option<i64> = sqlx::query_scalar(
-                        "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
-                    )
-                    .bind(incident.map(IncidentNumber::get))
+                    // (`= NULL` matches nothing: a job of no incident is
+                    // looked for among those of none.)
+                    let pending: Option<i64> = match incident {
+                        Some(n) => sqlx::query_scalar(
+                            "SELECT id FROM jobs WHERE incident_number = $1 AND state = 'pending' AND payload = $2 LIMIT 1",
+                        )
+                        .bind(n.get()),
+                        None => sqlx::query_scalar(
+                            "SELECT id FROM jobs WHERE incident_number IS NULL AND state = 'pending' AND payload = $1 LIMIT 1",
+                        ),
+                    }
                     .bind(&payload)
                     .fetch_optional(&mut **self)
                     .await?;

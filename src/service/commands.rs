@@ -138,8 +138,8 @@ fn guarded(command: &RoomCommand) -> Option<Permission> {
 }
 
 /// `/incident status <status>`: resolving stops the reminders, reopening
-/// starts them again.
-async fn set_status(
+/// starts them again. (Also the alert's Mark mitigated button.)
+pub(super) async fn set_status(
     ctx: &Ctx,
     incident: &Incident,
     user: &UserId,

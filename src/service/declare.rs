@@ -5,7 +5,7 @@ use super::{Reply, SubmissionReply, entry, open_modal, severity};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{Declaration, EntryKind, RoleName, UserId};
+use crate::domain::{Declaration, EntryKind, NewEntry, RoleName, UserId};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
@@ -25,6 +25,32 @@ pub(super) async fn open_declare(ctx: &Ctx, cmd: &SlashCommand, title: Option<&s
     match open_modal(ctx, &cmd.trigger_id, view, Form::Declare).await {
         Ok(()) => Reply::Empty,
         Err(problem) => Reply::Ephemeral(problem),
+    }
+}
+
+/// What a declaration writes besides the incident: its timeline entry,
+/// the war room's jobs (inviting `invite`, the declarer, when a person),
+/// and the reminder clocks started.
+pub(super) fn declaration_effects(
+    ctx: &Ctx,
+    declaration: &Declaration,
+    declared: NewEntry,
+    invite: Option<&UserId>,
+) -> Effects {
+    let now = ctx.clock.now();
+    let mut jobs = vec![Job::CreateChannel];
+    jobs.extend(invite.map(|user| Job::Invite { user: user.clone() }));
+    jobs.extend([Job::SyncTopic, Job::SyncBoard, Job::SyncAnnouncement]);
+    let c = ctx.settings.cadence(&declaration.severity);
+    let (nudge_at, due_at) = Schedule::comms_from(now, &c);
+    Effects {
+        timeline: vec![declared],
+        jobs,
+        schedule: vec![
+            ScheduleOp::Comms { nudge_at, due_at },
+            ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
+        ],
+        guard: Guard::default(),
     }
 }
 
@@ -93,8 +119,10 @@ pub async fn declare(
         assessment,
     };
     let drill = if form.drill { " (drill)" } else { "" };
-    let effects = Effects {
-        timeline: vec![entry(
+    let effects = declaration_effects(
+        ctx,
+        &declaration,
+        entry(
             ctx,
             EntryKind::Declared,
             user,
@@ -104,34 +132,35 @@ pub async fn declare(
                 user.mention(),
                 blocks::escape(&form.title)
             ),
-        )],
-        jobs: vec![
-            Job::CreateChannel,
-            Job::Invite { user: user.clone() },
-            Job::SyncTopic,
-            Job::SyncBoard,
-            Job::SyncAnnouncement,
-        ],
-        schedule: {
-            let c = ctx.settings.cadence(&declaration.severity);
-            let (nudge_at, due_at) = Schedule::comms_from(now, &c);
-            vec![
-                ScheduleOp::Comms { nudge_at, due_at },
-                ScheduleOp::Scribe(Some(now + c.scribe_quiet_after)),
-            ]
-        },
-        guard: Guard::default(),
+        ),
+        Some(user),
+    );
+    let linked = metadata.and_then(|m| m.alert_group);
+    let (incident, created) = match linked {
+        // Opened from an alert card: declared and linked in one go.
+        Some(group) => {
+            match super::alerts::declare_linked(ctx, group, declaration, effects, view_id, user)
+                .await?
+            {
+                Ok(declared) => declared,
+                Err(problem) => {
+                    errors.insert(declare_ids::TITLE.to_string(), problem);
+                    return Ok(SubmissionReply::Errors(errors));
+                }
+            }
+        }
+        None => {
+            ctx.store
+                .create_incident(
+                    &declaration,
+                    Some(view_id),
+                    now,
+                    &RoleName::new(INCIDENT_LEAD),
+                    effects,
+                )
+                .await?
+        }
     };
-    let (incident, created) = ctx
-        .store
-        .create_incident(
-            &declaration,
-            Some(view_id),
-            now,
-            &RoleName::new(INCIDENT_LEAD),
-            effects,
-        )
-        .await?;
     tracing::Span::current().record("incident", incident.number.get());
     if created {
         ctx.metrics.declared();

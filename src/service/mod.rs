@@ -7,8 +7,10 @@
 //! `commands` (slash commands), `interactions` (reminder buttons, the
 //! summary form), `events` (Slack events), and per feature, its commands,
 //! buttons and forms together: `declare`, `roles` (and checklists),
-//! `severity`, `updates`, `followups`.
+//! `severity`, `updates`, `followups`, and `alerts` (alerts taken in from
+//! monitoring, their cards' buttons).
 
+mod alerts;
 mod commands;
 mod declare;
 mod events;
@@ -18,6 +20,7 @@ mod roles;
 mod severity;
 mod updates;
 
+pub use alerts::{Received, receive};
 pub use declare::declare;
 pub use followups::followup_submitted;
 pub use interactions::summary_submitted;
@@ -129,6 +132,16 @@ pub async fn action(
         } => {
             interactions::open_summary(ctx, user, channel, trigger_id, *checklist, *since, *until)
                 .await
+        }
+        Action::DeclareFromAlert { group } => {
+            alerts::open_declare(ctx, user, channel, trigger_id, *group).await
+        }
+        Action::AttachAlert { group, incident } => {
+            alerts::attach(ctx, user, channel, *group, *incident).await
+        }
+        Action::DismissAlert { group } => alerts::dismiss(ctx, user, channel, *group).await,
+        Action::MarkMitigated { incident } => {
+            alerts::mark_mitigated(ctx, user, channel, *incident).await
         }
         Action::Unknown(id) => {
             warn!(action_id = %id, "unknown action");

@@ -3,7 +3,7 @@
 //! formats of the ids and button values that carry data. `blocks` writes
 //! them and `inbound` parses them; neither spells one out.
 
-use crate::domain::{ChecklistId, FollowupId, IncidentNumber, RoleName};
+use crate::domain::{AlertGroupId, ChecklistId, FollowupId, IncidentNumber, RoleName};
 
 /// The action id of every form input's element: a form's answers are told
 /// apart by their block ids.
@@ -30,6 +30,18 @@ pub const ACTION_ADD_FOLLOWUP: &str = "followup.add";
 pub const ACTION_FOLLOWUP_DONE: &str = "followup.done";
 /// The "Join the bridge" link button.
 pub const ACTION_BRIDGE: &str = "bridge.join";
+/// "Declare incident" on an alert card; its value is the alert group.
+pub const ACTION_ALERT_DECLARE: &str = "alerts.declare";
+/// Prefix of "Attach to…", a static select of open incidents on an alert
+/// card: [`attach_action_id`]; the selected option's value is the incident.
+pub const ACTION_ALERT_ATTACH: &str = "alerts.attach";
+/// "Dismiss" on an alert card; its value is the alert group.
+pub const ACTION_ALERT_DISMISS: &str = "alerts.dismiss";
+/// "Mark mitigated" on the war room's "every alert resolved" message; its
+/// value is the incident.
+pub const ACTION_MARK_MITIGATED: &str = "alerts.mitigated";
+/// An alert's or a source's link button (Slack opens the link).
+pub const ACTION_ALERT_LINK: &str = "alerts.link";
 
 /// The declare modal.
 pub const CALLBACK_DECLARE: &str = "declare";
@@ -94,6 +106,16 @@ pub mod block {
     pub const SUMMARY: &str = "summary";
     /// A checklist's heading.
     pub const CHECKLIST_HEAD: &str = "checklist-head";
+    /// An alert card's heading.
+    pub const ALERT_HEAD: &str = "alert-head";
+    /// An alert card's alerts.
+    pub const ALERT_LIST: &str = "alert-list";
+    /// An alert card's buttons.
+    pub const ALERT_ACTIONS: &str = "alert-actions";
+    /// An alert card's links.
+    pub const ALERT_LINKS: &str = "alert-links";
+    /// The "every alert resolved" message.
+    pub const ALERTS_RESOLVED: &str = "alerts-resolved";
 
     /// The `i`th role's line on the role board.
     pub fn role(i: usize) -> String {
@@ -169,6 +191,27 @@ pub fn followup_done_action_id(id: FollowupId) -> String {
     format!("{ACTION_FOLLOWUP_DONE}|{id}")
 }
 
+/// The action id of "Attach to…" on group `group`'s card:
+/// `alerts.attach|<group>` (the selected option carries the incident).
+pub fn attach_action_id(group: AlertGroupId) -> String {
+    format!("{ACTION_ALERT_ATTACH}|{group}")
+}
+
+/// `alerts.attach|<group>` → the group.
+pub fn parse_attach(action_id: &str) -> Option<AlertGroupId> {
+    action_id
+        .strip_prefix(ACTION_ALERT_ATTACH)?
+        .strip_prefix('|')?
+        .parse()
+        .ok()
+}
+
+/// The action id of the `i`th link button on an alert card or the role
+/// board: `alerts.link.<i>` (unique within a message).
+pub fn alert_link_action_id(i: usize) -> String {
+    format!("{ACTION_ALERT_LINK}.{i}")
+}
+
 /// A Slack user id (`U…`, or `W…` in Enterprise Grid) where a conversation
 /// id could stand.
 pub fn is_user_id(id: &str) -> bool {
@@ -202,5 +245,10 @@ mod tests {
         );
         assert!(snooze_action_id(15).starts_with(ACTION_SNOOZE));
         assert!(followup_done_action_id(FollowupId::new(9)).starts_with(ACTION_FOLLOWUP_DONE));
+        assert_eq!(
+            parse_attach(&attach_action_id(AlertGroupId::new(12))),
+            Some(AlertGroupId::new(12))
+        );
+        assert_eq!(parse_attach("alerts.attach|x"), None);
     }
 }

@@ -88,6 +88,10 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
         Job::PostSummary { .. } => {
             format!("Your internal summary was not posted in {reference}'s war room")
         }
+        Job::SyncAlertCard { .. } => "I could not post or update an alert card".to_string(),
+        Job::PostAlertsResolved | Job::PostAlertCard { .. } => {
+            format!("I could not post about {reference}'s alerts in its war room")
+        }
     }
 }
 
@@ -111,6 +115,8 @@ fn again(job: &Job) -> &'static str {
         Job::SyncChecklist { .. } => "the next tick will try again",
         Job::PostChecklistReminder { .. } => "it will come round again at its interval",
         Job::PostSummary { .. } => "post it again from the reminder, or paste it in the war room",
+        Job::SyncAlertCard { .. } => "the next change to the alert will try again",
+        Job::PostAlertsResolved | Job::PostAlertCard { .. } => "it will not be sent again",
     }
 }
 

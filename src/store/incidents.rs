@@ -130,72 +130,11 @@ sql_impl! {
             effects: Effects,
         ) -> Result<(Incident, bool)> {
             let mut tx = self.write().await?;
-            if let Some(view_id) = view_id {
-                let existing: Option<IncidentNumber> =
-                    sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
-                        .bind(view_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(number) = existing {
-                    let incident = tx.fetch_incident(number).await?;
-                    return Ok((incident, false));
-                }
+            let (incident, created) = tx.insert_incident(d, view_id, now, lead_role, effects).await?;
+            if created {
+                tx.commit().await?;
             }
-            // Two replicas handling one submission at once: the second insert
-            // meets the first's view id and returns the incident it made.
-            let number: Option<IncidentNumber> = sqlx::query_scalar(
-                "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private, impact, urgency)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                 ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
-            )
-            .bind(&d.title)
-            .bind(d.severity.as_str())
-            .bind(&d.summary)
-            .bind(d.security)
-            .bind(d.drill)
-            .bind(&d.declared_by.0)
-            .bind(millis(now))
-            .bind(d.impact_started_at.map(millis))
-            .bind(d.origin_channel.as_str())
-            .bind(d.announce_channel.as_str())
-            .bind(view_id)
-            .bind(d.private)
-            .bind(d.assessment.as_ref().map(|a| a.impact.as_str()))
-            .bind(d.assessment.as_ref().map(|a| a.urgency.as_str()))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(number) = number else {
-                let existing: IncidentNumber =
-                    sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
-                        .bind(view_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let incident = tx.fetch_incident(existing).await?;
-                return Ok((incident, false));
-            };
-            sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
-                .bind(number)
-                .bind(lead_role.as_str())
-                .bind(&d.declared_by.0)
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await?;
-            // The declarer is invited into the war room first thing.
-            tx.upsert_member(number, &d.declared_by, true, now).await?;
-            let by = Some(&d.declared_by);
-            tx.append_event(Some(number), NewEvent::declared(), by, now)
-                .await?;
-            tx.append_event(
-                Some(number),
-                NewEvent::role_assigned(lead_role, &d.declared_by, &[]),
-                by,
-                now,
-            )
-            .await?;
-            tx.apply_effects(number, effects, now).await?;
-            let incident = tx.fetch_incident(number).await?;
-            tx.commit().await?;
-            Ok((incident, true))
+            Ok((incident, created))
         }
 
         async fn incident(&self, number: IncidentNumber) -> Result<Option<Incident>> {
@@ -439,6 +378,88 @@ sql_impl! {
                 .await?;
             tx.commit().await?;
             Ok(())
+        }
+    }
+}
+
+sql_impl! {
+    impl Tx {
+        /// Creates the incident inside this transaction (see
+        /// [`IncidentStore::create_incident`]); `false` with the incident a
+        /// submission of the same view made before. Does not commit.
+        pub(super) async fn insert_incident(
+            &mut self,
+            d: &Declaration,
+            view_id: Option<&str>,
+            now: DateTime<Utc>,
+            lead_role: &RoleName,
+            effects: Effects,
+        ) -> Result<(Incident, bool)> {
+            if let Some(view_id) = view_id {
+                let existing: Option<IncidentNumber> =
+                    sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
+                        .bind(view_id)
+                        .fetch_optional(&mut **self)
+                        .await?;
+                if let Some(number) = existing {
+                    let incident = self.fetch_incident(number).await?;
+                    return Ok((incident, false));
+                }
+            }
+            // Two replicas handling one submission at once: the second insert
+            // meets the first's view id and returns the incident it made.
+            let number: Option<IncidentNumber> = sqlx::query_scalar(
+                "INSERT INTO incidents (title, severity, summary, security, drill, declared_by, declared_at, impact_started_at, origin_channel, announce_channel, declare_view_id, is_private, impact, urgency)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (declare_view_id) DO NOTHING RETURNING number",
+            )
+            .bind(&d.title)
+            .bind(d.severity.as_str())
+            .bind(&d.summary)
+            .bind(d.security)
+            .bind(d.drill)
+            .bind(&d.declared_by.0)
+            .bind(millis(now))
+            .bind(d.impact_started_at.map(millis))
+            .bind(d.origin_channel.as_str())
+            .bind(d.announce_channel.as_str())
+            .bind(view_id)
+            .bind(d.private)
+            .bind(d.assessment.as_ref().map(|a| a.impact.as_str()))
+            .bind(d.assessment.as_ref().map(|a| a.urgency.as_str()))
+            .fetch_optional(&mut **self)
+            .await?;
+            let Some(number) = number else {
+                let existing: IncidentNumber =
+                    sqlx::query_scalar("SELECT number FROM incidents WHERE declare_view_id = $1")
+                        .bind(view_id)
+                        .fetch_one(&mut **self)
+                        .await?;
+                let incident = self.fetch_incident(existing).await?;
+                return Ok((incident, false));
+            };
+            sqlx::query("INSERT INTO role_assignments (incident_number, role, user_id, assigned_at) VALUES ($1, $2, $3, $4)")
+                .bind(number)
+                .bind(lead_role.as_str())
+                .bind(&d.declared_by.0)
+                .bind(millis(now))
+                .execute(&mut **self)
+                .await?;
+            // The declarer is invited into the war room first thing.
+            self.upsert_member(number, &d.declared_by, true, now).await?;
+            let by = Some(&d.declared_by);
+            self.append_event(Some(number), NewEvent::declared(), by, now)
+                .await?;
+            self.append_event(
+                Some(number),
+                NewEvent::role_assigned(lead_role, &d.declared_by, &[]),
+                by,
+                now,
+            )
+            .await?;
+            self.apply_effects(number, effects, now).await?;
+            let incident = self.fetch_incident(number).await?;
+            Ok((incident, true))
         }
     }
 }

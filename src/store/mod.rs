@@ -3,8 +3,9 @@
 //! (`incidents.rs`), [`RoleStore`] (`roles.rs`), [`TimelineStore`]
 //! (`timeline.rs`), [`UpdateStore`] (`updates.rs`), [`ChecklistStore`]
 //! (`checklists.rs`), [`FollowupStore`] (`followups.rs`),
-//! [`EnvelopeStore`] (`envelopes.rs`), [`EventStore`] (`events.rs`, the
-//! event log every change appends to) and [`Housekeeping`]
+//! [`EnvelopeStore`] (`envelopes.rs`), [`AlertStore`] (`alerts.rs`),
+//! [`EventStore`] (`events.rs`, the event log every change appends to) and
+//! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
 //! takes that feature's trait (`&dyn FollowupStore`).
@@ -20,6 +21,7 @@
 //! its `mod` and `pub use` here and its trait in [`Store`] and the blanket
 //! impl below.
 
+mod alerts;
 mod change;
 mod checklists;
 mod envelopes;
@@ -36,6 +38,8 @@ mod updates;
 pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
 pub use crate::domain::comms::{Communication, Destination};
+
+pub use alerts::{AlertStore, DeclarePlan, IncomingAlert, Ingested, Intake, LinkRefusal};
 
 pub use change::{ChangeError, Effects, Guard, ScheduleOp};
 
@@ -70,6 +74,7 @@ pub trait Store:
     + ChecklistStore
     + FollowupStore
     + EnvelopeStore
+    + AlertStore
     + EventStore
     + Housekeeping
     + Queue
@@ -87,6 +92,7 @@ impl<T> Store for T where
         + ChecklistStore
         + FollowupStore
         + EnvelopeStore
+        + AlertStore
         + EventStore
         + Housekeeping
         + Queue

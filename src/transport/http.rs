@@ -32,19 +32,20 @@ pub const CONCURRENCY_LIMIT: usize = 256;
 /// probes.
 pub const ADMIN_CONCURRENCY_LIMIT: usize = 16;
 
-/// Every route on one port: Slack's and the admin ones (`admin_listen`
-/// unset), each with its own concurrency budget.
+/// Every route on one port: Slack's, the alert hooks and the admin ones
+/// (`admin_listen` unset), the admin ones with a concurrency budget of
+/// their own.
 pub fn router(ctx: Arc<Ctx>) -> Router {
     assemble(
-        slack_routes(ctx.clone()),
+        slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())),
         admin_routes(ctx),
         CONCURRENCY_LIMIT,
         ADMIN_CONCURRENCY_LIMIT,
     )
 }
 
-/// Slack's routes and the admin ones on one port, each hardened with its
-/// own concurrency limit.
+/// Slack's routes (and the hooks) and the admin ones on one port, each
+/// hardened with its own concurrency limit.
 fn assemble(slack: Router, admin: Router, slack_limit: usize, admin_limit: usize) -> Router {
     harden_with(slack, REQUEST_TIMEOUT, slack_limit).merge(harden_with(
         admin,
@@ -53,9 +54,10 @@ fn assemble(slack: Router, admin: Router, slack_limit: usize, admin_limit: usize
     ))
 }
 
-/// Slack's routes alone, when the admin routes have their own port.
+/// Slack's routes and the alert hooks, when the admin routes have their
+/// own port.
 pub fn public_router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx))
+    harden(slack_routes(ctx.clone()).merge(super::hooks::routes(ctx)))
 }
 
 /// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.
@@ -248,7 +250,9 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        ctx.metrics.scrape(ctx.store.as_ref()).await,
+        ctx.metrics
+            .scrape(ctx.store.as_ref(), ctx.store.as_ref())
+            .await,
     )
         .into_response()
 }

@@ -491,3 +491,59 @@ async fn killed_after_slack_completed_the_postmortem_upload_the_next_start_does_
         files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn killed_right_after_acking_alerts_the_next_start_opens_the_war_room_and_card_once() {
+    use crate::alerts::{AM_TOKEN, ANNOUNCE, alert, am_body};
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    std::fs::write(dir.path().join("warroom.toml"), crate::alerts::TOML).unwrap();
+    // Slack does what it is asked but its answers never come back, so the
+    // first process records none of the work it queued.
+    slack.fail_next("conversations.create", Failure::Hang, 1);
+    slack.fail_next("chat.postMessage", Failure::Hang, 10);
+    let first = Warroom::start(dir.path(), &slack).await;
+    let now = chrono::Utc::now();
+    let url = format!("http://{}/hooks/alerts/am", first.addr);
+    for (key, severity) in [("critical-group", "critical"), ("warning-group", "warning")] {
+        let res = first
+            .http
+            .post(&url)
+            .header("authorization", format!("Bearer {AM_TOKEN}"))
+            .body(am_body(key, &[alert("Crash", 1, severity, now)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", first.log());
+    }
+    let first_pid = first.kill();
+    assert_eq!(count_at(&db, "SELECT COUNT(*) FROM incidents").await, 1);
+    assert_eq!(count_at(&db, "SELECT COUNT(*) FROM alert_groups").await, 2);
+
+    let second = Warroom::start(dir.path(), &slack).await;
+    assert_ne!(second.pid(), first_pid, "a new process");
+    second.wait_idle(&db).await;
+    assert_eq!(slack.channel_named_like("inc-1-").len(), 1, "one war room");
+    let cards = slack
+        .messages_in(ANNOUNCE)
+        .into_iter()
+        .filter(|m| m.body.to_string().contains("alert-head"))
+        .count();
+    assert_eq!(cards, 1, "one card");
+    // The alerts sent again (Alertmanager repeats): still one of each.
+    for (key, severity) in [("critical-group", "critical"), ("warning-group", "warning")] {
+        let res = second
+            .http
+            .post(format!("http://{}/hooks/alerts/am", second.addr))
+            .header("authorization", format!("Bearer {AM_TOKEN}"))
+            .body(am_body(key, &[alert("Crash", 1, severity, now)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    second.wait_idle(&db).await;
+    assert_eq!(count_at(&db, "SELECT COUNT(*) FROM incidents").await, 1);
+    assert_eq!(slack.channel_named_like("inc-").len(), 1);
+}

@@ -16,6 +16,8 @@ mod outage;
 mod pg;
 mod playground;
 
+mod alertmanager;
+mod alerts;
 mod browser;
 mod cli;
 #[cfg(unix)]

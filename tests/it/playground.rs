@@ -557,3 +557,50 @@ async fn the_simulator_uploads_shares_and_lists_files() {
     assert_eq!(sim.file(&id).unwrap().1, b"draft");
     assert_eq!(sim.snapshot()["files"][0]["size"], 5);
 }
+
+#[tokio::test]
+async fn fire_an_alert_opens_a_war_room_and_resolving_it_offers_mark_mitigated() {
+    let (playground, _dir) = start().await;
+    let page = Page {
+        url: playground.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    let fired = page
+        .post("/alert", json!({"user": "UYOU", "resolve": false}))
+        .await;
+    assert_eq!(fired["answer"]["outcome"], "declared", "{fired}");
+    let slack = &playground.workspace.simulator;
+    let room = slack
+        .eventually("the alert's war room", |s| {
+            s.channel_named_like("inc-1-").first().map(|c| c.id.clone())
+        })
+        .await;
+    assert!(
+        slack
+            .channel(&room)
+            .unwrap()
+            .name
+            .starts_with("inc-1-checkout-error-rate-above-5")
+    );
+    slack
+        .eventually("the alert's card in the war room", |s| {
+            s.messages_in(&room)
+                .iter()
+                .any(|m| text_of(m).contains("Checkout error rate above 5%"))
+                .then_some(())
+        })
+        .await;
+    let resolved = page
+        .post("/alert", json!({"user": "UYOU", "resolve": true}))
+        .await;
+    assert_eq!(resolved["answer"]["changes"], 2, "{resolved}");
+    slack
+        .eventually("Mark mitigated in the war room", |s| {
+            s.messages_in(&room)
+                .iter()
+                .any(|m| text_of(m).contains("alerts.mitigated"))
+                .then_some(())
+        })
+        .await;
+    playground.stop().await.unwrap();
+}

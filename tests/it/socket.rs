@@ -773,7 +773,11 @@ async fn an_envelope_redelivered_while_its_first_delivery_runs_is_acted_on_once_
 #[tokio::test]
 async fn a_message_over_a_mebibyte_closes_its_connection() {
     let (app, socket) = socket_app(1).await;
-    let huge = command_payload(DECLARER, ORIGIN, &format!("note {}", "x".repeat(1024 * 1024)));
+    let huge = command_payload(
+        DECLARER,
+        ORIGIN,
+        &format!("note {}", "x".repeat(1024 * 1024)),
+    );
     let id = socket.envelope(0, "slash_commands", huge);
     socket
         .wait_until("the app to close the connection", |f| {
@@ -824,7 +828,10 @@ async fn a_connection_works_on_at_most_64_envelopes_at_once() {
     for id in &ids {
         socket.ack(id).await;
     }
-    assert!(socket.acks_of(&extra).is_empty(), "left for Slack to deliver again");
+    assert!(
+        socket.acks_of(&extra).is_empty(),
+        "left for Slack to deliver again"
+    );
 }
 
 /// Work that takes longer than `slack.socket_envelope_timeout` is dropped
@@ -839,7 +846,10 @@ async fn an_envelope_whose_work_runs_out_of_time_is_released_unacked() {
             ("SLACK_APP_TOKEN", APP_TOKEN.to_string()),
             ("SLACK_SIGNING_SECRET", String::new()),
             ("WARROOM_SLACK__SOCKET_CONNECTIONS", "1".to_string()),
-            ("WARROOM_SLACK__SOCKET_ENVELOPE_TIMEOUT", "300ms".to_string()),
+            (
+                "WARROOM_SLACK__SOCKET_ENVELOPE_TIMEOUT",
+                "300ms".to_string(),
+            ),
         ],
         replica_of: Some((slack, ManualClock::new(start_time()))),
         ..Setup::default()

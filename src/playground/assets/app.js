@@ -189,7 +189,18 @@ function renderElement(e, block, msg) {
       return h("label", { class: "choice" }, box, " ", html(textObject(o.text)));
     }));
   }
-  if (e.type === "overflow" || e.type === "static_select") {
+  if (e.type === "static_select") {
+    const choose = h("option", { value: "" }, e.placeholder ? e.placeholder.text : "Choose…");
+    const select = h("select", { "data-action": e.action_id }, choose,
+      ...(e.options || []).map((o) => h("option", { value: o.value }, o.text.text)));
+    select.addEventListener("change", () => {
+      const picked = (e.options || []).find((o) => o.value === select.value);
+      if (!picked) return;
+      act("/click", { channel: msg.channel, message_ts: msg.ts, action_id: e.action_id, block_id: block.block_id || "", kind: "static_select", selected_option: picked });
+    });
+    return select;
+  }
+  if (e.type === "overflow") {
     return h("span", { class: "context" }, "(" + e.type + ")");
   }
   return null;
@@ -488,6 +499,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("plus15").addEventListener("click", () => act("/clock", { minutes: 15 }));
   $("plus30").addEventListener("click", () => act("/clock", { minutes: 30 }));
+  $("fire-alert").addEventListener("click", () => act("/alert", { resolve: false }));
+  $("resolve-alert").addEventListener("click", () => act("/alert", { resolve: true }));
   $("thread-cancel").addEventListener("click", () => { threadTs = null; $("thread-target").hidden = true; });
   $("composer-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

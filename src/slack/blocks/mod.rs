@@ -5,12 +5,17 @@
 //! `format` (text helpers they share). The ids they write are in
 //! [`super::ids`], which `inbound` parses back.
 
+mod alerts;
 mod checklists;
 mod followups;
 mod format;
 mod messages;
 mod modals;
 
+pub use alerts::{
+    AlertCard, AlertPrefill, alert_card, alert_line, alert_note, alerts_resolved,
+    declare_modal_for_alert, declared_by_alert, group_links, linked_line, with_alert_links,
+};
 pub use checklists::{checklist, checklist_reminder, internal_summary, summary_post};
 pub use followups::{followup_digest, followup_line, followups};
 pub use format::truncate;

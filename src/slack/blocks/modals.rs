@@ -4,7 +4,9 @@ use super::format::plain;
 use super::{
     FOLLOWUP_TEXT_MAX, MODAL_TITLE_MAX, SECTION_TEXT_MAX, SUMMARY_MAX, escape, safe, truncate,
 };
-use crate::domain::{Assessment, ChannelId, Incident, SeverityCatalog, SeverityMatrix};
+use crate::domain::{
+    Assessment, ChannelId, Incident, SeverityCatalog, SeverityMatrix, SeverityName,
+};
 use crate::slack::ids::{
     self, CALLBACK_DECLARE, CALLBACK_FOLLOWUP, CALLBACK_SEVERITY, CALLBACK_SUMMARY,
     CALLBACK_UPDATE, SUMMARY_BLOCK, VALUE,
@@ -20,8 +22,15 @@ fn severity_blocks(
     severities: &SeverityCatalog,
     matrix: Option<&SeverityMatrix>,
     current: Option<&Assessment>,
+    level: Option<&SeverityName>,
 ) -> Vec<SlackBlock> {
     use ids::declare::*;
+    let initial = level.and_then(|l| {
+        severities
+            .iter()
+            .find(|s| s.name == *l)
+            .map(|s| SlackBlockChoiceItem::new(plain(s.name.as_str()), s.name.to_string()))
+    });
     let mut severity_options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = severities
         .iter()
         .map(|l| {
@@ -30,17 +39,17 @@ fn severity_blocks(
         })
         .collect();
     let Some(matrix) = matrix else {
+        let mut select = SlackBlockStaticSelectElement::new()
+            .with_action_id(VALUE.into())
+            .with_placeholder(plain("How bad is it?"))
+            .with_options(severity_options);
+        if let Some(initial) = initial {
+            select = select.with_initial_option(initial);
+        }
         return vec![
-            SlackInputBlock::new(
-                plain("Severity"),
-                SlackBlockStaticSelectElement::new()
-                    .with_action_id(VALUE.into())
-                    .with_placeholder(plain("How bad is it?"))
-                    .with_options(severity_options)
-                    .into(),
-            )
-            .with_block_id(SEVERITY.into())
-            .into(),
+            SlackInputBlock::new(plain("Severity"), select.into())
+                .with_block_id(SEVERITY.into())
+                .into(),
         ];
     };
     let suggest = SlackBlockChoiceItem::new(
@@ -84,7 +93,7 @@ fn severity_blocks(
             SlackBlockStaticSelectElement::new()
                 .with_action_id(VALUE.into())
                 .with_options(severity_options)
-                .with_initial_option(suggest)
+                .with_initial_option(initial.unwrap_or(suggest))
                 .into(),
         )
         .with_block_id(SEVERITY.into())
@@ -124,6 +133,7 @@ pub fn severity_modal(
         severities,
         Some(matrix),
         incident.assessment.as_ref(),
+        None,
     ));
     SlackView::Modal(
         SlackModalView::new(
@@ -148,7 +158,39 @@ pub fn declare_modal(
     origin_channel: &ChannelId,
     security_private: bool,
 ) -> SlackView {
+    declare_modal_prefilled(
+        &DeclarePrefill {
+            title,
+            ..DeclarePrefill::default()
+        },
+        severities,
+        matrix,
+        origin_channel,
+        security_private,
+    )
+}
+
+/// What the declare modal starts with (an alert card fills it in).
+#[derive(Default)]
+pub(super) struct DeclarePrefill<'a> {
+    pub title: Option<&'a str>,
+    pub summary: Option<&'a str>,
+    pub severity: Option<&'a SeverityName>,
+    pub private: bool,
+    /// The alert group the declaration links, carried in the metadata.
+    pub alert_group: Option<crate::domain::AlertGroupId>,
+}
+
+/// The declare modal, prefilled.
+pub(super) fn declare_modal_prefilled(
+    prefill: &DeclarePrefill<'_>,
+    severities: &SeverityCatalog,
+    matrix: Option<&SeverityMatrix>,
+    origin_channel: &ChannelId,
+    security_private: bool,
+) -> SlackView {
     use ids::declare::*;
+    let title = prefill.title;
     let mut title_input = SlackBlockPlainTextInputElement::new()
         .with_action_id(VALUE.into())
         .with_max_length(150)
@@ -167,17 +209,26 @@ pub fn declare_modal(
             .with_block_id(TITLE.into())
             .into(),
     ];
-    blocks.extend(severity_blocks(severities, matrix, None));
+    blocks.extend(severity_blocks(severities, matrix, None, prefill.severity));
+    let mut summary_input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(VALUE.into())
+        .with_multiline(true)
+        .with_max_length(2000)
+        .with_placeholder(plain("What do we know so far? Who is affected?"));
+    if let Some(s) = prefill.summary.filter(|s| !s.trim().is_empty()) {
+        summary_input = summary_input.with_initial_value(truncate(s.trim(), 2000));
+    }
+    let mut flags = SlackBlockCheckboxesElement::new(vec![
+        flag(FLAG_PRIVATE, "Private war room"),
+        flag(FLAG_SECURITY, "Security incident"),
+        flag(FLAG_DRILL, "This is a drill"),
+    ])
+    .with_action_id(VALUE.into());
+    if prefill.private {
+        flags = flags.with_initial_options(vec![flag(FLAG_PRIVATE, "Private war room")]);
+    }
     blocks.extend([
-        SlackInputBlock::new(
-            plain("Summary"),
-            SlackBlockPlainTextInputElement::new()
-                .with_action_id(VALUE.into())
-                .with_multiline(true)
-                .with_max_length(2000)
-                .with_placeholder(plain("What do we know so far? Who is affected?"))
-                .into(),
-        )
+        SlackInputBlock::new(plain("Summary"), summary_input.into())
         .with_block_id(SUMMARY.into())
         .with_optional(true)
         .into(),
@@ -193,16 +244,7 @@ pub fn declare_modal(
             "If known: when users were first affected. Used for time to detect.",
         ))
         .into(),
-        SlackInputBlock::new(
-            plain("Flags"),
-            SlackBlockCheckboxesElement::new(vec![
-                flag(FLAG_PRIVATE, "Private war room"),
-                flag(FLAG_SECURITY, "Security incident"),
-                flag(FLAG_DRILL, "This is a drill"),
-            ])
-            .with_action_id(VALUE.into())
-            .into(),
-        )
+        SlackInputBlock::new(plain("Flags"), flags.into())
         .with_block_id(FLAGS.into())
         .with_optional(true)
         .with_hint(plain(if security_private {
@@ -214,6 +256,7 @@ pub fn declare_modal(
     ]);
     let metadata = serde_json::to_string(&DeclareMetadata {
         channel: origin_channel.clone(),
+        alert_group: prefill.alert_group,
     })
     .unwrap_or_default();
     SlackView::Modal(

@@ -2,12 +2,18 @@
 
 use super::forms::{RawOption, RawState, declare_form, followup_form, severity_form, update_form};
 use super::{DeclareForm, FollowupForm, InboundError, SeverityForm, lenient};
-use crate::domain::{ChannelId, ChecklistId, FollowupId, IncidentNumber, RoleName, UserId};
+use crate::domain::{
+    AlertGroupId, ChannelId, ChecklistId, FollowupId, IncidentNumber, RoleName, UserId,
+};
 use crate::slack::ids::{
     ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
     ACTION_OPEN_UPDATE, ACTION_RELEASE, ACTION_SNOOZE, ACTION_TICK, CALLBACK_DECLARE,
     CALLBACK_FOLLOWUP, CALLBACK_SEVERITY, CALLBACK_SUMMARY, CALLBACK_UPDATE, SUMMARY_BLOCK,
     parse_incident_value, parse_summary_value, parse_tick,
+};
+use crate::slack::ids::{
+    ACTION_ALERT_ATTACH, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_ALERT_LINK,
+    ACTION_MARK_MITIGATED, parse_attach,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -17,6 +23,9 @@ use std::collections::HashMap;
 pub struct DeclareMetadata {
     /// Channel where `/incident declare` was typed.
     pub channel: ChannelId,
+    /// The alert group whose card opened the form: the declaration links it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_group: Option<AlertGroupId>,
 }
 
 /// A button on a bot message.
@@ -58,6 +67,23 @@ pub enum Action {
     },
     /// "Add follow-up" on the postmortem summary.
     AddFollowup {
+        incident: IncidentNumber,
+    },
+    /// "Declare incident" on an alert card.
+    DeclareFromAlert {
+        group: AlertGroupId,
+    },
+    /// An open incident picked in "Attach to…" on an alert card.
+    AttachAlert {
+        group: AlertGroupId,
+        incident: IncidentNumber,
+    },
+    /// "Dismiss" on an alert card.
+    DismissAlert {
+        group: AlertGroupId,
+    },
+    /// "Mark mitigated" on the war room's "every alert resolved" message.
+    MarkMitigated {
         incident: IncidentNumber,
     },
     Unknown(String),
@@ -147,6 +173,9 @@ struct RawAction {
     /// What a checkboxes element holds ticked after the click.
     #[serde(default)]
     selected_options: Vec<RawOption>,
+    /// What a static select holds after the pick.
+    #[serde(default, deserialize_with = "lenient")]
+    selected_option: Option<RawOption>,
 }
 
 #[derive(Deserialize)]
@@ -202,7 +231,9 @@ impl Interaction {
                     None => return Interaction::Other("block_actions without actions".into()),
                 };
                 // A link button: Slack opened the link and tells us too.
-                if first.action_id == ACTION_BRIDGE {
+                if first.action_id == ACTION_BRIDGE
+                    || first.action_id.starts_with(ACTION_ALERT_LINK)
+                {
                     return Interaction::Other("bridge link opened".into());
                 }
                 let value = first.value.as_deref().unwrap_or_default();
@@ -247,6 +278,30 @@ impl Interaction {
                         },
                         None => Action::Unknown(id.to_string()),
                     },
+                    (ACTION_ALERT_DECLARE, _) => match value.parse() {
+                        Ok(group) => Action::DeclareFromAlert { group },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (ACTION_ALERT_DISMISS, _) => match value.parse() {
+                        Ok(group) => Action::DismissAlert { group },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (ACTION_MARK_MITIGATED, _) => match value.parse() {
+                        Ok(incident) => Action::MarkMitigated { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (id, _) if id.starts_with(ACTION_ALERT_ATTACH) => {
+                        let picked = first
+                            .selected_option
+                            .as_ref()
+                            .and_then(|o| o.value.parse().ok());
+                        match (parse_attach(id), picked) {
+                            (Some(group), Some(incident)) => {
+                                Action::AttachAlert { group, incident }
+                            }
+                            _ => Action::Unknown(id.to_string()),
+                        }
+                    }
                     (ACTION_OPEN_SUMMARY, _) => match parse_summary_value(value) {
                         Some((checklist, since, until)) => Action::OpenSummary {
                             checklist,

@@ -399,3 +399,61 @@ fn the_followup_form_and_its_button() {
     };
     assert_eq!(f.due, Some(Err("24/12/2026".to_string())));
 }
+
+#[test]
+fn alert_card_buttons_and_the_attach_select() {
+    use crate::domain::{AlertGroupId, IncidentNumber};
+    let action = |a: serde_json::Value| match Interaction::parse(&form(serde_json::json!({
+        "type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "actions": [a]
+    })))
+    .unwrap()
+    {
+        Interaction::Action { action, .. } => action,
+        other => panic!("{other:?}"),
+    };
+    let group = AlertGroupId::new(12);
+    assert_eq!(
+        action(serde_json::json!({"action_id": "alerts.declare", "value": "12", "type": "button"})),
+        Action::DeclareFromAlert { group }
+    );
+    assert_eq!(
+        action(serde_json::json!({"action_id": "alerts.dismiss", "value": "12", "type": "button"})),
+        Action::DismissAlert { group }
+    );
+    assert_eq!(
+        action(
+            serde_json::json!({"action_id": "alerts.mitigated", "value": "4", "type": "button"})
+        ),
+        Action::MarkMitigated {
+            incident: IncidentNumber::new(4)
+        }
+    );
+    assert_eq!(
+        action(
+            serde_json::json!({"action_id": "alerts.attach|12", "type": "static_select", "block_id": "alert-actions",
+            "selected_option": {"text": {"type": "plain_text", "text": "INC-4 DB down"}, "value": "4"},
+            "placeholder": {"type": "plain_text", "text": "Attach to…"}, "action_ts": "1.2"})
+        ),
+        Action::AttachAlert {
+            group,
+            incident: IncidentNumber::new(4)
+        }
+    );
+    // Nothing picked, or a value that is not ours: not an action of ours.
+    assert!(matches!(
+        action(serde_json::json!({"action_id": "alerts.attach|12", "type": "static_select"})),
+        Action::Unknown(_)
+    ));
+    assert!(matches!(
+        action(serde_json::json!({"action_id": "alerts.declare", "value": "x", "type": "button"})),
+        Action::Unknown(_)
+    ));
+    // A link button on a card: Slack opened the link.
+    assert!(matches!(
+        Interaction::parse(&form(serde_json::json!({
+            "type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "alerts.link.0", "type": "button"}]
+        })))
+        .unwrap(),
+        Interaction::Other(_)
+    ));
+}
