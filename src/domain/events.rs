@@ -222,6 +222,15 @@ impl NewEvent {
         )
     }
 
+    /// Alert group `group` (of `source`, keyed `group_key`) now feeds the
+    /// incident.
+    pub fn alert_linked(group: super::AlertGroupId, source: &str, group_key: &str) -> Self {
+        Self::of(
+            EventType::AlertLinked,
+            json!({ "alert_group_id": group, "source": source, "group_key": group_key }),
+        )
+    }
+
     pub fn followup_created(followup: FollowupId) -> Self {
         Self::of(
             EventType::FollowupCreated,

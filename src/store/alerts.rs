@@ -16,6 +16,7 @@ use crate::db::{Read, Result, RowsAffected, StoreError, from_millis, millis, sql
 use crate::domain::alerts::{
     self, Alert, AlertChange, AlertGroup, AlertStatus, Known, Labels, Link, RouteAction,
 };
+use crate::domain::events::NewEvent;
 use crate::domain::{
     AlertGroupId, ChannelId, Declaration, EntryKind, Incident, IncidentNumber, MessageTs, NewEntry,
     RoleName, SeverityName, UserId,
@@ -405,11 +406,15 @@ sql_impl! {
             jobs: Vec<Job>,
             now: DateTime<Utc>,
         ) -> Result<()> {
-            sqlx::query("UPDATE alert_groups SET incident_number = $1 WHERE id = $2 AND incident_number IS NULL")
+            let linked = sqlx::query("UPDATE alert_groups SET incident_number = $1 WHERE id = $2 AND incident_number IS NULL")
                 .bind(number)
                 .bind(group)
                 .execute(&mut **self)
-                .await?;
+                .await?
+                .rows_affected();
+            if linked > 0 {
+                self.alert_linked(group, number, now).await?;
+            }
             self.apply_effects(
                 number,
                 Effects {
@@ -422,6 +427,29 @@ sql_impl! {
             )
             .await?;
             self.enqueue(None, sync_card(group), now).await?;
+            Ok(())
+        }
+
+        /// Records in the event log that `group` now feeds incident `number`.
+        async fn alert_linked(
+            &mut self,
+            group: AlertGroupId,
+            number: IncidentNumber,
+            now: DateTime<Utc>,
+        ) -> Result<()> {
+            let row = sqlx::query("SELECT source, group_key FROM alert_groups WHERE id = $1")
+                .bind(group)
+                .fetch_one(&mut **self)
+                .await?;
+            let source: String = row.try_get("source")?;
+            let key: String = row.try_get("group_key")?;
+            self.append_event(
+                Some(number),
+                NewEvent::alert_linked(group, &source, &key),
+                None,
+                now,
+            )
+            .await?;
             Ok(())
         }
 
@@ -536,6 +564,7 @@ sql_impl! {
                             .bind(group.id)
                             .execute(&mut *tx)
                             .await?;
+                        tx.alert_linked(group.id, incident.number, now).await?;
                         declared = Some(incident.number);
                     }
                     _ => {

@@ -247,6 +247,18 @@ async fn a_critical_alert_declares_one_war_room_whatever_the_repeats() {
         Some(first.starts),
         "the earliest startsAt"
     );
+    // The event log says which group fed it, once.
+    let linked: Vec<_> = app
+        .ctx
+        .store
+        .events(incident.number)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == warroom::domain::events::EventType::AlertLinked)
+        .collect();
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0].data["source"], "am");
     // The war room: the card with the alert's links and who to page.
     let posts = app.slack.messages_in(&room);
     let card = posts
