@@ -35,6 +35,14 @@ enum Cmd {
         /// removed at exit).
         #[arg(long, value_name = "URL")]
         database: Option<String>,
+        /// Serve the page on a non-loopback `--listen` and answer any Host
+        /// name. The page has no login: anyone who reaches it drives the bot.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Run on a `--database` that already holds incidents or pending
+        /// jobs (its jobs then run against the simulator, not Slack).
+        #[arg(long, requires = "database")]
+        reuse_database: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -139,10 +147,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             open,
             database,
+            allow_remote,
+            reuse_database,
         } => {
+            if allow_remote {
+                eprintln!(
+                    "warning: --allow-remote: the playground's page has no login; anyone who can reach {listen} drives the bot"
+                );
+            }
             let playground = warroom::playground::Playground::start(
                 settings,
-                warroom::playground::Options { listen, database },
+                warroom::playground::Options {
+                    listen,
+                    database,
+                    allow_remote,
+                    reuse_database,
+                    settle_patience: None,
+                },
             )
             .await?;
             println!("warroom playground: open {}", playground.url);

@@ -46,6 +46,28 @@ pub struct Options {
     /// The bot's database; `None`: SQLite in a fresh temporary folder,
     /// removed when the playground stops.
     pub database: Option<String>,
+    /// Serve the page on an address other machines can reach, and answer
+    /// whatever `Host` they use (`--allow-remote`).
+    pub allow_remote: bool,
+    /// Run on a `database` that already holds incidents or pending jobs
+    /// (`--reuse-database`): its jobs then run against the simulator.
+    pub reuse_database: bool,
+    /// How long the clock buttons wait for the bot to finish what is due
+    /// before refusing; `None`: `slack.call_timeout` plus 5 s, so a hung
+    /// Slack call has timed out and been recorded by then.
+    pub settle_patience: Option<std::time::Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database: None,
+            allow_remote: false,
+            reuse_database: false,
+            settle_patience: None,
+        }
+    }
 }
 
 /// Something the page asked that cannot be done.
@@ -75,6 +97,10 @@ pub struct Workspace {
     settings: Settings,
     /// The bearer token of the playground's own alert source.
     alert_token: SecretString,
+    /// The bot's context: the clock moves only once its loops are idle.
+    ctx: Arc<crate::app::Ctx>,
+    /// How long the clock buttons wait for the bot to finish what is due.
+    settle_patience: std::time::Duration,
 }
 
 /// The playground's alert source (an Alertmanager) and its alert.
@@ -381,11 +407,23 @@ impl Workspace {
         }
     }
 
-    /// Moves the bot's clock forward: reminders due by then arrive.
-    pub fn advance(&self, minutes: u32) -> Result<(), PlayError> {
+    /// Moves the bot's clock forward: reminders due by then arrive. Waits
+    /// first until the bot has done what is due and no job runs (as the
+    /// tests' `step` does): moving the clock under a running job could
+    /// expire its lease and send its Slack call twice.
+    pub async fn advance(&self, minutes: u32) -> Result<(), PlayError> {
         if !(1..=24 * 60).contains(&minutes) {
             return Err(PlayError::Refused(
                 "move the clock by 1 minute to 24 hours".into(),
+            ));
+        }
+        let now = self.clock.now();
+        if tokio::time::timeout(self.settle_patience, self.ctx.quiet.settled(now))
+            .await
+            .is_err()
+        {
+            return Err(PlayError::Refused(
+                "the bot is still working on what is due; try the clock again in a moment".into(),
             ));
         }
         self.clock
@@ -434,6 +472,16 @@ pub struct Click {
     /// A static select's picked option.
     #[serde(default)]
     pub selected_option: Option<Value>,
+}
+
+/// Whether the bot's database already holds incidents or jobs not done.
+async fn has_records(ctx: &crate::app::Ctx) -> anyhow::Result<bool> {
+    let jobs = ctx.store.job_counts().await?;
+    let incidents = ctx
+        .store
+        .incidents_since(chrono::DateTime::UNIX_EPOCH)
+        .await?;
+    Ok(jobs.pending + jobs.running > 0 || !incidents.is_empty())
 }
 
 /// A running playground.
@@ -514,12 +562,20 @@ impl Playground {
             signing_secret: Some(SecretString::from(secret.clone())),
             app_token: None,
         });
+        let settings_call_timeout = settings.slack_call_timeout;
         let app = App::build(
             settings.clone(),
             Clock::Offset(clock.clone()),
             AppOptions::default(),
         )
         .await?;
+        if !options.reuse_database && has_records(&app.ctx()).await? {
+            anyhow::bail!(
+                "the database given with --database already holds incidents or pending jobs; \
+                 the playground's workers would run them against its simulator. Use a new \
+                 database, or add --reuse-database if this one is a playground's own"
+            );
+        }
         let bot = Bot::new(
             format!("http://{}", app.local_addr()),
             SecretString::from(secret),
@@ -531,8 +587,19 @@ impl Playground {
             bot,
             settings,
             alert_token,
+            ctx: app.ctx(),
+            settle_patience: options
+                .settle_patience
+                .unwrap_or(settings_call_timeout + std::time::Duration::from_secs(5)),
         });
-        let page = page::Server::bind(options.listen, workspace.clone()).await?;
+        if options.allow_remote {
+            tracing::warn!(
+                listen = %options.listen,
+                "--allow-remote: the playground's page has no login; anyone who reaches it drives the bot"
+            );
+        }
+        let page =
+            page::Server::bind(options.listen, workspace.clone(), options.allow_remote).await?;
         let url = format!("http://{}/", page.addr());
         let (bot_addr, ctx) = (app.local_addr(), app.ctx());
         let (stop_bot, stopped) = tokio::sync::oneshot::channel::<()>();

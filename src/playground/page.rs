@@ -3,8 +3,8 @@
 //! does. The page is plain HTML, CSS and JavaScript built into the binary.
 
 use super::{Click, PlayError, Submitted, Workspace};
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +27,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 struct PageState {
     workspace: Arc<Workspace>,
     stop: watch::Receiver<bool>,
+    /// `--allow-remote`: any `Host` is answered (the page is reachable
+    /// from other machines on purpose).
+    allow_remote: bool,
 }
 
 /// The page's HTTP server.
@@ -37,7 +40,20 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn bind(listen: SocketAddr, workspace: Arc<Workspace>) -> anyhow::Result<Server> {
+    /// Serves the page on `listen`, with the main server's header-read
+    /// and request timeouts. A non-loopback `listen` needs `allow_remote`.
+    pub async fn bind(
+        listen: SocketAddr,
+        workspace: Arc<Workspace>,
+        allow_remote: bool,
+    ) -> anyhow::Result<Server> {
+        if !listen.ip().is_loopback() && !allow_remote {
+            anyhow::bail!(
+                "the playground serves {listen}, which other machines can reach: it has no \
+                 login and drives a bot. Listen on 127.0.0.1, or add --allow-remote if you \
+                 mean it"
+            );
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`--listen`): {e}"))?;
@@ -46,15 +62,19 @@ impl Server {
         let app = router(PageState {
             workspace,
             stop: stopped.clone(),
+            allow_remote,
         });
         let task = tokio::spawn(async move {
-            let mut stopped = stopped;
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the playground page stopped serving");
-            }
+            // The grace only covers the page's own quick requests; the
+            // event streams end when `stop` turns.
+            crate::transport::server::serve(
+                listener,
+                app,
+                crate::transport::http::HEADER_READ_TIMEOUT,
+                stopped,
+                std::time::Duration::from_secs(5),
+            )
+            .await;
         });
         Ok(Server { addr, stop, task })
     }
@@ -72,7 +92,7 @@ impl Server {
 }
 
 fn router(state: PageState) -> Router {
-    Router::new()
+    let quick = Router::new()
         .route("/", get(index))
         .route(
             "/app.css",
@@ -83,7 +103,6 @@ fn router(state: PageState) -> Router {
             get(|| asset(APP_JS, "text/javascript; charset=utf-8")),
         )
         .route("/state", get(state_json))
-        .route("/events", get(events))
         .route("/send", post(send))
         .route("/react", post(react))
         .route("/click", post(click))
@@ -92,7 +111,73 @@ fn router(state: PageState) -> Router {
         .route("/clock", post(clock))
         .route("/alert", post(alert))
         .route("/files/{id}", get(file))
-        .with_state(state)
+        .with_state(state.clone());
+    // The event stream lives as long as the page: no request timeout.
+    let quick = crate::transport::http::harden_with(
+        quick,
+        crate::transport::http::REQUEST_TIMEOUT,
+        crate::transport::http::CONCURRENCY_LIMIT,
+    );
+    let stream = Router::new()
+        .route("/events", get(events))
+        .with_state(state.clone());
+    quick
+        .merge(stream)
+        .layer(axum::middleware::from_fn_with_state(state, same_machine))
+}
+
+/// Against DNS rebinding and cross-site requests: without
+/// `--allow-remote` only a loopback `Host` is answered (421 otherwise),
+/// and every POST must come from the page itself (its `Origin` is the
+/// page's own; 403 otherwise).
+async fn same_machine(
+    State(s): State<PageState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if !s.allow_remote && !is_loopback_host(&host) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "the playground answers only at 127.0.0.1 or localhost",
+        )
+            .into_response();
+    }
+    if req.method() == Method::POST && !from_the_page(req.headers(), &host) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"ok": false, "error": "only the playground's own page can act here"})),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The request's `Origin` is the page's own: `http://` and the `Host` it
+/// was sent to.
+fn from_the_page(headers: &HeaderMap, host: &str) -> bool {
+    !host.is_empty()
+        && headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .is_some_and(|origin| origin.strip_prefix("http://") == Some(host))
 }
 
 async fn index() -> Response {
@@ -253,7 +338,7 @@ async fn clock(
     State(s): State<PageState>,
     Json(f): Json<ClockForm>,
 ) -> Result<Json<Value>, PlayError> {
-    s.workspace.advance(f.minutes)?;
+    s.workspace.advance(f.minutes).await?;
     Ok(done())
 }
 

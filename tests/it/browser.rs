@@ -154,7 +154,7 @@ async fn a_war_room_in_a_real_browser() {
         settings,
         Options {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database: None,
+            ..Options::default()
         },
     )
     .await

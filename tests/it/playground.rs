@@ -25,7 +25,7 @@ async fn start() -> (Playground, tempfile::TempDir) {
         settings(dir.path()),
         Options {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database: None,
+            ..Options::default()
         },
     )
     .await
@@ -65,6 +65,18 @@ impl Page {
     }
 }
 
+/// A client that acts the way the playground's own page does: its
+/// requests carry the page's `Origin`.
+fn page_client(url: &str) -> reqwest::Client {
+    let origin = url.trim_end_matches('/').to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ORIGIN, origin.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn text_of(message: &warroom::playground::slack::Message) -> String {
     message.body.to_string()
 }
@@ -91,7 +103,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     let sim: FakeSlack = playground.workspace.simulator.clone();
     let page = Page {
         url: playground.url.clone(),
-        http: reqwest::Client::new(),
+        http: page_client(&playground.url),
     };
     // The page and its assets are served.
     let html = page.http.get(&page.url).send().await.unwrap();
@@ -245,7 +257,7 @@ async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
 #[tokio::test]
 async fn the_page_refuses_strangers_and_unknown_channels() {
     let (playground, _dir) = start().await;
-    let http = reqwest::Client::new();
+    let http = page_client(&playground.url);
     let res = http
         .post(format!("{}send", playground.url))
         .json(&json!({"user": "UMALLORY", "channel": GENERAL, "text": "hi"}))
@@ -285,7 +297,7 @@ async fn a_plain_message_reaches_the_bot_as_a_signed_event_it_verifies() {
     let (playground, _dir) = start().await;
     let ctx = playground.ctx();
     let before = ctx.store.job_counts().await.unwrap();
-    let http = reqwest::Client::new();
+    let http = page_client(&playground.url);
     let res = http
         .post(format!("{}send", playground.url))
         .json(&json!({"user": "UALEX", "channel": GENERAL, "text": "anyone seeing 500s?"}))
@@ -563,7 +575,7 @@ async fn fire_an_alert_opens_a_war_room_and_resolving_it_offers_mark_mitigated()
     let (playground, _dir) = start().await;
     let page = Page {
         url: playground.url.clone(),
-        http: reqwest::Client::new(),
+        http: page_client(&playground.url),
     };
     let fired = page
         .post("/alert", json!({"user": "UYOU", "resolve": false}))
@@ -602,5 +614,222 @@ async fn fire_an_alert_opens_a_war_room_and_resolving_it_offers_mark_mitigated()
                 .then_some(())
         })
         .await;
+    playground.stop().await.unwrap();
+}
+
+/// Declares through the page the way a person does: the command, then the
+/// modal filled in. Returns the war room's channel id.
+async fn declare_on_the_page(page: &Page, sim: &FakeSlack, title: &str) {
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": GENERAL, "text": format!("/incident declare {title}")}),
+    )
+    .await;
+    let view = sim
+        .eventually("the declare modal", |s| s.views_of("UALEX").pop())
+        .await;
+    page.post(
+        "/submit",
+        json!({"user": "UALEX", "view_id": view.id, "values": {
+            "title": {"value": {"type": "plain_text_input", "value": title}},
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2", "text": {"type": "plain_text", "text": "SEV2"}}}},
+            "flags": {"value": {"type": "checkboxes", "selected_options": []}},
+        }}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_page_answers_only_its_own_machine_and_its_own_page() {
+    let (playground, _dir) = start().await;
+    let port = playground
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let plain = reqwest::Client::new();
+    // A rebinding attack's request: the attacker's name in `Host`.
+    let res = plain
+        .get(format!("{}state", playground.url))
+        .header("host", format!("attacker.example:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 421);
+    // `localhost` is the same machine.
+    let res = plain
+        .get(format!("{}state", playground.url))
+        .header("host", format!("localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // A POST from another site, or with no Origin, does nothing.
+    for origin in [Some("http://attacker.example"), None] {
+        let mut req = plain
+            .post(format!("{}send", playground.url))
+            .json(&json!({"user": "UALEX", "channel": GENERAL, "text": "hi"}));
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403, "origin {origin:?}");
+    }
+    assert!(
+        playground
+            .workspace
+            .simulator
+            .messages_in(GENERAL)
+            .is_empty()
+    );
+    playground.stop().await.unwrap();
+
+    // An address other machines reach needs --allow-remote.
+    let dir = tempfile::tempdir().unwrap();
+    let refused = Playground::start(
+        settings(dir.path()),
+        Options {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let Err(e) = refused else {
+        panic!("a playground on 0.0.0.0 without --allow-remote started")
+    };
+    assert!(e.to_string().contains("--allow-remote"), "{e:#}");
+    let open = Playground::start(
+        settings(dir.path()),
+        Options {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            allow_remote: true,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let port = open
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = plain
+        .get(format!("http://127.0.0.1:{port}/state"))
+        .header("host", format!("warroom-demo.example:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "with --allow-remote any name is answered"
+    );
+    open.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("real.db").display());
+    let first = Playground::start(
+        settings(dir.path()),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: Some(url.clone()),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let page = Page {
+        url: first.url.clone(),
+        http: page_client(&first.url),
+    };
+    declare_on_the_page(&page, &first.workspace.simulator, "Checkout is down").await;
+    first
+        .workspace
+        .simulator
+        .clone()
+        .eventually("the war room", |s| s.channel_named_like("inc-1-").pop())
+        .await;
+    first.stop().await.unwrap();
+
+    let again = |reuse_database| {
+        Playground::start(
+            settings(dir.path()),
+            Options {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                database: Some(url.clone()),
+                reuse_database,
+                ..Options::default()
+            },
+        )
+    };
+    let Err(e) = again(false).await else {
+        panic!("the playground started on a database that holds an incident")
+    };
+    assert!(e.to_string().contains("--reuse-database"), "{e:#}");
+    again(true).await.unwrap().stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_clock_moves_only_once_the_bot_is_done_with_what_is_due() {
+    use warroom::playground::slack::Failure;
+    let dir = tempfile::tempdir().unwrap();
+    let playground = Playground::start(
+        settings(dir.path()),
+        Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            // Shorter than the Slack call's own timeout (10 s): the
+            // clock gives up while the call is still held.
+            settle_patience: Some(std::time::Duration::from_secs(2)),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let sim: FakeSlack = playground.workspace.simulator.clone();
+    let page = Page {
+        url: playground.url.clone(),
+        http: page_client(&playground.url),
+    };
+    // The war room's creation hangs in Slack while the clock button is
+    // pressed: moving the clock now would expire the job's lease, and a
+    // second worker would create the channel again.
+    let hold = std::sync::Arc::new(tokio::sync::Notify::new());
+    sim.fail_next("conversations.create", Failure::Until(hold.clone()), 1);
+    declare_on_the_page(&page, &sim, "Checkout is down").await;
+    sim.eventually("the channel being created", |s| {
+        (!s.calls("conversations.create").is_empty()).then_some(())
+    })
+    .await;
+    let offset = playground.workspace.clock.offset();
+    let res = page
+        .http
+        .post(format!("{}clock", playground.url))
+        .json(&json!({"minutes": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("still working"));
+    assert_eq!(
+        playground.workspace.clock.offset(),
+        offset,
+        "the clock stood still"
+    );
+
+    hold.notify_one();
+    message_with(&sim, INCIDENTS, "the announcement", "Checkout is down").await;
+    page.post("/clock", json!({"minutes": 30})).await;
+    assert_eq!(
+        playground.workspace.clock.offset() - offset,
+        chrono::Duration::minutes(30)
+    );
+    assert_eq!(sim.calls("conversations.create").len(), 1, "one war room");
     playground.stop().await.unwrap();
 }
