@@ -10,6 +10,9 @@ use secrecy::SecretString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Notify, watch};
 
+/// How soon a loop whose database failed looks again, in real time.
+const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Ctx {
     pub settings: Settings,
     /// Verifies `/slack/*` requests; `None` in Socket Mode, where those
@@ -219,11 +222,13 @@ impl Ctx {
             // Read before looking: what `step` finds due at its own (later)
             // time, it would find due at this one too.
             let (changes, at) = (self.quiet.changes(), self.clock.now());
+            let mut trouble = false;
             let looked = match step().await {
                 Ok(true) => continue,
                 Ok(false) => true,
                 Err(e) => {
                     tracing::warn!(error = %e, "{what} unavailable");
+                    trouble = true;
                     false
                 }
             };
@@ -240,13 +245,26 @@ impl Ctx {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "{what} unavailable");
+                    trouble = true;
                     Some(self.clock.now() + chrono::Duration::seconds(1))
                 }
             };
             let sleep = async {
-                match due {
-                    Some(at) => self.clock.sleep_until(at).await,
-                    None => std::future::pending().await,
+                let app_time = async {
+                    match due {
+                        Some(at) => self.clock.sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                if trouble {
+                    // A database outage ends in real time, whatever the
+                    // app's clock says: look again after a real second too.
+                    tokio::select! {
+                        _ = app_time => {}
+                        _ = tokio::time::sleep(UNAVAILABLE_RETRY) => {}
+                    }
+                } else {
+                    app_time.await
                 }
             };
             tokio::select! {

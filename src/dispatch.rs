@@ -71,9 +71,19 @@ pub async fn command(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError> {
             }
         };
         tracing::Span::current().record("user", cmd.user.as_str());
-        let reply = service::command(ctx, &cmd)
-            .await
-            .map_err(|e| failed(ctx, "commands", e))?;
+        let reply = match service::command(ctx, &cmd).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                // Slack does not retry a command: an error status would only
+                // show "failed with the error dispatch_failed". Say what
+                // happened, to the person alone.
+                let _ = failed(ctx, "commands", e);
+                return Ok(Reply::Json(json!({
+                    "response_type": "ephemeral",
+                    "text": crate::slack::notices::COMMAND_NOT_RECORDED,
+                })));
+            }
+        };
         ctx.metrics.request("commands", "ok");
         Ok(match reply {
             service::Reply::Empty => Reply::Empty,

@@ -51,8 +51,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             // A database that does not answer fails the request (Slack
-            // retries it) rather than holding it past Slack's 3 seconds.
-            .acquire_timeout(Duration::from_secs(5))
+            // retries it; a command is told so) well within Slack's 3
+            // seconds, rather than holding it past them.
+            .acquire_timeout(Duration::from_millis(1500))
             .connect_with(options)
             .await?;
         Ok(Self { pool })

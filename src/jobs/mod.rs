@@ -29,6 +29,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// First retry delay; doubles up to [`MAX_BACKOFF`].
 pub const BASE_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Longest wait before retrying a job that failed on the database.
+pub const STORE_RETRY_CAP: Duration = Duration::from_secs(5);
 /// A job still failing this long after it was created gives up.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// Names tried for one war room before giving up on `name_taken`.
@@ -178,17 +180,40 @@ async fn run_claimed(ctx: &Ctx, row: JobRow) -> Result<(), crate::store::StoreEr
         return Ok(());
     };
     ctx.metrics.job_finished(row.job.kind(), &outcome);
-    if !ctx
-        .store
-        .finish_job(row.claim(), outcome, ctx.clock.now())
-        .await?
-    {
+    if !finish(ctx, &row, outcome).await? {
         warn!(
             id = row.id,
             "the job's lease ran out and another worker claimed it; its result was not recorded"
         );
     }
     Ok(())
+}
+
+/// Records a job's outcome, trying again while the database is unavailable
+/// (for up to a [`LEASE`] of real time): the job's Slack work is done, and
+/// a worker that took it up again after the lease would do it twice.
+async fn finish(
+    ctx: &Ctx,
+    row: &JobRow,
+    outcome: JobOutcome,
+) -> Result<bool, crate::store::StoreError> {
+    let started = std::time::Instant::now();
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match ctx
+            .store
+            .finish_job(row.claim(), outcome.clone(), ctx.clock.now())
+            .await
+        {
+            Ok(recorded) => return Ok(recorded),
+            Err(e) if started.elapsed() + wait < LEASE => {
+                warn!(id = row.id, error = %e, "could not record a job's outcome yet; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Runs `work` while renewing the claim's lease every [`HEARTBEAT`]; `None`
@@ -281,8 +306,10 @@ fn decide(
         | RunError::Join {
             error: CallError::Unreadable { .. },
             ..
-        }
-        | RunError::Store(_) => Some(backoff(row.id, row.attempts)),
+        } => Some(backoff(row.id, row.attempts)),
+        // Our own database failed: it usually comes back within seconds,
+        // so the job is tried again soon, not after minutes of backoff.
+        RunError::Store(_) => Some(backoff(row.id, row.attempts).min(STORE_RETRY_CAP)),
         RunError::Slack(_)
         | RunError::InChannel { .. }
         | RunError::Join { .. }

@@ -8,6 +8,11 @@ use crate::domain::{ChannelId, Incident};
 use crate::queue::Job;
 use std::time::Duration;
 
+/// A slash command's answer when warroom's database is unavailable. Slack
+/// does not resend a command, so the person is told plainly that nothing
+/// happened and to run it again.
+pub const COMMAND_NOT_RECORDED: &str = ":warning: warroom cannot reach its database right now, so this command did nothing. Run it again in a minute; if it keeps failing, ask whoever runs warroom to check its database.";
+
 /// Why a job failed, as a notice tells it.
 #[derive(Debug)]
 pub enum Failure<'a> {

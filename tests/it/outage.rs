@@ -45,3 +45,200 @@ async fn a_database_outage_makes_the_process_unready_not_dead() {
     })
     .await;
 }
+
+/// How long the database stays away in the outage tests.
+const OUTAGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the load sent while the database was away.
+#[derive(Default)]
+struct DuringOutage {
+    /// Tagging events refused (to be delivered again, as Slack does):
+    /// (replica, payload, room, message ts).
+    refused_tags: Vec<(usize, serde_json::Value, String, String)>,
+    commands: usize,
+    probes: usize,
+}
+
+/// Keeps a mixed load going for [`OUTAGE`] of real time while the database
+/// is away: a scribe's tag (an event) and a command each second, alternating
+/// replicas, the clock moved a second at a time for the first five so
+/// reminders fall due, and the probes asked. Checks every answer as it
+/// comes: events refused with a status Slack retries, commands answered 200
+/// with the message saying nothing was done, alive but not ready.
+async fn ride_out(apps: [&TestApp; 2], rooms: &[String]) -> DuringOutage {
+    let started = std::time::Instant::now();
+    let mut seen = DuringOutage::default();
+    let mut n = 0usize;
+    while started.elapsed() < OUTAGE {
+        let (which, app) = (n % 2, apps[n % 2]);
+        let room = &rooms[n % rooms.len()];
+        if n < 5 {
+            app.clock.advance(std::time::Duration::from_secs(1));
+        }
+        let ts = app.slack.user_posts(
+            room,
+            "UCAROL",
+            &format!("observation {n}"),
+            None,
+            start_time(),
+        );
+        let tag = reaction(
+            "reaction_added",
+            &format!("EvOut{n}"),
+            "USCRIBE",
+            "pushpin",
+            room,
+            &ts,
+        );
+        let res = app.event(tag.clone(), None).await;
+        assert!(
+            res.status().is_server_error(),
+            "an event the database could not take must be refused so Slack sends it again: {}",
+            res.status()
+        );
+        seen.refused_tags.push((which, tag, room.clone(), ts));
+
+        let res = app
+            .command("USCRIBE", room, "update Still investigating")
+            .await;
+        assert_eq!(res.status(), 200, "a command is answered, never failed");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["response_type"], "ephemeral");
+        assert!(
+            body["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cannot reach its database"),
+            "{body}"
+        );
+        seen.commands += 1;
+
+        assert_eq!(status(app, "/healthz").await.0, 200, "alive all along");
+        if status(app, "/readyz").await.0 == 503 {
+            seen.probes += 1;
+        }
+        n += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    seen
+}
+
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_ride_out_a_30_second_database_outage() {
+    use super::pg::fast_reminders_on;
+    let db = TestDb::create("two_replicas_ride_out_a_30_second_database_outage").await;
+    let a = TestApp::spawn(Setup {
+        env: fast_reminders_on(&db.url),
+        ..Setup::default()
+    })
+    .await;
+    let b = TestApp::spawn(Setup {
+        env: fast_reminders_on(&db.url),
+        replica_of: Some((a.slack.clone(), a.clock.clone())),
+        ..Setup::default()
+    })
+    .await;
+    let mut rooms = Vec::new();
+    for (number, title) in [(1, "Checkout errors"), (2, "Search is slow")] {
+        let room = a.declare(title, "SEV2").await;
+        a.click("USCRIBE", &room, "role.claim", &format!("{number}|Scribe"))
+            .await;
+        rooms.push(room);
+    }
+    a.settle().await;
+    b.settle().await;
+    let reminders_before = a
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
+        .await;
+
+    db.go_down().await;
+    let seen = ride_out([&a, &b], &rooms).await;
+    assert!(
+        seen.probes > 0,
+        "readiness never said the database was away"
+    );
+    db.come_back().await;
+
+    // Slack delivers the refused events again; now they are taken.
+    for (which, tag, _, _) in &seen.refused_tags {
+        let app = if *which == 0 { &a } else { &b };
+        eventually("the event taken once the database is back", || async {
+            let res = app.event(tag.clone(), Some(1)).await;
+            if res.status() == 200 {
+                Ok(())
+            } else {
+                Err(res.status())
+            }
+        })
+        .await;
+    }
+    // A command works again.
+    let res = a.command("USCRIBE", &rooms[0], "status").await;
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("cannot reach its database"), "{body}");
+    a.settle().await;
+    b.settle().await;
+
+    // Every refused tag, delivered again, is on the timeline once and
+    // confirmed in Slack once.
+    let tagged = a
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE slack_ts IS NOT NULL AND kind <> 'reminder'")
+        .await;
+    assert_eq!(tagged as usize, seen.refused_tags.len());
+    for (_, _, room, ts) in &seen.refused_tags {
+        let confirmations = a
+            .slack
+            .bot_reactions(room, ts)
+            .iter()
+            .filter(|r| *r == "memo")
+            .count();
+        assert_eq!(confirmations, 1, "tag on {ts} confirmed once");
+    }
+    // Reminders that fell due during the outage: sent, each once.
+    let reminders = a
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
+        .await;
+    assert!(
+        reminders >= reminders_before + rooms.len() as i64,
+        "the reminders due during the outage were sent ({reminders_before} before, {reminders} after)"
+    );
+    let doubled = a
+        .count(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_entries WHERE kind = 'reminder'
+             GROUP BY incident_number, text, occurred_at HAVING COUNT(*) > 1) AS d",
+        )
+        .await;
+    assert_eq!(doubled, 0, "a reminder fired twice");
+    let posts = a.slack.calls("chat.postMessage");
+    let mut per_job = std::collections::HashMap::<String, usize>::new();
+    for call in &posts {
+        if let Some(job) = call.body["metadata"]["event_payload"]["job"].as_str() {
+            *per_job.entry(job.to_string()).or_default() += 1;
+        }
+    }
+    assert!(
+        per_job.values().all(|n| *n == 1),
+        "a job posted twice: {per_job:?}"
+    );
+    // No job stuck; both replicas ready with their pools reconnected.
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
+            .await,
+        0
+    );
+    for app in [&a, &b] {
+        eventually("ready again", || async {
+            match status(app, "/readyz").await {
+                (200, _) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    eprintln!(
+        "outage of {OUTAGE:?}: {} events refused then taken, {} commands answered, reminders {reminders_before} -> {reminders}",
+        seen.refused_tags.len(),
+        seen.commands
+    );
+}
