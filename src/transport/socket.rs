@@ -368,10 +368,12 @@ pub async fn handle(ctx: &Ctx, envelope: &Envelope) -> Option<Value> {
         .min(MAX_ENVELOPE_TIMEOUT);
     let Ok(result) = tokio::time::timeout(limit, work).await else {
         warn!(envelope = %envelope.id, "the envelope's work took over {limit:?}; released unacked for Slack to deliver again");
-        ctx.metrics.request("socket", "timeout");
         if guarded && let Err(e) = ctx.store.release_envelope(&envelope.id).await {
             warn!(error = %e, envelope = %envelope.id, "could not release an envelope");
         }
+        // Counted once the claim is released, so whoever reads the count
+        // sees the release too.
+        ctx.metrics.request("socket", "timeout");
         return None;
     };
     match result {
