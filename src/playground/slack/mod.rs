@@ -5,11 +5,13 @@
 //! its state and the tests' API to set it up and read it back (the Web API
 //! answers are in `web.rs`, people's actions in `people.rs`).
 //!
-//! Only for tests (public so the integration tests and benchmarks can use
-//! them): failure injection ([`Failure`], [`Simulator::fail_next`]), Slack's
-//! rate limits ([`Simulator::enforce_limits`]), answers in Slack's full
-//! published shapes ([`Simulator::answer_in_full_shapes`]) and the Socket
-//! Mode URL ([`Simulator::set_socket_url`]).
+//! Only for tests and benchmarks, built with the `test-support` feature
+//! (which `cargo test` and `cargo bench` turn on, and a release build
+//! leaves out): failure injection (`Simulator::fail_next`), Slack's rate
+//! limits (`Simulator::enforce_limits`), answers in Slack's full published
+//! shapes (`Simulator::answer_in_full_shapes`, with their fixtures), a slow
+//! Slack (`Simulator::set_latency`) and the Socket Mode URL
+//! (`Simulator::set_socket_url`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,13 +24,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+#[cfg(feature = "test-support")]
 mod limits;
 mod people;
+#[cfg(feature = "test-support")]
 mod shapes;
 mod web;
 
+#[cfg(feature = "test-support")]
 pub use limits::Limits;
+#[cfg(feature = "test-support")]
 pub use shapes::overlay;
+#[cfg(feature = "test-support")]
 use shapes::reshape;
 use web::*;
 
@@ -165,13 +172,16 @@ struct Inner {
     socket_url: Option<String>,
     /// Answer every method in its full published shape (see
     /// [`Simulator::answer_in_full_shapes`]).
+    #[cfg(feature = "test-support")]
     full_shapes: bool,
     /// The scopes `auth.test` reports in `x-oauth-scopes`; `None`: all of
     /// the manifest's.
     scopes: Option<Vec<String>>,
     /// Slack's rate limits, when enforced.
+    #[cfg(feature = "test-support")]
     limits: Option<Arc<Limits>>,
     /// Calls answered 429 by the enforced limits (not in `calls`).
+    #[cfg(feature = "test-support")]
     throttled: Vec<Call>,
     /// How long every answer takes.
     latency: Duration,
@@ -236,6 +246,7 @@ impl Simulator {
         Ok(fake)
     }
 
+    #[cfg(feature = "test-support")]
     /// From now on every successful answer has the full field set Slack
     /// publishes for its method (`tests/fixtures/slack-shapes/api/`), with
     /// only the fake's own values (ids, ts, names, urls…) laid over it:
@@ -244,6 +255,7 @@ impl Simulator {
         self.inner.lock().unwrap().full_shapes = true;
     }
 
+    #[cfg(feature = "test-support")]
     /// From now on, answers 429 (with `Retry-After`) to calls over Slack's
     /// published rate limits, on `clock` (the app's).
     pub fn enforce_limits(&self, clock: crate::clock::Clock) {
@@ -251,15 +263,18 @@ impl Simulator {
     }
 
     /// Calls the enforced limits answered with 429.
+    #[cfg(feature = "test-support")]
     pub fn throttled(&self) -> Vec<Call> {
         self.inner.lock().unwrap().throttled.clone()
     }
 
+    #[cfg(feature = "test-support")]
     /// Every answer takes `latency` (real time) from now on.
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().unwrap().latency = latency;
     }
 
+    #[cfg(feature = "test-support")]
     /// The next `times` calls to `method` fail with `failure`.
     pub fn fail_next(&self, method: &str, failure: Failure, times: usize) {
         let mut inner = self.inner.lock().unwrap();
@@ -269,6 +284,7 @@ impl Simulator {
         }
     }
 
+    #[cfg(feature = "test-support")]
     /// The next `times` calls to `method` about a channel whose name starts
     /// with `prefix` (say the war room, `inc-1-`, before it exists) fail
     /// with `failure`; calls about other channels are not affected.
@@ -281,6 +297,7 @@ impl Simulator {
         ));
     }
 
+    #[cfg(feature = "test-support")]
     /// `apps.connections.open` answers with this WebSocket URL.
     pub fn set_socket_url(&self, url: &str) {
         self.inner.lock().unwrap().socket_url = Some(url.to_string());

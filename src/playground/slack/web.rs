@@ -62,6 +62,7 @@ pub(super) async fn respond_to_url(
 }
 
 /// HTTP 429 with `Retry-After: secs`, as Slack answers.
+#[cfg(feature = "test-support")]
 pub(super) fn rate_limited(secs: u64) -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
@@ -170,6 +171,7 @@ pub(super) async fn handle(
             body: body.clone(),
             auth: auth.clone(),
         };
+        #[cfg(feature = "test-support")]
         if let Some(wait) = inner.limits.clone().and_then(|l| l.check(&method, &body)) {
             inner.throttled.push(call);
             return rate_limited(wait);
@@ -222,7 +224,9 @@ pub(super) async fn handle(
         gate.notified().await;
     }
     let hang = matches!(failure, Some(Failure::Hang));
+    #[cfg(feature = "test-support")]
     let garbled = matches!(failure, Some(Failure::Garbled));
+    #[cfg(feature = "test-support")]
     let full_shapes = fake.inner.lock().unwrap().full_shapes;
     let late = match failure {
         Some(Failure::LateAnswer(d)) => Some(d),
@@ -232,6 +236,7 @@ pub(super) async fn handle(
     if !READS.contains(&method.as_str()) {
         fake.changed();
     }
+    #[cfg(feature = "test-support")]
     let response = if garbled || full_shapes {
         reshape(&method, response, garbled).await
     } else {
