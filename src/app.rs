@@ -47,6 +47,8 @@ pub enum Loop {
     Jobs,
     /// The reminder scheduler (`reminders::run`).
     Reminders,
+    /// The webhook deliveries (`webhooks::run`).
+    Webhooks,
 }
 
 impl Loop {
@@ -54,6 +56,7 @@ impl Loop {
         match self {
             Loop::Jobs => "job queue",
             Loop::Reminders => "reminders",
+            Loop::Webhooks => "webhook deliveries",
         }
     }
 }
@@ -88,6 +91,7 @@ pub struct Quiet {
     changes: AtomicU64,
     jobs: watch::Sender<Option<Idle>>,
     reminders: watch::Sender<Option<Idle>>,
+    webhooks: watch::Sender<Option<Idle>>,
     /// When the Socket Mode supervisor tries to connect next: one entry
     /// per attempt waiting for its backoff.
     reconnects: watch::Sender<Vec<DateTime<Utc>>>,
@@ -99,6 +103,7 @@ impl Default for Quiet {
             changes: AtomicU64::new(0),
             jobs: watch::Sender::new(None),
             reminders: watch::Sender::new(None),
+            webhooks: watch::Sender::new(None),
             reconnects: watch::Sender::new(Vec::new()),
         }
     }
@@ -121,6 +126,7 @@ impl Quiet {
         match which {
             Loop::Jobs => &self.jobs,
             Loop::Reminders => &self.reminders,
+            Loop::Webhooks => &self.webhooks,
         }
     }
 
@@ -130,16 +136,17 @@ impl Quiet {
         self.of(which).subscribe()
     }
 
-    /// Completes once the job workers and the reminder scheduler have both
-    /// reported that nothing is due at `now` and nothing runs, with no
-    /// state change since: from then on nothing happens until the clock
-    /// passes `now` or someone acts. Returns when something falls due next
-    /// (`None`: nothing until someone acts). Both loops must be running.
+    /// Completes once the job workers, the reminder scheduler and the
+    /// webhook deliveries have all reported that nothing is due at `now`
+    /// and nothing runs, with no state change since: from then on nothing
+    /// happens until the clock passes `now` or someone acts. Returns when
+    /// something falls due next (`None`: nothing until someone acts). All
+    /// three loops must be running.
     pub async fn settled(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         loop {
             let changes = self.changes();
             let mut next = None;
-            for which in [Loop::Jobs, Loop::Reminders] {
+            for which in [Loop::Jobs, Loop::Reminders, Loop::Webhooks] {
                 let mut rx = self.watch(which);
                 let covering = rx
                     .wait_for(|idle| idle.is_some_and(|i| i.covers(changes, now)))

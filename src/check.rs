@@ -70,7 +70,58 @@ pub async fn run(settings: &Settings) -> Vec<Line> {
     }
     lines.push(template(settings));
     lines.extend(alerts(settings));
+    lines.extend(webhooks(settings).await);
     lines
+}
+
+/// One line per `[[webhooks]]` endpoint: where it goes and which events,
+/// and from the database whether it is enabled (a `410 Gone` disables it
+/// until a restart), its last success and failure, and its backlog.
+pub async fn webhooks(settings: &Settings) -> Vec<Line> {
+    if settings.webhooks.is_empty() {
+        return Vec::new();
+    }
+    let status = match crate::store::connect(&settings.database_url).await {
+        Ok(store) => store.webhook_status().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "never".to_string())
+    };
+    settings
+        .webhooks
+        .iter()
+        .map(|e| {
+            let events: Vec<&str> = e.events.iter().map(|p| p.as_str()).collect();
+            let head = format!("webhook `{}` → {} ({})", e.name, e.url, events.join(", "));
+            match &status {
+                Err(why) => Line::pass(format!(
+                    "{head}; delivery status unknown ({why}): run warroom migrate, or check database_url"
+                )),
+                Ok(all) => match all.iter().find(|s| s.name == e.name) {
+                    None => Line::pass(format!("{head}; nothing delivered yet (it is recorded when serve starts)")),
+                    Some(s) if !s.enabled => Line::fail(format!(
+                        "{head}: disabled by 410 Gone at {}; {} pending; restart warroom with it configured to enable it again",
+                        when(s.disabled_at),
+                        s.pending
+                    )),
+                    Some(s) => {
+                        let failure = match (&s.last_error, s.last_failure_at) {
+                            (Some(error), Some(at)) => format!(", last failure {} ({error})", when(Some(at))),
+                            _ => String::new(),
+                        };
+                        Line::pass(format!(
+                            "{head}: enabled, last success {}{failure}, {} pending, {} given up",
+                            when(s.last_success_at),
+                            s.pending,
+                            s.failed
+                        ))
+                    }
+                },
+            }
+        })
+        .collect()
 }
 
 /// One line per alert source and per route. A bad matcher, an unknown

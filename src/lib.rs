@@ -27,3 +27,4 @@ pub mod slack;
 pub mod startup;
 pub mod store;
 pub mod transport;
+pub mod webhooks;

@@ -57,6 +57,21 @@ enum Cmd {
         /// The new file to write (must not exist).
         path: PathBuf,
     },
+    /// Outgoing webhooks (`[[webhooks]]`).
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCmd {
+    /// Send a signed `ping` event to endpoint NAME now, and print the
+    /// status and the first bytes of its answer. Exit 0 on a 2xx.
+    Test {
+        /// The endpoint's `name` in `[[webhooks]]`.
+        name: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -140,6 +155,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 copied.path.display(),
                 copied.bytes
             );
+            Ok(())
+        }
+        Cmd::Webhooks {
+            action: WebhooksCmd::Test { name },
+        } => {
+            let Some(endpoint) = settings.webhooks.iter().find(|e| e.name == name) else {
+                let known: Vec<&str> = settings.webhooks.iter().map(|e| e.name.as_str()).collect();
+                anyhow::bail!(
+                    "no [[webhooks]] endpoint named `{name}` (configured: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            };
+            let answer = warroom::webhooks::ping(endpoint).await?;
+            let first = String::from_utf8_lossy(&answer.body);
+            println!("{} answered {}", endpoint.url, answer.status);
+            if !first.trim().is_empty() {
+                println!("{}", first.trim_end());
+            }
+            if !answer.status.is_success() {
+                anyhow::bail!("the endpoint did not answer 2xx: deliveries to it would be retried");
+            }
             Ok(())
         }
         #[cfg(feature = "playground")]

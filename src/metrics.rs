@@ -32,6 +32,17 @@ struct AlertLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    endpoint: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -45,6 +56,9 @@ pub struct Metrics {
     declared: Counter,
     alerts: Family<AlertLabels, Counter>,
     alert_groups: Gauge,
+    webhooks: Family<WebhookLabels, Counter>,
+    webhook_pending: Family<EndpointLabels, Gauge>,
+    webhook_oldest: Family<EndpointLabels, Gauge>,
     /// The job counts of the last scrape and when they were read: scrapes
     /// closer together than `QUEUE_READ_EVERY` reuse them, so the database
     /// sees at most one cheap aggregate a second whoever scrapes.
@@ -97,8 +111,29 @@ impl Metrics {
             "Alert groups with an alert firing",
             alert_groups.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by endpoint and outcome (delivered, retry, failed, gone)",
+            webhooks.clone(),
+        );
+        let webhook_pending = Family::<EndpointLabels, Gauge>::default();
+        registry.register(
+            "webhook_pending",
+            "Webhook deliveries not yet made, by endpoint",
+            webhook_pending.clone(),
+        );
+        let webhook_oldest = Family::<EndpointLabels, Gauge>::default();
+        registry.register(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest undelivered event, by endpoint (0: none)",
+            webhook_oldest.clone(),
+        );
         Self {
             registry,
+            webhooks,
+            webhook_pending,
+            webhook_oldest,
             reminders,
             requests,
             jobs,
@@ -142,6 +177,35 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    /// One webhook delivery attempt to `endpoint`, by how it ended.
+    pub fn webhook_delivery(&self, endpoint: &str, outcome: &'static str) {
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                endpoint: endpoint.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Sets the webhook gauges from the endpoints' status, ages at `now`.
+    pub fn webhook_backlog(
+        &self,
+        endpoints: &[crate::store::EndpointStatus],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for e in endpoints {
+            let labels = EndpointLabels {
+                endpoint: e.name.clone(),
+            };
+            self.webhook_pending.get_or_create(&labels).set(e.pending);
+            let age = e
+                .oldest_pending
+                .map(|t| (now - t).num_seconds().max(0))
+                .unwrap_or(0);
+            self.webhook_oldest.get_or_create(&labels).set(age);
+        }
     }
 
     /// The text exposition for `GET /metrics`: the queue gauges come from

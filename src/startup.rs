@@ -142,6 +142,12 @@ impl App {
             .migrate()
             .await
             .context("cannot apply migrations")?;
+        // The outbox records deliveries for the endpoints configured now
+        // (and a 410's endpoint is enabled again).
+        ctx.store
+            .sync_endpoints(&crate::webhooks::filters(&ctx.settings.webhooks))
+            .await
+            .context("cannot record the webhook endpoints")?;
         ctx.readiness.set_migrated(true);
         // Logged once ready: scripts and tests wait for this line.
         match admin_addr {
@@ -206,6 +212,7 @@ impl App {
                     self.ctx.clone(),
                     stop_rx.clone(),
                 )),
+                tokio::spawn(crate::webhooks::run(self.ctx.clone(), stop_rx.clone())),
                 tokio::spawn(jobs::run_workers(self.ctx.clone(), stop_rx)),
             ]
         } else {

@@ -173,6 +173,7 @@ impl Settings {
             None => crate::domain::SeverityMatrix::new(Default::default(), &severities).ok(),
         };
         let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
+        let webhooks = super::webhooks::check(raw.webhooks)?;
         let (slack, socket_mode) = secrets(
             raw.slack.bot_token,
             raw.slack.signing_secret,
@@ -217,6 +218,7 @@ impl Settings {
             severity_matrix,
             followups,
             alerts,
+            webhooks,
         })
     }
 }

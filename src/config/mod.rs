@@ -9,12 +9,15 @@ mod alerts;
 mod check;
 mod sections;
 mod types;
+mod webhooks;
 
 pub use sections::{
     AlertSettings, AlertSource, AlertSourceKind, FollowupSettings, IncidentSettings, LogFormat,
     LogSettings, PostmortemSettings, PrivateAnnounce, PrivateIncidents, Reminders,
     TimelineSettings, TypedTags,
 };
+
+pub use webhooks::{BadSecret, WebhookEndpoint, WebhookSecret};
 
 use crate::domain::permissions::Permissions;
 use crate::domain::{RoleCatalog, SeverityCatalog};
@@ -121,6 +124,8 @@ pub struct Settings {
     pub followups: FollowupSettings,
     /// Alerts in (`[[alerts.sources]]`, `[[alerts.routes]]`, …).
     pub alerts: AlertSettings,
+    /// Outgoing webhooks (`[[webhooks]]`), each with its signing secret.
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -140,6 +145,10 @@ const NOT_KEY: &str = "WARROOM_LOG";
 /// (`WARROOM_ALERTS__SOURCES__<NAME>__TOKEN` / `__SECRET`): the `config`
 /// crate cannot address an element of a list, so they are read here.
 const SOURCE_VARS: &str = "WARROOM_ALERTS__SOURCES__";
+
+/// Variables naming one webhook endpoint's secret
+/// (`WARROOM_WEBHOOKS__<NAME>__SECRET`), read here for the same reason.
+const WEBHOOK_VARS: &str = "WARROOM_WEBHOOKS__";
 
 /// Keys whose variable holds a comma-separated list (`Scribe,Incident Lead`).
 const LIST_KEYS: &[&str] = &[
@@ -209,6 +218,7 @@ impl Settings {
                     && k.as_str() != NOT_KEY
                     && list_key(k).is_none()
                     && !k.starts_with(SOURCE_VARS)
+                    && !k.starts_with(WEBHOOK_VARS)
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -251,6 +261,11 @@ impl Settings {
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(SOURCE_VARS)?, v.as_str())));
         alerts::source_credentials(&mut raw.alerts, source_vars)?;
+        let webhook_vars = sources
+            .env
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(WEBHOOK_VARS)?, v.as_str())));
+        webhooks::endpoint_secrets(&mut raw.webhooks, webhook_vars)?;
         Self::check(raw)
     }
 

@@ -35,6 +35,7 @@ pub(super) struct Raw {
     pub severity_matrix: Option<crate::domain::severity_matrix::RawMatrix>,
     pub followups: RawFollowups,
     pub alerts: RawAlerts,
+    pub webhooks: Vec<super::webhooks::RawWebhook>,
 }
 
 impl Default for Raw {
@@ -61,6 +62,7 @@ impl Default for Raw {
             severity_matrix: None,
             followups: RawFollowups::default(),
             alerts: RawAlerts::default(),
+            webhooks: Vec::new(),
         }
     }
 }

@@ -20,7 +20,7 @@ pub trait EventStore: Send + Sync {
 }
 
 sql_impl! {
-    fn event_from_row(row: &R) -> Result<Event> {
+    pub(super) fn event_from_row(row: &R) -> Result<Event> {
         let kind: String = row.try_get("type")?;
         let data: String = row.try_get("data")?;
         Ok(Event {
@@ -80,8 +80,8 @@ sql_impl! {
             at: DateTime<Utc>,
         ) -> Result<String> {
             let id = new_event_id()?;
-            sqlx::query(
-                "INSERT INTO incident_events (event_id, incident_number, type, occurred_at, actor, data) VALUES ($1, $2, $3, $4, $5, $6)",
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO incident_events (event_id, incident_number, type, occurred_at, actor, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(&id)
             .bind(number.map(IncidentNumber::get))
@@ -89,8 +89,9 @@ sql_impl! {
             .bind(millis(at))
             .bind(actor.map(UserId::as_str))
             .bind(event.data.to_string())
-            .execute(&mut **self)
+            .fetch_one(&mut **self)
             .await?;
+            self.enqueue_deliveries(seq, event.kind, number, at).await?;
             Ok(id)
         }
     }

@@ -4,7 +4,8 @@
 //! (`timeline.rs`), [`UpdateStore`] (`updates.rs`), [`ChecklistStore`]
 //! (`checklists.rs`), [`FollowupStore`] (`followups.rs`),
 //! [`EnvelopeStore`] (`envelopes.rs`), [`AlertStore`] (`alerts.rs`),
-//! [`EventStore`] (`events.rs`, the event log every change appends to) and
+//! [`EventStore`] (`events.rs`, the event log every change appends to),
+//! [`WebhookStore`] (`webhooks.rs`, the outgoing webhooks' outbox) and
 //! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
@@ -34,6 +35,7 @@ mod rows;
 mod timeline;
 mod tx;
 mod updates;
+mod webhooks;
 
 pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
@@ -61,6 +63,8 @@ pub use timeline::{EventChange, FetchedMessage, TimelineStore};
 
 pub use updates::{DueReminder, UpdateStore};
 
+pub use webhooks::{Delivery, DeliveryOutcome, EndpointFilter, EndpointStatus, WebhookStore};
+
 use crate::queue::Queue;
 use std::sync::Arc;
 
@@ -76,6 +80,7 @@ pub trait Store:
     + EnvelopeStore
     + AlertStore
     + EventStore
+    + WebhookStore
     + Housekeeping
     + Queue
     + Send
@@ -94,6 +99,7 @@ impl<T> Store for T where
         + EnvelopeStore
         + AlertStore
         + EventStore
+        + WebhookStore
         + Housekeeping
         + Queue
         + Send

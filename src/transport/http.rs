@@ -245,6 +245,12 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
+    if !ctx.settings.webhooks.is_empty() {
+        match ctx.store.webhook_status().await {
+            Ok(endpoints) => ctx.metrics.webhook_backlog(&endpoints, ctx.clock.now()),
+            Err(e) => tracing::warn!(error = %e, "cannot read the webhook backlog for /metrics"),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

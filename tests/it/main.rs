@@ -42,3 +42,4 @@ mod sleeps;
 mod socket;
 mod store;
 mod timeline;
+mod webhooks;

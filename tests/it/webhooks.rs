@@ -1,0 +1,501 @@
+//! Events out: every change leaves as a Standard Webhooks delivery to the
+//! `[[webhooks]]` endpoints, against a receiver on 127.0.0.1 that records
+//! what it got (on the app's clock) and answers as each test tells it.
+
+use crate::helpers::*;
+use crate::private::declare_with;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use warroom::clock::ManualClock;
+
+pub const WH_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// What a receiver got: one request.
+#[derive(Clone, Debug)]
+pub struct Got {
+    pub endpoint: String,
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub raw: String,
+    pub body: Value,
+    /// The app's clock when it arrived.
+    pub at: DateTime<Utc>,
+}
+
+/// How the receiver answers the next request to an endpoint.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Status(u16),
+    /// A status with one header (`Retry-After`, `Location`).
+    With(u16, &'static str, &'static str),
+    /// Never answers.
+    Hang,
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub url: String,
+    got: Arc<Mutex<Vec<Got>>>,
+    plans: Arc<Mutex<Vec<(String, VecDeque<Answer>)>>>,
+    clock: Arc<Mutex<Option<ManualClock>>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut receiver = Receiver {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            ..Receiver::default()
+        };
+        let app = axum::Router::new()
+            .route("/{endpoint}", axum::routing::any(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        receiver.url = receiver.url.clone();
+        receiver
+    }
+
+    /// Stamps arrivals with `app`'s clock.
+    pub fn on_clock_of(&self, app: &TestApp) {
+        *self.clock.lock().unwrap() = Some(app.clock.clone());
+    }
+
+    /// The next answers of `endpoint`, in order; 200 after them.
+    pub fn plan(&self, endpoint: &str, answers: Vec<Answer>) {
+        self.plans
+            .lock()
+            .unwrap()
+            .push((endpoint.to_string(), answers.into()));
+    }
+
+    pub fn got(&self, endpoint: &str) -> Vec<Got> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.endpoint == endpoint)
+            .cloned()
+            .collect()
+    }
+
+    /// The event types `endpoint` got, in order.
+    pub fn types(&self, endpoint: &str) -> Vec<String> {
+        self.got(endpoint)
+            .iter()
+            .map(|g| g.body["type"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    /// The `[[webhooks]]` entry for `endpoint` at this receiver.
+    pub fn toml(&self, endpoint: &str, extra: &str) -> String {
+        format!(
+            "[[webhooks]]\nname = \"{endpoint}\"\nurl = \"{}/{endpoint}\"\nsecret = \"{WH_SECRET}\"\n{extra}\n",
+            self.url
+        )
+    }
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    axum::extract::Path(endpoint): axum::extract::Path<String>,
+    headers: HeaderMap,
+    raw: String,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let at = match &*r.clock.lock().unwrap() {
+        Some(c) => c.now(),
+        None => Utc::now(),
+    };
+    r.got.lock().unwrap().push(Got {
+        endpoint: endpoint.clone(),
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        body: serde_json::from_str(&raw).unwrap_or(Value::Null),
+        raw,
+        at,
+    });
+    let answer = r
+        .plans
+        .lock()
+        .unwrap()
+        .iter_mut()
+        .find(|(e, _)| *e == endpoint)
+        .and_then(|(_, a)| a.pop_front());
+    match answer {
+        None => StatusCode::OK.into_response(),
+        Some(Answer::Status(s)) => StatusCode::from_u16(s).unwrap().into_response(),
+        Some(Answer::With(s, name, value)) => {
+            (StatusCode::from_u16(s).unwrap(), [(name, value)]).into_response()
+        }
+        Some(Answer::Hang) => {
+            std::future::pending::<()>().await;
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+async fn app_with(toml: String) -> TestApp {
+    TestApp::spawn(Setup {
+        toml: Box::leak(toml.into_boxed_str()),
+        ..Setup::default()
+    })
+    .await
+}
+
+/// The event types of incident `number` in the log, in order.
+async fn logged(app: &TestApp, number: i64) -> Vec<(String, String)> {
+    app.ctx
+        .store
+        .events(warroom::domain::IncidentNumber::new(number))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.kind.as_str().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_change_leaves_once_signed_in_order_with_the_incident_record() {
+    let receiver = Receiver::start().await;
+    let app = app_with(
+        receiver.toml("all", "")
+            + &receiver.toml("sev", "events = [\"incident.severity_changed\"]"),
+    )
+    .await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.click(DECLARER, &room, "role.claim", "1|Incident Lead")
+        .await;
+    app.command_json(DECLARER, &room, "severity SEV1").await;
+    app.command(DECLARER, &room, "close").await;
+    app.idle().await;
+    let log = logged(&app, 1).await;
+    let kinds: Vec<&str> = log.iter().map(|(_, k)| k.as_str()).collect();
+    for expected in [
+        "incident.declared",
+        "incident.role_assigned",
+        "incident.severity_changed",
+        "incident.closed",
+    ] {
+        assert!(kinds.contains(&expected), "{expected} not in {kinds:?}");
+    }
+    // Each event once, in the log's order, its id the webhook-id.
+    let got = receiver.got("all");
+    let ids: Vec<(String, String)> = got
+        .iter()
+        .map(|g| (g.id.clone(), g.body["type"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(ids, log);
+    let key = base64_key(WH_SECRET);
+    for g in &got {
+        let ts: i64 = g.timestamp.parse().unwrap();
+        assert!(
+            (Utc::now().timestamp() - ts).abs() < 300,
+            "a fresh timestamp"
+        );
+        assert_eq!(
+            g.signature,
+            warroom::webhooks::sign::signature(&key, &g.id, ts, g.raw.as_bytes())
+        );
+        assert_eq!(g.body["data"]["incident"]["number"], 1);
+        assert_eq!(g.body["data"]["event_id"], g.id.as_str());
+        assert!(g.body["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+    let severity = &got[kinds
+        .iter()
+        .position(|k| *k == "incident.severity_changed")
+        .unwrap()];
+    assert_eq!(severity.body["data"]["from"], "SEV2");
+    assert_eq!(severity.body["data"]["to"], "SEV1");
+    assert_eq!(severity.body["data"]["actor"], DECLARER);
+    assert_eq!(severity.body["data"]["incident"]["reference"], "INC-1");
+    // The filtered endpoint got only what it asked for.
+    assert_eq!(receiver.types("sev"), vec!["incident.severity_changed"]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE state <> 'delivered'")
+            .await,
+        0
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(&format!(
+            "warroom_webhook_deliveries_total{{endpoint=\"all\",outcome=\"delivered\"}} {}",
+            log.len()
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warroom_webhook_pending{endpoint=\"all\"} 0"),
+        "{metrics}"
+    );
+}
+
+fn base64_key(secret: &str) -> Vec<u8> {
+    warroom::config::WebhookSecret::parse(secret)
+        .unwrap()
+        .key()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_gets_the_same_id_on_the_retry_schedule() {
+    let receiver = Receiver::start().await;
+    receiver.plan(
+        "flaky",
+        vec![
+            Answer::Status(500),
+            Answer::Status(500),
+            Answer::Status(500),
+        ],
+    );
+    let app = app_with(receiver.toml("flaky", "events = [\"incident.declared\"]")).await;
+    receiver.on_clock_of(&app);
+    app.declare("Checkout returns 500", "SEV2").await;
+    let got = app
+        .step_until("the fourth attempt", minutes(1), || async {
+            let got = receiver.got("flaky");
+            if got.len() >= 4 {
+                Ok(got)
+            } else {
+                Err(got.len())
+            }
+        })
+        .await;
+    app.idle().await;
+    assert_eq!(receiver.got("flaky").len(), 4, "no fifth attempt");
+    assert!(got.iter().all(|g| g.id == got[0].id), "one webhook-id");
+    let gaps: Vec<i64> = got
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).num_seconds())
+        .collect();
+    // 5 s, 5 min, 30 min, each with up to 10 % jitter (the clock moves in
+    // whole minutes here, so the first gap is a minute).
+    assert!(gaps[0] >= 5 && gaps[0] <= 60, "{gaps:?}");
+    assert!(gaps[1] >= 300 && gaps[1] <= 330 + 60, "{gaps:?}");
+    assert!(gaps[2] >= 1800 && gaps[2] <= 1980 + 60, "{gaps:?}");
+    assert_eq!(
+        app.count("SELECT attempts FROM webhook_deliveries").await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_a_redirect_is_a_failure_not_followed() {
+    let receiver = Receiver::start().await;
+    receiver.plan(
+        "busy",
+        vec![
+            Answer::With(429, "retry-after", "900"),
+            Answer::With(302, "location", "/elsewhere"),
+        ],
+    );
+    let app = app_with(receiver.toml("busy", "events = [\"incident.declared\"]")).await;
+    receiver.on_clock_of(&app);
+    app.declare("Checkout returns 500", "SEV2").await;
+    let got = app
+        .step_until("the third attempt", minutes(1), || async {
+            let got = receiver.got("busy");
+            if got.len() >= 3 {
+                Ok(got)
+            } else {
+                Err(got.len())
+            }
+        })
+        .await;
+    let after_429 = (got[1].at - got[0].at).num_seconds();
+    assert!(
+        (900..=960).contains(&after_429),
+        "waited its Retry-After: {after_429}"
+    );
+    // The 302 was not followed: nothing asked for /elsewhere, and it
+    // counted as the second failed attempt (retried after the schedule's
+    // 5 minutes, with jitter; the clock moves in whole minutes here).
+    assert!(receiver.got("elsewhere").is_empty());
+    let after_302 = (got[2].at - got[1].at).num_seconds();
+    assert!((300..=390).contains(&after_302), "{after_302}");
+    assert!(got.iter().all(|g| g.id == got[0].id));
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_until_a_restart_with_it_configured() {
+    let receiver = Receiver::start().await;
+    receiver.plan("old", vec![Answer::Status(410)]);
+    let app = app_with(
+        receiver.toml("old", "events = [\"incident.declared\"]")
+            + &receiver.toml("new", "events = [\"incident.declared\"]"),
+    )
+    .await;
+    app.declare("First", "SEV2").await;
+    app.idle().await;
+    assert_eq!(receiver.got("old").len(), 1);
+    assert_eq!(
+        receiver.got("new").len(),
+        1,
+        "the other endpoint is not held back"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_endpoints WHERE name = 'old' AND NOT enabled")
+            .await,
+        1
+    );
+    app.declare("Second", "SEV2").await;
+    app.idle().await;
+    assert_eq!(receiver.got("old").len(), 1, "disabled: nothing more sent");
+    assert_eq!(receiver.got("new").len(), 2);
+    assert!(
+        app.metrics()
+            .await
+            .contains("warroom_webhook_deliveries_total{endpoint=\"old\",outcome=\"gone\"} 1")
+    );
+    // A restart with it still configured enables it again: the event it
+    // refused is offered again with its id (what happened while it was
+    // disabled was not queued for it), and new events flow.
+    let app = app.restart(true).await;
+    app.idle().await;
+    let got = receiver.got("old");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].id, got[0].id, "the 410'd event again, same id");
+    app.declare("Third", "SEV2").await;
+    app.idle().await;
+    let got = receiver.got("old");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2].body["data"]["incident"]["number"], 3);
+}
+
+#[tokio::test]
+async fn a_hanging_endpoint_holds_back_neither_slack_nor_another_endpoint() {
+    let receiver = Receiver::start().await;
+    receiver.plan("stuck", vec![Answer::Hang; 10]);
+    let app = app_with(receiver.toml("stuck", "") + &receiver.toml("fine", "")).await;
+    let started = std::time::Instant::now();
+    app.declare("First", "SEV2").await;
+    app.declare("Second", "SEV2").await;
+    eventually("the healthy endpoint to get both declares", || async {
+        let n = receiver
+            .types("fine")
+            .iter()
+            .filter(|t| *t == "incident.declared")
+            .count();
+        if n == 2 { Ok(()) } else { Err(n) }
+    })
+    .await;
+    // The stuck endpoint has one attempt per incident in flight (the
+    // first event of each; the rest wait behind it, in order).
+    assert!(
+        started.elapsed() < warroom::webhooks::TIMEOUT,
+        "nobody waited for it"
+    );
+    let stuck = receiver.got("stuck");
+    assert!(stuck.len() <= 2, "{stuck:?}");
+    assert!(stuck.iter().all(|g| g.body["type"] == "incident.declared"));
+}
+
+#[tokio::test]
+async fn a_private_incident_is_only_a_number_unless_the_endpoint_includes_private() {
+    let receiver = Receiver::start().await;
+    let app = app_with(
+        receiver.toml("thin", "events = [\"incident.declared\"]")
+            + &receiver.toml(
+                "full",
+                "events = [\"incident.declared\"]\ninclude_private = true",
+            ),
+    )
+    .await;
+    declare_with(&app, "V1", vec!["private"]).await;
+    app.idle().await;
+    let thin = &receiver.got("thin")[0].body;
+    assert_eq!(
+        thin["data"],
+        serde_json::json!({"incident": {"number": 1, "private": true}}),
+        "{thin}"
+    );
+    assert_eq!(thin["type"], "incident.declared");
+    let full = &receiver.got("full")[0].body;
+    assert_eq!(full["data"]["incident"]["title"], "Leaked signing keys");
+    assert_eq!(full["data"]["incident"]["private"], true);
+}
+
+/// Python's `standardwebhooks` (the reference library) verifies every
+/// delivery as a consumer must: signature, and timestamp within tolerance.
+#[tokio::test]
+#[ignore = "needs Python's standardwebhooks: set WARROOM_TEST_PYTHON to a python that has it (CI does, with --include-ignored)"]
+async fn a_standard_webhooks_library_verifies_every_delivery() {
+    let python = std::env::var("WARROOM_TEST_PYTHON")
+        .expect("WARROOM_TEST_PYTHON: a python with `pip install standardwebhooks`");
+    let receiver = Receiver::start().await;
+    let app = app_with(receiver.toml("all", "")).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.command_json(DECLARER, &room, "severity SEV1").await;
+    app.idle().await;
+    let got = receiver.got("all");
+    assert!(got.len() >= 3, "{got:?}");
+    let cases: Vec<Value> = got
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "body": g.raw,
+                "headers": {
+                    "webhook-id": g.id,
+                    "webhook-timestamp": g.timestamp,
+                    "webhook-signature": g.signature,
+                }
+            })
+        })
+        .collect();
+    let script = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+secret, cases = sys.argv[1], json.load(sys.stdin)
+wh = Webhook(secret)
+for c in cases:
+    wh.verify(c["body"], c["headers"])
+    tampered = dict(c["headers"], **{"webhook-id": c["headers"]["webhook-id"] + "x"})
+    try:
+        wh.verify(c["body"], tampered)
+        sys.exit("a tampered id verified")
+    except Exception:
+        pass
+print(len(cases))
+"#;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, WH_SECRET])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&cases).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        got.len().to_string()
+    );
+}
