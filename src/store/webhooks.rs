@@ -73,7 +73,9 @@ pub struct EndpointStatus {
 pub trait WebhookStore: Send + Sync {
     /// Makes `endpoints` the configured ones: each enabled again (a 410
     /// disabled it until a restart), with its patterns; any other endpoint
-    /// gets no new deliveries and its pending ones wait.
+    /// gets no new deliveries and its pending ones wait. Called at start:
+    /// on SQLite (one process) the leases a previous run left are released
+    /// too, so what it was sending when it died goes out at once.
     async fn sync_endpoints(&self, endpoints: &[EndpointFilter]) -> Result<()>;
 
     /// Leases the first due delivery to an enabled endpoint that waits for
@@ -113,6 +115,11 @@ sql_impl! {
     impl WebhookStore for B {
         async fn sync_endpoints(&self, endpoints: &[EndpointFilter]) -> Result<()> {
             let mut tx = self.write().await?;
+            if B::ONE_PROCESS {
+                sqlx::query("UPDATE webhook_deliveries SET locked_until = NULL WHERE state = 'pending'")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("UPDATE webhook_endpoints SET configured = $1")
                 .bind(false)
                 .execute(&mut *tx)

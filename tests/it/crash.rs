@@ -547,3 +547,64 @@ async fn killed_right_after_acking_alerts_the_next_start_opens_the_war_room_and_
     assert_eq!(count_at(&db, "SELECT COUNT(*) FROM incidents").await, 1);
     assert_eq!(slack.channel_named_like("inc-").len(), 1);
 }
+
+/// Killed while a webhook delivery was in flight (the receiver had not
+/// answered) and with more waiting behind it: the next start delivers each
+/// event once more, with the id it had, in order. At-least-once after a
+/// crash: the receiver may see the in-flight one twice, with one id.
+#[tokio::test]
+async fn killed_with_a_webhook_in_flight_the_next_start_delivers_every_event_with_its_id() {
+    use crate::webhooks::{Answer, Receiver};
+    let slack = FakeSlack::start().await;
+    let receiver = Receiver::start().await;
+    receiver.plan("sink", vec![Answer::Hang]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_path(dir.path());
+    std::fs::write(dir.path().join("warroom.toml"), receiver.toml("sink", "")).unwrap();
+    let first = Warroom::start(dir.path(), &slack).await;
+    first.declare("V-1").await;
+    first.wait_idle(&db).await;
+    eventually("the first delivery in flight", || async {
+        let n = receiver.got("sink").len();
+        if n == 1 { Ok(()) } else { Err(n) }
+    })
+    .await;
+    let events = count_at(&db, "SELECT COUNT(*) FROM incident_events").await;
+    assert!(events >= 2, "declared and its lead assigned: {events}");
+    first.kill();
+    assert_eq!(
+        count_at(
+            &db,
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'"
+        )
+        .await,
+        events,
+        "nothing recorded as delivered"
+    );
+    let second = Warroom::start(dir.path(), &slack).await;
+    eventually("every event delivered", || async {
+        let left = count_at(
+            &db,
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE state <> 'delivered'",
+        )
+        .await;
+        if left == 0 { Ok(()) } else { Err(second.log()) }
+    })
+    .await;
+    let got = receiver.got("sink");
+    assert_eq!(
+        got.len() as i64,
+        events + 1,
+        "the in-flight one again, the rest once"
+    );
+    assert_eq!(got[1].id, got[0].id, "the same webhook-id after the crash");
+    let mut ids: Vec<&str> = got[1..].iter().map(|g| g.id.as_str()).collect();
+    let in_order = ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        in_order.len(),
+        "each event once after the restart"
+    );
+}

@@ -499,3 +499,73 @@ print(len(cases))
         got.len().to_string()
     );
 }
+
+/// Two replicas on one PostgreSQL database, declarations arriving at
+/// either: each event reaches each endpoint exactly once (no crash here, so
+/// not even a repeat with the same id is allowed), one incident's events in
+/// the order they were recorded.
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_deliver_each_event_once_per_endpoint_in_order() {
+    let db = crate::pg::TestDb::create("two_replicas_deliver_each_event_once").await;
+    let receiver = Receiver::start().await;
+    let toml: &'static str =
+        Box::leak((receiver.toml("a", "") + &receiver.toml("b", "")).into_boxed_str());
+    let env = || vec![("WARROOM_DATABASE_URL", db.url.clone())];
+    let a = TestApp::spawn(Setup {
+        env: env(),
+        toml,
+        ..Setup::default()
+    })
+    .await;
+    let b = TestApp::spawn(Setup {
+        env: env(),
+        toml,
+        replica_of: Some((a.slack.clone(), a.clock.clone())),
+        ..Setup::default()
+    })
+    .await;
+    const INCIDENTS: usize = 20;
+    for n in 0..INCIDENTS {
+        let app = if n % 2 == 0 { &a } else { &b };
+        let input = DeclareInput {
+            title: format!("Outage {n}"),
+            ..DeclareInput::default()
+        };
+        let res = app.submit_declare(DECLARER, &format!("V-{n}"), input).await;
+        assert_eq!(res.status(), 200);
+    }
+    a.settle().await;
+    let events = a.count("SELECT COUNT(*) FROM incident_events").await;
+    assert!(events >= 2 * INCIDENTS as i64, "{events}");
+    eventually("every event at both endpoints", || async {
+        let pending = a
+            .count("SELECT COUNT(*) FROM webhook_deliveries WHERE state <> 'delivered'")
+            .await;
+        let got = receiver.got("a").len() + receiver.got("b").len();
+        if pending == 0 && got >= 2 * events as usize {
+            Ok(())
+        } else {
+            Err((pending, got))
+        }
+    })
+    .await;
+    a.idle().await;
+    b.idle().await;
+    for endpoint in ["a", "b"] {
+        let got = receiver.got(endpoint);
+        let mut ids: Vec<&str> = got.iter().map(|g| g.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), got.len(), "{endpoint}: an event delivered twice");
+        assert_eq!(got.len() as i64, events, "{endpoint}");
+        for n in 1..=INCIDENTS as i64 {
+            let order: Vec<(String, String)> = got
+                .iter()
+                .filter(|g| g.body["data"]["incident"]["number"] == n)
+                .map(|g| (g.id.clone(), g.body["type"].as_str().unwrap().to_string()))
+                .collect();
+            assert_eq!(order, logged(&a, n).await, "{endpoint}, incident {n}");
+        }
+    }
+}
