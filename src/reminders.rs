@@ -128,6 +128,7 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
             Effects::default()
         } else {
             Effects {
+                events: Vec::new(),
                 timeline: vec![NewEntry {
                     occurred_at: now,
                     kind: EntryKind::Reminder,

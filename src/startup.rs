@@ -145,7 +145,7 @@ impl App {
         // The outbox records deliveries for the endpoints configured now
         // (and a 410's endpoint is enabled again).
         ctx.store
-            .sync_endpoints(&crate::webhooks::filters(&ctx.settings.webhooks))
+            .sync_endpoints(&crate::webhooks::filters(&ctx.settings))
             .await
             .context("cannot record the webhook endpoints")?;
         ctx.readiness.set_migrated(true);

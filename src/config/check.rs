@@ -174,6 +174,7 @@ impl Settings {
         };
         let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
         let webhooks = super::webhooks::check(raw.webhooks)?;
+        let pagerduty = super::webhooks::check_pagerduty(raw.pagerduty, &severities)?;
         let (slack, socket_mode) = secrets(
             raw.slack.bot_token,
             raw.slack.signing_secret,
@@ -219,6 +220,7 @@ impl Settings {
             followups,
             alerts,
             webhooks,
+            pagerduty,
         })
     }
 }

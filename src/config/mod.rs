@@ -17,7 +17,10 @@ pub use sections::{
     TimelineSettings, TypedTags,
 };
 
-pub use webhooks::{BadSecret, WebhookEndpoint, WebhookSecret};
+pub use webhooks::{
+    BadSecret, PAGERDUTY_ENDPOINT, PAGERDUTY_EVENTS_URL, PagerDutySettings, WebhookEndpoint,
+    WebhookSecret,
+};
 
 use crate::domain::permissions::Permissions;
 use crate::domain::{RoleCatalog, SeverityCatalog};
@@ -126,6 +129,9 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// Outgoing webhooks (`[[webhooks]]`), each with its signing secret.
     pub webhooks: Vec<WebhookEndpoint>,
+    /// Paging the on-call through PagerDuty (`[pagerduty]`), when a
+    /// routing key is set.
+    pub pagerduty: Option<PagerDutySettings>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment
@@ -157,6 +163,7 @@ const LIST_KEYS: &[&str] = &[
     "permissions.assign",
     "permissions.severity",
     "permissions.take_over",
+    "pagerduty.page_severities",
 ];
 
 /// The variable that sets `key`: `timeline.taggers` → `WARROOM_TIMELINE__TAGGERS`.

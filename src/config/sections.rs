@@ -36,6 +36,7 @@ pub(super) struct Raw {
     pub followups: RawFollowups,
     pub alerts: RawAlerts,
     pub webhooks: Vec<super::webhooks::RawWebhook>,
+    pub pagerduty: super::webhooks::RawPagerDuty,
 }
 
 impl Default for Raw {
@@ -63,6 +64,7 @@ impl Default for Raw {
             followups: RawFollowups::default(),
             alerts: RawAlerts::default(),
             webhooks: Vec::new(),
+            pagerduty: Default::default(),
         }
     }
 }

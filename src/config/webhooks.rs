@@ -1,5 +1,6 @@
-//! `[[webhooks]]` checked: each endpoint's name, URL, secret (also from
-//! `WARROOM_WEBHOOKS__<NAME>__SECRET`), event patterns and private flag.
+//! Events out, checked: `[[webhooks]]` (each endpoint's name, URL, secret,
+//! also from `WARROOM_WEBHOOKS__<NAME>__SECRET`, event patterns and private
+//! flag) and `[pagerduty]` (paging the on-call through the Events API v2).
 //! The first problem found is the one reported, naming its key.
 
 use super::{ConfigError, key_error};
@@ -9,6 +10,80 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use std::fmt;
 use std::sync::Arc;
+
+/// The delivery queue's name for PagerDuty paging, which no
+/// `[[webhooks]]` endpoint may take.
+pub const PAGERDUTY_ENDPOINT: &str = "pagerduty";
+
+/// PagerDuty's Events API v2.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// `[pagerduty]`, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawPagerDuty {
+    pub routing_key: Option<SecretString>,
+    pub events_url: String,
+    pub page_severities: Vec<String>,
+}
+
+impl Default for RawPagerDuty {
+    fn default() -> Self {
+        Self {
+            routing_key: None,
+            events_url: PAGERDUTY_EVENTS_URL.to_string(),
+            page_severities: vec!["SEV1".to_string()],
+        }
+    }
+}
+
+/// Paging the on-call through PagerDuty's Events API v2.
+#[derive(Clone, Debug)]
+pub struct PagerDutySettings {
+    /// An Events API v2 integration key. Never printed.
+    pub routing_key: SecretString,
+    pub events_url: url::Url,
+    /// Declaring at one of these levels, or raising into one, pages.
+    pub page_severities: Vec<crate::domain::SeverityName>,
+}
+
+/// `[pagerduty]` checked against the severity levels; `None` without a
+/// routing key (paging off).
+pub(super) fn check_pagerduty(
+    raw: RawPagerDuty,
+    severities: &crate::domain::SeverityCatalog,
+) -> Result<Option<PagerDutySettings>, ConfigError> {
+    let Some(routing_key) = raw
+        .routing_key
+        .filter(|k| !k.expose_secret().trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let events_url = url::Url::parse(raw.events_url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .ok_or_else(|| {
+            key_error(
+                "pagerduty.events_url",
+                format!("`{}`: not an http(s) URL with a host", raw.events_url),
+            )
+        })?;
+    let page_severities = raw
+        .page_severities
+        .iter()
+        .map(|s| {
+            severities
+                .resolve(s)
+                .map(|l| l.name.clone())
+                .map_err(|e| key_error("pagerduty.page_severities", e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(PagerDutySettings {
+        routing_key,
+        events_url,
+        page_severities,
+    }))
+}
 
 /// Most `[[webhooks]]`.
 const MAX_ENDPOINTS: usize = 20;
@@ -152,6 +227,12 @@ pub(super) fn check(raw: Vec<RawWebhook>) -> Result<Vec<WebhookEndpoint>, Config
             return Err(key_error(
                 &key("name"),
                 format!("`{name}`: an endpoint's name is 1 to 64 of a-z, 0-9, - and _"),
+            ));
+        }
+        if name == PAGERDUTY_ENDPOINT {
+            return Err(key_error(
+                &key("name"),
+                "`pagerduty` is the name of PagerDuty paging ([pagerduty]): give the endpoint another",
             ));
         }
         if endpoints.iter().any(|e| e.name == name) {

@@ -45,13 +45,17 @@ pub enum EventType {
     /// An alert group was linked to the incident.
     #[serde(rename = "alert.linked")]
     AlertLinked,
+    /// Someone pressed Page on-call: PagerDuty is asked to page, whatever
+    /// the severity.
+    #[serde(rename = "incident.paged")]
+    Paged,
     /// Sent by `warroom webhooks test`; never recorded for an incident.
     #[serde(rename = "ping")]
     Ping,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 16] = [
         EventType::IncidentDeclared,
         EventType::IncidentUpdated,
         EventType::SeverityChanged,
@@ -66,6 +70,7 @@ impl EventType {
         EventType::FollowupCreated,
         EventType::FollowupCompleted,
         EventType::AlertLinked,
+        EventType::Paged,
         EventType::Ping,
     ];
 
@@ -85,6 +90,7 @@ impl EventType {
             EventType::FollowupCreated => "followup.created",
             EventType::FollowupCompleted => "followup.completed",
             EventType::AlertLinked => "alert.linked",
+            EventType::Paged => "incident.paged",
             EventType::Ping => "ping",
         }
     }
@@ -229,6 +235,11 @@ impl NewEvent {
             EventType::AlertLinked,
             json!({ "alert_group_id": group, "source": source, "group_key": group_key }),
         )
+    }
+
+    /// The on-call was paged on request (the Page on-call button).
+    pub fn paged() -> Self {
+        Self::of(EventType::Paged, json!({}))
     }
 
     pub fn followup_created(followup: FollowupId) -> Self {

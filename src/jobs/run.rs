@@ -124,7 +124,12 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 assignments,
             } = current(ctx, row).await?;
             let channel = war_room(&incident)?;
-            let content = blocks::role_board(&incident, &assignments, &ctx.settings.roles);
+            let content = blocks::role_board(
+                &incident,
+                &assignments,
+                &ctx.settings.roles,
+                ctx.settings.pagerduty.is_some(),
+            );
             let bridge = ctx.settings.bridge.as_ref().map(|b| b.url(number));
             let content = blocks::with_bridge(content, bridge.as_deref());
             let links = ctx.store.incident_alert_links(number).await?;
@@ -341,6 +346,18 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current { incident, .. } = current(ctx, row).await?;
             let channel = war_room(&incident)?;
             post_once(ctx, row, channel.into(), blocks::alerts_resolved(&incident)).await?;
+            Ok(())
+        }
+        Job::PostPaged { by } => {
+            let Current { incident, .. } = current(ctx, row).await?;
+            let channel = war_room(&incident)?;
+            post_once(
+                ctx,
+                row,
+                channel.into(),
+                blocks::paged(&incident, by.as_ref()),
+            )
+            .await?;
             Ok(())
         }
     }

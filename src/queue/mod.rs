@@ -96,6 +96,12 @@ pub enum Job {
     /// Posts an alert group's card in the war room it opened or was linked
     /// to when declared (what fired, its links, `alerts.notify`).
     PostAlertCard { group: crate::domain::AlertGroupId },
+    /// Says in the war room that the on-call was paged through PagerDuty:
+    /// by `by` (Page on-call), or by the severity (`None`).
+    PostPaged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<UserId>,
+    },
 }
 
 impl Job {
@@ -121,6 +127,7 @@ impl Job {
             Job::SyncAlertCard { .. } => "sync_alert_card",
             Job::PostAlertsResolved => "post_alerts_resolved",
             Job::PostAlertCard { .. } => "post_alert_card",
+            Job::PostPaged { .. } => "post_paged",
         }
     }
 
@@ -141,7 +148,8 @@ impl Job {
             | Job::PostChecklistReminder { .. }
             | Job::PostSummary { .. }
             | Job::PostAlertsResolved
-            | Job::PostAlertCard { .. } => Some("post:room".to_string()),
+            | Job::PostAlertCard { .. }
+            | Job::PostPaged { .. } => Some("post:room".to_string()),
             Job::SyncAlertCard { group } => Some(format!("alert-card:{group}")),
             Job::SyncChecklist { checklist } => Some(format!("checklist:{checklist}")),
             Job::Invite { .. }

@@ -251,6 +251,7 @@ async fn close(
     let mut jobs = sync_all();
     jobs.push(Job::PostPostmortem);
     let effects = Effects {
+        events: Vec::new(),
         timeline,
         jobs,
         schedule: vec![

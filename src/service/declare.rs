@@ -44,6 +44,7 @@ pub(super) fn declaration_effects(
     let c = ctx.settings.cadence(&declaration.severity);
     let (nudge_at, due_at) = Schedule::comms_from(now, &c);
     Effects {
+        events: Vec::new(),
         timeline: vec![declared],
         jobs,
         schedule: vec![

@@ -98,6 +98,7 @@ pub(super) async fn snooze(
     let until = now + chrono::Duration::minutes(i64::from(minutes));
     let later = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|t| t.max(until));
     let effects = Effects {
+        events: Vec::new(),
         timeline: vec![NewEntry {
             occurred_at: now,
             kind: EntryKind::Reminder,
@@ -118,6 +119,48 @@ pub(super) async fn snooze(
         Ok(()) => {}
         // Closed meanwhile: there is nothing left to snooze.
         Err(ChangeError::Refused(_)) => return Ok(()),
+        Err(ChangeError::Store(e)) => return Err(e),
+    }
+    ctx.state_changed();
+    Ok(())
+}
+
+/// Page on-call on the role board: the page is recorded (an
+/// `incident.paged` event, which the `pagerduty` delivery queue sends as a
+/// trigger whatever the severity), on the timeline, and said in the war
+/// room.
+pub(super) async fn page(
+    ctx: &Ctx,
+    user: &UserId,
+    channel: Option<&ChannelId>,
+    number: IncidentNumber,
+) -> Result<(), StoreError> {
+    let Some(click) = Click::on_open(ctx, user, channel, number).await? else {
+        return Ok(());
+    };
+    if ctx.settings.pagerduty.is_none() {
+        return click
+            .tell("Paging is not set up here: [pagerduty] has no routing key.".to_string())
+            .await;
+    }
+    let now = click.now;
+    let effects = Effects {
+        timeline: vec![entry(
+            ctx,
+            EntryKind::Note,
+            user,
+            format!("{} paged the on-call through PagerDuty", user.mention()),
+        )],
+        jobs: vec![Job::PostPaged {
+            by: Some(user.clone()),
+        }],
+        events: vec![crate::domain::events::NewEvent::paged()],
+        schedule: vec![],
+        guard: Guard::open_by(user),
+    };
+    match ctx.store.add_effects(number, now, effects).await {
+        Ok(()) => {}
+        Err(ChangeError::Refused(why)) => return click.tell(why.to_string()).await,
         Err(ChangeError::Store(e)) => return Err(e),
     }
     ctx.state_changed();

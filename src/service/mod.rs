@@ -143,6 +143,7 @@ pub async fn action(
         Action::MarkMitigated { incident } => {
             alerts::mark_mitigated(ctx, user, channel, *incident).await
         }
+        Action::Page { incident } => interactions::page(ctx, user, channel, *incident).await,
         Action::Unknown(id) => {
             warn!(action_id = %id, "unknown action");
             Ok(())
@@ -223,6 +224,7 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
         )));
     }
     Effects {
+        events: Vec::new(),
         timeline,
         jobs,
         schedule,

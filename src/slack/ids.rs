@@ -40,6 +40,9 @@ pub const ACTION_ALERT_DISMISS: &str = "alerts.dismiss";
 /// "Mark mitigated" on the war room's "every alert resolved" message; its
 /// value is the incident.
 pub const ACTION_MARK_MITIGATED: &str = "alerts.mitigated";
+/// Page on-call, on the role board when PagerDuty paging is configured;
+/// its value is the incident number.
+pub const ACTION_PAGE: &str = "incident.page";
 /// An alert's or a source's link button (Slack opens the link).
 pub const ACTION_ALERT_LINK: &str = "alerts.link";
 
@@ -100,6 +103,10 @@ pub const SUMMARY_BLOCK: &str = "summary";
 pub mod block {
     /// The role board's heading.
     pub const BOARD_HEAD: &str = "board-head";
+    /// The role board's Page on-call button.
+    pub const PAGE: &str = "page";
+    /// The war room's note that the on-call was paged.
+    pub const PAGED: &str = "paged";
     /// The announcement's text.
     pub const ANNOUNCE: &str = "announce";
     /// The announcement's summary.

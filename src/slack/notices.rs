@@ -97,6 +97,9 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
         Job::PostAlertsResolved | Job::PostAlertCard { .. } => {
             format!("I could not post about {reference}'s alerts in its war room")
         }
+        Job::PostPaged { .. } => {
+            format!("I could not say in {reference}'s war room that the on-call was paged")
+        }
     }
 }
 
@@ -122,6 +125,7 @@ fn again(job: &Job) -> &'static str {
         Job::PostSummary { .. } => "post it again from the reminder, or paste it in the war room",
         Job::SyncAlertCard { .. } => "the next change to the alert will try again",
         Job::PostAlertsResolved | Job::PostAlertCard { .. } => "it will not be sent again",
+        Job::PostPaged { .. } => "the page itself went to PagerDuty; it will not be said again",
     }
 }
 

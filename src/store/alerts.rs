@@ -418,6 +418,7 @@ sql_impl! {
             self.apply_effects(
                 number,
                 Effects {
+                    events: Vec::new(),
                     timeline: entries,
                     jobs,
                     schedule: vec![],
@@ -601,6 +602,7 @@ sql_impl! {
                         tx.apply_effects(
                             n,
                             Effects {
+                                events: Vec::new(),
                                 timeline: entries,
                                 jobs,
                                 schedule: vec![],

@@ -33,6 +33,9 @@ pub struct Effects {
     pub jobs: Vec<Job>,
     pub schedule: Vec<ScheduleOp>,
     pub guard: Guard,
+    /// Events recorded beside those the timeline entries make (each entry
+    /// is a `timeline.entry_added` by itself).
+    pub events: Vec<crate::domain::events::NewEvent>,
 }
 
 impl Effects {

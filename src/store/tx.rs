@@ -130,6 +130,10 @@ sql_impl! {
             if let Some(user) = &effects.guard.member {
                 self.upsert_member(number, user, true, now).await?;
             }
+            let actor = effects.actor();
+            for event in effects.events {
+                self.append_event(Some(number), event, actor.as_ref(), now).await?;
+            }
             for e in effects.timeline {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -46,6 +46,9 @@ pub enum DeliveryOutcome {
     },
     /// Out of attempts: given up.
     Failed { status: Option<u16>, error: String },
+    /// Nothing to send for this event (PagerDuty: a severity that does
+    /// not page).
+    Skipped,
     /// The receiver answered `410 Gone`: the endpoint is disabled until a
     /// restart with it still configured; this delivery waits for that.
     Gone,
@@ -198,6 +201,7 @@ sql_impl! {
                     ("failed", now, *status, Some(error.as_str()))
                 }
                 DeliveryOutcome::Gone => ("pending", now, Some(410), Some("410 Gone")),
+                DeliveryOutcome::Skipped => ("skipped", now, None, None),
             };
             let finished = (state != "pending").then(|| millis(now));
             let mut tx = self.write_background().await?;
@@ -221,6 +225,10 @@ sql_impl! {
                 return Ok(false);
             }
             let endpoint = match outcome {
+                DeliveryOutcome::Skipped => {
+                    tx.commit().await?;
+                    return Ok(true);
+                }
                 DeliveryOutcome::Delivered { .. } => {
                     "UPDATE webhook_endpoints SET last_success_at = $1 WHERE name = $2"
                 }

@@ -14,6 +14,7 @@
 //! holds back only its own deliveries; the loop has its own slots and
 //! client, apart from the Slack job workers.
 
+mod pagerduty;
 pub mod sign;
 
 use crate::app::{Ctx, Loop};
@@ -52,15 +53,27 @@ pub fn client() -> std::io::Result<HttpClient> {
     Ok(Client::builder(TokioExecutor::new()).build(crate::net::https_connector()?))
 }
 
-/// The endpoints as the store keeps them.
-pub fn filters(endpoints: &[WebhookEndpoint]) -> Vec<EndpointFilter> {
-    endpoints
+/// The endpoints as the store keeps them: each `[[webhooks]]` entry, and
+/// PagerDuty paging when configured.
+pub fn filters(settings: &crate::config::Settings) -> Vec<EndpointFilter> {
+    let mut filters: Vec<EndpointFilter> = settings
+        .webhooks
         .iter()
         .map(|e| EndpointFilter {
             name: e.name.clone(),
             events: e.events.iter().map(|p| p.as_str().to_string()).collect(),
         })
-        .collect()
+        .collect();
+    if settings.pagerduty.is_some() {
+        filters.push(EndpointFilter {
+            name: crate::config::PAGERDUTY_ENDPOINT.to_string(),
+            events: pagerduty::EVENTS
+                .iter()
+                .map(|e| e.as_str().to_string())
+                .collect(),
+        });
+    }
+    filters
 }
 
 /// Delivers due webhooks until `shutdown` fires.
@@ -126,6 +139,7 @@ async fn dispatch_one(
                 DeliveryOutcome::Gone => warn!(
                     "the endpoint answered 410 Gone: disabled until warroom restarts with it configured"
                 ),
+                DeliveryOutcome::Skipped => debug!("nothing to send for this event"),
             }
             match ctx
                 .store
@@ -154,11 +168,17 @@ fn outcome_label(outcome: &DeliveryOutcome) -> &'static str {
         DeliveryOutcome::Retry { .. } => "retry",
         DeliveryOutcome::Failed { .. } => "failed",
         DeliveryOutcome::Gone => "gone",
+        DeliveryOutcome::Skipped => "skipped",
     }
 }
 
 /// One attempt of `delivery`, and what it comes to.
 async fn attempt(ctx: &Ctx, client: &HttpClient, delivery: &Delivery) -> DeliveryOutcome {
+    if delivery.endpoint == crate::config::PAGERDUTY_ENDPOINT
+        && let Some(pd) = &ctx.settings.pagerduty
+    {
+        return pagerduty::attempt(ctx, client, pd, delivery).await;
+    }
     let Some(endpoint) = ctx
         .settings
         .webhooks
@@ -191,7 +211,11 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-fn judge(ctx: &Ctx, delivery: &Delivery, answer: Result<Answer, String>) -> DeliveryOutcome {
+pub(crate) fn judge(
+    ctx: &Ctx,
+    delivery: &Delivery,
+    answer: Result<Answer, String>,
+) -> DeliveryOutcome {
     let answer = match answer {
         Ok(a) => a,
         Err(error) => return retry_or_fail(ctx, delivery, None, error),
@@ -221,7 +245,7 @@ fn judge(ctx: &Ctx, delivery: &Delivery, answer: Result<Answer, String>) -> Deli
     }
 }
 
-fn retry_or_fail(
+pub(crate) fn retry_or_fail(
     ctx: &Ctx,
     delivery: &Delivery,
     status: Option<u16>,
@@ -297,15 +321,37 @@ pub async fn send(
 ) -> Result<Answer, String> {
     let timestamp = Utc::now().timestamp();
     let signature = sign::signature(endpoint.secret.key(), id, timestamp, body.as_bytes());
-    let request = Request::post(endpoint.url.as_str())
+    post(
+        client,
+        &endpoint.url,
+        &[
+            ("webhook-id", id.to_string()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+        ],
+        body,
+    )
+    .await
+}
+
+/// POSTs JSON `body` to `url` with `headers`; at most [`TIMEOUT`]; no
+/// redirect followed.
+async fn post(
+    client: &HttpClient,
+    url: &url::Url,
+    headers: &[(&'static str, String)],
+    body: String,
+) -> Result<Answer, String> {
+    let mut request = Request::post(url.as_str())
         .header(header::CONTENT_TYPE, "application/json")
         .header(
             header::USER_AGENT,
             concat!("warroom/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
+        );
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let request = request
         .body(Body::from(body))
         .map_err(|e| format!("cannot build the request: {e}"))?;
     let exchange = async {

@@ -173,7 +173,7 @@ pub async fn fire(app: &TestApp, key: &str, alerts: &[A]) -> Value {
 }
 
 /// A notification of `tests/fixtures/alerts/`.
-fn fixture(name: &str) -> String {
+pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
         "{}/tests/fixtures/alerts/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -401,7 +401,7 @@ async fn an_alert_no_route_declares_gets_one_card_edited_in_place() {
 }
 
 /// The `block_actions` of a static select on a card.
-fn pick(user: &str, channel: &str, action_id: &str, value: &str) -> Value {
+pub fn pick(user: &str, channel: &str, action_id: &str, value: &str) -> Value {
     let mut p = click_payload(user, channel, action_id, "");
     p["actions"][0] = json!({
         "type": "static_select", "action_id": action_id, "block_id": "alert-actions",

@@ -569,3 +569,153 @@ async fn two_replicas_deliver_each_event_once_per_endpoint_in_order() {
         }
     }
 }
+
+/// `[pagerduty]` pointing at the receiver's `pd` endpoint.
+fn pagerduty_toml(receiver: &Receiver) -> String {
+    format!(
+        "[pagerduty]\nrouting_key = \"R0UT1NGKEY0123456789\"\nevents_url = \"{}/pd\"\n",
+        receiver.url
+    )
+}
+
+/// Every message body the bot posted to `channel`.
+fn posted_in(app: &TestApp, channel: &str) -> Vec<String> {
+    app.slack
+        .calls("chat.postMessage")
+        .into_iter()
+        .chain(app.slack.calls("chat.update"))
+        .filter(|c| c.body["channel"] == channel)
+        .map(|c| c.body.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sev1_pages_pagerduty_a_raise_pages_and_closing_resolves() {
+    let receiver = Receiver::start().await;
+    let app = app_with(pagerduty_toml(&receiver)).await;
+    let quiet = app.declare("Slow search", "SEV2").await;
+    app.idle().await;
+    assert!(receiver.got("pd").is_empty(), "SEV2 does not page");
+    let loud = app.declare("Checkout is down", "SEV1").await;
+    app.idle().await;
+    let pd = receiver.got("pd");
+    assert_eq!(pd.len(), 1, "{pd:?}");
+    let trigger = &pd[0].body;
+    assert_eq!(trigger["event_action"], "trigger");
+    assert_eq!(trigger["routing_key"], "R0UT1NGKEY0123456789");
+    assert_eq!(trigger["dedup_key"], "warroom-incident-2");
+    assert_eq!(trigger["payload"]["severity"], "critical");
+    assert_eq!(trigger["payload"]["source"], "warroom");
+    assert_eq!(
+        trigger["payload"]["summary"],
+        "INC-2 SEV1: Checkout is down"
+    );
+    assert_eq!(pd[0].signature, "", "PagerDuty gets no webhook signature");
+    // The war room and the timeline say so; the board offers the button.
+    let said = posted_in(&app, &loud);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("Paged the on-call through PagerDuty")),
+        "{said:?}"
+    );
+    assert!(said.iter().any(|m| m.contains("incident.page")), "{said:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM timeline_entries WHERE incident_number = 2 AND text LIKE 'Paged the on-call%'")
+            .await,
+        1
+    );
+    // Raising the first into SEV1 pages for it.
+    app.command_json(DECLARER, &quiet, "severity SEV1").await;
+    app.idle().await;
+    let pd = receiver.got("pd");
+    assert_eq!(pd.len(), 2);
+    assert_eq!(pd[1].body["dedup_key"], "warroom-incident-1");
+    assert_eq!(pd[1].body["event_action"], "trigger");
+    // Closing resolves; lowering and closing an incident that never paged
+    // sends nothing.
+    app.command(DECLARER, &loud, "close").await;
+    app.idle().await;
+    let pd = receiver.got("pd");
+    assert_eq!(pd.len(), 3);
+    assert_eq!(
+        pd[2].body,
+        serde_json::json!({"routing_key": "R0UT1NGKEY0123456789", "event_action": "resolve", "dedup_key": "warroom-incident-2"})
+    );
+    let third = app.declare("Typo on the blog", "SEV3").await;
+    app.command(DECLARER, &third, "close").await;
+    app.idle().await;
+    assert_eq!(receiver.got("pd").len(), 3);
+    assert!(
+        app.metrics().await.contains(
+            "warroom_webhook_deliveries_total{endpoint=\"pagerduty\",outcome=\"skipped\"}"
+        )
+    );
+}
+
+#[tokio::test]
+async fn page_on_call_pages_whatever_the_severity_and_says_who() {
+    let receiver = Receiver::start().await;
+    let app = app_with(pagerduty_toml(&receiver)).await;
+    let room = app.declare("Odd latency", "SEV3").await;
+    app.click(DECLARER, &room, "incident.page", "1").await;
+    app.idle().await;
+    let pd = receiver.got("pd");
+    assert_eq!(pd.len(), 1, "{pd:?}");
+    assert_eq!(pd[0].body["event_action"], "trigger");
+    assert_eq!(pd[0].body["payload"]["severity"], "warning");
+    assert_eq!(
+        pd[0].body["payload"]["custom_details"]["paged_by"],
+        DECLARER
+    );
+    let said = posted_in(&app, &room);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("<@UALICE> paged the on-call through PagerDuty")),
+        "{said:?}"
+    );
+    // Closing an incident paged by hand resolves it.
+    app.command(DECLARER, &room, "close").await;
+    app.idle().await;
+    assert_eq!(receiver.got("pd")[1].body["event_action"], "resolve");
+}
+
+#[tokio::test]
+async fn an_incident_opened_from_a_pagerduty_alert_is_not_paged_again() {
+    use crate::alerts::{ANNOUNCE, fixture, pick, post};
+    use warroom::alerts::verify::pagerduty_signature;
+    let receiver = Receiver::start().await;
+    let toml = format!("{}\n{}", crate::alerts::TOML, pagerduty_toml(&receiver));
+    let app = app_with(toml).await;
+    let body = fixture("pagerduty-triggered.json");
+    let signature = pagerduty_signature(
+        &secrecy::SecretString::from("pd-secret-new".to_string()),
+        body.as_bytes(),
+    );
+    let res = post(
+        &app,
+        "pd",
+        &[
+            ("x-pagerduty-signature", signature),
+            ("x-webhook-id", "d1".to_string()),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    app.idle().await;
+    let room = app.declare("Checkout errors", "SEV2").await;
+    app.interaction(pick(DECLARER, ANNOUNCE, "alerts.attach|1", "1"))
+        .await;
+    app.idle().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM incident_events WHERE type = 'alert.linked'")
+            .await,
+        1
+    );
+    app.command_json(DECLARER, &room, "severity SEV1").await;
+    app.idle().await;
+    assert!(
+        receiver.got("pd").is_empty(),
+        "PagerDuty paged for it already"
+    );
+}

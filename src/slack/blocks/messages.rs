@@ -6,16 +6,18 @@ use super::{MAX_BLOCKS, SECTION_TEXT_MAX, defuse, escape, safe, truncate};
 use crate::domain::comms::Cadence;
 use crate::domain::{Assignment, Entry, Incident, RoleCatalog, holders, lead};
 use crate::slack::ids::{
-    self, ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_OPEN_UPDATE, ACTION_RELEASE,
-    role_value, snooze_action_id, snooze_value,
+    self, ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_OPEN_UPDATE, ACTION_PAGE,
+    ACTION_RELEASE, role_value, snooze_action_id, snooze_value,
 };
 use slack_morphism::prelude::*;
 
-/// The role board in the war room: one line per role, Claim and Release.
+/// The role board in the war room: one line per role, Claim and Release;
+/// with `page`, a Page on-call button under it (PagerDuty paging is set).
 pub fn role_board(
     incident: &Incident,
     assignments: &[Assignment],
     roles: &RoleCatalog,
+    page: bool,
 ) -> SlackMessageContent {
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
@@ -77,9 +79,46 @@ pub fn role_board(
                 .into(),
         );
     }
+    if page && incident.status.is_open() {
+        blocks.push(
+            SlackActionsBlock::new(vec![
+                SlackBlockButtonElement::new(plain("Page on-call"))
+                    .with_action_id(ACTION_PAGE.into())
+                    .with_value(incident.number.to_string())
+                    .with_style(SlackBlockButtonStyle::Danger)
+                    .into(),
+            ])
+            .with_block_id(ids::block::PAGE.into())
+            .into(),
+        );
+    }
     SlackMessageContent::new()
         .with_text(fallback.join("\n"))
         .with_blocks(blocks)
+}
+
+/// The war room's note that the on-call was paged through PagerDuty: by
+/// `by` (Page on-call), or by the incident's severity.
+pub fn paged(incident: &Incident, by: Option<&crate::domain::UserId>) -> SlackMessageContent {
+    let text = match by {
+        Some(user) => format!(
+            ":pager: {} paged the on-call through PagerDuty.",
+            user.mention()
+        ),
+        None => format!(
+            ":pager: Paged the on-call through PagerDuty: {} is {}.",
+            incident.reference(),
+            escape(incident.severity.as_str())
+        ),
+    };
+    SlackMessageContent::new()
+        .with_text(text.clone())
+        .with_blocks(vec![
+            SlackSectionBlock::new()
+                .with_block_id(ids::block::PAGED.into())
+                .with_text(md!(text))
+                .into(),
+        ])
 }
 
 /// The announcement in the announcement channel, edited in place.

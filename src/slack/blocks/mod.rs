@@ -20,8 +20,8 @@ pub use checklists::{checklist, checklist_reminder, internal_summary, summary_po
 pub use followups::{followup_digest, followup_line, followups};
 pub use format::truncate;
 pub use messages::{
-    announcement, announcement_redacted, postmortem_summary, reminder, role_board, status_update,
-    timeline, with_bridge,
+    announcement, announcement_redacted, paged, postmortem_summary, reminder, role_board,
+    status_update, timeline, with_bridge,
 };
 pub use modals::{declare_modal, followup_modal, severity_modal, summary_modal, update_modal};
 

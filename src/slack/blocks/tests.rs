@@ -211,7 +211,7 @@ fn the_internal_summary_takes_the_window_only() {
 #[test]
 fn the_bridge_button_goes_beside_the_board_heading() {
     let roles = RoleCatalog::new(RoleCatalog::defaults()).unwrap();
-    let board = role_board(&incident(), &[], &roles);
+    let board = role_board(&incident(), &[], &roles, false);
     let blocks = board.blocks.as_ref().map(Vec::len);
     let with = with_bridge(board.clone(), Some("https://meet.example.com/inc-3"));
     assert_eq!(with.blocks.as_ref().map(Vec::len), blocks, "no extra block");

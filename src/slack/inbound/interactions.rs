@@ -13,7 +13,7 @@ use crate::slack::ids::{
 };
 use crate::slack::ids::{
     ACTION_ALERT_ATTACH, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_ALERT_LINK,
-    ACTION_MARK_MITIGATED, parse_attach,
+    ACTION_MARK_MITIGATED, ACTION_PAGE, parse_attach,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -84,6 +84,10 @@ pub enum Action {
     },
     /// "Mark mitigated" on the war room's "every alert resolved" message.
     MarkMitigated {
+        incident: IncidentNumber,
+    },
+    /// "Page on-call" on the role board.
+    Page {
         incident: IncidentNumber,
     },
     Unknown(String),
@@ -288,6 +292,10 @@ impl Interaction {
                     },
                     (ACTION_MARK_MITIGATED, _) => match value.parse() {
                         Ok(incident) => Action::MarkMitigated { incident },
+                        Err(_) => Action::Unknown(id.to_string()),
+                    },
+                    (ACTION_PAGE, _) => match value.parse() {
+                        Ok(incident) => Action::Page { incident },
                         Err(_) => Action::Unknown(id.to_string()),
                     },
                     (id, _) if id.starts_with(ACTION_ALERT_ATTACH) => {
