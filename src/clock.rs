@@ -180,3 +180,17 @@ mod tests {
             .expect("no sleep for a past moment");
     }
 }
+
+/// A [`Clock`] as `governor`'s rate limiters read time: the time since the
+/// Unix epoch, so limiters run on the app's clock (manual in tests).
+#[derive(Clone, Debug)]
+pub struct EpochClock(pub Clock);
+
+impl governor::clock::Clock for EpochClock {
+    type Instant = std::time::Duration;
+    fn now(&self) -> std::time::Duration {
+        (self.0.now() - DateTime::<Utc>::UNIX_EPOCH)
+            .to_std()
+            .unwrap_or_default()
+    }
+}

@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod alerts;
+pub mod api;
 pub mod app;
 pub mod backup;
 pub mod check;

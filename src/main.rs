@@ -57,11 +57,33 @@ enum Cmd {
         /// The new file to write (must not exist).
         path: PathBuf,
     },
+    /// Read API tokens (`Authorization: Bearer wr_…` on `/api/v1/…`).
+    Token {
+        #[command(subcommand)]
+        action: TokenCmd,
+    },
     /// Outgoing webhooks (`[[webhooks]]`).
     Webhooks {
         #[command(subcommand)]
         action: WebhooksCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token named NAME and print it (once: only its SHA-256 is
+    /// kept).
+    Create {
+        /// A name to know it by (`status-page`, `quarterly-report`).
+        name: String,
+        /// The token also sees private incidents.
+        #[arg(long)]
+        private: bool,
+    },
+    /// List the tokens: name, scope, created, last used.
+    List,
+    /// Revoke token NAME: it stops working at once.
+    Revoke { name: String },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Cmd::Token { action } => token(&settings, action).await,
         Cmd::Webhooks {
             action: WebhooksCmd::Test { name },
         } => {
@@ -242,4 +265,66 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests; pending jobs resume at next start");
+}
+
+/// `warroom token …`.
+async fn token(settings: &Settings, action: TokenCmd) -> anyhow::Result<()> {
+    let store = startup::migrate(settings).await?;
+    let now = chrono::Utc::now();
+    match action {
+        TokenCmd::Create { name, private } => {
+            let name = name.trim().to_string();
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                anyhow::bail!("`{name}`: a token's name is 1 to 64 of a-z, A-Z, 0-9, - and _");
+            }
+            let (token, digest) = warroom::api::new_token()
+                .map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+            if !store.create_token(&name, &digest, private, now).await? {
+                anyhow::bail!(
+                    "a token named `{name}` exists: revoke it first (warroom token revoke {name}) or pick another name"
+                );
+            }
+            println!("{token}");
+            eprintln!(
+                "token `{name}` created{}; it is shown only now: keep it in your secret store",
+                if private {
+                    " (sees private incidents)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        TokenCmd::List => {
+            let tokens = store.tokens().await?;
+            if tokens.is_empty() {
+                println!("no tokens: create one with warroom token create NAME");
+            }
+            for t in tokens {
+                println!(
+                    "{}\t{}\tcreated {}\tlast used {}",
+                    t.name,
+                    if t.private { "private" } else { "public" },
+                    t.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    t.last_used_at
+                        .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "never".to_string())
+                );
+            }
+            Ok(())
+        }
+        TokenCmd::Revoke { name } => {
+            if store.revoke_token(&name).await? {
+                println!("token `{name}` revoked");
+                Ok(())
+            } else {
+                anyhow::bail!("no token named `{name}` (warroom token list shows them)")
+            }
+        }
+    }
 }

@@ -175,6 +175,14 @@ impl Settings {
         let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
         let webhooks = super::webhooks::check(raw.webhooks)?;
         let pagerduty = super::webhooks::check_pagerduty(raw.pagerduty, &severities)?;
+        for (key, value) in [
+            ("api.rate_limit_per_second", raw.api.rate_limit_per_second),
+            ("api.rate_limit_burst", raw.api.rate_limit_burst),
+        ] {
+            if !(1..=10_000).contains(&value) {
+                return Err(key_error(key, format!("{value}: give 1 to 10000")));
+            }
+        }
         let (slack, socket_mode) = secrets(
             raw.slack.bot_token,
             raw.slack.signing_secret,
@@ -221,6 +229,7 @@ impl Settings {
             alerts,
             webhooks,
             pagerduty,
+            api: raw.api,
         })
     }
 }

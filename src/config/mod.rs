@@ -12,8 +12,8 @@ mod types;
 mod webhooks;
 
 pub use sections::{
-    AlertSettings, AlertSource, AlertSourceKind, FollowupSettings, IncidentSettings, LogFormat,
-    LogSettings, PostmortemSettings, PrivateAnnounce, PrivateIncidents, Reminders,
+    AlertSettings, AlertSource, AlertSourceKind, ApiSettings, FollowupSettings, IncidentSettings,
+    LogFormat, LogSettings, PostmortemSettings, PrivateAnnounce, PrivateIncidents, Reminders,
     TimelineSettings, TypedTags,
 };
 
@@ -132,6 +132,8 @@ pub struct Settings {
     /// Paging the on-call through PagerDuty (`[pagerduty]`), when a
     /// routing key is set.
     pub pagerduty: Option<PagerDutySettings>,
+    /// The read API's per-token rate limit (`api.*`).
+    pub api: ApiSettings,
 }
 
 /// Where settings come from: a file (if any) and a set of environment

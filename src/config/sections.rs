@@ -37,6 +37,7 @@ pub(super) struct Raw {
     pub alerts: RawAlerts,
     pub webhooks: Vec<super::webhooks::RawWebhook>,
     pub pagerduty: super::webhooks::RawPagerDuty,
+    pub api: ApiSettings,
 }
 
 impl Default for Raw {
@@ -65,6 +66,26 @@ impl Default for Raw {
             alerts: RawAlerts::default(),
             webhooks: Vec::new(),
             pagerduty: Default::default(),
+            api: ApiSettings::default(),
+        }
+    }
+}
+
+/// `api.*`: the read API's per-token rate limit.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Requests a second one token may make, sustained.
+    pub rate_limit_per_second: u32,
+    /// Requests one token may make at once before the rate applies.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
         }
     }
 }

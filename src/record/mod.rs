@@ -48,14 +48,14 @@ impl Viewer {
 
 /// A person as the record names them: their Slack id and, when the bot
 /// has looked it up, their display name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: UserId,
     pub name: Option<String>,
 }
 
 /// The war room: its channel, name and a link that opens it in Slack.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct WarRoom {
     pub channel: ChannelId,
     pub name: Option<String>,
@@ -63,7 +63,7 @@ pub struct WarRoom {
 }
 
 /// When things happened (RFC 3339, UTC).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Times {
     pub impact_started: Option<DateTime<Utc>>,
     pub detected: Option<DateTime<Utc>>,
@@ -74,7 +74,7 @@ pub struct Times {
 }
 
 /// The incident's metrics in seconds, where known.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Durations {
     pub time_to_detect: Option<i64>,
     pub time_to_mitigate: Option<i64>,
@@ -83,7 +83,7 @@ pub struct Durations {
 }
 
 /// A role: who holds it now, and who held it when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoleRecord {
     pub role: RoleName,
     pub holders: Vec<Person>,
@@ -91,7 +91,7 @@ pub struct RoleRecord {
 }
 
 /// One person's time in a role; `until` is `None` while they hold it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Tenure {
     pub person: Person,
     pub from: DateTime<Utc>,
@@ -99,17 +99,18 @@ pub struct Tenure {
 }
 
 /// One change of severity or status.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Change<T> {
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Change<T: utoipa::ToSchema> {
     pub at: DateTime<Utc>,
     pub from: T,
     pub to: T,
     pub by: Option<Person>,
 }
 
-/// The incident as the read API returns it and webhooks carry it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct IncidentRecord {
+/// An incident's own fields: what the list returns for each incident,
+/// and the head of its full record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct IncidentSummary {
     pub number: IncidentNumber,
     /// `INC-7`, or `DRILL-7` for a drill.
     pub reference: String,
@@ -124,15 +125,74 @@ pub struct IncidentRecord {
     pub war_room: Option<WarRoom>,
     pub times: Times,
     pub durations: Durations,
+}
+
+/// The incident as the read API returns it and webhooks carry it: its own
+/// fields, its roles and who held them, and its severity and status
+/// history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct IncidentRecord {
+    #[serde(flatten)]
+    pub head: IncidentSummary,
     pub roles: Vec<RoleRecord>,
     pub severity_history: Vec<Change<SeverityName>>,
     pub status_history: Vec<Change<Status>>,
 }
 
+impl std::ops::Deref for IncidentRecord {
+    type Target = IncidentSummary;
+    fn deref(&self) -> &IncidentSummary {
+        &self.head
+    }
+}
+
+impl IncidentSummary {
+    /// The incident's own fields, people named from `names`. Pure.
+    pub fn of(incident: Incident, names: &BTreeMap<UserId, String>) -> IncidentSummary {
+        let person = |id: &UserId| Person {
+            id: id.clone(),
+            name: names.get(id).cloned(),
+        };
+        let [ttd, ttm, ttr, total] =
+            metrics(&incident).map(|m| m.value.ok().map(|d| d.num_seconds()));
+        IncidentSummary {
+            number: incident.number,
+            reference: incident.reference(),
+            war_room: incident.channel_id.as_ref().map(|c| WarRoom {
+                channel: c.clone(),
+                name: incident.channel_name.clone(),
+                permalink: channel_link(c),
+            }),
+            declared_by: person(&incident.declared_by),
+            times: Times {
+                impact_started: incident.impact_started_at,
+                detected: incident.detected_at,
+                declared: incident.declared_at,
+                mitigated: incident.mitigated_at,
+                resolved: incident.resolved_at,
+                closed: incident.closed_at,
+            },
+            durations: Durations {
+                time_to_detect: ttd,
+                time_to_mitigate: ttm,
+                time_to_resolve: ttr,
+                total,
+            },
+            title: incident.title,
+            summary: incident.summary,
+            severity: incident.severity,
+            status: incident.status,
+            security: incident.security,
+            drill: incident.drill,
+            private: incident.private,
+        }
+    }
+}
+
 /// What a reader who may not see a private incident learns of it where it
 /// must be named at all (a webhook without `include_private`): that it
 /// exists, by number, and nothing else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HiddenIncident {
     pub number: IncidentNumber,
     pub private: bool,
@@ -182,8 +242,6 @@ impl IncidentRecord {
             id: id.clone(),
             name: names.get(id).cloned(),
         };
-        let [ttd, ttm, ttr, total] =
-            metrics(&incident).map(|m| m.value.ok().map(|d| d.num_seconds()));
         // Role tenures from the log; holders the log does not cover (an
         // incident declared before the log existed) from when it was declared.
         let mut tenures: BTreeMap<RoleName, Vec<Tenure>> = BTreeMap::new();
@@ -267,35 +325,7 @@ impl IncidentRecord {
             })
             .collect();
         IncidentRecord {
-            number: incident.number,
-            reference: incident.reference(),
-            war_room: incident.channel_id.as_ref().map(|c| WarRoom {
-                channel: c.clone(),
-                name: incident.channel_name.clone(),
-                permalink: channel_link(c),
-            }),
-            declared_by: person(&incident.declared_by),
-            times: Times {
-                impact_started: incident.impact_started_at,
-                detected: incident.detected_at,
-                declared: incident.declared_at,
-                mitigated: incident.mitigated_at,
-                resolved: incident.resolved_at,
-                closed: incident.closed_at,
-            },
-            durations: Durations {
-                time_to_detect: ttd,
-                time_to_mitigate: ttm,
-                time_to_resolve: ttr,
-                total,
-            },
-            title: incident.title,
-            summary: incident.summary,
-            severity: incident.severity,
-            status: incident.status,
-            security: incident.security,
-            drill: incident.drill,
-            private: incident.private,
+            head: IncidentSummary::of(incident, names),
             roles,
             severity_history,
             status_history,
@@ -317,6 +347,14 @@ fn role_of(e: &Event) -> Option<(RoleName, UserId)> {
 fn role_user(e: &Event) -> Option<UserId> {
     role_of(e).map(|(_, user)| user)
 }
+
+mod schema;
+mod views;
+
+pub use views::{
+    FollowupItem, IncidentPage, Insights, SeverityCount, StatusUpdate, TimeFigures, TimelineEntry,
+    WeekCount,
+};
 
 #[cfg(test)]
 mod tests;

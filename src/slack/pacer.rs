@@ -138,18 +138,7 @@ fn ceil_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// Our clock as governor sees it: time since the Unix epoch.
-#[derive(Clone, Debug)]
-struct PaceClock(Clock);
-
-impl governor::clock::Clock for PaceClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        (self.0.now() - DateTime::<Utc>::UNIX_EPOCH)
-            .to_std()
-            .unwrap_or_default()
-    }
-}
+use crate::clock::EpochClock as PaceClock;
 
 type Limiter = RateLimiter<
     Key,

@@ -5,7 +5,8 @@
 //! (`checklists.rs`), [`FollowupStore`] (`followups.rs`),
 //! [`EnvelopeStore`] (`envelopes.rs`), [`AlertStore`] (`alerts.rs`),
 //! [`EventStore`] (`events.rs`, the event log every change appends to),
-//! [`WebhookStore`] (`webhooks.rs`, the outgoing webhooks' outbox) and
+//! [`WebhookStore`] (`webhooks.rs`, the outgoing webhooks' outbox),
+//! [`ApiStore`] (`api.rs`, the read API's tokens and incident list) and
 //! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
@@ -23,6 +24,7 @@
 //! impl below.
 
 mod alerts;
+mod api;
 mod change;
 mod checklists;
 mod envelopes;
@@ -40,6 +42,8 @@ mod webhooks;
 pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
 pub use crate::domain::comms::{Communication, Destination};
+
+pub use api::{ApiStore, ApiToken, IncidentQuery};
 
 pub use alerts::{AlertStore, DeclarePlan, IncomingAlert, Ingested, Intake, LinkRefusal};
 
@@ -81,6 +85,7 @@ pub trait Store:
     + AlertStore
     + EventStore
     + WebhookStore
+    + ApiStore
     + Housekeeping
     + Queue
     + Send
@@ -100,6 +105,7 @@ impl<T> Store for T where
         + AlertStore
         + EventStore
         + WebhookStore
+        + ApiStore
         + Housekeeping
         + Queue
         + Send

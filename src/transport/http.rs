@@ -32,15 +32,29 @@ pub const CONCURRENCY_LIMIT: usize = 256;
 /// probes.
 pub const ADMIN_CONCURRENCY_LIMIT: usize = 16;
 
-/// Every route on one port: Slack's, the alert hooks and the admin ones
-/// (`admin_listen` unset), the admin ones with a concurrency budget of
-/// their own.
+/// Read API requests handled at once, a budget of their own: a script
+/// hammering the API never holds a slot Slack's requests need.
+pub const API_CONCURRENCY_LIMIT: usize = 32;
+
+/// Every route on one port: Slack's, the alert hooks, the read API and the
+/// admin ones (`admin_listen` unset), the API and the admin ones each with
+/// a concurrency budget of their own.
 pub fn router(ctx: Arc<Ctx>) -> Router {
     assemble(
         slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())),
-        admin_routes(ctx),
+        admin_routes(ctx.clone()),
         CONCURRENCY_LIMIT,
         ADMIN_CONCURRENCY_LIMIT,
+    )
+    .merge(api_routes(ctx))
+}
+
+/// The read API, hardened with its own concurrency budget.
+fn api_routes(ctx: Arc<Ctx>) -> Router {
+    harden_with(
+        crate::api::routes(ctx),
+        REQUEST_TIMEOUT,
+        API_CONCURRENCY_LIMIT,
     )
 }
 
@@ -54,10 +68,11 @@ fn assemble(slack: Router, admin: Router, slack_limit: usize, admin_limit: usize
     ))
 }
 
-/// Slack's routes and the alert hooks, when the admin routes have their
-/// own port.
+/// Slack's routes, the alert hooks and the read API, when the admin
+/// routes have their own port.
 pub fn public_router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx.clone()).merge(super::hooks::routes(ctx)))
+    harden(slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())))
+        .merge(api_routes(ctx))
 }
 
 /// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.

@@ -217,3 +217,43 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// `warroom token create|list|revoke` on the SQLite database: the token is
+/// printed once, only its digest is kept, and a revoked one is gone.
+#[test]
+fn tokens_are_created_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| warroom(dir.path()).args(args).output().unwrap();
+    let out = run(&["token", "create", "status-page"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("wr_") && token.len() == 67, "{token}");
+    let db = std::fs::read(dir.path().join("warroom.db")).unwrap();
+    assert!(
+        !db.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token itself is not stored"
+    );
+    assert!(
+        !run(&["token", "create", "status-page"]).status.success(),
+        "names are unique"
+    );
+    assert!(
+        run(&["token", "create", "auditor", "--private"])
+            .status
+            .success()
+    );
+    let list = String::from_utf8_lossy(&run(&["token", "list"]).stdout).to_string();
+    assert!(
+        list.contains("auditor\tprivate") && list.contains("status-page\tpublic"),
+        "{list}"
+    );
+    assert!(!list.contains(&token));
+    assert!(run(&["token", "revoke", "status-page"]).status.success());
+    assert!(!run(&["token", "revoke", "status-page"]).status.success());
+    let list = String::from_utf8_lossy(&run(&["token", "list"]).stdout).to_string();
+    assert!(!list.contains("status-page"), "{list}");
+}

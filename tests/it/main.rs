@@ -18,6 +18,7 @@ mod playground;
 
 mod alertmanager;
 mod alerts;
+mod api;
 mod browser;
 mod cli;
 #[cfg(unix)]

@@ -19,17 +19,7 @@ type Keyed = governor::RateLimiter<
 >;
 
 /// The fake's limits read the app's clock (manual in tests).
-#[derive(Clone)]
-pub(super) struct LimitClock(crate::clock::Clock);
-
-impl governor::clock::Clock for LimitClock {
-    type Instant = Duration;
-    fn now(&self) -> Duration {
-        (self.0.now() - chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
-            .to_std()
-            .unwrap_or_default()
-    }
-}
+use crate::clock::EpochClock as LimitClock;
 
 impl Limits {
     pub(super) fn new(clock: crate::clock::Clock) -> Limits {
