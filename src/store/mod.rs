@@ -23,6 +23,7 @@
 //! its `mod` and `pub use` here and its trait in [`Store`] and the blanket
 //! impl below.
 
+mod alert_tx;
 mod alerts;
 mod api;
 mod change;
