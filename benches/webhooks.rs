@@ -24,10 +24,13 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A receiver on 127.0.0.1: records (endpoint, webhook-id, when) and
 /// answers 200.
+/// What arrived: (endpoint, webhook-id, when).
+type Arrivals = Arc<Mutex<Vec<(String, String, chrono::DateTime<chrono::Utc>)>>>;
+
 #[derive(Clone, Default)]
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(String, String, chrono::DateTime<chrono::Utc>)>>>,
+    got: Arrivals,
 }
 
 impl Receiver {
@@ -35,8 +38,10 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
-        let mut r = Receiver::default();
-        r.url = format!("http://{}", listener.local_addr().expect("an address"));
+        let r = Receiver {
+            url: format!("http://{}", listener.local_addr().expect("an address")),
+            ..Receiver::default()
+        };
         let state = r.clone();
         let app = axum::Router::new().route(
             "/{endpoint}",

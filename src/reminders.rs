@@ -149,7 +149,8 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
         if fired && posts {
             let late = (now - d.due_at).num_milliseconds();
             span.in_scope(|| info!(late_ms = late, "reminder fired"));
-            ctx.metrics.reminder_fired(d.kind.as_str());
+            ctx.metrics
+                .reminder_fired(d.kind.as_str(), now - d.due_at);
             sent += 1;
         }
     }
@@ -218,7 +219,7 @@ pub async fn fire_checklists_due(ctx: &Ctx) -> Result<usize, StoreError> {
         if fired && posts {
             let late = (now - d.due_at).num_milliseconds();
             span.in_scope(|| info!(late_ms = late, "checklist reminder fired"));
-            ctx.metrics.reminder_fired("checklist");
+            ctx.metrics.reminder_fired("checklist", now - d.due_at);
             sent += 1;
         }
     }
@@ -306,7 +307,8 @@ pub async fn fire_digest_due(ctx: &Ctx) -> Result<usize, StoreError> {
     let late = (now - round.due_at).num_milliseconds();
     info!(week = %round.week, owners, late_ms = late, "follow-up digest queued");
     for _ in 0..owners {
-        ctx.metrics.reminder_fired("followup_digest");
+        ctx.metrics
+            .reminder_fired("followup_digest", now - round.due_at);
     }
     Ok(owners)
 }

@@ -102,6 +102,7 @@ impl App {
             .and_then(|l| l.local_addr().ok())
             .or(settings.admin_listen);
         let grace = settings.shutdown_grace;
+        let metrics = Metrics::new(slack.telemetry());
         let ctx = Arc::new(Ctx {
             settings,
             signing_secret: secrets.signing_secret.filter(|_| socket.is_none()),
@@ -110,7 +111,7 @@ impl App {
             clock,
             wake: Notify::new(),
             quiet: crate::app::Quiet::default(),
-            metrics: Metrics::new(),
+            metrics,
             postmortems,
             readiness: crate::readiness::Readiness::default(),
         });

@@ -218,6 +218,8 @@ pub struct SlackApi {
     /// Client-side pacing; `None` with `slack.rate_control = false`.
     pacer: Option<Arc<Pacer>>,
     clock: Clock,
+    /// What `/metrics` shows of the calls.
+    telemetry: super::telemetry::SlackTelemetry,
 }
 
 impl SlackApi {
@@ -240,7 +242,18 @@ impl SlackApi {
             call_timeout,
             pacer: rate_control.then(|| Arc::new(Pacer::new(clock.clone()))),
             clock,
+            telemetry: Default::default(),
         })
+    }
+
+    /// The calls' counters, for the metrics registry.
+    pub fn telemetry(&self) -> &super::telemetry::SlackTelemetry {
+        &self.telemetry
+    }
+
+    /// How many `Retry-After` pauses are in force now.
+    pub fn pauses_in_force(&self) -> usize {
+        self.pacer.as_ref().map_or(0, |p| p.pauses_in_force())
     }
 
     /// Makes one Web API call about `key`: not at all while the pacer holds
@@ -250,14 +263,26 @@ impl SlackApi {
     where
         F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
     {
-        if let Some(pacer) = &self.pacer {
-            pacer
-                .check(&key)
-                .map_err(|until| CallError::Paced { until })?;
+        if let Some(pacer) = &self.pacer
+            && let Err(until) = pacer.check(&key)
+        {
+            self.telemetry.held_back(pacer.hold_class(&key));
+            return Err(CallError::Paced { until });
         }
         pacer::sent(1);
         let session = self.client.open_session(&self.token);
-        match tokio::time::timeout(self.call_timeout, f(session)).await {
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(self.call_timeout, f(session)).await;
+        let outcome = match &answer {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(SlackClientError::RateLimitError(_))) => "rate_limited",
+            Ok(Err(SlackClientError::ApiError(_))) => "error",
+            Ok(Err(_)) => "transport",
+            Err(_) => "timeout",
+        };
+        self.telemetry
+            .call(key.method, outcome, started.elapsed().as_secs_f64());
+        match answer {
             Ok(Err(SlackClientError::RateLimitError(r))) if self.pacer.is_some() => {
                 // Slack did nothing: not a call it may have acted on.
                 pacer::sent(-1);

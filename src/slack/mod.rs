@@ -13,6 +13,7 @@ pub mod probe;
 pub mod render;
 pub mod replies;
 pub mod signature;
+pub mod telemetry;
 pub mod text;
 pub mod web;
 

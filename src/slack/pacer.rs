@@ -230,6 +230,29 @@ impl Pacer {
         Err(at)
     }
 
+    /// Why calls about `key` are held back, as `/metrics` names it:
+    /// `paused` (a `Retry-After` in force), `per_channel`, `tier1`…`tier4`.
+    pub fn hold_class(&self, key: &Key) -> &'static str {
+        let scope = key.scope();
+        if self.paused_until(&scope, self.clock.now()).is_some() {
+            return "paused";
+        }
+        match (limit_of(key.method), &scope.channel) {
+            (Limit::PerChannel, Some(_)) => "per_channel",
+            (Limit::PerChannel, None) | (Limit::Tier(4..), _) => "tier4",
+            (Limit::Tier(3), _) => "tier3",
+            (Limit::Tier(2), _) => "tier2",
+            (Limit::Tier(_), _) => "tier1",
+        }
+    }
+
+    /// How many keys a `Retry-After` pauses now.
+    pub fn pauses_in_force(&self) -> usize {
+        let now = self.clock.now();
+        let paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        paused.values().filter(|until| **until > now).count()
+    }
+
     fn paused_until(&self, scope: &Key, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
         match paused.get(scope) {

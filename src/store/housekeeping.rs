@@ -11,6 +11,15 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
+/// What `/metrics` reads from the database at a scrape.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperatorGauges {
+    /// Open incidents (private ones too, never named) by severity.
+    pub open_by_severity: BTreeMap<String, i64>,
+    /// By job kind, how long the oldest due job has been waiting.
+    pub job_lag: BTreeMap<&'static str, chrono::Duration>,
+}
+
 /// What belongs to no feature: migrations, the health check, pruning old
 /// event and envelope ids and finished jobs, the user-name cache, kept
 /// postmortem drafts, and the incidents the statistics count.
@@ -18,6 +27,10 @@ use std::collections::BTreeMap;
 pub trait Housekeeping: Send + Sync {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
+
+    /// Open incidents by severity and the oldest due job's wait by kind, at
+    /// `now` (the due jobs read are the 1,000 oldest).
+    async fn operator_gauges(&self, now: DateTime<Utc>) -> Result<OperatorGauges>;
 
     /// Answers when the database does.
     async fn ping(&self) -> Result<()>;
@@ -53,6 +66,35 @@ sql_impl! {
     impl Housekeeping for B {
         async fn migrate(&self) -> Result<()> {
             self.run_migrations().await
+        }
+
+        async fn operator_gauges(&self, now: DateTime<Utc>) -> Result<OperatorGauges> {
+            let mut gauges = OperatorGauges::default();
+            let rows = sqlx::query(
+                "SELECT severity, COUNT(*) AS n FROM incidents WHERE status IN ('investigating', 'identified', 'mitigated') GROUP BY severity",
+            )
+            .read_all(self.reader())
+            .await?;
+            for r in rows {
+                gauges
+                    .open_by_severity
+                    .insert(r.try_get("severity")?, r.try_get("n")?);
+            }
+            let due = sqlx::query(
+                "SELECT payload, run_after FROM jobs WHERE state = 'pending' AND run_after <= $1 ORDER BY run_after LIMIT 1000",
+            )
+            .bind(millis(now))
+            .read_all(self.reader())
+            .await?;
+            for r in due {
+                let payload: String = r.try_get("payload")?;
+                let Ok(job) = serde_json::from_str::<crate::queue::Job>(&payload) else {
+                    continue;
+                };
+                let waited = now - from_millis(r.try_get("run_after")?)?;
+                gauges.job_lag.entry(job.kind()).or_insert(waited);
+            }
+            Ok(gauges)
         }
 
         async fn ping(&self) -> Result<()> {

@@ -58,7 +58,7 @@ pub use events::EventStore;
 
 pub use followups::{FollowupStore, NewFollowup};
 
-pub use housekeeping::Housekeeping;
+pub use housekeeping::{Housekeeping, OperatorGauges};
 
 pub use incidents::IncidentStore;
 

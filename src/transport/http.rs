@@ -41,7 +41,10 @@ pub const API_CONCURRENCY_LIMIT: usize = 32;
 /// a concurrency budget of their own.
 pub fn router(ctx: Arc<Ctx>) -> Router {
     assemble(
-        slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())),
+        timed(
+            ctx.clone(),
+            slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())),
+        ),
         admin_routes(ctx.clone()),
         CONCURRENCY_LIMIT,
         ADMIN_CONCURRENCY_LIMIT,
@@ -52,10 +55,36 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
 /// The read API, hardened with its own concurrency budget.
 fn api_routes(ctx: Arc<Ctx>) -> Router {
     harden_with(
-        crate::api::routes(ctx),
+        timed(ctx.clone(), crate::api::routes(ctx)),
         REQUEST_TIMEOUT,
         API_CONCURRENCY_LIMIT,
     )
+}
+
+/// `router` with each answer's latency observed by endpoint
+/// (`warroom_request_duration_seconds`).
+fn timed(ctx: Arc<Ctx>, router: Router) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(ctx, time_answer))
+}
+
+async fn time_answer(
+    State(ctx): State<Arc<Ctx>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let endpoint = match req.uri().path() {
+        "/slack/commands" => "commands",
+        "/slack/events" => "events",
+        "/slack/interactivity" => "interactivity",
+        p if p.starts_with("/hooks/") => "alerts",
+        p if p.starts_with("/api/") => "api",
+        _ => "other",
+    };
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    ctx.metrics
+        .answered(endpoint, started.elapsed().as_secs_f64());
+    response
 }
 
 /// Slack's routes (and the hooks) and the admin ones on one port, each
@@ -71,8 +100,11 @@ fn assemble(slack: Router, admin: Router, slack_limit: usize, admin_limit: usize
 /// Slack's routes, the alert hooks and the read API, when the admin
 /// routes have their own port.
 pub fn public_router(ctx: Arc<Ctx>) -> Router {
-    harden(slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())))
-        .merge(api_routes(ctx))
+    harden(timed(
+        ctx.clone(),
+        slack_routes(ctx.clone()).merge(super::hooks::routes(ctx.clone())),
+    ))
+    .merge(api_routes(ctx))
 }
 
 /// `/metrics`, `/healthz` and `/readyz` alone, for `admin_listen`.
@@ -272,7 +304,7 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         ctx.metrics
-            .scrape(ctx.store.as_ref(), ctx.store.as_ref())
+            .scrape(ctx.store.as_ref(), &ctx.slack, ctx.clock.now())
             .await,
     )
         .into_response()

@@ -520,6 +520,9 @@ pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>)
             Event::Opened(Ok(ws)) => {
                 let id = next_id;
                 next_id += 1;
+                if id >= want as u64 {
+                    ctx.metrics.socket_reconnected();
+                }
                 let (close_tx, close_rx) = watch::channel(false);
                 live.insert(
                     id,
@@ -646,6 +649,7 @@ async fn connection(
                             if !said_hello {
                                 said_hello = true;
                                 ctx.readiness.socket_connected();
+                                ctx.metrics.socket_up();
                             }
                             info!(connection = id, ?num_connections, refresh_in_secs = ?approximate_connection_time, "Socket Mode connected");
                             let _ = events.send(Event::Conn(id, ConnEvent::Hello));
@@ -659,12 +663,15 @@ async fn connection(
                         }
                         Ok(Frame::Envelope(envelope)) => {
                             debug!(connection = id, envelope = %envelope.id, kind = %envelope.kind, "envelope received");
+                            ctx.metrics.envelope(&envelope.kind);
+                            let received = std::time::Instant::now();
                             let (ctx, out) = (ctx.clone(), out.clone());
                             tasks.spawn(async move {
                                 match handle(&ctx, &envelope).await {
                                     Some(ack) => {
                                         debug!(envelope = %envelope.id, "acking");
                                         let _ = out.send(Message::text(ack.to_string()));
+                                        ctx.metrics.answered("socket", received.elapsed().as_secs_f64());
                                     }
                                     None => debug!(envelope = %envelope.id, "not acked"),
                                 }
@@ -717,6 +724,7 @@ async fn connection(
     writer.abort();
     if said_hello {
         ctx.readiness.socket_disconnected();
+        ctx.metrics.socket_down();
     }
     debug!(connection = id, "Socket Mode connection closed");
     let _ = events.send(Event::Conn(id, ConnEvent::Closed));

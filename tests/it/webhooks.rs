@@ -38,18 +38,21 @@ pub enum Answer {
     Hang,
 }
 
+/// Each endpoint's answers still to give.
+type Plans = Arc<Mutex<Vec<(String, VecDeque<Answer>)>>>;
+
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub url: String,
     got: Arc<Mutex<Vec<Got>>>,
-    plans: Arc<Mutex<Vec<(String, VecDeque<Answer>)>>>,
+    plans: Plans,
     clock: Arc<Mutex<Option<ManualClock>>>,
 }
 
 impl Receiver {
     pub async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut receiver = Receiver {
+        let receiver = Receiver {
             url: format!("http://{}", listener.local_addr().unwrap()),
             ..Receiver::default()
         };
@@ -57,7 +60,6 @@ impl Receiver {
             .route("/{endpoint}", axum::routing::any(receive))
             .with_state(receiver.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        receiver.url = receiver.url.clone();
         receiver
     }
 
