@@ -7,11 +7,11 @@
 
 use crate::queue::{JobCounts, JobOutcome};
 use crate::store::{OperatorGauges, Store};
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -89,6 +89,9 @@ pub struct Metrics {
     incidents_open: Family<SeverityLabels, Gauge>,
     job_lag: Family<KindLabels, Gauge>,
     slack_pauses: Gauge,
+    ready: Gauge,
+    database_up: Gauge,
+    sockets_wanted: Gauge,
     reminders_late: Family<KindLabels, Counter>,
     webhooks: Family<WebhookLabels, Counter>,
     webhook_pending: Family<EndpointLabels, Gauge>,
@@ -152,6 +155,24 @@ impl Metrics {
             "Retry-After pauses Slack asked for that are in force",
             slack_pauses.clone(),
         );
+        let ready = Gauge::default();
+        registry.register(
+            "ready",
+            "1 when /readyz would answer 200 (migrated, the database answering, in Socket Mode a socket connected)",
+            ready.clone(),
+        );
+        let database_up = Gauge::default();
+        registry.register(
+            "database_up",
+            "1 when the database answered its last check (at most 2 s old)",
+            database_up.clone(),
+        );
+        let sockets_wanted = Gauge::default();
+        registry.register(
+            "socket_connections_wanted",
+            "Socket Mode connections warroom keeps open (0 over HTTP)",
+            sockets_wanted.clone(),
+        );
         let sockets = Gauge::default();
         registry.register(
             "socket_connections",
@@ -195,6 +216,33 @@ impl Metrics {
             })
             .set(1);
         registry.register("build_info", "The running version", build_info);
+        // Series of the fixed label sets exist from the start, at 0, so
+        // rates and alert rules see them before the first event.
+        for endpoint in [
+            "commands",
+            "events",
+            "interactivity",
+            "alerts",
+            "api",
+            "socket",
+        ] {
+            drop(latency.get_or_create(&EndpointOnly { endpoint }));
+        }
+        for kind in ["slash_commands", "interactive", "events_api", "other"] {
+            drop(envelopes.get_or_create(&TypeLabels { r#type: kind }));
+        }
+        for kind in [
+            "nudge",
+            "due",
+            "scribe_quiet",
+            "checklist",
+            "followup_digest",
+        ] {
+            drop(reminders_late.get_or_create(&KindLabels { kind }));
+        }
+        for class in ["paused", "per_channel", "tier1", "tier2", "tier3", "tier4"] {
+            slack.held_back(class, 0);
+        }
         let requests = Family::<RequestLabels, Counter>::default();
         let jobs = Family::<JobLabels, Counter>::default();
         let queue = Family::<StateLabels, Gauge>::default();
@@ -256,6 +304,9 @@ impl Metrics {
             incidents_open,
             job_lag,
             slack_pauses,
+            ready,
+            database_up,
+            sockets_wanted,
             reminders_late,
             webhooks,
             webhook_pending,
@@ -291,7 +342,9 @@ impl Metrics {
     pub fn reminder_fired(&self, kind: &'static str, late: chrono::Duration) {
         self.reminders.get_or_create(&KindLabels { kind }).inc();
         if late > LATE_REMINDER {
-            self.reminders_late.get_or_create(&KindLabels { kind }).inc();
+            self.reminders_late
+                .get_or_create(&KindLabels { kind })
+                .inc();
         }
     }
 
@@ -300,6 +353,18 @@ impl Metrics {
         self.latency
             .get_or_create(&EndpointOnly { endpoint })
             .observe(seconds);
+    }
+
+    /// What `/readyz` would answer, and whether the database answers.
+    pub fn readiness(&self, ready: bool, database: bool) {
+        self.ready.set(i64::from(ready));
+        self.database_up.set(i64::from(database));
+    }
+
+    /// Socket Mode keeps `n` connections open.
+    pub fn sockets_wanted(&self, n: usize) {
+        self.sockets_wanted
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// A Socket Mode connection said hello.
@@ -327,7 +392,9 @@ impl Metrics {
             "disconnect" => "disconnect",
             _ => "other",
         };
-        self.envelopes.get_or_create(&TypeLabels { r#type: kind }).inc();
+        self.envelopes
+            .get_or_create(&TypeLabels { r#type: kind })
+            .inc();
     }
 
     pub fn declared(&self) {
@@ -389,7 +456,10 @@ impl Metrics {
             match &*last {
                 Some((at, read)) if at.elapsed() < QUEUE_READ_EVERY => read.clone(),
                 previous => {
-                    let old = previous.as_ref().map(|(_, r)| r.clone()).unwrap_or_default();
+                    let old = previous
+                        .as_ref()
+                        .map(|(_, r)| r.clone())
+                        .unwrap_or_default();
                     let counts = store.job_counts().await.unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "cannot read the job queue for /metrics");
                         old.counts.clone()

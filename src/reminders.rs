@@ -149,8 +149,7 @@ pub async fn fire_due(ctx: &Ctx) -> Result<usize, StoreError> {
         if fired && posts {
             let late = (now - d.due_at).num_milliseconds();
             span.in_scope(|| info!(late_ms = late, "reminder fired"));
-            ctx.metrics
-                .reminder_fired(d.kind.as_str(), now - d.due_at);
+            ctx.metrics.reminder_fired(d.kind.as_str(), now - d.due_at);
             sent += 1;
         }
     }

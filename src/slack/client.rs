@@ -266,7 +266,7 @@ impl SlackApi {
         if let Some(pacer) = &self.pacer
             && let Err(until) = pacer.check(&key)
         {
-            self.telemetry.held_back(pacer.hold_class(&key));
+            self.telemetry.held_back(pacer.hold_class(&key), 1);
             return Err(CallError::Paced { until });
         }
         pacer::sent(1);

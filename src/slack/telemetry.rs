@@ -56,13 +56,18 @@ impl Default for SlackTelemetry {
 
 impl SlackTelemetry {
     pub fn call(&self, method: &'static str, outcome: &'static str, seconds: f64) {
-        self.calls.get_or_create(&CallLabels { method, outcome }).inc();
+        self.calls
+            .get_or_create(&CallLabels { method, outcome })
+            .inc();
         self.latency
             .get_or_create(&MethodLabels { method })
             .observe(seconds);
     }
 
-    pub fn held_back(&self, class: &'static str) {
-        self.held_back.get_or_create(&ClassLabels { class }).inc();
+    /// `n` calls of `class` held back (0: make the series exist).
+    pub fn held_back(&self, class: &'static str, n: u64) {
+        self.held_back
+            .get_or_create(&ClassLabels { class })
+            .inc_by(n);
     }
 }

@@ -255,8 +255,27 @@ async fn events(
 /// database answering (checked at most every couple of seconds, within a
 /// second, whatever the number of probes).
 async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
+    match ready(&ctx).await {
+        Ready::Yes => (StatusCode::OK, "ready").into_response(),
+        Ready::Starting => (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response(),
+        Ready::NoDatabase => {
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// What `/readyz` answers (and `/metrics` shows as `warroom_ready`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ready {
+    Yes,
+    /// Migrating, or (Socket Mode) no socket connected.
+    Starting,
+    NoDatabase,
+}
+
+async fn ready(ctx: &Ctx) -> Ready {
     if !ctx.readiness.is_ready() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response();
+        return Ready::Starting;
     }
     let now = std::time::Instant::now();
     let database = match ctx.readiness.database(now) {
@@ -278,9 +297,9 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> Response {
         }
     };
     if database {
-        (StatusCode::OK, "ready").into_response()
+        Ready::Yes
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        Ready::NoDatabase
     }
 }
 
@@ -292,6 +311,9 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
+    let ready = ready(&ctx).await;
+    ctx.metrics
+        .readiness(ready == Ready::Yes, ready != Ready::NoDatabase);
     if !ctx.settings.webhooks.is_empty() {
         match ctx.store.webhook_status().await {
             Ok(endpoints) => ctx.metrics.webhook_backlog(&endpoints, ctx.clock.now()),

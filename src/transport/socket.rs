@@ -482,6 +482,7 @@ struct Live {
 pub async fn run(ctx: Arc<Ctx>, opener: Opener, shutdown: watch::Receiver<bool>) {
     let opener = Arc::new(opener);
     let want = ctx.settings.socket_connections;
+    ctx.metrics.sockets_wanted(want);
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut live: BTreeMap<u64, Live> = BTreeMap::new();
     let mut next_id = 0u64;

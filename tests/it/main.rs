@@ -12,6 +12,7 @@ mod manifest;
 mod matrix;
 mod mentions;
 mod modules;
+mod monitoring;
 mod outage;
 mod pg;
 mod playground;
