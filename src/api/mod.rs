@@ -462,7 +462,7 @@ const FOLLOWUPS_MAX: i64 = 1000;
 #[utoipa::path(get, path = "/api/v1/followups", params(FollowupParams),
     responses((status = 200, description = "The follow-ups", body = FollowupsAnswer), (status = 400, description = "A parameter is malformed; the message names it", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
-/// Follow-ups of every incident the token may see, oldest first (at most
+/// Follow-ups of every incident the token may see, newest first (at most
 /// 1,000).
 async fn list_followups(
     State(api): State<Arc<Api>>,
@@ -477,7 +477,7 @@ async fn list_followups(
     let mut list = api
         .ctx
         .store
-        .followups(owner.as_ref(), open_only, FOLLOWUPS_MAX)
+        .followups(owner.as_ref(), open_only, None, FOLLOWUPS_MAX)
         .await?;
     let hidden = hidden(&api, &reader).await?;
     let today = today(&api);
@@ -517,7 +517,7 @@ async fn get_insights(
     let open: Vec<_> = api
         .ctx
         .store
-        .followups(None, true, i64::MAX)
+        .followups(None, true, None, i64::MAX)
         .await?
         .into_iter()
         .filter(|f| !hidden.contains(&f.incident))

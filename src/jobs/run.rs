@@ -427,7 +427,9 @@ async fn alert_card(
 async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &UserId) -> Result<(), RunError> {
     /// More than a message shows; the rest are counted.
     const LIMIT: i64 = 500;
-    let items = ctx.store.followups(Some(owner), true, LIMIT).await?;
+    // Oldest first, as the digest lists them.
+    let mut items = ctx.store.followups(Some(owner), true, None, LIMIT).await?;
+    items.reverse();
     if items.is_empty() {
         info!("no open follow-ups left; no digest");
         return Ok(());

@@ -27,7 +27,7 @@ pub(super) async fn anywhere(
             super::declare::open_declare(ctx, cmd, title.as_deref()).await
         }
         AnywhereCommand::List => list(ctx, &user).await?,
-        AnywhereCommand::Stats { days } => stats(ctx, days).await?,
+        AnywhereCommand::Stats { days } => stats(ctx, &user, days).await?,
         AnywhereCommand::Followups { scope } => {
             followups::list_followups(ctx, &user, scope).await?
         }
@@ -271,14 +271,31 @@ async fn close(
 
 /// `/incident stats [days]`: incidents by severity and mean/median time to
 /// detect, mitigate and resolve, drills excluded.
-async fn stats(ctx: &Ctx, days: u32) -> Result<Reply, StoreError> {
+/// `/incident stats`: what `user` may see of the period. A private
+/// incident counts only for people known to be in its war room (the rule
+/// of `/incident list`), and its follow-ups only for them and their owners,
+/// so comparing two answers never reveals that one started.
+async fn stats(ctx: &Ctx, user: &UserId, days: u32) -> Result<Reply, StoreError> {
+    /// More open follow-ups than this are counted as this many.
+    const FOLLOWUPS_COUNTED: i64 = 100_000;
     let since = ctx.clock.now() - chrono::Duration::days(i64::from(days));
-    let incidents = ctx.store.incidents_since(since).await?;
+    let mut incidents = Vec::new();
+    for i in ctx.store.incidents_since(since).await? {
+        if !i.private || ctx.store.is_member(i.number, user).await? {
+            incidents.push(i);
+        }
+    }
     // Drills' follow-ups count too: they are work someone owns all the same.
     let followups = if incidents.is_empty() {
         (0, 0)
     } else {
-        ctx.store.followup_counts(today(ctx)).await?
+        let open = ctx
+            .store
+            .followups(None, true, Some(user), FOLLOWUPS_COUNTED)
+            .await?;
+        let today = today(ctx);
+        let overdue = open.iter().filter(|f| f.is_overdue(today)).count();
+        (open.len(), overdue)
     };
     let stats = Stats::of(&incidents, &ctx.settings.severities, followups);
     Ok(Reply::Ephemeral(replies::stats(days, &stats)))

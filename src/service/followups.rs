@@ -88,31 +88,21 @@ pub(super) async fn list_followups(
     scope: crate::domain::followups::Scope,
 ) -> Result<Reply, StoreError> {
     use crate::domain::followups::Scope;
-    const LIMIT: i64 = 500;
-    let items = match scope {
-        Scope::Mine => ctx.store.followups(Some(user), true, LIMIT).await?,
-        Scope::Open => ctx.store.followups(None, true, LIMIT).await?,
-        Scope::All => ctx.store.followups(None, false, LIMIT).await?,
-    };
-    let mut visible = Vec::with_capacity(items.len());
-    let mut private: BTreeMap<IncidentNumber, bool> = BTreeMap::new();
-    for f in items {
-        let hidden = match private.get(&f.incident) {
-            Some(h) => *h,
-            None => {
-                let h = match ctx.store.incident(f.incident).await? {
-                    Some(i) if i.private => !ctx.store.is_member(i.number, user).await?,
-                    _ => false,
-                };
-                private.insert(f.incident, h);
-                h
-            }
-        };
-        if !hidden || f.owner == *user {
-            visible.push(f);
+    // What one ephemeral message can show (one section and a button each).
+    const LIMIT: usize = 40;
+    let fetch = i64::try_from(LIMIT + 1).unwrap_or(i64::MAX);
+    let mut visible = match scope {
+        Scope::Mine => {
+            ctx.store
+                .followups(Some(user), true, Some(user), fetch)
+                .await?
         }
-    }
-    let heading = replies::followups_heading(scope, visible.len());
+        Scope::Open => ctx.store.followups(None, true, Some(user), fetch).await?,
+        Scope::All => ctx.store.followups(None, false, Some(user), fetch).await?,
+    };
+    let more = visible.len() > LIMIT;
+    visible.truncate(LIMIT);
+    let heading = replies::followups_heading(scope, visible.len(), more);
     Ok(Reply::EphemeralBlocks(blocks::followups(
         &heading,
         &visible,

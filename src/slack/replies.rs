@@ -259,11 +259,18 @@ pub fn followup_recorded(
 }
 
 /// The heading of a follow-up list.
-pub fn followups_heading(scope: Scope, shown: usize) -> String {
-    match scope {
+/// The heading of a follow-up list of `shown` items; `more`: older ones
+/// were left out.
+pub fn followups_heading(scope: Scope, shown: usize, more: bool) -> String {
+    let heading = match scope {
         Scope::Mine => format!("*Your open follow-ups* ({shown})"),
         Scope::Open => format!("*Open follow-ups* ({shown})"),
         Scope::All => format!("*All follow-ups* ({shown})"),
+    };
+    if more {
+        format!("{heading}, the newest; older ones are in the read API (`GET /api/v1/followups`)")
+    } else {
+        heading
     }
 }
 

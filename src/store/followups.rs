@@ -39,18 +39,17 @@ pub trait FollowupStore: Send + Sync {
 
     async fn followup(&self, id: FollowupId) -> Result<Option<Followup>>;
 
-    /// Follow-ups, oldest first: of one owner or everyone's, open ones only
-    /// or all; at most `limit`.
+    /// Follow-ups, newest first: of one owner or everyone's, open ones only
+    /// or all; at most `limit`. With `seen_by`, a private incident's only
+    /// when that person owns them or is known to be in its war room
+    /// (filtered here, before the limit).
     async fn followups(
         &self,
         owner: Option<&UserId>,
         open_only: bool,
+        seen_by: Option<&UserId>,
         limit: i64,
     ) -> Result<Vec<Followup>>;
-
-    /// How many follow-ups of all incidents are open, and how many of
-    /// those were due before `today`.
-    async fn followup_counts(&self, today: NaiveDate) -> Result<(usize, usize)>;
 
     /// The follow-ups of one incident, oldest first.
     async fn incident_followups(&self, number: IncidentNumber) -> Result<Vec<Followup>>;
@@ -152,35 +151,27 @@ sql_impl! {
             &self,
             owner: Option<&UserId>,
             open_only: bool,
+            seen_by: Option<&UserId>,
             limit: i64,
         ) -> Result<Vec<Followup>> {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {FOLLOWUP_COLUMNS} FROM followups
-                 WHERE ($1 IS NULL OR owner = $1) AND ($2 = FALSE OR done_at IS NULL)
-                 ORDER BY id LIMIT $3"
+                "SELECT {FOLLOWUP_COLUMNS} FROM followups f
+                 WHERE ($1 IS NULL OR f.owner = $1) AND ($2 = FALSE OR f.done_at IS NULL)
+                   AND ($3 IS NULL OR f.owner = $3
+                        OR NOT EXISTS (SELECT 1 FROM incidents i
+                                       WHERE i.number = f.incident_number AND i.is_private)
+                        OR EXISTS (SELECT 1 FROM war_room_members m
+                                   WHERE m.incident_number = f.incident_number
+                                     AND m.user_id = $3 AND m.present))
+                 ORDER BY f.id DESC LIMIT $4"
             )))
             .bind(owner.map(|o| o.0.clone()))
             .bind(open_only)
+            .bind(seen_by.map(|o| o.0.clone()))
             .bind(limit)
             .read_all(self.reader())
             .await?;
             rows.iter().map(followup_from_row).collect()
-        }
-
-        async fn followup_counts(&self, today: NaiveDate) -> Result<(usize, usize)> {
-            // `due_on` is an ISO date, so text order is date order.
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS open, COUNT(CASE WHEN due_on < $1 THEN 1 END) AS overdue
-                 FROM followups WHERE done_at IS NULL",
-            )
-            .bind(today.format("%Y-%m-%d").to_string())
-            .read_one(self.reader())
-            .await?;
-            let count = |column: &str| -> Result<usize> {
-                let n: i64 = row.try_get(column)?;
-                Ok(usize::try_from(n).unwrap_or_default())
-            };
-            Ok((count("open")?, count("overdue")?))
         }
 
         async fn incident_followups(&self, number: IncidentNumber) -> Result<Vec<Followup>> {

@@ -636,3 +636,35 @@ async fn add_followup_on_the_postmortem_summary_records_one_like_the_command() {
                 .contains("from its war room")
     }),);
 }
+
+/// Issue 27.6: the list is the newest first, and a private incident's
+/// follow-ups are left out before the limit, not after: someone outside
+/// its war room still sees the public one behind 45 private ones.
+#[tokio::test]
+async fn the_list_is_newest_first_with_private_ones_filtered_before_the_limit() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let public = app.declare("Checkout returns 500", "SEV2").await;
+    app.command(DECLARER, &public, "followup Add a canary for checkout")
+        .await;
+    let private = crate::private::declare_with(&app, "V-private", vec!["private"]).await;
+    for n in 0..45 {
+        app.command(DECLARER, &private, &format!("followup Rotate key {n}"))
+            .await;
+    }
+    app.idle().await;
+    let bob = listing(&app, BOB, "followups open").await;
+    let text = texts(&bob);
+    assert!(text.contains("*Open follow-ups* (1)"), "{text}");
+    assert!(text.contains("Add a canary"), "{text}");
+    assert!(!text.contains("Rotate key"), "{text}");
+    // Someone in the war room sees the newest 40 and is told there are more.
+    let alice = texts(&listing(&app, DECLARER, "followups open").await);
+    assert!(
+        alice.contains("*Open follow-ups* (40), the newest"),
+        "{alice}"
+    );
+    let first = alice.find("Rotate key 44").unwrap();
+    let later = alice.find("Rotate key 43").unwrap();
+    assert!(first < later, "newest first: {alice}");
+    assert!(!alice.contains("Add a canary"), "the oldest is past the 40");
+}

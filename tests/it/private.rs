@@ -641,3 +641,36 @@ async fn a_private_update_reaches_the_announcement_channel_only_when_picked() {
     // Still without the title.
     assert!(!bodies_in(&app, ORIGIN).iter().any(|b| b.contains(TITLE)));
 }
+
+/// Issue 27.2: `/incident stats` counts a private incident only for people
+/// known to be in its war room, so comparing two answers does not reveal
+/// that one started.
+#[tokio::test]
+async fn stats_leave_out_a_private_incident_for_people_outside_it() {
+    let app = TestApp::spawn(Setup::default()).await;
+    let room = app.declare("Checkout returns 500", "SEV2").await;
+    app.command(DECLARER, &room, "followup Add a canary").await;
+    app.idle().await;
+    let stats = |user: &'static str| {
+        let app = &app;
+        async move {
+            app.command_json(user, "CELSEWHERE", "stats").await["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let before = stats(BOB).await;
+    let private = declare_with(&app, "V1", vec!["private"]).await;
+    app.command(DECLARER, &private, "followup Rotate the keys")
+        .await;
+    app.idle().await;
+    assert_eq!(
+        stats(BOB).await,
+        before,
+        "nothing tells Bob a private incident started"
+    );
+    let alice = stats(DECLARER).await;
+    assert!(alice.contains("last 90 days: 2*"), "{alice}");
+    assert!(before.contains("last 90 days: 1*"), "{before}");
+}
