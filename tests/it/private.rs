@@ -243,14 +243,20 @@ async fn a_private_incident_runs_from_declare_to_postmortem_without_its_title_le
         "the update is in the war room"
     );
 
-    // `stats` counts it, without its title.
-    let stats = app.command_json(MALLORY, ORIGIN, "stats").await;
+    // `stats` counts it for the people in it, without its title, and
+    // not for others (issue 27.2).
+    let stats = app.command_json(DECLARER, ORIGIN, "stats").await;
     let stats = stats["text"].as_str().unwrap();
     assert!(
         stats.contains("Incidents in the last 90 days: 1"),
         "{stats}"
     );
     assert!(!stats.contains(TITLE));
+    let outside = app.command_json(MALLORY, ORIGIN, "stats").await;
+    assert!(
+        outside["text"].as_str().unwrap().starts_with("No incidents"),
+        "{outside}"
+    );
 }
 
 #[tokio::test]
