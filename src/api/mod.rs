@@ -340,20 +340,21 @@ pub struct TimelineAnswer {
     params(("number" = i64, Path, description = "The incident's number")),
     responses((status = 200, description = "The timeline", body = TimelineAnswer), (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
-/// The incident's timeline, oldest first.
+/// The incident's timeline, oldest first: every entry the record keeps,
+/// those untagged or deleted too (marked `removed`), and edits.
 async fn get_timeline(
     State(api): State<Arc<Api>>,
     reader: Reader,
     Path(number): Path<i64>,
 ) -> Answer<TimelineAnswer> {
     let incident = visible(&api, &reader, number).await?;
-    let entries = api.ctx.store.timeline(incident.number).await?;
-    let names = names_of(&api, entries.iter().filter_map(|e| e.author.clone())).await?;
+    let entries = api.ctx.store.timeline_record(incident.number).await?;
+    let names = names_of(&api, entries.iter().filter_map(|(e, _)| e.author.clone())).await?;
     Ok(axum::Json(TimelineAnswer {
         incident: incident.number,
         entries: entries
             .into_iter()
-            .map(|e| TimelineEntry::of(e, &names))
+            .map(|(e, h)| TimelineEntry::of(e, h, &names))
             .collect(),
     }))
 }

@@ -37,11 +37,35 @@ pub struct TimelineEntry {
     pub permalink: Option<String>,
     /// False while a tagged message's text is still being fetched.
     pub fetched: bool,
+    /// When warroom recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// Who tagged the message (tagged entries).
+    pub tagged_by: Option<UserId>,
+    /// When the tagged message was last edited in Slack (`text` is the
+    /// edited text).
+    pub edited_at: Option<DateTime<Utc>>,
+    /// `untagged` (the tag was removed) or `deleted` (the message was
+    /// deleted in Slack): off the timeline, kept for audit. `null`: on it.
+    pub removed: Option<String>,
 }
 
 impl TimelineEntry {
-    pub fn of(e: Entry, names: &BTreeMap<UserId, String>) -> TimelineEntry {
+    pub fn of(
+        e: Entry,
+        h: crate::store::EntryHistory,
+        names: &BTreeMap<UserId, String>,
+    ) -> TimelineEntry {
         TimelineEntry {
+            recorded_at: h.recorded_at,
+            tagged_by: h.tagged_by,
+            edited_at: h.edited_at,
+            removed: if h.deleted {
+                Some("deleted".to_string())
+            } else if h.untagged {
+                Some("untagged".to_string())
+            } else {
+                None
+            },
             id: e.id,
             at: e.occurred_at,
             kind: e.kind.as_str().to_string(),

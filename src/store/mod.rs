@@ -64,7 +64,7 @@ pub use incidents::IncidentStore;
 
 pub use roles::{RoleChange, RoleStore};
 
-pub use timeline::{EventChange, FetchedMessage, TimelineStore};
+pub use timeline::{EntryHistory, EventChange, FetchedMessage, TimelineStore};
 
 pub use updates::{DueReminder, UpdateStore};
 

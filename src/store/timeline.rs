@@ -18,6 +18,20 @@ pub struct EventChange {
     pub effects: Effects,
 }
 
+/// What became of a timeline entry after it was recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryHistory {
+    pub recorded_at: DateTime<Utc>,
+    /// Who tagged the message (tagged entries).
+    pub tagged_by: Option<UserId>,
+    /// When the tagged message was last edited in Slack.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The tag was removed: hidden from the timeline, kept for audit.
+    pub untagged: bool,
+    /// The message was deleted in Slack: kept for audit.
+    pub deleted: bool,
+}
+
 /// A tagged message as fetched from Slack.
 #[derive(Clone, Debug)]
 pub struct FetchedMessage<'a> {
@@ -33,7 +47,12 @@ pub struct FetchedMessage<'a> {
 /// job fills in or finds deleted.
 #[async_trait]
 pub trait TimelineStore: Send + Sync {
+    /// The visible timeline, in time order.
     async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>>;
+
+    /// Every entry the record keeps, in time order, with what became of
+    /// it (edited, untagged, deleted): the read API's timeline.
+    async fn timeline_record(&self, number: IncidentNumber) -> Result<Vec<(Entry, EntryHistory)>>;
 
     /// Remembers a Slack event id and applies what it changes, in one
     /// transaction; false (and nothing changed) when it was seen before.
@@ -59,9 +78,22 @@ sql_impl! {
     #[async_trait]
     impl TimelineStore for B {
         async fn timeline(&self, number: IncidentNumber) -> Result<Vec<Entry>> {
+            Ok(self
+                .timeline_record(number)
+                .await?
+                .into_iter()
+                .filter(|(_, h)| !h.untagged && !h.deleted)
+                .map(|(e, _)| e)
+                .collect())
+        }
+
+        async fn timeline_record(
+            &self,
+            number: IncidentNumber,
+        ) -> Result<Vec<(Entry, EntryHistory)>> {
             let rows = sqlx::query(
-                "SELECT id, occurred_at, kind, author, author_name, text, slack_ts, permalink, fetched FROM timeline_entries
-                 WHERE incident_number = $1 AND hidden = FALSE AND deleted = FALSE ORDER BY occurred_at, id",
+                "SELECT id, occurred_at, recorded_at, kind, author, author_name, text, slack_ts, permalink, fetched, tagged_by, edited_at, hidden, deleted FROM timeline_entries
+                 WHERE incident_number = $1 ORDER BY occurred_at, id",
             )
             .bind(number)
             .read_all(self.reader())
@@ -69,7 +101,7 @@ sql_impl! {
             rows.iter()
                 .map(|r| {
                     let kind: String = r.try_get("kind")?;
-                    Ok(Entry {
+                    let entry = Entry {
                         id: r.try_get("id")?,
                         occurred_at: from_millis(r.try_get("occurred_at")?)?,
                         kind: EntryKind::parse(&kind)
@@ -80,7 +112,18 @@ sql_impl! {
                         slack_ts: r.try_get::<Option<String>, _>("slack_ts")?.map(MessageTs),
                         permalink: r.try_get("permalink")?,
                         fetched: r.try_get("fetched")?,
-                    })
+                    };
+                    let history = EntryHistory {
+                        recorded_at: from_millis(r.try_get("recorded_at")?)?,
+                        tagged_by: r.try_get::<Option<String>, _>("tagged_by")?.map(UserId),
+                        edited_at: r
+                            .try_get::<Option<i64>, _>("edited_at")?
+                            .map(from_millis)
+                            .transpose()?,
+                        untagged: r.try_get("hidden")?,
+                        deleted: r.try_get("deleted")?,
+                    };
+                    Ok((entry, history))
                 })
                 .collect()
         }

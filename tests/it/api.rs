@@ -227,6 +227,17 @@ async fn timeline_updates_followups_postmortem_and_insights() {
     let room = app.declare("Checkout returns 500", "SEV2").await;
     app.command(DECLARER, &room, "note Rolled back the deploy")
         .await;
+    // A tagged message, then untagged: off the timeline, kept in the record.
+    let ts = app
+        .slack
+        .user_posts(&room, "UCAROL", "Maybe the cache?", None, app.clock.now());
+    for (kind, id) in [("reaction_added", "Ev1"), ("reaction_removed", "Ev2")] {
+        let res = app
+            .event(reaction(kind, id, DECLARER, "pushpin", &room, &ts), None)
+            .await;
+        assert_eq!(res.status(), 200);
+        app.idle().await;
+    }
     app.command(
         DECLARER,
         &room,
@@ -255,6 +266,14 @@ async fn timeline_updates_followups_postmortem_and_insights() {
             && e["author"]["id"] == DECLARER),
         "{timeline:#}"
     );
+    let untagged: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["text"] == "Maybe the cache?")
+        .collect();
+    assert_eq!(untagged.len(), 1, "{timeline:#}");
+    assert_eq!(untagged[0]["removed"], "untagged");
+    assert_eq!(untagged[0]["tagged_by"], DECLARER);
+    assert_eq!(untagged[0]["message_ts"], ts.as_str());
     let (_, updates) = get(&app, Some(&t), "/api/v1/incidents/1/updates").await;
     assert!(
         updates["updates"]

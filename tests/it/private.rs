@@ -254,7 +254,10 @@ async fn a_private_incident_runs_from_declare_to_postmortem_without_its_title_le
     assert!(!stats.contains(TITLE));
     let outside = app.command_json(MALLORY, ORIGIN, "stats").await;
     assert!(
-        outside["text"].as_str().unwrap().starts_with("No incidents"),
+        outside["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("No incidents"),
         "{outside}"
     );
 }
