@@ -90,12 +90,7 @@ pub(super) fn check(
     for (i, s) in raw.sources.into_iter().enumerate() {
         let key = |field: &str| format!("alerts.sources[{i}].{field}");
         let name = s.name.trim().to_string();
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
+        if !super::is_slug(&name) {
             return Err(key_error(
                 &key("name"),
                 format!(

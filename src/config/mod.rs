@@ -47,6 +47,15 @@ pub enum ConfigError {
     Key { key: String, problem: String },
 }
 
+/// A configured name that becomes part of a path, a variable or a label:
+/// 1 to 64 of a-z, 0-9, `-` and `_`.
+fn is_slug(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 fn key_error(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Key {
         key: key.to_string(),

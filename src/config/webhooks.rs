@@ -218,12 +218,7 @@ pub(super) fn check(raw: Vec<RawWebhook>) -> Result<Vec<WebhookEndpoint>, Config
     for (i, w) in raw.into_iter().enumerate() {
         let key = |field: &str| format!("webhooks[{i}].{field}");
         let name = w.name.trim().to_string();
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
+        if !super::is_slug(&name) {
             return Err(key_error(
                 &key("name"),
                 format!("`{name}`: an endpoint's name is 1 to 64 of a-z, 0-9, - and _"),

@@ -4,9 +4,9 @@
 //! link it to an incident, check the hourly budget). Split from
 //! `alerts.rs`, which holds the store's operations.
 
+use super::Effects;
 use super::alerts::{GROUP_COLUMNS, IncomingAlert, LinkRefusal};
 use super::rows::INCIDENT_COLUMNS;
-use super::{Effects, Guard};
 use crate::db::{Result, RowsAffected, StoreError, from_millis, millis, sql_impl};
 use crate::domain::alerts::{self, Alert, AlertChange, AlertGroup, AlertStatus, Known};
 use crate::domain::events::NewEvent;
@@ -265,11 +265,9 @@ sql_impl! {
             self.apply_effects(
                 number,
                 Effects {
-                    events: Vec::new(),
                     timeline: entries,
                     jobs,
-                    schedule: vec![],
-                    guard: Guard::default(),
+                    ..Effects::default()
                 },
                 now,
             )

@@ -10,8 +10,8 @@
 //! incident, set by compare-and-set on `incident_number IS NULL` with the
 //! group row locked, so no key ever opens a second open incident.
 
+use super::Effects;
 use super::alert_tx::{alert_from_row, from_json, group_from_row, json, sync_card};
-use super::{Effects, Guard};
 use crate::db::{Read, Result, RowsAffected, StoreError, millis, sql_impl};
 use crate::domain::alerts::{Alert, AlertGroup, AlertStatus, Labels, Link, RouteAction};
 use crate::domain::{
@@ -302,11 +302,9 @@ sql_impl! {
                         tx.apply_effects(
                             n,
                             Effects {
-                                events: Vec::new(),
                                 timeline: entries,
                                 jobs,
-                                schedule: vec![],
-                                guard: Guard::default(),
+                                ..Effects::default()
                             },
                             now,
                         )
