@@ -10,6 +10,9 @@
 //! for one that does not exist, and left out of lists and insights); each
 //! token has its own rate limit; the API has its own concurrency budget
 //! (`transport::http`), so hammering it does not slow Slack's routes.
+//!
+//! Long on purpose: one handler per endpoint, each with the OpenAPI
+//! annotation that documents it.
 
 mod query;
 

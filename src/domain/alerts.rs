@@ -4,6 +4,10 @@
 //! severity, the channel, the title template), checked when the
 //! configuration is loaded. Pure: the payloads are read in `crate::alerts`,
 //! the groups stored by `store::AlertStore`.
+//!
+//! Long on purpose: the matcher parser, the routes and a group's
+//! transitions are one model read together; a third of the file is its
+//! tests.
 
 use super::{ChannelId, IncidentNumber, SeverityCatalog, SeverityName};
 use chrono::{DateTime, Utc};

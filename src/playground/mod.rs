@@ -9,6 +9,9 @@
 //! inside the process (the page's actions become signed requests to the
 //! bot; the bot's Web API calls go to the simulator through
 //! `slack.api_url`).
+//!
+//! Long on purpose: the page's routes, its JSON state and the people it
+//! plays are one small web app.
 
 pub mod deliver;
 pub mod page;

@@ -5,6 +5,9 @@
 //! and "will not work", which is all the job runner needs to know.
 //! Long because it has one method per Web API use, each with the scope it
 //! needs and how its refusals are read, in one place.
+//!
+//! Long on purpose: one method per Web API call the bot makes, each a few
+//! lines behind the one `call` funnel (pacer, timeout, metrics).
 
 use super::SlackErrorCode;
 use super::pacer::{self, Key, Pacer};

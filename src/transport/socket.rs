@@ -23,6 +23,10 @@
 //!   interactivity are guarded by their `envelope_id` (events already are by
 //!   `event_id`, declare forms by `view.id`): a redelivery is answered with
 //!   the reply stored the first time and not acted on again.
+//!
+//! Long on purpose: the supervisor, one connection's loop and one
+//! envelope's handling share their types and bounds; the tests are the
+//! last 110 lines.
 
 use crate::app::Ctx;
 use crate::dispatch::{self, Reply};

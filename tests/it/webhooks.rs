@@ -70,10 +70,11 @@ impl Receiver {
 
     /// The next answers of `endpoint`, in order; 200 after them.
     pub fn plan(&self, endpoint: &str, answers: Vec<Answer>) {
-        self.plans
-            .lock()
-            .unwrap()
-            .push((endpoint.to_string(), answers.into()));
+        let mut plans = self.plans.lock().unwrap();
+        match plans.iter_mut().find(|(e, _)| e == endpoint) {
+            Some((_, queue)) => queue.extend(answers),
+            None => plans.push((endpoint.to_string(), answers.into())),
+        }
     }
 
     pub fn got(&self, endpoint: &str) -> Vec<Got> {
@@ -720,4 +721,61 @@ async fn an_incident_opened_from_a_pagerduty_alert_is_not_paged_again() {
         receiver.got("pd").is_empty(),
         "PagerDuty paged for it already"
     );
+}
+
+/// The binary: `warroom webhooks test NAME` sends a signed ping and says
+/// what came back; `warroom check` shows each endpoint's state from the
+/// database (enabled and its last success, or disabled by a 410).
+#[tokio::test]
+async fn webhooks_test_pings_and_check_shows_each_endpoint() {
+    let receiver = Receiver::start().await;
+    receiver.plan("gone", vec![Answer::Status(410)]);
+    let toml = receiver.toml("up", "events = [\"incident.declared\"]")
+        + &receiver.toml("gone", "events = [\"incident.declared\"]");
+    let app = app_with(toml.clone()).await;
+    app.declare("Checkout returns 500", "SEV2").await;
+    app.idle().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), &toml).unwrap();
+    let db = format!("sqlite://{}", app.db_path().display());
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WARROOM_DATABASE_URL", &db)
+            .args(args);
+        tokio::task::spawn_blocking(move || {
+            let out = cmd.output().unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).to_string()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        })
+    };
+    let (ok, out) = run(&["webhooks", "test", "up"]).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("/up answered 200 OK"), "{out}");
+    let ping = receiver
+        .got("up")
+        .into_iter()
+        .find(|g| g.body["type"] == "ping")
+        .expect("the ping arrived");
+    let ts: i64 = ping.timestamp.parse().unwrap();
+    let key = base64_key(WH_SECRET);
+    assert_eq!(
+        ping.signature,
+        warroom::webhooks::sign::signature(&key, &ping.id, ts, ping.raw.as_bytes())
+    );
+    receiver.plan("gone", vec![Answer::Status(503)]);
+    let (ok, out) = run(&["webhooks", "test", "gone"]).await.unwrap();
+    assert!(!ok && out.contains("503"), "{out}");
+    let (ok, out) = run(&["webhooks", "test", "nope"]).await.unwrap();
+    assert!(!ok && out.contains("configured: up, gone"), "{out}");
+    let (_, out) = run(&["check"]).await.unwrap();
+    let up = out.lines().find(|l| l.contains("webhook `up`")).unwrap_or("");
+    assert!(up.starts_with("✓") && up.contains("enabled, last success 2026-11-23 03:00 UTC"), "{out}");
+    let gone = out.lines().find(|l| l.contains("webhook `gone`")).unwrap_or("");
+    assert!(gone.starts_with("✗") && gone.contains("disabled by 410 Gone"), "{out}");
 }
