@@ -13,7 +13,13 @@
 //!   nudge after 2 s; 10 incidents declared at once. Reports each nudge's
 //!   post against its due time. Needs `WARROOM_TEST_POSTGRES_URL`.
 //!
-//! Run: `cargo bench --bench pacing -- storm|mixed|replicas` (all three
+//! - `shared`: 40 incidents declared at once over three replicas on
+//!   PostgreSQL, the fake enforcing Slack's limits for the whole app:
+//!   time to the last role board and the last announcement, against the
+//!   floor `conversations.create` (Tier 2) sets, and answers of 429. Needs
+//!   `WARROOM_TEST_POSTGRES_URL`.
+//!
+//! Run: `cargo bench --bench pacing -- storm|mixed|replicas|shared` (all
 //! without an argument). Prints figures; asserts nothing.
 
 mod common;
@@ -42,6 +48,9 @@ fn main() {
         }
         if run("replicas") {
             replicas().await;
+        }
+        if run("shared") {
+            shared().await;
         }
     });
 }
@@ -296,4 +305,86 @@ async fn replicas() {
         report("  nudge posted after its due time", posted);
     }
     pool.close().await;
+}
+
+const SHARED_STORM: usize = 40;
+
+async fn shared() {
+    let Some(db) = common::pg::TestDb::from_env().await else {
+        eprintln!(
+            "the shared pacing benchmark needs PostgreSQL: set {}",
+            common::pg::VAR
+        );
+        return;
+    };
+    let setup = |replica_of| Setup {
+        env: vec![("WARROOM_DATABASE_URL", db.url.clone())],
+        real_clock: true,
+        replica_of,
+        ..Setup::default()
+    };
+    let a = Arc::new(TestApp::spawn(setup(None)).await);
+    let b = Arc::new(TestApp::spawn(setup(Some((a.slack.clone(), a.clock.clone())))).await);
+    let c = Arc::new(TestApp::spawn(setup(Some((a.slack.clone(), a.clock.clone())))).await);
+    a.slack.enforce_limits(Clock::System);
+    let apps = [a.clone(), b.clone(), c.clone()];
+    let first = Instant::now();
+    let mut sent = Vec::new();
+    for n in 0..SHARED_STORM {
+        let app = apps[n % 3].clone();
+        sent.push(tokio::spawn(async move {
+            let input = DeclareInput {
+                title: format!("Shared {n}"),
+                ..DeclareInput::default()
+            };
+            let res = app
+                .submit_declare(DECLARER, &format!("V-shared-{n}"), input)
+                .await;
+            assert_eq!(res.status(), 200);
+        }));
+    }
+    for s in sent {
+        s.await.expect("declared");
+    }
+    let (mut last_board, mut last_announcement) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while (last_board.is_none() || last_announcement.is_none()) && Instant::now() < deadline {
+        let rooms = a.slack.channel_named_like("inc-");
+        if last_board.is_none()
+            && rooms.len() >= SHARED_STORM
+            && rooms.iter().all(|r| !a.slack.messages_in(&r.id).is_empty())
+        {
+            last_board = Some(first.elapsed());
+        }
+        if last_announcement.is_none() && a.slack.messages_in(ORIGIN).len() >= SHARED_STORM {
+            last_announcement = Some(first.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // conversations.create, Tier 2 in the fake: 20 at once, then one
+    // every 3 s.
+    let floor = Duration::from_secs(3 * (SHARED_STORM as u64 - 20));
+    println!(
+        "shared: {SHARED_STORM} incidents declared at once over three replicas on PostgreSQL, the fake enforcing Slack's limits for the whole app"
+    );
+    println!(
+        "  last role board after {:.2?} (conversations.create floor {floor:?}, target <= {:.1?}); last announcement after {:.2?}",
+        last_board.unwrap_or_default(),
+        floor.mul_f64(1.1),
+        last_announcement.unwrap_or_default()
+    );
+    println!(
+        "  answers of 429: {} {:?}; boards posted twice: {}",
+        a.slack.throttled().len(),
+        a.slack
+            .throttled()
+            .iter()
+            .map(|c| c.method.clone())
+            .collect::<Vec<_>>(),
+        a.slack
+            .channel_named_like("inc-")
+            .iter()
+            .filter(|r| a.slack.messages_in(&r.id).len() > 1)
+            .count()
+    );
 }

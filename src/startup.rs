@@ -78,6 +78,10 @@ impl App {
             settings.slack_rate_control,
             settings.slack_call_timeout,
             clock.clone(),
+            // Slack's limits are per app: replicas on one PostgreSQL
+            // database pace together through it; one SQLite process alone.
+            (!settings.database_url.starts_with("sqlite:"))
+                .then(|| -> Arc<dyn crate::db::SharedPace> { store.clone() }),
         )
         .context("cannot set up the Slack client (TLS roots)")?;
         let socket = match &secrets.app_token {

@@ -12,12 +12,14 @@
 //! write that would skip the lock does not compile.
 
 mod bounds;
+mod pace;
 mod postgres;
 mod read;
 mod sqlite;
 mod types;
 
 pub(crate) use bounds::sql_impl;
+pub use pace::SharedPace;
 pub use postgres::PostgresStore;
 pub use read::{Read, Reader};
 pub use sqlite::SqliteStore;

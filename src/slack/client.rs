@@ -232,6 +232,7 @@ impl SlackApi {
         rate_control: bool,
         call_timeout: Duration,
         clock: Clock,
+        shared_pace: Option<Arc<dyn crate::db::SharedPace>>,
     ) -> std::io::Result<Self> {
         let https = crate::net::https_connector()?;
         // No `with_rate_control`: slack-morphism's limiter keys posts for
@@ -243,7 +244,12 @@ impl SlackApi {
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
             bot_user: Arc::new(tokio::sync::OnceCell::new()),
             call_timeout,
-            pacer: rate_control.then(|| Arc::new(Pacer::new(clock.clone()))),
+            pacer: rate_control.then(|| {
+                Arc::new(match shared_pace {
+                    Some(shared) => Pacer::shared(clock.clone(), shared),
+                    None => Pacer::new(clock.clone()),
+                })
+            }),
             clock,
             telemetry: Default::default(),
         })
@@ -267,7 +273,7 @@ impl SlackApi {
         F: AsyncFnOnce(SlackClientSession<'_, Connector>) -> ClientResult<T>,
     {
         if let Some(pacer) = &self.pacer
-            && let Err(until) = pacer.check(&key)
+            && let Err(until) = pacer.admit(&key).await
         {
             self.telemetry.held_back(pacer.hold_class(&key), 1);
             return Err(CallError::Paced { until });
@@ -289,10 +295,10 @@ impl SlackApi {
             Ok(Err(SlackClientError::RateLimitError(r))) if self.pacer.is_some() => {
                 // Slack did nothing: not a call it may have acted on.
                 pacer::sent(-1);
-                let until = self
-                    .pacer
-                    .as_ref()
-                    .map_or_else(|| self.clock.now(), |p| p.pause(&key, r.retry_after));
+                let until = match &self.pacer {
+                    Some(p) => p.pause_everywhere(&key, r.retry_after).await,
+                    None => self.clock.now(),
+                };
                 tracing::info!(method = key.method, channel = ?key.channel, %until, "Slack answered 429; pausing these calls");
                 Err(CallError::Paced { until })
             }

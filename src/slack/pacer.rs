@@ -11,12 +11,13 @@
 //! [`Clock`], so tests move pacing with the manual clock.
 
 use crate::clock::Clock;
+use crate::db::SharedPace;
 use chrono::{DateTime, Utc};
 use governor::{Quota, RateLimiter, state::keyed::DashMapStateStore};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What one Web API call is about: the method, and the channel when there
@@ -39,6 +40,14 @@ impl Key {
         Key {
             method,
             channel: Some(channel.to_string()),
+        }
+    }
+
+    /// The scope's name in the shared pacing table.
+    fn name(&self) -> String {
+        match &self.channel {
+            Some(c) => format!("{}|{c}", self.method),
+            None => self.method.to_string(),
         }
     }
 
@@ -96,6 +105,18 @@ const fn nz(n: u32) -> NonZeroU32 {
         None => NonZeroU32::MIN,
     }
 }
+
+/// The limit a scope is paced by: posts without a channel go by Tier 4.
+fn effective(limit: Limit, scope: &Key) -> Limit {
+    match (limit, &scope.channel) {
+        (Limit::PerChannel, None) => Limit::Tier(4),
+        _ => limit,
+    }
+}
+
+/// The least margin shared pacing adds to each interval (see
+/// [`Pacer::admit`]).
+const SHARED_MARGIN: Duration = Duration::from_millis(50);
 
 /// Posts in one channel: one a second, up to this many at once.
 pub const POST_BURST: u32 = 3;
@@ -158,9 +179,20 @@ pub struct Pacer {
     /// one held back is told one interval later, so a queue of waiting jobs
     /// comes back one at a time instead of all at the next free slot.
     handed_out: Mutex<HashMap<Key, DateTime<Utc>>>,
+    /// Replicas on one PostgreSQL database pace together through it:
+    /// Slack counts its limits per app, not per process.
+    shared: Option<Arc<dyn SharedPace>>,
 }
 
 impl Pacer {
+    /// Pacing shared with every replica through `shared` (PostgreSQL).
+    pub fn shared(clock: Clock, shared: Arc<dyn SharedPace>) -> Pacer {
+        Pacer {
+            shared: Some(shared),
+            ..Pacer::new(clock)
+        }
+    }
+
     pub fn new(clock: Clock) -> Pacer {
         let limiter = |limit| {
             RateLimiter::new(
@@ -179,8 +211,53 @@ impl Pacer {
             ],
             paused: Mutex::new(HashMap::new()),
             handed_out: Mutex::new(HashMap::new()),
+            shared: None,
             clock,
         }
+    }
+
+    /// Takes a slot for a call about `key` now, or says when to ask again:
+    /// through the shared pacing when there is one (a database that does
+    /// not answer falls back to this process's own), else [`Pacer::check`].
+    pub async fn admit(&self, key: &Key) -> Result<(), DateTime<Utc>> {
+        let Some(shared) = &self.shared else {
+            return self.check(key);
+        };
+        let scope = key.scope();
+        let now = self.clock.now();
+        if let Some(until) = self.paused_until(&scope, now) {
+            return Err(self.spread(&scope, key.method, until, now));
+        }
+        let q = quota(effective(limit_of(key.method), &scope));
+        // Replicas' calls reach Slack a few milliseconds after the
+        // database let them go, not always in that order: a margin of 2 %
+        // (at least 50 ms) per interval keeps jitter from showing Slack
+        // two calls closer than its limit allows.
+        let interval = q.replenish_interval();
+        let interval = interval + (interval / 50).max(SHARED_MARGIN);
+        let tolerance = interval.saturating_mul(q.burst_size().get().saturating_sub(1));
+        match shared
+            .take_slot(&scope.name(), now, interval, tolerance)
+            .await
+        {
+            Ok(None) => Ok(()),
+            Ok(Some(at)) => Err(self.spread(&scope, key.method, at, now)),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared pacing unavailable; pacing this process alone");
+                self.check(key)
+            }
+        }
+    }
+
+    /// [`Pacer::pause`], and the same pause for every replica.
+    pub async fn pause_everywhere(&self, key: &Key, asked: Option<Duration>) -> DateTime<Utc> {
+        let until = self.pause(key, asked);
+        if let Some(shared) = &self.shared
+            && let Err(e) = shared.pause_scope(&key.scope().name(), until).await
+        {
+            tracing::warn!(error = %e, "could not share a Retry-After pause with the other replicas");
+        }
+        until
     }
 
     /// Takes a slot for a call about `key` now, or says when to ask again
@@ -209,25 +286,34 @@ impl Pacer {
         let Err(earliest) = held_until else {
             return Ok(());
         };
+        Err(self.spread(&scope, key.method, earliest, now))
+    }
+
+    /// When a held-back call about `scope` is told to come back: not before
+    /// `earliest`, and one interval after the last one told, so a queue of
+    /// waiting jobs comes back one at a time.
+    fn spread(
+        &self,
+        scope: &Key,
+        method: &'static str,
+        earliest: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
         let interval = chrono::Duration::from_std(
-            quota(match (limit, &scope.channel) {
-                (Limit::PerChannel, None) => Limit::Tier(4),
-                _ => limit,
-            })
-            .replenish_interval(),
+            quota(effective(limit_of(method), scope)).replenish_interval(),
         )
         .unwrap_or_default();
         let mut handed_out = self.handed_out.lock().unwrap_or_else(|p| p.into_inner());
         if handed_out.len() > 1024 {
             handed_out.retain(|_, at| *at > now);
         }
-        let at = match handed_out.get(&scope) {
+        let at = match handed_out.get(scope) {
             Some(last) => earliest.max(*last + interval),
             None => earliest,
         };
         let at = ceil_millis(at);
-        handed_out.insert(scope, at);
-        Err(at)
+        handed_out.insert(scope.clone(), at);
+        at
     }
 
     /// Why calls about `key` are held back, as `/metrics` names it:

@@ -87,6 +87,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + ApiStore
+    + crate::db::SharedPace
     + Housekeeping
     + Queue
     + Send
@@ -107,6 +108,7 @@ impl<T> Store for T where
         + EventStore
         + WebhookStore
         + ApiStore
+        + crate::db::SharedPace
         + Housekeeping
         + Queue
         + Send

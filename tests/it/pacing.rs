@@ -216,3 +216,100 @@ async fn a_stuck_topic_holds_back_neither_the_board_nor_the_announcement() {
         "edited, not reposted"
     );
 }
+
+/// Issue 29: Slack counts its limits per app, so replicas pace together
+/// through the database. Storms of 20 and 40 declarations spread over
+/// three replicas on PostgreSQL, against a fake enforcing Slack's limits
+/// for the whole app: no 429, every room, board and announcement once.
+#[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storms_over_three_replicas_stay_within_slacks_limits() {
+    for storm in [20usize, 40] {
+        let db = crate::pg::TestDb::create("storms_over_three_replicas").await;
+        let env = || {
+            vec![
+                ("WARROOM_DATABASE_URL", db.url.clone()),
+                ("WARROOM_SLACK__RATE_CONTROL", "true".to_string()),
+            ]
+        };
+        let a = TestApp::spawn(Setup {
+            env: env(),
+            ..Setup::default()
+        })
+        .await;
+        let replica = || Setup {
+            env: env(),
+            replica_of: Some((a.slack.clone(), a.clock.clone())),
+            ..Setup::default()
+        };
+        let b = TestApp::spawn(replica()).await;
+        let c = TestApp::spawn(replica()).await;
+        a.slack.enforce_limits(Clock::Manual(a.clock.clone()));
+        let apps = [&a, &b, &c];
+        for n in 0..storm {
+            declare_now(apps[n % 3], n, &format!("storm {n}")).await;
+        }
+        let start = a.clock.now();
+        for step in 0.. {
+            assert!(step < 5000, "the storm of {storm} never finished");
+            let mut next = None;
+            for app in apps {
+                if let Some(at) = app.idle().await {
+                    next = Some(next.map_or(at, |n: chrono::DateTime<chrono::Utc>| n.min(at)));
+                }
+            }
+            let c = a.ctx.store.job_counts().await.unwrap();
+            if c.pending == 0 && c.running == 0 {
+                break;
+            }
+            let now = a.clock.now();
+            let by = next
+                .filter(|at| *at > now)
+                .map_or(Duration::from_millis(100), |at| {
+                    (at - now).to_std().unwrap().max(Duration::from_millis(1))
+                });
+            a.clock.advance(by);
+        }
+        let took = (a.clock.now() - start).to_std().unwrap();
+        assert!(
+            a.slack.throttled().is_empty(),
+            "storm of {storm}: Slack said 429 {} times: {:?}",
+            a.slack.throttled().len(),
+            a.slack
+                .throttled()
+                .iter()
+                .map(|c| &c.method)
+                .collect::<Vec<_>>()
+        );
+        let rooms = a.slack.channel_named_like("inc-");
+        assert_eq!(rooms.len(), storm, "one war room each");
+        for room in &rooms {
+            assert_eq!(
+                a.slack.messages_in(&room.id).len(),
+                1,
+                "one board in {}",
+                room.name
+            );
+        }
+        assert_eq!(
+            a.slack.messages_in(ORIGIN).len(),
+            storm,
+            "one announcement each"
+        );
+        assert_eq!(
+            a.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'")
+                .await,
+            0
+        );
+        // conversations.create is Tier 2: a burst of 20, then one every 3 s.
+        let floor = Duration::from_secs(3 * (storm.saturating_sub(20)) as u64);
+        eprintln!(
+            "storm of {storm} over three replicas: {took:?} (conversations.create floor {floor:?})"
+        );
+        assert!(took >= floor, "{took:?}");
+        assert!(
+            took <= floor.mul_f64(1.1) + Duration::from_secs(25),
+            "{took:?}"
+        );
+    }
+}

@@ -774,8 +774,20 @@ async fn webhooks_test_pings_and_check_shows_each_endpoint() {
     let (ok, out) = run(&["webhooks", "test", "nope"]).await.unwrap();
     assert!(!ok && out.contains("configured: up, gone"), "{out}");
     let (_, out) = run(&["check"]).await.unwrap();
-    let up = out.lines().find(|l| l.contains("webhook `up`")).unwrap_or("");
-    assert!(up.starts_with("✓") && up.contains("enabled, last success 2026-11-23 03:00 UTC"), "{out}");
-    let gone = out.lines().find(|l| l.contains("webhook `gone`")).unwrap_or("");
-    assert!(gone.starts_with("✗") && gone.contains("disabled by 410 Gone"), "{out}");
+    let up = out
+        .lines()
+        .find(|l| l.contains("webhook `up`"))
+        .unwrap_or("");
+    assert!(
+        up.starts_with("✓") && up.contains("enabled, last success 2026-11-23 03:00 UTC"),
+        "{out}"
+    );
+    let gone = out
+        .lines()
+        .find(|l| l.contains("webhook `gone`"))
+        .unwrap_or("");
+    assert!(
+        gone.starts_with("✗") && gone.contains("disabled by 410 Gone"),
+        "{out}"
+    );
 }
