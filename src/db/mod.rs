@@ -33,7 +33,7 @@ use std::future::Future;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is unreadable: {0}")]
@@ -119,6 +119,13 @@ impl<B: Backend> std::ops::Deref for Tx<B> {
 impl<B: Backend> std::ops::DerefMut for Tx<B> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.tx
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        sqlite::note_disk_error(&e);
+        StoreError::Db(e)
     }
 }
 

@@ -25,6 +25,38 @@ pub struct SqliteStore {
     urgent: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
 }
 
+/// When (Unix ms) SQLite last refused a write for its disk: read-only,
+/// I/O error, full, cannot open. Connections opened before then are not
+/// reused (see the pool's `after_release`). Process-wide: a spurious
+/// recycle costs one reopen.
+static DISK_FAILED_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Notes `e` if it is SQLite refusing a write for its disk.
+pub(super) fn note_disk_error(e: &sqlx::Error) {
+    let Some(db) = e.as_database_error() else {
+        return;
+    };
+    let primary = db
+        .code()
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(|c| c & 0xff);
+    // SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN.
+    if matches!(primary, Some(8 | 10 | 13 | 14)) {
+        DISK_FAILED_AT.store(now_ms(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a connection of age `age` was opened before (or when) SQLite
+/// last refused a write for its disk.
+fn opened_before_disk_failure(age: Duration) -> bool {
+    let failed = DISK_FAILED_AT.load(std::sync::atomic::Ordering::SeqCst);
+    failed != 0 && now_ms() - i64::try_from(age.as_millis()).unwrap_or(i64::MAX) <= failed
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -36,6 +68,25 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // After a disk outage a connection can be stuck in two ways,
+            // each closed on release instead of reused, so writes work again
+            // once the disk does
+            // (outage::sqlite_rides_out_30_seconds_of_unwritable_files): a
+            // COMMIT that failed ends the transaction in SQLite but not in
+            // sqlx, which then refuses every later BEGIN (checked once the
+            // rollback queued on release is flushed by the ping); and a
+            // connection opened while the files were unwritable keeps its
+            // write-ahead log read-only for good (closed when it is older
+            // than the last write SQLite refused for its disk).
+            .after_release(|conn, meta| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(&mut *conn).await?;
+                    if sqlx::Connection::is_in_transaction(&*conn) {
+                        return Ok(false);
+                    }
+                    Ok(!opened_before_disk_failure(meta.age))
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self {
