@@ -122,10 +122,17 @@ fn known_person(user: &str) -> Result<(), PlayError> {
 }
 
 impl Workspace {
-    /// A channel anyone can see, or `user`'s direct messages with the app.
+    /// A channel `user` can see, as Slack decides it: a public one, a
+    /// private one they are a member of, or their direct messages with the
+    /// app. Slack answers a non-member as if the private channel did not
+    /// exist.
     fn visible_channel(&self, user: &str, channel: &str) -> Result<(), PlayError> {
         let dm = format!("D{}", user.get(1..).unwrap_or_default());
-        if channel == dm || self.simulator.channel(channel).is_some() {
+        let visible = channel == dm
+            || self.simulator.channel(channel).is_some_and(|c| {
+                !self.simulator.is_private(channel) || c.members.iter().any(|m| m == user)
+            });
+        if visible {
             Ok(())
         } else {
             Err(PlayError::NotFound {
@@ -215,6 +222,7 @@ impl Workspace {
         add: bool,
     ) -> Result<(), PlayError> {
         known_person(user)?;
+        self.visible_channel(user, channel)?;
         let message = self
             .simulator
             .message(channel, ts)
@@ -298,6 +306,7 @@ impl Workspace {
     /// `block_actions` with a fresh trigger id, so the bot can open a modal.
     pub async fn click(&self, user: &str, click: &Click) -> Result<(), PlayError> {
         known_person(user)?;
+        self.visible_channel(user, &click.channel)?;
         let message = self
             .simulator
             .message(&click.channel, &click.message_ts)

@@ -833,3 +833,105 @@ async fn the_clock_moves_only_once_the_bot_is_done_with_what_is_due() {
     assert_eq!(sim.calls("conversations.create").len(), 1, "one war room");
     playground.stop().await.unwrap();
 }
+
+/// Issue 27.12: as in Slack, a private war room is for its members only:
+/// someone outside it can neither post, react nor click there (the page
+/// answers as if the channel did not exist), and the page lists it only to
+/// its members.
+#[tokio::test]
+async fn a_private_war_room_is_for_its_members_only() {
+    let (playground, _dir) = start().await;
+    let page = Page {
+        url: playground.url.clone(),
+        http: page_client(&playground.url),
+    };
+    let sim = &playground.workspace.simulator;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": GENERAL, "text": "/incident declare Leaked keys"}),
+    )
+    .await;
+    let view = sim
+        .eventually("the declare modal", |s| s.views_of("UALEX").pop())
+        .await;
+    page.post(
+        "/submit",
+        json!({"user": "UALEX", "view_id": view.id, "values": {
+            "title": {"value": {"type": "plain_text_input", "value": "Leaked keys"}},
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2", "text": {"type": "plain_text", "text": "SEV2"}}}},
+            "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "private", "text": {"type": "plain_text", "text": "Private war room"}}]}},
+        }}),
+    )
+    .await;
+    let board = sim
+        .eventually("the private war room's board", |s| {
+            let room = s.channel_named_like("inc-1-").pop()?;
+            s.messages_in(&room.id)
+                .into_iter()
+                .next()
+                .map(|m| (room, m))
+        })
+        .await;
+    let (room, board) = board;
+    assert!(sim.is_private(&room.id));
+    // Alex, in it, posts there.
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "rotating now"}),
+    )
+    .await;
+    // Taylor, outside it, cannot post, react or click there.
+    let refused = |path: &'static str, body: Value| {
+        let http = page.http.clone();
+        let url = format!("{}{path}", playground.url.trim_end_matches('/'));
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(
+        refused(
+            "/send",
+            json!({"user": "UTAYLOR", "channel": room.id, "text": "what is this?"})
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        refused("/react", json!({"user": "UTAYLOR", "channel": room.id, "ts": board.ts, "emoji": "eyes", "add": true})).await,
+        404
+    );
+    assert_eq!(
+        refused(
+            "/click",
+            json!({"user": "UTAYLOR", "channel": room.id, "message_ts": board.ts,
+            "action_id": "role.claim", "block_id": "x", "kind": "button", "value": "1|Scribe"})
+        )
+        .await,
+        404
+    );
+    assert!(
+        !sim.messages_in(&room.id)
+            .iter()
+            .any(|m| text_of(m).contains("what is this?")),
+        "nothing of Taylor's reached the room"
+    );
+    // The page's state says who is in it, which the page lists it to.
+    let state = page.state().await;
+    let listed = state["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == room.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["private"], true);
+    let members: Vec<&str> = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        members.contains(&"UALEX") && !members.contains(&"UTAYLOR"),
+        "{members:?}"
+    );
+    playground.stop().await.unwrap();
+}

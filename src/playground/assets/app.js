@@ -280,7 +280,8 @@ function renderSidebar() {
     return h("li", { class: (c.id === current ? "active" : "") + (unread ? " unread" : ""), "data-id": c.id, "data-name": c.name,
       onclick: () => { current = c.id; localStorage.setItem("channel", current); render(); } }, label);
   };
-  $("channels").replaceChildren(...state.channels.filter((c) => !c.dm_with).map((c) => item(c, (c.private ? "🔒 " : "# ") + c.name)));
+  // As in Slack, a private channel shows only to its members.
+  $("channels").replaceChildren(...state.channels.filter((c) => !c.dm_with && (!c.private || c.members.includes(me))).map((c) => item(c, (c.private ? "🔒 " : "# ") + c.name)));
   $("dms").replaceChildren(...state.channels.filter((c) => c.dm_with === me).map((c) => item(c, "warroom")));
   seen[current] = latest(current);
 }
@@ -455,7 +456,8 @@ function showError(text) {
 
 function render() {
   if (!state) return;
-  if (!state.channels.some((c) => c.id === current)) current = state.general;
+  // A private channel the person switched to is not theirs to see.
+  if (!state.channels.some((c) => c.id === current && (!c.private || c.dm_with === me || c.members.includes(me)))) current = state.general;
   renderTop();
   renderChannel();
   renderSidebar();
