@@ -47,9 +47,9 @@ pub trait Housekeeping: Send + Sync {
     async fn incidents_since(&self, since: DateTime<Utc>) -> Result<Vec<Incident>>;
 
     /// Forgets Slack event ids and Socket Mode envelope ids received before
-    /// `events_before` (Slack stops redelivering within the hour) and
-    /// finished jobs before
-    /// `jobs_before`. Returns how many rows went.
+    /// `events_before` (Slack stops redelivering within the hour), and
+    /// finished jobs and ended webhook deliveries before `jobs_before`.
+    /// Returns how many rows went.
     async fn prune(&self, events_before: DateTime<Utc>, jobs_before: DateTime<Utc>) -> Result<u64>;
 
     /// A cached display name and when it was fetched.
@@ -153,8 +153,17 @@ sql_impl! {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // Webhook deliveries that ended (the events themselves stay: they
+            // are the incident's record).
+            let deliveries = sqlx::query(
+                "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1",
+            )
+            .bind(millis(jobs_before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             tx.commit().await?;
-            Ok(events + envelopes + jobs)
+            Ok(events + envelopes + jobs + deliveries)
         }
 
         async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {

@@ -663,6 +663,15 @@ async fn jobs_ordered_and_fenced(store: DynStore) {
 async fn pruning(store: DynStore) {
     store.migrate().await.unwrap();
     let now = t0();
+    // An endpoint that takes declarations: the declare below makes one
+    // delivery, delivered at once and then pruned with the jobs.
+    store
+        .sync_endpoints(&[warroom::store::EndpointFilter {
+            name: "hook".to_string(),
+            events: vec!["incident.declared".to_string()],
+        }])
+        .await
+        .unwrap();
     store
         .create_incident(
             &declaration("Checkout 500", false),
@@ -718,11 +727,28 @@ async fn pruning(store: DynStore) {
         .finish_job(row.claim(), failed, now + Duration::seconds(61))
         .await
         .unwrap();
+    let lease = now + Duration::seconds(60);
+    let delivery = store.claim_delivery(now, lease).await.unwrap().unwrap();
+    assert_eq!(delivery.event.kind.as_str(), "incident.declared");
+    assert!(
+        store.claim_delivery(now, lease).await.unwrap().is_none(),
+        "one delivery, leased"
+    );
+    store
+        .finish_delivery(
+            &delivery,
+            &warroom::store::DeliveryOutcome::Delivered { status: 200 },
+            now,
+        )
+        .await
+        .unwrap();
     let pruned = store
         .prune(now + Duration::seconds(1), now + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(pruned, 6, "two event ids and four done jobs");
+    assert_eq!(pruned, 7, "two event ids, four done jobs and a delivery");
+    let hook = store.webhook_status().await.unwrap();
+    assert_eq!((hook[0].pending, hook[0].failed), (0, 0));
     assert_eq!(store.job_counts().await.unwrap().pending, 2);
     assert_eq!(
         store
