@@ -123,6 +123,97 @@ async fn ride_out(apps: [&TestApp; 2], rooms: &[String]) -> DuringOutage {
     seen
 }
 
+/// Two incidents declared on `app`, each with a scribe; their war rooms.
+async fn two_rooms(app: &TestApp) -> Vec<String> {
+    let mut rooms = Vec::new();
+    for (number, title) in [(1, "Checkout errors"), (2, "Search is slow")] {
+        let room = app.declare(title, "SEV2").await;
+        app.click("USCRIBE", &room, "role.claim", &format!("{number}|Scribe"))
+            .await;
+        rooms.push(room);
+    }
+    rooms
+}
+
+async fn reminders(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
+        .await
+}
+
+/// Once the database is back: Slack's redeliveries of the refused events
+/// are taken (each by the replica that refused it), a command works again,
+/// every refused tag is on the timeline once and confirmed in Slack once,
+/// the reminders due during the outage were sent each once, no job posted
+/// twice and none is stuck. Returns how many reminders there are now.
+async fn recovered(
+    apps: [&TestApp; 2],
+    rooms: &[String],
+    seen: &DuringOutage,
+    reminders_before: i64,
+) -> i64 {
+    let a = apps[0];
+    for (which, tag, _, _) in &seen.refused_tags {
+        let app = apps[*which];
+        eventually("the event taken once the database is back", || async {
+            let res = app.event(tag.clone(), Some(1)).await;
+            if res.status() == 200 {
+                Ok(())
+            } else {
+                Err(res.status())
+            }
+        })
+        .await;
+    }
+    let res = a.command("USCRIBE", &rooms[0], "status").await;
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("cannot reach its database"), "{body}");
+    for app in apps {
+        app.settle().await;
+    }
+    let tagged = a
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE slack_ts IS NOT NULL AND kind <> 'reminder'")
+        .await;
+    assert_eq!(tagged as usize, seen.refused_tags.len());
+    for (_, _, room, ts) in &seen.refused_tags {
+        let confirmations = a
+            .slack
+            .bot_reactions(room, ts)
+            .iter()
+            .filter(|r| *r == "memo")
+            .count();
+        assert_eq!(confirmations, 1, "tag on {ts} confirmed once");
+    }
+    let reminders = reminders(a).await;
+    assert!(
+        reminders >= reminders_before + rooms.len() as i64,
+        "the reminders due during the outage were sent ({reminders_before} before, {reminders} after)"
+    );
+    let doubled = a
+        .count(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_entries WHERE kind = 'reminder'
+             GROUP BY incident_number, text, occurred_at HAVING COUNT(*) > 1) AS d",
+        )
+        .await;
+    assert_eq!(doubled, 0, "a reminder fired twice");
+    let mut per_job = std::collections::HashMap::<String, usize>::new();
+    for call in a.slack.calls("chat.postMessage") {
+        if let Some(job) = call.body["metadata"]["event_payload"]["job"].as_str() {
+            *per_job.entry(job.to_string()).or_default() += 1;
+        }
+    }
+    assert!(
+        per_job.values().all(|n| *n == 1),
+        "a job posted twice: {per_job:?}"
+    );
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
+            .await,
+        0,
+        "no job stuck"
+    );
+    reminders
+}
+
 #[ignore = "needs WARROOM_TEST_POSTGRES_URL (a PostgreSQL server); .ci/run sets it"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_ride_out_a_30_second_database_outage() {
@@ -139,18 +230,10 @@ async fn two_replicas_ride_out_a_30_second_database_outage() {
         ..Setup::default()
     })
     .await;
-    let mut rooms = Vec::new();
-    for (number, title) in [(1, "Checkout errors"), (2, "Search is slow")] {
-        let room = a.declare(title, "SEV2").await;
-        a.click("USCRIBE", &room, "role.claim", &format!("{number}|Scribe"))
-            .await;
-        rooms.push(room);
-    }
+    let rooms = two_rooms(&a).await;
     a.settle().await;
     b.settle().await;
-    let reminders_before = a
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
-        .await;
+    let reminders_before = reminders(&a).await;
 
     db.go_down().await;
     let seen = ride_out([&a, &b], &rooms).await;
@@ -160,73 +243,8 @@ async fn two_replicas_ride_out_a_30_second_database_outage() {
     );
     db.come_back().await;
 
-    // Slack delivers the refused events again; now they are taken.
-    for (which, tag, _, _) in &seen.refused_tags {
-        let app = if *which == 0 { &a } else { &b };
-        eventually("the event taken once the database is back", || async {
-            let res = app.event(tag.clone(), Some(1)).await;
-            if res.status() == 200 {
-                Ok(())
-            } else {
-                Err(res.status())
-            }
-        })
-        .await;
-    }
-    // A command works again.
-    let res = a.command("USCRIBE", &rooms[0], "status").await;
-    let body = res.text().await.unwrap();
-    assert!(!body.contains("cannot reach its database"), "{body}");
-    a.settle().await;
-    b.settle().await;
-
-    // Every refused tag, delivered again, is on the timeline once and
-    // confirmed in Slack once.
-    let tagged = a
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE slack_ts IS NOT NULL AND kind <> 'reminder'")
-        .await;
-    assert_eq!(tagged as usize, seen.refused_tags.len());
-    for (_, _, room, ts) in &seen.refused_tags {
-        let confirmations = a
-            .slack
-            .bot_reactions(room, ts)
-            .iter()
-            .filter(|r| *r == "memo")
-            .count();
-        assert_eq!(confirmations, 1, "tag on {ts} confirmed once");
-    }
-    // Reminders that fell due during the outage: sent, each once.
-    let reminders = a
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
-        .await;
-    assert!(
-        reminders >= reminders_before + rooms.len() as i64,
-        "the reminders due during the outage were sent ({reminders_before} before, {reminders} after)"
-    );
-    let doubled = a
-        .count(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_entries WHERE kind = 'reminder'
-             GROUP BY incident_number, text, occurred_at HAVING COUNT(*) > 1) AS d",
-        )
-        .await;
-    assert_eq!(doubled, 0, "a reminder fired twice");
-    let posts = a.slack.calls("chat.postMessage");
-    let mut per_job = std::collections::HashMap::<String, usize>::new();
-    for call in &posts {
-        if let Some(job) = call.body["metadata"]["event_payload"]["job"].as_str() {
-            *per_job.entry(job.to_string()).or_default() += 1;
-        }
-    }
-    assert!(
-        per_job.values().all(|n| *n == 1),
-        "a job posted twice: {per_job:?}"
-    );
-    // No job stuck; both replicas ready with their pools reconnected.
-    assert_eq!(
-        a.count("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
-            .await,
-        0
-    );
+    let reminders = recovered([&a, &b], &rooms, &seen, reminders_before).await;
+    // Both replicas ready with their pools reconnected.
     for app in [&a, &b] {
         eventually("ready again", || async {
             match status(app, "/readyz").await {
@@ -282,85 +300,29 @@ impl Drop for Immutable {
 #[ignore = "needs root and chattr on ext4 (CI's machine); run with --include-ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_rides_out_30_seconds_of_unwritable_files() {
+    // The fast reminders of the PostgreSQL outage, on the app's own SQLite.
+    let env = super::pg::fast_reminders_on("")
+        .into_iter()
+        .filter(|(k, _)| *k != "WARROOM_DATABASE_URL")
+        .collect();
     let app = TestApp::spawn(Setup {
-        env: vec![
-            ("WARROOM_SLACK__RATE_CONTROL", "false".to_string()),
-            ("WARROOM_REMINDERS__COMMS_NUDGE_AFTER", "1s".to_string()),
-            ("WARROOM_REMINDERS__COMMS_DUE_AFTER", "2s".to_string()),
-            ("WARROOM_REMINDERS__SCRIBE_QUIET_AFTER", "3s".to_string()),
-        ],
+        env,
         ..Setup::default()
     })
     .await;
-    let mut rooms = Vec::new();
-    for (number, title) in [(1, "Checkout errors"), (2, "Search is slow")] {
-        let room = app.declare(title, "SEV2").await;
-        app.click("USCRIBE", &room, "role.claim", &format!("{number}|Scribe"))
-            .await;
-        rooms.push(room);
-    }
+    let rooms = two_rooms(&app).await;
     app.settle().await;
-    let reminders_before = app
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
-        .await;
-    let db = app.db_path();
+    let reminders_before = reminders(&app).await;
     // Not the `-shm` index: it is mapped in memory, and a write to a
     // mapped page of an immutable file is a SIGBUS, not an error.
     let files = ["", "-wal"]
         .iter()
-        .map(|s| std::path::PathBuf::from(format!("{}{s}", db.display())))
+        .map(|s| std::path::PathBuf::from(format!("{}{s}", app.db_path().display())))
         .collect();
     let outage = Immutable::set(files);
     let seen = ride_out([&app, &app], &rooms).await;
     drop(outage);
-    for (_, tag, _, _) in &seen.refused_tags {
-        eventually("the event taken once the files are back", || async {
-            let res = app.event(tag.clone(), Some(1)).await;
-            if res.status() == 200 {
-                Ok(())
-            } else {
-                Err(res.status())
-            }
-        })
-        .await;
-    }
-    let res = app.command("USCRIBE", &rooms[0], "status").await;
-    let body = res.text().await.unwrap();
-    assert!(!body.contains("cannot reach its database"), "{body}");
-    app.settle().await;
-    let tagged = app
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE slack_ts IS NOT NULL AND kind <> 'reminder'")
-        .await;
-    assert_eq!(tagged as usize, seen.refused_tags.len());
-    for (_, _, room, ts) in &seen.refused_tags {
-        let confirmations = app
-            .slack
-            .bot_reactions(room, ts)
-            .iter()
-            .filter(|r| *r == "memo")
-            .count();
-        assert_eq!(confirmations, 1, "tag on {ts} confirmed once");
-    }
-    let reminders = app
-        .count("SELECT COUNT(*) FROM timeline_entries WHERE kind = 'reminder'")
-        .await;
-    assert!(
-        reminders >= reminders_before + rooms.len() as i64,
-        "the reminders due during the outage were sent ({reminders_before} before, {reminders} after)"
-    );
-    let doubled = app
-        .count(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM timeline_entries WHERE kind = 'reminder'
-             GROUP BY incident_number, text, occurred_at HAVING COUNT(*) > 1) AS d",
-        )
-        .await;
-    assert_eq!(doubled, 0, "a reminder fired twice");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
-            .await,
-        0,
-        "no job stuck"
-    );
+    let reminders = recovered([&app, &app], &rooms, &seen, reminders_before).await;
     eprintln!(
         "SQLite unwritable for {OUTAGE:?}: {} events refused then taken, {} commands answered, reminders {reminders_before} -> {reminders}",
         seen.refused_tags.len(),

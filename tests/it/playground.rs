@@ -619,7 +619,8 @@ async fn fire_an_alert_opens_a_war_room_and_resolving_it_offers_mark_mitigated()
 
 /// Declares through the page the way a person does: the command, then the
 /// modal filled in. Returns the war room's channel id.
-async fn declare_on_the_page(page: &Page, sim: &FakeSlack, title: &str) {
+/// Alex declares `title` through the page, ticking `flags` (`private`, …).
+async fn declare_on_the_page(page: &Page, sim: &FakeSlack, title: &str, flags: &[&str]) {
     page.post(
         "/send",
         json!({"user": "UALEX", "channel": GENERAL, "text": format!("/incident declare {title}")}),
@@ -633,7 +634,10 @@ async fn declare_on_the_page(page: &Page, sim: &FakeSlack, title: &str) {
         json!({"user": "UALEX", "view_id": view.id, "values": {
             "title": {"value": {"type": "plain_text_input", "value": title}},
             "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2", "text": {"type": "plain_text", "text": "SEV2"}}}},
-            "flags": {"value": {"type": "checkboxes", "selected_options": []}},
+            "flags": {"value": {"type": "checkboxes", "selected_options": flags
+                .iter()
+                .map(|f| json!({"value": f, "text": {"type": "plain_text", "text": f}}))
+                .collect::<Vec<_>>()}},
         }}),
     )
     .await;
@@ -749,7 +753,7 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
         url: first.url.clone(),
         http: page_client(&first.url),
     };
-    declare_on_the_page(&page, &first.workspace.simulator, "Checkout is down").await;
+    declare_on_the_page(&page, &first.workspace.simulator, "Checkout is down", &[]).await;
     first
         .workspace
         .simulator
@@ -802,7 +806,7 @@ async fn the_clock_moves_only_once_the_bot_is_done_with_what_is_due() {
     // second worker would create the channel again.
     let hold = std::sync::Arc::new(tokio::sync::Notify::new());
     sim.fail_next("conversations.create", Failure::Until(hold.clone()), 1);
-    declare_on_the_page(&page, &sim, "Checkout is down").await;
+    declare_on_the_page(&page, &sim, "Checkout is down", &[]).await;
     sim.eventually("the channel being created", |s| {
         (!s.calls("conversations.create").is_empty()).then_some(())
     })
@@ -846,23 +850,7 @@ async fn a_private_war_room_is_for_its_members_only() {
         http: page_client(&playground.url),
     };
     let sim = &playground.workspace.simulator;
-    page.post(
-        "/send",
-        json!({"user": "UALEX", "channel": GENERAL, "text": "/incident declare Leaked keys"}),
-    )
-    .await;
-    let view = sim
-        .eventually("the declare modal", |s| s.views_of("UALEX").pop())
-        .await;
-    page.post(
-        "/submit",
-        json!({"user": "UALEX", "view_id": view.id, "values": {
-            "title": {"value": {"type": "plain_text_input", "value": "Leaked keys"}},
-            "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2", "text": {"type": "plain_text", "text": "SEV2"}}}},
-            "flags": {"value": {"type": "checkboxes", "selected_options": [{"value": "private", "text": {"type": "plain_text", "text": "Private war room"}}]}},
-        }}),
-    )
-    .await;
+    declare_on_the_page(&page, sim, "Leaked keys", &["private"]).await;
     let board = sim
         .eventually("the private war room's board", |s| {
             let room = s.channel_named_like("inc-1-").pop()?;
