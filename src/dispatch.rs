@@ -195,6 +195,43 @@ pub async fn interaction(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError>
                     .await
                     .map(submission)
             }
+            Interaction::DeclareShortcut { user, trigger_id } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::open_declare_door(ctx, user, trigger_id, None)
+                    .await
+                    .map(|()| Reply::Empty)
+            }
+            Interaction::MessageShortcut {
+                user,
+                trigger_id,
+                shortcut,
+                message,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::message_shortcut(ctx, user, trigger_id, *shortcut, message)
+                    .await
+                    .map(|()| Reply::Empty)
+            }
+            Interaction::AddToTimelineSubmitted {
+                user,
+                message,
+                incident,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::add_to_timeline_submitted(ctx, user, message, *incident)
+                    .await
+                    .map(submission)
+            }
+            Interaction::RemoveFromTimelineSubmitted {
+                user,
+                incident,
+                message,
+            } => {
+                tracing::Span::current().record("user", user.0.as_str());
+                service::remove_from_timeline(ctx, user, *incident, message)
+                    .await
+                    .map(submission)
+            }
             Interaction::Other(kind) => {
                 tracing::debug!(%kind, "ignored interaction");
                 ctx.metrics.request("interactivity", "ignored");

@@ -22,7 +22,7 @@ pub use permissions::{Allowed, Permission, Permissions, may};
 pub use roles::{Role, RoleCatalog};
 pub use severity::{SeverityCatalog, SeverityLevel};
 pub use severity_matrix::{Assessment, SeverityMatrix};
-pub use timeline::{Entry, EntryKind, NewEntry, TimelineChange};
+pub use timeline::{Entry, EntryKind, NewEntry, QuotedMessage, TimelineChange};
 
 /// Where an incident stands in its lifecycle (detect → … → resolve → review).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

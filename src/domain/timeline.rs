@@ -152,6 +152,27 @@ pub enum TimelineChange {
     },
     /// The message was deleted: the entry is marked deleted, kept for audit.
     Delete { slack_ts: super::MessageTs },
+    /// Someone put a message on the timeline with the "Add to incident
+    /// timeline" shortcut (or declared the incident from it): recorded as
+    /// Slack sent it, at its own time and author, `added_by` saying who.
+    /// The same message again is the same entry (shown again if removed).
+    Quote {
+        message: QuotedMessage,
+        occurred_at: DateTime<Utc>,
+        added_by: UserId,
+    },
+}
+
+/// A Slack message as a message shortcut's payload carries it: where it
+/// is, its own timestamp, its text (in Slack's format) and its author
+/// (none for a bot's message).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotedMessage {
+    pub channel: super::ChannelId,
+    pub ts: super::MessageTs,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<UserId>,
 }
 
 /// A Slack message timestamp (`1700000000.000100`) as a time.

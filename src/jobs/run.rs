@@ -360,7 +360,128 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             .await?;
             Ok(())
         }
+        Job::CaptureQuote { message } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
+            capture_quote(ctx, number, &incident, message).await
+        }
+        Job::CompleteStep { execution } => {
+            let Current {
+                number, incident, ..
+            } = current(ctx, row).await?;
+            let room = war_room(&incident)?;
+            let outputs = serde_json::json!({
+                "incident_number": number.get().to_string(),
+                "war_room": room.as_str(),
+            });
+            ctx.slack.complete_step(execution, outputs).await?;
+            Ok(())
+        }
+        Job::FailStep { execution, reason } => {
+            ctx.slack.fail_step(execution, reason).await?;
+            Ok(())
+        }
+        Job::PublishHome { user, .. } => publish_home(ctx, user).await,
     }
+}
+
+/// A message someone put on the timeline with a shortcut: its author's
+/// name and its link filled in (what Slack can tell; the text came with
+/// the shortcut), and in the war room the bot's confirming reaction.
+async fn capture_quote(
+    ctx: &Ctx,
+    number: domain::IncidentNumber,
+    incident: &domain::Incident,
+    message: &domain::QuotedMessage,
+) -> Result<(), RunError> {
+    let author_name = match &message.author {
+        Some(user) => display_name(ctx, user).await?,
+        None => "a bot".to_string(),
+    };
+    // Outside the war room the bot may not see the channel: no link then.
+    let permalink = match ctx.slack.permalink(&message.channel, &message.ts).await {
+        Ok(link) => Some(link),
+        Err(CallError::Api(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    ctx.store
+        .fill_tagged_message(
+            number,
+            crate::store::FetchedMessage {
+                slack_ts: &message.ts,
+                text: &message.text,
+                author: message.author.as_ref(),
+                author_name: &author_name,
+                permalink: permalink.as_deref(),
+            },
+        )
+        .await?;
+    if incident.channel_id.as_ref() == Some(&message.channel) {
+        let emoji = &ctx.settings.timeline.confirm_emoji;
+        let channel = &message.channel;
+        in_channel(ctx, channel, || {
+            ctx.slack.add_reaction(channel, &message.ts, emoji)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// `user`'s Home tab as things are now: the open incidents they may see
+/// with their leads, their roles, their open follow-ups, the last closed
+/// incidents they may see.
+async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> {
+    /// Closed incidents shown.
+    const CLOSED_SHOWN: usize = 5;
+    /// Follow-ups shown (each with its Done button).
+    const FOLLOWUPS_SHOWN: i64 = 20;
+    let mut home = blocks::Home::default();
+    for incident in ctx
+        .store
+        .open_incidents_seen_by(user)
+        .await?
+        .into_iter()
+        .rev()
+    {
+        let assignments = ctx.store.assignments(incident.number).await?;
+        for a in assignments.iter().filter(|a| &a.user == user) {
+            home.roles.push((incident.clone(), a.role.clone()));
+        }
+        let lead = domain::lead(&incident, &assignments);
+        home.open.push((incident, lead));
+    }
+    home.followups = ctx
+        .store
+        .followups(Some(user), true, Some(user), FOLLOWUPS_SHOWN)
+        .await?;
+    let closed = ctx
+        .store
+        .list_incidents(&crate::store::IncidentQuery {
+            statuses: Some(vec![domain::Status::Closed]),
+            private: true,
+            drills: true,
+            limit: 20,
+            ..crate::store::IncidentQuery::default()
+        })
+        .await?;
+    for incident in closed {
+        if home.closed.len() == CLOSED_SHOWN {
+            break;
+        }
+        if !incident.private || ctx.store.is_member(incident.number, user).await? {
+            home.closed.push(incident);
+        }
+    }
+    let today = ctx
+        .clock
+        .now()
+        .with_timezone(&ctx.settings.timezone)
+        .date_naive();
+    ctx.slack
+        .publish_home(user, blocks::home(&home, today))
+        .await?;
+    Ok(())
 }
 
 /// An alert group's card as the group is now: edited in place in its

@@ -102,6 +102,28 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<UserId>,
     },
+    /// Fills in a message put on the timeline by a shortcut (its link, its
+    /// author's name) and, in the war room, confirms it with the bot's
+    /// reaction.
+    CaptureQuote {
+        message: crate::domain::QuotedMessage,
+    },
+    /// Tells Slack the workflow step "Declare an incident" is done, with
+    /// its outputs (the incident's number and war room), once the war room
+    /// exists (`functions.completeSuccess`).
+    CompleteStep { execution: String },
+    /// Tells Slack the workflow step failed, and why
+    /// (`functions.completeError`). No incident.
+    FailStep { execution: String, reason: String },
+    /// Publishes `user`'s Home tab from the state when it runs
+    /// (`views.publish`). No incident; one pending copy per person. A
+    /// `refresh` (something on it changed) waits [`HOME_SETTLE`] first, so
+    /// a burst of changes publishes once.
+    PublishHome {
+        user: UserId,
+        #[serde(default)]
+        refresh: bool,
+    },
 }
 
 impl Job {
@@ -128,6 +150,10 @@ impl Job {
             Job::PostAlertsResolved => "post_alerts_resolved",
             Job::PostAlertCard { .. } => "post_alert_card",
             Job::PostPaged { .. } => "post_paged",
+            Job::CaptureQuote { .. } => "capture_quote",
+            Job::CompleteStep { .. } => "complete_step",
+            Job::FailStep { .. } => "fail_step",
+            Job::PublishHome { .. } => "publish_home",
         }
     }
 
@@ -152,8 +178,12 @@ impl Job {
             | Job::PostPaged { .. } => Some("post:room".to_string()),
             Job::SyncAlertCard { group } => Some(format!("alert-card:{group}")),
             Job::SyncChecklist { checklist } => Some(format!("checklist:{checklist}")),
+            Job::PublishHome { user, .. } => Some(format!("home:{user}")),
             Job::Invite { .. }
             | Job::CaptureMessage { .. }
+            | Job::CaptureQuote { .. }
+            | Job::CompleteStep { .. }
+            | Job::FailStep { .. }
             | Job::Ephemeral { .. }
             | Job::Notice { .. }
             | Job::FollowupDigest { .. } => None,
@@ -170,6 +200,9 @@ impl Job {
                 | Job::Notice { .. }
                 | Job::FollowupDigest { .. }
                 | Job::SyncAlertCard { .. }
+                | Job::CaptureQuote { .. }
+                | Job::FailStep { .. }
+                | Job::PublishHome { .. }
         )
     }
 
@@ -192,8 +225,26 @@ impl Job {
     pub fn coalesces(&self) -> bool {
         matches!(
             self,
-            Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement | Job::SyncAlertCard { .. }
+            Job::SyncTopic
+                | Job::SyncBoard
+                | Job::SyncAnnouncement
+                | Job::SyncAlertCard { .. }
+                | Job::PublishHome { .. }
         )
+    }
+}
+
+/// How long a Home tab's refresh waits for more changes to carry.
+pub const HOME_SETTLE: chrono::Duration = chrono::Duration::seconds(3);
+
+impl Job {
+    /// How long after being queued the job may run: a Home refresh
+    /// settles first (see [`HOME_SETTLE`]); every other job at once.
+    pub fn settle(&self) -> chrono::Duration {
+        match self {
+            Job::PublishHome { refresh: true, .. } => HOME_SETTLE,
+            _ => chrono::Duration::zero(),
+        }
     }
 }
 

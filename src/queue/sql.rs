@@ -81,7 +81,7 @@ sql_impl! {
                 // A job whose first call the pacer holds back waits until then
                 // rather than being claimed only to be put back (see
                 // `finish_job`).
-                let mut run_after = millis(now);
+                let mut run_after = millis(now + job.settle());
                 if let Some(key) = job.pace_key() {
                     let held: Option<i64> =
                         sqlx::query_scalar("SELECT held_until FROM job_pace WHERE pace_key = $1")

@@ -305,12 +305,7 @@ async fn stats(ctx: &Ctx, user: &UserId, days: u32) -> Result<Reply, StoreError>
 /// room (invited by the bot, seen acting there, or reported joining by
 /// Slack's member events), so listing makes no Web API call.
 async fn list(ctx: &Ctx, user: &UserId) -> Result<Reply, StoreError> {
-    let mut open = Vec::new();
-    for i in ctx.store.open_incidents().await? {
-        if !i.private || ctx.store.is_member(i.number, user).await? {
-            open.push(i);
-        }
-    }
+    let open = super::visible_open(ctx, user).await?;
     Ok(Reply::Ephemeral(replies::open_incidents(&open)))
 }
 

@@ -5,7 +5,9 @@ use super::{Reply, SubmissionReply, entry, open_modal, severity};
 use crate::app::Ctx;
 use crate::domain::comms::Schedule;
 use crate::domain::roles::INCIDENT_LEAD;
-use crate::domain::{Declaration, EntryKind, NewEntry, RoleName, UserId};
+use crate::domain::{
+    AlertGroupId, Declaration, EntryKind, Incident, NewEntry, QuotedMessage, RoleName, UserId,
+};
 use crate::queue::Job;
 use crate::slack::blocks;
 use crate::slack::inbound::{DeclareForm, DeclareMetadata, SlashCommand, declare_ids};
@@ -89,20 +91,25 @@ pub async fn declare(
             "Impact cannot start in the future.".to_string(),
         );
     }
-    let origin = metadata.map(|m| m.channel.clone());
+    let origin = metadata.and_then(|m| m.channel.clone());
     let announce = ctx
         .settings
         .announce_channel
         .clone()
-        .or_else(|| origin.clone());
+        .or_else(|| origin.clone())
+        .or_else(|| form.announce.clone());
     let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
     else {
         if errors.is_empty() {
-            errors.insert(
-                declare_ids::TITLE.to_string(),
-                "This form lost track of its channel: close it and run /incident declare again."
-                    .to_string(),
-            );
+            let (block, text) = if metadata.is_some_and(|m| m.channel.is_none()) {
+                (declare_ids::ANNOUNCE, "Pick the channel to announce it in.")
+            } else {
+                (
+                    declare_ids::TITLE,
+                    "This form lost track of its channel: close it and run /incident declare again.",
+                )
+            };
+            errors.insert(block.to_string(), text.to_string());
         }
         return Ok(SubmissionReply::Errors(errors));
     };
@@ -119,42 +126,67 @@ pub async fn declare(
         announce_channel,
         assessment,
     };
-    let drill = if form.drill { " (drill)" } else { "" };
-    let effects = declaration_effects(
+    let linked = metadata.and_then(|m| m.alert_group);
+    let source = metadata.and_then(|m| m.source.as_ref());
+    match record(ctx, declaration, view_id, linked, source, Vec::new()).await? {
+        Ok(_) => Ok(SubmissionReply::Close),
+        Err(problem) => {
+            errors.insert(declare_ids::TITLE.to_string(), problem);
+            Ok(SubmissionReply::Errors(errors))
+        }
+    }
+}
+
+/// Records a checked declaration, whatever door it came by (the form, the
+/// Workflow Builder step): the incident with its first entry and the war
+/// room's jobs (and `jobs`), linked to the alert group `linked` in the
+/// same write, or the message `source` quoted as its first timeline
+/// entry. `key` makes a repeat (a form submitted twice, a redelivered
+/// event) return the incident already declared, `created` false. `Err`:
+/// why it was refused (the alert group was taken meanwhile).
+pub(super) async fn record(
+    ctx: &Ctx,
+    declaration: Declaration,
+    key: &str,
+    linked: Option<AlertGroupId>,
+    source: Option<&QuotedMessage>,
+    jobs: Vec<Job>,
+) -> Result<Result<(Incident, bool), String>, StoreError> {
+    let user = declaration.declared_by.clone();
+    let drill = if declaration.drill { " (drill)" } else { "" };
+    let mut effects = declaration_effects(
         ctx,
         &declaration,
         entry(
             ctx,
             EntryKind::Declared,
-            user,
+            &user,
             // Timeline texts are in Slack's format; a typed title is raw.
             format!(
                 "{} declared the incident{drill}: {}",
                 user.mention(),
-                blocks::escape(&form.title)
+                blocks::escape(&declaration.title)
             ),
         ),
-        Some(user),
+        Some(&user),
     );
-    let linked = metadata.and_then(|m| m.alert_group);
+    effects.jobs.extend(jobs);
+    let now = ctx.clock.now();
     let (incident, created) = match linked {
         // Opened from an alert card: declared and linked in one go.
         Some(group) => {
-            match super::alerts::declare_linked(ctx, group, declaration, effects, view_id, user)
+            match super::alerts::declare_linked(ctx, group, declaration, effects, key, &user)
                 .await?
             {
                 Ok(declared) => declared,
-                Err(problem) => {
-                    errors.insert(declare_ids::TITLE.to_string(), problem);
-                    return Ok(SubmissionReply::Errors(errors));
-                }
+                Err(problem) => return Ok(Err(problem)),
             }
         }
         None => {
             ctx.store
                 .create_incident(
                     &declaration,
-                    Some(view_id),
+                    Some(key),
                     now,
                     &RoleName::new(INCIDENT_LEAD),
                     effects,
@@ -163,10 +195,15 @@ pub async fn declare(
         }
     };
     tracing::Span::current().record("incident", incident.number.get());
+    if let Some(message) = source {
+        // Its own write, after the incident's: a repeat of the declaration
+        // (`created` false) quotes it again, which changes nothing.
+        super::doors::quote(ctx, &incident, message, &user).await?;
+    }
     if created {
         ctx.metrics.declared();
         info!(severity = %incident.severity, "incident declared");
         ctx.state_changed();
     }
-    Ok(SubmissionReply::Close)
+    Ok(Ok((incident, created)))
 }

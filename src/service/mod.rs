@@ -13,6 +13,7 @@
 mod alerts;
 mod commands;
 mod declare;
+mod doors;
 mod events;
 mod followups;
 mod interactions;
@@ -22,6 +23,10 @@ mod updates;
 
 pub use alerts::{Received, receive};
 pub use declare::declare;
+pub use doors::{
+    add_to_timeline_submitted, message_shortcut, open_declare as open_declare_door,
+    remove_from_timeline,
+};
 pub use followups::followup_submitted;
 pub use interactions::summary_submitted;
 pub use severity::severity_submitted;
@@ -144,6 +149,7 @@ pub async fn action(
             alerts::mark_mitigated(ctx, user, channel, *incident).await
         }
         Action::Page { incident } => interactions::page(ctx, user, channel, *incident).await,
+        Action::HomeDeclare => doors::open_declare(ctx, user, trigger_id, None).await,
         Action::Unknown(id) => {
             warn!(action_id = %id, "unknown action");
             Ok(())
@@ -184,6 +190,16 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         }
         Event::MemberLeft { channel, user, at } => {
             return events::membership(ctx, event_id, channel, user, false, *at).await;
+        }
+        Event::HomeOpened { user } => {
+            // Nothing to remember by event id: publishing twice is harmless.
+            ctx.store.home_opened(user, ctx.clock.now()).await?;
+            ctx.state_changed();
+            return Ok(true);
+        }
+        Event::DeclareStep(step) => {
+            // Keyed by the run: a redelivery finds the incident declared.
+            return doors::declare_step(ctx, event_id, step).await;
         }
         Event::Other(_) => None,
     };
@@ -258,6 +274,13 @@ async fn tell(
     ctx.store.add_jobs(number, ctx.clock.now(), told).await?;
     ctx.state_changed();
     Ok(())
+}
+
+/// The open incidents `user` may see: a private one only for people known
+/// to be in its war room (invited by the bot, seen acting there, or
+/// reported joining by Slack's member events), so it makes no Web API call.
+pub async fn visible_open(ctx: &Ctx, user: &UserId) -> Result<Vec<Incident>, StoreError> {
+    ctx.store.open_incidents_seen_by(user).await
 }
 
 /// Jobs that bring Slack in line with a change of severity, status or lead.

@@ -545,6 +545,42 @@ impl SlackApi {
         Ok(res.permalink)
     }
 
+    /// Publishes `user`'s Home tab (`views.publish`, no scope needed).
+    pub async fn publish_home(&self, user: &UserId, view: SlackView) -> Result<(), CallError> {
+        let req = SlackApiViewsPublishRequest::new(user.to_string().into(), view);
+        self.call(Key::method("views.publish"), async |s| {
+            web::post(&s, "views.publish", &req, &TIER4).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Tells Slack a workflow step ran, with its outputs
+    /// (`functions.completeSuccess`).
+    pub async fn complete_step(
+        &self,
+        execution: &str,
+        outputs: serde_json::Value,
+    ) -> Result<(), CallError> {
+        let req = serde_json::json!({"function_execution_id": execution, "outputs": outputs});
+        self.call(Key::method("functions.completeSuccess"), async |s| {
+            web::post(&s, "functions.completeSuccess", &req, &TIER3).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Tells Slack a workflow step failed, and why, in words the workflow's
+    /// owner reads (`functions.completeError`).
+    pub async fn fail_step(&self, execution: &str, reason: &str) -> Result<(), CallError> {
+        let req = serde_json::json!({"function_execution_id": execution, "error": reason});
+        self.call(Key::method("functions.completeError"), async |s| {
+            web::post(&s, "functions.completeError", &req, &TIER3).await
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Adds the bot's reaction; already there counts as done.
     pub async fn add_reaction(
         &self,

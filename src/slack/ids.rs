@@ -48,6 +48,23 @@ pub const ACTION_ALERT_LINK: &str = "alerts.link";
 
 /// The declare modal.
 pub const CALLBACK_DECLARE: &str = "declare";
+/// The global shortcut "Declare an incident" (a `shortcut` payload; the
+/// same word as the modal's, which is a `view_submission`).
+pub const SHORTCUT_DECLARE: &str = "declare";
+/// The message shortcut "Declare incident from message".
+pub const SHORTCUT_DECLARE_FROM_MESSAGE: &str = "declare_from_message";
+/// The message shortcut "Add to incident timeline".
+pub const SHORTCUT_ADD_TO_TIMELINE: &str = "add_to_timeline";
+/// The Workflow Builder step "Declare an incident" (`function_executed`).
+pub const FUNCTION_DECLARE: &str = "declare_incident";
+/// The form "Add to incident timeline" opens outside a war room: pick an
+/// open incident. Its private metadata is the message.
+pub const CALLBACK_ADD_TO_TIMELINE: &str = "timeline.add";
+/// The form asking whether to take a message off a timeline. Its private
+/// metadata is the incident and the message.
+pub const CALLBACK_REMOVE_FROM_TIMELINE: &str = "timeline.remove";
+/// "Declare an incident" on the App Home tab.
+pub const ACTION_HOME_DECLARE: &str = "home.declare";
 /// The update modal.
 pub const CALLBACK_UPDATE: &str = "update";
 /// The severity form `/incident severity` opens without a level.
@@ -74,6 +91,14 @@ pub mod declare {
     pub const URGENCY: &str = "urgency";
     /// The severity select's option that leaves it to the matrix.
     pub const SUGGEST: &str = "suggest";
+    /// "Announce in", asked only when the form has no channel to go by.
+    pub const ANNOUNCE: &str = "announce";
+}
+
+/// Block ids of the "Add to incident timeline" form.
+pub mod add_to_timeline {
+    pub use super::VALUE;
+    pub const INCIDENT: &str = "incident";
 }
 
 /// Block ids of the update modal.

@@ -100,6 +100,15 @@ fn what_failed(job: &Job, incident: &Incident) -> String {
         Job::PostPaged { .. } => {
             format!("I could not say in {reference}'s war room that the on-call was paged")
         }
+        Job::CaptureQuote { .. } => {
+            format!(
+                "I could not fill in the link of the message you added to {reference}'s timeline"
+            )
+        }
+        Job::CompleteStep { .. } | Job::FailStep { .. } => {
+            format!("I could not tell the workflow that declared {reference} how it went")
+        }
+        Job::PublishHome { .. } => "I could not update your warroom Home tab".to_string(),
     }
 }
 
@@ -126,6 +135,11 @@ fn again(job: &Job) -> &'static str {
         Job::SyncAlertCard { .. } => "the next change to the alert will try again",
         Job::PostAlertsResolved | Job::PostAlertCard { .. } => "it will not be sent again",
         Job::PostPaged { .. } => "the page itself went to PagerDuty; it will not be said again",
+        Job::CaptureQuote { .. } => "the message is on the timeline all the same",
+        Job::CompleteStep { .. } | Job::FailStep { .. } => {
+            "the incident is declared all the same; look for it with `/incident list`"
+        }
+        Job::PublishHome { .. } => "open the Home tab again",
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Form {
     Severity,
     Followup,
     Summary,
+    AddToTimeline,
+    RemoveFromTimeline,
 }
 
 impl Form {
@@ -28,6 +30,8 @@ impl Form {
             Form::Severity => "severity form",
             Form::Followup => "follow-up form",
             Form::Summary => "summary form",
+            Form::AddToTimeline => "timeline form",
+            Form::RemoveFromTimeline => "removal form",
         }
     }
 
@@ -43,6 +47,9 @@ impl Form {
             }
             Form::Followup => "click *Add follow-up* again",
             Form::Summary => "click *Edit and post* again",
+            Form::AddToTimeline | Form::RemoveFromTimeline => {
+                "use *Add to incident timeline* on the message again"
+            }
         }
     }
 
@@ -53,7 +60,7 @@ impl Form {
             Form::Update => "Try again, or post the text directly: `/incident update <text>`.",
             Form::Severity => "Try again, or give the level: `/incident severity <level>`.",
             Form::Followup => "Try again, or use `/incident followup`.",
-            Form::Summary => "Try again.",
+            Form::Summary | Form::AddToTimeline | Form::RemoveFromTimeline => "Try again.",
         }
     }
 }
@@ -297,5 +304,24 @@ pub fn followup_already_done(followup: &Followup) -> String {
     format!(
         "That follow-up (INC-{}) was already done.",
         followup.incident
+    )
+}
+
+/// "Add to incident timeline" with no open incident the person may see.
+pub const NO_OPEN_INCIDENT_TO_ADD_TO: &str = "There is no open incident you can add this message to. Declare one with `/incident declare`, or from the message itself: *Declare incident from message*.";
+
+/// A message added to a closed incident's timeline.
+pub fn timeline_closed(incident: &Incident) -> String {
+    format!(
+        "{} is closed, so its timeline is final: nothing was added.",
+        incident.reference()
+    )
+}
+
+/// A message that is on the incident's timeline already.
+pub fn already_on_timeline(incident: &Incident) -> String {
+    format!(
+        "That message is on the timeline of {} already.",
+        incident.reference()
     )
 }

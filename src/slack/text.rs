@@ -247,6 +247,17 @@ fn link_text(text: &str) -> String {
 /// `<!here>` → `@here`, `<!subteam^S1|@oncall>` → `@oncall`, dates → their
 /// fallback text; `&amp;`, `&lt;`, `&gt;` become the characters again.
 pub fn to_markdown(text: &str, names: &Names) -> String {
+    words(text, names, true)
+}
+
+/// Text in Slack's format as the words a person reads, for a form's input
+/// (a title or summary taken from a message): as [`to_markdown`], but a
+/// link is its label (its address when it has none).
+pub fn to_plain_words(text: &str) -> String {
+    words(text, &Names::default(), false)
+}
+
+fn words(text: &str, names: &Names, markdown_links: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for piece in pieces(text) {
         match piece {
@@ -279,6 +290,8 @@ pub fn to_markdown(text: &str, names: &Names) -> String {
                 } else {
                     let url = unescape(target);
                     match label {
+                        Some(l) if !markdown_links && !l.is_empty() => out.push_str(&l),
+                        _ if !markdown_links => out.push_str(&url),
                         Some(l) if !l.is_empty() && l != url => {
                             out.push_str(&format!("[{}]({url})", link_text(&l)));
                         }

@@ -20,7 +20,7 @@ pub struct ApiToken {
 }
 
 /// Which incidents a list asks for, newest first.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IncidentQuery {
     /// `None`: any status.
     pub statuses: Option<Vec<Status>>,

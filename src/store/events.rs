@@ -92,6 +92,9 @@ sql_impl! {
             .fetch_one(&mut **self)
             .await?;
             self.enqueue_deliveries(seq, event.kind, number, at).await?;
+            if super::home::shown_at_home(event.kind) {
+                self.refresh_homes(at).await?;
+            }
             Ok(id)
         }
     }

@@ -42,6 +42,19 @@ pub trait IncidentStore: Send + Sync {
     /// Whether `user` is known to be in the war room of incident `number`.
     async fn is_member(&self, number: IncidentNumber, user: &UserId) -> Result<bool>;
 
+    /// The open incidents `user` may see: a private one only for people
+    /// known to be in its war room (invited by the bot, seen acting there,
+    /// or reported joining by Slack's member events).
+    async fn open_incidents_seen_by(&self, user: &UserId) -> Result<Vec<Incident>> {
+        let mut open = Vec::new();
+        for i in self.open_incidents().await? {
+            if !i.private || self.is_member(i.number, user).await? {
+                open.push(i);
+            }
+        }
+        Ok(open)
+    }
+
     /// Records that `user` joined (`present`) or left the war room at `at`,
     /// unless something later is already known; with `event_id`, once per
     /// Slack event (false when seen before).

@@ -6,7 +6,8 @@
 //! [`EnvelopeStore`] (`envelopes.rs`), [`AlertStore`] (`alerts.rs`),
 //! [`EventStore`] (`events.rs`, the event log every change appends to),
 //! [`WebhookStore`] (`webhooks.rs`, the outgoing webhooks' outbox),
-//! [`ApiStore`] (`api.rs`, the read API's tokens and incident list) and
+//! [`ApiStore`] (`api.rs`, the read API's tokens and incident list),
+//! [`HomeStore`] (`home.rs`, who follows their App Home tab) and
 //! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
@@ -31,6 +32,7 @@ mod checklists;
 mod envelopes;
 mod events;
 mod followups;
+mod home;
 mod housekeeping;
 mod incidents;
 mod roles;
@@ -57,6 +59,8 @@ pub use envelopes::{EnvelopeClaim, EnvelopeStore};
 pub use events::EventStore;
 
 pub use followups::{FollowupStore, NewFollowup};
+
+pub use home::{HOME_FOLLOWS_FOR, HomeStore};
 
 pub use housekeeping::{Housekeeping, OperatorGauges};
 
@@ -87,6 +91,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + ApiStore
+    + HomeStore
     + crate::db::SharedPace
     + Housekeeping
     + Queue
@@ -108,6 +113,8 @@ impl<T> Store for T where
         + EventStore
         + WebhookStore
         + ApiStore
+        + HomeStore
+        + HomeStore
         + crate::db::SharedPace
         + Housekeeping
         + Queue

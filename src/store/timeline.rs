@@ -63,6 +63,17 @@ pub trait TimelineStore: Send + Sync {
         change: Option<EventChange>,
     ) -> Result<bool>;
 
+    /// A change someone made to the timeline directly (a message shortcut:
+    /// quoted, or removed again), with its effects, in one transaction
+    /// guarded as `effects.guard` says.
+    async fn change_timeline(
+        &self,
+        number: IncidentNumber,
+        change: TimelineChange,
+        now: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<(), super::ChangeError>;
+
     /// Fills in a tagged message's text, author and link once fetched.
     async fn fill_tagged_message(
         &self,
@@ -164,6 +175,21 @@ sql_impl! {
             Ok(true)
         }
 
+        async fn change_timeline(
+            &self,
+            number: IncidentNumber,
+            change: TimelineChange,
+            now: DateTime<Utc>,
+            effects: Effects,
+        ) -> Result<(), super::ChangeError> {
+            let mut tx = self.write().await?;
+            tx.guarded(number, &effects.guard).await?;
+            tx.apply_timeline_change(number, change, now).await?;
+            tx.apply_effects(number, effects, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
         async fn fill_tagged_message(
             &self,
             number: IncidentNumber,
@@ -215,6 +241,7 @@ sql_impl! {
                 | TimelineChange::Untag { slack_ts }
                 | TimelineChange::Edit { slack_ts, .. }
                 | TimelineChange::Delete { slack_ts } => slack_ts.clone(),
+                TimelineChange::Quote { message, .. } => message.ts.clone(),
             };
             let shown: Option<(i64, bool)> = sqlx::query(
                 "SELECT id, hidden, deleted FROM timeline_entries WHERE incident_number = $1 AND slack_ts = $2",
@@ -282,6 +309,40 @@ sql_impl! {
                             .bind(number)
                             .execute(&mut **self)
                             .await?;
+                    }
+                }
+                TimelineChange::Quote {
+                    message,
+                    occurred_at,
+                    added_by,
+                } => {
+                    // Known already (tagged, quoted, removed): shown again,
+                    // its kind and text kept.
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text, slack_ts, tagged_by, fetched)
+                         VALUES ($1, $2, $3, 'message', $4, $5, $6, $7, TRUE)
+                         ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                            hidden = FALSE,
+                            deleted = FALSE
+                         RETURNING id",
+                    )
+                    .bind(number)
+                    .bind(millis(occurred_at))
+                    .bind(millis(now))
+                    .bind(message.author.as_ref().map(UserId::as_str))
+                    .bind(&message.text)
+                    .bind(message.ts.as_str())
+                    .bind(added_by.as_str())
+                    .fetch_one(&mut **self)
+                    .await?;
+                    if !shown.is_some_and(|(_, visible)| visible) {
+                        self.append_event(
+                            Some(number),
+                            NewEvent::entry_added(id, EntryKind::Message),
+                            Some(&added_by),
+                            now,
+                        )
+                        .await?;
                     }
                 }
                 TimelineChange::Untag { slack_ts } => {

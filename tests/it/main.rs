@@ -26,6 +26,7 @@ mod cli;
 mod crash;
 mod declare;
 mod deploy;
+mod doors;
 mod failures;
 mod followups;
 mod ops;

@@ -57,9 +57,20 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_else(|| panic!("manifest.yml has no string at {pointer}"))
 }
 
+/// The manifest as Slack's published schema can check it: without
+/// `functions`, which the schema (1.0.0) describes in an older form than
+/// Slack's documentation of custom steps (`properties` + `required`);
+/// [`manifest_declares_the_doors`] checks that part by the documented form.
+fn schema_checkable(mut m: Value) -> Value {
+    m.as_object_mut()
+        .expect("the manifest is a mapping")
+        .remove("functions");
+    m
+}
+
 #[test]
 fn manifest_validates_against_slacks_schema() {
-    let errors = schema_errors(&manifest());
+    let errors = schema_errors(&schema_checkable(manifest()));
     assert!(
         errors.is_empty(),
         "manifest.yml does not validate against Slack's manifest schema:\n  {}",
@@ -148,6 +159,8 @@ fn manifest_points_at_the_spec_paths() {
     assert_eq!(
         events,
         [
+            "app_home_opened",
+            "function_executed",
             "member_joined_channel",
             "member_left_channel",
             "message.channels",
@@ -184,7 +197,7 @@ fn schema_rejects_a_broken_manifest() {
 
 #[test]
 fn socket_mode_manifest_validates_against_slacks_schema() {
-    let errors = schema_errors(&manifest_at(SOCKET_MANIFEST));
+    let errors = schema_errors(&schema_checkable(manifest_at(SOCKET_MANIFEST)));
     assert!(
         errors.is_empty(),
         "{SOCKET_MANIFEST} does not validate against Slack's manifest schema:\n  {}",
@@ -249,4 +262,100 @@ fn socket_mode_manifest_is_the_http_one_without_urls() {
         socket, http,
         "{SOCKET_MANIFEST} differs from manifest.yml beyond URLs"
     );
+}
+
+/// Slack's other doors, as the code reads them: the Home tab, the
+/// shortcuts by their callback ids, and the Workflow Builder step with its
+/// inputs and outputs in the documented form (each input and output typed,
+/// `required` naming only declared ones).
+#[test]
+fn manifest_declares_the_doors() {
+    use warroom::slack::ids;
+    for file in ["manifest.yml", SOCKET_MANIFEST] {
+        let m = manifest_at(file);
+        assert_eq!(
+            m.pointer("/features/app_home/home_tab_enabled"),
+            Some(&Value::Bool(true)),
+            "{file}: the Home tab"
+        );
+        let shortcuts: Vec<(String, String)> = m
+            .pointer("/features/shortcuts")
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{file} has no shortcuts"))
+            .iter()
+            .map(|s| {
+                (
+                    str_at(s, "/type").to_string(),
+                    str_at(s, "/callback_id").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shortcuts,
+            [
+                ("global".to_string(), ids::SHORTCUT_DECLARE.to_string()),
+                (
+                    "message".to_string(),
+                    ids::SHORTCUT_DECLARE_FROM_MESSAGE.to_string()
+                ),
+                (
+                    "message".to_string(),
+                    ids::SHORTCUT_ADD_TO_TIMELINE.to_string()
+                ),
+            ],
+            "{file}: shortcuts"
+        );
+        let step = m
+            .pointer(&format!("/functions/{}", ids::FUNCTION_DECLARE))
+            .unwrap_or_else(|| panic!("{file} has no {} function", ids::FUNCTION_DECLARE));
+        for (side, names, required) in [
+            (
+                "input_parameters",
+                &["title", "severity", "summary", "private", "declarer"][..],
+                &["title"][..],
+            ),
+            (
+                "output_parameters",
+                &["incident_number", "war_room"][..],
+                &["incident_number", "war_room"][..],
+            ),
+        ] {
+            let props = step
+                .pointer(&format!("/{side}/properties"))
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("{file}: {side} has no properties"));
+            let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            let mut want = names.to_vec();
+            want.sort_unstable();
+            assert_eq!(keys, want, "{file}: {side}");
+            for (name, p) in props {
+                let ty = str_at(p, "/type");
+                assert!(
+                    [
+                        "string",
+                        "boolean",
+                        "slack#/types/user_id",
+                        "slack#/types/channel_id"
+                    ]
+                    .contains(&ty),
+                    "{file}: {side}.{name} has type {ty}"
+                );
+            }
+            let req: Vec<&str> = step
+                .pointer(&format!("/{side}/required"))
+                .and_then(Value::as_array)
+                .unwrap_or_else(|| panic!("{file}: {side} has no required list"))
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(req, required, "{file}: {side} required");
+        }
+        assert_eq!(
+            m.pointer("/settings/function_runtime")
+                .and_then(Value::as_str),
+            Some("remote"),
+            "{file}: the step runs in warroom"
+        );
+    }
 }

@@ -879,3 +879,59 @@ async fn an_envelope_whose_work_runs_out_of_time_is_released_unacked() {
     assert_eq!(ack.body, json!({"envelope_id": id}), "the form opened");
     assert_eq!(app.slack.calls("views.open").len(), 2);
 }
+
+/// Slack's other doors arrive over the socket as over HTTP: a message
+/// shortcut (an `interactive` envelope) opens its form, and the Workflow
+/// Builder step (an `events_api` envelope) declares once however often it
+/// is delivered.
+#[tokio::test]
+async fn shortcuts_and_the_workflow_step_work_over_the_socket() {
+    let (app, socket) = socket_app(1).await;
+    let conn = socket.open_connections()[0];
+    let shortcut = json!({
+        "type": "message_action", "callback_id": "declare_from_message",
+        "trigger_id": "1.2.3", "team": {"id": "T1"}, "user": {"id": DECLARER},
+        "channel": {"id": ORIGIN}, "message_ts": "1795400000.000100",
+        "message": {"type": "message", "user": "UCAROL", "ts": "1795400000.000100", "text": "Logins fail"}
+    });
+    socket.interaction(conn, shortcut).await;
+    let view = app
+        .slack
+        .calls("views.open")
+        .pop()
+        .expect("the form opened");
+    assert!(
+        view.body.to_string().contains("Logins fail"),
+        "{}",
+        view.body
+    );
+
+    let event = json!({
+        "type": "event_callback", "event_id": "Ev-sock-step", "event_time": 1_700_000_000,
+        "event": {
+            "type": "function_executed",
+            "function": {"callback_id": "declare_incident"},
+            "function_execution_id": "Fx-sock",
+            "inputs": {"title": "Logins fail", "declarer": DECLARER}
+        }
+    });
+    socket.event(conn, event.clone()).await;
+    socket.event(conn, event).await;
+    // No announce_channel here: the workflow hears why, and nothing is
+    // declared (twice or at all).
+    eventually("the step's answer", || async {
+        let n = app.slack.calls("functions.completeError").len();
+        if n >= 1 { Ok(()) } else { Err(n) }
+    })
+    .await;
+    app.wait_idle().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM incidents").await, 0);
+    let failed = app.slack.calls("functions.completeError");
+    assert!(
+        failed[0].body["error"]
+            .as_str()
+            .unwrap()
+            .contains("announce_channel"),
+        "{failed:?}"
+    );
+}

@@ -150,6 +150,8 @@ struct Inner {
     ephemerals: Vec<Ephemeral>,
     /// Open modals, oldest first (a pushed view is after its parent).
     views: Vec<View>,
+    /// Each person's Home tab as last published.
+    homes: HashMap<String, Value>,
     /// Trigger ids handed out, with whom they were handed to.
     triggers: HashMap<String, String>,
     /// `response_url` ids handed out: (channel, user).
@@ -370,6 +372,11 @@ impl Simulator {
             topic: String::new(),
             members: vec![],
         });
+    }
+
+    /// `user`'s Home tab as last published, if ever.
+    pub fn home_of(&self, user: &str) -> Option<Value> {
+        self.inner.lock().unwrap().homes.get(user).cloned()
     }
 
     pub fn calls(&self, method: &str) -> Vec<Call> {

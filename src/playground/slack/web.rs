@@ -706,6 +706,25 @@ pub(super) fn respond(
             }
             ok(json!({"channel": {"id": dm_channel(user)}}))
         }
+        "views.publish" => {
+            let user = s("user_id");
+            if !is_user_id(&user) {
+                return err("invalid_arguments");
+            }
+            let mut view = body.get("view").cloned().unwrap_or(json!({}));
+            if view["type"] != json!("home") {
+                return err("invalid_arguments");
+            }
+            view["id"] = json!(format!("VH{n}"));
+            inner.homes.insert(user, view.clone());
+            ok(json!({"view": view}))
+        }
+        "functions.completeSuccess" | "functions.completeError" => {
+            if s("function_execution_id").is_empty() {
+                return err("function_execution_not_found");
+            }
+            ok(json!({}))
+        }
         "apps.connections.open" => match &inner.socket_url {
             Some(url) => ok(json!({"url": url})),
             None => err("invalid_auth"),

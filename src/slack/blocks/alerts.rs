@@ -413,10 +413,11 @@ pub fn declare_modal_for_alert(
             severity: Some(prefill.severity),
             private: prefill.private,
             alert_group: Some(prefill.group),
+            ..Default::default()
         },
         severities,
         matrix,
-        prefill.channel,
+        Some(prefill.channel),
         security_private,
     )
 }

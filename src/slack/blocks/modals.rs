@@ -4,6 +4,7 @@ use super::format::plain;
 use super::{
     FOLLOWUP_TEXT_MAX, MODAL_TITLE_MAX, SECTION_TEXT_MAX, SUMMARY_MAX, escape, safe, truncate,
 };
+use crate::domain::QuotedMessage;
 use crate::domain::{
     Assessment, ChannelId, Incident, SeverityCatalog, SeverityMatrix, SeverityName,
 };
@@ -165,9 +166,66 @@ pub fn declare_modal(
         },
         severities,
         matrix,
-        origin_channel,
+        Some(origin_channel),
         security_private,
     )
+}
+
+/// The declare modal opened by a door other than the command: the App
+/// Home's button and the global shortcut (no channel, no message), or
+/// "Declare incident from message" (the message's channel; its first line
+/// as the title, the message quoted with `permalink` as the summary; the
+/// message travels in the metadata and becomes the first timeline entry).
+/// `ask_announce`: no channel to announce in is known, so the form asks.
+pub fn declare_modal_from(
+    source: Option<&QuotedMessage>,
+    permalink: Option<&str>,
+    ask_announce: bool,
+    severities: &SeverityCatalog,
+    matrix: Option<&SeverityMatrix>,
+    security_private: bool,
+) -> SlackView {
+    let title = source.map(|m| first_line(&m.text));
+    let summary = source.map(|m| quoted_summary(m, permalink));
+    declare_modal_prefilled(
+        &DeclarePrefill {
+            title: title.as_deref(),
+            summary: summary.as_deref(),
+            source,
+            ask_announce,
+            ..DeclarePrefill::default()
+        },
+        severities,
+        matrix,
+        source.map(|m| &m.channel),
+        security_private,
+    )
+}
+
+/// A message's first non-empty line, as plain words (mentions and links
+/// by their labels), for a title.
+fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    crate::slack::text::to_plain_words(line)
+}
+
+/// The summary a message starts: the message quoted as plain words, then
+/// where it is.
+fn quoted_summary(m: &QuotedMessage, permalink: Option<&str>) -> String {
+    let quoted: Vec<String> = crate::slack::text::to_plain_words(&m.text)
+        .lines()
+        .map(|l| format!("> {l}"))
+        .collect();
+    let mut out = quoted.join("\n");
+    if let Some(link) = permalink {
+        out.push_str("\n\n");
+        out.push_str(link);
+    }
+    out
 }
 
 /// What the declare modal starts with (an alert card fills it in).
@@ -179,6 +237,10 @@ pub(super) struct DeclarePrefill<'a> {
     pub private: bool,
     /// The alert group the declaration links, carried in the metadata.
     pub alert_group: Option<crate::domain::AlertGroupId>,
+    /// The message declared from, carried in the metadata.
+    pub source: Option<&'a QuotedMessage>,
+    /// Ask where to announce (see [`declare_modal_from`]).
+    pub ask_announce: bool,
 }
 
 /// The declare modal, prefilled.
@@ -186,7 +248,7 @@ pub(super) fn declare_modal_prefilled(
     prefill: &DeclarePrefill<'_>,
     severities: &SeverityCatalog,
     matrix: Option<&SeverityMatrix>,
-    origin_channel: &ChannelId,
+    origin_channel: Option<&ChannelId>,
     security_private: bool,
 ) -> SlackView {
     use ids::declare::*;
@@ -254,9 +316,30 @@ pub(super) fn declare_modal_prefilled(
         }))
         .into(),
     ]);
+    if prefill.ask_announce {
+        blocks.push(
+            SlackInputBlock::new(
+                plain("Announce in"),
+                SlackBlockConversationsSelectElement::new()
+                    .with_action_id(VALUE.into())
+                    .with_filter(
+                        SlackBlockConversationFilter::new()
+                            .with_include(vec![SlackConversationFilterInclude::Public])
+                            .with_exclude_bot_users(true),
+                    )
+                    .into(),
+            )
+            .with_block_id(ANNOUNCE.into())
+            .with_hint(plain(
+                "The channel where incidents are announced, such as #incidents.",
+            ))
+            .into(),
+        );
+    }
     let metadata = serde_json::to_string(&DeclareMetadata {
-        channel: origin_channel.clone(),
+        channel: origin_channel.cloned(),
         alert_group: prefill.alert_group,
+        source: prefill.source.map(super::doors::carried),
     })
     .unwrap_or_default();
     SlackView::Modal(

@@ -46,8 +46,49 @@ pub enum Event {
         user: UserId,
         at: Option<DateTime<Utc>>,
     },
+    /// Someone opened the bot's Home tab (`app_home_opened`, tab `home`).
+    HomeOpened { user: UserId },
+    /// A workflow ran the step "Declare an incident" (`function_executed`
+    /// of `declare_incident`).
+    DeclareStep(DeclareStep),
     /// Any other event; recorded, then ignored.
     Other(String),
+}
+
+/// A run of the Workflow Builder step "Declare an incident": its inputs as
+/// the workflow filled them, not yet checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclareStep {
+    /// What `functions.completeSuccess`/`completeError` name.
+    pub execution_id: String,
+    pub title: String,
+    pub severity: Option<String>,
+    pub summary: String,
+    pub private: bool,
+    /// The person declaring (the workflow's input); none: the workflow.
+    pub declarer: Option<UserId>,
+}
+
+#[derive(Deserialize)]
+struct RawFunction {
+    #[serde(default, deserialize_with = "lenient")]
+    callback_id: Option<String>,
+}
+
+/// The step's inputs. Workflow Builder sends a user as its id, a boolean
+/// as a boolean; anything else reads as absent.
+#[derive(Deserialize, Default)]
+struct RawInputs {
+    #[serde(default, deserialize_with = "lenient")]
+    title: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    severity: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    summary: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    private: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    declarer: Option<String>,
 }
 
 /// A reaction on a message.
@@ -101,6 +142,16 @@ struct RawEvent {
     /// When the event happened (`1700000000.000100`).
     #[serde(default, deserialize_with = "lenient")]
     event_ts: Option<String>,
+    /// `app_home_opened`: which tab.
+    #[serde(default, deserialize_with = "lenient")]
+    tab: Option<String>,
+    /// `function_executed`: which function, this run, its inputs.
+    #[serde(default, deserialize_with = "lenient")]
+    function: Option<RawFunction>,
+    #[serde(default, deserialize_with = "lenient")]
+    function_execution_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    inputs: Option<RawInputs>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +234,30 @@ impl RawEvent {
                         at,
                     },
                     _ => Event::Other(format!("{kind} without a channel or user")),
+                }
+            }
+            ("app_home_opened", _) => match (self.user, self.tab.as_deref()) {
+                (Some(user), Some("home")) => Event::HomeOpened { user: UserId(user) },
+                _ => Event::Other("app_home_opened, not the Home tab".to_string()),
+            },
+            ("function_executed", _) => {
+                let callback = self.function.and_then(|f| f.callback_id);
+                match (callback.as_deref(), self.function_execution_id) {
+                    (Some(crate::slack::ids::FUNCTION_DECLARE), Some(execution_id)) => {
+                        let inputs = self.inputs.unwrap_or_default();
+                        Event::DeclareStep(DeclareStep {
+                            execution_id,
+                            title: inputs.title.unwrap_or_default().trim().to_string(),
+                            severity: inputs
+                                .severity
+                                .map(|s| s.trim().to_string())
+                                .filter(|s| !s.is_empty()),
+                            summary: inputs.summary.unwrap_or_default().trim().to_string(),
+                            private: inputs.private.unwrap_or(false),
+                            declarer: inputs.declarer.filter(|u| !u.is_empty()).map(UserId),
+                        })
+                    }
+                    (other, _) => Event::Other(format!("function {}", other.unwrap_or_default())),
                 }
             }
             (_, Some(subtype)) => Event::Other(format!("{kind}/{subtype}")),

@@ -1,7 +1,7 @@
 //! The fields of the bot's modals, as Slack sends them in `view.state`.
 
 use super::lenient;
-use crate::domain::UserId;
+use crate::domain::{ChannelId, UserId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -21,6 +21,9 @@ pub struct DeclareForm {
     pub impact_answer: Option<String>,
     /// The urgency question's answer (`severity_matrix`), if given.
     pub urgency: Option<String>,
+    /// Where to announce it, when the form asked (opened away from any
+    /// channel, with no `announce_channel` configured).
+    pub announce: Option<ChannelId>,
 }
 
 /// The severity form's fields as Slack sent them, before checking.
@@ -88,6 +91,9 @@ pub(super) struct RawValue {
     /// A date picker's pick, `YYYY-MM-DD`.
     #[serde(default, deserialize_with = "lenient")]
     pub(super) selected_date: Option<String>,
+    /// A conversations select's pick.
+    #[serde(default, deserialize_with = "lenient")]
+    pub(super) selected_conversation: Option<ChannelId>,
 }
 
 #[derive(Deserialize)]
@@ -205,5 +211,13 @@ pub(super) fn declare_form(state: &RawState) -> DeclareForm {
         private: flags.contains(&FLAG_PRIVATE),
         impact_answer: state.selected(IMPACT_ANSWER),
         urgency: state.selected(URGENCY),
+        announce: get(ANNOUNCE).and_then(|v| v.selected_conversation.clone()),
     }
+}
+
+/// The incident picked in the "Add to incident timeline" form.
+pub(super) fn picked_incident(state: &RawState) -> Option<crate::domain::IncidentNumber> {
+    state
+        .selected(crate::slack::ids::add_to_timeline::INCIDENT)
+        .and_then(|v| v.parse().ok())
 }

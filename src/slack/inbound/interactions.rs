@@ -1,9 +1,12 @@
 //! Interactions: a button on a bot message, a modal submitted.
 
-use super::forms::{RawOption, RawState, declare_form, followup_form, severity_form, update_form};
+use super::forms::{
+    RawOption, RawState, declare_form, followup_form, picked_incident, severity_form, update_form,
+};
 use super::{DeclareForm, FollowupForm, InboundError, SeverityForm, lenient};
 use crate::domain::{
-    AlertGroupId, ChannelId, ChecklistId, FollowupId, IncidentNumber, RoleName, UserId,
+    AlertGroupId, ChannelId, ChecklistId, FollowupId, IncidentNumber, MessageTs, QuotedMessage,
+    RoleName, UserId,
 };
 use crate::slack::ids::{
     ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_FOLLOWUP_DONE, ACTION_OPEN_SUMMARY,
@@ -15,14 +18,25 @@ use crate::slack::ids::{
     ACTION_ALERT_ATTACH, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_ALERT_LINK,
     ACTION_MARK_MITIGATED, ACTION_PAGE, parse_attach,
 };
+use crate::slack::ids::{
+    ACTION_HOME_DECLARE, CALLBACK_ADD_TO_TIMELINE, CALLBACK_REMOVE_FROM_TIMELINE,
+    SHORTCUT_ADD_TO_TIMELINE, SHORTCUT_DECLARE, SHORTCUT_DECLARE_FROM_MESSAGE,
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 /// What the declare modal carries between opening and submission.
 #[derive(Clone, Debug, serde::Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeclareMetadata {
-    /// Channel where `/incident declare` was typed.
-    pub channel: ChannelId,
+    /// Channel where `/incident declare` was typed (or the message was
+    /// that a shortcut declared from); none when opened from the App Home
+    /// or the shortcuts menu.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelId>,
+    /// The message "Declare incident from message" started from: the
+    /// incident's first timeline entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<QuotedMessage>,
     /// The alert group whose card opened the form: the declaration links it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_group: Option<AlertGroupId>,
@@ -90,6 +104,8 @@ pub enum Action {
     Page {
         incident: IncidentNumber,
     },
+    /// "Declare an incident" on the App Home tab.
+    HomeDeclare,
     Unknown(String),
 }
 
@@ -136,8 +152,43 @@ pub enum Interaction {
         incident: IncidentNumber,
         form: FollowupForm,
     },
+    /// The global shortcut "Declare an incident".
+    DeclareShortcut { user: UserId, trigger_id: String },
+    /// A message shortcut on `message`.
+    MessageShortcut {
+        user: UserId,
+        trigger_id: String,
+        shortcut: MessageShortcut,
+        message: QuotedMessage,
+    },
+    /// The "Add to incident timeline" form: `incident` picked for `message`.
+    AddToTimelineSubmitted {
+        user: UserId,
+        message: QuotedMessage,
+        incident: Option<IncidentNumber>,
+    },
+    /// "Remove" confirmed: take `message` off `incident`'s timeline.
+    RemoveFromTimelineSubmitted {
+        user: UserId,
+        incident: IncidentNumber,
+        message: QuotedMessage,
+    },
     /// A payload type or callback this bot does not handle.
     Other(String),
+}
+
+/// The message shortcuts (`message_action` callback ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageShortcut {
+    DeclareFromMessage,
+    AddToTimeline,
+}
+
+/// What the remove form carries: the incident and the message.
+#[derive(Clone, Debug, serde::Serialize, Deserialize, PartialEq, Eq)]
+pub struct RemoveMetadata {
+    pub incident: IncidentNumber,
+    pub message: QuotedMessage,
 }
 
 /// The parts of an interaction payload the bot reads, each read leniently:
@@ -157,6 +208,21 @@ struct RawInteraction {
     actions: Option<Vec<serde_json::Value>>,
     #[serde(default, deserialize_with = "lenient")]
     view: Option<RawView>,
+    /// A shortcut's callback id.
+    #[serde(default, deserialize_with = "lenient")]
+    callback_id: Option<String>,
+    /// The message a message shortcut was used on.
+    #[serde(default, deserialize_with = "lenient")]
+    message: Option<RawShortcutMessage>,
+}
+
+#[derive(Deserialize)]
+struct RawShortcutMessage {
+    ts: MessageTs,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    user: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +286,39 @@ impl Interaction {
             return Interaction::Other(format!("{kind} without a user"));
         };
         match kind.as_str() {
+            "shortcut" => match raw.callback_id.as_deref() {
+                Some(SHORTCUT_DECLARE) => Interaction::DeclareShortcut {
+                    user,
+                    trigger_id: raw.trigger_id.unwrap_or_default(),
+                },
+                other => Interaction::Other(format!("shortcut {}", other.unwrap_or_default())),
+            },
+            "message_action" => {
+                let shortcut = match raw.callback_id.as_deref() {
+                    Some(SHORTCUT_DECLARE_FROM_MESSAGE) => MessageShortcut::DeclareFromMessage,
+                    Some(SHORTCUT_ADD_TO_TIMELINE) => MessageShortcut::AddToTimeline,
+                    other => {
+                        return Interaction::Other(format!(
+                            "message shortcut {}",
+                            other.unwrap_or_default()
+                        ));
+                    }
+                };
+                let (Some(channel), Some(message)) = (raw.channel, raw.message) else {
+                    return Interaction::Other("message shortcut without its message".into());
+                };
+                Interaction::MessageShortcut {
+                    user,
+                    trigger_id: raw.trigger_id.unwrap_or_default(),
+                    shortcut,
+                    message: QuotedMessage {
+                        channel: ChannelId(channel.id),
+                        ts: message.ts,
+                        text: message.text.unwrap_or_default(),
+                        author: message.user.filter(|u| !u.is_empty()).map(UserId),
+                    },
+                }
+            }
             "block_actions" => {
                 let first = raw
                     .actions
@@ -298,6 +397,7 @@ impl Interaction {
                         Ok(incident) => Action::Page { incident },
                         Err(_) => Action::Unknown(id.to_string()),
                     },
+                    (ACTION_HOME_DECLARE, _) => Action::HomeDeclare,
                     (id, _) if id.starts_with(ACTION_ALERT_ATTACH) => {
                         let picked = first
                             .selected_option
@@ -377,6 +477,24 @@ impl Interaction {
                         },
                         Err(_) => Interaction::Other("follow-up view without its incident".into()),
                     },
+                    CALLBACK_ADD_TO_TIMELINE => match serde_json::from_str(&metadata) {
+                        Ok(message) => Interaction::AddToTimelineSubmitted {
+                            user,
+                            message,
+                            incident: picked_incident(&state),
+                        },
+                        Err(_) => Interaction::Other("timeline form without its message".into()),
+                    },
+                    CALLBACK_REMOVE_FROM_TIMELINE => {
+                        match serde_json::from_str::<RemoveMetadata>(&metadata) {
+                            Ok(m) => Interaction::RemoveFromTimelineSubmitted {
+                                user,
+                                incident: m.incident,
+                                message: m.message,
+                            },
+                            Err(_) => Interaction::Other("remove form without its message".into()),
+                        }
+                    }
                     other => Interaction::Other(format!("view {other}")),
                 }
             }

@@ -11,9 +11,9 @@ mod interactions;
 mod tests;
 
 pub use commands::SlashCommand;
-pub use events::{Event, EventEnvelope, Reaction};
+pub use events::{DeclareStep, Event, EventEnvelope, Reaction};
 pub use forms::{DeclareForm, FollowupForm, SeverityForm, declare_ids};
-pub use interactions::{Action, DeclareMetadata, Interaction};
+pub use interactions::{Action, DeclareMetadata, Interaction, MessageShortcut, RemoveMetadata};
 
 use super::lenient;
 

@@ -112,7 +112,7 @@ fn declare_submission() {
     assert_eq!(form.severity.as_deref(), Some("SEV1"));
     assert!(form.drill && !form.security);
     assert_eq!(form.impact_started_at.unwrap().timestamp(), 1700000000);
-    assert_eq!(metadata.unwrap().channel.as_str(), "C1");
+    assert_eq!(metadata.unwrap().channel.unwrap().as_str(), "C1");
 }
 
 fn event(inner: serde_json::Value) -> Event {
