@@ -378,7 +378,7 @@ mod tests {
         ]);
         assert_eq!(
             who_may(&i, &a, &Allowed::roles(&[INCIDENT_LEAD]), Permission::Close)
-                .sentence(&UserId::mention),
+                .sentence(&|u| u.mention().into()),
             "Only the Incident Lead (<@UDECLARER>) can close INC-4."
         );
         assert_eq!(
@@ -388,7 +388,7 @@ mod tests {
                 &Allowed::roles(&[INCIDENT_LEAD, "Technical Lead"]),
                 Permission::Severity
             )
-            .sentence(&UserId::mention),
+            .sentence(&|u| u.mention().into()),
             "Only the Incident Lead (<@UDECLARER>) or the Technical Lead can change the severity of INC-4."
         );
         assert_eq!(
@@ -398,11 +398,11 @@ mod tests {
                 &Allowed::roles(&["Scribe", "Technical Lead", "Tester"]),
                 Permission::Tag
             )
-            .sentence(&UserId::mention),
+            .sentence(&|u| u.mention().into()),
             "Only the Scribe, the Technical Lead (<@UTECH>) or the Tester (<@UT1>, <@UT2>) can put messages on the timeline of INC-4."
         );
         assert_eq!(
-            who_may(&i, &a, &Allowed::Anyone, Permission::Assign).sentence(&UserId::mention),
+            who_may(&i, &a, &Allowed::Anyone, Permission::Assign).sentence(&|u| u.mention().into()),
             "Anyone in the war room can assign roles in INC-4."
         );
         assert!(

@@ -523,7 +523,7 @@ async fn alert_card(
         open_incidents: &open_incidents,
         linked: linked.as_ref(),
         earlier: earlier.as_ref(),
-        notify: ctx.settings.alerts.notify.as_deref(),
+        notify: crate::slack::text::Mrkdwn::alerts_notify(&ctx.settings.alerts),
         in_war_room: room.is_some(),
         timezone: ctx.settings.timezone,
     });

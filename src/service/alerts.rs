@@ -72,8 +72,8 @@ pub async fn receive(
         .iter()
         .map(|a| IncomingAlert {
             alert: a.clone(),
-            fired: blocks::alert_line(a, false),
-            resolved: blocks::alert_line(a, true),
+            fired: blocks::alert_line(a, false).into(),
+            resolved: blocks::alert_line(a, true).into(),
         })
         .collect();
     let mut held_back = format!(
@@ -104,7 +104,7 @@ pub async fn receive(
                     ctx,
                     EntryKind::Declared,
                     &bot,
-                    blocks::declared_by_alert(&title, &source.name),
+                    blocks::declared_by_alert(&title, &source.name).into(),
                 );
                 Some(DeclarePlan {
                     effects: declaration_effects(ctx, &declaration, declared, None),
@@ -136,7 +136,7 @@ pub async fn receive(
             occurred_at: note.at,
             kind: EntryKind::Alert,
             author: None,
-            text: blocks::alert_note(&note.text),
+            text: blocks::alert_note(&note.text).into(),
         }),
         declare,
         max_declares_per_hour: ctx.settings.alerts.max_declares_per_hour,
@@ -256,7 +256,7 @@ fn link_entries(ctx: &Ctx, alerts: &[Alert], title: &str, by: &UserId) -> Vec<Ne
             occurred_at: crate::domain::alerts::changed_at(a, resolved),
             kind: EntryKind::Alert,
             author: None,
-            text: blocks::alert_line(a, resolved),
+            text: blocks::alert_line(a, resolved).into(),
         };
         entries.push(line(false));
         if a.status == AlertStatus::Resolved {
@@ -267,7 +267,7 @@ fn link_entries(ctx: &Ctx, alerts: &[Alert], title: &str, by: &UserId) -> Vec<Ne
         ctx,
         EntryKind::Alert,
         by,
-        blocks::linked_line(title, by),
+        blocks::linked_line(title, by).into(),
     ));
     entries
 }

@@ -104,7 +104,7 @@ pub(super) async fn list_followups(
     visible.truncate(LIMIT);
     let heading = replies::followups_heading(scope, visible.len(), more);
     Ok(Reply::EphemeralBlocks(blocks::followups(
-        &heading,
+        heading,
         &visible,
         today(ctx),
     )))

@@ -102,8 +102,8 @@ fn handed_over(replaced: &[UserId]) -> String {
     if replaced.is_empty() {
         String::new()
     } else {
-        let who: Vec<String> = replaced.iter().map(UserId::mention).collect();
-        format!(", taking over from {}", who.join(", "))
+        let who = crate::slack::text::Mrkdwn::join(replaced.iter().map(UserId::mention), ", ");
+        format!(", taking over from {who}")
     }
 }
 

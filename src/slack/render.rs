@@ -2,6 +2,7 @@
 //! channel topic, refusals and a status update's text. `domain` stays free
 //! of Slack syntax; what it says about people it says here.
 
+use super::text::Mrkdwn;
 use crate::domain::comms::{Phase, UpdateAnswers};
 use crate::domain::permissions::Refusal;
 use crate::domain::{Incident, Status, UserId};
@@ -10,8 +11,8 @@ use std::fmt;
 
 impl UserId {
     /// How Slack renders a mention of this user.
-    pub fn mention(&self) -> String {
-        format!("<@{}>", self.0)
+    pub fn mention(&self) -> Mrkdwn {
+        Mrkdwn::mention(self)
     }
 }
 
@@ -30,7 +31,7 @@ impl Status {
 /// A refusal as the person who asked reads it in Slack: people mentioned.
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.sentence(&UserId::mention))
+        f.write_str(&self.sentence(&|u| u.mention().into()))
     }
 }
 

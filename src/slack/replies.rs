@@ -4,7 +4,7 @@
 //! Slack syntax of its own. Block Kit messages are in `blocks`.
 
 use super::blocks;
-use super::text::defuse;
+use super::text::{Mrkdwn, defuse};
 use crate::domain::followups::{Followup, Scope};
 use crate::domain::metrics::{Stats, human};
 use crate::domain::{ChannelId, Incident, Status, UserId};
@@ -268,14 +268,18 @@ pub fn followup_recorded(
 /// The heading of a follow-up list.
 /// The heading of a follow-up list of `shown` items; `more`: older ones
 /// were left out.
-pub fn followups_heading(scope: Scope, shown: usize, more: bool) -> String {
+pub fn followups_heading(scope: Scope, shown: usize, more: bool) -> Mrkdwn {
     let heading = match scope {
-        Scope::Mine => format!("*Your open follow-ups* ({shown})"),
-        Scope::Open => format!("*Open follow-ups* ({shown})"),
-        Scope::All => format!("*All follow-ups* ({shown})"),
+        Scope::Mine => "*Your open follow-ups* ({})",
+        Scope::Open => "*Open follow-ups* ({})",
+        Scope::All => "*All follow-ups* ({})",
     };
+    let heading = Mrkdwn::fill(heading, [Mrkdwn::number(shown)]);
     if more {
-        format!("{heading}, the newest; older ones are in the read API (`GET /api/v1/followups`)")
+        Mrkdwn::fill(
+            "{}, the newest; older ones are in the read API (`GET /api/v1/followups`)",
+            [heading],
+        )
     } else {
         heading
     }

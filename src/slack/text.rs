@@ -7,12 +7,209 @@
 //!   passes it through here (directly, or through [`plain`] for text typed in
 //!   a form, which is not in Slack's format yet). User mentions and links
 //!   keep working.
+//! - [`Mrkdwn`] is text safe to send as Slack's mrkdwn. Only the
+//!   constructors here build one, each from something made safe on the way
+//!   in (defused, escaped, a template we wrote, a mention of an id), so a
+//!   renderer cannot put raw text into a message: Block Kit text takes a
+//!   `Mrkdwn`, not a `String`.
 //! - [`to_markdown`] turns Slack's format into Markdown for the postmortem
 //!   file, which is read outside Slack: names instead of ids, Markdown
 //!   links, plain words for special mentions.
 
 use crate::domain::{ChannelId, UserId};
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// Text safe to send as Slack's mrkdwn: nothing in it pings a channel or a
+/// group, and whatever someone typed shows as typed. The field is private:
+/// a `Mrkdwn` comes only from the constructors below.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mrkdwn(String);
+
+impl Mrkdwn {
+    /// Text already in Slack's format (a message, a stored timeline line),
+    /// defused: mentions of people, channel links, links and dates keep
+    /// working.
+    pub fn slack(text: &str) -> Self {
+        // A `<` or `>` left outside a token (`a < b`, a cut-off `<!here`) is
+        // escaped too, so that every bracket in a `Mrkdwn` belongs to a
+        // safe token and no two parts put side by side can make a new one.
+        let defused = defuse(text);
+        let mut out = String::with_capacity(defused.len());
+        for piece in pieces(&defused) {
+            match piece {
+                Piece::Text(t) => out.push_str(&t.replace('<', "&lt;").replace('>', "&gt;")),
+                Piece::Token(t) => {
+                    out.push('<');
+                    out.push_str(t);
+                    out.push('>');
+                }
+            }
+        }
+        Self(out)
+    }
+
+    /// Raw text someone typed (a form field), shown as typed and pinging
+    /// nobody.
+    pub fn typed(raw: &str) -> Self {
+        Self(plain(raw))
+    }
+
+    /// Raw text from a source that does not write mentions (an alert, a
+    /// setting), with `&`, `<` and `>` escaped.
+    pub fn escaped(raw: &str) -> Self {
+        Self(escape(raw))
+    }
+
+    /// Words and markup we wrote ourselves.
+    pub fn literal(text: &'static str) -> Self {
+        debug_assert!(!text.contains(['<', '>']), "tokens have builders: {text:?}");
+        Self(text.to_string())
+    }
+
+    /// A number, as digits.
+    pub fn number(n: impl Integer) -> Self {
+        Self(n.to_string())
+    }
+
+    /// A template we wrote with each `{}` replaced by the next part, in
+    /// order. Only `{}` is a placeholder: other braces stay as written, and
+    /// the parts are not read again.
+    pub fn fill<const N: usize>(template: &'static str, parts: [Mrkdwn; N]) -> Self {
+        debug_assert!(
+            !template.contains(['<', '>']),
+            "tokens have builders: {template:?}"
+        );
+        debug_assert_eq!(
+            template.matches("{}").count(),
+            N,
+            "placeholders in {template:?}"
+        );
+        let mut out =
+            String::with_capacity(template.len() + parts.iter().map(Self::len).sum::<usize>());
+        let mut parts = parts.into_iter();
+        let mut pieces = template.split("{}");
+        if let Some(first) = pieces.next() {
+            out.push_str(first);
+        }
+        for piece in pieces {
+            if let Some(part) = parts.next() {
+                out.push_str(&part.0);
+            }
+            out.push_str(piece);
+        }
+        Self(out)
+    }
+
+    /// The parts with `separator` between them.
+    pub fn join(parts: impl IntoIterator<Item = Mrkdwn>, separator: &'static str) -> Self {
+        let mut out = String::new();
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                out.push_str(separator);
+            }
+            out.push_str(&part.0);
+        }
+        Self(out)
+    }
+
+    /// Appends `part`.
+    pub fn push(&mut self, part: Mrkdwn) {
+        self.0.push_str(&part.0);
+    }
+
+    /// A mention of a person, as Slack renders it (`<@U…>`).
+    pub fn mention(user: &UserId) -> Self {
+        Self::token(format!("@{}", user.0))
+    }
+
+    /// A link to a channel, as Slack renders it (`<#C…>`).
+    pub fn channel(channel: &ChannelId) -> Self {
+        Self::token(format!("#{}", channel.0))
+    }
+
+    /// A link to `url` reading `label`. What would end the link early
+    /// (`<`, `>`, `|`) is left out of the URL; a URL Slack would not open
+    /// safely (not http, https, mailto or tel) shows as text.
+    pub fn link(url: &str, label: &str) -> Self {
+        let url = url.replace(['<', '>', '|'], "");
+        Self::token(format!("{url}|{}", escape(label)))
+    }
+
+    /// A time each reader sees in their own zone: Slack's date `format`
+    /// (`{time}`, `{date_short} {time}`), with `fallback` for clients that
+    /// cannot.
+    pub fn date(at: chrono::DateTime<chrono::Utc>, format: &'static str, fallback: &str) -> Self {
+        Self::token(format!(
+            "!date^{}^{format}|{}",
+            at.timestamp(),
+            escape(fallback)
+        ))
+    }
+
+    /// `<inner>` when Slack renders it safely (a person, a channel, a
+    /// link, a date), else the same shown as text.
+    fn token(inner: String) -> Self {
+        let token = format!("<{inner}>");
+        if known_safe(&inner) && !inner.contains(['<', '>']) {
+            Self(token)
+        } else {
+            Self::typed(&token)
+        }
+    }
+
+    /// The operator's `alerts.notify` setting, sent as written: the one
+    /// text that may mention a user group or a whole channel, because
+    /// whoever runs warroom chose it.
+    pub fn alerts_notify(settings: &crate::config::AlertSettings) -> Option<Self> {
+        settings.notify.clone().map(Self)
+    }
+
+    /// Cut to at most `max` characters, `…` marking the cut.
+    pub fn truncate(self, max: usize) -> Self {
+        Self(truncate(&self.0, max))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Mrkdwn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Mrkdwn> for String {
+    fn from(m: Mrkdwn) -> Self {
+        m.0
+    }
+}
+
+/// The integers [`Mrkdwn::number`] writes.
+pub trait Integer: fmt::Display + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! integers {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Integer for $t {}
+    )*};
+}
+integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 /// Placed between `@` and a broadcast word so it reads the same but is no
 /// mention: Slack pings only for `<!here>`-style tokens and, where it parses
@@ -183,6 +380,16 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Text someone typed in a form (a title, a summary), which is raw: shown
@@ -452,6 +659,71 @@ mod tests {
         assert!(!holds_broadcast(&defuse("<<!channel>>")));
         // Defusing the inner one must not complete the outer one.
         assert!(!holds_broadcast(&defuse("<!here|<!here>>")));
+    }
+
+    #[test]
+    fn typed_text_is_inert_mrkdwn() {
+        let m = Mrkdwn::typed("<!here> <script>");
+        assert_eq!(m.as_str(), "&lt;!here&gt; &lt;script&gt;");
+        assert!(!holds_broadcast(m.as_str()));
+        assert_eq!(m.to_string(), m.as_str());
+    }
+
+    #[test]
+    fn parts_put_together_make_no_token() {
+        // Typed halves of a broadcast stay text, whatever the template.
+        let m = Mrkdwn::fill("{}{}", [Mrkdwn::typed("<!"), Mrkdwn::typed("here>")]);
+        assert_eq!(m.as_str(), "&lt;!here&gt;");
+        // So do halves already in Slack's format: a bracket outside a
+        // token is escaped, so it cannot pair with the next part's.
+        let m = Mrkdwn::join([Mrkdwn::slack("a <!here"), Mrkdwn::slack("> b")], "");
+        assert_eq!(m.as_str(), "a &lt;!here&gt; b");
+        let mut m = Mrkdwn::slack("x <");
+        m.push(Mrkdwn::escaped("!channel"));
+        m.push(Mrkdwn::slack(">"));
+        assert!(!holds_broadcast(m.as_str()), "{m}");
+        // A placeholder in a part is not filled again.
+        let m = Mrkdwn::fill("{} and {}", [Mrkdwn::typed("{}"), Mrkdwn::literal("b")]);
+        assert_eq!(m.as_str(), "{} and b");
+    }
+
+    #[test]
+    fn builders_write_slack_tokens() {
+        assert_eq!(
+            Mrkdwn::mention(&UserId::new("U07ABC")).as_str(),
+            "<@U07ABC>"
+        );
+        assert_eq!(Mrkdwn::channel(&ChannelId::new("C123")).as_str(), "<#C123>");
+        // An id that is no id is shown, not sent as a token.
+        assert_eq!(
+            Mrkdwn::mention(&UserId::new("U1><!here")).as_str(),
+            "&lt;@U1&gt;&lt;!here&gt;"
+        );
+        assert_eq!(
+            Mrkdwn::link("https://x.io/a?b=1&c=2", "the <doc>").as_str(),
+            "<https://x.io/a?b=1&c=2|the &lt;doc&gt;>"
+        );
+        assert_eq!(
+            Mrkdwn::link("https://x.io/a|<!here>", "x").as_str(),
+            "<https://x.io/a!here|x>"
+        );
+        assert_eq!(
+            Mrkdwn::link("javascript:alert(1)", "x").as_str(),
+            "&lt;javascript:alert(1)|x&gt;"
+        );
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        assert_eq!(
+            Mrkdwn::date(at, "{time}", "22:13 UTC").as_str(),
+            "<!date^1700000000^{time}|22:13 UTC>"
+        );
+        assert_eq!(Mrkdwn::number(-42_i64).as_str(), "-42");
+    }
+
+    #[test]
+    fn truncating_marks_the_cut() {
+        assert_eq!(Mrkdwn::literal("abcdef").truncate(4).as_str(), "abc…");
+        assert_eq!(Mrkdwn::literal("abcd").truncate(4).as_str(), "abcd");
+        assert_eq!(truncate("ééé", 2), "é…");
     }
 
     #[test]

@@ -6,14 +6,15 @@
 //! of alert changes. Everything an alert source says is escaped; only
 //! `alerts.notify`, the operator's own setting, mentions for real.
 
-use super::format::{plain, when};
-use super::{SECTION_TEXT_MAX, escape, truncate};
+use super::format::{context, md, message, plain, reference, severity, status, when};
+use super::{SECTION_TEXT_MAX, truncate};
 use crate::domain::alerts::{Alert, AlertGroup, AlertStatus, CardState, Link};
 use crate::domain::{ChannelId, Incident, SeverityCatalog, SeverityMatrix, SeverityName};
 use crate::slack::ids::{
     self, ACTION_ALERT_DECLARE, ACTION_ALERT_DISMISS, ACTION_MARK_MITIGATED, alert_link_action_id,
     attach_action_id,
 };
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 /// Labels shown first on a card when present, in this order.
@@ -47,8 +48,8 @@ pub struct AlertCard<'a> {
     pub linked: Option<&'a Incident>,
     /// The incident its key was linked to before (it fired again since).
     pub earlier: Option<&'a Incident>,
-    /// `alerts.notify`, mentioned as written.
-    pub notify: Option<&'a str>,
+    /// `alerts.notify`, mentioned as written ([`Mrkdwn::alerts_notify`]).
+    pub notify: Option<Mrkdwn>,
     /// Posted in the war room the alert opened (no buttons, no "linked to").
     pub in_war_room: bool,
     pub timezone: chrono_tz::Tz,
@@ -77,27 +78,32 @@ fn shown_labels(group: &AlertGroup) -> Vec<(&str, &str)> {
 }
 
 /// An alert's line on the card: its name, what tells it apart, when.
-fn alert_item(a: &Alert, group: &AlertGroup, tz: chrono_tz::Tz) -> String {
-    let own: Vec<String> = a
+fn alert_item(a: &Alert, group: &AlertGroup, tz: chrono_tz::Tz) -> Mrkdwn {
+    let own: Vec<Mrkdwn> = a
         .labels
         .iter()
         .filter(|(k, v)| group.labels.get(*k) != Some(*v) && !k.starts_with("__"))
         .take(3)
-        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .map(|(k, v)| label("{}={}", k, v))
         .collect();
     let own = if own.is_empty() {
-        String::new()
+        Mrkdwn::default()
     } else {
-        format!(" ({})", own.join(", "))
+        Mrkdwn::fill(" ({})", [Mrkdwn::join(own, ", ")])
     };
     let state = match a.status {
-        AlertStatus::Firing => format!(":red_circle: since {}", when(a.starts_at, true, tz)),
-        AlertStatus::Resolved => format!(
+        AlertStatus::Firing => Mrkdwn::fill(":red_circle: since {}", [when(a.starts_at, true, tz)]),
+        AlertStatus::Resolved => Mrkdwn::fill(
             ":large_green_circle: resolved {}",
-            when(a.ends_at.unwrap_or(a.starts_at), true, tz)
+            [when(a.ends_at.unwrap_or(a.starts_at), true, tz)],
         ),
     };
-    format!("• *{}*{own} {state}", escape(a.name()))
+    Mrkdwn::fill("• *{}*{} {}", [Mrkdwn::escaped(a.name()), own, state])
+}
+
+/// A label as an alert source sent it, in `template` (`{}={}`).
+fn label(template: &'static str, key: &str, value: &str) -> Mrkdwn {
+    Mrkdwn::fill(template, [Mrkdwn::escaped(key), Mrkdwn::escaped(value)])
 }
 
 fn link_button(l: &Link, i: usize) -> Option<SlackActionBlockElement> {
@@ -129,45 +135,51 @@ pub fn group_links(group_links: &[Link], alerts: &[Alert]) -> Vec<Link> {
 /// The card of an alert group.
 pub fn alert_card(card: &AlertCard<'_>) -> SlackMessageContent {
     let g = card.group;
-    let siren = if g.firing > 0 {
+    let siren = Mrkdwn::literal(if g.firing > 0 {
         ":rotating_light:"
     } else {
         ":large_green_circle:"
-    };
+    });
     let counts = match (g.firing, g.total) {
-        (0, total) => format!("all {total} resolved"),
-        (f, t) if f == t => format!("{f} firing"),
-        (f, t) => format!("{f} of {t} firing"),
+        (0, total) => Mrkdwn::fill("all {} resolved", [Mrkdwn::number(total)]),
+        (f, t) if f == t => Mrkdwn::fill("{} firing", [Mrkdwn::number(f)]),
+        (f, t) => Mrkdwn::fill("{} of {} firing", [Mrkdwn::number(f), Mrkdwn::number(t)]),
     };
-    let mut head = format!(
-        "{siren} *{}*\n{counts} · since {} · from `{}` · suggested {}",
-        escape(&g.title),
-        when(g.first_started_at, true, card.timezone),
-        escape(&g.source),
-        escape(g.severity.as_str()),
+    let title = Mrkdwn::escaped(&g.title);
+    let mut head = Mrkdwn::fill(
+        "{} *{}*\n{} · since {} · from `{}` · suggested {}",
+        [
+            siren,
+            title.clone(),
+            counts.clone(),
+            when(g.first_started_at, true, card.timezone),
+            Mrkdwn::escaped(&g.source),
+            severity(&g.severity),
+        ],
     );
     let labels = shown_labels(g);
     if !labels.is_empty() {
-        head.push('\n');
-        head.push_str(
-            &labels
-                .iter()
-                .map(|(k, v)| format!("`{}={}`", escape(k), escape(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        head.push(Mrkdwn::fill(
+            "\n{}",
+            [Mrkdwn::join(
+                labels.iter().map(|(k, v)| label("`{}={}`", k, v)),
+                " ",
+            )],
+        ));
     }
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<Mrkdwn> = Vec::new();
     if let Some(earlier) = card.earlier {
-        notes.push(format!(
+        notes.push(Mrkdwn::fill(
             ":repeat: This fired before: {} ({}), now {}.",
-            earlier.reference(),
-            super::safe(&earlier.title),
-            earlier.status
+            [
+                reference(earlier),
+                Mrkdwn::typed(&earlier.title),
+                status(earlier.status),
+            ],
         ));
     }
     if let Some(why) = &g.held_back {
-        notes.push(format!(":pause_button: {}", escape(why)));
+        notes.push(Mrkdwn::fill(":pause_button: {}", [Mrkdwn::escaped(why)]));
     }
     let state = g.card_state();
     match (state, card.linked) {
@@ -175,60 +187,61 @@ pub fn alert_card(card: &AlertCard<'_>) -> SlackMessageContent {
             let room = i
                 .channel_id
                 .as_ref()
-                .map(|c| format!(" in <#{c}>"))
+                .map(|c| Mrkdwn::fill(" in {}", [Mrkdwn::channel(c)]))
                 .unwrap_or_default();
-            notes.push(format!(
-                ":link: Linked to {}{room}: its changes go on that timeline.",
-                i.reference()
+            notes.push(Mrkdwn::fill(
+                ":link: Linked to {}{}: its changes go on that timeline.",
+                [reference(i), room],
             ));
         }
         (CardState::Linked(n), None) if !card.in_war_room => {
-            notes.push(format!(":link: Linked to INC-{n}."));
+            notes.push(Mrkdwn::fill(
+                ":link: Linked to INC-{}.",
+                [Mrkdwn::number(n.get())],
+            ));
         }
-        (CardState::Dismissed, _) => notes.push(format!(
+        (CardState::Dismissed, _) => notes.push(Mrkdwn::fill(
             ":no_entry_sign: Dismissed by {}.",
-            g.dismissed_by
+            [g.dismissed_by
                 .as_ref()
                 .map(|u| u.mention())
-                .unwrap_or_default()
+                .unwrap_or_default()],
         )),
         _ => {}
     }
-    if let Some(notify) = card.notify
+    if let Some(notify) = &card.notify
         && (state == CardState::Open || card.in_war_room)
     {
-        notes.push(notify.to_string());
+        notes.push(notify.clone());
     }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_block_id(ids::block::ALERT_HEAD.into())
-            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
-    let mut items: Vec<String> = card
+    let mut items: Vec<Mrkdwn> = card
         .alerts
         .iter()
         .take(MAX_ALERTS)
         .map(|a| alert_item(a, g, card.timezone))
         .collect();
     if card.alerts.len() > MAX_ALERTS {
-        items.push(format!("…and {} more", card.alerts.len() - MAX_ALERTS));
+        items.push(Mrkdwn::fill(
+            "…and {} more",
+            [Mrkdwn::number(card.alerts.len() - MAX_ALERTS)],
+        ));
     }
     if !items.is_empty() {
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id(ids::block::ALERT_LIST.into())
-                .with_text(md!(truncate(&items.join("\n"), SECTION_TEXT_MAX)))
+                .with_text(md(Mrkdwn::join(items, "\n").truncate(SECTION_TEXT_MAX)).into())
                 .into(),
         );
     }
     if !notes.is_empty() {
-        blocks.push(
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                SlackBlockMarkDownText::new(truncate(&notes.join("\n"), SECTION_TEXT_MAX)),
-            )])
-            .into(),
-        );
+        blocks.push(context(Mrkdwn::join(notes, "\n").truncate(SECTION_TEXT_MAX)).into());
     }
     let links: Vec<SlackActionBlockElement> = group_links(&g.links, card.alerts)
         .iter()
@@ -249,9 +262,7 @@ pub fn alert_card(card: &AlertCard<'_>) -> SlackMessageContent {
                 .into(),
         );
     }
-    SlackMessageContent::new()
-        .with_text(format!("Alert: {} ({counts})", escape(&g.title)))
-        .with_blocks(blocks)
+    message(Mrkdwn::fill("Alert: {} ({})", [title, counts]), blocks)
 }
 
 /// Declare incident, Attach to… (when something is open), Dismiss.
@@ -299,16 +310,16 @@ fn buttons(g: &AlertGroup, open: &[Incident]) -> Vec<SlackActionBlockElement> {
 /// The war room's message once every alert linked to it resolved: a
 /// suggestion, never an automatic change of status.
 pub fn alerts_resolved(incident: &Incident) -> SlackMessageContent {
-    let text = format!(
+    let text = Mrkdwn::fill(
         ":large_green_circle: Every alert linked to {} has resolved. If the impact is over too, mark it mitigated.",
-        incident.reference()
+        [reference(incident)],
     );
-    SlackMessageContent::new()
-        .with_text(text.clone())
-        .with_blocks(vec![
+    message(
+        text.clone(),
+        vec![
             SlackSectionBlock::new()
                 .with_block_id(ids::block::ALERTS_RESOLVED.into())
-                .with_text(md!(text))
+                .with_text(md(text).into())
                 .with_accessory(
                     SlackBlockButtonElement::new(plain("Mark mitigated"))
                         .with_action_id(ACTION_MARK_MITIGATED.into())
@@ -317,7 +328,8 @@ pub fn alerts_resolved(incident: &Incident) -> SlackMessageContent {
                         .into(),
                 )
                 .into(),
-        ])
+        ],
+    )
 }
 
 /// The role board with the alerts' links under its heading.
@@ -343,48 +355,46 @@ pub fn with_alert_links(mut content: SlackMessageContent, links: &[Link]) -> Sla
 }
 
 /// A timeline line: `alert` fired (or resolved).
-pub fn alert_line(alert: &Alert, resolved: bool) -> String {
-    let what = if resolved { "resolved" } else { "firing" };
-    let mut line = format!("Alert {what}: *{}*", escape(alert.name()));
+pub fn alert_line(alert: &Alert, resolved: bool) -> Mrkdwn {
+    let what = Mrkdwn::literal(if resolved { "resolved" } else { "firing" });
+    let mut line = Mrkdwn::fill("Alert {}: *{}*", [what, Mrkdwn::escaped(alert.name())]);
     let summary = alert
         .annotations
         .get("summary")
         .filter(|s| s.as_str() != alert.name());
     if let Some(s) = summary {
-        line.push_str(&format!(" ({})", escape(&truncate(s, 200))));
+        line.push(Mrkdwn::fill(" ({})", [Mrkdwn::escaped(&truncate(s, 200))]));
     }
-    for key in ["instance", "service"] {
+    for (key, template) in [("instance", " `instance={}`"), ("service", " `service={}`")] {
         if let Some(v) = alert.labels.get(key) {
-            line.push_str(&format!(" `{key}={}`", escape(v)));
+            line.push(Mrkdwn::fill(template, [Mrkdwn::escaped(v)]));
         }
     }
     if let Some(l) = alert.links.first() {
-        line.push_str(&format!(
-            " <{}|{}>",
-            l.url.replace(['|', '>'], ""),
-            escape(&l.label)
-        ));
+        line.push(Mrkdwn::fill(" {}", [Mrkdwn::link(&l.url, &l.label)]));
     }
-    truncate(&line, SECTION_TEXT_MAX)
+    line.truncate(SECTION_TEXT_MAX)
 }
 
 /// A timeline line about a group from its source (a PagerDuty note).
-pub fn alert_note(text: &str) -> String {
-    truncate(&escape(text), SECTION_TEXT_MAX)
+pub fn alert_note(text: &str) -> Mrkdwn {
+    Mrkdwn::escaped(text).truncate(SECTION_TEXT_MAX)
 }
 
 /// The declaration's timeline line for an incident an alert opened.
-pub fn declared_by_alert(group_title: &str, source: &str) -> String {
-    format!(
+pub fn declared_by_alert(group_title: &str, source: &str) -> Mrkdwn {
+    Mrkdwn::fill(
         "An alert from `{}` declared the incident: {}",
-        escape(source),
-        escape(group_title)
+        [Mrkdwn::escaped(source), Mrkdwn::escaped(group_title)],
     )
 }
 
 /// The line recording who linked a group to the incident.
-pub fn linked_line(group_title: &str, who: &crate::domain::UserId) -> String {
-    format!("{} linked the alert {}", who.mention(), escape(group_title))
+pub fn linked_line(group_title: &str, who: &crate::domain::UserId) -> Mrkdwn {
+    Mrkdwn::fill(
+        "{} linked the alert {}",
+        [who.mention(), Mrkdwn::escaped(group_title)],
+    )
 }
 
 /// What the declare form starts with when opened from an alert card.

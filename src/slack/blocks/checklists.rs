@@ -1,10 +1,11 @@
 //! Role checklists in the war room, their recurring reminders, and the
 //! Scribe's internal summary.
 
-use super::format::plain;
-use super::{MAX_BLOCKS, SECTION_TEXT_MAX, SUMMARY_MAX, escape, truncate};
+use super::format::{context, md, message, plain, reference};
+use super::{MAX_BLOCKS, SECTION_TEXT_MAX, SUMMARY_MAX, truncate};
 use crate::domain::{Entry, Incident};
 use crate::slack::ids::{self, ACTION_OPEN_SUMMARY, TICK_DONE, tick_action_id};
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 /// One holder's checklist in the war room: a section per task with a
@@ -16,16 +17,15 @@ pub fn checklist(
 ) -> SlackMessageContent {
     use crate::domain::checklist::Group;
     let (done, total) = list.progress();
-    let head = format!(
+    let role = Mrkdwn::escaped(list.role.as_str());
+    let head = Mrkdwn::fill(
         ":clipboard: *{} checklist* for {} · {}",
-        escape(list.role.as_str()),
-        list.holder.mention(),
-        incident.reference()
+        [role.clone(), list.holder.mention(), reference(incident)],
     );
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_block_id(ids::block::CHECKLIST_HEAD.into())
-            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
     let mut group = None;
@@ -33,23 +33,19 @@ pub fn checklist(
         if group != Some(task.group) {
             group = Some(task.group);
             let title = match task.group {
-                Group::Start => "*At the start*".to_string(),
-                Group::During => "*While it runs*".to_string(),
-                Group::Cadence => format!(
+                Group::Start => Mrkdwn::literal("*At the start*"),
+                Group::During => Mrkdwn::literal("*While it runs*"),
+                Group::Cadence => Mrkdwn::fill(
                     "*Every {}* (you will be reminded)",
-                    list.tasks
+                    [list
+                        .tasks
                         .cadence
                         .as_ref()
-                        .map(|c| humantime::format_duration(c.every).to_string())
-                        .unwrap_or_default()
+                        .map(|c| Mrkdwn::escaped(&humantime::format_duration(c.every).to_string()))
+                        .unwrap_or_default()],
                 ),
             };
-            blocks.push(
-                SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                    SlackBlockMarkDownText::new(title),
-                )])
-                .into(),
-            );
+            blocks.push(context(title).into());
         }
         let option = SlackBlockChoiceItem::new(
             SlackBlockText::from(SlackBlockPlainText::new("Done".into())),
@@ -61,34 +57,34 @@ pub fn checklist(
             checkbox = checkbox.with_initial_options(vec![option]);
         }
         let text = if list.done.contains(&task.index) {
-            format!("~{}~", escape(task.text))
+            Mrkdwn::fill("~{}~", [Mrkdwn::escaped(task.text)])
         } else {
-            escape(task.text)
+            Mrkdwn::escaped(task.text)
         };
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id(ids::block::task(task.index).into())
-                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .with_text(md(text.truncate(SECTION_TEXT_MAX)).into())
                 .with_accessory(checkbox.into())
                 .into(),
         );
     }
+    let (done, total) = (Mrkdwn::number(done), Mrkdwn::number(total));
     blocks.push(
-        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-            SlackBlockMarkDownText::new(format!(
-                "{done} of {total} done · ticks are recorded on the timeline"
-            )),
-        )])
+        context(Mrkdwn::fill(
+            "{} of {} done · ticks are recorded on the timeline",
+            [done.clone(), total.clone()],
+        ))
         .into(),
     );
     blocks.truncate(MAX_BLOCKS);
-    SlackMessageContent::new()
-        .with_text(format!(
-            "{} checklist for {} ({done} of {total} done)",
-            list.role,
-            list.holder.mention()
-        ))
-        .with_blocks(blocks)
+    message(
+        Mrkdwn::fill(
+            "{} checklist for {} ({} of {} done)",
+            [role, list.holder.mention(), done, total],
+        ),
+        blocks,
+    )
 }
 
 /// A cadence reminder to a role holder; for the Scribe, with the internal
@@ -99,39 +95,38 @@ pub fn checklist_reminder(
     summary: Option<&str>,
     summary_button: Option<&str>,
 ) -> SlackMessageContent {
-    let tasks: Vec<String> = list
+    let tasks = list
         .tasks
         .cadence
         .iter()
         .flat_map(|c| c.tasks.iter())
-        .map(|t| format!("• {}", escape(t)))
-        .collect();
-    let head = format!(
+        .map(|t| Mrkdwn::fill("• {}", [Mrkdwn::escaped(t)]));
+    let role = Mrkdwn::escaped(list.role.as_str());
+    let head = Mrkdwn::fill(
         ":repeat: {} time for your recurring *{}* tasks in {}:\n{}",
-        list.holder.mention(),
-        escape(list.role.as_str()),
-        incident.reference(),
-        tasks.join("\n")
+        [
+            list.holder.mention(),
+            role.clone(),
+            reference(incident),
+            Mrkdwn::join(tasks, "\n"),
+        ],
     );
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
     if let Some(summary) = summary {
         blocks.push(
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                SlackBlockMarkDownText::new(
-                    "Your summary, prefilled from the timeline since the last one:".into(),
-                ),
-            )])
+            context(Mrkdwn::literal(
+                "Your summary, prefilled from the timeline since the last one:",
+            ))
             .into(),
         );
         // Quoted words must not ping a whole channel from the reminder.
-        let summary = crate::slack::text::defuse(summary);
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&summary, SECTION_TEXT_MAX)))
+                .with_text(md(Mrkdwn::slack(summary).truncate(SECTION_TEXT_MAX)).into())
                 .into(),
         );
         if let Some(value) = summary_button {
@@ -147,13 +142,13 @@ pub fn checklist_reminder(
             );
         }
     }
-    SlackMessageContent::new()
-        .with_text(format!(
+    message(
+        Mrkdwn::fill(
             "{}: time for the recurring {} tasks",
-            incident.reference(),
-            list.role
-        ))
-        .with_blocks(blocks)
+            [reference(incident), role],
+        ),
+        blocks,
+    )
 }
 
 /// The internal summary the Scribe publishes: impact, changes of state and
@@ -230,15 +225,13 @@ pub fn summary_post(
     text: &str,
     by: &crate::domain::UserId,
 ) -> SlackMessageContent {
-    SlackMessageContent::new()
-        .with_text(format!("{} internal summary", incident.reference()))
-        .with_blocks(vec![
+    message(
+        Mrkdwn::fill("{} internal summary", [reference(incident)]),
+        vec![
             SlackSectionBlock::new()
-                .with_text(md!(truncate(text, SECTION_TEXT_MAX)))
+                .with_text(md(Mrkdwn::slack(text).truncate(SECTION_TEXT_MAX)).into())
                 .into(),
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                SlackBlockMarkDownText::new(format!("Posted by {}", by.mention())),
-            )])
-            .into(),
-        ])
+            context(Mrkdwn::fill("Posted by {}", [by.mention()])).into(),
+        ],
+    )
 }

@@ -2,8 +2,8 @@
 //! the "Add to incident timeline" message shortcut.
 
 use super::followups::followup_line;
-use super::format::plain;
-use super::{SECTION_TEXT_MAX, defuse, safe, truncate};
+use super::format::{context, md, plain, reference, severity, status};
+use super::{SECTION_TEXT_MAX, truncate};
 use crate::domain::followups::Followup;
 use crate::domain::{Incident, QuotedMessage, RoleName, UserId};
 use crate::slack::ids::{
@@ -11,6 +11,7 @@ use crate::slack::ids::{
     add_to_timeline, followup_done_action_id,
 };
 use crate::slack::inbound::RemoveMetadata;
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 /// Slack's limit on an option's text.
@@ -33,9 +34,9 @@ pub struct Home {
     pub closed: Vec<Incident>,
 }
 
-fn section(text: String) -> SlackBlock {
+fn section(text: Mrkdwn) -> SlackBlock {
     SlackSectionBlock::new()
-        .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+        .with_text(md(text.truncate(SECTION_TEXT_MAX)).into())
         .into()
 }
 
@@ -44,12 +45,12 @@ fn heading(text: &str) -> SlackBlock {
 }
 
 /// Where an incident is run: its war room, once it exists.
-fn room(incident: &Incident) -> String {
+fn room(incident: &Incident) -> Mrkdwn {
     incident
         .channel_id
         .as_ref()
-        .map(|c| format!("<#{c}>"))
-        .unwrap_or_else(|| "_war room opening…_".to_string())
+        .map(Mrkdwn::channel)
+        .unwrap_or_else(|| Mrkdwn::literal("_war room opening…_"))
 }
 
 /// The Home tab (`views.publish`): a Declare button, the open incidents
@@ -58,9 +59,9 @@ fn room(incident: &Incident) -> String {
 /// whose war rooms hold their postmortem drafts.
 pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
     let mut blocks: Vec<SlackBlock> = vec![
-        section(
-            "*warroom* runs incidents in Slack: a war room, roles, a timeline, status-update reminders and a postmortem draft.".to_string(),
-        ),
+        section(Mrkdwn::literal(
+            "*warroom* runs incidents in Slack: a war room, roles, a timeline, status-update reminders and a postmortem draft.",
+        )),
         SlackActionsBlock::new(vec![
             SlackBlockButtonElement::new(plain("Declare an incident"))
                 .with_action_id(ACTION_HOME_DECLARE.into())
@@ -71,43 +72,43 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
         heading("Open incidents"),
     ];
     if h.open.is_empty() {
-        blocks.push(section("_No open incidents._ :sunny:".to_string()));
+        blocks.push(section(Mrkdwn::literal("_No open incidents._ :sunny:")));
     }
     for (i, lead) in &h.open {
-        blocks.push(section(format!(
-            "{} *{}: {}*\n*{}* · {} {} · lead {} · {}",
-            if i.private { ":lock:" } else { "" },
-            i.reference(),
-            safe(&i.title),
-            safe(i.severity.as_str()),
-            i.status.emoji(),
-            i.status,
-            lead.mention(),
-            room(i),
+        blocks.push(section(Mrkdwn::fill(
+            "{}*{}: {}*\n*{}* · {} {} · lead {} · {}",
+            [
+                Mrkdwn::literal(if i.private { ":lock: " } else { "" }),
+                reference(i),
+                Mrkdwn::typed(&i.title),
+                severity(&i.severity),
+                Mrkdwn::literal(i.status.emoji()),
+                status(i.status),
+                lead.mention(),
+                room(i),
+            ],
         )));
     }
     blocks.push(heading("Your roles"));
     if h.roles.is_empty() {
-        blocks.push(section(
-            "_None right now._ Claim one on an incident's role board.".to_string(),
-        ));
+        blocks.push(section(Mrkdwn::literal(
+            "_None right now._ Claim one on an incident's role board.",
+        )));
     }
     for (i, role) in &h.roles {
-        blocks.push(section(format!(
+        blocks.push(section(Mrkdwn::fill(
             "*{}* in {} · {}",
-            safe(role.as_str()),
-            i.reference(),
-            room(i)
+            [Mrkdwn::typed(role.as_str()), reference(i), room(i)],
         )));
     }
     blocks.push(heading("Your follow-ups"));
     if h.followups.is_empty() {
-        blocks.push(section("_Nothing open._".to_string()));
+        blocks.push(section(Mrkdwn::literal("_Nothing open._")));
     }
     for f in &h.followups {
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&followup_line(f, today), SECTION_TEXT_MAX)))
+                .with_text(md(followup_line(f, today).truncate(SECTION_TEXT_MAX)).into())
                 .with_accessory(
                     SlackBlockButtonElement::new(plain("Done"))
                         .with_action_id(followup_done_action_id(f.id).into())
@@ -119,15 +120,17 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
     }
     blocks.push(heading("Recently closed"));
     if h.closed.is_empty() {
-        blocks.push(section("_None yet._".to_string()));
+        blocks.push(section(Mrkdwn::literal("_None yet._")));
     }
     for i in &h.closed {
-        blocks.push(section(format!(
+        blocks.push(section(Mrkdwn::fill(
             "*{}: {}* · {} · postmortem draft in {}",
-            i.reference(),
-            safe(&i.title),
-            safe(i.severity.as_str()),
-            room(i)
+            [
+                reference(i),
+                Mrkdwn::typed(&i.title),
+                severity(&i.severity),
+                room(i),
+            ],
         )));
     }
     blocks.truncate(HOME_MAX_BLOCKS);
@@ -149,18 +152,11 @@ pub(super) fn carried(message: &QuotedMessage) -> QuotedMessage {
 
 /// A message quoted in a form, as a context line.
 fn quoted(message: &QuotedMessage) -> SlackBlock {
-    let who = message
-        .author
-        .as_ref()
-        .map(|u| format!("{}: ", u.mention()))
-        .unwrap_or_default();
-    SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-        SlackBlockMarkDownText::new(truncate(
-            &format!("{who}{}", defuse(&message.text)),
-            SECTION_TEXT_MAX,
-        )),
-    )])
-    .into()
+    let text = match &message.author {
+        Some(u) => Mrkdwn::fill("{}: {}", [u.mention(), Mrkdwn::slack(&message.text)]),
+        None => Mrkdwn::slack(&message.text),
+    };
+    context(text.truncate(SECTION_TEXT_MAX)).into()
 }
 
 /// "Add to incident timeline" outside a war room: pick one of `open`.
@@ -208,9 +204,9 @@ pub fn remove_from_timeline_modal(incident: &Incident, message: &QuotedMessage) 
         message: carried(message),
     };
     let blocks: Vec<SlackBlock> = vec![
-        section(format!(
+        section(Mrkdwn::fill(
             "This message is on the timeline of *{}*. Take it off? It stays in the record as removed.",
-            incident.reference()
+            [reference(incident)],
         )),
         quoted(message),
     ];

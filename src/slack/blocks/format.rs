@@ -1,38 +1,66 @@
-//! Text helpers the renderers share: plain text, cutting to Slack's
-//! limits, the incident's headline, times and timeline lines.
+//! Text helpers the renderers share: plain text, Block Kit's mrkdwn text
+//! and messages (the one way a renderer puts mrkdwn into a block, which
+//! takes a [`Mrkdwn`]), the incident's headline, times and timeline lines.
 
-use super::{SECTION_TEXT_MAX, defuse, escape, safe};
-use crate::domain::{Entry, Incident};
+use super::SECTION_TEXT_MAX;
+use crate::domain::{Entry, Incident, SeverityName, Status};
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 pub(super) fn plain(text: impl Into<String>) -> SlackBlockPlainTextOnly {
     SlackBlockPlainTextOnly::from(text.into())
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut with `…`.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+/// Block Kit's mrkdwn text, for a section, a field or a context: built
+/// here only, from text made safe to send.
+pub(super) fn md(text: Mrkdwn) -> SlackBlockMarkDownText {
+    SlackBlockMarkDownText::new(text.into())
 }
 
-pub(super) fn headline(incident: &Incident) -> String {
+/// A context block of one mrkdwn element.
+pub(super) fn context(text: Mrkdwn) -> SlackContextBlock {
+    SlackContextBlock::new(vec![md(text).into()])
+}
+
+/// A message: its blocks, and `fallback`, the text notifications and
+/// clients without Block Kit show (mrkdwn too).
+pub(super) fn message(fallback: Mrkdwn, blocks: Vec<SlackBlock>) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(fallback.into())
+        .with_blocks(blocks)
+}
+
+/// `INC-7`, `DRILL-7`.
+pub(super) fn reference(incident: &Incident) -> Mrkdwn {
+    Mrkdwn::escaped(&incident.reference())
+}
+
+pub(super) fn status(status: Status) -> Mrkdwn {
+    Mrkdwn::literal(status.as_str())
+}
+
+/// A level's name, as configured.
+pub(super) fn severity(name: &SeverityName) -> Mrkdwn {
+    Mrkdwn::escaped(name.as_str())
+}
+
+pub(super) fn headline(incident: &Incident) -> Mrkdwn {
     let flags = match (incident.drill, incident.security) {
         (true, true) => " · :test_tube: drill · :lock: security",
         (true, false) => " · :test_tube: drill",
         (false, true) => " · :lock: security",
         (false, false) => "",
     };
-    format!(
-        "*{}: {}*\n{} {} · *{}*{flags}",
-        incident.reference(),
-        safe(&incident.title),
-        incident.status.emoji(),
-        incident.status,
-        escape(incident.severity.as_str()),
+    Mrkdwn::fill(
+        "*{}: {}*\n{} {} · *{}*{}",
+        [
+            reference(incident),
+            Mrkdwn::typed(&incident.title),
+            Mrkdwn::literal(incident.status.emoji()),
+            status(incident.status),
+            severity(&incident.severity),
+            Mrkdwn::literal(flags),
+        ],
     )
 }
 
@@ -42,55 +70,42 @@ pub(super) fn when(
     at: chrono::DateTime<chrono::Utc>,
     with_date: bool,
     tz: chrono_tz::Tz,
-) -> String {
+) -> Mrkdwn {
     let local = at.with_timezone(&tz);
     if with_date {
-        format!(
-            "<!date^{}^{{date_short}} {{time}}|{}>",
-            at.timestamp(),
-            local.format("%Y-%m-%d %H:%M %Z")
+        Mrkdwn::date(
+            at,
+            "{date_short} {time}",
+            &local.format("%Y-%m-%d %H:%M %Z").to_string(),
         )
     } else {
-        format!(
-            "<!date^{}^{{time}}|{}>",
-            at.timestamp(),
-            local.format("%H:%M %Z")
-        )
+        Mrkdwn::date(at, "{time}", &local.format("%H:%M %Z").to_string())
     }
 }
 
 /// One timeline line, at most a section long.
-pub(super) fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> String {
-    let label = e
-        .kind
-        .label()
-        .map(|l| format!("*[{l}]* "))
-        .unwrap_or_default();
-    let who = match (&e.author_name, &e.author) {
-        (Some(name), _) => format!("*{}*: ", safe(name)),
+pub(super) fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> Mrkdwn {
+    let mut line = Mrkdwn::fill("• {} ", [when(e.occurred_at, with_date, tz)]);
+    if let Some(label) = e.kind.label() {
+        line.push(Mrkdwn::fill("*[{}]* ", [Mrkdwn::literal(label)]));
+    }
+    match (&e.author_name, &e.author) {
+        (Some(name), _) => line.push(Mrkdwn::fill("*{}*: ", [Mrkdwn::typed(name)])),
         // A note's text is the author's own words: say whose.
         (None, Some(user)) if e.kind == crate::domain::EntryKind::Note => {
-            format!("{}: ", user.mention())
+            line.push(Mrkdwn::fill("{}: ", [user.mention()]));
         }
-        _ => String::new(),
-    };
-    let text = if e.fetched {
-        defuse(&e.text)
+        _ => {}
+    }
+    line.push(if e.fetched {
+        Mrkdwn::slack(&e.text)
     } else {
-        "_fetching the message…_".to_string()
-    };
-    let link = e
-        .permalink
-        .as_ref()
-        .map(|p| format!(" <{p}|link>"))
-        .unwrap_or_default();
-    truncate(
-        &format!(
-            "• {} {label}{who}{text}{link}",
-            when(e.occurred_at, with_date, tz)
-        ),
-        SECTION_TEXT_MAX,
-    )
+        Mrkdwn::literal("_fetching the message…_")
+    });
+    if let Some(p) = &e.permalink {
+        line.push(Mrkdwn::fill(" {}", [Mrkdwn::link(p, "link")]));
+    }
+    line.truncate(SECTION_TEXT_MAX)
 }
 
 /// A span of time in words, as the reminders speak of the comms cadence:

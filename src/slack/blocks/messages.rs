@@ -1,14 +1,17 @@
 //! The bot's messages: the role board, the announcements, the timeline,
 //! status updates, reminders, the postmortem summary and the bridge button.
 
-use super::format::{headline, plain, span, timeline_line, when};
-use super::{MAX_BLOCKS, SECTION_TEXT_MAX, defuse, escape, safe, truncate};
+use super::format::{
+    context, headline, md, message, plain, reference, severity, span, status, timeline_line, when,
+};
+use super::{MAX_BLOCKS, SECTION_TEXT_MAX};
 use crate::domain::comms::Cadence;
 use crate::domain::{Assignment, Entry, Incident, RoleCatalog, holders, lead};
 use crate::slack::ids::{
     self, ACTION_ADD_FOLLOWUP, ACTION_BRIDGE, ACTION_CLAIM, ACTION_OPEN_UPDATE, ACTION_PAGE,
     ACTION_RELEASE, role_value, snooze_action_id, snooze_value,
 };
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 /// The role board in the war room: one line per role, Claim and Release;
@@ -22,39 +25,32 @@ pub fn role_board(
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_block_id(ids::block::BOARD_HEAD.into())
-            .with_text(md!(headline(incident)))
+            .with_text(md(headline(incident)).into())
             .into(),
-        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-            SlackBlockMarkDownText::new(
-                "Roles: claim one with its button; one person may hold several.".into(),
-            ),
-        )])
+        context(Mrkdwn::literal(
+            "Roles: claim one with its button; one person may hold several.",
+        ))
         .into(),
     ];
-    let mut fallback = vec![format!("{} role board", incident.reference())];
+    let mut fallback = vec![Mrkdwn::fill("{} role board", [reference(incident)])];
     for (i, role) in roles.iter().enumerate() {
         let who = holders(assignments, role.name.as_str());
         let held = if who.is_empty() {
-            "_unclaimed_".to_string()
+            Mrkdwn::literal("_unclaimed_")
         } else {
-            who.iter()
-                .map(|u| u.mention())
-                .collect::<Vec<_>>()
-                .join(", ")
+            Mrkdwn::join(who.iter().map(|u| u.mention()), ", ")
         };
         let duty = if role.duty.is_empty() {
-            String::new()
+            Mrkdwn::default()
         } else {
-            format!("\n_{}_", escape(&role.duty))
+            Mrkdwn::fill("\n_{}_", [Mrkdwn::escaped(&role.duty)])
         };
-        fallback.push(format!("{}: {held}", role.name));
+        let name = Mrkdwn::escaped(role.name.as_str());
+        fallback.push(Mrkdwn::fill("{}: {}", [name.clone(), held.clone()]));
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id(ids::block::role(i).into())
-                .with_text(md!(format!(
-                    "*{}*: {held}{duty}",
-                    escape(role.name.as_str())
-                )))
+                .with_text(md(Mrkdwn::fill("*{}*: {}{}", [name, held, duty])).into())
                 .into(),
         );
         let value = role_value(incident.number, &role.name);
@@ -92,81 +88,89 @@ pub fn role_board(
             .into(),
         );
     }
-    SlackMessageContent::new()
-        .with_text(fallback.join("\n"))
-        .with_blocks(blocks)
+    message(Mrkdwn::join(fallback, "\n"), blocks)
 }
 
 /// The war room's note that the on-call was paged through PagerDuty: by
 /// `by` (Page on-call), or by the incident's severity.
 pub fn paged(incident: &Incident, by: Option<&crate::domain::UserId>) -> SlackMessageContent {
     let text = match by {
-        Some(user) => format!(
+        Some(user) => Mrkdwn::fill(
             ":pager: {} paged the on-call through PagerDuty.",
-            user.mention()
+            [user.mention()],
         ),
-        None => format!(
+        None => Mrkdwn::fill(
             ":pager: Paged the on-call through PagerDuty: {} is {}.",
-            incident.reference(),
-            escape(incident.severity.as_str())
+            [reference(incident), severity(&incident.severity)],
         ),
     };
-    SlackMessageContent::new()
-        .with_text(text.clone())
-        .with_blocks(vec![
+    message(
+        text.clone(),
+        vec![
             SlackSectionBlock::new()
                 .with_block_id(ids::block::PAGED.into())
-                .with_text(md!(text))
+                .with_text(md(text).into())
                 .into(),
-        ])
+        ],
+    )
 }
 
 /// The announcement in the announcement channel, edited in place.
 pub fn announcement(incident: &Incident, assignments: &[Assignment]) -> SlackMessageContent {
     let room = match &incident.channel_id {
-        Some(id) => format!("<#{id}>"),
-        None => "being opened…".to_string(),
+        Some(id) => Mrkdwn::channel(id),
+        None => Mrkdwn::literal("being opened…"),
     };
-    let siren = if incident.status.is_open() {
-        ":rotating_light:"
-    } else {
-        ":large_green_circle:"
-    };
-    let mut text = format!(
-        "{siren} {}\nLead: {} · War room: {room}",
-        headline(incident),
-        lead(incident, assignments).mention(),
+    let mut text = Mrkdwn::fill(
+        "{} {}\nLead: {} · War room: {}",
+        [
+            siren(incident),
+            headline(incident),
+            lead(incident, assignments).mention(),
+            room,
+        ],
     );
     if let Some(a) = &incident.assessment {
-        text.push_str(&format!(
+        text.push(Mrkdwn::fill(
             "\nImpact: {} · Urgency: {}",
-            escape(&a.impact),
-            escape(&a.urgency)
+            [Mrkdwn::escaped(&a.impact), Mrkdwn::escaped(&a.urgency)],
         ));
     }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_block_id(ids::block::ANNOUNCE.into())
-            .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+            .with_text(md(text.truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
     if !incident.summary.is_empty() {
         blocks.push(
             SlackSectionBlock::new()
                 .with_block_id(ids::block::SUMMARY.into())
-                .with_text(md!(truncate(&safe(&incident.summary), SECTION_TEXT_MAX)))
+                .with_text(md(Mrkdwn::typed(&incident.summary).truncate(SECTION_TEXT_MAX)).into())
                 .into(),
         );
     }
-    SlackMessageContent::new()
-        .with_text(format!(
+    message(
+        Mrkdwn::fill(
             "{}: {} ({}, {})",
-            incident.reference(),
-            safe(&incident.title),
-            incident.severity,
-            incident.status
-        ))
-        .with_blocks(blocks)
+            [
+                reference(incident),
+                Mrkdwn::typed(&incident.title),
+                severity(&incident.severity),
+                status(incident.status),
+            ],
+        ),
+        blocks,
+    )
+}
+
+/// The announcement's siren: on while the incident is open.
+fn siren(incident: &Incident) -> Mrkdwn {
+    Mrkdwn::literal(if incident.status.is_open() {
+        ":rotating_light:"
+    } else {
+        ":large_green_circle:"
+    })
 }
 
 /// The announcement of a private incident for people outside its war
@@ -176,36 +180,36 @@ pub fn announcement_redacted(
     incident: &Incident,
     assignments: &[Assignment],
 ) -> SlackMessageContent {
-    let siren = if incident.status.is_open() {
-        ":rotating_light:"
-    } else {
-        ":large_green_circle:"
-    };
     let lead = lead(incident, assignments).mention();
-    let drill = if incident.drill {
+    let drill = Mrkdwn::literal(if incident.drill {
         " · :test_tube: drill"
     } else {
         ""
-    };
-    let text = format!(
-        "{siren} *{}* · *{}* · {} {}{drill} · :lock: private incident · ask {lead} to be added",
-        incident.reference(),
-        escape(incident.severity.as_str()),
-        incident.status.emoji(),
-        incident.status,
+    });
+    let text = Mrkdwn::fill(
+        "{} *{}* · *{}* · {} {}{} · :lock: private incident · ask {} to be added",
+        [
+            siren(incident),
+            reference(incident),
+            severity(&incident.severity),
+            Mrkdwn::literal(incident.status.emoji()),
+            status(incident.status),
+            drill,
+            lead.clone(),
+        ],
     );
-    SlackMessageContent::new()
-        .with_text(format!(
-            "{} · {} · private incident · ask {lead} to be added",
-            incident.reference(),
-            incident.severity,
-        ))
-        .with_blocks(vec![
+    message(
+        Mrkdwn::fill(
+            "{} · {} · private incident · ask {} to be added",
+            [reference(incident), severity(&incident.severity), lead],
+        ),
+        vec![
             SlackSectionBlock::new()
                 .with_block_id(ids::block::ANNOUNCE.into())
-                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .with_text(md(text.truncate(SECTION_TEXT_MAX)).into())
                 .into(),
-        ])
+        ],
+    )
 }
 
 /// The `/incident timeline` view: chronological, packed into sections of at
@@ -218,27 +222,28 @@ pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> Sl
         }
         _ => false,
     };
-    let head = format!(
+    let head = Mrkdwn::fill(
         "*Timeline of {}: {}* ({} entries)",
-        incident.reference(),
-        safe(&incident.title),
-        entries.len()
+        [
+            reference(incident),
+            Mrkdwn::typed(&incident.title),
+            Mrkdwn::number(entries.len()),
+        ],
     );
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .with_text(md(head.clone().truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
     // Room for the head and, if needed, the "not shown" note.
-    let mut sections: Vec<String> = Vec::new();
+    let mut sections: Vec<Mrkdwn> = Vec::new();
     let mut shown = 0;
     for e in entries {
         let line = timeline_line(e, with_date, tz);
         let room = sections.len() < MAX_BLOCKS - 2;
         match sections.last_mut() {
             Some(current) if current.len() + 1 + line.len() <= SECTION_TEXT_MAX => {
-                current.push('\n');
-                current.push_str(&line);
+                current.push(Mrkdwn::fill("\n{}", [line]));
             }
             _ if room => sections.push(line),
             _ => break,
@@ -246,25 +251,23 @@ pub fn timeline(incident: &Incident, entries: &[Entry], tz: chrono_tz::Tz) -> Sl
         shown += 1;
     }
     if entries.is_empty() {
-        sections.push("_Nothing on the timeline yet._".to_string());
+        sections.push(Mrkdwn::literal("_Nothing on the timeline yet._"));
     }
     blocks.extend(
         sections
             .into_iter()
-            .map(|t| SlackSectionBlock::new().with_text(md!(t)).into()),
+            .map(|t| SlackSectionBlock::new().with_text(md(t).into()).into()),
     );
     if shown < entries.len() {
         blocks.push(
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(format!(
+            context(Mrkdwn::fill(
                 "{} later entries are not shown here; the whole timeline is kept and goes into the postmortem.",
-                entries.len() - shown
-            )))])
+                [Mrkdwn::number(entries.len() - shown)],
+            ))
             .into(),
         );
     }
-    SlackMessageContent::new()
-        .with_text(head)
-        .with_blocks(blocks)
+    message(head, blocks)
 }
 
 /// A status update as posted in one place; without the incident's title
@@ -275,41 +278,42 @@ pub fn status_update(
     posted_by: &crate::domain::UserId,
     show_title: bool,
 ) -> SlackMessageContent {
-    let drill = if incident.drill {
+    let drill = Mrkdwn::literal(if incident.drill {
         " :test_tube: drill"
     } else {
         ""
-    };
+    });
     let title = if show_title {
-        safe(&incident.title)
+        Mrkdwn::typed(&incident.title)
     } else {
-        ":lock: private incident".to_string()
+        Mrkdwn::literal(":lock: private incident")
     };
-    let head = format!(
-        ":loudspeaker: *{} status update*{drill} · {} · {}\n*{title}*",
-        incident.reference(),
-        escape(incident.severity.as_str()),
-        incident.status,
+    let head = Mrkdwn::fill(
+        ":loudspeaker: *{} status update*{} · {} · {}\n*{}*",
+        [
+            reference(incident),
+            drill,
+            severity(&incident.severity),
+            status(incident.status),
+            title,
+        ],
     );
-    let text = defuse(text);
-    SlackMessageContent::new()
-        .with_text(format!(
+    let text = Mrkdwn::slack(text);
+    message(
+        Mrkdwn::fill(
             "{} status update: {}",
-            incident.reference(),
-            truncate(&text, 200)
-        ))
-        .with_blocks(vec![
+            [reference(incident), text.clone().truncate(200)],
+        ),
+        vec![
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+                .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
                 .into(),
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&text, SECTION_TEXT_MAX)))
+                .with_text(md(text.truncate(SECTION_TEXT_MAX)).into())
                 .into(),
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                SlackBlockMarkDownText::new(format!("Posted by {}", posted_by.mention())),
-            )])
-            .into(),
-        ])
+            context(Mrkdwn::fill("Posted by {}", [posted_by.mention()])).into(),
+        ],
+    )
 }
 
 /// A reminder in the war room, with the timeline entries since the last
@@ -327,57 +331,64 @@ pub fn reminder(
 ) -> SlackMessageContent {
     use crate::domain::comms::ReminderKind;
     let head = match kind {
-        ReminderKind::Nudge => format!(
+        ReminderKind::Nudge => Mrkdwn::fill(
             ":hourglass_flowing_sand: {} no status update since {}. Time for one? Keep them at least {} apart, and never let {} pass without one.",
-            people.comms.mention(),
-            when(since, false, tz),
-            span(cadence.nudge_after),
-            span(cadence.due_after),
+            [
+                people.comms.mention(),
+                when(since, false, tz),
+                Mrkdwn::escaped(&span(cadence.nudge_after)),
+                Mrkdwn::escaped(&span(cadence.due_after)),
+            ],
         ),
-        ReminderKind::Due => format!(
+        ReminderKind::Due => Mrkdwn::fill(
             ":rotating_light: {} {} a status update is *due*: none since {}. People waiting for news should hear from us now, even if there is nothing new.",
-            people.comms.mention(),
-            if people.lead == people.comms {
-                String::new()
-            } else {
-                format!("{} ", people.lead.mention())
-            },
-            when(since, false, tz)
+            [
+                people.comms.mention(),
+                if people.lead == people.comms {
+                    Mrkdwn::default()
+                } else {
+                    Mrkdwn::fill("{} ", [people.lead.mention()])
+                },
+                when(since, false, tz),
+            ],
         ),
-        ReminderKind::ScribeQuiet => format!(
+        ReminderKind::ScribeQuiet => Mrkdwn::fill(
             ":memo: {} nothing has been added to the timeline for a while. Ask {} for status{}.",
-            people.scribe.mention(),
-            people
-                .assist
-                .as_ref()
-                .map(|u| u.mention())
-                .unwrap_or_else(|| "the Technical Assist".to_string()),
-            if people.assist.is_none() {
-                " (nobody holds the role: claim it on the role board)"
-            } else {
-                ""
-            }
+            [
+                people.scribe.mention(),
+                people
+                    .assist
+                    .as_ref()
+                    .map(|u| u.mention())
+                    .unwrap_or_else(|| Mrkdwn::literal("the Technical Assist")),
+                Mrkdwn::literal(if people.assist.is_none() {
+                    " (nobody holds the role: claim it on the role board)"
+                } else {
+                    ""
+                }),
+            ],
         ),
     };
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+            .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
             .into(),
     ];
     if kind != ReminderKind::ScribeQuiet {
-        let lines: Vec<String> = digest.iter().map(|e| timeline_line(e, false, tz)).collect();
-        let digest_text = if lines.is_empty() {
-            "_Nothing was added to the timeline since the last update._".to_string()
+        let digest_text = if digest.is_empty() {
+            Mrkdwn::literal("_Nothing was added to the timeline since the last update._")
         } else {
-            format!(
+            Mrkdwn::fill(
                 "*Since the last update ({}):*\n{}",
-                lines.len(),
-                lines.join("\n")
+                [
+                    Mrkdwn::number(digest.len()),
+                    Mrkdwn::join(digest.iter().map(|e| timeline_line(e, false, tz)), "\n"),
+                ],
             )
         };
         blocks.push(
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&digest_text, SECTION_TEXT_MAX)))
+                .with_text(md(digest_text.truncate(SECTION_TEXT_MAX)).into())
                 .into(),
         );
         let n = incident.number;
@@ -400,13 +411,13 @@ pub fn reminder(
             .into(),
         );
     }
-    SlackMessageContent::new()
-        .with_text(format!(
+    message(
+        Mrkdwn::fill(
             "{} reminder: {}",
-            incident.reference(),
-            kind.as_str()
-        ))
-        .with_blocks(blocks)
+            [reference(incident), Mrkdwn::literal(kind.as_str())],
+        ),
+        blocks,
+    )
 }
 
 /// The postmortem draft's summary in the war room; the whole draft is the
@@ -418,43 +429,50 @@ pub fn postmortem_summary(
     filename: &str,
 ) -> SlackMessageContent {
     use crate::domain::metrics::{human, metrics};
-    let drill = if incident.drill { " (drill)" } else { "" };
-    let head = format!(
-        ":page_facing_up: *Postmortem draft for {}{drill}: {}*\n{} · {}",
-        incident.reference(),
-        safe(&incident.title),
-        escape(incident.severity.as_str()),
-        incident.status
+    let drill = Mrkdwn::literal(if incident.drill { " (drill)" } else { "" });
+    let head = Mrkdwn::fill(
+        ":page_facing_up: *Postmortem draft for {}{}: {}*\n{} · {}",
+        [
+            reference(incident),
+            drill,
+            Mrkdwn::typed(&incident.title),
+            severity(&incident.severity),
+            status(incident.status),
+        ],
     );
-    let figures: Vec<String> = metrics(incident)
-        .iter()
-        .map(|m| match &m.value {
-            Ok(d) => format!("*{}:* {}", m.name, human(*d)),
-            Err(missing) => format!("*{}:* unknown ({missing})", m.name),
-        })
-        .collect();
+    let figures = metrics(incident).map(|m| match m.value {
+        Ok(d) => Mrkdwn::fill(
+            "*{}:* {}",
+            [Mrkdwn::literal(m.name), Mrkdwn::escaped(&human(d))],
+        ),
+        Err(missing) => Mrkdwn::fill(
+            "*{}:* unknown ({})",
+            [Mrkdwn::literal(m.name), Mrkdwn::literal(missing)],
+        ),
+    });
     let updates = communications
         .iter()
         .map(|c| c.update_id)
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    let counts = format!(
-        "{} timeline entries · {updates} status updates · full draft attached as `{filename}`: fill in impact, root cause, what went well and poorly, and action items with owners.",
-        timeline.len()
+    let counts = Mrkdwn::fill(
+        "{} timeline entries · {} status updates · full draft attached as `{}`: fill in impact, root cause, what went well and poorly, and action items with owners.",
+        [
+            Mrkdwn::number(timeline.len()),
+            Mrkdwn::number(updates),
+            Mrkdwn::escaped(filename),
+        ],
     );
-    SlackMessageContent::new()
-        .with_text(format!("Postmortem draft for {}", incident.reference()))
-        .with_blocks(vec![
+    message(
+        Mrkdwn::fill("Postmortem draft for {}", [reference(incident)]),
+        vec![
             SlackSectionBlock::new()
-                .with_text(md!(truncate(&head, SECTION_TEXT_MAX)))
+                .with_text(md(head.truncate(SECTION_TEXT_MAX)).into())
                 .into(),
             SlackSectionBlock::new()
-                .with_text(md!(figures.join("\n")))
+                .with_text(md(Mrkdwn::join(figures, "\n")).into())
                 .into(),
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-                SlackBlockMarkDownText::new(counts),
-            )])
-            .into(),
+            context(counts).into(),
             SlackActionsBlock::new(vec![
                 SlackBlockButtonElement::new(plain("Add follow-up"))
                     .with_action_id(ACTION_ADD_FOLLOWUP.into())
@@ -462,7 +480,8 @@ pub fn postmortem_summary(
                     .into(),
             ])
             .into(),
-        ])
+        ],
+    )
 }
 
 /// Puts a "Join the bridge" link button beside the first section of a

@@ -20,7 +20,6 @@ pub use alerts::{
 pub use checklists::{checklist, checklist_reminder, internal_summary, summary_post};
 pub use doors::{Home, add_to_timeline_modal, home, remove_from_timeline_modal};
 pub use followups::{followup_digest, followup_line, followups};
-pub use format::truncate;
 pub use messages::{
     announcement, announcement_redacted, paged, postmortem_summary, reminder, role_board,
     status_update, timeline, with_bridge,
@@ -35,7 +34,7 @@ pub use super::ids::{
     SUMMARY_BLOCK, followup as followup_ids, summary_action_value, tick_action_id,
     update as update_ids,
 };
-pub use super::text::{defuse, escape, plain as safe};
+pub use super::text::{defuse, escape, plain as safe, truncate};
 
 /// Slack's limit for a modal title.
 const MODAL_TITLE_MAX: usize = 24;

@@ -1,9 +1,7 @@
 //! The modals: declare, severity, update, follow-up and internal summary.
 
-use super::format::plain;
-use super::{
-    FOLLOWUP_TEXT_MAX, MODAL_TITLE_MAX, SECTION_TEXT_MAX, SUMMARY_MAX, escape, safe, truncate,
-};
+use super::format::{context, md, plain, reference, severity};
+use super::{FOLLOWUP_TEXT_MAX, MODAL_TITLE_MAX, SECTION_TEXT_MAX, SUMMARY_MAX, truncate};
 use crate::domain::QuotedMessage;
 use crate::domain::{
     Assessment, ChannelId, Incident, SeverityCatalog, SeverityMatrix, SeverityName,
@@ -13,6 +11,7 @@ use crate::slack::ids::{
     CALLBACK_UPDATE, SUMMARY_BLOCK, VALUE,
 };
 use crate::slack::inbound::DeclareMetadata;
+use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
 /// The severity select and, with a matrix, the impact and urgency
@@ -114,20 +113,26 @@ pub fn severity_modal(
 ) -> SlackView {
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(md!(
-                "{} is *{}*{}.",
-                escape(&incident.reference()),
-                escape(incident.severity.as_str()),
-                incident
-                    .assessment
-                    .as_ref()
-                    .map(|a| format!(
-                        " (impact: {}, urgency: {})",
-                        escape(&a.impact),
-                        escape(&a.urgency)
-                    ))
-                    .unwrap_or_default()
-            ))
+            .with_text(
+                md(Mrkdwn::fill(
+                    "{} is *{}*{}.",
+                    [
+                        reference(incident),
+                        severity(&incident.severity),
+                        incident
+                            .assessment
+                            .as_ref()
+                            .map(|a| {
+                                Mrkdwn::fill(
+                                    " (impact: {}, urgency: {})",
+                                    [Mrkdwn::escaped(&a.impact), Mrkdwn::escaped(&a.urgency)],
+                                )
+                            })
+                            .unwrap_or_default(),
+                    ],
+                ))
+                .into(),
+            )
             .into(),
     ];
     blocks.extend(severity_blocks(
@@ -399,15 +404,15 @@ pub fn update_modal(incident: &Incident, audiences: &[&str], announced: bool) ->
         post_to = post_to.with_initial_options(vec![announcement]);
     }
     let blocks: Vec<SlackBlock> = vec![
-        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-            SlackBlockMarkDownText::new(format!(
-                "*{}* · {} · {} · phase: *{}*",
-                incident.reference(),
-                safe(&incident.title),
-                escape(incident.severity.as_str()),
-                phase.title()
-            )),
-        )])
+        context(Mrkdwn::fill(
+            "*{}* · {} · {} · phase: *{}*",
+            [
+                reference(incident),
+                Mrkdwn::typed(&incident.title),
+                severity(&incident.severity),
+                Mrkdwn::literal(phase.title()),
+            ],
+        ))
         .into(),
         SlackInputBlock::new(plain("Status"), text_input(true).into())
             .with_block_id(STATUS.into())
@@ -462,14 +467,14 @@ pub fn followup_modal(incident: &Incident, owner: &crate::domain::UserId) -> Sla
     use ids::followup::*;
     let blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(md!(truncate(
-                &format!(
+            .with_text(
+                md(Mrkdwn::fill(
                     "*{}* · {}: an action item for the postmortem, with its owner.",
-                    incident.reference(),
-                    safe(&incident.title)
-                ),
-                SECTION_TEXT_MAX
-            )))
+                    [reference(incident), Mrkdwn::typed(&incident.title)],
+                )
+                .truncate(SECTION_TEXT_MAX))
+                .into(),
+            )
             .into(),
         SlackInputBlock::new(
             plain("Follow-up"),
@@ -522,13 +527,10 @@ pub fn followup_modal(incident: &Incident, owner: &crate::domain::UserId) -> Sla
 /// in the war room.
 pub fn summary_modal(incident: &Incident, prefilled: &str) -> SlackView {
     let blocks: Vec<SlackBlock> = vec![
-        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-            SlackBlockMarkDownText::new(format!(
-                "*{}* · {}: edit what the timeline gave, then post it in the war room.",
-                incident.reference(),
-                escape(&incident.title)
-            )),
-        )])
+        context(Mrkdwn::fill(
+            "*{}* · {}: edit what the timeline gave, then post it in the war room.",
+            [reference(incident), Mrkdwn::escaped(&incident.title)],
+        ))
         .into(),
         SlackInputBlock::new(
             plain("Internal summary"),

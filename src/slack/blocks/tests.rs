@@ -327,3 +327,47 @@ fn the_nudge_states_the_configured_cadence() {
     );
     assert!(nudge(120, 180).contains("at least 2 hours apart, and never let 3 hours pass"));
 }
+
+/// Block Kit's mrkdwn text is built in one place, `format::md`, which takes
+/// a `Mrkdwn`; a message's fallback text in one other, `format::message`.
+/// A renderer that built either from a `String` would bypass the type, so
+/// none may name what they are made of.
+#[test]
+fn mrkdwn_text_is_built_only_by_the_one_helper() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let blocks = src.join("slack").join("blocks");
+    let helper = blocks.join("format.rs");
+    let this = blocks.join("tests.rs");
+    let mut offences = Vec::new();
+    let mut dirs = vec![src];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path == helper || path == this {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut forbidden = vec!["SlackBlockMarkDownText", "MarkDown(", "md!("];
+            if path.starts_with(&blocks) {
+                forbidden.push("SlackMessageContent::new");
+            }
+            for (n, line) in source.lines().enumerate() {
+                for word in forbidden.iter().filter(|w| line.contains(**w)) {
+                    offences.push(format!("{}:{}: {word}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "build Block Kit text with format::md (and messages with format::message) from a Mrkdwn:\n{}",
+        offences.join("\n")
+    );
+    let helper = std::fs::read_to_string(helper).unwrap();
+    assert_eq!(helper.matches("SlackBlockMarkDownText::new").count(), 1);
+    assert_eq!(helper.matches("SlackMessageContent::new").count(), 1);
+}
