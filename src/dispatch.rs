@@ -88,10 +88,10 @@ pub async fn command(ctx: &Ctx, body: &[u8]) -> Result<Reply, DispatchError> {
         Ok(match reply {
             service::Reply::Empty => Reply::Empty,
             service::Reply::Ephemeral(text) => {
-                Reply::Json(json!({"response_type": "ephemeral", "text": text}))
+                Reply::Json(json!({"response_type": "ephemeral", "text": text.as_str()}))
             }
             service::Reply::InChannel(text) => {
-                Reply::Json(json!({"response_type": "in_channel", "text": text}))
+                Reply::Json(json!({"response_type": "in_channel", "text": text.as_str()}))
             }
             service::Reply::EphemeralBlocks(content) => {
                 let mut body = serde_json::to_value(content).unwrap_or_default();

@@ -7,6 +7,7 @@ use crate::app::Ctx;
 use crate::domain::{ChannelId, EntryKind, Incident, UserId};
 use crate::queue::JobRow;
 use crate::slack::notices::{self, Failure};
+use crate::slack::text::Mrkdwn;
 use crate::slack::{CallError, SlackErrorCode};
 use crate::store::StoreError;
 use slack_morphism::prelude::SlackMessageContent;
@@ -19,7 +20,7 @@ pub(super) async fn send(
     ctx: &Ctx,
     channel: Option<&ChannelId>,
     user: &UserId,
-    text: &str,
+    text: &Mrkdwn,
 ) -> Result<(), RunError> {
     if let Some(channel) = channel {
         match ctx.slack.post_ephemeral(channel, user, text).await {

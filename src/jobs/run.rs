@@ -6,6 +6,7 @@ use super::*;
 use crate::domain::UserId;
 use crate::domain::timeline::SummaryWindow;
 use crate::slack::client::To;
+use crate::slack::text::Mrkdwn;
 
 /// The incident a job works on, as stored when it runs.
 struct Current {
@@ -41,14 +42,15 @@ fn war_room(incident: &domain::Incident) -> Result<&ChannelId, RunError> {
 
 pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
     match &row.job {
-        // The bot's own words, which may quote a title or a tagged message.
+        // The bot's own words, which may quote a title or a tagged message:
+        // stored as text, made safe again to be sent.
         Job::Ephemeral {
             channel,
             user,
             text,
         } => {
             ctx.slack
-                .post_ephemeral(channel, user, &blocks::defuse(text))
+                .post_ephemeral(channel, user, &Mrkdwn::slack(text))
                 .await?;
             Ok(())
         }
@@ -56,7 +58,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             channel,
             user,
             text,
-        } => notice::send(ctx, channel.as_ref(), user, &blocks::defuse(text)).await,
+        } => notice::send(ctx, channel.as_ref(), user, &Mrkdwn::slack(text)).await,
         Job::FollowupDigest { owner, .. } => followup_digest(ctx, row, owner).await,
         Job::CreateChannel => {
             let Current {

@@ -19,6 +19,7 @@ use crate::domain::{
 };
 use crate::slack::blocks;
 use crate::slack::replies::Form;
+use crate::slack::text::Mrkdwn;
 use crate::store::{
     DeclarePlan, Effects, Guard, IncomingAlert, Ingested, Intake, LinkRefusal, StoreError,
 };
@@ -273,13 +274,18 @@ fn link_entries(ctx: &Ctx, alerts: &[Alert], title: &str, by: &UserId) -> Vec<Ne
 }
 
 /// Why a card's button did nothing, for the person who clicked.
-fn refusal_text(why: &LinkRefusal) -> String {
+fn refusal_text(why: &LinkRefusal) -> Mrkdwn {
+    let inc = |n: &crate::domain::IncidentNumber| Mrkdwn::number(n.get());
     match why {
-        LinkRefusal::NoGroup => "That alert is no longer known.".to_string(),
-        LinkRefusal::Linked(n) => format!("That alert is already linked to INC-{n}."),
-        LinkRefusal::Dismissed => "That alert was dismissed already.".to_string(),
-        LinkRefusal::Superseded => "That alert fired again since: use its newer card.".to_string(),
-        LinkRefusal::NotOpen(n) => format!("INC-{n} is no longer open: pick another incident."),
+        LinkRefusal::NoGroup => Mrkdwn::literal("That alert is no longer known."),
+        LinkRefusal::Linked(n) => Mrkdwn::fill("That alert is already linked to INC-{}.", [inc(n)]),
+        LinkRefusal::Dismissed => Mrkdwn::literal("That alert was dismissed already."),
+        LinkRefusal::Superseded => {
+            Mrkdwn::literal("That alert fired again since: use its newer card.")
+        }
+        LinkRefusal::NotOpen(n) => {
+            Mrkdwn::fill("INC-{} is no longer open: pick another incident.", [inc(n)])
+        }
     }
 }
 
@@ -288,7 +294,7 @@ async fn tell_unowned(
     ctx: &Ctx,
     user: &UserId,
     channel: Option<&ChannelId>,
-    text: String,
+    text: Mrkdwn,
 ) -> Result<(), StoreError> {
     let jobs = super::telling(channel, user, text);
     if jobs.is_empty() {
@@ -348,7 +354,7 @@ pub(super) async fn declare_linked(
     user: &UserId,
 ) -> Result<Result<(Incident, bool), String>, StoreError> {
     let Some(group) = ctx.store.alert_group(id).await? else {
-        return Ok(Err(refusal_text(&LinkRefusal::NoGroup)));
+        return Ok(Err(refusal_text(&LinkRefusal::NoGroup).into()));
     };
     let alerts = ctx.store.group_alerts(id).await?;
     let plan = DeclarePlan {
@@ -362,7 +368,7 @@ pub(super) async fn declare_linked(
         .store
         .declare_for_group(id, plan, view_id, entries, ctx.clock.now())
         .await?
-        .map_err(|why| refusal_text(&why)))
+        .map_err(|why| refusal_text(&why).into()))
 }
 
 /// An incident picked in "Attach to…": the group is linked to it, its
@@ -438,7 +444,7 @@ pub(super) async fn mark_mitigated(
     {
         Ok(Reply::Ephemeral(text) | Reply::InChannel(text)) => text,
         Ok(_) => return Ok(()),
-        Err(crate::store::ChangeError::Refused(why)) => why.to_string(),
+        Err(crate::store::ChangeError::Refused(why)) => why.to_mrkdwn(),
         Err(crate::store::ChangeError::Store(e)) => return Err(e),
     };
     ctx.state_changed();

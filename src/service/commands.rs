@@ -11,6 +11,7 @@ use crate::domain::permissions::{Permission, refusal};
 use crate::domain::{EntryKind, Incident, Status, UserId, may};
 use crate::queue::Job;
 use crate::slack::inbound::SlashCommand;
+use crate::slack::text::Mrkdwn;
 use crate::slack::{blocks, replies};
 use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use tracing::info;
@@ -31,7 +32,7 @@ pub(super) async fn anywhere(
         AnywhereCommand::Followups { scope } => {
             followups::list_followups(ctx, &user, scope).await?
         }
-        AnywhereCommand::Help => Reply::Ephemeral(command::help_text()),
+        AnywhereCommand::Help => Reply::Ephemeral(Mrkdwn::escaped(&command::help_text())),
     })
 }
 
@@ -45,7 +46,7 @@ pub(super) async fn in_room(
 ) -> Result<Reply, ChangeError> {
     let user = cmd.user();
     let Some(incident) = ctx.store.incident_by_channel(&cmd.channel_id).await? else {
-        return Ok(Reply::Ephemeral(replies::NOT_IN_A_WAR_ROOM.to_string()));
+        return Ok(Reply::Ephemeral(replies::not_in_a_war_room()));
     };
     tracing::Span::current().record("incident", incident.number.get());
     if incident.status == Status::Closed && !works_after_close(&command) {
@@ -63,7 +64,7 @@ pub(super) async fn in_room(
         if !may(&incident, &assignments, allowed, &user) {
             info!(user = %user, permission = action.key(), "refused");
             return Ok(Reply::Ephemeral(
-                refusal(&incident, &assignments, allowed, action).to_string(),
+                refusal(&incident, &assignments, allowed, action).to_mrkdwn(),
             ));
         }
         guard = guard.allowing(action, allowed, &user);
@@ -75,7 +76,7 @@ pub(super) async fn in_room(
             user: assignee,
         } => match ctx.settings.roles.resolve(&role) {
             Ok(role) => roles::assign(ctx, &incident, &user, role, &assignee, guard).await?,
-            Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
+            Err(e) => return Ok(Reply::Ephemeral(Mrkdwn::slack(&e.to_string()))),
         },
         RoomCommand::Severity { level: None } => {
             severity::severity_form(ctx, &incident, &cmd.trigger_id).await
@@ -85,7 +86,7 @@ pub(super) async fn in_room(
                 Ok(level) => {
                     severity::set_severity(ctx, &incident, &user, &level.name, guard).await?
                 }
-                Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
+                Err(e) => return Ok(Reply::Ephemeral(Mrkdwn::slack(&e.to_string()))),
             }
         }
         RoomCommand::Status { status } => set_status(ctx, &incident, &user, status, guard).await?,
@@ -202,7 +203,7 @@ async fn note(
     ctx.store
         .add_effects(incident.number, ctx.clock.now(), effects)
         .await?;
-    Ok(Reply::Ephemeral("Added to the timeline.".to_string()))
+    Ok(Reply::Ephemeral(Mrkdwn::literal("Added to the timeline.")))
 }
 
 /// `/incident postmortem`: the draft again, from the current timeline.
@@ -219,10 +220,9 @@ async fn postmortem(ctx: &Ctx, incident: &Incident, user: &UserId) -> Result<Rep
     ctx.store
         .add_effects(incident.number, ctx.clock.now(), effects)
         .await?;
-    Ok(Reply::Ephemeral(
-        "Generating the postmortem draft again from the current timeline; it will appear here."
-            .to_string(),
-    ))
+    Ok(Reply::Ephemeral(Mrkdwn::literal(
+        "Generating the postmortem draft again from the current timeline; it will appear here.",
+    )))
 }
 
 /// Resolves (if needed) and closes, stops the reminders, and queues the

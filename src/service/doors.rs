@@ -20,11 +20,15 @@ use tracing::info;
 /// Tells `user` something outside any incident and any channel they are
 /// known to be in: a direct message (Slack's Home and shortcuts menu have
 /// no channel to answer in).
-async fn tell_directly(ctx: &Ctx, user: &UserId, text: String) -> Result<(), StoreError> {
+async fn tell_directly(
+    ctx: &Ctx,
+    user: &UserId,
+    text: impl Into<String>,
+) -> Result<(), StoreError> {
     let notice = Job::Notice {
         channel: None,
         user: user.clone(),
-        text,
+        text: text.into(),
     };
     ctx.store
         .add_unowned_jobs(vec![notice], ctx.clock.now())

@@ -48,7 +48,7 @@ pub(super) async fn tag(
                 jobs: telling(
                     Some(&r.channel),
                     &r.user,
-                    refusal(&incident, &assignments, allowed, Permission::Tag).to_string(),
+                    refusal(&incident, &assignments, allowed, Permission::Tag).to_mrkdwn(),
                 ),
                 ..Effects::default()
             },

@@ -5,7 +5,9 @@ use super::{Reply, SubmissionReply, entry, open_modal, tell, telling, today};
 use crate::app::Ctx;
 use crate::domain::{ChannelId, EntryKind, FollowupId, Incident, IncidentNumber, UserId};
 use crate::slack::blocks;
+use crate::slack::render::reference;
 use crate::slack::replies::{self, Form};
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Effects, Guard, StoreError};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
@@ -23,9 +25,9 @@ pub(super) async fn add_followup(
     let owner = owner.unwrap_or_else(|| user.clone());
     let due = match due.map(|d| d.resolve(today(ctx))) {
         Some(None) => {
-            return Ok(Reply::Ephemeral(
-                "That due date is out of range; give a date like `2026-12-24` or `7d`.".to_string(),
-            ));
+            return Ok(Reply::Ephemeral(Mrkdwn::literal(
+                "That due date is out of range; give a date like `2026-12-24` or `7d`.",
+            )));
         }
         Some(Some(d)) => Some(d),
         None => None,
@@ -132,9 +134,9 @@ pub(super) async fn open_followup(
     let room = incident.channel_id.as_ref();
     let problem = if channel.is_some() && channel != room {
         // Not the war room: the button was copied or forwarded elsewhere.
-        format!(
+        Mrkdwn::fill(
             "Follow-ups for {} are added from its war room.",
-            incident.reference()
+            [reference(&incident)],
         )
     } else {
         let view = blocks::followup_modal(&incident, user);

@@ -10,7 +10,9 @@ use crate::domain::{
 };
 use crate::queue::Job;
 use crate::slack::blocks;
+use crate::slack::render::reference;
 use crate::slack::replies::Form;
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -49,7 +51,7 @@ impl<'a> Click<'a> {
         };
         if click.incident.status == Status::Closed {
             click
-                .tell(format!("{} is closed.", click.incident.reference()))
+                .tell(Mrkdwn::fill("{} is closed.", [reference(&click.incident)]))
                 .await?;
             return Ok(None);
         }
@@ -58,7 +60,7 @@ impl<'a> Click<'a> {
 
     /// Tells the person who clicked, privately, where they clicked (else
     /// in the war room).
-    pub(super) async fn tell(&self, text: String) -> Result<(), StoreError> {
+    pub(super) async fn tell(&self, text: Mrkdwn) -> Result<(), StoreError> {
         let channel = self.channel.or(self.incident.channel_id.as_ref());
         tell(self.ctx, self.incident.number, self.user, channel, text).await
     }
@@ -140,7 +142,9 @@ pub(super) async fn page(
     };
     if ctx.settings.pagerduty.is_none() {
         return click
-            .tell("Paging is not set up here: [pagerduty] has no routing key.".to_string())
+            .tell(Mrkdwn::literal(
+                "Paging is not set up here: [pagerduty] has no routing key.",
+            ))
             .await;
     }
     let now = click.now;
@@ -160,7 +164,7 @@ pub(super) async fn page(
     };
     match ctx.store.add_effects(number, now, effects).await {
         Ok(()) => {}
-        Err(ChangeError::Refused(why)) => return click.tell(why.to_string()).await,
+        Err(ChangeError::Refused(why)) => return click.tell(why.to_mrkdwn()).await,
         Err(ChangeError::Store(e)) => return Err(e),
     }
     ctx.state_changed();

@@ -40,6 +40,7 @@ use crate::domain::{
 use crate::queue::Job;
 use crate::slack::inbound::{Action, Event, SlashCommand};
 use crate::slack::replies;
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Effects, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -52,9 +53,9 @@ const VIEWS_OPEN_TIMEOUT: Duration = Duration::from_millis(2500);
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     /// Seen only by the person who typed the command.
-    Ephemeral(String),
+    Ephemeral(Mrkdwn),
     /// Shown to the channel, with the command.
-    InChannel(String),
+    InChannel(Mrkdwn),
     /// Seen only by the person who typed the command, as blocks.
     EphemeralBlocks(slack_morphism::prelude::SlackMessageContent),
     /// Nothing to say (a modal opened, a board is on its way).
@@ -77,7 +78,7 @@ pub async fn command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, StoreError>
         // A check made in the write transaction refused: nothing changed.
         Err(ChangeError::Refused(why)) => {
             info!(user = %cmd.user(), "refused");
-            Ok(Reply::Ephemeral(why.to_string()))
+            Ok(Reply::Ephemeral(why.to_mrkdwn()))
         }
         Err(ChangeError::Store(e)) => Err(e),
     }
@@ -87,12 +88,13 @@ async fn run_command(ctx: &Ctx, cmd: &SlashCommand) -> Result<Reply, ChangeError
     let parsed = match command::parse(&cmd.text) {
         Ok(c) => c,
         Err(ParseError::Unknown(what)) => {
-            return Ok(Reply::Ephemeral(format!(
-                "I don't know `{what}`.\n{}",
-                command::help_text()
+            return Ok(Reply::Ephemeral(Mrkdwn::fill(
+                "I don't know `{}`.\n{}",
+                [Mrkdwn::slack(&what), Mrkdwn::escaped(&command::help_text())],
             )));
         }
-        Err(e) => return Ok(Reply::Ephemeral(e.to_string())),
+        // Our words around what was typed, which is in Slack's format.
+        Err(e) => return Ok(Reply::Ephemeral(Mrkdwn::slack(&e.to_string()))),
     };
     match parsed {
         Command::Anywhere(c) => Ok(commands::anywhere(ctx, cmd, c).await?),
@@ -250,12 +252,12 @@ fn notable(ctx: &Ctx, incident: &Incident, timeline: Vec<NewEntry>, jobs: Vec<Jo
 
 /// The job that tells `user` privately in `channel`: an ephemeral
 /// message; none where there is no channel to say it in.
-fn telling(channel: Option<&ChannelId>, user: &UserId, text: String) -> Vec<Job> {
+fn telling(channel: Option<&ChannelId>, user: &UserId, text: Mrkdwn) -> Vec<Job> {
     channel
         .map(|c| Job::Ephemeral {
             channel: c.clone(),
             user: user.clone(),
-            text,
+            text: text.into(),
         })
         .into_iter()
         .collect()
@@ -268,7 +270,7 @@ async fn tell(
     number: IncidentNumber,
     user: &UserId,
     channel: Option<&ChannelId>,
-    text: String,
+    text: Mrkdwn,
 ) -> Result<(), StoreError> {
     let told = telling(channel, user, text);
     ctx.store.add_jobs(number, ctx.clock.now(), told).await?;
@@ -304,7 +306,7 @@ async fn open_modal(
     trigger_id: &str,
     view: slack_morphism::prelude::SlackView,
     form: replies::Form,
-) -> Result<(), String> {
+) -> Result<(), Mrkdwn> {
     use crate::slack::CallError;
     use replies::FormProblem;
     let problem = match tokio::time::timeout(

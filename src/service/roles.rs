@@ -11,6 +11,8 @@ use crate::domain::{
     ChannelId, ChecklistId, EntryKind, Incident, IncidentNumber, RoleName, Status, UserId,
 };
 use crate::queue::Job;
+use crate::slack::render::reference;
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Effects, Guard, RoleChange, StoreError};
 use tracing::{info, warn};
 
@@ -81,29 +83,32 @@ pub(super) async fn assign(
             )
             .await?
         {
-            RoleChange::Unchanged => Reply::Ephemeral(format!(
+            RoleChange::Unchanged => Reply::Ephemeral(Mrkdwn::fill(
                 "{} already holds {}.",
-                assignee.mention(),
-                role.name
+                [assignee.mention(), Mrkdwn::escaped(role.name.as_str())],
             )),
-            RoleChange::Changed { replaced } => Reply::InChannel(format!(
+            RoleChange::Changed { replaced } => Reply::InChannel(Mrkdwn::fill(
                 "{} is now *{}* (assigned by {}){}",
-                assignee.mention(),
-                role.name,
-                user.mention(),
-                handed_over(&replaced)
+                [
+                    assignee.mention(),
+                    Mrkdwn::escaped(role.name.as_str()),
+                    user.mention(),
+                    handed_over(&replaced),
+                ],
             )),
         },
     )
 }
 
 /// `, taking over from …` when the role was taken from its holders.
-fn handed_over(replaced: &[UserId]) -> String {
+fn handed_over(replaced: &[UserId]) -> Mrkdwn {
     if replaced.is_empty() {
-        String::new()
+        Mrkdwn::default()
     } else {
-        let who = crate::slack::text::Mrkdwn::join(replaced.iter().map(UserId::mention), ", ");
-        format!(", taking over from {who}")
+        Mrkdwn::fill(
+            ", taking over from {}",
+            [Mrkdwn::join(replaced.iter().map(UserId::mention), ", ")],
+        )
     }
 }
 
@@ -130,22 +135,21 @@ pub(super) async fn checklists_of(
         })
         .collect();
     if held.is_empty() {
-        return Ok(Reply::Ephemeral(format!(
+        return Ok(Reply::Ephemeral(Mrkdwn::fill(
             "You hold no role with a checklist in {}. Claim one on the role board (`/incident roles`) and its checklist appears here.",
-            incident.reference()
+            [reference(incident)],
         )));
     }
     let jobs = held.iter().map(|role| checklist_for(role, user)).collect();
     ctx.store
         .add_jobs(incident.number, ctx.clock.now(), jobs)
         .await?;
-    Ok(Reply::Ephemeral(format!(
+    Ok(Reply::Ephemeral(Mrkdwn::fill(
         "Posting your {} checklist{} here.",
-        held.iter()
-            .map(RoleName::as_str)
-            .collect::<Vec<_>>()
-            .join(" and "),
-        if held.len() > 1 { "s" } else { "" }
+        [
+            Mrkdwn::join(held.iter().map(|r| Mrkdwn::escaped(r.as_str())), " and "),
+            Mrkdwn::literal(if held.len() > 1 { "s" } else { "" }),
+        ],
     )))
 }
 
@@ -165,7 +169,10 @@ pub(super) async fn claim_or_release(
     let (incident, now) = (&click.incident, click.now);
     let Some(role) = ctx.settings.roles.get(role_name).cloned() else {
         return click
-            .tell(format!("{role_name} is no longer a role here."))
+            .tell(Mrkdwn::fill(
+                "{} is no longer a role here.",
+                [Mrkdwn::escaped(role_name.as_str())],
+            ))
             .await;
     };
     let mut jobs = vec![Job::SyncBoard];
@@ -193,12 +200,17 @@ pub(super) async fn claim_or_release(
             .await
         {
             Ok(RoleChange::Unchanged) => {
-                return click.tell(format!("You already hold {}.", role.name)).await;
+                return click
+                    .tell(Mrkdwn::fill(
+                        "You already hold {}.",
+                        [Mrkdwn::escaped(role.name.as_str())],
+                    ))
+                    .await;
             }
             Ok(RoleChange::Changed { .. }) => {}
             Err(ChangeError::Refused(why)) => {
                 info!(user = %user, permission = Permission::TakeOver.key(), "refused");
-                return click.tell(why.to_string()).await;
+                return click.tell(why.to_mrkdwn()).await;
             }
             Err(ChangeError::Store(e)) => return Err(e),
         }
@@ -208,13 +220,13 @@ pub(super) async fn claim_or_release(
         .await
     {
         Ok(released) => released,
-        Err(ChangeError::Refused(why)) => return click.tell(why.to_string()).await,
+        Err(ChangeError::Refused(why)) => return click.tell(why.to_mrkdwn()).await,
         Err(ChangeError::Store(e)) => return Err(e),
     } {
         return click
-            .tell(format!(
+            .tell(Mrkdwn::fill(
                 "You don't hold {}, so there is nothing to release.",
-                role.name
+                [Mrkdwn::escaped(role.name.as_str())],
             ))
             .await;
     }
@@ -254,9 +266,9 @@ pub(super) async fn tick(
         jobs.extend(telling(
             channel.or(incident.channel_id.as_ref()),
             user,
-            format!(
+            Mrkdwn::fill(
                 "{} is closed; its checklists no longer change.",
-                incident.reference()
+                [reference(&incident)],
             ),
         ));
         ctx.store.add_jobs(incident.number, now, jobs).await?;

@@ -8,7 +8,9 @@ use crate::domain::permissions::Permission;
 use crate::domain::{EntryKind, Incident, IncidentNumber, SeverityName, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::inbound::declare_ids;
+use crate::slack::render::{reference, severity};
 use crate::slack::replies::Form;
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 use tracing::info;
@@ -24,10 +26,13 @@ pub(super) async fn set_severity(
 ) -> Result<Reply, ChangeError> {
     Ok(
         match change_severity(ctx, incident, user, level, None, guard).await? {
-            None => Reply::Ephemeral(format!("{} is already {level}.", incident.reference())),
-            Some(old) => Reply::InChannel(format!(
-                "{} changed severity: {old} → *{level}*",
-                user.mention()
+            None => Reply::Ephemeral(Mrkdwn::fill(
+                "{} is already {}.",
+                [reference(incident), severity(level)],
+            )),
+            Some(old) => Reply::InChannel(Mrkdwn::fill(
+                "{} changed severity: {} → *{}*",
+                [user.mention(), severity(&old), severity(level)],
             )),
         },
     )
@@ -38,9 +43,9 @@ pub(super) async fn set_severity(
 pub(super) async fn severity_form(ctx: &Ctx, incident: &Incident, trigger_id: &str) -> Reply {
     match &ctx.settings.severity_matrix {
         Some(matrix) => open_severity(ctx, incident, matrix, trigger_id).await,
-        None => Reply::Ephemeral(format!(
-            "No `severity_matrix` is configured, so there are no impact and urgency questions: `/incident severity <level>` ({}).",
-            level_names(ctx)
+        None => Reply::Ephemeral(Mrkdwn::fill(
+            "No `severity_matrix` is configured, so there are no impact and urgency questions: `/incident severity &lt;level&gt;` ({}).",
+            [Mrkdwn::escaped(&level_names(ctx))],
         )),
     }
 }
@@ -233,12 +238,18 @@ pub async fn severity_submitted(
         Err(ChangeError::Store(e)) => Err(e),
         Ok(old) => {
             let text = match old {
-                None => format!("{} is already {level}.", incident.reference()),
-                Some(old) if old == level => format!(
-                    "{} stays {level}; the impact and urgency answers are recorded.",
-                    incident.reference()
+                None => Mrkdwn::fill(
+                    "{} is already {}.",
+                    [reference(&incident), severity(&level)],
                 ),
-                Some(old) => format!("{} is now *{level}* (was {old}).", incident.reference()),
+                Some(old) if old == level => Mrkdwn::fill(
+                    "{} stays {}; the impact and urgency answers are recorded.",
+                    [reference(&incident), severity(&level)],
+                ),
+                Some(old) => Mrkdwn::fill(
+                    "{} is now *{}* (was {}).",
+                    [reference(&incident), severity(&level), severity(&old)],
+                ),
             };
             let told = telling(Some(&channel), user, text);
             ctx.store.add_jobs(number, ctx.clock.now(), told).await?;

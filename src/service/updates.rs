@@ -7,6 +7,7 @@ use crate::domain::comms::Schedule;
 use crate::domain::{ChannelId, EntryKind, Incident, IncidentNumber, Status, UserId};
 use crate::slack::blocks;
 use crate::slack::replies::{self, Form};
+use crate::slack::text::Mrkdwn;
 use crate::store::{ChangeError, Destination, Guard, ScheduleOp, StoreError};
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ pub(super) async fn update(
     guard: Guard,
 ) -> Result<Reply, ChangeError> {
     let to = post_update(ctx, incident, user, text, &[], guard).await?;
-    Ok(Reply::Ephemeral(replies::update_posted(&to)))
+    Ok(Reply::Ephemeral(replies::update_posted(to)))
 }
 
 /// Opens the update modal (the `trigger_id` dies in 3 s, so now); the
@@ -28,7 +29,7 @@ pub(super) async fn open_update(
     ctx: &Ctx,
     incident: &Incident,
     trigger_id: &str,
-) -> Result<(), String> {
+) -> Result<(), Mrkdwn> {
     let audiences: Vec<&str> = ctx.settings.audiences.keys().map(String::as_str).collect();
     let announced = ctx.settings.private_incidents.announce_of(incident.private)
         == crate::config::PrivateAnnounce::Full;
@@ -46,7 +47,7 @@ pub async fn post_update(
     text: &str,
     audiences: &[String],
     guard: Guard,
-) -> Result<String, ChangeError> {
+) -> Result<Mrkdwn, ChangeError> {
     use crate::config::PrivateAnnounce;
     use blocks::update_ids::ANNOUNCEMENT;
     let mut destinations = Vec::new();

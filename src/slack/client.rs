@@ -439,7 +439,7 @@ impl SlackApi {
         &self,
         channel: &ChannelId,
         user: &UserId,
-        text: &str,
+        text: &super::text::Mrkdwn,
     ) -> Result<(), CallError> {
         let req = SlackApiChatPostEphemeralRequest::new(
             channel.to_string().into(),

@@ -5,7 +5,7 @@
 use super::text::Mrkdwn;
 use crate::domain::comms::{Phase, UpdateAnswers};
 use crate::domain::permissions::Refusal;
-use crate::domain::{Incident, Status, UserId};
+use crate::domain::{Incident, SeverityName, Status, UserId};
 use chrono::{DateTime, Duration, Utc};
 use std::fmt;
 
@@ -14,6 +14,21 @@ impl UserId {
     pub fn mention(&self) -> Mrkdwn {
         Mrkdwn::mention(self)
     }
+}
+
+/// `INC-7`, `DRILL-7`.
+pub fn reference(incident: &Incident) -> Mrkdwn {
+    Mrkdwn::escaped(&incident.reference())
+}
+
+/// A status as a word.
+pub fn status(status: Status) -> Mrkdwn {
+    Mrkdwn::literal(status.as_str())
+}
+
+/// A level's name, as configured.
+pub fn severity(name: &SeverityName) -> Mrkdwn {
+    Mrkdwn::escaped(name.as_str())
 }
 
 impl Status {
@@ -32,6 +47,14 @@ impl Status {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.sentence(&|u| u.mention().into()))
+    }
+}
+
+impl Refusal {
+    /// The refusal as the person who asked reads it: the sentence names
+    /// roles as configured and people by mention.
+    pub fn to_mrkdwn(&self) -> Mrkdwn {
+        Mrkdwn::slack(&self.to_string())
     }
 }
 

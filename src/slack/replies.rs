@@ -1,10 +1,12 @@
 //! The bot's answers and timeline lines as Slack text (mrkdwn: mentions,
 //! channel links, emphasis, emoji). `service` decides what to say; the
 //! words and their markup are written here, so `service` builds no
-//! Slack syntax of its own. Block Kit messages are in `blocks`.
+//! Slack syntax of its own. What is sent is a [`Mrkdwn`]; timeline lines,
+//! stored in Slack's format and defused when shown, are `String`s. Block
+//! Kit messages are in `blocks`.
 
-use super::blocks;
-use super::text::{Mrkdwn, defuse};
+use super::render::{reference, severity, status};
+use super::text::Mrkdwn;
 use crate::domain::followups::{Followup, Scope};
 use crate::domain::metrics::{Stats, human};
 use crate::domain::{ChannelId, Incident, Status, UserId};
@@ -77,51 +79,54 @@ pub enum FormProblem<'a> {
 }
 
 /// What the person is told when `form` did not open.
-pub fn form_not_opened(form: Form, problem: FormProblem<'_>) -> String {
+pub fn form_not_opened(form: Form, problem: FormProblem<'_>) -> Mrkdwn {
+    let (again, retry) = (Mrkdwn::escaped(form.again()), Mrkdwn::escaped(form.retry()));
+    let name = Mrkdwn::literal(form.name());
     match problem {
-        FormProblem::Expired => format!("That took too long to open; {}.", form.again()),
-        FormProblem::Failed(e) => {
-            format!(
-                "I could not open the {} ({e}). {}",
-                form.name(),
-                form.retry()
-            )
-        }
-        FormProblem::Slow => format!(
-            "Slack took too long to open the {}. {}",
-            form.name(),
-            form.retry()
+        FormProblem::Expired => Mrkdwn::fill("That took too long to open; {}.", [again]),
+        FormProblem::Failed(e) => Mrkdwn::fill(
+            "I could not open the {} ({}). {}",
+            [name, Mrkdwn::escaped(&e.to_string()), retry],
         ),
+        FormProblem::Slow => Mrkdwn::fill("Slack took too long to open the {}. {}", [name, retry]),
     }
 }
 
 /// A command typed outside a war room that needs one.
-pub const NOT_IN_A_WAR_ROOM: &str = "This command works in an incident's war room. `/incident list` shows them; `/incident declare` opens a new one.";
-
-/// A command on a closed incident that may no longer change it.
-pub fn closed_incident(incident: &Incident) -> String {
-    format!(
-        "{} is closed; nothing more can change here.",
-        incident.reference()
+pub fn not_in_a_war_room() -> Mrkdwn {
+    Mrkdwn::literal(
+        "This command works in an incident's war room. `/incident list` shows them; `/incident declare` opens a new one.",
     )
 }
 
-/// The timeline line of a status change.
+/// A command on a closed incident that may no longer change it.
+pub fn closed_incident(incident: &Incident) -> Mrkdwn {
+    Mrkdwn::fill(
+        "{} is closed; nothing more can change here.",
+        [reference(incident)],
+    )
+}
+
+/// The timeline line of a status change (stored in Slack's format).
 pub fn status_line(from: Status, to: Status) -> String {
     format!("Status changed from {from} to {to}")
 }
 
 /// The status asked for is the status it has.
-pub fn already_status(incident: &Incident, status: Status) -> String {
-    format!("{} is already {status}.", incident.reference())
+pub fn already_status(incident: &Incident, now: Status) -> Mrkdwn {
+    Mrkdwn::fill("{} is already {}.", [reference(incident), status(now)])
 }
 
 /// What the war room is told of a status change.
-pub fn status_changed(user: &UserId, old: Status, new: Status) -> String {
-    format!(
-        "{} changed status: {old} → *{new}* {}",
-        user.mention(),
-        new.emoji()
+pub fn status_changed(user: &UserId, old: Status, new: Status) -> Mrkdwn {
+    Mrkdwn::fill(
+        "{} changed status: {} → *{}* {}",
+        [
+            user.mention(),
+            status(old),
+            status(new),
+            Mrkdwn::literal(new.emoji()),
+        ],
     )
 }
 
@@ -131,109 +136,117 @@ pub fn closed_line(user: &UserId) -> String {
 }
 
 /// What the war room is told of a close.
-pub fn closed(user: &UserId, incident: &Incident) -> String {
-    format!(
+pub fn closed(user: &UserId, incident: &Incident) -> Mrkdwn {
+    Mrkdwn::fill(
         ":lock: {} closed {}. The postmortem draft is on its way to this channel.",
-        user.mention(),
-        incident.reference()
+        [user.mention(), reference(incident)],
     )
 }
 
 /// `/incident list`: the open incidents with their war rooms.
-pub fn open_incidents(open: &[Incident]) -> String {
+pub fn open_incidents(open: &[Incident]) -> Mrkdwn {
     if open.is_empty() {
-        return "No open incidents. :sunny:".to_string();
+        return Mrkdwn::literal("No open incidents. :sunny:");
     }
-    let lines: Vec<String> = open
-        .iter()
-        .map(|i| {
-            let room = i
-                .channel_id
-                .as_ref()
-                .map(channel_link)
-                .unwrap_or_else(|| "(war room being opened)".to_string());
-            let private = if i.private { " :lock:" } else { "" };
-            format!(
-                "• *{}*{private} {} · {} · {} · {room}",
-                i.reference(),
-                blocks::safe(&i.title),
-                i.severity,
-                i.status
-            )
-        })
-        .collect();
-    format!("*Open incidents*\n{}", lines.join("\n"))
+    let lines = open.iter().map(|i| {
+        let room = i
+            .channel_id
+            .as_ref()
+            .map(Mrkdwn::channel)
+            .unwrap_or_else(|| Mrkdwn::literal("(war room being opened)"));
+        let private = Mrkdwn::literal(if i.private { " :lock:" } else { "" });
+        Mrkdwn::fill(
+            "• *{}*{} {} · {} · {} · {}",
+            [
+                reference(i),
+                private,
+                Mrkdwn::typed(&i.title),
+                severity(&i.severity),
+                status(i.status),
+                room,
+            ],
+        )
+    });
+    Mrkdwn::fill("*Open incidents*\n{}", [Mrkdwn::join(lines, "\n")])
 }
 
 /// `/incident stats`: counts by severity, the time-to metrics and the
 /// follow-ups, over the last `days`.
-pub fn stats(days: u32, stats: &Stats) -> String {
+pub fn stats(days: u32, stats: &Stats) -> Mrkdwn {
+    let days = Mrkdwn::number(days);
     if stats.incidents == 0 {
-        return format!("No incidents in the last {days} days (drills are not counted).");
+        return Mrkdwn::fill(
+            "No incidents in the last {} days (drills are not counted).",
+            [days],
+        );
     }
-    let mut lines = vec![format!(
-        "*Incidents in the last {days} days: {}* (drills not counted)",
-        stats.incidents
+    let incidents = Mrkdwn::number(stats.incidents);
+    let mut lines = vec![Mrkdwn::fill(
+        "*Incidents in the last {} days: {}* (drills not counted)",
+        [days, incidents.clone()],
     )];
-    let mut by_severity: Vec<String> = stats
+    let mut by_severity: Vec<Mrkdwn> = stats
         .by_severity
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| format!("{name}: {n}"))
+        .map(|(name, n)| Mrkdwn::fill("{}: {}", [Mrkdwn::escaped(name), Mrkdwn::number(*n)]))
         .collect();
     if stats.other_levels > 0 {
-        by_severity.push(format!("other levels: {}", stats.other_levels));
+        by_severity.push(Mrkdwn::fill(
+            "other levels: {}",
+            [Mrkdwn::number(stats.other_levels)],
+        ));
     }
-    lines.push(by_severity.join(" · "));
+    lines.push(Mrkdwn::join(by_severity, " · "));
     for m in &stats.times {
+        let name = Mrkdwn::literal(m.name);
         lines.push(match m.mean_median {
-            Some((mean, median)) => format!(
+            Some((mean, median)) => Mrkdwn::fill(
                 "• Mean {}: {} · median {} ({} of {} incidents)",
-                m.name,
-                human(mean),
-                human(median),
-                m.known,
-                stats.incidents
+                [
+                    name,
+                    Mrkdwn::escaped(&human(mean)),
+                    Mrkdwn::escaped(&human(median)),
+                    Mrkdwn::number(m.known),
+                    incidents.clone(),
+                ],
             ),
-            None => format!("• {}: not known for any incident yet", m.name),
+            None => Mrkdwn::fill("• {}: not known for any incident yet", [name]),
         });
     }
-    lines.push(format!(
+    lines.push(Mrkdwn::fill(
         "• Follow-ups: {} open, {} overdue (`/incident followups open`)",
-        stats.followups_open, stats.followups_overdue
+        [
+            Mrkdwn::number(stats.followups_open),
+            Mrkdwn::number(stats.followups_overdue),
+        ],
     ));
-    lines.join("\n")
-}
-
-/// A channel as Slack links it.
-pub fn channel_link(channel: &ChannelId) -> String {
-    format!("<#{channel}>")
+    Mrkdwn::join(lines, "\n")
 }
 
 /// Where a status update went, as the person who posted it reads it.
-pub fn places(channels: &[&ChannelId]) -> String {
-    channels
-        .iter()
-        .map(|c| channel_link(c))
-        .collect::<Vec<_>>()
-        .join(", ")
+pub fn places(channels: &[&ChannelId]) -> Mrkdwn {
+    Mrkdwn::join(channels.iter().map(|c| Mrkdwn::channel(c)), ", ")
 }
 
 /// The answer to `/incident update <text>`.
-pub fn update_posted(places: &str) -> String {
-    format!("Status update posted to {places}.")
+pub fn update_posted(places: Mrkdwn) -> Mrkdwn {
+    Mrkdwn::fill("Status update posted to {}.", [places])
 }
 
-/// The timeline line of a status update.
-pub fn update_line(user: &UserId, places: &str, text: &str) -> String {
+/// The timeline line of a status update (`text` in Slack's format, stored
+/// as it is).
+pub fn update_line(user: &UserId, places: &Mrkdwn, text: &str) -> String {
     format!("Status update by {} to {places}: {text}", user.mention())
 }
 
-fn due_text(due: Option<chrono::NaiveDate>) -> String {
-    due.map(|d| format!(", due {d}")).unwrap_or_default()
+fn due_text(due: Option<chrono::NaiveDate>) -> Mrkdwn {
+    due.map(|d| Mrkdwn::fill(", due {}", [Mrkdwn::escaped(&d.to_string())]))
+        .unwrap_or_default()
 }
 
-/// The timeline line of a recorded follow-up (`text` in Slack's format).
+/// The timeline line of a recorded follow-up (`text` in Slack's format,
+/// stored as it is).
 pub fn followup_line(
     user: &UserId,
     owner: &UserId,
@@ -255,13 +268,15 @@ pub fn followup_recorded(
     text: &str,
     owner: &UserId,
     due: Option<chrono::NaiveDate>,
-) -> String {
-    format!(
+) -> Mrkdwn {
+    Mrkdwn::fill(
         ":pushpin: Follow-up for {} on {}: {}{}. `/incident followups` lists it with a Done button.",
-        owner.mention(),
-        incident.reference(),
-        defuse(text),
-        due_text(due)
+        [
+            owner.mention(),
+            reference(incident),
+            Mrkdwn::slack(text),
+            due_text(due),
+        ],
     )
 }
 
@@ -295,24 +310,26 @@ pub fn followup_done_line(user: &UserId, followup: &Followup) -> String {
 }
 
 /// What the person who ticked a follow-up done is told.
-pub fn followup_done(followup: &Followup) -> String {
-    format!(
+pub fn followup_done(followup: &Followup) -> Mrkdwn {
+    Mrkdwn::fill(
         ":white_check_mark: Done: {} (INC-{}).",
-        defuse(&followup.text),
-        followup.incident
+        [
+            Mrkdwn::slack(&followup.text),
+            Mrkdwn::number(followup.incident.get()),
+        ],
     )
 }
 
 /// Done on a follow-up that already was.
-pub fn followup_already_done(followup: &Followup) -> String {
-    format!(
+pub fn followup_already_done(followup: &Followup) -> Mrkdwn {
+    Mrkdwn::fill(
         "That follow-up (INC-{}) was already done.",
-        followup.incident
+        [Mrkdwn::number(followup.incident.get())],
     )
 }
 
 /// "Add to incident timeline" with no open incident the person may see.
-pub const NO_OPEN_INCIDENT_TO_ADD_TO: &str = "There is no open incident you can add this message to. Declare one with `/incident declare`, or from the message itself: *Declare incident from message*.";
+pub const NO_OPEN_INCIDENT_TO_ADD_TO: &str = "There is no open incident you can add this message to. Declare one with `/incident declare`, or from the message itself: *Declare from message*.";
 
 /// A message added to a closed incident's timeline.
 pub fn timeline_closed(incident: &Incident) -> String {

@@ -3,7 +3,8 @@
 //! takes a [`Mrkdwn`]), the incident's headline, times and timeline lines.
 
 use super::SECTION_TEXT_MAX;
-use crate::domain::{Entry, Incident, SeverityName, Status};
+use crate::domain::{Entry, Incident};
+pub(super) use crate::slack::render::{reference, severity, status};
 use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
@@ -28,20 +29,6 @@ pub(super) fn message(fallback: Mrkdwn, blocks: Vec<SlackBlock>) -> SlackMessage
     SlackMessageContent::new()
         .with_text(fallback.into())
         .with_blocks(blocks)
-}
-
-/// `INC-7`, `DRILL-7`.
-pub(super) fn reference(incident: &Incident) -> Mrkdwn {
-    Mrkdwn::escaped(&incident.reference())
-}
-
-pub(super) fn status(status: Status) -> Mrkdwn {
-    Mrkdwn::literal(status.as_str())
-}
-
-/// A level's name, as configured.
-pub(super) fn severity(name: &SeverityName) -> Mrkdwn {
-    Mrkdwn::escaped(name.as_str())
 }
 
 pub(super) fn headline(incident: &Incident) -> Mrkdwn {
