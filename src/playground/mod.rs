@@ -155,12 +155,19 @@ impl Workspace {
     ) -> Result<(), PlayError> {
         known_person(user)?;
         self.visible_channel(user, channel)?;
-        let text = text.trim();
-        if text.is_empty() {
+        let typed = text.trim();
+        if typed.is_empty() {
             return Err(PlayError::Refused("nothing to send".into()));
         }
-        if let Some(command) = text.strip_prefix('/') {
-            let (name, args) = command.split_once(' ').unwrap_or((command, ""));
+        let channels: Vec<(String, String)> = self
+            .simulator
+            .channels()
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let as_slack = |target| composed(typed, &channels, target);
+        if let Some(command) = typed.strip_prefix('/') {
+            let (name, _) = command.split_once(' ').unwrap_or((command, ""));
             if name != "incident" {
                 self.simulator.show_ephemeral(
                     channel,
@@ -177,7 +184,10 @@ impl Workspace {
                     user,
                     channel,
                     "/incident",
-                    args.trim(),
+                    as_slack(Composed::Command)
+                        .split_once(' ')
+                        .map_or("", |(_, a)| a)
+                        .trim(),
                     &trigger,
                     &response_url,
                 )
@@ -196,6 +206,8 @@ impl Workspace {
             }
             return Ok(());
         }
+        let text = as_slack(Composed::Message);
+        let text = text.as_str();
         let ts = self
             .simulator
             .user_posts(channel, user, text, thread_ts, self.clock.now());
@@ -351,6 +363,151 @@ impl Workspace {
         Ok(())
     }
 
+    /// `user` uses a shortcut: with a message (`on`: its channel and ts),
+    /// a message shortcut (`message_action`, as Slack sends it); without,
+    /// the global one from the shortcuts menu (`shortcut`).
+    pub async fn shortcut(
+        &self,
+        user: &str,
+        callback_id: &str,
+        on: Option<(&str, &str)>,
+    ) -> Result<(), PlayError> {
+        known_person(user)?;
+        let trigger = self.simulator.issue_trigger(user);
+        let person = json!({"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"});
+        let payload = match on {
+            Some((channel, ts)) => {
+                self.visible_channel(user, channel)?;
+                let message =
+                    self.simulator
+                        .message(channel, ts)
+                        .ok_or_else(|| PlayError::NotFound {
+                            what: "message",
+                            id: format!("{channel}/{ts}"),
+                        })?;
+                json!({
+                    "type": "message_action", "callback_id": callback_id,
+                    "trigger_id": trigger, "action_ts": self.clock.now().timestamp().to_string(),
+                    "team": {"id": "T1", "domain": "playground"}, "user": person,
+                    "channel": {"id": channel}, "message_ts": ts,
+                    "message": {"type": "message", "ts": ts,
+                        "user": message.body.get("user").and_then(Value::as_str).unwrap_or(slack::BOT_USER),
+                        "text": message.body.get("text").cloned().unwrap_or(json!(""))},
+                    "response_url": self.simulator.issue_response_url(channel, user),
+                })
+            }
+            None => json!({
+                "type": "shortcut", "callback_id": callback_id, "trigger_id": trigger,
+                "action_ts": self.clock.now().timestamp().to_string(),
+                "team": {"id": "T1", "domain": "playground"}, "user": person,
+            }),
+        };
+        let answer = self.bot.interaction(&payload).await?;
+        if answer.status != 200 {
+            return Err(PlayError::Refused(format!(
+                "the bot answered the shortcut with HTTP {}",
+                answer.status
+            )));
+        }
+        Ok(())
+    }
+
+    /// `user` opens the bot's Home tab: `app_home_opened`, which the bot
+    /// answers by publishing the tab (`views.publish`).
+    pub async fn open_home(&self, user: &str) -> Result<(), PlayError> {
+        known_person(user)?;
+        self.bot
+            .event(json!({
+                "type": "app_home_opened", "user": user, "tab": "home",
+                "channel": format!("D{}", &user[1..]),
+                "event_ts": format!("{}.000100", self.clock.now().timestamp()),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// A Workflow Builder workflow with the step "Declare an incident",
+    /// run by `user`: `function_executed` with the step's inputs, the
+    /// declarer being whoever ran it. Slack's answer to the bot
+    /// (`functions.completeSuccess` or `completeError`) shows as a direct
+    /// message from Workflow Builder.
+    pub async fn run_workflow(
+        &self,
+        user: &str,
+        title: &str,
+        severity: Option<&str>,
+    ) -> Result<(), PlayError> {
+        known_person(user)?;
+        let execution = format!("Fx{}", self.simulator.issue_trigger(user).replace('.', ""));
+        let mut inputs = json!({"title": title, "declarer": user});
+        if let Some(level) = severity.filter(|s| !s.is_empty()) {
+            inputs["severity"] = json!(level);
+        }
+        self.simulator.remember_workflow_run(&execution, user);
+        self.bot
+            .event(json!({
+                "type": "function_executed",
+                "function": {"id": "Fn1", "callback_id": crate::slack::ids::FUNCTION_DECLARE, "title": "Declare an incident"},
+                "inputs": inputs,
+                "function_execution_id": execution,
+                "workflow_execution_id": format!("Wx{execution}"),
+                "event_ts": format!("{}.000100", self.clock.now().timestamp()),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// `user` clicks a button or picks an option inside a view: their Home
+    /// tab (`view_id` is the published tab's) or an open modal. A
+    /// `block_actions` whose container is the view, as Slack sends it.
+    pub async fn view_action(
+        &self,
+        user: &str,
+        view_id: &str,
+        action: &ViewAction,
+    ) -> Result<(), PlayError> {
+        known_person(user)?;
+        let view = match self.simulator.view(view_id) {
+            Some(v) if v.user.as_deref() == Some(user) => v.view,
+            _ => self
+                .simulator
+                .home_of(user)
+                .filter(|h| h["id"] == json!(view_id))
+                .ok_or_else(|| PlayError::NotFound {
+                    what: "view",
+                    id: view_id.to_string(),
+                })?,
+        };
+        let mut act = json!({
+            "action_id": action.action_id, "block_id": action.block_id,
+            "type": action.kind, "action_ts": self.clock.now().timestamp().to_string(),
+        });
+        if let Some(value) = &action.value {
+            act["value"] = json!(value);
+        }
+        if let Some(picked) = &action.selected_option {
+            act["selected_option"] = picked.clone();
+        }
+        let payload = json!({
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "playground"},
+            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": self.simulator.issue_trigger(user),
+            "container": {"type": "view", "view_id": view_id},
+            "view": view,
+            "actions": [act],
+        });
+        let answer = self.bot.interaction(&payload).await?;
+        if answer.status != 200 {
+            return Err(PlayError::Refused(format!(
+                "the bot answered HTTP {}",
+                answer.status
+            )));
+        }
+        Ok(())
+    }
+
     /// `user` submits the modal `view_id` with `values` (Slack's
     /// `view.state.values`): a `view_submission`, whose answer closes the
     /// modal, replaces it, pushes another, or returns errors to show.
@@ -482,6 +639,106 @@ pub struct Click {
     #[serde(default)]
     pub selected_options: Option<Vec<Value>>,
     /// A static select's picked option.
+    #[serde(default)]
+    pub selected_option: Option<Value>,
+}
+
+/// Where typed text goes: Slack formats a slash command's text (with
+/// `should_escape`, as the manifest sets) and a message's a little
+/// differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Composed {
+    /// `@taylor` → `<@UTAYLOR|taylor>`, `#general` → `<#CGENERAL|general>`.
+    Command,
+    /// `@taylor` → `<@UTAYLOR>`, `#general` → `<#CGENERAL|general>`.
+    Message,
+}
+
+/// What typed text becomes in Slack's format, as Slack's client sends it:
+/// `&`, `<` and `>` escaped, and a mention of a known person (`@name`,
+/// any case) or channel (`#name`) turned into its id. Anything else stays
+/// as typed (an unknown `@someone` is plain text, as in Slack).
+pub fn composed(typed: &str, channels: &[(String, String)], target: Composed) -> String {
+    let escaped = crate::slack::text::escape(typed);
+    let mut out = String::with_capacity(escaped.len() + 16);
+    let mut rest = escaped.as_str();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        let at_boundary = prev.is_none_or(|p| !word(p));
+        if at_boundary && (c == '@' || c == '#') {
+            let name: String = rest[1..].chars().take_while(|&ch| word(ch)).collect();
+            let name = name.trim_end_matches('.');
+            let found = if c == '@' {
+                PEOPLE
+                    .iter()
+                    .find(|(_, n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(id, n, _)| match target {
+                        Composed::Command => format!("<@{id}|{n}>"),
+                        Composed::Message => format!("<@{id}>"),
+                    })
+            } else {
+                channels
+                    .iter()
+                    .find(|(_, n)| n.eq_ignore_ascii_case(name))
+                    .map(|(id, n)| format!("<#{id}|{n}>"))
+            };
+            if let (Some(token), false) = (found, name.is_empty()) {
+                out.push_str(&token);
+                rest = &rest[1 + name.len()..];
+                prev = name.chars().last();
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+        prev = Some(c);
+    }
+    out
+}
+
+/// Names Slack gives emoji that the gemoji data set spells otherwise.
+const SLACK_EMOJI_NAMES: &[(&str, &str)] = &[
+    ("large_green_circle", "green_circle"),
+    ("large_yellow_circle", "yellow_circle"),
+    ("large_orange_circle", "orange_circle"),
+    ("large_purple_circle", "purple_circle"),
+    ("large_brown_circle", "brown_circle"),
+    ("red_circle", "red_circle"),
+    ("thumbsup", "+1"),
+    ("thumbsdown", "-1"),
+    ("simple_smile", "slightly_smiling_face"),
+    ("scales", "balance_scale"),
+    ("thinking_face", "thinking"),
+    ("spiral_calendar_pad", "spiral_calendar"),
+];
+
+/// Every emoji shortcode the page renders, with its emoji.
+pub fn emoji_table() -> Value {
+    let mut table = serde_json::Map::new();
+    for e in emojis::iter() {
+        for code in e.shortcodes() {
+            table.insert(code.to_string(), json!(e.as_str()));
+        }
+    }
+    for (slack, gemoji) in SLACK_EMOJI_NAMES {
+        if let Some(e) = emojis::get_by_shortcode(gemoji) {
+            table.insert((*slack).to_string(), json!(e.as_str()));
+        }
+    }
+    Value::Object(table)
+}
+
+/// A click or a pick inside a view (a Home tab or a modal).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct ViewAction {
+    pub action_id: String,
+    #[serde(default)]
+    pub block_id: String,
+    /// `button`, `static_select` or `overflow`.
+    pub kind: String,
+    #[serde(default)]
+    pub value: Option<String>,
     #[serde(default)]
     pub selected_option: Option<Value>,
 }
@@ -688,5 +945,105 @@ pub fn open_in_browser(url: &str) {
         Err(e) => {
             tracing::warn!(error = %e, "cannot run {opener} to open a browser; open {url} yourself")
         }
+    }
+}
+
+#[cfg(test)]
+mod composer_tests {
+    use super::{Composed, composed};
+
+    fn channels() -> Vec<(String, String)> {
+        vec![
+            ("CGENERAL".to_string(), "general".to_string()),
+            ("C0INC1".to_string(), "inc-1-checkout".to_string()),
+        ]
+    }
+
+    #[test]
+    fn a_command_gets_mentions_as_slack_escapes_them() {
+        assert_eq!(
+            composed(
+                "/incident assign tech-lead @Taylor in #inc-1-checkout",
+                &channels(),
+                Composed::Command
+            ),
+            "/incident assign tech-lead <@UTAYLOR|taylor> in <#C0INC1|inc-1-checkout>"
+        );
+    }
+
+    #[test]
+    fn a_message_gets_bare_user_mentions() {
+        assert_eq!(
+            composed("thanks @sam, see #general.", &channels(), Composed::Message),
+            "thanks <@USAM>, see <#CGENERAL|general>."
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_unknown_names_stay_text() {
+        assert_eq!(
+            composed(
+                "a <b> & @nobody #nowhere <!here> mail@sam.example",
+                &channels(),
+                Composed::Command
+            ),
+            "a &lt;b&gt; &amp; @nobody #nowhere &lt;!here&gt; mail@sam.example"
+        );
+    }
+}
+
+#[cfg(test)]
+mod emoji_tests {
+    /// Every emoji the bot writes, and Slack's everyday ones, render.
+    #[test]
+    fn the_emoji_the_bot_uses_are_in_the_table() {
+        let table = super::emoji_table();
+        let bot_uses = [
+            "pushpin",
+            "memo",
+            "boom",
+            "eyes",
+            "adhesive_bandage",
+            "white_check_mark",
+            "scales",
+            "thinking_face",
+            "rotating_light",
+            "lock",
+            "test_tube",
+            "clipboard",
+            "large_green_circle",
+            "alarm_clock",
+            "bulb",
+            "hourglass_flowing_sand",
+            "loudspeaker",
+            "mag",
+            "page_facing_up",
+            "repeat",
+            "warning",
+            "x",
+            "tada",
+            "fire",
+            "red_circle",
+            "large_yellow_circle",
+            "large_orange_circle",
+            "+1",
+            "-1",
+            "heavy_check_mark",
+            "telephone_receiver",
+            "busts_in_silhouette",
+            "calendar",
+            "sunny",
+            "spiral_calendar_pad",
+            "pager",
+            "sleeping",
+            "rocket",
+        ];
+        let missing: Vec<&str> = bot_uses
+            .iter()
+            .copied()
+            .filter(|name| table.get(*name).is_none())
+            .collect();
+        assert!(missing.is_empty(), "no emoji for {missing:?}");
+        assert!(table.as_object().is_some_and(|t| t.len() > 1500));
     }
 }

@@ -110,6 +110,11 @@ fn router(state: PageState) -> Router {
         .route("/cancel", post(cancel))
         .route("/clock", post(clock))
         .route("/alert", post(alert))
+        .route("/shortcut", post(shortcut))
+        .route("/home", post(home))
+        .route("/workflow", post(workflow))
+        .route("/view-action", post(view_action))
+        .route("/emoji.json", get(emoji_json))
         .route("/files/{id}", get(file))
         .with_state(state.clone());
     // The event stream lives as long as the page: no request timeout.
@@ -355,6 +360,92 @@ async fn alert(
 ) -> Result<Json<Value>, PlayError> {
     let answer = s.workspace.fire_alert(f.resolve).await?;
     Ok(Json(json!({"ok": true, "answer": answer})))
+}
+
+#[derive(Deserialize)]
+struct ShortcutForm {
+    user: String,
+    callback_id: String,
+    /// A message shortcut's message; absent for the global shortcut.
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    message_ts: Option<String>,
+}
+
+async fn shortcut(
+    State(s): State<PageState>,
+    Json(f): Json<ShortcutForm>,
+) -> Result<Json<Value>, PlayError> {
+    let on = f.channel.as_deref().zip(f.message_ts.as_deref());
+    s.workspace.shortcut(&f.user, &f.callback_id, on).await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    user: String,
+}
+
+/// The person opened the Home tab.
+async fn home(
+    State(s): State<PageState>,
+    Json(f): Json<PersonForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace.open_home(&f.user).await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct WorkflowForm {
+    user: String,
+    title: String,
+    #[serde(default)]
+    severity: Option<String>,
+}
+
+/// "Run workflow": a workflow with the step "Declare an incident".
+async fn workflow(
+    State(s): State<PageState>,
+    Json(f): Json<WorkflowForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace
+        .run_workflow(&f.user, &f.title, f.severity.as_deref())
+        .await?;
+    Ok(done())
+}
+
+#[derive(Deserialize)]
+struct ViewActionForm {
+    user: String,
+    view_id: String,
+    #[serde(flatten)]
+    action: super::ViewAction,
+}
+
+async fn view_action(
+    State(s): State<PageState>,
+    Json(f): Json<ViewActionForm>,
+) -> Result<Json<Value>, PlayError> {
+    s.workspace
+        .view_action(&f.user, &f.view_id, &f.action)
+        .await?;
+    Ok(done())
+}
+
+/// Slack's emoji shortcodes (`sunny` → ☀️), from a maintained data set
+/// (GitHub's gemoji names, which Slack's mostly are) and the few names
+/// Slack spells its own way.
+async fn emoji_json() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        super::emoji_table().to_string(),
+    )
+        .into_response()
 }
 
 /// A shared file's content, as a download named after its title.

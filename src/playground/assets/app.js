@@ -3,16 +3,8 @@
 // escaped before it reaches the DOM (esc, or textContent).
 "use strict";
 
-const EMOJI = {
-  pushpin: "📌", memo: "📝", boom: "💥", eyes: "👀", adhesive_bandage: "🩹",
-  white_check_mark: "✅", scales: "⚖️", thinking_face: "🤔", rotating_light: "🚨",
-  lock: "🔒", test_tube: "🧪", clipboard: "📋", large_green_circle: "🟢",
-  alarm_clock: "⏰", bulb: "💡", hourglass_flowing_sand: "⏳", loudspeaker: "📢",
-  mag: "🔍", page_facing_up: "📄", repeat: "🔁", warning: "⚠️", x: "❌",
-  tada: "🎉", fire: "🔥", red_circle: "🔴", large_yellow_circle: "🟡",
-  large_orange_circle: "🟠", "+1": "👍", "-1": "👎", heavy_check_mark: "✔️",
-  telephone_receiver: "📞", busts_in_silhouette: "👥", calendar: "📆",
-};
+// Slack's emoji shortcodes, from the playground's data set (/emoji.json).
+let EMOJI = {};
 
 let state = null;
 let me = localStorage.getItem("person") || "UALEX";
@@ -168,13 +160,21 @@ function renderBlock(b, msg) {
   }
 }
 
-// An interactive element on a message; clicking sends block_actions.
+// What a click on an element sends: a message's block_actions, or, in a
+// view (a Home tab or a modal: `msg.view_id`), one whose container is it.
+function sendAction(msg, action) {
+  if (msg.view_id) return act("/view-action", { view_id: msg.view_id, ...action });
+  return act("/click", { channel: msg.channel, message_ts: msg.ts, ...action });
+}
+
+// An interactive element on a message or in a view; using it sends
+// block_actions.
 function renderElement(e, block, msg) {
   if (e.type === "button") {
     const cls = "block-button" + (e.style ? " " + e.style : "");
     const click = () => {
       if (e.url) window.open(e.url, "_blank", "noopener");
-      act("/click", { channel: msg.channel, message_ts: msg.ts, action_id: e.action_id, block_id: block.block_id || "", kind: "button", value: e.value ?? null });
+      sendAction(msg, { action_id: e.action_id, block_id: block.block_id || "", kind: "button", value: e.value ?? null });
     };
     return h("button", { class: cls, type: "button", "data-action": e.action_id, "data-value": e.value, onclick: click }, html(textObject(e.text)));
   }
@@ -184,24 +184,24 @@ function renderElement(e, block, msg) {
       const box = h("input", { type: "checkbox", checked: ticked.has(o.value), "data-action": e.action_id });
       box.addEventListener("change", () => {
         const selected = e.options.filter((x) => (x.value === o.value ? box.checked : ticked.has(x.value)));
-        act("/click", { channel: msg.channel, message_ts: msg.ts, action_id: e.action_id, block_id: block.block_id || "", kind: "checkboxes", selected_options: selected });
+        sendAction(msg, { action_id: e.action_id, block_id: block.block_id || "", kind: "checkboxes", selected_options: selected });
       });
       return h("label", { class: "choice" }, box, " ", html(textObject(o.text)));
     }));
   }
-  if (e.type === "static_select") {
-    const choose = h("option", { value: "" }, e.placeholder ? e.placeholder.text : "Choose…");
-    const select = h("select", { "data-action": e.action_id }, choose,
-      ...(e.options || []).map((o) => h("option", { value: o.value }, o.text.text)));
+  if (e.type === "static_select" || e.type === "overflow") {
+    const first = e.type === "overflow" ? "⋯" : (e.placeholder ? e.placeholder.text : "Choose…");
+    const options = optionsOf(e);
+    const select = h("select", { "data-action": e.action_id, class: e.type === "overflow" ? "overflow" : null, "aria-label": first },
+      h("option", { value: "" }, first), ...options.map((o) => h("option", { value: o.value }, o.text.text)));
+    if (e.initial_option) select.value = e.initial_option.value;
     select.addEventListener("change", () => {
-      const picked = (e.options || []).find((o) => o.value === select.value);
+      const picked = options.find((o) => o.value === select.value);
       if (!picked) return;
-      act("/click", { channel: msg.channel, message_ts: msg.ts, action_id: e.action_id, block_id: block.block_id || "", kind: "static_select", selected_option: picked });
+      sendAction(msg, { action_id: e.action_id, block_id: block.block_id || "", kind: e.type, selected_option: picked });
+      if (e.type === "overflow") select.value = "";
     });
     return select;
-  }
-  if (e.type === "overflow") {
-    return h("span", { class: "context" }, "(" + e.type + ")");
   }
   return null;
 }
@@ -228,6 +228,10 @@ function renderMessage(m, opts) {
   }
   const tools = opts.ephemeral || opts.file ? null : h("div", { class: "msg-tools" },
     h("button", { type: "button", class: "react-add", title: "Add a reaction", onclick: (ev) => openPicker(ev, m) }, "☺+"),
+    h("button", { type: "button", class: "more", title: "More actions", "aria-label": "More actions", onclick: (ev) => openMenu(ev, [
+      ["Declare from message", () => act("/shortcut", { callback_id: "declare_from_message", channel: m.channel, message_ts: m.ts })],
+      ["Add to incident timeline", () => act("/shortcut", { callback_id: "add_to_timeline", channel: m.channel, message_ts: m.ts })],
+    ]) }, "⋯"),
     m.thread_ts ? null : h("button", { type: "button", class: "reply", onclick: () => replyTo(m.ts) }, "Reply"));
   return h("div", { class: "msg" + (opts.ephemeral ? " ephemeral" : ""), "data-ts": m.ts }, avatar, body, tools);
 }
@@ -250,7 +254,23 @@ function fileItem(f) {
     h("span", { class: "context" }, ` · ${f.size} bytes`));
 }
 
+const HOME = "HOME";
+
+// The bot's Home tab for the person chosen at the top, as last published.
+function renderHome() {
+  const box = $("messages");
+  const home = state.homes && state.homes[me];
+  box.replaceChildren(home ? h("div", { class: "home" }, renderBlocks(home.blocks || [], { view_id: home.id }))
+    : h("p", { class: "hint" }, "Opening the Home tab…"));
+  box.dataset.channel = HOME;
+  $("channel-name").textContent = "warroom · Home";
+  $("channel-topic").replaceChildren("");
+  $("composer-form").hidden = true;
+}
+
 function renderChannel() {
+  $("composer-form").hidden = current === HOME;
+  if (current === HOME) return renderHome();
   const box = $("messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   const msgs = state.messages.filter((m) => m.channel === current);
@@ -283,6 +303,8 @@ function renderSidebar() {
   // As in Slack, a private channel shows only to its members.
   $("channels").replaceChildren(...state.channels.filter((c) => !c.dm_with && (!c.private || c.members.includes(me))).map((c) => item(c, (c.private ? "🔒 " : "# ") + c.name)));
   $("dms").replaceChildren(...state.channels.filter((c) => c.dm_with === me).map((c) => item(c, "warroom")));
+  $("apps").replaceChildren(h("li", { class: current === HOME ? "active" : "", "data-id": HOME, id: "open-home",
+    onclick: () => { current = HOME; localStorage.setItem("channel", current); act("/home", {}); render(); } }, "🏠 warroom Home"));
   seen[current] = latest(current);
 }
 
@@ -308,7 +330,7 @@ function renderModal() {
   if (shownView === key) return; // keep what is being typed
   shownView = key;
   const v = top.view;
-  const form = h("form", { id: "modal-form" }, (v.blocks || []).map((b) => b.type === "input" ? renderInput(b) : renderBlock(b, {})));
+  const form = h("form", { id: "modal-form" }, (v.blocks || []).map((b) => b.type === "input" ? renderInput(b) : renderBlock(b, { view_id: top.id })));
   const submit = h("button", { type: "submit", class: "primary", id: "modal-submit", form: "modal-form" }, v.submit ? v.submit.text : "Submit");
   const cancel = h("button", { type: "button", id: "modal-cancel", onclick: () => act("/cancel", { view_id: top.id }) }, v.close ? v.close.text : "Cancel");
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitModal(top.id, v, form); });
@@ -428,6 +450,40 @@ function openPicker(ev, m) {
   ev.stopPropagation();
 }
 
+// A small menu of [label, action] items under the clicked button.
+function openMenu(ev, items) {
+  const picker = $("picker");
+  picker.replaceChildren(...items.map(([label, run]) => h("button", { type: "button", class: "menu-item",
+    onclick: () => { picker.hidden = true; run(); } }, label)));
+  const r = ev.currentTarget.getBoundingClientRect();
+  picker.style.top = `${Math.min(r.bottom + 4, innerHeight - 120)}px`;
+  picker.style.left = `${Math.max(8, r.right - 220)}px`;
+  picker.hidden = false;
+  ev.stopPropagation();
+}
+
+// "Run workflow": a workflow whose step is "Declare an incident", run by
+// the person chosen at the top.
+function openWorkflow() {
+  const title = h("input", { id: "wf-title", type: "text", placeholder: "What is broken" });
+  const severity = h("input", { id: "wf-severity", type: "text", placeholder: "SEV2 (empty: the least severe)" });
+  const layer = $("modal-layer");
+  const form = h("form", { id: "workflow-form" },
+    h("p", { class: "hint" }, "A Workflow Builder workflow with warroom's step “Declare an incident”; the declarer is you."),
+    h("div", { class: "input" }, h("label", { class: "lbl", for: "wf-title" }, "Title"), title),
+    h("div", { class: "input" }, h("label", { class: "lbl", for: "wf-severity" }, "Severity"), severity));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    layer.hidden = true; shownView = null;
+    await act("/workflow", { title: title.value, severity: severity.value });
+  });
+  layer.replaceChildren(h("div", { class: "modal", role: "dialog", "aria-modal": "true" }, h("h2", {}, "Run workflow"), form,
+    h("footer", {}, h("button", { type: "button", onclick: () => { layer.hidden = true; shownView = null; render(); } }, "Cancel"),
+      h("button", { type: "submit", class: "primary", id: "workflow-run", form: "workflow-form" }, "Run"))));
+  layer.hidden = false;
+  shownView = "workflow";
+}
+
 function replyTo(ts) {
   threadTs = ts;
   $("thread-target").hidden = false;
@@ -457,7 +513,7 @@ function showError(text) {
 function render() {
   if (!state) return;
   // A private channel the person switched to is not theirs to see.
-  if (!state.channels.some((c) => c.id === current && (!c.private || c.dm_with === me || c.members.includes(me)))) current = state.general;
+  if (current !== HOME && !state.channels.some((c) => c.id === current && (!c.private || c.dm_with === me || c.members.includes(me)))) current = state.general;
   renderTop();
   renderChannel();
   renderSidebar();
@@ -497,10 +553,16 @@ document.addEventListener("DOMContentLoaded", () => {
     me = ev.target.value;
     localStorage.setItem("person", me);
     shownView = null;
+    if (current === HOME) act("/home", {});
     render();
   });
   $("plus15").addEventListener("click", () => act("/clock", { minutes: 15 }));
   $("plus30").addEventListener("click", () => act("/clock", { minutes: 30 }));
+  $("plus1d").addEventListener("click", () => act("/clock", { minutes: 24 * 60 }));
+  $("shortcuts").addEventListener("click", (ev) => openMenu(ev, [
+    ["Declare an incident", () => act("/shortcut", { callback_id: "declare" })],
+    ["Run workflow…", openWorkflow],
+  ]));
   $("fire-alert").addEventListener("click", () => act("/alert", { resolve: false }));
   $("resolve-alert").addEventListener("click", () => act("/alert", { resolve: true }));
   $("thread-cancel").addEventListener("click", () => { threadTs = null; $("thread-target").hidden = true; });
@@ -517,5 +579,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.addEventListener("click", (ev) => { if (!$("picker").contains(ev.target)) $("picker").hidden = true; });
   setInterval(() => state && renderTop(), 15000);
+  fetch("/emoji.json").then((r) => r.json()).then((table) => { EMOJI = table; render(); }).catch(() => {});
+  if (current === HOME) act("/home", {});
   follow();
 });

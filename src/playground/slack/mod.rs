@@ -152,6 +152,9 @@ struct Inner {
     views: Vec<View>,
     /// Each person's Home tab as last published.
     homes: HashMap<String, Value>,
+    /// Workflow runs of the step "Declare an incident": execution id → who
+    /// ran it, told the outcome as Workflow Builder tells them.
+    workflow_runs: HashMap<String, String>,
     /// Trigger ids handed out, with whom they were handed to.
     triggers: HashMap<String, String>,
     /// `response_url` ids handed out: (channel, user).
@@ -372,6 +375,15 @@ impl Simulator {
             topic: String::new(),
             members: vec![],
         });
+    }
+
+    /// The playground ran a workflow (execution id) for `user`.
+    pub fn remember_workflow_run(&self, execution: &str, user: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .workflow_runs
+            .insert(execution.to_string(), user.to_string());
     }
 
     /// `user`'s Home tab as last published, if ever.

@@ -330,7 +330,7 @@ impl Simulator {
         json!({
             "version": version, "bot": BOT_USER, "people": people, "channels": channels,
             "messages": messages, "ephemerals": ephemerals, "reactions": reactions,
-            "views": views, "files": files,
+            "views": views, "files": files, "homes": inner.homes,
         })
     }
 }

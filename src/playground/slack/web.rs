@@ -720,8 +720,32 @@ pub(super) fn respond(
             ok(json!({"view": view}))
         }
         "functions.completeSuccess" | "functions.completeError" => {
-            if s("function_execution_id").is_empty() {
+            let execution = s("function_execution_id");
+            if execution.is_empty() {
                 return err("function_execution_not_found");
+            }
+            // Workflow Builder tells whoever ran the workflow how it went.
+            if let Some(user) = inner.workflow_runs.remove(&execution) {
+                let text = if method == "functions.completeSuccess" {
+                    let out = &body["outputs"];
+                    format!(
+                        "Your workflow ran *Declare an incident*: incident {} in <#{}>.",
+                        out["incident_number"].as_str().unwrap_or("?"),
+                        out["war_room"].as_str().unwrap_or("?")
+                    )
+                } else {
+                    format!(
+                        "Your workflow stopped at *Declare an incident*: {}",
+                        s("error")
+                    )
+                };
+                let ts = inner.ts(n);
+                inner.messages.push(Message {
+                    channel: format!("D{}", &user[1..]),
+                    ts,
+                    body: json!({"user": "USLACKBOT", "text": text}),
+                    edits: 0,
+                });
             }
             ok(json!({}))
         }
