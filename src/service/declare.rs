@@ -131,7 +131,7 @@ pub async fn declare(
             format!(
                 "{} declared the incident{drill}: {}",
                 user.mention(),
-                blocks::escape(&form.title)
+                crate::slack::text::escape(&form.title)
             ),
         ),
         Some(user),
