@@ -173,5 +173,5 @@ pub(super) fn explain(job: &Job, incident: &Incident, error: &RunError) -> Strin
         | RunError::Unowned { .. }
         | RunError::NoPost { .. } => Failure::Unavailable,
     };
-    notices::explain(job, incident, &failure, GIVE_UP_AFTER)
+    notices::explain(job, incident, &failure, GIVE_UP_AFTER).into()
 }

@@ -165,7 +165,7 @@ pub(super) async fn record(
             format!(
                 "{} declared the incident{drill}: {}",
                 user.mention(),
-                blocks::escape(&declaration.title)
+                crate::slack::text::escape(&declaration.title)
             ),
         ),
         Some(&user),

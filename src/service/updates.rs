@@ -147,9 +147,9 @@ pub async fn update_submitted(
     // What people type in a form is text, not markup: `<!channel>` must
     // not ping a whole channel.
     let answers = crate::domain::comms::UpdateAnswers {
-        status: blocks::escape(&answers.status),
-        impact: blocks::escape(&answers.impact),
-        workaround: blocks::escape(&answers.workaround),
+        status: crate::slack::text::escape(&answers.status),
+        impact: crate::slack::text::escape(&answers.impact),
+        workaround: crate::slack::text::escape(&answers.workaround),
         next_update_minutes: answers.next_update_minutes,
     };
     let text = crate::slack::render::assemble_update(

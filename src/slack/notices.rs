@@ -2,7 +2,8 @@
 //! in words a person understands, and what to do about it. `jobs` decides
 //! whom to tell and where; the words are here.
 
-use super::blocks;
+use super::render::reference;
+use super::text::Mrkdwn;
 use super::{CallError, SlackErrorCode};
 use crate::domain::{ChannelId, Incident};
 use crate::queue::Job;
@@ -39,8 +40,7 @@ pub fn explain(
     incident: &Incident,
     failure: &Failure<'_>,
     gave_up_after: Duration,
-) -> String {
-    let reference = incident.reference();
+) -> Mrkdwn {
     // An archived war room: one message whatever was being kept current
     // there, so the pending copy absorbs the others.
     if let Failure::Call {
@@ -49,72 +49,81 @@ pub fn explain(
     } = failure
         && incident.channel_id.as_ref() == Some(*channel)
     {
-        return format!(
-            "{reference}'s war room <#{channel}> was archived, so I can no longer keep it up to date. Unarchive it to go on running the incident there."
+        return Mrkdwn::fill(
+            "{}'s war room {} was archived, so I can no longer keep it up to date. Unarchive it to go on running the incident there.",
+            [reference(incident), Mrkdwn::channel(channel)],
         );
     }
     let (why, todo) = why(job, incident, failure, gave_up_after);
-    format!("{}: {why}. {todo}", what_failed(job, incident))
+    Mrkdwn::fill("{}: {}. {}", [what_failed(job, incident), why, todo])
 }
 
-fn what_failed(job: &Job, incident: &Incident) -> String {
-    let reference = incident.reference();
-    match job {
-        Job::CreateChannel => format!(
-            "I could not create the war room for {reference} ({})",
-            blocks::safe(&incident.title)
-        ),
-        Job::Invite { user } => format!("I could not add <@{user}> to {reference}'s war room"),
-        Job::SyncTopic => format!("I could not update the topic of {reference}'s war room"),
-        Job::SyncBoard | Job::PostBoard => format!("I could not post {reference}'s role board"),
-        Job::SyncAnnouncement => format!(
-            "I could not post or update {reference}'s announcement in <#{}>",
-            incident.announce_channel
-        ),
-        Job::CaptureMessage { .. } => {
-            format!("I could not put the message you tagged on {reference}'s timeline")
+fn what_failed(job: &Job, incident: &Incident) -> Mrkdwn {
+    let inc = reference(incident);
+    let template = match job {
+        Job::CreateChannel => {
+            return Mrkdwn::fill(
+                "I could not create the war room for {} ({})",
+                [inc, Mrkdwn::typed(&incident.title)],
+            );
+        }
+        Job::Invite { user } => {
+            return Mrkdwn::fill(
+                "I could not add {} to {}'s war room",
+                [Mrkdwn::mention(user), inc],
+            );
+        }
+        Job::SyncAnnouncement => {
+            return Mrkdwn::fill(
+                "I could not post or update {}'s announcement in {}",
+                [inc, Mrkdwn::channel(&incident.announce_channel)],
+            );
         }
         Job::PostUpdate { channel, .. } => {
-            format!("Your status update for {reference} was not posted to <#{channel}>")
+            return Mrkdwn::fill(
+                "Your status update for {} was not posted to {}",
+                [inc, Mrkdwn::channel(channel)],
+            );
         }
-        Job::PostPostmortem => format!("I could not post {reference}'s postmortem draft"),
+        Job::PostChecklist { role, .. } => {
+            return Mrkdwn::fill(
+                "I could not post your {} checklist in {}'s war room",
+                [Mrkdwn::escaped(role.as_str()), inc],
+            );
+        }
+        Job::SyncAlertCard { .. } => {
+            return Mrkdwn::literal("I could not post or update an alert card");
+        }
+        Job::SyncTopic => "I could not update the topic of {}'s war room",
+        Job::SyncBoard | Job::PostBoard => "I could not post {}'s role board",
+        Job::CaptureMessage { .. } => "I could not put the message you tagged on {}'s timeline",
+        Job::PostPostmortem => "I could not post {}'s postmortem draft",
         Job::PostReminder { .. }
         | Job::Ephemeral { .. }
         | Job::Notice { .. }
-        | Job::FollowupDigest { .. } => {
-            format!("I could not send a message about {reference}")
-        }
-        Job::PostChecklist { role, .. } => {
-            format!("I could not post your {role} checklist in {reference}'s war room")
-        }
+        | Job::FollowupDigest { .. } => "I could not send a message about {}",
         Job::SyncChecklist { .. } | Job::PostChecklistReminder { .. } => {
-            format!("I could not update a checklist in {reference}'s war room")
+            "I could not update a checklist in {}'s war room"
         }
-        Job::PostSummary { .. } => {
-            format!("Your internal summary was not posted in {reference}'s war room")
-        }
-        Job::SyncAlertCard { .. } => "I could not post or update an alert card".to_string(),
+        Job::PostSummary { .. } => "Your internal summary was not posted in {}'s war room",
         Job::PostAlertsResolved | Job::PostAlertCard { .. } => {
-            format!("I could not post about {reference}'s alerts in its war room")
+            "I could not post about {}'s alerts in its war room"
         }
-        Job::PostPaged { .. } => {
-            format!("I could not say in {reference}'s war room that the on-call was paged")
-        }
+        Job::PostPaged { .. } => "I could not say in {}'s war room that the on-call was paged",
         Job::CaptureQuote { .. } => {
-            format!(
-                "I could not fill in the link of the message you added to {reference}'s timeline"
-            )
+            "I could not fill in the link of the message you added to {}'s timeline"
         }
         Job::CompleteStep { .. } | Job::FailStep { .. } => {
-            format!("I could not tell the workflow that declared {reference} how it went")
+            "I could not tell the workflow that declared {} how it went"
         }
-        Job::PublishHome { .. } => "I could not update your warroom Home tab".to_string(),
-    }
+        Job::PublishHome { .. } => "I could not update your warroom Home tab (about {})",
+    };
+    Mrkdwn::fill(template, [inc])
 }
 
 /// How to try again after trouble that may pass.
-fn again(job: &Job) -> &'static str {
-    match job {
+fn again(job: &Job) -> Mrkdwn {
+    Mrkdwn::literal(match job {
         Job::CreateChannel => "declare the incident again with `/incident declare`",
         Job::Invite { .. } => "add them by hand with `/invite`",
         Job::SyncTopic | Job::SyncBoard | Job::SyncAnnouncement => {
@@ -140,12 +149,17 @@ fn again(job: &Job) -> &'static str {
             "the incident is declared all the same; look for it with `/incident list`"
         }
         Job::PublishHome { .. } => "open the Home tab again",
-    }
+    })
 }
 
 const INVITE_ME: &str = "Invite me there with `/invite @warroom`, then try again.";
 const REINSTALL: &str =
     "Ask whoever installed warroom to reinstall it from the current manifest (manifest.yml).";
+
+/// An error code as Slack wrote it, or an error's words.
+fn code(text: &impl std::fmt::Display) -> Mrkdwn {
+    Mrkdwn::escaped(&text.to_string())
+}
 
 /// Why it failed and what to do, in words.
 fn why(
@@ -153,78 +167,84 @@ fn why(
     incident: &Incident,
     failure: &Failure<'_>,
     gave_up_after: Duration,
-) -> (String, String) {
+) -> (Mrkdwn, Mrkdwn) {
     match failure {
-        Failure::Join { channel, error } => match error {
-            CallError::Api(
-                SlackErrorCode::MethodNotSupportedForChannelType | SlackErrorCode::ChannelNotFound,
-            ) => {
-                (
-                    format!(
-                        "I am not a member of <#{channel}>, and it is a private channel I cannot join myself"
+        Failure::Join { channel, error } => {
+            let room = Mrkdwn::channel(channel);
+            match error {
+                CallError::Api(
+                    SlackErrorCode::MethodNotSupportedForChannelType
+                    | SlackErrorCode::ChannelNotFound,
+                ) => (
+                    Mrkdwn::fill(
+                        "I am not a member of {}, and it is a private channel I cannot join myself",
+                        [room],
                     ),
-                    INVITE_ME.to_string(),
-                )
-            }
-            CallError::Api(SlackErrorCode::IsArchived) => {
-                let place = place(incident, channel);
-                (format!("{place} is archived"), fix_channel(job, incident, channel))
-            }
-            CallError::Api(SlackErrorCode::MissingScope) => (
-                format!(
-                    "I am not a member of <#{channel}> and may not join channels (the app lacks the `channels:join` permission)"
+                    Mrkdwn::literal(INVITE_ME),
                 ),
-                REINSTALL.to_string(),
-            ),
-            CallError::Api(code) => (
-                format!(
-                    "I am not a member of <#{channel}>, and Slack would not let me join it (`{code}`)"
+                CallError::Api(SlackErrorCode::IsArchived) => (
+                    Mrkdwn::fill("{} is archived", [place(incident, channel)]),
+                    fix_channel(job, incident, channel),
                 ),
-                INVITE_ME.to_string(),
-            ),
-            other => call_words(job, incident, Some(channel), other, gave_up_after),
-        },
+                CallError::Api(SlackErrorCode::MissingScope) => (
+                    Mrkdwn::fill(
+                        "I am not a member of {} and may not join channels (the app lacks the `channels:join` permission)",
+                        [room],
+                    ),
+                    Mrkdwn::literal(REINSTALL),
+                ),
+                CallError::Api(c) => (
+                    Mrkdwn::fill(
+                        "I am not a member of {}, and Slack would not let me join it (`{}`)",
+                        [room, code(c)],
+                    ),
+                    Mrkdwn::literal(INVITE_ME),
+                ),
+                other => call_words(job, incident, Some(channel), other, gave_up_after),
+            }
+        }
         Failure::Call { channel, error } => {
             call_words(job, incident, *channel, error, gave_up_after)
         }
         Failure::Template(e) => (
-            format!("the postmortem template failed ({e})"),
-            "Fix the template (`postmortem.template`), then run `/incident postmortem` in the war room.".to_string(),
+            Mrkdwn::fill("the postmortem template failed ({})", [code(e)]),
+            Mrkdwn::literal(
+                "Fix the template (`postmortem.template`), then run `/incident postmortem` in the war room.",
+            ),
         ),
         Failure::Unavailable => (
-            "warroom's database was unavailable for too long".to_string(),
-            format!(
+            Mrkdwn::literal("warroom's database was unavailable for too long"),
+            Mrkdwn::fill(
                 "Try again later ({}); tell whoever runs warroom if it keeps happening.",
-                again(job)
+                [again(job)],
             ),
         ),
     }
 }
 
 /// A channel as the person knows it.
-fn place(incident: &Incident, channel: &ChannelId) -> String {
+fn place(incident: &Incident, channel: &ChannelId) -> Mrkdwn {
+    let room = Mrkdwn::channel(channel);
     if incident.channel_id.as_ref() == Some(channel) {
-        format!("the war room <#{channel}>")
+        Mrkdwn::fill("the war room {}", [room])
     } else if incident.announce_channel == *channel {
-        format!("the announcement channel <#{channel}>")
+        Mrkdwn::fill("the announcement channel {}", [room])
     } else {
-        format!("<#{channel}>")
+        room
     }
 }
 
 /// What to do about a channel that is archived or gone.
-fn fix_channel(job: &Job, incident: &Incident, channel: &ChannelId) -> String {
-    if incident.channel_id.as_ref() == Some(channel) {
-        "Unarchive the war room, or declare a new incident if you still need one.".to_string()
+fn fix_channel(job: &Job, incident: &Incident, channel: &ChannelId) -> Mrkdwn {
+    Mrkdwn::literal(if incident.channel_id.as_ref() == Some(channel) {
+        "Unarchive the war room, or declare a new incident if you still need one."
     } else if incident.announce_channel == *channel {
         "Set `announce_channel` to a live channel (ask whoever runs warroom), or unarchive this one."
-            .to_string()
     } else if matches!(job, Job::PostUpdate { .. }) {
         "Point that audience at a live channel in the `[audiences]` settings, or post the update to other audiences."
-            .to_string()
     } else {
-        "Use a live channel instead.".to_string()
-    }
+        "Use a live channel instead."
+    })
 }
 
 fn call_words(
@@ -233,111 +253,114 @@ fn call_words(
     channel: Option<&ChannelId>,
     error: &CallError,
     gave_up_after: Duration,
-) -> (String, String) {
-    let place =
-        |c: Option<&ChannelId>| c.map_or_else(|| "the channel".to_string(), |c| place(incident, c));
+) -> (Mrkdwn, Mrkdwn) {
+    let place = || channel.map_or_else(|| Mrkdwn::literal("the channel"), |c| place(incident, c));
+    let fix = || {
+        channel.map_or_else(
+            || Mrkdwn::literal("Use a live channel instead."),
+            |c| fix_channel(job, incident, c),
+        )
+    };
+    let try_again = || {
+        Mrkdwn::fill(
+            "Try again: {}; tell whoever runs warroom if it keeps failing.",
+            [again(job)],
+        )
+    };
     match error {
         CallError::Transient { reason, .. } => (
-            format!(
-                "Slack was unavailable for over {} hours ({reason})",
-                gave_up_after.as_secs() / 3600
+            Mrkdwn::fill(
+                "Slack was unavailable for over {} hours ({})",
+                [Mrkdwn::number(gave_up_after.as_secs() / 3600), code(reason)],
             ),
-            format!(
+            Mrkdwn::fill(
                 "Once Slack works again (https://slack-status.com), {}.",
-                again(job)
+                [again(job)],
             ),
         ),
         CallError::Unreadable { method, .. } => (
-            format!(
-                "Slack kept answering {method} in a form I could not read, and I could not find that the work was done"
+            Mrkdwn::fill(
+                "Slack kept answering {} in a form I could not read, and I could not find that the work was done",
+                [code(method)],
             ),
-            format!(
+            Mrkdwn::fill(
                 "Check whether it happened; if not, {}. Tell whoever runs warroom, as Slack may have changed its answers.",
-                again(job)
+                [again(job)],
             ),
         ),
         // A paced call is rescheduled, never given up; worded for completeness.
         CallError::Paced { .. } => (
-            "Slack kept asking me to slow down".to_string(),
-            format!("Wait a few minutes, then {}.", again(job)),
+            Mrkdwn::literal("Slack kept asking me to slow down"),
+            Mrkdwn::fill("Wait a few minutes, then {}.", [again(job)]),
         ),
         CallError::Other { reason, .. } => (
-            format!("Slack's answer could not be used ({reason})"),
-            format!(
-                "Try again: {}; tell whoever runs warroom if it keeps failing.",
-                again(job)
-            ),
+            Mrkdwn::fill("Slack's answer could not be used ({})", [code(reason)]),
+            try_again(),
         ),
-        CallError::Api(code) => match code {
+        CallError::Api(c) => match c {
             SlackErrorCode::RestrictedAction if matches!(job, Job::CreateChannel) => (
-                "your workspace does not let apps create channels".to_string(),
-                "Ask a Slack admin to allow warroom to create channels, then declare the incident again."
-                    .to_string(),
+                Mrkdwn::literal("your workspace does not let apps create channels"),
+                Mrkdwn::literal(
+                    "Ask a Slack admin to allow warroom to create channels, then declare the incident again.",
+                ),
             ),
             SlackErrorCode::RestrictedAction => (
-                "your workspace's settings do not let me do that".to_string(),
-                "Ask a Slack admin.".to_string(),
+                Mrkdwn::literal("your workspace's settings do not let me do that"),
+                Mrkdwn::literal("Ask a Slack admin."),
             ),
-            SlackErrorCode::IsArchived => (
-                format!("{} is archived", place(channel)),
-                channel.map_or_else(
-                    || "Use a live channel instead.".to_string(),
-                    |c| fix_channel(job, incident, c),
-                ),
-            ),
+            SlackErrorCode::IsArchived => (Mrkdwn::fill("{} is archived", [place()]), fix()),
             SlackErrorCode::ChannelNotFound => (
-                format!("{} does not exist, or I cannot see it", place(channel)),
-                channel.map_or_else(
-                    || "Use a live channel instead.".to_string(),
-                    |c| fix_channel(job, incident, c),
-                ),
+                Mrkdwn::fill("{} does not exist, or I cannot see it", [place()]),
+                fix(),
             ),
             SlackErrorCode::NotInChannel => (
-                format!("I am not a member of {}", place(channel)),
-                INVITE_ME.to_string(),
+                Mrkdwn::fill("I am not a member of {}", [place()]),
+                Mrkdwn::literal(INVITE_ME),
             ),
             SlackErrorCode::MissingScope
             | SlackErrorCode::NotAllowedTokenType
             | SlackErrorCode::NoPermission => (
-                format!("the app lacks a permission it needs (`{code}`)"),
-                REINSTALL.to_string(),
+                Mrkdwn::fill("the app lacks a permission it needs (`{}`)", [code(c)]),
+                Mrkdwn::literal(REINSTALL),
             ),
             SlackErrorCode::AccountInactive
             | SlackErrorCode::InvalidAuth
             | SlackErrorCode::TokenRevoked
             | SlackErrorCode::NotAuthed => (
-                "warroom's Slack token no longer works".to_string(),
-                "Ask whoever runs warroom to reinstall the app and update its token.".to_string(),
+                Mrkdwn::literal("warroom's Slack token no longer works"),
+                Mrkdwn::literal(
+                    "Ask whoever runs warroom to reinstall the app and update its token.",
+                ),
             ),
             SlackErrorCode::NameTaken => (
-                "every name I tried for it is taken".to_string(),
-                "Archive or rename old `inc-…` channels, then declare the incident again."
-                    .to_string(),
+                Mrkdwn::literal("every name I tried for it is taken"),
+                Mrkdwn::literal(
+                    "Archive or rename old `inc-…` channels, then declare the incident again.",
+                ),
             ),
             SlackErrorCode::InvalidName(_) => (
-                "Slack would not accept the channel name".to_string(),
-                "Declare the incident again with a title in plain letters and digits.".to_string(),
+                Mrkdwn::literal("Slack would not accept the channel name"),
+                Mrkdwn::literal(
+                    "Declare the incident again with a title in plain letters and digits.",
+                ),
             ),
             SlackErrorCode::MsgTooLong
             | SlackErrorCode::TooManyAttachments
             | SlackErrorCode::InvalidBlocks => (
-                format!("Slack would not take the message (`{code}`)"),
-                format!("Shorten it, then {}.", again(job)),
+                Mrkdwn::fill("Slack would not take the message (`{}`)", [code(c)]),
+                Mrkdwn::fill("Shorten it, then {}.", [again(job)]),
             ),
             SlackErrorCode::UserNotFound
             | SlackErrorCode::UserDisabled
             | SlackErrorCode::CantInvite
             | SlackErrorCode::UserIsRestricted
             | SlackErrorCode::UraMaxChannels => (
-                format!("Slack would not add them (`{code}`)"),
-                "Invite them by hand with `/invite` if they should be there.".to_string(),
+                Mrkdwn::fill("Slack would not add them (`{}`)", [code(c)]),
+                Mrkdwn::literal("Invite them by hand with `/invite` if they should be there."),
             ),
             _ => (
-                format!("Slack refused it (`{code}`)"),
-                format!(
-                    "Try again: {}; tell whoever runs warroom if it keeps failing.",
-                    again(job)
-                ),
+                Mrkdwn::fill("Slack refused it (`{}`)", [code(c)]),
+                try_again(),
             ),
         },
     }

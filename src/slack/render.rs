@@ -109,11 +109,8 @@ pub fn assemble_update(phase: Phase, a: &UpdateAnswers, now: DateTime<Utc>) -> S
     }
     if let Some(m) = a.next_update_minutes {
         let at = now + Duration::minutes(i64::from(m));
-        parts.push(format!(
-            "*Next update:* by <!date^{}^{{time}}|{}> (in {m} min)",
-            at.timestamp(),
-            at.format("%H:%M UTC")
-        ));
+        let by = Mrkdwn::date(at, "{time}", &at.format("%H:%M UTC").to_string());
+        parts.push(format!("*Next update:* by {by} (in {m} min)"));
     }
     parts.join("\n")
 }

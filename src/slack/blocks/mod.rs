@@ -2,8 +2,9 @@
 //! slack-morphism's block types. `modals` (the forms), `messages` (role
 //! board, announcements, timeline, status updates, reminders), `checklists`
 //! (role checklists and the Scribe's internal summary), `followups`, and
-//! `format` (text helpers they share). The ids they write are in
-//! [`super::ids`], which `inbound` parses back.
+//! `format` (text helpers they share, and `md` and `message`, the only way
+//! their text, a [`super::text::Mrkdwn`], becomes Block Kit). The ids they
+//! write are in [`super::ids`], which `inbound` parses back.
 
 mod alerts;
 mod checklists;
@@ -34,7 +35,7 @@ pub use super::ids::{
     SUMMARY_BLOCK, followup as followup_ids, summary_action_value, tick_action_id,
     update as update_ids,
 };
-pub use super::text::{defuse, escape, plain as safe, truncate};
+pub use super::text::truncate;
 
 /// Slack's limit for a modal title.
 const MODAL_TITLE_MAX: usize = 24;
