@@ -132,9 +132,8 @@ async fn be(c: &Client, user: &str) {
     click(c, &format!("#person option[value='{user}']")).await;
 }
 
-#[tokio::test]
-#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
-async fn a_war_room_in_a_real_browser() {
+/// A playground and a browser on its page, showing #general.
+async fn open_page() -> (Playground, Driver, Client, tempfile::TempDir) {
     if std::process::Command::new("chromedriver")
         .arg("--version")
         .output()
@@ -164,21 +163,31 @@ async fn a_war_room_in_a_real_browser() {
     c.set_window_size(1280, 800).await.unwrap();
     c.goto(&playground.url).await.unwrap();
     wait_for(&c, "#channels li[data-name='general']").await;
+    (playground, driver, c, dir)
+}
 
-    // Declare from #general and fill in the modal.
-    say(&c, "/incident declare Checkout is down").await;
-    wait_for(&c, "#modal-form").await;
-    click(&c, "#in-severity option[value='SEV2']").await;
-    let summary = wait_for(&c, "#in-summary").await;
+/// Declares from #general through the modal, then opens the war room
+/// once its role board is there.
+async fn declare(c: &Client, title: &str) {
+    say(c, &format!("/incident declare {title}")).await;
+    wait_for(c, "#modal-form").await;
+    click(c, "#in-severity option[value='SEV2']").await;
+    let summary = wait_for(c, "#in-summary").await;
     summary
         .send_keys("Card payments fail at the last step for EU customers.")
         .await
         .unwrap();
-    click(&c, "#modal-submit").await;
+    click(c, "#modal-submit").await;
+    click(c, "#channels li[data-name^='inc-1-']").await;
+    wait_for(c, "#messages button[data-action='role.claim']").await;
+}
 
-    // The war room appears with its role board.
-    click(&c, "#channels li[data-name^='inc-1-']").await;
-    wait_for(&c, "#messages button[data-action='role.claim']").await;
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
+async fn a_war_room_in_a_real_browser() {
+    let (playground, driver, c, _dir) = open_page().await;
+    // Declare from #general; the war room appears with its role board.
+    declare(&c, "Checkout is down").await;
 
     // Sam claims Scribe.
     be(&c, "USAM").await;
@@ -238,6 +247,82 @@ async fn a_war_room_in_a_real_browser() {
         draft.contains("Rolled back the 14:02 deploy"),
         "the tagged message is in the postmortem draft:\n{draft}"
     );
+    c.close().await.unwrap();
+    drop(driver);
+    playground.stop().await.unwrap();
+}
+
+/// Issue 28 and the doors of issue 26 as a newcomer meets them: mentions
+/// typed in the composer, a follow-up for someone else, an emoji
+/// shortcode, a message's ⋯ menu, the Home tab and its button, the
+/// Shortcuts menu's "Run workflow", a day ahead.
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
+async fn the_doors_and_the_composer_in_a_real_browser() {
+    let (playground, driver, c, _dir) = open_page().await;
+    declare(&c, "Search is slow").await;
+
+    // `@sam` typed as in Slack assigns Sam.
+    say(&c, "/incident assign scribe @sam").await;
+    wait_text(&c, "#messages", "Scribe: @sam").await;
+    // A follow-up for Taylor, not for the one typing.
+    say(&c, "/incident followup Add a canary @taylor 2030-12-20").await;
+    say(&c, "/incident followups all").await;
+    wait_text(&c, "#messages", "Add a canary").await;
+    wait_text(&c, "#messages", "@taylor").await;
+
+    // A shortcode from the emoji data set renders as the emoji.
+    say(&c, "Index rebuilt :sunny: latency back to normal").await;
+    wait_text(&c, "#messages", "Index rebuilt ☀️").await;
+    // Its ⋯ menu: "Add to incident timeline"; the bot confirms with 📝.
+    let said = "//div[contains(@class,'msg ') or @class='msg'][.//div[@class='text'][contains(., 'Index rebuilt')]]";
+    with(
+        &c,
+        Locator::XPath(&format!("{said}//button[contains(@class,'more')]")),
+        |el| async move { el.click().await.map(Some) },
+    )
+    .await;
+    with(
+        &c,
+        Locator::XPath("//div[@id='picker']/button[contains(., 'Add to incident timeline')]"),
+        |el| async move { el.click().await.map(Some) },
+    )
+    .await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "{said}//button[@data-emoji='memo']"
+        )))
+        .await
+        .expect("the bot confirms the message on the timeline");
+
+    // The Home tab: the incident, and a Declare button that opens the form.
+    click(&c, "#open-home").await;
+    wait_text(&c, "#messages", "Search is slow").await;
+    click(&c, "#messages button[data-action='home.declare']").await;
+    wait_for(&c, "#modal-form").await;
+    click(&c, "#modal-cancel").await;
+
+    // The Shortcuts menu: Run workflow → declared, Workflow Builder says so.
+    click(&c, "#shortcuts").await;
+    with(
+        &c,
+        Locator::XPath("//div[@id='picker']/button[contains(., 'Run workflow')]"),
+        |el| async move { el.click().await.map(Some) },
+    )
+    .await;
+    wait_for(&c, "#wf-title")
+        .await
+        .send_keys("Queue backlog")
+        .await
+        .unwrap();
+    click(&c, "#workflow-run").await;
+    click(&c, "#dms li").await;
+    wait_text(&c, "#messages", "incident 2").await;
+
+    // A day ahead in one click.
+    click(&c, "#plus1d").await;
+    wait_text(&c, "#clock", "+1440 min").await;
     c.close().await.unwrap();
     drop(driver);
     playground.stop().await.unwrap();

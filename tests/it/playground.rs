@@ -923,3 +923,185 @@ async fn a_private_war_room_is_for_its_members_only() {
     );
     playground.stop().await.unwrap();
 }
+
+/// Every door of issue 26 in the playground: the Home tab with its
+/// Declare button, a message's "Add to incident timeline", the global
+/// shortcut, and "Run workflow" answered as Workflow Builder answers.
+#[tokio::test]
+async fn slacks_other_doors_open_in_the_playground() {
+    let (playground, _dir) = start().await;
+    let page = Page {
+        url: playground.url.clone(),
+        http: page_client(&playground.url),
+    };
+    let sim = &playground.workspace.simulator;
+    declare_on_the_page(&page, sim, "Checkout down", &[]).await;
+    let room = sim
+        .eventually("the war room", |s| s.channel_named_like("inc-1-").pop())
+        .await;
+
+    // The Home tab, for the person chosen at the top.
+    page.post("/home", json!({"user": "USAM"})).await;
+    let home = sim
+        .eventually("Sam's Home tab", |s| {
+            s.home_of("USAM")
+                .filter(|h| h.to_string().contains("Checkout down"))
+        })
+        .await;
+    assert!(home.to_string().contains("home.declare"), "{home}");
+    assert!(page.state().await["homes"]["USAM"].is_object());
+    // Its Declare button opens the declare form on Sam's screen.
+    page.post(
+        "/view-action",
+        json!({"user": "USAM", "view_id": home["id"], "action_id": "home.declare", "kind": "button"}),
+    )
+    .await;
+    let form = sim
+        .eventually("the declare form from Home", |s| s.views_of("USAM").pop())
+        .await;
+    assert_eq!(form.view["callback_id"], "declare");
+    page.post("/cancel", json!({"user": "USAM", "view_id": form.id}))
+        .await;
+
+    // Casey adds a message in #general to the incident's timeline.
+    page.post(
+        "/send",
+        json!({"user": "UTAYLOR", "channel": GENERAL, "text": "Customers report 500s at checkout"}),
+    )
+    .await;
+    let said = message_with(sim, GENERAL, "Taylor's message", "Customers report").await;
+    page.post(
+        "/shortcut",
+        json!({"user": "UCASEY", "callback_id": "add_to_timeline", "channel": GENERAL, "message_ts": said.ts}),
+    )
+    .await;
+    let picker = sim
+        .eventually("the incident picker", |s| s.views_of("UCASEY").pop())
+        .await;
+    assert_eq!(picker.view["callback_id"], "timeline.add");
+    page.post(
+        "/submit",
+        json!({"user": "UCASEY", "view_id": picker.id, "values": {
+            "incident": {"value": {"type": "static_select", "selected_option": {"value": "1", "text": {"type": "plain_text", "text": "INC-1"}}}}
+        }}),
+    )
+    .await;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "/incident timeline"}),
+    )
+    .await;
+    sim.eventually("the quoted message on the timeline", |s| {
+        s.ephemerals_for("UALEX").into_iter().find(|e| {
+            e.channel == room.id
+                && e.body
+                    .to_string()
+                    .contains("Customers report 500s at checkout")
+        })
+    })
+    .await;
+
+    // The Shortcuts menu's "Declare an incident".
+    page.post(
+        "/shortcut",
+        json!({"user": "UTAYLOR", "callback_id": "declare"}),
+    )
+    .await;
+    let form = sim
+        .eventually("the declare form from the shortcut", |s| {
+            s.views_of("UTAYLOR").pop()
+        })
+        .await;
+    assert_eq!(form.view["callback_id"], "declare");
+    page.post("/cancel", json!({"user": "UTAYLOR", "view_id": form.id}))
+        .await;
+
+    // "Run workflow": declared, and Workflow Builder tells Taylor.
+    page.post(
+        "/workflow",
+        json!({"user": "UTAYLOR", "title": "Queue backlog", "severity": "SEV3"}),
+    )
+    .await;
+    let dm = message_with(
+        sim,
+        "DTAYLOR",
+        "Workflow Builder's answer",
+        "Declare an incident",
+    )
+    .await;
+    assert!(text_of(&dm).contains("incident 2"), "{}", text_of(&dm));
+    page.post(
+        "/workflow",
+        json!({"user": "UTAYLOR", "title": "Bad level", "severity": "SEV9"}),
+    )
+    .await;
+    message_with(sim, "DTAYLOR", "the step's error", "SEV9").await;
+
+    // A day ahead in one step.
+    page.post("/clock", json!({"minutes": 1440})).await;
+    playground.stop().await.unwrap();
+}
+
+/// What a person types in the composer reaches the bot as Slack sends it:
+/// `@name` a mention with the id, so `/incident assign` and a follow-up
+/// for someone else work as typed in Slack.
+#[tokio::test]
+async fn mentions_typed_in_the_composer_reach_the_bot_as_ids() {
+    let (playground, _dir) = start().await;
+    let page = Page {
+        url: playground.url.clone(),
+        http: page_client(&playground.url),
+    };
+    let sim = &playground.workspace.simulator;
+    declare_on_the_page(&page, sim, "Search slow", &[]).await;
+    let room = sim
+        .eventually("the war room", |s| s.channel_named_like("inc-1-").pop())
+        .await;
+    message_with(sim, &room.id, "the role board", "role.claim").await;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "/incident assign scribe @sam"}),
+    )
+    .await;
+    sim.eventually("Sam on the board as Scribe", |s| {
+        s.messages_in(&room.id)
+            .into_iter()
+            .find(|m| text_of(m).contains("Scribe") && text_of(m).contains("<@USAM>"))
+    })
+    .await;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "/incident followup Add a canary @Taylor 2030-12-20"}),
+    )
+    .await;
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "/incident followups all"}),
+    )
+    .await;
+    let listed = sim
+        .eventually("the follow-up for Taylor", |s| {
+            s.ephemerals_for("UALEX")
+                .into_iter()
+                .find(|e| e.body.to_string().contains("Add a canary"))
+        })
+        .await;
+    let listed = listed.body.to_string();
+    assert!(listed.contains("<@UTAYLOR>"), "owned by Taylor: {listed}");
+    assert!(
+        !listed.contains("@Taylor 2030"),
+        "the mention is not left in the text: {listed}"
+    );
+    // A message: the mention arrives as Slack writes it.
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": GENERAL, "text": "thanks @casey, see #general & <b>"}),
+    )
+    .await;
+    let sent = message_with(sim, GENERAL, "the message", "thanks").await;
+    assert_eq!(
+        sent.body["text"],
+        "thanks <@UCASEY>, see <#CGENERAL|general> &amp; &lt;b&gt;"
+    );
+    playground.stop().await.unwrap();
+}
