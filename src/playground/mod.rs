@@ -743,6 +743,39 @@ pub struct ViewAction {
     pub selected_option: Option<Value>,
 }
 
+/// The war rooms of a database used before (`--reuse-database`), created
+/// again in the simulator with what the database knows: name, private or
+/// not, and the playground's people known to be in each. Their messages
+/// are not known (they were the earlier simulator's); the bot's later
+/// edits of its board and announcement post afresh. Returns how many.
+async fn restore_war_rooms(simulator: &Simulator, ctx: &crate::app::Ctx) -> anyhow::Result<usize> {
+    let mut restored = 0;
+    for incident in ctx
+        .store
+        .incidents_since(chrono::DateTime::UNIX_EPOCH)
+        .await?
+    {
+        let (Some(id), Some(name)) = (&incident.channel_id, &incident.channel_name) else {
+            continue;
+        };
+        if simulator.channel(id.as_str()).is_some() {
+            continue;
+        }
+        simulator.add_channel(id.as_str(), name, true);
+        if incident.private {
+            simulator.make_private(id.as_str());
+        }
+        for (person, _, _) in PEOPLE {
+            let user = crate::domain::UserId::new(*person);
+            if ctx.store.is_member(incident.number, &user).await? {
+                simulator.add_member(id.as_str(), person);
+            }
+        }
+        restored += 1;
+    }
+    Ok(restored)
+}
+
 /// Whether the bot's database already holds incidents or jobs not done.
 async fn has_records(ctx: &crate::app::Ctx) -> anyhow::Result<bool> {
     let jobs = ctx.store.job_counts().await?;
@@ -844,6 +877,15 @@ impl Playground {
                  the playground's workers would run them against its simulator. Use a new \
                  database, or add --reuse-database if this one is a playground's own"
             );
+        }
+        if options.reuse_database {
+            let restored = restore_war_rooms(&simulator, &app.ctx()).await?;
+            if restored > 0 {
+                tracing::info!(
+                    restored,
+                    "the database's war rooms are shown as empty channels with their members: their earlier messages lived in the simulator of an earlier run"
+                );
+            }
         }
         let bot = Bot::new(
             format!("http://{}", app.local_addr()),

@@ -754,7 +754,7 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
         http: page_client(&first.url),
     };
     declare_on_the_page(&page, &first.workspace.simulator, "Checkout is down", &[]).await;
-    first
+    let room = first
         .workspace
         .simulator
         .clone()
@@ -777,7 +777,41 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
         panic!("the playground started on a database that holds an incident")
     };
     assert!(e.to_string().contains("--reuse-database"), "{e:#}");
-    again(true).await.unwrap().stop().await.unwrap();
+    // Reused: the earlier war room is there again, with its people, so the
+    // page lists it and commands typed there reach its incident.
+    let reused = again(true).await.unwrap();
+    let restored = reused
+        .workspace
+        .simulator
+        .channel(&room.id)
+        .expect("the earlier war room, recreated");
+    assert_eq!(restored.name, room.name);
+    assert!(
+        restored.members.iter().any(|m| m == "UALEX"),
+        "{restored:?}"
+    );
+    let page = Page {
+        url: reused.url.clone(),
+        http: page_client(&reused.url),
+    };
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": "/incident note Back after a restart"}),
+    )
+    .await;
+    let timeline = reused
+        .ctx()
+        .store
+        .timeline(warroom::domain::IncidentNumber::new(1))
+        .await
+        .unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.text.contains("Back after a restart")),
+        "the note reached INC-1: {timeline:?}"
+    );
+    reused.stop().await.unwrap();
 }
 
 #[tokio::test]

@@ -363,6 +363,16 @@ impl Simulator {
         });
     }
 
+    /// Puts `user` in `channel` (as if invited earlier).
+    pub fn add_member(&self, channel: &str, user: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(c) = inner.channels.iter_mut().find(|c| c.id == channel)
+            && !c.members.iter().any(|m| m == user)
+        {
+            c.members.push(user.to_string());
+        }
+    }
+
     /// Makes a channel name taken, as if someone created it by hand.
     pub fn take_name(&self, name: &str) {
         let mut inner = self.inner.lock().unwrap();
