@@ -48,7 +48,7 @@ fn main() {
                 ..Effects::default()
             };
             let (incident, _) = ctx.store.create_incident(&d, None, chrono::Utc::now(), &warroom::domain::RoleName::new("Incident Lead"), effects).await.unwrap();
-            ctx.store.record_channel(incident.number, &warroom::domain::ChannelId::new(format!("CLOAD{i}")), &format!("inc-{i}")).await.unwrap();
+            ctx.store.record_channel(incident.number, &warroom::domain::ChannelId::new(format!("CLOAD{i}")), &format!("inc-{i}"), ctx.clock.now()).await.unwrap();
             due.push((incident.number, at));
         }
         println!("seeded {INCIDENTS} incidents in {:.1?}", seeded.elapsed());

@@ -72,7 +72,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 match ctx.slack.create_channel(&name, incident.private).await {
                     Ok(created) => {
                         ctx.store
-                            .record_channel(number, &created.id, &created.name)
+                            .record_channel(number, &created.id, &created.name, ctx.clock.now())
                             .await?;
                         return Ok(());
                     }
@@ -83,7 +83,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                         // rather than open `-2`.
                         if let Some(ours) = own_channel(ctx, &name, incident.private).await? {
                             ctx.store
-                                .record_channel(number, &ours.id, &ours.name)
+                                .record_channel(number, &ours.id, &ours.name, ctx.clock.now())
                                 .await?;
                             return Ok(());
                         }

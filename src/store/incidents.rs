@@ -124,6 +124,7 @@ pub trait IncidentStore: Send + Sync {
         number: IncidentNumber,
         id: &ChannelId,
         name: &str,
+        now: DateTime<Utc>,
     ) -> Result<()>;
 
     async fn record_board(&self, number: IncidentNumber, ts: &MessageTs) -> Result<()>;
@@ -359,6 +360,7 @@ sql_impl! {
             number: IncidentNumber,
             id: &ChannelId,
             name: &str,
+            now: DateTime<Utc>,
         ) -> Result<()> {
             let mut tx = self.write_background().await?;
             sqlx::query("UPDATE incidents SET channel_id = $1, channel_name = $2 WHERE number = $3")
@@ -367,6 +369,8 @@ sql_impl! {
                 .bind(number)
                 .execute(&mut *tx)
                 .await?;
+            // Home tabs link the war room once it exists.
+            tx.refresh_homes(now).await?;
             tx.commit().await?;
             Ok(())
         }

@@ -540,3 +540,38 @@ async fn home_follow_up_done_refreshes_the_tab() {
         home_text(&app, BOB)
     );
 }
+
+/// Slack's published `message_action` shape (every field Slack documents),
+/// with this message and callback filled in, adds the message; the
+/// published `app_home_opened` shape publishes the tab.
+#[tokio::test]
+async fn the_published_shapes_open_these_doors() {
+    let app = app_with_announcements().await;
+    let room = app.declare("Cache misses", "SEV3").await;
+    let ts = app
+        .slack
+        .user_posts(&room, CAROL, "hit ratio fell to 40%", None, start_time());
+    let mut shortcut = crate::shapes::fixture("interactivity/message_shortcut.json");
+    shortcut["callback_id"] = json!("add_to_timeline");
+    shortcut["trigger_id"] = json!("1.2.3");
+    shortcut["user"]["id"] = json!(BOB);
+    shortcut["channel"]["id"] = json!(room);
+    shortcut["message_ts"] = json!(ts);
+    shortcut["message"]["ts"] = json!(ts);
+    shortcut["message"]["user"] = json!(CAROL);
+    shortcut["message"]["text"] = json!("hit ratio fell to 40%");
+    assert_eq!(app.interaction(shortcut).await.status(), 200);
+    app.wait_idle().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM timeline_entries WHERE text = 'hit ratio fell to 40%' AND tagged_by = 'UBOB'")
+            .await,
+        1
+    );
+
+    let mut opened = crate::shapes::fixture("events/app_home_opened.json");
+    opened["event"]["user"] = json!(BOB);
+    opened["event"]["tab"] = json!("home");
+    assert_eq!(app.event(opened, None).await.status(), 200);
+    app.wait_idle().await;
+    assert!(home_text(&app, BOB).contains("Cache misses"));
+}

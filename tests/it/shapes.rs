@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const SHAPES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slack-shapes");
 
-fn fixture(path: &str) -> Value {
+pub(crate) fn fixture(path: &str) -> Value {
     let text = std::fs::read_to_string(format!("{SHAPES}/{path}")).unwrap();
     serde_json::from_str(&text).unwrap()
 }

@@ -192,7 +192,12 @@ async fn declaring(store: DynStore) {
     let two = declare_drill(&store).await;
     assert_eq!(two.number, n(2));
     store
-        .record_channel(n(1), &ChannelId::new("CWAR1"), "inc-1-checkout-500")
+        .record_channel(
+            n(1),
+            &ChannelId::new("CWAR1"),
+            "inc-1-checkout-500",
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     let by_channel = store

@@ -237,7 +237,9 @@ impl RawEvent {
                 }
             }
             ("app_home_opened", _) => match (self.user, self.tab.as_deref()) {
-                (Some(user), Some("home")) => Event::HomeOpened { user: UserId(user) },
+                (Some(user), Some("home")) if !user.is_empty() => {
+                    Event::HomeOpened { user: UserId(user) }
+                }
                 _ => Event::Other("app_home_opened, not the Home tab".to_string()),
             },
             ("function_executed", _) => {
