@@ -372,12 +372,24 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let Current {
                 number, incident, ..
             } = current(ctx, row).await?;
-            let room = war_room(&incident)?;
-            let outputs = serde_json::json!({
-                "incident_number": number.get().to_string(),
-                "war_room": room.as_str(),
-            });
-            ctx.slack.complete_step(execution, outputs).await?;
+            // Run after the job creating the room finished (the ordering
+            // rule): no room now means it could not be created, for good.
+            match &incident.channel_id {
+                Some(room) => {
+                    let outputs = serde_json::json!({
+                        "incident_number": number.get().to_string(),
+                        "war_room": room.as_str(),
+                    });
+                    ctx.slack.complete_step(execution, outputs).await?;
+                }
+                None => {
+                    let reason = format!(
+                        "{} is declared, but its war room could not be created; see /incident list",
+                        incident.reference()
+                    );
+                    ctx.slack.fail_step(execution, &reason).await?;
+                }
+            }
             Ok(())
         }
         Job::FailStep { execution, reason } => {

@@ -159,10 +159,12 @@ impl Workspace {
         if typed.is_empty() {
             return Err(PlayError::Refused("nothing to send".into()));
         }
+        // Slack resolves `#name` only for channels the person can see.
         let channels: Vec<(String, String)> = self
             .simulator
             .channels()
             .into_iter()
+            .filter(|c| !self.simulator.is_private(&c.id) || c.members.iter().any(|m| m == user))
             .map(|c| (c.id, c.name))
             .collect();
         let as_slack = |target| composed(typed, &channels, target);
@@ -669,7 +671,12 @@ pub fn composed(typed: &str, channels: &[(String, String)], target: Composed) ->
         if at_boundary && (c == '@' || c == '#') {
             let name: String = rest[1..].chars().take_while(|&ch| word(ch)).collect();
             let name = name.trim_end_matches('.');
-            let found = if c == '@' {
+            let broadcast = ["here", "channel", "everyone"]
+                .into_iter()
+                .find(|b| c == '@' && b.eq_ignore_ascii_case(name));
+            let found = if let Some(b) = broadcast {
+                Some(format!("<!{b}>"))
+            } else if c == '@' {
                 PEOPLE
                     .iter()
                     .find(|(_, n, _)| n.eq_ignore_ascii_case(name))
@@ -1018,6 +1025,11 @@ mod composer_tests {
         assert_eq!(
             composed("thanks @sam, see #general.", &channels(), Composed::Message),
             "thanks <@USAM>, see <#CGENERAL|general>."
+        );
+        assert_eq!(
+            composed("@here deploy frozen", &channels(), Composed::Message),
+            "<!here> deploy frozen",
+            "as Slack's client sends a broadcast (which the bot defuses when it repeats it)"
         );
     }
 

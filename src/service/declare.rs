@@ -96,8 +96,10 @@ pub async fn declare(
         .settings
         .announce_channel
         .clone()
-        .or_else(|| origin.clone())
-        .or_else(|| form.announce.clone());
+        // Where the form asked (a door without a channel, or a direct
+        // message), the answer; else where it was declared.
+        .or_else(|| form.announce.clone())
+        .or_else(|| origin.clone());
     let (Some(severity), Some(announce_channel), true) = (severity, announce, errors.is_empty())
     else {
         if errors.is_empty() {

@@ -49,7 +49,7 @@ pub async fn open_declare(
     // The link is a nicety: bounded, so the trigger (3 s) stays alive.
     let permalink = match source {
         Some(m) => tokio::time::timeout(
-            std::time::Duration::from_millis(800),
+            std::time::Duration::from_millis(300),
             ctx.slack.permalink(&m.channel, &m.ts),
         )
         .await
@@ -60,7 +60,11 @@ pub async fn open_declare(
     let view = blocks::declare_modal_from(
         source,
         permalink.as_deref(),
-        ctx.settings.announce_channel.is_none() && source.is_none(),
+        // With no announce_channel, a declaration announces where it was
+        // made: a shortcut menu, the Home tab or a direct message is no
+        // place for that, so the form asks.
+        ctx.settings.announce_channel.is_none()
+            && source.is_none_or(|m| m.channel.as_str().starts_with('D')),
         &ctx.settings.severities,
         ctx.settings.severity_matrix.as_ref(),
         ctx.settings.incidents.security_private,
@@ -234,6 +238,10 @@ pub async fn remove_from_timeline(
         return Ok(super::SubmissionReply::Close);
     };
     tracing::Span::current().record("incident", number.get());
+    if !incident.status.is_open() {
+        tell_directly(ctx, user, replies::timeline_closed(&incident)).await?;
+        return Ok(super::SubmissionReply::Close);
+    }
     let added_by = ctx
         .store
         .timeline_record(number)
@@ -282,20 +290,15 @@ pub async fn declare_step(
     let declaration = match checked {
         Ok(d) => d,
         Err(reason) => {
-            // Said once however often Slack delivers the event.
-            if !ctx
-                .store
-                .record_event(event_id, ctx.clock.now(), None)
-                .await?
-            {
-                return Ok(false);
-            }
+            // Said once however often Slack delivers the event: the event
+            // id and the answer are written together.
             info!(%reason, "workflow step refused");
-            ctx.store
-                .add_unowned_jobs(vec![refuse(reason)], ctx.clock.now())
+            let fresh = ctx
+                .store
+                .record_event_with_jobs(event_id, ctx.clock.now(), vec![refuse(reason)])
                 .await?;
             ctx.state_changed();
-            return Ok(true);
+            return Ok(fresh);
         }
     };
     let key = format!("workflow:{}", step.execution_id);
@@ -305,9 +308,12 @@ pub async fn declare_step(
     match declare::record(ctx, declaration, &key, None, None, vec![done]).await? {
         Ok((_, created)) => Ok(created),
         Err(problem) => {
-            // Only a linked declaration can be refused, and this one is not.
+            // Only a linked declaration is refused here, and this one is
+            // not; should it ever be, the workflow hears why.
             tracing::warn!(%problem, "workflow declaration refused");
-            Ok(true)
+            ctx.store
+                .record_event_with_jobs(event_id, ctx.clock.now(), vec![refuse(problem)])
+                .await
         }
     }
 }

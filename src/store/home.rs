@@ -81,5 +81,25 @@ sql_impl! {
                 .collect();
             self.enqueue(None, jobs, now).await
         }
+
+        /// Queues a refresh of `user`'s Home tab, if they opened it in the
+        /// last [`HOME_FOLLOWS_FOR`] (one pending refresh, as above).
+        pub(super) async fn refresh_home_of(&mut self, user: &UserId, now: DateTime<Utc>) -> Result<()> {
+            let follows: Option<i64> = sqlx::query_scalar(
+                "SELECT opened_at FROM home_views WHERE user_id = $1 AND opened_at > $2",
+            )
+            .bind(user.as_str())
+            .bind(millis(now - HOME_FOLLOWS_FOR))
+            .fetch_optional(&mut **self)
+            .await?;
+            if follows.is_none() {
+                return Ok(());
+            }
+            let publish = Job::PublishHome {
+                user: user.clone(),
+                refresh: true,
+            };
+            self.enqueue(None, vec![publish], now).await
+        }
     }
 }

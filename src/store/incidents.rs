@@ -225,6 +225,9 @@ sql_impl! {
                 }
             }
             tx.upsert_member(number, user, present, at).await?;
+            // Who may see a private incident changed: their Home tab, if
+            // they follow it, shows it or no longer does.
+            tx.refresh_home_of(user, at).await?;
             tx.commit().await?;
             Ok(true)
         }

@@ -63,6 +63,15 @@ pub trait TimelineStore: Send + Sync {
         change: Option<EventChange>,
     ) -> Result<bool>;
 
+    /// Remembers a Slack event id and queues `jobs` (of no incident) in one
+    /// transaction; false (and nothing queued) when it was seen before.
+    async fn record_event_with_jobs(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+        jobs: Vec<crate::queue::Job>,
+    ) -> Result<bool>;
+
     /// A change someone made to the timeline directly (a message shortcut:
     /// quoted, or removed again), with its effects, in one transaction
     /// guarded as `effects.guard` says.
@@ -171,6 +180,29 @@ sql_impl! {
                 }
                 tx.apply_effects(n, effects, now).await?;
             }
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn record_event_with_jobs(
+            &self,
+            event_id: &str,
+            now: DateTime<Utc>,
+            jobs: Vec<crate::queue::Job>,
+        ) -> Result<bool> {
+            let mut tx = self.write().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(false);
+            }
+            tx.enqueue(None, jobs, now).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -322,6 +354,8 @@ sql_impl! {
                         "INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text, slack_ts, tagged_by, fetched)
                          VALUES ($1, $2, $3, 'message', $4, $5, $6, $7, TRUE)
                          ON CONFLICT (incident_number, slack_ts) WHERE slack_ts IS NOT NULL DO UPDATE SET
+                            tagged_by = CASE WHEN timeline_entries.hidden OR timeline_entries.deleted
+                                THEN excluded.tagged_by ELSE timeline_entries.tagged_by END,
                             hidden = FALSE,
                             deleted = FALSE
                          RETURNING id",

@@ -297,6 +297,38 @@ async fn adding_a_message_to_the_timeline_in_the_war_room_dedupes_and_removes() 
             .await,
         1
     );
+    // Carol adds it again: the entry is back, and says Carol added it.
+    let again = message_action(
+        "add_to_timeline",
+        CAROL,
+        &room,
+        ts,
+        CAROL,
+        "p99 is 4 s on search",
+    );
+    assert_eq!(app.interaction(again).await.status(), 200);
+    app.wait_idle().await;
+    assert_eq!(entries(&app).await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM timeline_entries WHERE tagged_by = 'UCAROL' AND NOT hidden"
+        )
+        .await,
+        1
+    );
+    // After the close, the timeline is final: a removal is refused.
+    app.command(DECLARER, &room, "close").await;
+    app.wait_idle().await;
+    let res = app
+        .interaction(submission(CAROL, "timeline.remove", &metadata, json!({})))
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_idle().await;
+    assert_eq!(
+        entries(&app).await,
+        1,
+        "still on the closed incident's timeline"
+    );
 }
 
 #[tokio::test]
@@ -392,12 +424,12 @@ async fn the_workflow_step_declares_once_and_answers_with_its_outputs() {
 
     // An unknown severity: no incident, and the workflow hears why.
     let bad = json!({"title": "Something", "severity": "SEV9", "declarer": BOB});
-    assert_eq!(
-        app.event(step_event("Ev-step-2", "Fx2", bad), None)
-            .await
-            .status(),
-        200
-    );
+    for retry in [None, Some(1)] {
+        let res = app
+            .event(step_event("Ev-step-2", "Fx2", bad.clone()), retry)
+            .await;
+        assert_eq!(res.status(), 200);
+    }
     app.wait_idle().await;
     assert_eq!(app.count("SELECT COUNT(*) FROM incidents").await, 1);
     let failed = app.slack.calls("functions.completeError");
@@ -528,7 +560,16 @@ async fn home_follow_up_done_refreshes_the_tab() {
     let id_start = done.find("followup.done").expect("a Done button");
     let action_id: String = done[id_start..].chars().take_while(|c| *c != '"').collect();
     let published = app.slack.calls("views.publish").len();
-    app.click(BOB, "D1", &action_id, "1").await;
+    let mut click = click_payload(BOB, "D1", &action_id, "1");
+    let map = click.as_object_mut().unwrap();
+    map.remove("channel");
+    map.remove("message");
+    map.insert(
+        "container".to_string(),
+        json!({"type": "view", "view_id": tab["id"]}),
+    );
+    map.insert("view".to_string(), tab.clone());
+    assert_eq!(app.interaction(click).await.status(), 200);
     app.step_until("the tab refreshed", minutes(1), || async {
         let now = app.slack.calls("views.publish").len();
         if now > published { Ok(()) } else { Err(now) }

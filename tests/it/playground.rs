@@ -811,6 +811,28 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
             .any(|e| e.text.contains("Back after a restart")),
         "the note reached INC-1: {timeline:?}"
     );
+    // A new incident gets a war room of its own, not the restored one's id.
+    declare_on_the_page(&page, &reused.workspace.simulator, "Second one", &[]).await;
+    let second = reused
+        .workspace
+        .simulator
+        .clone()
+        .eventually("the second war room", |s| {
+            s.channel_named_like("inc-2-").pop()
+        })
+        .await;
+    assert_ne!(second.id, room.id);
+    let ctx = reused.ctx();
+    let recorded = super::helpers::eventually("INC-2's war room recorded", || async {
+        ctx.store
+            .incident(warroom::domain::IncidentNumber::new(2))
+            .await
+            .unwrap()
+            .and_then(|i| i.channel_id)
+            .ok_or("not yet")
+    })
+    .await;
+    assert_eq!(recorded.as_str(), second.id.as_str());
     reused.stop().await.unwrap();
 }
 
@@ -1071,8 +1093,26 @@ async fn slacks_other_doors_open_in_the_playground() {
     .await;
     message_with(sim, "DTAYLOR", "the step's error", "SEV9").await;
 
-    // A day ahead in one step.
-    page.post("/clock", json!({"minutes": 1440})).await;
+    // A follow-up due tomorrow for Taylor; two days ahead, in two clicks of
+    // "+1 day", its reminder reaches Taylor (whatever the hour now).
+    let tomorrow = (playground.ctx().clock.now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    page.post(
+        "/send",
+        json!({"user": "UALEX", "channel": room.id, "text": format!("/incident followup Add a checkout canary @taylor {tomorrow}")}),
+    )
+    .await;
+    for _ in 0..2 {
+        page.post("/clock", json!({"minutes": 1440})).await;
+    }
+    message_with(
+        sim,
+        "DTAYLOR",
+        "the follow-up's due reminder",
+        "Add a checkout canary",
+    )
+    .await;
     playground.stop().await.unwrap();
 }
 

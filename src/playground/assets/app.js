@@ -54,11 +54,11 @@ function channelName(id) {
 }
 
 function emoji(name) {
-  return EMOJI[name] || ":" + name + ":";
+  return Object.hasOwn(EMOJI, name) ? EMOJI[name] : ":" + name + ":";
 }
 
 function shortcodes(escaped) {
-  return escaped.replace(/:([a-z0-9_+-]+):/g, (m, name) => (EMOJI[name] ? EMOJI[name] : m));
+  return escaped.replace(/:([a-z0-9_+-]+):/g, (m, name) => (Object.hasOwn(EMOJI, name) ? EMOJI[name] : m));
 }
 
 const pad = (n) => String(n).padStart(2, "0");

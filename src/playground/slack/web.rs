@@ -415,8 +415,15 @@ pub(super) fn respond(
             if inner.channels.iter().any(|c| c.name == name) {
                 return err("name_taken");
             }
+            // Never an id a channel already has (one restored from an
+            // earlier run's database, say).
+            let mut id = format!("C{n:06}");
+            while inner.channels.iter().any(|c| c.id == id) {
+                inner.counter += 1;
+                id = format!("C{:06}", inner.counter);
+            }
             let channel = Channel {
-                id: format!("C{n:06}"),
+                id,
                 name,
                 creator: BOT_USER.to_string(),
                 topic: String::new(),

@@ -20,6 +20,20 @@ const OPTION_TEXT_MAX: usize = 75;
 const MAX_OPTIONS: usize = 100;
 /// Slack's limit on blocks in a Home tab.
 const HOME_MAX_BLOCKS: usize = 100;
+/// Open incidents shown on Home (the rest counted), and roles: with 20
+/// follow-ups and 5 closed incidents, well inside Slack's 100 blocks.
+const OPEN_SHOWN: usize = 40;
+const ROLES_SHOWN: usize = 15;
+
+/// "…and N more" under a section cut short.
+fn more(shown: usize, total: usize, where_: &'static str) -> Option<SlackBlock> {
+    (total > shown).then(|| {
+        section(Mrkdwn::fill(
+            "_…and {} more: {}_",
+            [Mrkdwn::number(total - shown), Mrkdwn::literal(where_)],
+        ))
+    })
+}
 
 /// What one person's Home tab shows.
 #[derive(Clone, Debug, Default)]
@@ -74,7 +88,7 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
     if h.open.is_empty() {
         blocks.push(section(Mrkdwn::literal("_No open incidents._ :sunny:")));
     }
-    for (i, lead) in &h.open {
+    for (i, lead) in h.open.iter().take(OPEN_SHOWN) {
         blocks.push(section(Mrkdwn::fill(
             "{}*{}: {}*\n*{}* · {} {} · lead {} · {}",
             [
@@ -89,18 +103,20 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
             ],
         )));
     }
+    blocks.extend(more(OPEN_SHOWN, h.open.len(), "`/incident list`"));
     blocks.push(heading("Your roles"));
     if h.roles.is_empty() {
         blocks.push(section(Mrkdwn::literal(
             "_None right now._ Claim one on an incident's role board.",
         )));
     }
-    for (i, role) in &h.roles {
+    for (i, role) in h.roles.iter().take(ROLES_SHOWN) {
         blocks.push(section(Mrkdwn::fill(
             "*{}* in {} · {}",
             [Mrkdwn::typed(role.as_str()), reference(i), room(i)],
         )));
     }
+    blocks.extend(more(ROLES_SHOWN, h.roles.len(), "the role boards"));
     blocks.push(heading("Your follow-ups"));
     if h.followups.is_empty() {
         blocks.push(section(Mrkdwn::literal("_Nothing open._")));
@@ -142,10 +158,19 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
 /// the timeline entry made from it says so with `…`).
 const CARRIED_TEXT_MAX: usize = 1500;
 
-/// `message` as a form's metadata carries it.
+/// `message` as a form's metadata carries it: its text cut until it
+/// takes at most [`CARRIED_TEXT_MAX`] characters as JSON (quotes and line
+/// breaks take two).
 pub(super) fn carried(message: &QuotedMessage) -> QuotedMessage {
+    let json_len = |t: &str| serde_json::to_string(t).map_or(usize::MAX, |j| j.chars().count());
+    let mut keep = message.text.chars().count().min(CARRIED_TEXT_MAX);
+    let mut text = truncate(&message.text, keep);
+    while keep > 0 && json_len(&text) > CARRIED_TEXT_MAX {
+        keep = keep * 9 / 10;
+        text = truncate(&message.text, keep);
+    }
     QuotedMessage {
-        text: truncate(&message.text, CARRIED_TEXT_MAX),
+        text,
         ..message.clone()
     }
 }
