@@ -67,6 +67,7 @@ fn main() {
             slack_ts: None,
             permalink: Some(format!("https://acme.slack.com/archives/C2/p{i}")),
             fetched: true,
+            added_by: None,
         })
         .collect();
     let comms: Vec<Communication> = (0..200)

@@ -443,6 +443,7 @@ fn sample() -> Draft {
         slack_ts: None,
         permalink: Some("https://example.slack.com/archives/C2/p1".into()),
         fetched: true,
+        added_by: None,
     };
     let timeline = [
         entry(1, EntryKind::Declared),

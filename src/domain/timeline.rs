@@ -130,6 +130,9 @@ pub struct Entry {
     pub permalink: Option<String>,
     /// False while a tagged message's text is still being fetched.
     pub fetched: bool,
+    /// Who put a message on the timeline (tagged it, or added it with the
+    /// shortcut); `None` for the bot's own entries.
+    pub added_by: Option<UserId>,
 }
 
 /// A change to the timeline caused by a Slack event.

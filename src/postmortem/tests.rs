@@ -50,6 +50,7 @@ fn entry(id: i64, when: DateTime<Utc>, kind: EntryKind, who: Option<&str>, text:
         slack_ts: None,
         permalink: who.map(|_| format!("https://acme.slack.com/archives/C07/p{id}")),
         fetched: true,
+        added_by: None,
     }
 }
 

@@ -132,6 +132,7 @@ sql_impl! {
                         slack_ts: r.try_get::<Option<String>, _>("slack_ts")?.map(MessageTs),
                         permalink: r.try_get("permalink")?,
                         fetched: r.try_get("fetched")?,
+                        added_by: r.try_get::<Option<String>, _>("tagged_by")?.map(UserId),
                     };
                     let history = EntryHistory {
                         recorded_at: from_millis(r.try_get("recorded_at")?)?,

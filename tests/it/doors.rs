@@ -265,6 +265,14 @@ async fn adding_a_message_to_the_timeline_in_the_war_room_dedupes_and_removes() 
         1,
         "the entry says who added it"
     );
+    let shown = app
+        .command_json(DECLARER, &room, "timeline")
+        .await
+        .to_string();
+    assert!(
+        shown.contains("p99 is 4 s on search") && shown.contains("added by <@UBOB>"),
+        "the timeline says who added it: {shown}"
+    );
     // The same message again: one entry, and the question whether to
     // take it off.
     let opened = app.slack.calls("views.open").len();

@@ -92,6 +92,14 @@ pub(super) fn timeline_line(e: &Entry, with_date: bool, tz: chrono_tz::Tz) -> Mr
     if let Some(p) = &e.permalink {
         line.push(Mrkdwn::fill(" {}", [Mrkdwn::link(p, "link")]));
     }
+    // Someone else's message put there by a person: say who.
+    if let Some(by) = e
+        .added_by
+        .as_ref()
+        .filter(|by| e.author.as_ref() != Some(*by))
+    {
+        line.push(Mrkdwn::fill(" · added by {}", [by.mention()]));
+    }
     line.truncate(SECTION_TEXT_MAX)
 }
 

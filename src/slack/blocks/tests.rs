@@ -45,6 +45,7 @@ fn entry(id: i64, at: chrono::DateTime<chrono::Utc>, kind: EntryKind, text: &str
         permalink: (kind == EntryKind::Message)
             .then(|| "https://acme.slack.com/archives/C1/p1".to_string()),
         fetched: true,
+        added_by: None,
     }
 }
 
