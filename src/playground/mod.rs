@@ -110,6 +110,37 @@ pub struct Workspace {
 pub const ALERT_SOURCE: &str = "playground";
 const ALERT_NAME: &str = "CheckoutErrorRateHigh";
 
+/// What "Fire an alert" and "Fire a warning" send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Critical: the playground's route declares a war room at once.
+    Critical,
+    /// A warning: the route suggests, so a card offers to declare, attach
+    /// it to an open incident (a select in the message) or dismiss it.
+    Warning,
+}
+
+impl AlertKind {
+    /// Alertname, severity label, the route's `playground` label, summary.
+    fn shape(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            AlertKind::Critical => (
+                ALERT_NAME,
+                "critical",
+                "true",
+                "Checkout error rate above 5%",
+            ),
+            AlertKind::Warning => (
+                "CheckoutLatencyHigh",
+                "warning",
+                "card",
+                "Checkout p99 latency above 2 s",
+            ),
+        }
+    }
+}
+
 fn known_person(user: &str) -> Result<(), PlayError> {
     if PEOPLE.iter().any(|(id, _, _)| *id == user) {
         Ok(())
@@ -273,7 +304,8 @@ impl Workspace {
     /// the bot's `/hooks/alerts/playground`. Critical, so the playground's
     /// route declares a war room; resolved, the war room is offered Mark
     /// mitigated.
-    pub async fn fire_alert(&self, resolve: bool) -> Result<Value, PlayError> {
+    pub async fn fire_alert(&self, kind: AlertKind, resolve: bool) -> Result<Value, PlayError> {
+        let (name, severity, route, summary) = kind.shape();
         let now = self.clock.now();
         let started = now - chrono::Duration::minutes(3);
         let status = if resolve { "resolved" } else { "firing" };
@@ -282,11 +314,11 @@ impl Workspace {
         } else {
             "0001-01-01T00:00:00Z".to_string()
         };
-        let labels = |instance: &str| json!({"alertname": ALERT_NAME, "severity": "critical", "service": "checkout", "team": "payments", "playground": "true", "instance": instance});
+        let labels = |instance: &str| json!({"alertname": name, "severity": severity, "service": "checkout", "team": "payments", "playground": route, "instance": instance});
         let alert = |instance: &str, fingerprint: &str| {
             json!({
                 "status": status, "labels": labels(instance),
-                "annotations": {"summary": "Checkout error rate above 5%", "description": "5xx responses of checkout are at 7.2% over 5 minutes.", "runbook_url": "https://runbooks.example.com/checkout-errors"},
+                "annotations": {"summary": summary, "description": "5xx responses of checkout are at 7.2% over 5 minutes.", "runbook_url": "https://runbooks.example.com/checkout-errors"},
                 "startsAt": started.to_rfc3339(), "endsAt": ends,
                 "generatorURL": "http://prometheus.example.com/graph?g0.expr=sum(rate(http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D))",
                 "fingerprint": fingerprint,
@@ -294,11 +326,11 @@ impl Workspace {
         };
         let body = json!({
             "version": "4", "receiver": "warroom", "status": status,
-            "groupKey": format!("{{}}/{{playground=\"true\"}}:{{alertname=\"{ALERT_NAME}\"}}"),
+            "groupKey": format!("{{}}/{{playground=\"{route}\"}}:{{alertname=\"{name}\"}}"),
             "truncatedAlerts": 0,
-            "groupLabels": {"alertname": ALERT_NAME},
-            "commonLabels": {"alertname": ALERT_NAME, "severity": "critical", "service": "checkout", "team": "payments", "playground": "true"},
-            "commonAnnotations": {"summary": "Checkout error rate above 5%"},
+            "groupLabels": {"alertname": name},
+            "commonLabels": {"alertname": name, "severity": severity, "service": "checkout", "team": "payments", "playground": route},
+            "commonAnnotations": {"summary": summary},
             "externalURL": "http://alertmanager.example.com:9093",
             "alerts": [alert("checkout-1:9100", "a1f0c3b2d4e5f601"), alert("checkout-2:9100", "b2e1d4c3f5a6b702")],
         });
@@ -863,6 +895,17 @@ impl Playground {
                     .context("the playground's alert route")?,
                 action: crate::domain::alerts::RouteAction::Declare,
                 severity: settings.severities.iter().next().map(|l| l.name.clone()),
+                ..Default::default()
+            },
+        );
+        // Its warnings suggest: a card in the announcement channel.
+        settings.alerts.routes.0.insert(
+            1,
+            crate::domain::alerts::Route {
+                matchers: crate::domain::alerts::Matcher::parse_list(r#"playground="card""#)
+                    .context("the playground's card route")?,
+                action: crate::domain::alerts::RouteAction::Suggest,
+                severity: Some(settings.severities.least_severe().name.clone()),
                 ..Default::default()
             },
         );

@@ -351,6 +351,9 @@ async fn clock(
 struct AlertForm {
     #[serde(default)]
     resolve: bool,
+    /// `critical` (the default) or `warning`.
+    #[serde(default)]
+    kind: Option<super::AlertKind>,
 }
 
 /// "Fire an alert" / "Resolve it": monitoring sends the bot a notification.
@@ -358,7 +361,8 @@ async fn alert(
     State(s): State<PageState>,
     Json(f): Json<AlertForm>,
 ) -> Result<Json<Value>, PlayError> {
-    let answer = s.workspace.fire_alert(f.resolve).await?;
+    let kind = f.kind.unwrap_or(super::AlertKind::Critical);
+    let answer = s.workspace.fire_alert(kind, f.resolve).await?;
     Ok(Json(json!({"ok": true, "answer": answer})))
 }
 

@@ -254,8 +254,9 @@ async fn a_war_room_in_a_real_browser() {
 
 /// Issue 28 and the doors of issue 26 as a newcomer meets them: mentions
 /// typed in the composer, a follow-up for someone else, an emoji
-/// shortcode, a message's ⋯ menu, the Home tab and its button, the
-/// Shortcuts menu's "Run workflow", a day ahead.
+/// shortcode, a message's ⋯ menu, a select in a message (an alert card's
+/// "Attach to…"), the Home tab and its button, the Shortcuts menu's "Run
+/// workflow", a day ahead.
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
 async fn the_doors_and_the_composer_in_a_real_browser() {
@@ -295,6 +296,13 @@ async fn the_doors_and_the_composer_in_a_real_browser() {
         )))
         .await
         .expect("the bot confirms the message on the timeline");
+
+    // A warning's card in #incidents: its "Attach to…" select (a select in
+    // a message) links it to the open incident.
+    click(&c, "#fire-warning").await;
+    click(&c, "#channels li[data-name='incidents']").await;
+    click(&c, "select[data-action^='alerts.attach'] option[value='1']").await;
+    wait_text(&c, "#messages", "Linked to INC-1").await;
 
     // The Home tab: the incident, and a Declare button that opens the form.
     click(&c, "#open-home").await;

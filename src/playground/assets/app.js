@@ -565,6 +565,7 @@ document.addEventListener("DOMContentLoaded", () => {
   ]));
   $("fire-alert").addEventListener("click", () => act("/alert", { resolve: false }));
   $("resolve-alert").addEventListener("click", () => act("/alert", { resolve: true }));
+  $("fire-warning").addEventListener("click", () => act("/alert", { kind: "warning" }));
   $("thread-cancel").addEventListener("click", () => { threadTs = null; $("thread-target").hidden = true; });
   $("composer-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
