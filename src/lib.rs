@@ -28,4 +28,5 @@ pub mod slack;
 pub mod startup;
 pub mod store;
 pub mod transport;
+pub mod web;
 pub mod webhooks;

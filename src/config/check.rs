@@ -175,6 +175,7 @@ impl Settings {
         let alerts = super::alerts::check(raw.alerts, &severities, announce_channel.as_ref())?;
         let webhooks = super::webhooks::check(raw.webhooks)?;
         let pagerduty = super::webhooks::check_pagerduty(raw.pagerduty, &severities)?;
+        let web = super::web::check(raw.web)?;
         for (key, value) in [
             ("api.rate_limit_per_second", raw.api.rate_limit_per_second),
             ("api.rate_limit_burst", raw.api.rate_limit_burst),
@@ -230,6 +231,7 @@ impl Settings {
             webhooks,
             pagerduty,
             api: raw.api,
+            web,
         })
     }
 }

@@ -9,6 +9,7 @@ mod alerts;
 mod check;
 mod sections;
 mod types;
+mod web;
 mod webhooks;
 
 pub use sections::{
@@ -17,6 +18,7 @@ pub use sections::{
     TimelineSettings, TypedTags,
 };
 
+pub use web::{SLACK_ISSUER, WebSettings};
 pub use webhooks::{
     BadSecret, PAGERDUTY_ENDPOINT, PAGERDUTY_EVENTS_URL, PagerDutySettings, WebhookEndpoint,
     WebhookSecret,
@@ -143,6 +145,8 @@ pub struct Settings {
     pub pagerduty: Option<PagerDutySettings>,
     /// The read API's per-token rate limit (`api.*`).
     pub api: ApiSettings,
+    /// The web record and its sign-in (`[web]`), when `web.base_url` is set.
+    pub web: Option<WebSettings>,
 }
 
 /// Where settings come from: a file (if any) and a set of environment

@@ -38,6 +38,7 @@ pub(super) struct Raw {
     pub webhooks: Vec<super::webhooks::RawWebhook>,
     pub pagerduty: super::webhooks::RawPagerDuty,
     pub api: ApiSettings,
+    pub web: super::web::RawWeb,
 }
 
 impl Default for Raw {
@@ -67,6 +68,7 @@ impl Default for Raw {
             webhooks: Vec::new(),
             pagerduty: Default::default(),
             api: ApiSettings::default(),
+            web: Default::default(),
         }
     }
 }

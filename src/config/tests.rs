@@ -672,3 +672,57 @@ fn bad_alert_settings_stop_start_up_naming_the_key() {
     let e = from_file(ALERTS, &[("WARROOM_ALERTS__SOURCES__PD__PASSWORD", "x")]).unwrap_err();
     assert!(e.to_string().contains("__TOKEN and __SECRET"), "{e}");
 }
+
+#[test]
+fn web_record_keys() {
+    let s = load(&[]).unwrap();
+    assert!(s.web.is_none(), "off without web.base_url");
+    let s = load(&[
+        ("WARROOM_WEB__BASE_URL", "https://warroom.example.com"),
+        ("WARROOM_WEB__OIDC__CLIENT_ID", "123.456"),
+        ("WARROOM_WEB__OIDC__CLIENT_SECRET", "s3cret"),
+        ("WARROOM_WEB__SESSION_LIFETIME", "8h"),
+    ])
+    .unwrap();
+    let web = s.web.unwrap();
+    assert_eq!(web.issuer.as_str(), "https://slack.com/");
+    assert!(web.secure());
+    assert_eq!(
+        web.redirect_url(),
+        "https://warroom.example.com/web/callback"
+    );
+    assert_eq!(
+        web.session_lifetime,
+        std::time::Duration::from_secs(8 * 3600)
+    );
+    assert!(
+        !format!("{web:?}").contains("s3cret"),
+        "the secret is never printed"
+    );
+    for (pairs, key) in [
+        (
+            vec![("WARROOM_WEB__BASE_URL", "https://w.example.com")],
+            "web.oidc.client_id",
+        ),
+        (
+            vec![
+                ("WARROOM_WEB__BASE_URL", "https://w.example.com"),
+                ("WARROOM_WEB__OIDC__CLIENT_ID", "1"),
+            ],
+            "web.oidc.client_secret",
+        ),
+        (vec![("WARROOM_WEB__BASE_URL", "warroom")], "web.base_url"),
+        (
+            vec![
+                ("WARROOM_WEB__BASE_URL", "https://w.example.com"),
+                ("WARROOM_WEB__OIDC__CLIENT_ID", "1"),
+                ("WARROOM_WEB__OIDC__CLIENT_SECRET", "2"),
+                ("WARROOM_WEB__ALLOWED_TEAM", "acme"),
+            ],
+            "web.allowed_team",
+        ),
+    ] {
+        let e = load(&pairs).err().unwrap().to_string();
+        assert!(e.contains(key), "{key}: {e}");
+    }
+}

@@ -7,7 +7,8 @@
 //! [`EventStore`] (`events.rs`, the event log every change appends to),
 //! [`WebhookStore`] (`webhooks.rs`, the outgoing webhooks' outbox),
 //! [`ApiStore`] (`api.rs`, the read API's tokens and incident list),
-//! [`HomeStore`] (`home.rs`, who follows their App Home tab) and
+//! [`HomeStore`] (`home.rs`, who follows their App Home tab),
+//! [`WebStore`] (`web.rs`, the web record's logins and sessions) and
 //! [`Housekeeping`]
 //! (`housekeeping.rs`). [`Store`] is all of them and the job [`Queue`], so
 //! a [`DynStore`] does everything, and a function that needs one feature
@@ -40,6 +41,7 @@ mod rows;
 mod timeline;
 mod tx;
 mod updates;
+mod web;
 mod webhooks;
 
 pub use crate::db::{PostgresStore, SqliteStore, StoreError};
@@ -72,6 +74,8 @@ pub use timeline::{EntryHistory, EventChange, FetchedMessage, TimelineStore};
 
 pub use updates::{DueReminder, UpdateStore};
 
+pub use web::{PendingLogin, WebStore};
+
 pub use webhooks::{Delivery, DeliveryOutcome, EndpointFilter, EndpointStatus, WebhookStore};
 
 use crate::queue::Queue;
@@ -92,6 +96,7 @@ pub trait Store:
     + WebhookStore
     + ApiStore
     + HomeStore
+    + WebStore
     + crate::db::SharedPace
     + Housekeeping
     + Queue
@@ -114,6 +119,7 @@ impl<T> Store for T where
         + WebhookStore
         + ApiStore
         + HomeStore
+        + WebStore
         + HomeStore
         + crate::db::SharedPace
         + Housekeeping

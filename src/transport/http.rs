@@ -52,10 +52,14 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
     .merge(api_routes(ctx))
 }
 
-/// The read API, hardened with its own concurrency budget.
+/// The read API and the web record (when configured), hardened with their
+/// own concurrency budget.
 fn api_routes(ctx: Arc<Ctx>) -> Router {
     harden_with(
-        timed(ctx.clone(), crate::api::routes(ctx)),
+        timed(
+            ctx.clone(),
+            crate::api::routes(ctx.clone()).merge(crate::web::routes(ctx)),
+        ),
         REQUEST_TIMEOUT,
         API_CONCURRENCY_LIMIT,
     )
@@ -78,6 +82,7 @@ async fn time_answer(
         "/slack/interactivity" => "interactivity",
         p if p.starts_with("/hooks/") => "alerts",
         p if p.starts_with("/api/") => "api",
+        p if p.starts_with("/web") => "web",
         _ => "other",
     };
     let started = std::time::Instant::now();

@@ -45,4 +45,5 @@ mod sleeps;
 mod socket;
 mod store;
 mod timeline;
+mod web;
 mod webhooks;

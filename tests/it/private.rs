@@ -11,7 +11,7 @@ use warroom::store::{ChangeError, Effects, Guard};
 
 const BOB: &str = "UBOB";
 const MALLORY: &str = "UMALLORY";
-const TITLE: &str = "Leaked signing keys";
+pub const TITLE: &str = "Leaked signing keys";
 const SUMMARY: &str = "Keys for the payments signer found in a public gist";
 
 /// Declares through the form with these flags; returns the war room.

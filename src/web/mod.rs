@@ -1,0 +1,225 @@
+//! The web record: the incident list and each incident's page, for people
+//! signed in with Slack (OpenID Connect, `oidc.rs`), under `/web` on
+//! `listen` when `web.base_url` is set. Pages are rendered on the server
+//! from the same read model as the API (`record`), with minijinja's HTML
+//! auto-escaping, and served with a Content-Security-Policy that allows
+//! only the page's own origin.
+//!
+//! **Invariant:** every page goes through [`Person`] (a signed-in person)
+//! and shows an incident only if `record::Viewer::Person` may see it; one
+//! they may not see is a 404, as one that does not exist.
+
+mod oidc;
+mod pages;
+
+use crate::app::Ctx;
+use crate::config::WebSettings;
+use crate::domain::UserId;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The session cookie's name.
+const COOKIE: &str = "warroom_session";
+/// Only the page's own origin; no inline script (the pages have none).
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// What the pages share.
+pub struct Web {
+    ctx: Arc<Ctx>,
+    settings: WebSettings,
+    http: oidc::ProviderHttp,
+    templates: minijinja::Environment<'static>,
+}
+
+/// Why a page could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// Signing in failed: said on an error page, no session opened.
+    #[error("Sign-in failed: {0}.")]
+    SignIn(String),
+    /// The identity provider could not be used.
+    #[error("The identity provider could not be reached: {0}.")]
+    Provider(String),
+    /// No such incident, or one this person may not see.
+    #[error("Not found.")]
+    NotFound,
+    #[error("Something went wrong reading the record; try again.")]
+    Store(#[from] crate::store::StoreError),
+    #[error("The page could not be drawn: {0}.")]
+    Template(#[from] minijinja::Error),
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            WebError::SignIn(_) => StatusCode::FORBIDDEN,
+            WebError::Provider(_) => StatusCode::BAD_GATEWAY,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Store(_) | WebError::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "web page failed");
+        } else {
+            tracing::info!(error = %self, "web page refused");
+        }
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>warroom</title><link rel=\"stylesheet\" href=\"/web/web.css\"></head><body><main class=\"page\"><h1>warroom</h1><p class=\"problem\">{}</p><p><a href=\"/web\">Incidents</a> · <a href=\"/web/login\">Sign in</a></p></main></body></html>",
+            crate::slack::text::escape(&self.to_string())
+        );
+        page_response(status, body)
+    }
+}
+
+/// An HTML answer with the pages' headers.
+fn page_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// The SHA-256 of a session's cookie value, as the store keeps it.
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Secure` over https.
+fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Path=/web; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The session cookie's value in a request, if any.
+fn cookie_value(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// A signed-in person: a page's only way to the record.
+pub struct Person(pub UserId);
+
+impl FromRequestParts<Arc<Web>> for Person {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Response> {
+        let Some(token) = cookie_value(parts) else {
+            return Err(Redirect::to("/web/login").into_response());
+        };
+        match web
+            .ctx
+            .store
+            .session_user(&digest(&token), web.ctx.clock.now())
+            .await
+        {
+            Ok(Some(user)) => Ok(Person(user)),
+            Ok(None) => Err(Redirect::to("/web/login").into_response()),
+            Err(e) => Err(WebError::Store(e).into_response()),
+        }
+    }
+}
+
+/// `POST /web/logout`: the session ends, the cookie is cleared.
+async fn logout(State(web): State<Arc<Web>>, parts: Parts) -> Result<Response, WebError> {
+    if let Some(token) = cookie_value(&parts) {
+        web.ctx.store.end_session(&digest(&token)).await?;
+    }
+    let mut response = Redirect::to("/web/signed-out").into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie("", 0, web.settings.secure())) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+async fn signed_out() -> Response {
+    page_response(
+        StatusCode::OK,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>warroom</title><link rel=\"stylesheet\" href=\"/web/web.css\"></head><body><main class=\"page\"><h1>warroom</h1><p>Signed out.</p><p><a href=\"/web/login\">Sign in again</a></p></main></body></html>".to_string(),
+    )
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        include_str!("web.css"),
+    )
+        .into_response()
+}
+
+/// The templates, auto-escaped (their names end in `.html`).
+fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("list.html", include_str!("templates/list.html")),
+        ("incident.html", include_str!("templates/incident.html")),
+    ] {
+        // Built in and covered by the tests: a broken one fails them.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "a web template does not parse");
+        }
+    }
+    env
+}
+
+/// The web record's routes, when `web.base_url` is set; none otherwise.
+pub fn routes(ctx: Arc<Ctx>) -> Router {
+    let Some(settings) = ctx.settings.web.clone() else {
+        return Router::new();
+    };
+    let http = match oidc::http_client() {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "the web record's HTTP client has no TLS roots; sign-in is off");
+            return Router::new();
+        }
+    };
+    let web = Arc::new(Web {
+        ctx,
+        settings,
+        http,
+        templates: templates(),
+    });
+    Router::new()
+        .route("/web", get(pages::list))
+        .route("/web/incidents/{number}", get(pages::incident))
+        .route("/web/login", get(oidc::login))
+        .route("/web/callback", get(oidc::callback))
+        .route("/web/logout", post(logout))
+        .route("/web/signed-out", get(signed_out))
+        .route("/web/web.css", get(stylesheet))
+        .with_state(web)
+}

@@ -1,0 +1,303 @@
+//! Sign-in with OpenID Connect: the authorization code flow with PKCE,
+//! `state` and `nonce` (kept in the database, taken once), the id token's
+//! signature, issuer, audience, expiry and nonce checked by
+//! `openidconnect`, then a session. Slack's own issuer names the Slack
+//! user and workspace in its claims (`https://slack.com/user_id`,
+//! `https://slack.com/team_id`).
+
+use super::{Web, WebError, session_cookie};
+use crate::domain::UserId;
+use crate::store::PendingLogin;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a call to the identity provider may take.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer read from the identity provider.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A call to the identity provider that did not work.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderCallError(String);
+
+type HyperClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+/// The provider's HTTP calls, through the same TLS stack as Slack's.
+#[derive(Clone)]
+pub(super) struct ProviderHttp(HyperClient);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
+    type Error = ProviderCallError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, ProviderCallError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        let client = self.0.clone();
+        Box::pin(async move { call(&client, request).await })
+    }
+}
+
+pub(super) fn http_client() -> std::io::Result<ProviderHttp> {
+    Ok(ProviderHttp(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(crate::net::https_connector()?),
+    ))
+}
+
+async fn call(
+    client: &HyperClient,
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, ProviderCallError> {
+    let (parts, body) = request.into_parts();
+    let request = axum::http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+    let response = tokio::time::timeout(PROVIDER_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| ProviderCallError("the identity provider did not answer in time".into()))?
+        .map_err(|e| ProviderCallError(format!("cannot reach the identity provider: {e}")))?;
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| ProviderCallError(format!("the identity provider's answer: {e}")))?
+        .to_bytes();
+    Ok(axum::http::Response::from_parts(parts, body.to_vec()))
+}
+
+/// The client for the configured issuer, from its discovery document.
+async fn client(
+    web: &Web,
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    WebError,
+> {
+    let settings = &web.settings;
+    let http = &web.http;
+    let issuer = IssuerUrl::new(settings.issuer.as_str().trim_end_matches('/').to_string())
+        .map_err(|e| WebError::Provider(format!("the issuer's URL: {e}")))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| WebError::Provider(format!("discovery failed: {e}")))?;
+    let redirect = RedirectUrl::new(settings.redirect_url())
+        .map_err(|e| WebError::Provider(format!("the callback URL: {e}")))?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(settings.client_id.clone()),
+        Some(ClientSecret::new(
+            settings.client_secret.expose_secret().to_string(),
+        )),
+    )
+    .set_redirect_uri(redirect))
+}
+
+/// `GET /web/login`: off to the identity provider, with a fresh `state`,
+/// `nonce` and PKCE challenge remembered for the callback.
+pub(super) async fn login(State(web): State<Arc<Web>>) -> Result<Response, WebError> {
+    let client = client(&web).await?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".to_string()))
+        .add_scope(Scope::new("email".to_string()))
+        .set_pkce_challenge(challenge)
+        .url();
+    web.ctx
+        .store
+        .begin_login(
+            state.secret(),
+            &PendingLogin {
+                nonce: nonce.secret().clone(),
+                verifier: verifier.secret().clone(),
+                created_at: web.ctx.clock.now(),
+            },
+        )
+        .await?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Callback {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Logins older than this are refused at the callback.
+const LOGIN_PATIENCE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// `GET /web/callback`: the code exchanged (with the PKCE verifier), the
+/// id token checked, the person found, a session opened.
+pub(super) async fn callback(
+    State(web): State<Arc<Web>>,
+    Query(cb): Query<Callback>,
+) -> Result<Response, WebError> {
+    if let Some(error) = cb.error {
+        return Err(WebError::SignIn(format!(
+            "the identity provider said: {error}"
+        )));
+    }
+    let (Some(code), Some(state)) = (cb.code, cb.state) else {
+        return Err(WebError::SignIn("the answer had no code or state".into()));
+    };
+    // Taken once: an unknown state, or one already used, is refused.
+    let Some(login) = web.ctx.store.take_login(&state).await? else {
+        return Err(WebError::SignIn(
+            "this sign-in is unknown or was already used".into(),
+        ));
+    };
+    if web.ctx.clock.now() - login.created_at > LOGIN_PATIENCE {
+        return Err(WebError::SignIn("this sign-in took too long".into()));
+    }
+    let client = client(&web).await?;
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| WebError::Provider(format!("no token endpoint: {e}")))?
+        .set_pkce_verifier(PkceCodeVerifier::new(login.verifier))
+        .request_async(&web.http)
+        .await
+        .map_err(|e| WebError::SignIn(format!("the code was refused: {e}")))?;
+    let id_token = openidconnect::TokenResponse::id_token(&token)
+        .ok_or_else(|| WebError::SignIn("the provider sent no id token".into()))?;
+    let nonce = Nonce::new(login.nonce);
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .map_err(|e| WebError::SignIn(format!("the id token was not valid: {e}")))?;
+    // Verified: its payload names the Slack user and workspace.
+    // Slack's issuer names the Slack user in its claims; another issuer
+    // must too (matching its people to Slack's by e-mail is not built).
+    let who = slack_identity(&id_token.to_string()).ok_or_else(|| {
+        WebError::SignIn(
+            "the id token names no Slack user (a `https://slack.com/user_id` claim, as Sign in with Slack gives)".into(),
+        )
+    })?;
+    if let Some(allowed) = &web.settings.allowed_team
+        && who.team.as_deref() != Some(allowed.as_str())
+    {
+        return Err(WebError::SignIn(
+            "this workspace may not sign in here".into(),
+        ));
+    }
+    let token = crate::random::hex::<32>()
+        .map_err(|e| WebError::Provider(format!("no randomness for a session: {e}")))?;
+    let now = web.ctx.clock.now();
+    let lifetime = chrono::Duration::from_std(web.settings.session_lifetime)
+        .unwrap_or(chrono::Duration::hours(12));
+    web.ctx
+        .store
+        .create_session(
+            &super::digest(&token),
+            &who.user,
+            who.team.as_deref(),
+            now,
+            now + lifetime,
+        )
+        .await?;
+    tracing::info!(user = %who.user, "signed in to the web record");
+    let mut headers = HeaderMap::new();
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(
+        &token,
+        web.settings.session_lifetime.as_secs(),
+        web.settings.secure(),
+    )) {
+        headers.insert(header::SET_COOKIE, cookie);
+    }
+    headers.insert(header::LOCATION, HeaderValue::from_static("/web"));
+    Ok((StatusCode::SEE_OTHER, headers).into_response())
+}
+
+/// Who a verified Slack id token names.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct SlackIdentity {
+    pub user: UserId,
+    pub team: Option<String>,
+}
+
+/// The Slack user (`https://slack.com/user_id`, else `sub`) and workspace
+/// (`https://slack.com/team_id`) of an id token whose signature was
+/// checked already.
+pub(super) fn slack_identity(jwt: &str) -> Option<SlackIdentity> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |key: &str| claims.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let user = text("https://slack.com/user_id")
+        .or_else(|| text("sub"))
+        .filter(|u| u.starts_with(['U', 'W']) && u.chars().all(|c| c.is_ascii_alphanumeric()))?;
+    Some(SlackIdentity {
+        user: UserId(user),
+        team: text("https://slack.com/team_id"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let enc = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.sig",
+            enc(&serde_json::json!({"alg": "RS256"})),
+            enc(&claims)
+        )
+    }
+
+    #[test]
+    fn slacks_claims_name_the_user_and_workspace() {
+        let who = slack_identity(&jwt(serde_json::json!({
+            "sub": "U0R7JM", "https://slack.com/user_id": "U0R7JM", "https://slack.com/team_id": "T0R7GR"
+        })));
+        assert_eq!(
+            who,
+            Some(SlackIdentity {
+                user: UserId("U0R7JM".into()),
+                team: Some("T0R7GR".into())
+            })
+        );
+        assert_eq!(
+            slack_identity(&jwt(serde_json::json!({"sub": "alice@example.com"}))),
+            None
+        );
+        assert_eq!(slack_identity("not a jwt"), None);
+    }
+}

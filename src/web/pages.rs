@@ -1,0 +1,305 @@
+//! The pages: the incident list (open first, then recent; filters; pages
+//! of 50) and one incident's page (roles and who held them, the timeline,
+//! status updates, follow-ups, the postmortem draft).
+
+use super::{Person, Web, WebError, page_response};
+use crate::domain::{IncidentNumber, Status, UserId};
+use crate::record::{FollowupItem, StatusUpdate, TimelineEntry};
+use crate::record::{IncidentRecord, IncidentSummary, Viewer};
+use crate::store::IncidentQuery;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Rows on one page of the list.
+const PAGE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+pub(super) struct ListParams {
+    /// `open` (default), `closed` or `all`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    /// Words in the title or summary.
+    #[serde(default)]
+    q: Option<String>,
+    /// Declared in the last this many days.
+    #[serde(default)]
+    days: Option<u32>,
+    /// The last number of the previous page.
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+/// One row of the list.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    incident: IncidentSummary,
+    lead: String,
+    /// "3 h 10 min" open, or how long it lasted.
+    age: String,
+}
+
+fn span(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    match (minutes / (24 * 60), (minutes / 60) % 24, minutes % 60) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// `GET /web`: incidents this person may see, newest first, filtered.
+pub(super) async fn list(
+    State(web): State<Arc<Web>>,
+    Person(user): Person,
+    Query(p): Query<ListParams>,
+) -> Result<Response, WebError> {
+    let status = p.status.as_deref().unwrap_or("open");
+    let statuses = match status {
+        "open" => Some(
+            [
+                Status::Investigating,
+                Status::Identified,
+                Status::Mitigated,
+                Status::Resolved,
+            ]
+            .into_iter()
+            .filter(|s| s.is_open())
+            .collect(),
+        ),
+        "closed" => Some(vec![Status::Closed]),
+        _ => None,
+    };
+    let severity = p
+        .severity
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| web.ctx.settings.severities.resolve(s).ok())
+        .map(|l| l.name.clone());
+    let now = web.ctx.clock.now();
+    let query = IncidentQuery {
+        statuses,
+        severities: severity.iter().cloned().collect(),
+        since: p
+            .days
+            .filter(|d| *d > 0)
+            .map(|d| now - chrono::Duration::days(i64::from(d.min(3650)))),
+        words: p
+            .q
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(10)
+            .map(str::to_string)
+            .collect(),
+        drills: true,
+        private: true,
+        before: p.before.filter(|n| *n > 1).map(IncidentNumber::new),
+        limit: PAGE + 1,
+        ..IncidentQuery::default()
+    };
+    let found = web.ctx.store.list_incidents(&query).await?;
+    let more = found.len() as i64 > PAGE;
+    let viewer = Viewer::Person(user.clone());
+    let mut rows = Vec::new();
+    let mut last = None;
+    for incident in found.into_iter().take(PAGE as usize) {
+        last = Some(incident.number.get());
+        if !viewer.may_see(web.ctx.store.as_ref(), &incident).await? {
+            continue;
+        }
+        let assignments = web.ctx.store.assignments(incident.number).await?;
+        let lead = crate::domain::lead(&incident, &assignments);
+        let end = incident.closed_at.or(incident.resolved_at).unwrap_or(now);
+        let age = span(end - incident.declared_at);
+        rows.push((incident, lead, age));
+    }
+    let people: Vec<UserId> = rows
+        .iter()
+        .flat_map(|(i, lead, _)| [i.declared_by.clone(), lead.clone()])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = web.ctx.store.user_names(&people).await?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|(incident, lead, age)| Row {
+            lead: names
+                .get(&lead)
+                .cloned()
+                .unwrap_or_else(|| lead.as_str().to_string()),
+            incident: IncidentSummary::of(incident, &names),
+            age,
+        })
+        .collect();
+    let levels: Vec<String> = web
+        .ctx
+        .settings
+        .severities
+        .iter()
+        .map(|l| l.name.as_str().to_string())
+        .collect();
+    let html = web
+        .templates
+        .get_template("list.html")?
+        .render(minijinja::context! {
+            me => user.as_str().to_string(),
+            rows => minijinja::Value::from(minijinja::value::Serde(&rows)),
+            status => status.to_string(),
+            severity => severity.as_ref().map(|s| s.as_str().to_string()),
+            q => p.q.unwrap_or_default(),
+            days => p.days,
+            levels => levels,
+            next => more.then_some(last).flatten(),
+        })?;
+    Ok(page_response(StatusCode::OK, html))
+}
+
+/// Text in Slack's format as words to show (mentions by name, links by
+/// label); the template escapes it.
+fn words(text: &str, names: &BTreeMap<UserId, String>) -> String {
+    let names = crate::slack::text::Names {
+        users: names
+            .iter()
+            .map(|(id, name)| (id.as_str().to_string(), name.clone()))
+            .collect(),
+        channels: BTreeMap::new(),
+    };
+    crate::slack::text::to_markdown(text, &names)
+}
+
+/// The postmortem draft's Markdown as HTML: inline HTML shown as text,
+/// links only to http(s) and mailto.
+fn markdown_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let safe_url = |url: &str| {
+        let lower = url.trim().to_ascii_lowercase();
+        lower.starts_with("https://")
+            || lower.starts_with("http://")
+            || lower.starts_with("mailto:")
+            || lower.starts_with('#')
+    };
+    let events =
+        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).map(|e| match e {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
+                link_type,
+                dest_url: "#".into(),
+                title,
+                id,
+            }),
+            Event::Start(Tag::Image { dest_url, .. }) => Event::Text(dest_url),
+            Event::End(pulldown_cmark::TagEnd::Image) => Event::Text("".into()),
+            other => other,
+        });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}
+
+/// `GET /web/incidents/{n}`: one incident, or 404 alike for one that does
+/// not exist and one this person may not see.
+pub(super) async fn incident(
+    State(web): State<Arc<Web>>,
+    Person(user): Person,
+    Path(number): Path<i64>,
+) -> Result<Response, WebError> {
+    if number < 1 {
+        return Err(WebError::NotFound);
+    }
+    let number = IncidentNumber::new(number);
+    let store = web.ctx.store.as_ref();
+    let Some(record) = IncidentRecord::load(store, number, &Viewer::Person(user.clone())).await?
+    else {
+        return Err(WebError::NotFound);
+    };
+    let entries = store.timeline_record(number).await?;
+    let updates = store.communications(number).await?;
+    let followups = store.incident_followups(number).await?;
+    let people: Vec<UserId> = entries
+        .iter()
+        .filter_map(|(e, _)| e.author.clone())
+        .chain(updates.iter().map(|u| u.posted_by.clone()))
+        .chain(followups.iter().map(|f| f.owner.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = store.user_names(&people).await?;
+    let today = web
+        .ctx
+        .clock
+        .now()
+        .with_timezone(&web.ctx.settings.timezone)
+        .date_naive();
+    let timeline: Vec<TimelineEntry> = entries
+        .into_iter()
+        .map(|(e, h)| TimelineEntry::of(e, h, &names))
+        .filter(|e| e.removed.is_none())
+        .map(|mut e| {
+            e.text = words(&e.text, &names);
+            e
+        })
+        .collect();
+    // One update goes to several channels: shown once.
+    let mut seen = BTreeSet::new();
+    let updates: Vec<StatusUpdate> = updates
+        .into_iter()
+        .filter(|u| seen.insert(u.update_id))
+        .map(|u| StatusUpdate::of(u, &names))
+        .map(|mut u| {
+            u.text = words(&u.text, &names);
+            u
+        })
+        .collect();
+    let followups: Vec<FollowupItem> = followups
+        .into_iter()
+        .map(|f| FollowupItem::of(f, today, &names))
+        .map(|mut f| {
+            f.text = words(&f.text, &names);
+            f
+        })
+        .collect();
+    let postmortem = store
+        .latest_postmortem(number)
+        .await?
+        .map(|(at, markdown)| (at, markdown_html(&markdown)));
+    let html = web
+        .templates
+        .get_template("incident.html")?
+        .render(minijinja::context! {
+            me => user.as_str().to_string(),
+            i => minijinja::Value::from(minijinja::value::Serde(&record)),
+            timeline => minijinja::Value::from(minijinja::value::Serde(&timeline)),
+            updates => minijinja::Value::from(minijinja::value::Serde(&updates)),
+            followups => minijinja::Value::from(minijinja::value::Serde(&followups)),
+            postmortem_at => postmortem.as_ref().map(|(at, _)| at.to_rfc3339()),
+            // Built by `markdown_html` from escaped pieces only.
+            postmortem_html => postmortem.map(|(_, html)| minijinja::Value::from_safe_string(html)),
+        })?;
+    Ok(page_response(StatusCode::OK, html))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_postmortem_renders_inert() {
+        let html = super::markdown_html(
+            "# Draft\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1)) and [ok](https://example.com)\n",
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(html.contains("href=\"https://example.com\""), "{html}");
+    }
+}

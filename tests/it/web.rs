@@ -1,0 +1,477 @@
+//! The web record (issue 25): sign-in through a fake OpenID Connect
+//! provider run here (discovery, authorize, token with PKCE, keys, RS256
+//! id tokens), then the incident list and an incident's page; the ways a
+//! sign-in must fail; who sees what; text that must render inert.
+
+use crate::helpers::*;
+use axum::extract::{Form, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use base64::Engine;
+use openidconnect::PrivateSigningKey;
+use openidconnect::core::{CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const CLIENT_ID: &str = "warroom-test-client";
+const CLIENT_SECRET: &str = "warroom-test-secret";
+const TEAM: &str = "T0TEST";
+/// Where the test says warroom is (the provider sends people back there);
+/// the test then calls the app's real address with the same query.
+const BASE_URL: &str = "http://warroom.test";
+
+fn key(file: &str) -> CoreRsaPrivateSigningKey {
+    let pem = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/oidc/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    CoreRsaPrivateSigningKey::from_pem(&pem, Some(openidconnect::JsonWebKeyId::new("k1".into())))
+        .unwrap()
+}
+
+/// A change to what the next id token says.
+type Tweak = Box<dyn Fn(&mut Next)>;
+
+/// What the next id token says (or how it is wrong).
+#[derive(Clone)]
+struct Next {
+    user: String,
+    team: String,
+    issuer: Option<String>,
+    audience: Option<String>,
+    expired: bool,
+    other_key: bool,
+}
+
+struct Provider {
+    url: String,
+    next: Mutex<Next>,
+    /// code → (nonce, PKCE challenge, redirect_uri, used)
+    codes: Mutex<HashMap<String, (String, String, String, bool)>>,
+    key: CoreRsaPrivateSigningKey,
+    other: CoreRsaPrivateSigningKey,
+}
+
+async fn discovery(State(p): State<Arc<Provider>>) -> axum::Json<Value> {
+    axum::Json(json!({
+        "issuer": p.url,
+        "authorization_endpoint": format!("{}/authorize", p.url),
+        "token_endpoint": format!("{}/token", p.url),
+        "jwks_uri": format!("{}/jwks", p.url),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    }))
+}
+
+async fn jwks(State(p): State<Arc<Provider>>) -> axum::Json<Value> {
+    axum::Json(json!({"keys": [p.key.as_verification_key()]}))
+}
+
+/// Approves at once: back to the client with a code for this login.
+async fn authorize(
+    State(p): State<Arc<Provider>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> impl IntoResponse {
+    assert_eq!(q.get("client_id").map(String::as_str), Some(CLIENT_ID));
+    assert_eq!(
+        q.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    let code = warroom::random::hex::<8>().unwrap();
+    p.codes.lock().unwrap().insert(
+        code.clone(),
+        (
+            q["nonce"].clone(),
+            q["code_challenge"].clone(),
+            q["redirect_uri"].clone(),
+            false,
+        ),
+    );
+    Redirect::to(&format!(
+        "{}?code={code}&state={}",
+        q["redirect_uri"],
+        urlencode(&q["state"])
+    ))
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The code for tokens: once, with the verifier matching the challenge.
+async fn token(
+    State(p): State<Arc<Provider>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> axum::response::Response {
+    let refuse = |why: &str| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant", "error_description": why})),
+        )
+            .into_response()
+    };
+    let (nonce, challenge, redirect) = {
+        let mut codes = p.codes.lock().unwrap();
+        let Some(entry) = codes.get_mut(f.get("code").map(String::as_str).unwrap_or("")) else {
+            return refuse("unknown code");
+        };
+        if entry.3 {
+            return refuse("code already used");
+        }
+        entry.3 = true;
+        (entry.0.clone(), entry.1.clone(), entry.2.clone())
+    };
+    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+    if b64(&Sha256::digest(verifier.as_bytes())) != challenge {
+        return refuse("PKCE verifier does not match");
+    }
+    if f.get("redirect_uri") != Some(&redirect) {
+        return refuse("redirect_uri differs");
+    }
+    let next = p.next.lock().unwrap().clone();
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({
+        "iss": next.issuer.unwrap_or_else(|| p.url.clone()),
+        "aud": next.audience.unwrap_or_else(|| CLIENT_ID.to_string()),
+        "sub": next.user,
+        "iat": now - 5,
+        "exp": if next.expired { now - 60 } else { now + 300 },
+        "nonce": nonce,
+        "https://slack.com/user_id": next.user,
+        "https://slack.com/team_id": next.team,
+        "name": "Test Person",
+    });
+    let head = b64(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})
+        .to_string()
+        .as_bytes());
+    let body = b64(claims.to_string().as_bytes());
+    let signing = format!("{head}.{body}");
+    let key = if next.other_key { &p.other } else { &p.key };
+    let sig = key
+        .sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            signing.as_bytes(),
+        )
+        .unwrap();
+    axum::Json(json!({
+        "access_token": "at-test", "token_type": "Bearer", "expires_in": 300,
+        "id_token": format!("{signing}.{}", b64(&sig)),
+    }))
+    .into_response()
+}
+
+async fn start_provider() -> Arc<Provider> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let provider = Arc::new(Provider {
+        url,
+        next: Mutex::new(Next {
+            user: DECLARER.to_string(),
+            team: TEAM.to_string(),
+            issuer: None,
+            audience: None,
+            expired: false,
+            other_key: false,
+        }),
+        codes: Mutex::new(HashMap::new()),
+        key: key("test-signing-key.pem"),
+        other: key("other-key.pem"),
+    });
+    let app = axum::Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/authorize", get(authorize))
+        .route("/token", post(token))
+        .with_state(provider.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    provider
+}
+
+async fn web_app(provider: &Provider) -> TestApp {
+    TestApp::spawn(Setup {
+        env: vec![
+            ("WARROOM_WEB__BASE_URL", BASE_URL.to_string()),
+            ("WARROOM_WEB__OIDC__ISSUER", provider.url.clone()),
+            ("WARROOM_WEB__OIDC__CLIENT_ID", CLIENT_ID.to_string()),
+            (
+                "WARROOM_WEB__OIDC__CLIENT_SECRET",
+                CLIENT_SECRET.to_string(),
+            ),
+            ("WARROOM_WEB__ALLOWED_TEAM", TEAM.to_string()),
+        ],
+        ..Setup::default()
+    })
+    .await
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Signs in as the provider's next person: the callback's answer.
+async fn sign_in(app: &TestApp) -> reqwest::Response {
+    let http = browser();
+    let login = http.get(app.url("/web/login")).send().await.unwrap();
+    assert_eq!(
+        login.status(),
+        303,
+        "the login sends people to the provider"
+    );
+    let approved = http.get(location(&login)).send().await.unwrap();
+    let back = location(&approved);
+    let query = back
+        .strip_prefix(&format!("{BASE_URL}/web/callback"))
+        .unwrap_or_else(|| panic!("back to the callback: {back}"));
+    http.get(app.url(&format!("/web/callback{query}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a callback set.
+fn cookie(res: &reqwest::Response) -> Option<String> {
+    let set = res.headers().get("set-cookie")?.to_str().ok()?;
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().map(str::to_string)
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let res = browser()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    if status == 200 {
+        let csp = res
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+    }
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    let room = app.declare("Checkout is down", "SEV1").await;
+    app.command(DECLARER, &room, "note Rolled back the deploy")
+        .await;
+    app.wait_idle().await;
+
+    // Not signed in: off to sign in.
+    let res = browser().get(app.url("/web")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/web/login");
+
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 303, "{:?}", res.headers());
+    let cookie = cookie(&res).expect("a session cookie");
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
+
+    let (status, list) = page(&app, &cookie, "/web").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("Checkout is down") && list.contains("INC-1"),
+        "{list}"
+    );
+    let (status, incident) = page(&app, &cookie, "/web/incidents/1").await;
+    assert_eq!(status, 200);
+    assert!(
+        incident.contains("Rolled back the deploy"),
+        "the timeline: {incident}"
+    );
+    assert!(incident.contains("Incident Lead"), "the roles");
+    let (status, _) = page(&app, &cookie, "/web/incidents/99").await;
+    assert_eq!(status, 404);
+
+    // Signing out ends the session.
+    let res = browser()
+        .post(app.url("/web/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 0);
+    let res = browser()
+        .get(app.url("/web"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/web/login");
+}
+
+#[tokio::test]
+async fn a_sign_in_that_is_not_right_opens_no_session() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    let set = |f: &dyn Fn(&mut Next)| {
+        let mut next = provider.next.lock().unwrap();
+        *next = Next {
+            user: DECLARER.to_string(),
+            team: TEAM.to_string(),
+            issuer: None,
+            audience: None,
+            expired: false,
+            other_key: false,
+        };
+        f(&mut next);
+    };
+    let cases: Vec<(&str, Tweak)> = vec![
+        (
+            "wrong issuer",
+            Box::new(|n| n.issuer = Some("https://evil.example".into())),
+        ),
+        (
+            "wrong audience",
+            Box::new(|n| n.audience = Some("someone-else".into())),
+        ),
+        ("expired", Box::new(|n| n.expired = true)),
+        ("badly signed", Box::new(|n| n.other_key = true)),
+        ("another workspace", Box::new(|n| n.team = "T0OTHER".into())),
+    ];
+    for (what, case) in cases {
+        set(case.as_ref());
+        let res = sign_in(&app).await;
+        assert_eq!(res.status(), 403, "{what}: refused");
+        assert!(cookie(&res).is_none(), "{what}: no cookie");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("Sign-in failed"), "{what}: {body}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 0);
+
+    // A wrong state, and a callback replayed: refused.
+    set(&|_| {});
+    let http = browser();
+    let res = http
+        .get(app.url("/web/callback?code=abc&state=made-up"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let login = http.get(app.url("/web/login")).send().await.unwrap();
+    let approved = http.get(location(&login)).send().await.unwrap();
+    let query = location(&approved)
+        .strip_prefix(&format!("{BASE_URL}/web/callback"))
+        .unwrap()
+        .to_string();
+    let first = http
+        .get(app.url(&format!("/web/callback{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 303, "the real one signs in");
+    let again = http
+        .get(app.url(&format!("/web/callback{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 403, "the same callback again is refused");
+    // A used code with a fresh state: the provider refuses it.
+    let login = http.get(app.url("/web/login")).send().await.unwrap();
+    let approved = http.get(location(&login)).send().await.unwrap();
+    let fresh_state = location(&approved)
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let old_code = query
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let replay = http
+        .get(app.url(&format!(
+            "/web/callback?code={old_code}&state={fresh_state}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 403, "a replayed code is refused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
+}
+
+#[tokio::test]
+async fn a_private_incident_is_a_404_to_a_non_member_and_text_renders_inert() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    // A private incident Alice declared (she is in its war room).
+    crate::private::declare_with(&app, "V-private", vec!["private"]).await;
+    // A public one whose text is hostile.
+    let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    app.command(DECLARER, ORIGIN, "declare x").await;
+    let res = app
+        .submit_declare(
+            DECLARER,
+            "V-evil",
+            DeclareInput {
+                title: evil.to_string(),
+                summary: format!("{evil} [click](javascript:alert(3))"),
+                ..DeclareInput::default()
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_room(2).await;
+    app.wait_idle().await;
+
+    // Bob is in neither war room.
+    provider.next.lock().unwrap().user = "UBOB".into();
+    let bob = cookie(&sign_in(&app).await).unwrap();
+    let (_, list) = page(&app, &bob, "/web?status=all").await;
+    assert!(!list.contains(crate::private::TITLE), "{list}");
+    assert!(!list.contains("INC-1"), "not even its number: {list}");
+    assert_eq!(page(&app, &bob, "/web/incidents/1").await.0, 404);
+
+    // Alice, a member, sees it.
+    provider.next.lock().unwrap().user = DECLARER.into();
+    let alice = cookie(&sign_in(&app).await).unwrap();
+    let (_, list) = page(&app, &alice, "/web?status=all").await;
+    assert!(list.contains(crate::private::TITLE), "{list}");
+    assert_eq!(page(&app, &alice, "/web/incidents/1").await.0, 200);
+
+    // The hostile text is shown, not run.
+    let (status, html) = page(&app, &bob, "/web/incidents/2").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(
+        !html.contains("href=\"javascript:"),
+        "no link runs script: {html}"
+    );
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+}
