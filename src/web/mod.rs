@@ -9,6 +9,7 @@
 //! and shows an incident only if `record::Viewer::Person` may see it; one
 //! they may not see is a 404, as one that does not exist.
 
+mod charts;
 mod oidc;
 mod pages;
 
@@ -186,6 +187,7 @@ fn templates() -> minijinja::Environment<'static> {
         ("base.html", include_str!("templates/base.html")),
         ("list.html", include_str!("templates/list.html")),
         ("incident.html", include_str!("templates/incident.html")),
+        ("insights.html", include_str!("templates/insights.html")),
     ] {
         // Built in and covered by the tests: a broken one fails them.
         if let Err(e) = env.add_template(name, source) {
@@ -216,6 +218,7 @@ pub fn routes(ctx: Arc<Ctx>) -> Router {
     Router::new()
         .route("/web", get(pages::list))
         .route("/web/incidents/{number}", get(pages::incident))
+        .route("/web/insights", get(pages::insights))
         .route("/web/login", get(oidc::login))
         .route("/web/callback", get(oidc::callback))
         .route("/web/logout", post(logout))

@@ -303,3 +303,58 @@ mod tests {
         assert!(html.contains("href=\"https://example.com\""), "{html}");
     }
 }
+
+#[derive(Deserialize, Default)]
+pub(super) struct InsightsParams {
+    /// The period: the last this many days (7 to 730; default 90).
+    #[serde(default)]
+    days: Option<i64>,
+}
+
+/// `GET /web/insights`: charts of the period, over what this person may
+/// see, with their numbers beside them.
+pub(super) async fn insights(
+    State(web): State<Arc<Web>>,
+    Person(user): Person,
+    Query(p): Query<InsightsParams>,
+) -> Result<Response, WebError> {
+    /// More follow-ups than this are not counted.
+    const FOLLOWUPS_COUNTED: i64 = 100_000;
+    let days = p.days.unwrap_or(90).clamp(7, 730);
+    let now = web.ctx.clock.now();
+    let since = now - chrono::Duration::days(days);
+    let store = web.ctx.store.as_ref();
+    let viewer = Viewer::Person(user.clone());
+    let mut incidents = Vec::new();
+    for i in store.incidents_since(since).await? {
+        if viewer.may_see(store, &i).await? {
+            incidents.push(i);
+        }
+    }
+    let followups = store
+        .followups(None, false, Some(&user), FOLLOWUPS_COUNTED)
+        .await?;
+    let levels: Vec<crate::domain::SeverityName> = web
+        .ctx
+        .settings
+        .severities
+        .iter()
+        .map(|l| l.name.clone())
+        .collect();
+    let today = now.with_timezone(&web.ctx.settings.timezone).date_naive();
+    let f = super::charts::figures(&incidents, &followups, &levels, since, now, today);
+    // The charts hold numbers, dates and our own words only.
+    let safe = minijinja::Value::from_safe_string;
+    let html = web
+        .templates
+        .get_template("insights.html")?
+        .render(minijinja::context! {
+            me => user.as_str().to_string(),
+            days => days,
+            f => minijinja::Value::from(minijinja::value::Serde(&f)),
+            weeks_svg => safe(super::charts::weeks_chart(&f)),
+            times_svg => safe(super::charts::times_chart(&f)),
+            followups_svg => safe(super::charts::followups_chart(&f)),
+        })?;
+    Ok(page_response(StatusCode::OK, html))
+}

@@ -464,6 +464,30 @@ async fn a_private_incident_is_a_404_to_a_non_member_and_text_renders_inert() {
     assert!(list.contains(crate::private::TITLE), "{list}");
     assert_eq!(page(&app, &alice, "/web/incidents/1").await.0, 200);
 
+    // Insights: three charts, and counts that leave out what Bob may not see.
+    let sev1 = |html: &str| -> u32 {
+        let table = html
+            .split("<table class=\"numbers\">")
+            .nth(1)
+            .unwrap_or_default();
+        let table = table.split("</table>").next().unwrap_or_default();
+        regex::Regex::new(r"<tr><td>[0-9-]+</td><td>(\d+)</td>")
+            .unwrap()
+            .captures_iter(table)
+            .map(|c| c[1].parse::<u32>().unwrap())
+            .sum()
+    };
+    let (status, alice_insights) = page(&app, &alice, "/web/insights?days=30").await;
+    assert_eq!(status, 200);
+    assert_eq!(alice_insights.matches("<svg").count(), 3, "three charts");
+    assert_eq!(
+        sev1(&alice_insights),
+        1,
+        "Alice's private SEV1 counts for her"
+    );
+    let (_, bob_insights) = page(&app, &bob, "/web/insights?days=30").await;
+    assert_eq!(sev1(&bob_insights), 0, "not for Bob: {bob_insights}");
+
     // The hostile text is shown, not run.
     let (status, html) = page(&app, &bob, "/web/incidents/2").await;
     assert_eq!(status, 200);
