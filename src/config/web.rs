@@ -71,6 +71,14 @@ impl WebSettings {
         self.base_url.scheme() == "https"
     }
 
+    /// The page of incident `number`.
+    pub fn incident_url(&self, number: crate::domain::IncidentNumber) -> String {
+        format!(
+            "{}/web/incidents/{number}",
+            self.base_url.as_str().trim_end_matches('/')
+        )
+    }
+
     /// The sign-in callback the identity provider redirects to.
     pub fn redirect_url(&self) -> String {
         format!(

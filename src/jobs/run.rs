@@ -136,6 +136,7 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let content = blocks::with_bridge(content, bridge.as_deref());
             let links = ctx.store.incident_alert_links(number).await?;
             let content = blocks::with_alert_links(content, &links);
+            let content = blocks::with_web_link(content, web_link(ctx, number).as_deref());
             let existing = match row.job {
                 Job::SyncBoard => incident.board_ts.as_ref(),
                 _ => None,
@@ -155,7 +156,10 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             let content = match ctx.settings.private_incidents.announce_of(incident.private) {
                 PrivateAnnounce::None => return Ok(()),
                 PrivateAnnounce::Redacted => blocks::announcement_redacted(&incident, &assignments),
-                PrivateAnnounce::Full => blocks::announcement(&incident, &assignments),
+                PrivateAnnounce::Full => blocks::with_web_link(
+                    blocks::announcement(&incident, &assignments),
+                    web_link(ctx, number).as_deref(),
+                ),
             };
             let existing = incident.announce_ts.as_ref();
             if let Some(ts) =
@@ -261,8 +265,10 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
                 .save_postmortem(number, &markdown, ctx.clock.now())
                 .await?;
             let filename = format!("{}-postmortem.md", incident.reference().to_lowercase());
-            let summary =
-                blocks::postmortem_summary(&incident, &timeline, &communications, &filename);
+            let summary = blocks::with_web_link(
+                blocks::postmortem_summary(&incident, &timeline, &communications, &filename),
+                web_link(ctx, number).as_deref(),
+            );
             post_once(ctx, row, channel.into(), summary).await?;
             let title = format!("{} postmortem draft", incident.reference());
             // A retry may follow an upload Slack completed but whose answer
@@ -397,7 +403,29 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::PublishHome { user, .. } => publish_home(ctx, user).await,
+        Job::Unfurl { channel, ts, urls } => {
+            let mut unfurls = serde_json::Map::new();
+            for (url, number) in urls {
+                let Some(incident) = ctx.store.incident(*number).await? else {
+                    continue;
+                };
+                let assignments = ctx.store.assignments(*number).await?;
+                let lead = domain::lead(&incident, &assignments);
+                unfurls.insert(url.clone(), blocks::unfurl_card(&incident, &lead));
+            }
+            if !unfurls.is_empty() {
+                ctx.slack
+                    .unfurl(channel, ts, serde_json::Value::Object(unfurls))
+                    .await?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// The incident's page in the web record, when it is configured.
+fn web_link(ctx: &Ctx, number: domain::IncidentNumber) -> Option<String> {
+    ctx.settings.web.as_ref().map(|w| w.incident_url(number))
 }
 
 /// A message someone put on the timeline with a shortcut: its author's

@@ -115,6 +115,13 @@ pub enum Job {
     /// Tells Slack the workflow step failed, and why
     /// (`functions.completeError`). No incident.
     FailStep { execution: String, reason: String },
+    /// Unfurls links to incident pages in a message (`chat.unfurl`):
+    /// `urls` with the incident each names. No incident.
+    Unfurl {
+        channel: ChannelId,
+        ts: MessageTs,
+        urls: Vec<(String, IncidentNumber)>,
+    },
     /// Publishes `user`'s Home tab from the state when it runs
     /// (`views.publish`). No incident; one pending copy per person. A
     /// `refresh` (something on it changed) waits [`HOME_SETTLE`] first, so
@@ -154,6 +161,7 @@ impl Job {
             Job::CompleteStep { .. } => "complete_step",
             Job::FailStep { .. } => "fail_step",
             Job::PublishHome { .. } => "publish_home",
+            Job::Unfurl { .. } => "unfurl",
         }
     }
 
@@ -184,6 +192,7 @@ impl Job {
             | Job::CaptureQuote { .. }
             | Job::CompleteStep { .. }
             | Job::FailStep { .. }
+            | Job::Unfurl { .. }
             | Job::Ephemeral { .. }
             | Job::Notice { .. }
             | Job::FollowupDigest { .. } => None,
@@ -203,6 +212,7 @@ impl Job {
                 | Job::CaptureQuote { .. }
                 | Job::FailStep { .. }
                 | Job::PublishHome { .. }
+                | Job::Unfurl { .. }
         )
     }
 

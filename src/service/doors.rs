@@ -355,3 +355,76 @@ fn check_step(ctx: &Ctx, step: &DeclareStep) -> Result<Declaration, String> {
         assessment: None,
     })
 }
+
+/// Links to incident pages in a message (`link_shared`): each one the
+/// channel may see is queued for a card, a private incident's only in its
+/// own war room; once per event id.
+pub async fn unfurl(
+    ctx: &Ctx,
+    event_id: &str,
+    channel: &crate::domain::ChannelId,
+    ts: &crate::domain::MessageTs,
+    urls: &[String],
+) -> Result<bool, StoreError> {
+    let Some(web) = &ctx.settings.web else {
+        return Ok(true);
+    };
+    let mut cards = Vec::new();
+    for url in urls {
+        let Some(number) = incident_of_url(&web.base_url, url) else {
+            continue;
+        };
+        let Some(incident) = ctx.store.incident(number).await? else {
+            continue;
+        };
+        if incident.private && incident.channel_id.as_ref() != Some(channel) {
+            continue;
+        }
+        cards.push((url.clone(), number));
+    }
+    if cards.is_empty() {
+        return Ok(true);
+    }
+    let job = Job::Unfurl {
+        channel: channel.clone(),
+        ts: ts.clone(),
+        urls: cards,
+    };
+    let fresh = ctx
+        .store
+        .record_event_with_jobs(event_id, ctx.clock.now(), vec![job])
+        .await?;
+    ctx.state_changed();
+    Ok(fresh)
+}
+
+/// The incident a link to the web record names: same origin as
+/// `web.base_url`, path `/web/incidents/{n}`.
+fn incident_of_url(base: &url::Url, link: &str) -> Option<IncidentNumber> {
+    let link = url::Url::parse(link).ok()?;
+    if link.origin() != base.origin() {
+        return None;
+    }
+    let n: i64 = link
+        .path()
+        .strip_prefix("/web/incidents/")?
+        .trim_end_matches('/')
+        .parse()
+        .ok()?;
+    (n > 0).then(|| IncidentNumber::new(n))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_links_to_an_incident_page_of_this_record_count() {
+        let base = url::Url::parse("https://warroom.example.com").unwrap();
+        let n = |l: &str| super::incident_of_url(&base, l).map(|n| n.get());
+        assert_eq!(n("https://warroom.example.com/web/incidents/12"), Some(12));
+        assert_eq!(n("https://warroom.example.com/web/incidents/12/"), Some(12));
+        assert_eq!(n("https://warroom.example.com/web/incidents/0"), None);
+        assert_eq!(n("https://evil.example.com/web/incidents/12"), None);
+        assert_eq!(n("http://warroom.example.com/web/incidents/12"), None);
+        assert_eq!(n("https://warroom.example.com/web"), None);
+    }
+}

@@ -555,6 +555,23 @@ impl SlackApi {
         Ok(())
     }
 
+    /// Unfurls links in a message into cards (`chat.unfurl`, `links:write`):
+    /// `unfurls` maps each link to its blocks.
+    pub async fn unfurl(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+        unfurls: serde_json::Value,
+    ) -> Result<(), CallError> {
+        let req = serde_json::json!({"channel": channel, "ts": ts, "unfurls": unfurls});
+        self.call(
+            Key::in_channel("chat.unfurl", channel.as_str()),
+            async |s| web::post(&s, "chat.unfurl", &req, &TIER3).await,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Tells Slack a workflow step ran, with its outputs
     /// (`functions.completeSuccess`).
     pub async fn complete_step(

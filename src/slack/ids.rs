@@ -63,6 +63,8 @@ pub const CALLBACK_ADD_TO_TIMELINE: &str = "timeline.add";
 /// The form asking whether to take a message off a timeline. Its private
 /// metadata is the incident and the message.
 pub const CALLBACK_REMOVE_FROM_TIMELINE: &str = "timeline.remove";
+/// "View in browser" (a link to the incident's page in the web record).
+pub const ACTION_WEB_LINK: &str = "web.view";
 /// "Declare an incident" on the App Home tab.
 pub const ACTION_HOME_DECLARE: &str = "home.declare";
 /// The update modal.

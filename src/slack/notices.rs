@@ -117,6 +117,7 @@ fn what_failed(job: &Job, incident: &Incident) -> Mrkdwn {
             "I could not tell the workflow that declared {} how it went"
         }
         Job::PublishHome { .. } => "I could not update your warroom Home tab (about {})",
+        Job::Unfurl { .. } => "I could not show a card for a link to {}",
     };
     Mrkdwn::fill(template, [inc])
 }
@@ -149,6 +150,7 @@ fn again(job: &Job) -> Mrkdwn {
             "the incident is declared all the same; look for it with `/incident list`"
         }
         Job::PublishHome { .. } => "open the Home tab again",
+        Job::Unfurl { .. } => "the link works all the same",
     })
 }
 

@@ -34,6 +34,8 @@ pub const BOT_SCOPES: &[&str] = &[
     "groups:history",
     "im:write",
     "im:history",
+    "links:read",
+    "links:write",
 ];
 
 /// Largest answer read from Slack.

@@ -145,6 +145,8 @@ fn manifest_points_at_the_spec_paths() {
         "groups:history",
         "im:write",
         "im:history",
+        "links:read",
+        "links:write",
     ];
     expected.sort_unstable();
     assert_eq!(scopes, expected, "bot scopes");
@@ -161,6 +163,7 @@ fn manifest_points_at_the_spec_paths() {
         [
             "app_home_opened",
             "function_executed",
+            "link_shared",
             "member_joined_channel",
             "member_left_channel",
             "message.channels",
@@ -210,7 +213,8 @@ fn urls(v: &Value, at: &str, found: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, v) in map {
-                if k.contains("url") {
+                // A URL's key (`url`, `request_url`), not `unfurl_domains`.
+                if k == "url" || k.ends_with("_url") {
                     found.push(format!("{at}/{k}"));
                 }
                 urls(v, &format!("{at}/{k}"), found);

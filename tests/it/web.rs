@@ -499,3 +499,85 @@ async fn a_private_incident_is_a_404_to_a_non_member_and_text_renders_inert() {
     );
     assert!(html.contains("&lt;script&gt;"), "{html}");
 }
+
+fn link_shared(event_id: &str, channel: &str, ts: &str, url: &str) -> Value {
+    json!({
+        "token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+        "event_id": event_id, "event_time": 1_700_000_000,
+        "event": {
+            "type": "link_shared", "channel": channel, "user": "UBOB", "message_ts": ts,
+            "unfurl_id": "U1", "source": "conversations_history", "is_bot_user_member": true,
+            "links": [{"domain": "warroom.test", "url": url}], "event_ts": ts
+        }
+    })
+}
+
+/// Slack links to the record, and the record's links unfurl in Slack: a
+/// private incident's only in its own war room.
+#[tokio::test]
+async fn slack_links_to_the_record_and_its_links_unfurl() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    let room = app.declare("Search is slow", "SEV2").await;
+    let page_url = format!("{BASE_URL}/web/incidents/1");
+    let board = app.slack.messages_in(&room);
+    assert!(
+        board.iter().any(|m| m.body.to_string().contains(&page_url)),
+        "the role board has View in browser"
+    );
+    assert!(
+        app.slack
+            .messages_in(ORIGIN)
+            .iter()
+            .any(|m| m.body.to_string().contains(&page_url)),
+        "so has the announcement"
+    );
+
+    // A link to the public incident, pasted in #general: a card.
+    let ts = app
+        .slack
+        .user_posts(ORIGIN, "UBOB", &page_url, None, start_time());
+    let res = app
+        .event(link_shared("Ev-link-1", ORIGIN, &ts, &page_url), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_idle().await;
+    let unfurls = app.slack.calls("chat.unfurl");
+    assert_eq!(unfurls.len(), 1);
+    assert!(
+        unfurls[0].body["unfurls"][&page_url]
+            .to_string()
+            .contains("Search is slow")
+    );
+
+    // A private incident's link: not in #general, but in its war room.
+    let private_room = crate::private::declare_with(&app, "V-private", vec!["private"]).await;
+    let private_url = format!("{BASE_URL}/web/incidents/2");
+    let ts = app
+        .slack
+        .user_posts(ORIGIN, "UBOB", &private_url, None, start_time());
+    app.event(link_shared("Ev-link-2", ORIGIN, &ts, &private_url), None)
+        .await;
+    app.wait_idle().await;
+    assert_eq!(
+        app.slack.calls("chat.unfurl").len(),
+        1,
+        "no card outside its war room"
+    );
+    let ts = app
+        .slack
+        .user_posts(&private_room, DECLARER, &private_url, None, start_time());
+    app.event(
+        link_shared("Ev-link-3", &private_room, &ts, &private_url),
+        None,
+    )
+    .await;
+    app.wait_idle().await;
+    let unfurls = app.slack.calls("chat.unfurl");
+    assert_eq!(unfurls.len(), 2, "a card in its war room");
+    assert!(
+        unfurls[1].body["unfurls"][&private_url]
+            .to_string()
+            .contains(crate::private::TITLE)
+    );
+}

@@ -713,6 +713,19 @@ pub(super) fn respond(
             }
             ok(json!({"channel": {"id": dm_channel(user)}}))
         }
+        "chat.unfurl" => {
+            let (channel, ts) = (s("channel"), s("ts"));
+            let Some(message) = inner
+                .messages
+                .iter_mut()
+                .find(|m| m.channel == channel && m.ts == ts)
+            else {
+                return err("cannot_unfurl_message");
+            };
+            // Shown under the message, as Slack shows an unfurl.
+            message.body["unfurls"] = body.get("unfurls").cloned().unwrap_or(json!({}));
+            ok(json!({}))
+        }
         "views.publish" => {
             let user = s("user_id");
             if !is_user_id(&user) {

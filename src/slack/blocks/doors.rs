@@ -243,3 +243,17 @@ pub fn remove_from_timeline_modal(incident: &Incident, message: &QuotedMessage) 
             .with_private_metadata(serde_json::to_string(&metadata).unwrap_or_default()),
     )
 }
+
+/// A link to an incident's page, unfurled: a compact card (headline,
+/// lead, war room) as `chat.unfurl` takes it.
+pub fn unfurl_card(incident: &Incident, lead: &UserId) -> serde_json::Value {
+    let blocks: Vec<SlackBlock> = vec![
+        section(super::format::headline(incident)),
+        context(Mrkdwn::fill(
+            "Lead {} · {}",
+            [lead.mention(), room(incident)],
+        ))
+        .into(),
+    ];
+    serde_json::json!({ "blocks": blocks })
+}

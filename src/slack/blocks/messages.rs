@@ -484,6 +484,22 @@ pub fn postmortem_summary(
     )
 }
 
+/// Adds a "View in browser" link button (the incident's page in the web
+/// record, when `web.base_url` is set) at the end of a message.
+pub fn with_web_link(mut content: SlackMessageContent, url: Option<&str>) -> SlackMessageContent {
+    let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) else {
+        return content;
+    };
+    let button = SlackBlockButtonElement::new(plain("View in browser"))
+        .with_action_id(ids::ACTION_WEB_LINK.into())
+        .with_url(url);
+    let blocks = content.blocks.get_or_insert_with(Vec::new);
+    if blocks.len() < super::MAX_BLOCKS {
+        blocks.push(SlackActionsBlock::new(vec![button.into()]).into());
+    }
+    content
+}
+
 /// Puts a "Join the bridge" link button beside the first section of a
 /// message (the role board's heading), so it costs no block.
 pub fn with_bridge(mut content: SlackMessageContent, url: Option<&str>) -> SlackMessageContent {

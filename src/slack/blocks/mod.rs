@@ -19,11 +19,11 @@ pub use alerts::{
     declare_modal_for_alert, declared_by_alert, group_links, linked_line, with_alert_links,
 };
 pub use checklists::{checklist, checklist_reminder, internal_summary, summary_post};
-pub use doors::{Home, add_to_timeline_modal, home, remove_from_timeline_modal};
+pub use doors::{Home, add_to_timeline_modal, home, remove_from_timeline_modal, unfurl_card};
 pub use followups::{followup_digest, followup_line, followups};
 pub use messages::{
     announcement, announcement_redacted, paged, postmortem_summary, reminder, role_board,
-    status_update, timeline, with_bridge,
+    status_update, timeline, with_bridge, with_web_link,
 };
 pub use modals::{
     declare_modal, declare_modal_from, followup_modal, severity_modal, summary_modal, update_modal,

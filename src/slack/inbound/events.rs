@@ -46,6 +46,13 @@ pub enum Event {
         user: UserId,
         at: Option<DateTime<Utc>>,
     },
+    /// A message in `channel` holds links to the bot's domain
+    /// (`link_shared`): they may be unfurled into cards.
+    LinksShared {
+        channel: ChannelId,
+        ts: MessageTs,
+        urls: Vec<String>,
+    },
     /// Someone opened the bot's Home tab (`app_home_opened`, tab `home`).
     HomeOpened { user: UserId },
     /// A workflow ran the step "Declare an incident" (`function_executed`
@@ -152,6 +159,17 @@ struct RawEvent {
     function_execution_id: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     inputs: Option<RawInputs>,
+    /// `link_shared`: the message and its links.
+    #[serde(default, deserialize_with = "lenient")]
+    message_ts: Option<MessageTs>,
+    #[serde(default, deserialize_with = "lenient")]
+    links: Option<Vec<RawLink>>,
+}
+
+#[derive(Deserialize)]
+struct RawLink {
+    #[serde(default, deserialize_with = "lenient")]
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +252,22 @@ impl RawEvent {
                         at,
                     },
                     _ => Event::Other(format!("{kind} without a channel or user")),
+                }
+            }
+            ("link_shared", _) => {
+                let urls: Vec<String> = self
+                    .links
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|l| l.url)
+                    .filter(|u| !u.is_empty())
+                    .take(10)
+                    .collect();
+                match (self.channel, self.message_ts) {
+                    (Some(channel), Some(ts)) if !urls.is_empty() && !ts.as_str().is_empty() => {
+                        Event::LinksShared { channel, ts, urls }
+                    }
+                    _ => Event::Other("link_shared without links".to_string()),
                 }
             }
             ("app_home_opened", _) => match (self.user, self.tab.as_deref()) {

@@ -335,6 +335,7 @@ impl Interaction {
                 };
                 // A link button: Slack opened the link and tells us too.
                 if first.action_id == ACTION_BRIDGE
+                    || first.action_id == crate::slack::ids::ACTION_WEB_LINK
                     || first.action_id.starts_with(ACTION_ALERT_LINK)
                 {
                     return Interaction::Other("bridge link opened".into());
