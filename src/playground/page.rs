@@ -59,11 +59,19 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`--listen`): {e}"))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let app = router(PageState {
-            workspace,
-            stop: stopped.clone(),
-            allow_remote,
-        });
+        // The web record, on the page's own address, signed in as whoever
+        // is chosen at the top.
+        let web = url::Url::parse(&format!("http://{addr}"))
+            .map(|base| crate::web::playground_routes(workspace.ctx.clone(), base))
+            .unwrap_or_default();
+        let app = router(
+            PageState {
+                workspace,
+                stop: stopped.clone(),
+                allow_remote,
+            },
+            web,
+        );
         let task = tokio::spawn(async move {
             // The grace only covers the page's own quick requests; the
             // event streams end when `stop` turns.
@@ -91,7 +99,7 @@ impl Server {
     }
 }
 
-fn router(state: PageState) -> Router {
+fn router(state: PageState, web: Router) -> Router {
     let quick = Router::new()
         .route("/", get(index))
         .route(
@@ -128,6 +136,11 @@ fn router(state: PageState) -> Router {
         .with_state(state.clone());
     quick
         .merge(stream)
+        .merge(crate::transport::http::harden_with(
+            web,
+            crate::transport::http::REQUEST_TIMEOUT,
+            crate::transport::http::CONCURRENCY_LIMIT,
+        ))
         .layer(axum::middleware::from_fn_with_state(state, same_machine))
 }
 

@@ -183,6 +183,16 @@ async fn stylesheet() -> Response {
 fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    // `{{ t|at }}`: an RFC 3339 time as `2026-12-07 15:10 UTC`.
+    env.add_filter("at", |t: String| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|d| {
+                d.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string()
+            })
+            .unwrap_or(t)
+    });
     for (name, source) in [
         ("base.html", include_str!("templates/base.html")),
         ("list.html", include_str!("templates/list.html")),
@@ -215,14 +225,82 @@ pub fn routes(ctx: Arc<Ctx>) -> Router {
         http,
         templates: templates(),
     });
+    pages()
+        .route("/web/login", get(oidc::login))
+        .route("/web/callback", get(oidc::callback))
+        .with_state(web)
+}
+
+/// The pages, for whichever way people sign in.
+fn pages() -> Router<Arc<Web>> {
     Router::new()
         .route("/web", get(pages::list))
         .route("/web/incidents/{number}", get(pages::incident))
         .route("/web/insights", get(pages::insights))
-        .route("/web/login", get(oidc::login))
-        .route("/web/callback", get(oidc::callback))
         .route("/web/logout", post(logout))
         .route("/web/signed-out", get(signed_out))
         .route("/web/web.css", get(stylesheet))
-        .with_state(web)
+}
+
+/// The pages in the playground, at `base_url` (the page's own address):
+/// people sign in by being whoever is chosen at the top of the page
+/// (`/web/as?user=U…`), no identity provider needed.
+#[cfg(feature = "playground")]
+pub fn playground_routes(ctx: Arc<Ctx>, base_url: url::Url) -> Router {
+    let (Ok(http), Ok(issuer)) = (
+        oidc::http_client(),
+        url::Url::parse(crate::config::SLACK_ISSUER),
+    ) else {
+        return Router::new();
+    };
+    let settings = WebSettings {
+        base_url,
+        issuer,
+        client_id: "playground".to_string(),
+        client_secret: secrecy::SecretString::from("playground"),
+        allowed_team: None,
+        session_lifetime: std::time::Duration::from_secs(12 * 3600),
+    };
+    let web = Arc::new(Web {
+        ctx,
+        settings,
+        http,
+        templates: templates(),
+    });
+    pages().route("/web/as", get(sign_in_as)).with_state(web)
+}
+
+#[cfg(feature = "playground")]
+#[derive(serde::Deserialize)]
+struct As {
+    user: String,
+}
+
+/// The playground's sign-in: as the person chosen on the page.
+#[cfg(feature = "playground")]
+async fn sign_in_as(
+    State(web): State<Arc<Web>>,
+    axum::extract::Query(who): axum::extract::Query<As>,
+) -> Result<Response, WebError> {
+    if !(who.user.starts_with('U') && who.user.chars().all(|c| c.is_ascii_alphanumeric())) {
+        return Err(WebError::SignIn("no such person".into()));
+    }
+    let token = crate::random::hex::<32>()
+        .map_err(|e| WebError::Provider(format!("no randomness for a session: {e}")))?;
+    let now = web.ctx.clock.now();
+    web.ctx
+        .store
+        .create_session(
+            &digest(&token),
+            &UserId(who.user),
+            None,
+            now,
+            now + chrono::Duration::hours(12),
+        )
+        .await?;
+    let mut response = Redirect::to("/web").into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&token, 12 * 3600, false)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }

@@ -54,25 +54,25 @@ fn span(d: chrono::Duration) -> String {
     }
 }
 
-/// `GET /web`: incidents this person may see, newest first, filtered.
+/// `GET /web`: incidents this person may see: without filters, those open
+/// now first, then every incident newest first, a page at a time.
 pub(super) async fn list(
     State(web): State<Arc<Web>>,
     Person(user): Person,
     Query(p): Query<ListParams>,
 ) -> Result<Response, WebError> {
-    let status = p.status.as_deref().unwrap_or("open");
+    let open_statuses: Vec<Status> = [
+        Status::Investigating,
+        Status::Identified,
+        Status::Mitigated,
+        Status::Resolved,
+    ]
+    .into_iter()
+    .filter(|s| s.is_open())
+    .collect();
+    let status = p.status.as_deref().unwrap_or("all");
     let statuses = match status {
-        "open" => Some(
-            [
-                Status::Investigating,
-                Status::Identified,
-                Status::Mitigated,
-                Status::Resolved,
-            ]
-            .into_iter()
-            .filter(|s| s.is_open())
-            .collect(),
-        ),
+        "open" => Some(open_statuses.clone()),
         "closed" => Some(vec![Status::Closed]),
         _ => None,
     };
@@ -104,40 +104,34 @@ pub(super) async fn list(
         limit: PAGE + 1,
         ..IncidentQuery::default()
     };
+    let viewer = Viewer::Person(user.clone());
     let found = web.ctx.store.list_incidents(&query).await?;
     let more = found.len() as i64 > PAGE;
-    let viewer = Viewer::Person(user.clone());
-    let mut rows = Vec::new();
-    let mut last = None;
-    for incident in found.into_iter().take(PAGE as usize) {
-        last = Some(incident.number.get());
-        if !viewer.may_see(web.ctx.store.as_ref(), &incident).await? {
-            continue;
-        }
-        let assignments = web.ctx.store.assignments(incident.number).await?;
-        let lead = crate::domain::lead(&incident, &assignments);
-        let end = incident.closed_at.or(incident.resolved_at).unwrap_or(now);
-        let age = span(end - incident.declared_at);
-        rows.push((incident, lead, age));
-    }
-    let people: Vec<UserId> = rows
-        .iter()
-        .flat_map(|(i, lead, _)| [i.declared_by.clone(), lead.clone()])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let names = web.ctx.store.user_names(&people).await?;
-    let rows: Vec<Row> = rows
-        .into_iter()
-        .map(|(incident, lead, age)| Row {
-            lead: names
-                .get(&lead)
-                .cloned()
-                .unwrap_or_else(|| lead.as_str().to_string()),
-            incident: IncidentSummary::of(incident, &names),
-            age,
-        })
-        .collect();
+    let page: Vec<_> = found.into_iter().take(PAGE as usize).collect();
+    let last = page.last().map(|i| i.number.get());
+    let rows = rows_of(&web, &viewer, page, now).await?;
+    // The first page of the unfiltered list starts with what is open now.
+    let unfiltered = p.status.is_none()
+        && severity.is_none()
+        && p.q.as_deref().unwrap_or_default().trim().is_empty()
+        && p.days.is_none()
+        && p.before.is_none();
+    let open_rows = if unfiltered {
+        let open = web
+            .ctx
+            .store
+            .list_incidents(&IncidentQuery {
+                statuses: Some(open_statuses),
+                drills: true,
+                private: true,
+                limit: 200,
+                ..IncidentQuery::default()
+            })
+            .await?;
+        rows_of(&web, &viewer, open, now).await?
+    } else {
+        Vec::new()
+    };
     let levels: Vec<String> = web
         .ctx
         .settings
@@ -151,6 +145,7 @@ pub(super) async fn list(
         .render(minijinja::context! {
             me => user.as_str().to_string(),
             rows => minijinja::Value::from(minijinja::value::Serde(&rows)),
+        open_rows => minijinja::Value::from(minijinja::value::Serde(&open_rows)),
             status => status.to_string(),
             severity => severity.as_ref().map(|s| s.as_str().to_string()),
             q => p.q.unwrap_or_default(),
@@ -159,6 +154,44 @@ pub(super) async fn list(
             next => more.then_some(last).flatten(),
         })?;
     Ok(page_response(StatusCode::OK, html))
+}
+
+/// The rows of `incidents` this viewer may see: lead and age or duration.
+async fn rows_of(
+    web: &Web,
+    viewer: &Viewer,
+    incidents: Vec<crate::domain::Incident>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Row>, WebError> {
+    let mut seen = Vec::new();
+    for incident in incidents {
+        if !viewer.may_see(web.ctx.store.as_ref(), &incident).await? {
+            continue;
+        }
+        let assignments = web.ctx.store.assignments(incident.number).await?;
+        let lead = crate::domain::lead(&incident, &assignments);
+        let end = incident.closed_at.or(incident.resolved_at).unwrap_or(now);
+        let age = span(end - incident.declared_at);
+        seen.push((incident, lead, age));
+    }
+    let people: Vec<UserId> = seen
+        .iter()
+        .flat_map(|(i, lead, _)| [i.declared_by.clone(), lead.clone()])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = web.ctx.store.user_names(&people).await?;
+    Ok(seen
+        .into_iter()
+        .map(|(incident, lead, age)| Row {
+            lead: names
+                .get(&lead)
+                .cloned()
+                .unwrap_or_else(|| lead.as_str().to_string()),
+            incident: IncidentSummary::of(incident, &names),
+            age,
+        })
+        .collect())
 }
 
 /// Text in Slack's format as words to show (mentions by name, links by

@@ -247,6 +247,35 @@ async fn a_war_room_in_a_real_browser() {
         draft.contains("Rolled back the 14:02 deploy"),
         "the tagged message is in the postmortem draft:\n{draft}"
     );
+
+    // The web record, signed in as the person chosen at the top: the
+    // incident's page with its draft, and the insights charts; both
+    // pictures for README.
+    c.goto(&format!("{}web/as?user=UALEX", playground.url))
+        .await
+        .unwrap();
+    wait_text(&c, "main", "Checkout is down").await;
+    c.goto(&format!("{}web/incidents/1", playground.url))
+        .await
+        .unwrap();
+    wait_text(&c, ".postmortem", "Postmortem draft").await;
+    wait_text(&c, ".timeline", "Rolled back the 14:02 deploy").await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/docs/web-incident.png"),
+        &png,
+    )
+    .unwrap();
+    c.goto(&format!("{}web/insights?days=30", playground.url))
+        .await
+        .unwrap();
+    wait_for(&c, ".chart svg").await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/docs/web-insights.png"),
+        &png,
+    )
+    .unwrap();
     c.close().await.unwrap();
     drop(driver);
     playground.stop().await.unwrap();

@@ -314,6 +314,7 @@ function renderTop() {
     for (const p of state.people) sel.append(h("option", { value: p.id }, `${p.name} (${p.plays})`));
   }
   sel.value = me;
+  $("web-link").href = "/web/as?user=" + encodeURIComponent(me);
   const d = new Date(state.now + (Date.now() - fetchedAt));
   const off = state.offset_minutes ? ` (+${state.offset_minutes} min)` : "";
   $("clock").textContent = `${d.toLocaleDateString(undefined, { weekday: "short" })} ${pad(d.getHours())}:${pad(d.getMinutes())}${off}`;
