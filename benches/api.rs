@@ -9,6 +9,11 @@
 //! API load started. RSS is the whole bench process's (the bot, its fake
 //! Slack and the load generator).
 //!
+//! Then the web record's pages on the same record, open loop at 20 a
+//! second for 20 s, signed in as the declarer: 40 % the incident list,
+//! 40 % one incident's page (its 1,000-entry timeline), 20 % insights over
+//! a year; latency and the largest page's size.
+//!
 //! Run: `cargo bench --bench api`. Prints figures; asserts nothing.
 
 mod common;
@@ -51,6 +56,11 @@ async fn run() {
             env: vec![
                 ("WARROOM_API__RATE_LIMIT_PER_SECOND", "200".to_string()),
                 ("WARROOM_API__RATE_LIMIT_BURST", "400".to_string()),
+                // The web record on (no sign-in is made: a session is
+                // written directly).
+                ("WARROOM_WEB__BASE_URL", "http://warroom.bench".to_string()),
+                ("WARROOM_WEB__OIDC__CLIENT_ID", "bench".to_string()),
+                ("WARROOM_WEB__OIDC__CLIENT_SECRET", "bench".to_string()),
             ],
             ..Setup::default()
         })
@@ -131,6 +141,74 @@ async fn run() {
         "  RSS of the bench process: {rss_at_start:.1} MiB at start, {rss_generated:.1} MiB after generating the data, {:.1} MiB after the load",
         rss_mib()
     );
+    web_pages(&app, &http).await;
+}
+
+/// The web record's pages at `WEB_RATE` a second for `FOR`: latency by
+/// page, and the largest body.
+async fn web_pages(app: &TestApp, http: &reqwest::Client) {
+    const WEB_RATE: u64 = 20;
+    let session = "bench-session";
+    let now = chrono::Utc::now();
+    app.ctx
+        .store
+        .create_session(
+            &hex::encode(<sha2::Sha256 as sha2::Digest>::digest(session.as_bytes())),
+            &warroom::domain::UserId(DECLARER.to_string()),
+            None,
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .expect("a session");
+    let cookie = format!("warroom_session={session}");
+    let total = (WEB_RATE * FOR.as_secs()) as usize;
+    let interval = Duration::from_micros(1_000_000 / WEB_RATE);
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let handles: Vec<_> = (0..total)
+        .map(|i| {
+            let n = 1 + (i as i64 * 7919) % INCIDENTS;
+            let (kind, path) = match i % 5 {
+                0 | 1 => ("web: incident list", "/web".to_string()),
+                2 | 3 => (
+                    "web: incident page (1,000 entries)",
+                    format!("/web/incidents/{n}"),
+                ),
+                _ => (
+                    "web: insights over a year",
+                    "/web/insights?days=365".to_string(),
+                ),
+            };
+            let (http, url, cookie) = (http.clone(), app.url(&path), cookie.clone());
+            let scheduled = start + interval * i as u32;
+            tokio::spawn(async move {
+                tokio::time::sleep_until(scheduled).await;
+                let size = match http.get(&url).header("cookie", cookie).send().await {
+                    Ok(r) if r.status().as_u16() == 200 => r.bytes().await.map(|b| b.len()).ok(),
+                    _ => None,
+                };
+                (kind, size, scheduled.elapsed())
+            })
+        })
+        .collect();
+    let mut by_kind: std::collections::BTreeMap<&'static str, (Vec<Duration>, usize, usize)> =
+        Default::default();
+    for h in handles {
+        let (kind, size, took) = h.await.expect("a page");
+        let entry = by_kind.entry(kind).or_default();
+        entry.0.push(took);
+        match size {
+            Some(bytes) => entry.2 = entry.2.max(bytes),
+            None => entry.1 += 1,
+        }
+    }
+    for (kind, (samples, failed, largest)) in by_kind {
+        println!(
+            "  {kind}: {failed} not answered 200; largest page {:.1} KB",
+            largest as f64 / 1000.0
+        );
+        report(&format!("  {kind}"), samples);
+    }
 }
 
 /// `/incident help` at `COMMAND_RATE` a second for `FOR`: ack latencies.

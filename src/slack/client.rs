@@ -641,6 +641,32 @@ impl SlackApi {
             .unwrap_or_else(|| user.to_string()))
     }
 
+    /// The workspace's person with this e-mail address
+    /// (`users.lookupByEmail`, `users:read.email`); `None` when nobody has it.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserId>, CallError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            user: Id,
+        }
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let params: web::Params = vec![("email", Some(email.to_string()))];
+        let answer = self
+            .call(Key::method("users.lookupByEmail"), async |s| {
+                web::get(&s, "users.lookupByEmail", &params, &TIER3).await
+            })
+            .await;
+        match answer {
+            Err(CallError::Api(code)) if code.to_string() == "users_not_found" => Ok(None),
+            other => {
+                let found: Found = web::read("users.lookupByEmail", other?)?;
+                Ok(Some(UserId(found.user.id)))
+            }
+        }
+    }
+
     /// Uploads `content` as a file shared in `channel` (Slack's
     /// external-upload flow: get a URL, send the bytes, complete).
     pub async fn upload_file(

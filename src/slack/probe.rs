@@ -27,6 +27,7 @@ pub const BOT_SCOPES: &[&str] = &[
     "reactions:read",
     "reactions:write",
     "users:read",
+    "users:read.email",
     "files:write",
     "files:read",
     "groups:write",

@@ -197,14 +197,30 @@ pub(super) async fn callback(
         .claims(&client.id_token_verifier(), &nonce)
         .map_err(|e| WebError::SignIn(format!("the id token was not valid: {e}")))?;
     // Verified: its payload names the Slack user and workspace.
-    // Slack's issuer names the Slack user in its claims; another issuer
-    // must too (matching its people to Slack's by e-mail is not built).
-    let who = slack_identity(&id_token.to_string()).ok_or_else(|| {
-        WebError::SignIn(
-            "the id token names no Slack user (a `https://slack.com/user_id` claim, as Sign in with Slack gives)".into(),
-        )
-    })?;
+    // Slack's issuer names the Slack user and workspace in its claims;
+    // another issuer's person is found in this workspace by e-mail.
+    let jwt = id_token.to_string();
+    let (who, by_email) = match slack_identity(&jwt) {
+        Some(who) => (who, false),
+        None => {
+            let email = verified_email(&jwt).ok_or_else(|| {
+                WebError::SignIn("the id token names no Slack user and no verified e-mail".into())
+            })?;
+            let user = web
+                .ctx
+                .slack
+                .user_by_email(&email)
+                .await
+                .map_err(|e| WebError::Provider(format!("looking the e-mail up in Slack: {e}")))?
+                .ok_or_else(|| {
+                    WebError::SignIn("nobody in this Slack workspace has that e-mail".into())
+                })?;
+            (SlackIdentity { user, team: None }, true)
+        }
+    };
+    // Found by e-mail in this workspace: it is this workspace's person.
     if let Some(allowed) = &web.settings.allowed_team
+        && !by_email
         && who.team.as_deref() != Some(allowed.as_str())
     {
         return Err(WebError::SignIn(
@@ -250,12 +266,7 @@ pub(super) struct SlackIdentity {
 /// (`https://slack.com/team_id`) of an id token whose signature was
 /// checked already.
 pub(super) fn slack_identity(jwt: &str) -> Option<SlackIdentity> {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = claims_of(jwt)?;
     let text = |key: &str| claims.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let user = text("https://slack.com/user_id")
         .or_else(|| text("sub"))
@@ -264,6 +275,30 @@ pub(super) fn slack_identity(jwt: &str) -> Option<SlackIdentity> {
         user: UserId(user),
         team: text("https://slack.com/team_id"),
     })
+}
+
+/// The claims of an id token whose signature was checked already.
+fn claims_of(jwt: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The e-mail of a verified id token, unless the provider says it is not
+/// verified.
+fn verified_email(jwt: &str) -> Option<String> {
+    let claims = claims_of(jwt)?;
+    if claims.get("email_verified").and_then(|v| v.as_bool()) == Some(false) {
+        return None;
+    }
+    claims
+        .get("email")
+        .and_then(|v| v.as_str())
+        .filter(|e| e.contains('@'))
+        .map(str::to_string)
 }
 
 #[cfg(test)]

@@ -138,6 +138,7 @@ fn manifest_points_at_the_spec_paths() {
         "reactions:read",
         "reactions:write",
         "users:read",
+        "users:read.email",
         "files:write",
         "files:read",
         "groups:read",

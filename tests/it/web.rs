@@ -38,6 +38,9 @@ type Tweak = Box<dyn Fn(&mut Next)>;
 /// What the next id token says (or how it is wrong).
 #[derive(Clone)]
 struct Next {
+    /// Send Slack's claims (Sign in with Slack); else only `email`.
+    slack_claims: bool,
+    email: Option<String>,
     user: String,
     team: String,
     issuer: Option<String>,
@@ -147,10 +150,17 @@ async fn token(
         "iat": now - 5,
         "exp": if next.expired { now - 60 } else { now + 300 },
         "nonce": nonce,
-        "https://slack.com/user_id": next.user,
-        "https://slack.com/team_id": next.team,
         "name": "Test Person",
     });
+    let mut claims = claims;
+    if next.slack_claims {
+        claims["https://slack.com/user_id"] = json!(next.user);
+        claims["https://slack.com/team_id"] = json!(next.team);
+    }
+    if let Some(email) = &next.email {
+        claims["email"] = json!(email);
+        claims["email_verified"] = json!(true);
+    }
     let head = b64(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})
         .to_string()
         .as_bytes());
@@ -176,6 +186,8 @@ async fn start_provider() -> Arc<Provider> {
     let provider = Arc::new(Provider {
         url,
         next: Mutex::new(Next {
+            slack_claims: true,
+            email: None,
             user: DECLARER.to_string(),
             team: TEAM.to_string(),
             issuer: None,
@@ -339,6 +351,8 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
     let set = |f: &dyn Fn(&mut Next)| {
         let mut next = provider.next.lock().unwrap();
         *next = Next {
+            slack_claims: true,
+            email: None,
             user: DECLARER.to_string(),
             team: TEAM.to_string(),
             issuer: None,
@@ -580,4 +594,32 @@ async fn slack_links_to_the_record_and_its_links_unfurl() {
             .to_string()
             .contains(crate::private::TITLE)
     );
+}
+
+/// Another issuer (say the company's) signs people in when its id token
+/// carries a verified e-mail that a person of this Slack workspace has.
+#[tokio::test]
+async fn another_issuers_person_is_found_by_e_mail() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    app.slack.set_name("UBOB", "bob");
+    {
+        let mut next = provider.next.lock().unwrap();
+        next.slack_claims = false;
+        next.user = "bob-at-corp".into();
+        next.email = Some("bob@example.com".into());
+    }
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 303);
+    assert!(cookie(&res).is_some());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM web_sessions WHERE user_id = 'UBOB'")
+            .await,
+        1
+    );
+    // An e-mail nobody here has: refused.
+    provider.next.lock().unwrap().email = Some("mallory@example.com".into());
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
 }

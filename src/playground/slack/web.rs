@@ -653,6 +653,18 @@ pub(super) fn respond(
                 .collect();
             ok(json!({"files": files}))
         }
+        "users.lookupByEmail" => {
+            let email = s("email").to_lowercase();
+            let local = email.strip_suffix("@example.com").unwrap_or_default();
+            match inner
+                .names
+                .iter()
+                .find(|(_, name)| name.to_lowercase() == local)
+            {
+                Some((id, _)) if !local.is_empty() => ok(json!({"user": {"id": id}})),
+                _ => err("users_not_found"),
+            }
+        }
         "users.info" => {
             let user = s("user");
             let name = inner
