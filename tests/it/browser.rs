@@ -364,3 +364,36 @@ async fn the_doors_and_the_composer_in_a_real_browser() {
     drop(driver);
     playground.stop().await.unwrap();
 }
+
+/// The web record in a real browser, signed in through the fake OpenID
+/// provider of `web.rs` (discovery, authorize, token, keys, RS256 id
+/// tokens): the list, a filter, an incident's timeline, the insights.
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver); CI runs it with --include-ignored"]
+async fn sign_in_with_openid_connect_and_read_the_record_in_a_real_browser() {
+    let provider = crate::web::start_provider().await;
+    // The provider's own address stands for warroom's public one: its
+    // `/web/callback` relays to the app, as a proxy in front of it would.
+    let app = crate::web::web_app_at(&provider, &provider.url).await;
+    let room = app.declare("Checkout is down", "SEV1").await;
+    app.command(
+        crate::helpers::DECLARER,
+        &room,
+        "note Rolled back the 14:02 deploy",
+    )
+    .await;
+    app.wait_idle().await;
+    let driver = start_driver();
+    let c = connect(&driver).await;
+    c.goto(&app.url("/web")).await.unwrap();
+    wait_text(&c, "main", "Checkout is down").await;
+    c.goto(&app.url("/web?status=open&q=Checkout"))
+        .await
+        .unwrap();
+    click(&c, "a[href='/web/incidents/1']").await;
+    wait_text(&c, ".timeline", "Rolled back the 14:02 deploy").await;
+    c.goto(&app.url("/web/insights")).await.unwrap();
+    wait_for(&c, ".chart svg").await;
+    c.close().await.unwrap();
+    drop(driver);
+}

@@ -49,8 +49,11 @@ struct Next {
     other_key: bool,
 }
 
-struct Provider {
-    url: String,
+pub struct Provider {
+    pub url: String,
+    /// Where `/web/callback` on the provider's own address sends people on
+    /// (a browser test gives the provider's address as `web.base_url`).
+    relay_to: Mutex<Option<String>>,
     next: Mutex<Next>,
     /// code → (nonce, PKCE challenge, redirect_uri, used)
     codes: Mutex<HashMap<String, (String, String, String, bool)>>,
@@ -180,11 +183,21 @@ async fn token(
     .into_response()
 }
 
-async fn start_provider() -> Arc<Provider> {
+/// `/web/callback` relayed to the app, with its query.
+async fn relay(
+    State(p): State<Arc<Provider>>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> impl IntoResponse {
+    let to = p.relay_to.lock().unwrap().clone().unwrap_or_default();
+    Redirect::to(&format!("{to}/web/callback?{}", query.unwrap_or_default()))
+}
+
+pub async fn start_provider() -> Arc<Provider> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let provider = Arc::new(Provider {
         url,
+        relay_to: Mutex::new(None),
         next: Mutex::new(Next {
             slack_claims: true,
             email: None,
@@ -204,15 +217,21 @@ async fn start_provider() -> Arc<Provider> {
         .route("/jwks", get(jwks))
         .route("/authorize", get(authorize))
         .route("/token", post(token))
+        .route("/web/callback", get(relay))
         .with_state(provider.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     provider
 }
 
 async fn web_app(provider: &Provider) -> TestApp {
-    TestApp::spawn(Setup {
+    web_app_at(provider, BASE_URL).await
+}
+
+/// The app with the web record at `base_url`, signing in with `provider`.
+pub async fn web_app_at(provider: &Provider, base_url: &str) -> TestApp {
+    let app = TestApp::spawn(Setup {
         env: vec![
-            ("WARROOM_WEB__BASE_URL", BASE_URL.to_string()),
+            ("WARROOM_WEB__BASE_URL", base_url.to_string()),
             ("WARROOM_WEB__OIDC__ISSUER", provider.url.clone()),
             ("WARROOM_WEB__OIDC__CLIENT_ID", CLIENT_ID.to_string()),
             (
@@ -223,7 +242,9 @@ async fn web_app(provider: &Provider) -> TestApp {
         ],
         ..Setup::default()
     })
-    .await
+    .await;
+    *provider.relay_to.lock().unwrap() = Some(app.url("").trim_end_matches('/').to_string());
+    app
 }
 
 fn browser() -> reqwest::Client {
