@@ -27,12 +27,22 @@ pub(super) struct ListParams {
     /// Words in the title or summary.
     #[serde(default)]
     q: Option<String>,
-    /// Declared in the last this many days.
+    /// Declared in the last this many days (the form sends "" for none).
     #[serde(default)]
-    days: Option<u32>,
+    days: Option<String>,
     /// The last number of the previous page.
     #[serde(default)]
-    before: Option<i64>,
+    before: Option<String>,
+}
+
+impl ListParams {
+    fn days(&self) -> Option<u32> {
+        self.days.as_deref().and_then(|d| d.trim().parse().ok())
+    }
+
+    fn before(&self) -> Option<i64> {
+        self.before.as_deref().and_then(|b| b.trim().parse().ok())
+    }
 }
 
 /// One row of the list.
@@ -87,7 +97,7 @@ pub(super) async fn list(
         statuses,
         severities: severity.iter().cloned().collect(),
         since: p
-            .days
+            .days()
             .filter(|d| *d > 0)
             .map(|d| now - chrono::Duration::days(i64::from(d.min(3650)))),
         words: p
@@ -100,7 +110,7 @@ pub(super) async fn list(
             .collect(),
         drills: true,
         private: true,
-        before: p.before.filter(|n| *n > 1).map(IncidentNumber::new),
+        before: p.before().filter(|n| *n > 1).map(IncidentNumber::new),
         limit: PAGE + 1,
         ..IncidentQuery::default()
     };
@@ -114,8 +124,8 @@ pub(super) async fn list(
     let unfiltered = p.status.is_none()
         && severity.is_none()
         && p.q.as_deref().unwrap_or_default().trim().is_empty()
-        && p.days.is_none()
-        && p.before.is_none();
+        && p.days().is_none()
+        && p.before().is_none();
     let open_rows = if unfiltered {
         let open = web
             .ctx
@@ -148,10 +158,20 @@ pub(super) async fn list(
         open_rows => minijinja::Value::from(minijinja::value::Serde(&open_rows)),
             status => status.to_string(),
             severity => severity.as_ref().map(|s| s.as_str().to_string()),
-            q => p.q.unwrap_or_default(),
-            days => p.days,
+            q => p.q.clone().unwrap_or_default(),
+            days => p.days(),
             levels => levels,
-            next => more.then_some(last).flatten(),
+            next_url => more.then_some(last).flatten().map(|before| {
+            let query = serde_urlencoded::to_string([
+                ("status", status.to_string()),
+                ("severity", severity.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default()),
+                ("q", p.q.clone().unwrap_or_default()),
+                ("days", p.days().map(|d| d.to_string()).unwrap_or_default()),
+                ("before", before.to_string()),
+            ])
+            .unwrap_or_default();
+            format!("/web?{query}")
+        }),
         })?;
     Ok(page_response(StatusCode::OK, html))
 }
@@ -341,7 +361,7 @@ mod tests {
 pub(super) struct InsightsParams {
     /// The period: the last this many days (7 to 730; default 90).
     #[serde(default)]
-    days: Option<i64>,
+    days: Option<String>,
 }
 
 /// `GET /web/insights`: charts of the period, over what this person may
@@ -353,7 +373,12 @@ pub(super) async fn insights(
 ) -> Result<Response, WebError> {
     /// More follow-ups than this are not counted.
     const FOLLOWUPS_COUNTED: i64 = 100_000;
-    let days = p.days.unwrap_or(90).clamp(7, 730);
+    let days = p
+        .days
+        .as_deref()
+        .and_then(|d| d.trim().parse::<i64>().ok())
+        .unwrap_or(90)
+        .clamp(7, 730);
     let now = web.ctx.clock.now();
     let since = now - chrono::Duration::days(days);
     let store = web.ctx.store.as_ref();

@@ -346,6 +346,37 @@ async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
     assert!(incident.contains("Incident Lead"), "the roles");
     let (status, _) = page(&app, &cookie, "/web/incidents/99").await;
     assert_eq!(status, 404);
+    // More than a page of incidents: the list pages back by number.
+    for n in 0..60 {
+        let d = declaration(&format!("Older one {n}"));
+        app.ctx
+            .store
+            .create_incident(
+                &d,
+                Some(&format!("older-{n}")),
+                app.ctx.clock.now(),
+                &warroom::domain::RoleName::new("Incident Lead"),
+                warroom::store::Effects::default(),
+            )
+            .await
+            .unwrap();
+    }
+    // The form as a browser sends it, empty fields and all.
+    let (status, _) = page(&app, &cookie, "/web?status=all&severity=&days=&q=").await;
+    assert_eq!(status, 200);
+    assert_eq!(page(&app, &cookie, "/web/insights?days=").await.0, 200);
+    let (status, list) = page(&app, &cookie, "/web?q=Older").await;
+    assert_eq!(status, 200, "{list}");
+    let next = list
+        .split("href=\"")
+        .filter_map(|h| h.split('"').next())
+        .find(|h| h.contains("before="))
+        .expect("a link to older incidents")
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let (status, older) = page(&app, &cookie, &next).await;
+    assert_eq!(status, 200);
+    assert!(older.contains("Older one 0"), "{older}");
 
     // Signing out ends the session.
     let res = browser()
