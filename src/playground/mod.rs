@@ -348,6 +348,37 @@ impl Workspace {
         Ok(answer.json().unwrap_or(Value::Null))
     }
 
+    /// A `block_actions` payload as Slack sends it: `user` used one element
+    /// (`action`), with a fresh trigger id (so the bot can open a modal);
+    /// `context` adds where it was (a message or a view).
+    fn block_actions(&self, user: &str, action: &ViewAction, context: Value) -> Value {
+        let mut element = json!({
+            "action_id": action.action_id, "block_id": action.block_id,
+            "type": action.kind, "action_ts": self.clock.now().timestamp().to_string(),
+        });
+        if let Some(value) = &action.value {
+            element["value"] = json!(value);
+        }
+        if let Some(selected) = &action.selected_options {
+            element["selected_options"] = json!(selected);
+        }
+        if let Some(picked) = &action.selected_option {
+            element["selected_option"] = picked.clone();
+        }
+        let mut payload = json!({
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "playground"},
+            "user": person(user),
+            "api_app_id": "A1",
+            "trigger_id": self.simulator.issue_trigger(user),
+            "actions": [element],
+        });
+        if let (Some(payload), Value::Object(context)) = (payload.as_object_mut(), context) {
+            payload.extend(context);
+        }
+        payload
+    }
+
     /// `user` clicks a button (or ticks a checkbox) on a message: a
     /// `block_actions` with a fresh trigger id, so the bot can open a modal.
     pub async fn click(&self, user: &str, click: &Click) -> Result<(), PlayError> {
@@ -360,32 +391,16 @@ impl Workspace {
                 what: "message",
                 id: format!("{}/{}", click.channel, click.message_ts),
             })?;
-        let trigger = self.simulator.issue_trigger(user);
-        let mut action = json!({
-            "action_id": click.action_id, "block_id": click.block_id,
-            "type": click.kind, "action_ts": self.clock.now().timestamp().to_string(),
-        });
-        if let Some(value) = &click.value {
-            action["value"] = json!(value);
-        }
-        if let Some(selected) = &click.selected_options {
-            action["selected_options"] = json!(selected);
-        }
-        if let Some(picked) = &click.selected_option {
-            action["selected_option"] = picked.clone();
-        }
-        let payload = json!({
-            "type": "block_actions",
-            "team": {"id": "T1", "domain": "playground"},
-            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": trigger,
-            "container": {"type": "message", "message_ts": click.message_ts, "channel_id": click.channel, "is_ephemeral": false},
-            "channel": {"id": click.channel},
-            "message": {"type": "message", "ts": click.message_ts, "text": message.body.get("text"), "blocks": message.body.get("blocks")},
-            "response_url": self.simulator.issue_response_url(&click.channel, user),
-            "actions": [action],
-        });
+        let payload = self.block_actions(
+            user,
+            &click.action,
+            json!({
+                "container": {"type": "message", "message_ts": click.message_ts, "channel_id": click.channel, "is_ephemeral": false},
+                "channel": {"id": click.channel},
+                "message": {"type": "message", "ts": click.message_ts, "text": message.body.get("text"), "blocks": message.body.get("blocks")},
+                "response_url": self.simulator.issue_response_url(&click.channel, user),
+            }),
+        );
         let answer = self.bot.interaction(&payload).await?;
         if answer.status != 200 {
             self.simulator.show_ephemeral(
@@ -408,7 +423,7 @@ impl Workspace {
     ) -> Result<(), PlayError> {
         known_person(user)?;
         let trigger = self.simulator.issue_trigger(user);
-        let person = json!({"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"});
+        let person = person(user);
         let payload = match on {
             Some((channel, ts)) => {
                 self.visible_channel(user, channel)?;
@@ -512,26 +527,11 @@ impl Workspace {
                     id: view_id.to_string(),
                 })?,
         };
-        let mut act = json!({
-            "action_id": action.action_id, "block_id": action.block_id,
-            "type": action.kind, "action_ts": self.clock.now().timestamp().to_string(),
-        });
-        if let Some(value) = &action.value {
-            act["value"] = json!(value);
-        }
-        if let Some(picked) = &action.selected_option {
-            act["selected_option"] = picked.clone();
-        }
-        let payload = json!({
-            "type": "block_actions",
-            "team": {"id": "T1", "domain": "playground"},
-            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": self.simulator.issue_trigger(user),
-            "container": {"type": "view", "view_id": view_id},
-            "view": view,
-            "actions": [act],
-        });
+        let payload = self.block_actions(
+            user,
+            action,
+            json!({"container": {"type": "view", "view_id": view_id}, "view": view}),
+        );
         let answer = self.bot.interaction(&payload).await?;
         if answer.status != 200 {
             return Err(PlayError::Refused(format!(
@@ -565,7 +565,7 @@ impl Workspace {
         let payload = json!({
             "type": "view_submission",
             "team": {"id": "T1", "domain": "playground"},
-            "user": {"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"},
+            "user": person(user),
             "api_app_id": "A1",
             "trigger_id": self.simulator.issue_trigger(user),
             "view": view,
@@ -662,19 +662,8 @@ impl Workspace {
 pub struct Click {
     pub channel: String,
     pub message_ts: String,
-    pub action_id: String,
-    #[serde(default)]
-    pub block_id: String,
-    /// `button`, `checkboxes` or `static_select`.
-    pub kind: String,
-    #[serde(default)]
-    pub value: Option<String>,
-    /// A checkboxes element's ticked options after the click.
-    #[serde(default)]
-    pub selected_options: Option<Vec<Value>>,
-    /// A static select's picked option.
-    #[serde(default)]
-    pub selected_option: Option<Value>,
+    #[serde(flatten)]
+    pub action: ViewAction,
 }
 
 /// Where typed text goes: Slack formats a slash command's text (with
@@ -736,6 +725,11 @@ pub fn composed(typed: &str, channels: &[(String, String)], target: Composed) ->
     out
 }
 
+/// A person as Slack's payloads name them.
+fn person(user: &str) -> Value {
+    json!({"id": user, "username": user.to_lowercase(), "name": user.to_lowercase(), "team_id": "T1"})
+}
+
 /// Names Slack gives emoji that the gemoji data set spells otherwise.
 const SLACK_EMOJI_NAMES: &[(&str, &str)] = &[
     ("large_green_circle", "green_circle"),
@@ -768,16 +762,21 @@ pub fn emoji_table() -> Value {
     Value::Object(table)
 }
 
-/// A click or a pick inside a view (a Home tab or a modal).
+/// What a person did to one interactive element: in a message (see
+/// [`Click`]) or in a view (a Home tab or a modal).
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct ViewAction {
     pub action_id: String,
     #[serde(default)]
     pub block_id: String,
-    /// `button`, `static_select` or `overflow`.
+    /// `button`, `checkboxes`, `static_select` or `overflow`.
     pub kind: String,
     #[serde(default)]
     pub value: Option<String>,
+    /// A checkboxes element's ticked options after the click.
+    #[serde(default)]
+    pub selected_options: Option<Vec<Value>>,
+    /// A select's or overflow menu's picked option.
     #[serde(default)]
     pub selected_option: Option<Value>,
 }

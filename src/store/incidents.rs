@@ -4,7 +4,7 @@
 
 use super::rows::{INCIDENT_COLUMNS, incident_from_row, not_open};
 use super::{ChangeError, Effects};
-use crate::db::{Read, Result, RowsAffected, millis, sql_impl};
+use crate::db::{Read, Result, millis, sql_impl};
 use crate::domain::events::NewEvent;
 use crate::domain::{
     ChannelId, Declaration, Incident, IncidentNumber, MessageTs, RoleName, SeverityName, Status,
@@ -211,18 +211,10 @@ sql_impl! {
         ) -> Result<bool> {
             let mut tx = self.write().await?;
             tx.lock_incident(number).await?;
-            if let Some(event_id) = event_id {
-                let inserted = sqlx::query(
-                    "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
-                )
-                .bind(event_id)
-                .bind(millis(at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    return Ok(false);
-                }
+            if let Some(event_id) = event_id
+                && !tx.remember_event(event_id, at).await?
+            {
+                return Ok(false);
             }
             tx.upsert_member(number, user, present, at).await?;
             // Who may see a private incident changed: their Home tab, if

@@ -159,15 +159,7 @@ sql_impl! {
             if let Some(c) = &change {
                 tx.lock_incident(c.incident).await?;
             }
-            let inserted = sqlx::query(
-                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(millis(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            if !tx.remember_event(event_id, now).await? {
                 return Ok(false);
             }
             if let Some(EventChange {
@@ -192,15 +184,7 @@ sql_impl! {
             jobs: Vec<crate::queue::Job>,
         ) -> Result<bool> {
             let mut tx = self.write().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(millis(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            if !tx.remember_event(event_id, now).await? {
                 return Ok(false);
             }
             tx.enqueue(None, jobs, now).await?;
@@ -260,6 +244,24 @@ sql_impl! {
 
 sql_impl! {
     impl Tx {
+        /// Remembers a Slack event id; false when it was seen before (a
+        /// redelivery, to be acted on no further).
+        pub(super) async fn remember_event(
+            &mut self,
+            event_id: &str,
+            now: DateTime<Utc>,
+        ) -> Result<bool> {
+            let inserted = sqlx::query(
+                "INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(millis(now))
+            .execute(&mut **self)
+            .await?
+            .rows_affected();
+            Ok(inserted == 1)
+        }
+
         /// Applies a tag, untag, edit or deletion of a message entry.
         pub(super) async fn apply_timeline_change(
             &mut self,

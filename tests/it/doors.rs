@@ -344,20 +344,7 @@ async fn adding_from_another_channel_asks_which_incident_and_hides_private_ones(
     let app = app_with_announcements().await;
     app.declare("Payments down", "SEV1").await;
     // A private incident BOB is not in.
-    app.command(DECLARER, ORIGIN, "declare Secret thing").await;
-    let mut private = declare_submission(
-        DECLARER,
-        "V-private",
-        &DeclareInput {
-            title: "Secret thing".to_string(),
-            flags: vec!["private"],
-            ..DeclareInput::default()
-        },
-    );
-    private["view"]["private_metadata"] = json!(json!({"channel": ORIGIN}).to_string());
-    assert_eq!(app.interaction(private).await.status(), 200);
-    app.wait_room(2).await;
-    app.wait_idle().await;
+    crate::private::declare_with(&app, "V-private", vec!["private"]).await;
 
     let ts = "1795400200.000300";
     let res = app
@@ -376,7 +363,7 @@ async fn adding_from_another_channel_asks_which_incident_and_hides_private_ones(
     let listed = view.to_string();
     assert!(listed.contains("Payments down"), "{listed}");
     assert!(
-        !listed.contains("Secret thing"),
+        !listed.contains(crate::private::TITLE),
         "a private incident BOB is not in: {listed}"
     );
     let values = json!({"incident": {"value": {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "INC-1"}, "value": "1"}}}});
@@ -459,20 +446,7 @@ fn home_text(app: &TestApp, user: &str) -> String {
 async fn home_shows_what_each_person_may_see_and_follows_changes() {
     let app = app_with_announcements().await;
     let room = app.declare("Public outage", "SEV2").await;
-    app.command(DECLARER, ORIGIN, "declare Secret thing").await;
-    let mut private = declare_submission(
-        DECLARER,
-        "V-private",
-        &DeclareInput {
-            title: "Secret thing".to_string(),
-            flags: vec!["private"],
-            ..DeclareInput::default()
-        },
-    );
-    private["view"]["private_metadata"] = json!(json!({"channel": ORIGIN}).to_string());
-    assert_eq!(app.interaction(private).await.status(), 200);
-    app.wait_room(2).await;
-    app.wait_idle().await;
+    crate::private::declare_with(&app, "V-private", vec!["private"]).await;
 
     for (i, user) in [DECLARER, BOB].iter().enumerate() {
         let res = app
@@ -488,11 +462,11 @@ async fn home_shows_what_each_person_may_see_and_follows_changes() {
         assert!(text.contains("Public outage"));
     }
     assert!(
-        alice.contains("Secret thing"),
+        alice.contains(crate::private::TITLE),
         "a member sees the private one"
     );
     assert!(
-        !bob.contains("Secret thing"),
+        !bob.contains(crate::private::TITLE),
         "a non-member does not: {bob}"
     );
     assert!(alice.contains("Incident Lead"), "Alice's roles: {alice}");

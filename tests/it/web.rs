@@ -49,6 +49,22 @@ struct Next {
     other_key: bool,
 }
 
+/// A right token for Alice of the allowed workspace, with Slack's claims.
+impl Default for Next {
+    fn default() -> Self {
+        Next {
+            slack_claims: true,
+            email: None,
+            user: DECLARER.to_string(),
+            team: TEAM.to_string(),
+            issuer: None,
+            audience: None,
+            expired: false,
+            other_key: false,
+        }
+    }
+}
+
 pub struct Provider {
     pub url: String,
     /// Where `/web/callback` on the provider's own address sends people on
@@ -198,16 +214,7 @@ pub async fn start_provider() -> Arc<Provider> {
     let provider = Arc::new(Provider {
         url,
         relay_to: Mutex::new(None),
-        next: Mutex::new(Next {
-            slack_claims: true,
-            email: None,
-            user: DECLARER.to_string(),
-            team: TEAM.to_string(),
-            issuer: None,
-            audience: None,
-            expired: false,
-            other_key: false,
-        }),
+        next: Mutex::new(Next::default()),
         codes: Mutex::new(HashMap::new()),
         key: key("test-signing-key.pem"),
         other: key("other-key.pem"),
@@ -402,16 +409,7 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
     let app = web_app(&provider).await;
     let set = |f: &dyn Fn(&mut Next)| {
         let mut next = provider.next.lock().unwrap();
-        *next = Next {
-            slack_claims: true,
-            email: None,
-            user: DECLARER.to_string(),
-            team: TEAM.to_string(),
-            issuer: None,
-            audience: None,
-            expired: false,
-            other_key: false,
-        };
+        *next = Next::default();
         f(&mut next);
     };
     let cases: Vec<(&str, Tweak)> = vec![

@@ -34,9 +34,6 @@ const LABELS_HIDDEN: [&str; 3] = ["alertname", "grafana_folder", "__alert_rule_u
 /// Most labels and alerts a card lists.
 const MAX_LABELS: usize = 6;
 const MAX_ALERTS: usize = 10;
-/// Slack's limits: options in a static select, characters in an option.
-const MAX_OPTIONS: usize = 100;
-const OPTION_TEXT_MAX: usize = 75;
 
 /// What a card shows.
 pub struct AlertCard<'a> {
@@ -275,20 +272,7 @@ fn buttons(g: &AlertGroup, open: &[Incident]) -> Vec<SlackActionBlockElement> {
             .with_style(SlackBlockButtonStyle::Primary)
             .into(),
     ];
-    let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = open
-        .iter()
-        .rev()
-        .take(MAX_OPTIONS)
-        .map(|i| {
-            SlackBlockChoiceItem::new(
-                plain(truncate(
-                    &format!("{} {}", i.reference(), i.title),
-                    OPTION_TEXT_MAX,
-                )),
-                i.number.to_string(),
-            )
-        })
-        .collect();
+    let options = super::format::incident_options(open);
     if !options.is_empty() {
         elements.push(
             SlackBlockStaticSelectElement::new()

@@ -14,10 +14,6 @@ use crate::slack::inbound::RemoveMetadata;
 use crate::slack::text::Mrkdwn;
 use slack_morphism::prelude::*;
 
-/// Slack's limit on an option's text.
-const OPTION_TEXT_MAX: usize = 75;
-/// Slack's limit on a static select's options.
-const MAX_OPTIONS: usize = 100;
 /// Slack's limit on blocks in a Home tab.
 const HOME_MAX_BLOCKS: usize = 100;
 /// Open incidents shown on Home (the rest counted), and roles: with 20
@@ -186,20 +182,7 @@ fn quoted(message: &QuotedMessage) -> SlackBlock {
 
 /// "Add to incident timeline" outside a war room: pick one of `open`.
 pub fn add_to_timeline_modal(open: &[Incident], message: &QuotedMessage) -> SlackView {
-    let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = open
-        .iter()
-        .rev()
-        .take(MAX_OPTIONS)
-        .map(|i| {
-            SlackBlockChoiceItem::new(
-                plain(truncate(
-                    &format!("{} {}", i.reference(), i.title),
-                    OPTION_TEXT_MAX,
-                )),
-                i.number.to_string(),
-            )
-        })
-        .collect();
+    let options = super::format::incident_options(open);
     let blocks: Vec<SlackBlock> = vec![
         quoted(message),
         SlackInputBlock::new(

@@ -129,3 +129,27 @@ pub(super) fn span(d: chrono::Duration) -> String {
         },
     }
 }
+
+/// Slack's limit on a static select's options, and on an option's text.
+const MAX_OPTIONS: usize = 100;
+const OPTION_TEXT_MAX: usize = 75;
+
+/// Open incidents as a select's options, newest first: `INC-7 Title`,
+/// valued by number.
+pub(super) fn incident_options(
+    open: &[Incident],
+) -> Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> {
+    open.iter()
+        .rev()
+        .take(MAX_OPTIONS)
+        .map(|i| {
+            SlackBlockChoiceItem::new(
+                plain(super::truncate(
+                    &format!("{} {}", i.reference(), i.title),
+                    OPTION_TEXT_MAX,
+                )),
+                i.number.to_string(),
+            )
+        })
+        .collect()
+}
