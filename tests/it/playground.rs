@@ -39,6 +39,14 @@ struct Page {
 }
 
 impl Page {
+    /// The playground's page, as its own page calls it.
+    fn of(playground: &Playground) -> Page {
+        Page {
+            url: playground.url.clone(),
+            http: page_client(&playground.url),
+        }
+    }
+
     async fn post(&self, path: &str, body: Value) -> Value {
         let res = self
             .http
@@ -101,10 +109,7 @@ async fn message_with(
 async fn a_whole_incident_from_declare_to_postmortem_in_the_playground() {
     let (playground, _dir) = start().await;
     let sim: FakeSlack = playground.workspace.simulator.clone();
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     // The page and its assets are served.
     let html = page.http.get(&page.url).send().await.unwrap();
     assert_eq!(html.status(), 200);
@@ -573,10 +578,7 @@ async fn the_simulator_uploads_shares_and_lists_files() {
 #[tokio::test]
 async fn fire_an_alert_opens_a_war_room_and_resolving_it_offers_mark_mitigated() {
     let (playground, _dir) = start().await;
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     let fired = page
         .post("/alert", json!({"user": "UYOU", "resolve": false}))
         .await;
@@ -749,10 +751,7 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
     )
     .await
     .unwrap();
-    let page = Page {
-        url: first.url.clone(),
-        http: page_client(&first.url),
-    };
+    let page = Page::of(&first);
     declare_on_the_page(&page, &first.workspace.simulator, "Checkout is down", &[]).await;
     let room = first
         .workspace
@@ -790,10 +789,7 @@ async fn a_database_with_incidents_is_refused_unless_reused_on_purpose() {
         restored.members.iter().any(|m| m == "UALEX"),
         "{restored:?}"
     );
-    let page = Page {
-        url: reused.url.clone(),
-        http: page_client(&reused.url),
-    };
+    let page = Page::of(&reused);
     page.post(
         "/send",
         json!({"user": "UALEX", "channel": room.id, "text": "/incident note Back after a restart"}),
@@ -853,10 +849,7 @@ async fn the_clock_moves_only_once_the_bot_is_done_with_what_is_due() {
     .await
     .unwrap();
     let sim: FakeSlack = playground.workspace.simulator.clone();
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     // The war room's creation hangs in Slack while the clock button is
     // pressed: moving the clock now would expire the job's lease, and a
     // second worker would create the channel again.
@@ -901,10 +894,7 @@ async fn the_clock_moves_only_once_the_bot_is_done_with_what_is_due() {
 #[tokio::test]
 async fn a_private_war_room_is_for_its_members_only() {
     let (playground, _dir) = start().await;
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     let sim = &playground.workspace.simulator;
     declare_on_the_page(&page, sim, "Leaked keys", &["private"]).await;
     let board = sim
@@ -986,10 +976,7 @@ async fn a_private_war_room_is_for_its_members_only() {
 #[tokio::test]
 async fn slacks_other_doors_open_in_the_playground() {
     let (playground, _dir) = start().await;
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     let sim = &playground.workspace.simulator;
     declare_on_the_page(&page, sim, "Checkout down", &[]).await;
     let room = sim
@@ -1122,10 +1109,7 @@ async fn slacks_other_doors_open_in_the_playground() {
 #[tokio::test]
 async fn mentions_typed_in_the_composer_reach_the_bot_as_ids() {
     let (playground, _dir) = start().await;
-    let page = Page {
-        url: playground.url.clone(),
-        http: page_client(&playground.url),
-    };
+    let page = Page::of(&playground);
     let sim = &playground.workspace.simulator;
     declare_on_the_page(&page, sim, "Search slow", &[]).await;
     let room = sim
