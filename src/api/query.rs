@@ -154,6 +154,7 @@ impl ListParams {
             words,
             drills,
             private,
+            member: None,
             before,
             limit,
         })

@@ -18,7 +18,7 @@ pub use sections::{
     TimelineSettings, TypedTags,
 };
 
-pub use web::{SLACK_ISSUER, WebSettings};
+pub use web::{Identity as WebIdentity, SLACK_ISSUER, WebSettings};
 pub use webhooks::{
     BadSecret, PAGERDUTY_ENDPOINT, PAGERDUTY_EVENTS_URL, PagerDutySettings, WebhookEndpoint,
     WebhookSecret,

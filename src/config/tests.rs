@@ -685,7 +685,11 @@ fn web_record_keys() {
     ])
     .unwrap();
     let web = s.web.unwrap();
-    assert_eq!(web.issuer.as_str(), "https://slack.com/");
+    assert_eq!(
+        web.issuer, "https://slack.com",
+        "exactly as Slack's tokens say"
+    );
+    assert_eq!(web.identity, super::WebIdentity::Slack);
     assert!(web.secure());
     assert_eq!(
         web.redirect_url(),
@@ -721,8 +725,34 @@ fn web_record_keys() {
             ],
             "web.allowed_team",
         ),
+        (
+            vec![
+                ("WARROOM_WEB__BASE_URL", "https://w.example.com"),
+                ("WARROOM_WEB__OIDC__CLIENT_ID", "1"),
+                ("WARROOM_WEB__OIDC__CLIENT_SECRET", "2"),
+                ("WARROOM_WEB__OIDC__IDENTITY", "sub"),
+            ],
+            "web.oidc.identity",
+        ),
     ] {
         let e = load(&pairs).err().unwrap().to_string();
         assert!(e.contains(key), "{key}: {e}");
     }
+    // Another issuer's tokens name people by e-mail, unless told otherwise;
+    // its address is kept as written (Auth0's ends in a slash).
+    let other = |identity: &'static str| {
+        load(&[
+            ("WARROOM_WEB__BASE_URL", "https://w.example.com"),
+            ("WARROOM_WEB__OIDC__ISSUER", "https://acme.eu.auth0.com/"),
+            ("WARROOM_WEB__OIDC__CLIENT_ID", "1"),
+            ("WARROOM_WEB__OIDC__CLIENT_SECRET", "2"),
+            ("WARROOM_WEB__OIDC__IDENTITY", identity),
+        ])
+        .unwrap()
+        .web
+        .unwrap()
+    };
+    assert_eq!(other("").identity, super::WebIdentity::Email);
+    assert_eq!(other("").issuer, "https://acme.eu.auth0.com/");
+    assert_eq!(other("slack").identity, super::WebIdentity::Slack);
 }

@@ -38,6 +38,8 @@ pub(super) struct RawOidc {
     pub issuer: String,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// `slack` or `email`; unset: `slack` for Slack's issuer, else `email`.
+    pub identity: Option<String>,
 }
 
 impl Default for RawOidc {
@@ -46,6 +48,7 @@ impl Default for RawOidc {
             issuer: SLACK_ISSUER.to_string(),
             client_id: None,
             client_secret: None,
+            identity: None,
         }
     }
 }
@@ -56,13 +59,27 @@ pub struct WebSettings {
     /// Where people reach it (`https://warroom.example.com`); its pages
     /// are under `/web`, sign-in comes back to `/web/callback`.
     pub base_url: url::Url,
-    pub issuer: url::Url,
+    /// Exactly as configured: the id tokens' `iss` must equal it.
+    pub issuer: String,
+    /// How the id token names the person.
+    pub identity: Identity,
     pub client_id: String,
     /// Never printed.
     pub client_secret: SecretString,
-    /// Only this workspace's people may sign in (its team id, `T…`).
+    /// Only this workspace's people may sign in with Slack (its team id,
+    /// `T…`); unset: the bot's own workspace.
     pub allowed_team: Option<String>,
     pub session_lifetime: Duration,
+}
+
+/// How an id token names the Slack user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// By Slack's claims (`https://slack.com/user_id`, `team_id`): only
+    /// Sign in with Slack itself can vouch for those.
+    Slack,
+    /// By its verified e-mail, looked up in the workspace.
+    Email,
 }
 
 impl WebSettings {
@@ -101,7 +118,19 @@ pub(super) fn check(raw: RawWeb) -> Result<Option<WebSettings>, ConfigError> {
         return Ok(None);
     };
     let base_url = http_url("web.base_url", &base)?;
-    let issuer = http_url("web.oidc.issuer", &raw.oidc.issuer)?;
+    let issuer = raw.oidc.issuer.trim().to_string();
+    http_url("web.oidc.issuer", &issuer)?;
+    let identity = match raw.oidc.identity.as_deref().map(str::trim) {
+        None | Some("") if issuer == SLACK_ISSUER => Identity::Slack,
+        None | Some("") | Some("email") => Identity::Email,
+        Some("slack") => Identity::Slack,
+        Some(other) => {
+            return Err(key_error(
+                "web.oidc.identity",
+                format!("`{other}`: `slack` (Sign in with Slack) or `email`"),
+            ));
+        }
+    };
     let client_id = raw
         .oidc
         .client_id
@@ -146,6 +175,7 @@ pub(super) fn check(raw: RawWeb) -> Result<Option<WebSettings>, ConfigError> {
     Ok(Some(WebSettings {
         base_url,
         issuer,
+        identity,
         client_id,
         client_secret,
         allowed_team,

@@ -502,6 +502,7 @@ async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> 
         .list_incidents(&crate::store::IncidentQuery {
             statuses: Some(vec![domain::Status::Closed]),
             private: true,
+            member: Some(user.clone()),
             drills: true,
             limit: 20,
             ..crate::store::IncidentQuery::default()

@@ -214,8 +214,8 @@ pub struct CreatedChannel {
 pub struct SlackApi {
     client: Arc<SlackClient<Connector>>,
     token: SlackApiToken,
-    /// The bot's own user id, from `auth.test`, asked once.
-    bot_user: Arc<tokio::sync::OnceCell<UserId>>,
+    /// The bot's own user id and workspace, from `auth.test`, asked once.
+    bot: Arc<tokio::sync::OnceCell<web::Identity>>,
     /// Longest a single Web API call may take before it counts as a timeout.
     call_timeout: Duration,
     /// Client-side pacing; `None` with `slack.rate_control = false`.
@@ -242,7 +242,7 @@ impl SlackApi {
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(bot_token.expose_secret().to_string().into()),
-            bot_user: Arc::new(tokio::sync::OnceCell::new()),
+            bot: Arc::new(tokio::sync::OnceCell::new()),
             call_timeout,
             pacer: rate_control.then(|| {
                 Arc::new(match shared_pace {
@@ -750,7 +750,16 @@ impl SlackApi {
 
     /// The bot's own user id.
     pub async fn bot_user_id(&self) -> Result<UserId, CallError> {
-        self.bot_user
+        Ok(UserId(self.bot_identity().await?.user_id.clone()))
+    }
+
+    /// The workspace the bot is installed in (`T…`), when Slack says.
+    pub async fn bot_team_id(&self) -> Result<Option<String>, CallError> {
+        Ok(self.bot_identity().await?.team_id.clone())
+    }
+
+    async fn bot_identity(&self) -> Result<&web::Identity, CallError> {
+        self.bot
             .get_or_try_init(|| async {
                 let params: web::Params = vec![];
                 let answer = self
@@ -758,11 +767,9 @@ impl SlackApi {
                         web::get(&s, "auth.test", &params, &TIER4).await
                     })
                     .await?;
-                let res: web::Identity = web::read("auth.test", answer)?;
-                Ok(UserId(res.user_id))
+                web::read::<web::Identity>("auth.test", answer)
             })
             .await
-            .cloned()
     }
 
     /// The unarchived public channel named exactly `name`, or with

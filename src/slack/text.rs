@@ -454,61 +454,101 @@ fn link_text(text: &str) -> String {
 /// `<!here>` → `@here`, `<!subteam^S1|@oncall>` → `@oncall`, dates → their
 /// fallback text; `&amp;`, `&lt;`, `&gt;` become the characters again.
 pub fn to_markdown(text: &str, names: &Names) -> String {
-    words(text, names, true)
+    words(text, names, Out::Markdown)
+}
+
+/// Text in Slack's format as HTML for a web page: as [`to_markdown`], every
+/// character escaped, and a link to http(s) or mailto an `<a>` (any other
+/// link its text).
+pub fn to_html(text: &str, names: &Names) -> String {
+    words(text, names, Out::Html)
 }
 
 /// Text in Slack's format as the words a person reads, for a form's input
 /// (a title or summary taken from a message): as [`to_markdown`], but a
 /// link is its label (its address when it has none).
 pub fn to_plain_words(text: &str) -> String {
-    words(text, &Names::default(), false)
+    words(text, &Names::default(), Out::Plain)
 }
 
-fn words(text: &str, names: &Names, markdown_links: bool) -> String {
+/// What [`words`] writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Out {
+    Plain,
+    Markdown,
+    Html,
+}
+
+fn words(text: &str, names: &Names, mode: Out) -> String {
     let mut out = String::with_capacity(text.len());
+    let put = |out: &mut String, s: &str| match mode {
+        Out::Html => {
+            let _ = pulldown_cmark_escape::escape_html_body_text(&mut *out, s);
+        }
+        Out::Plain | Out::Markdown => out.push_str(s),
+    };
     for piece in pieces(text) {
         match piece {
-            Piece::Text(t) => out.push_str(&unescape(t)),
+            Piece::Text(t) => put(&mut out, &unescape(t)),
             Piece::Token(t) => {
                 let (target, label) = match t.split_once('|') {
                     Some((a, l)) => (a, Some(unescape(l))),
                     None => (t, None),
                 };
                 if let Some(id) = target.strip_prefix('@') {
-                    out.push_str(&match (names.users.get(id), label) {
+                    let name = match (names.users.get(id), label) {
                         (Some(name), _) => format!("@{name}"),
                         (None, Some(l)) if !l.is_empty() => {
                             format!("@{}", l.trim_start_matches('@'))
                         }
                         _ => names.user(id),
-                    });
+                    };
+                    put(&mut out, &name);
                 } else if let Some(id) = target.strip_prefix('#') {
-                    out.push_str(&match (names.channels.get(id), label) {
+                    let name = match (names.channels.get(id), label) {
                         (Some(name), _) => format!("#{name}"),
                         (None, Some(l)) if !l.is_empty() => format!("#{l}"),
                         _ => names.channel(id),
-                    });
+                    };
+                    put(&mut out, &name);
                 } else if let Some(word) = broadcast(t) {
-                    out.push('@');
-                    out.push_str(&unescape(&word));
+                    put(&mut out, &format!("@{}", unescape(&word)));
                 } else if let Some(special) = target.strip_prefix('!') {
                     // `<!date^…|fallback>` and anything else Slack may add.
-                    out.push_str(&label.unwrap_or_else(|| special.to_string()));
+                    put(&mut out, &label.unwrap_or_else(|| special.to_string()));
                 } else {
                     let url = unescape(target);
-                    match label {
-                        Some(l) if !markdown_links && !l.is_empty() => out.push_str(&l),
-                        _ if !markdown_links => out.push_str(&url),
-                        Some(l) if !l.is_empty() && l != url => {
-                            out.push_str(&format!("[{}]({url})", link_text(&l)));
+                    let label = label.filter(|l| !l.is_empty());
+                    match mode {
+                        Out::Plain => out.push_str(label.as_deref().unwrap_or(&url)),
+                        Out::Markdown => match label {
+                            Some(l) if l != url => {
+                                out.push_str(&format!("[{}]({url})", link_text(&l)));
+                            }
+                            _ => out.push_str(&format!("[{}]({url})", link_text(&url))),
+                        },
+                        Out::Html if web_link(&url) => {
+                            out.push_str("<a href=\"");
+                            let _ = pulldown_cmark_escape::escape_href(&mut out, &url);
+                            out.push_str("\">");
+                            put(&mut out, label.as_deref().unwrap_or(&url));
+                            out.push_str("</a>");
                         }
-                        _ => out.push_str(&format!("[{}]({url})", link_text(&url))),
+                        Out::Html => put(&mut out, label.as_deref().unwrap_or(&url)),
                     }
                 }
             }
         }
     }
     out
+}
+
+/// A link a web page may follow: http(s) or mailto.
+pub fn web_link(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    ["https://", "http://", "mailto:"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
 }
 
 /// A Markdown table cell: `|` escaped and line breaks kept as `<br>`.
@@ -609,6 +649,19 @@ mod tests {
         let (users, channels) = mentioned_ids(text);
         assert_eq!(users, ["U07ABC", "U999", "U555"].map(UserId::new));
         assert_eq!(channels, ["C123", "C9", "C8"].map(ChannelId::new));
+    }
+
+    #[test]
+    fn html_for_a_web_page_is_escaped_and_links_only_the_web() {
+        let names = Names {
+            users: [("U07ABC".to_string(), "Ann <Lee>".to_string())].into(),
+            channels: BTreeMap::new(),
+        };
+        let text = "<@U07ABC> saw &lt;script&gt; at <https://x.io/a?b=1&amp;c|the \"doc\"> not <javascript:alert(1)|this> <mailto:a@b.c>";
+        assert_eq!(
+            to_html(text, &names),
+            "@Ann &lt;Lee&gt; saw &lt;script&gt; at <a href=\"https://x.io/a?b=1&amp;c\">the \"doc\"</a> not this <a href=\"mailto:a@b.c\">mailto:a@b.c</a>"
+        );
     }
 
     /// Whether `out` still holds a complete broadcast token.

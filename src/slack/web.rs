@@ -212,9 +212,12 @@ pub struct File {
 }
 
 /// `auth.test`.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct Identity {
     pub user_id: String,
+    /// The workspace the bot is installed in.
+    #[serde(default)]
+    pub team_id: Option<String>,
 }
 
 #[cfg(test)]

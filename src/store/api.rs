@@ -4,7 +4,7 @@
 
 use super::rows::{INCIDENT_COLUMNS, incident_from_row};
 use crate::db::{Read, Result, RowsAffected, from_millis, millis, sql_impl};
-use crate::domain::{Incident, IncidentNumber, SeverityName, Status};
+use crate::domain::{Incident, IncidentNumber, SeverityName, Status, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -34,6 +34,9 @@ pub struct IncidentQuery {
     pub words: Vec<String>,
     pub drills: bool,
     pub private: bool,
+    /// With `private`: a private incident only when this person is known
+    /// to be in its war room (filtered before the limit).
+    pub member: Option<UserId>,
     /// Numbers below this one only (the cursor).
     pub before: Option<IncidentNumber>,
     pub limit: i64,
@@ -196,6 +199,14 @@ sql_impl! {
             }
             if !q.private {
                 clauses.push(format!("is_private = {}", mark(&mut binds, Bind::Bool(false))));
+            } else if let Some(member) = &q.member {
+                let public = mark(&mut binds, Bind::Bool(false));
+                let user = mark(&mut binds, Bind::Text(member.0.clone()));
+                let present = mark(&mut binds, Bind::Bool(true));
+                clauses.push(format!(
+                    "(is_private = {public} OR EXISTS (SELECT 1 FROM war_room_members m
+                      WHERE m.incident_number = incidents.number AND m.user_id = {user} AND m.present = {present}))"
+                ));
             }
             if let Some(before) = q.before {
                 clauses.push(format!("number < {}", mark(&mut binds, Bind::Int(before.get()))));

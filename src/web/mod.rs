@@ -47,6 +47,9 @@ pub enum WebError {
     /// The identity provider could not be used.
     #[error("The identity provider could not be reached: {0}.")]
     Provider(String),
+    /// A request these pages did not send.
+    #[error("Refused: {0}.")]
+    Forbidden(String),
     /// No such incident, or one this person may not see.
     #[error("Not found.")]
     NotFound,
@@ -59,7 +62,7 @@ pub enum WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = match &self {
-            WebError::SignIn(_) => StatusCode::FORBIDDEN,
+            WebError::SignIn(_) | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Provider(_) => StatusCode::BAD_GATEWAY,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Store(_) | WebError::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,23 +109,48 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Secure` over https.
-fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
+/// A cookie of the pages: `HttpOnly`, `SameSite=Lax`, `Secure` over https.
+fn cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={value}; Path=/web; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+    format!("{name}={value}; Path=/web; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
-/// The session cookie's value in a request, if any.
-fn cookie_value(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The session cookie.
+fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
+    cookie(COOKIE, value, max_age, secure)
+}
+
+/// The value of the cookie `name` in a request, if any.
+fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
+}
+
+/// A page of the record to go back to after signing in: a path under
+/// `/web` on this site only (never `//elsewhere`), else `/web`.
+fn return_path(asked: Option<&str>) -> String {
+    match asked {
+        Some(path)
+            if path.len() <= 512
+                && (path == "/web" || path.starts_with("/web/") || path.starts_with("/web?"))
+                && !path.contains("//")
+                && !path.contains("..")
+                && !path.starts_with("/web/login")
+                && !path.starts_with("/web/callback")
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/?=&%-_.+".contains(c)) =>
+        {
+            path.to_string()
+        }
+        _ => "/web".to_string(),
+    }
 }
 
 /// A signed-in person: a page's only way to the record.
@@ -132,8 +160,19 @@ impl FromRequestParts<Arc<Web>> for Person {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Response> {
-        let Some(token) = cookie_value(parts) else {
-            return Err(Redirect::to("/web/login").into_response());
+        // Not signed in: to sign in, and back to this page afterwards.
+        let sign_in = || {
+            let here = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/web");
+            let query = serde_urlencoded::to_string([("next", return_path(Some(here)))])
+                .unwrap_or_default();
+            Redirect::to(&format!("/web/login?{query}")).into_response()
+        };
+        let Some(token) = cookie_in(&parts.headers, COOKIE) else {
+            return Err(sign_in());
         };
         match web
             .ctx
@@ -142,7 +181,7 @@ impl FromRequestParts<Arc<Web>> for Person {
             .await
         {
             Ok(Some(user)) => Ok(Person(user)),
-            Ok(None) => Err(Redirect::to("/web/login").into_response()),
+            Ok(None) => Err(sign_in()),
             Err(e) => Err(WebError::Store(e).into_response()),
         }
     }
@@ -150,7 +189,28 @@ impl FromRequestParts<Arc<Web>> for Person {
 
 /// `POST /web/logout`: the session ends, the cookie is cleared.
 async fn logout(State(web): State<Arc<Web>>, parts: Parts) -> Result<Response, WebError> {
-    if let Some(token) = cookie_value(&parts) {
+    // A form of these pages, not another site's: browsers say where a
+    // request comes from (`Sec-Fetch-Site`, else `Origin`).
+    let site = parts
+        .headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    let origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let ours = web.settings.base_url.origin().ascii_serialization();
+    let from_here = match (site, origin) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => origin == ours,
+        (None, None) => true,
+    };
+    if !from_here {
+        return Err(WebError::Forbidden(
+            "sign out from the record's own pages".into(),
+        ));
+    }
+    if let Some(token) = cookie_in(&parts.headers, COOKIE) {
         web.ctx.store.end_session(&digest(&token)).await?;
     }
     let mut response = Redirect::to("/web/signed-out").into_response();
@@ -247,15 +307,13 @@ fn pages() -> Router<Arc<Web>> {
 /// (`/web/as?user=U…`), no identity provider needed.
 #[cfg(feature = "playground")]
 pub fn playground_routes(ctx: Arc<Ctx>, base_url: url::Url) -> Router {
-    let (Ok(http), Ok(issuer)) = (
-        oidc::http_client(),
-        url::Url::parse(crate::config::SLACK_ISSUER),
-    ) else {
+    let Ok(http) = oidc::http_client() else {
         return Router::new();
     };
     let settings = WebSettings {
         base_url,
-        issuer,
+        issuer: crate::config::SLACK_ISSUER.to_string(),
+        identity: crate::config::WebIdentity::Slack,
         client_id: "playground".to_string(),
         client_secret: secrecy::SecretString::from("playground"),
         allowed_team: None,
@@ -303,4 +361,32 @@ async fn sign_in_as(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_path;
+
+    #[test]
+    fn sign_in_returns_only_to_a_page_of_the_record() {
+        for page in [
+            "/web",
+            "/web/incidents/3?timeline=2",
+            "/web?status=open&q=db%20down",
+        ] {
+            assert_eq!(return_path(Some(page)), page);
+        }
+        for elsewhere in [
+            "//evil.example/web",
+            "https://evil.example/web",
+            "/web/../api/v1/incidents",
+            "/webhooks",
+            "/web/login?next=/web",
+            "/web\\evil",
+            "",
+        ] {
+            assert_eq!(return_path(Some(elsewhere)), "/web", "{elsewhere}");
+        }
+        assert_eq!(return_path(None), "/web");
+    }
 }

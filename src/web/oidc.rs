@@ -6,11 +6,12 @@
 //! `https://slack.com/team_id`).
 
 use super::{Web, WebError, session_cookie};
+use crate::config::WebIdentity;
 use crate::domain::UserId;
 use crate::store::PendingLogin;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -100,7 +101,7 @@ async fn client(
 > {
     let settings = &web.settings;
     let http = &web.http;
-    let issuer = IssuerUrl::new(settings.issuer.as_str().trim_end_matches('/').to_string())
+    let issuer = IssuerUrl::new(settings.issuer.clone())
         .map_err(|e| WebError::Provider(format!("the issuer's URL: {e}")))?;
     let metadata = CoreProviderMetadata::discover_async(issuer, http)
         .await
@@ -117,9 +118,25 @@ async fn client(
     .set_redirect_uri(redirect))
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct LoginParams {
+    /// The page to show once signed in.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The cookie that ties a sign-in to the browser that started it: its
+/// `state`, then `~` and the page to return to.
+const LOGIN_COOKIE: &str = "warroom_login";
+
 /// `GET /web/login`: off to the identity provider, with a fresh `state`,
-/// `nonce` and PKCE challenge remembered for the callback.
-pub(super) async fn login(State(web): State<Arc<Web>>) -> Result<Response, WebError> {
+/// `nonce` and PKCE challenge remembered for the callback, and the `state`
+/// in a cookie of this browser (a callback carrying someone else's sign-in
+/// is refused).
+pub(super) async fn login(
+    State(web): State<Arc<Web>>,
+    Query(p): Query<LoginParams>,
+) -> Result<Response, WebError> {
     let client = client(&web).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
@@ -143,7 +160,18 @@ pub(super) async fn login(State(web): State<Arc<Web>>) -> Result<Response, WebEr
             },
         )
         .await?;
-    Ok(Redirect::to(url.as_str()).into_response())
+    let next = super::return_path(p.next.as_deref());
+    let mut response = Redirect::to(url.as_str()).into_response();
+    let cookie = super::cookie(
+        LOGIN_COOKIE,
+        &format!("{}~{next}", state.secret()),
+        LOGIN_PATIENCE.num_seconds().unsigned_abs(),
+        web.settings.secure(),
+    );
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -164,6 +192,7 @@ const LOGIN_PATIENCE: chrono::Duration = chrono::Duration::minutes(10);
 pub(super) async fn callback(
     State(web): State<Arc<Web>>,
     Query(cb): Query<Callback>,
+    headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(error) = cb.error {
         return Err(WebError::SignIn(format!(
@@ -173,6 +202,17 @@ pub(super) async fn callback(
     let (Some(code), Some(state)) = (cb.code, cb.state) else {
         return Err(WebError::SignIn("the answer had no code or state".into()));
     };
+    // Started in this browser: its cookie holds the same state.
+    let started = super::cookie_in(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let (started, next) = started
+        .split_once('~')
+        .unwrap_or((started.as_str(), "/web"));
+    if started.is_empty() || started != state {
+        return Err(WebError::SignIn(
+            "this sign-in was not started in this browser; sign in again".into(),
+        ));
+    }
+    let next = super::return_path(Some(next));
     // Taken once: an unknown state, or one already used, is refused.
     let Some(login) = web.ctx.store.take_login(&state).await? else {
         return Err(WebError::SignIn(
@@ -200,12 +240,33 @@ pub(super) async fn callback(
     // Slack's issuer names the Slack user and workspace in its claims;
     // another issuer's person is found in this workspace by e-mail.
     let jwt = id_token.to_string();
-    let (who, by_email) = match slack_identity(&jwt) {
-        Some(who) => (who, false),
+    let slack = match web.settings.identity {
+        WebIdentity::Slack => slack_identity(&jwt),
+        // Only Slack vouches for Slack's claims.
+        WebIdentity::Email => None,
+    };
+    let who = match slack {
+        Some(who) => {
+            // Only this workspace's people (or the one configured).
+            let allowed = match &web.settings.allowed_team {
+                Some(team) => Some(team.clone()),
+                None => web.ctx.slack.bot_team_id().await.map_err(|e| {
+                    WebError::Provider(format!(
+                        "asking Slack which workspace the bot is in: {e}; or set web.allowed_team"
+                    ))
+                })?,
+            };
+            if allowed.is_none() || who.team != allowed {
+                return Err(WebError::SignIn(
+                    "this workspace may not sign in here".into(),
+                ));
+            }
+            who
+        }
         None => {
-            let email = verified_email(&jwt).ok_or_else(|| {
-                WebError::SignIn("the id token names no Slack user and no verified e-mail".into())
-            })?;
+            let email = verified_email(&jwt)
+                .ok_or_else(|| WebError::SignIn("the id token names no verified e-mail".into()))?;
+            // Found by e-mail in this workspace: it is this workspace's person.
             let user = web
                 .ctx
                 .slack
@@ -215,18 +276,9 @@ pub(super) async fn callback(
                 .ok_or_else(|| {
                     WebError::SignIn("nobody in this Slack workspace has that e-mail".into())
                 })?;
-            (SlackIdentity { user, team: None }, true)
+            SlackIdentity { user, team: None }
         }
     };
-    // Found by e-mail in this workspace: it is this workspace's person.
-    if let Some(allowed) = &web.settings.allowed_team
-        && !by_email
-        && who.team.as_deref() != Some(allowed.as_str())
-    {
-        return Err(WebError::SignIn(
-            "this workspace may not sign in here".into(),
-        ));
-    }
     let token = crate::random::hex::<32>()
         .map_err(|e| WebError::Provider(format!("no randomness for a session: {e}")))?;
     let now = web.ctx.clock.now();
@@ -243,16 +295,21 @@ pub(super) async fn callback(
         )
         .await?;
     tracing::info!(user = %who.user, "signed in to the web record");
-    let mut headers = HeaderMap::new();
-    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(
-        &token,
-        web.settings.session_lifetime.as_secs(),
-        web.settings.secure(),
-    )) {
-        headers.insert(header::SET_COOKIE, cookie);
+    let mut response = Redirect::to(&next).into_response();
+    let answer = response.headers_mut();
+    for cookie in [
+        session_cookie(
+            &token,
+            web.settings.session_lifetime.as_secs(),
+            web.settings.secure(),
+        ),
+        super::cookie(LOGIN_COOKIE, "", 0, web.settings.secure()),
+    ] {
+        if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+            answer.append(header::SET_COOKIE, cookie);
+        }
     }
-    headers.insert(header::LOCATION, HeaderValue::from_static("/web"));
-    Ok((StatusCode::SEE_OTHER, headers).into_response())
+    Ok(response)
 }
 
 /// Who a verified Slack id token names.
@@ -287,11 +344,11 @@ fn claims_of(jwt: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The e-mail of a verified id token, unless the provider says it is not
-/// verified.
+/// The e-mail of a verified id token, when the provider says the address
+/// is verified (`email_verified`; an address without it could be anyone's).
 fn verified_email(jwt: &str) -> Option<String> {
     let claims = claims_of(jwt)?;
-    if claims.get("email_verified").and_then(|v| v.as_bool()) == Some(false) {
+    if claims.get("email_verified").and_then(|v| v.as_bool()) != Some(true) {
         return None;
     }
     claims
@@ -334,5 +391,20 @@ mod tests {
             None
         );
         assert_eq!(slack_identity("not a jwt"), None);
+    }
+
+    #[test]
+    fn only_an_e_mail_said_to_be_verified_names_someone() {
+        let email = |claims| verified_email(&jwt(claims));
+        assert_eq!(
+            email(serde_json::json!({"email": "a@b.c", "email_verified": true})),
+            Some("a@b.c".to_string())
+        );
+        assert_eq!(email(serde_json::json!({"email": "a@b.c"})), None);
+        assert_eq!(
+            email(serde_json::json!({"email": "a@b.c", "email_verified": false})),
+            None
+        );
+        assert_eq!(email(serde_json::json!({"email_verified": true})), None);
     }
 }

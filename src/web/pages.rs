@@ -110,6 +110,7 @@ pub(super) async fn list(
             .collect(),
         drills: true,
         private: true,
+        member: Some(user.clone()),
         before: p.before().filter(|n| *n > 1).map(IncidentNumber::new),
         limit: PAGE + 1,
         ..IncidentQuery::default()
@@ -126,7 +127,8 @@ pub(super) async fn list(
         && p.q.as_deref().unwrap_or_default().trim().is_empty()
         && p.days().is_none()
         && p.before().is_none();
-    let open_rows = if unfiltered {
+    // The open ones past a page are on the list filtered to open.
+    let (open_rows, more_open) = if unfiltered {
         let open = web
             .ctx
             .store
@@ -134,13 +136,16 @@ pub(super) async fn list(
                 statuses: Some(open_statuses),
                 drills: true,
                 private: true,
-                limit: 200,
+                member: Some(user.clone()),
+                limit: PAGE + 1,
                 ..IncidentQuery::default()
             })
             .await?;
-        rows_of(&web, &viewer, open, now).await?
+        let more_open = open.len() as i64 > PAGE;
+        let open = open.into_iter().take(PAGE as usize).collect();
+        (rows_of(&web, &viewer, open, now).await?, more_open)
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let levels: Vec<String> = web
         .ctx
@@ -155,7 +160,8 @@ pub(super) async fn list(
         .render(minijinja::context! {
             me => user.as_str().to_string(),
             rows => minijinja::Value::from(minijinja::value::Serde(&rows)),
-        open_rows => minijinja::Value::from(minijinja::value::Serde(&open_rows)),
+            open_rows => minijinja::Value::from(minijinja::value::Serde(&open_rows)),
+            more_open => more_open,
             status => status.to_string(),
             severity => severity.as_ref().map(|s| s.as_str().to_string()),
             q => p.q.clone().unwrap_or_default(),
@@ -214,9 +220,9 @@ async fn rows_of(
         .collect())
 }
 
-/// Text in Slack's format as words to show (mentions by name, links by
-/// label); the template escapes it.
-fn words(text: &str, names: &BTreeMap<UserId, String>) -> String {
+/// Text in Slack's format as HTML to show: mentions by name, links
+/// followable (http(s) and mailto only), everything else escaped.
+fn html(text: &str, names: &BTreeMap<UserId, String>) -> String {
     let names = crate::slack::text::Names {
         users: names
             .iter()
@@ -224,7 +230,7 @@ fn words(text: &str, names: &BTreeMap<UserId, String>) -> String {
             .collect(),
         channels: BTreeMap::new(),
     };
-    crate::slack::text::to_markdown(text, &names)
+    crate::slack::text::to_html(text, &names)
 }
 
 /// The postmortem draft's Markdown as HTML: inline HTML shown as text,
@@ -261,12 +267,73 @@ fn markdown_html(markdown: &str) -> String {
     html
 }
 
+/// Timeline entries on one page of an incident: a long timeline is read a
+/// part at a time, or whole (`?timeline=all`) to print it.
+const TIMELINE_PAGE: usize = 250;
+
+#[derive(Deserialize, Default)]
+pub(super) struct IncidentParams {
+    /// Which part of a long timeline: `1`, `2`, … or `all`.
+    #[serde(default)]
+    timeline: Option<String>,
+}
+
+/// One line of the timeline as the page shows it.
+#[derive(Serialize)]
+struct Line {
+    /// The day (UTC), on the first line of each day.
+    day: Option<String>,
+    /// `HH:MM`, UTC.
+    time: String,
+    kind: String,
+    who: Option<String>,
+    /// Built by [`html`]: escaped, shown as is.
+    html: String,
+    /// The message in Slack.
+    link: Option<String>,
+    edited: bool,
+}
+
+/// Where a page of the timeline sits in the whole.
+#[derive(Serialize, Debug, PartialEq)]
+struct Part {
+    first: usize,
+    last: usize,
+    total: usize,
+    earlier: Option<usize>,
+    later: Option<usize>,
+}
+
+/// The `[from, to)` range of entries `choice` asks for out of `total`, and
+/// where it sits (`None`: all of it is shown).
+fn part(choice: Option<&str>, total: usize) -> (std::ops::Range<usize>, Option<Part>) {
+    let pages = total.div_ceil(TIMELINE_PAGE).max(1);
+    if pages == 1 || choice.map(str::trim) == Some("all") {
+        return (0..total, None);
+    }
+    let page = choice
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let from = (page - 1) * TIMELINE_PAGE;
+    let to = (from + TIMELINE_PAGE).min(total);
+    let at = Part {
+        first: from + 1,
+        last: to,
+        total,
+        earlier: (page > 1).then(|| page - 1),
+        later: (page < pages).then(|| page + 1),
+    };
+    (from..to, Some(at))
+}
+
 /// `GET /web/incidents/{n}`: one incident, or 404 alike for one that does
 /// not exist and one this person may not see.
 pub(super) async fn incident(
     State(web): State<Arc<Web>>,
     Person(user): Person,
     Path(number): Path<i64>,
+    Query(p): Query<IncidentParams>,
 ) -> Result<Response, WebError> {
     if number < 1 {
         return Err(WebError::NotFound);
@@ -277,7 +344,22 @@ pub(super) async fn incident(
     else {
         return Err(WebError::NotFound);
     };
-    let entries = store.timeline_record(number).await?;
+    // The lead: the Incident Lead's holder, else who declared it (as in
+    // Slack).
+    let lead = record
+        .roles
+        .iter()
+        .find(|r| r.role.as_str() == crate::domain::roles::INCIDENT_LEAD)
+        .and_then(|r| r.holders.first())
+        .unwrap_or(&record.declared_by);
+    let lead = lead
+        .name
+        .clone()
+        .unwrap_or_else(|| lead.id.as_str().to_string());
+    let mut entries = store.timeline_record(number).await?;
+    entries.retain(|(_, h)| !h.untagged && !h.deleted);
+    let (range, part) = part(p.timeline.as_deref(), entries.len());
+    let entries: Vec<_> = entries.drain(range).collect();
     let updates = store.communications(number).await?;
     let followups = store.incident_followups(number).await?;
     let people: Vec<UserId> = entries
@@ -285,6 +367,14 @@ pub(super) async fn incident(
         .filter_map(|(e, _)| e.author.clone())
         .chain(updates.iter().map(|u| u.posted_by.clone()))
         .chain(followups.iter().map(|f| f.owner.clone()))
+        .chain(
+            entries
+                .iter()
+                .map(|(e, _)| e.text.as_str())
+                .chain(updates.iter().map(|u| u.text.as_str()))
+                .chain(followups.iter().map(|f| f.text.as_str()))
+                .flat_map(|text| crate::slack::text::mentioned_ids(text).0),
+        )
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -295,13 +385,23 @@ pub(super) async fn incident(
         .now()
         .with_timezone(&web.ctx.settings.timezone)
         .date_naive();
-    let timeline: Vec<TimelineEntry> = entries
+    let mut last_day = None;
+    let timeline: Vec<Line> = entries
         .into_iter()
         .map(|(e, h)| TimelineEntry::of(e, h, &names))
-        .filter(|e| e.removed.is_none())
-        .map(|mut e| {
-            e.text = words(&e.text, &names);
-            e
+        .map(|e| {
+            let day = e.at.date_naive();
+            Line {
+                day: (last_day.replace(day) != Some(day)).then(|| day.to_string()),
+                time: e.at.format("%H:%M").to_string(),
+                who: e
+                    .author
+                    .map(|a| a.name.unwrap_or_else(|| a.id.as_str().to_string())),
+                html: html(&e.text, &names),
+                link: e.permalink,
+                edited: e.edited_at.is_some(),
+                kind: e.kind,
+            }
         })
         .collect();
     // One update goes to several channels: shown once.
@@ -311,7 +411,7 @@ pub(super) async fn incident(
         .filter(|u| seen.insert(u.update_id))
         .map(|u| StatusUpdate::of(u, &names))
         .map(|mut u| {
-            u.text = words(&u.text, &names);
+            u.text = html(&u.text, &names);
             u
         })
         .collect();
@@ -319,7 +419,7 @@ pub(super) async fn incident(
         .into_iter()
         .map(|f| FollowupItem::of(f, today, &names))
         .map(|mut f| {
-            f.text = words(&f.text, &names);
+            f.text = html(&f.text, &names);
             f
         })
         .collect();
@@ -333,7 +433,9 @@ pub(super) async fn incident(
         .render(minijinja::context! {
             me => user.as_str().to_string(),
             i => minijinja::Value::from(minijinja::value::Serde(&record)),
+            lead => lead,
             timeline => minijinja::Value::from(minijinja::value::Serde(&timeline)),
+            part => minijinja::Value::from(minijinja::value::Serde(&part)),
             updates => minijinja::Value::from(minijinja::value::Serde(&updates)),
             followups => minijinja::Value::from(minijinja::value::Serde(&followups)),
             postmortem_at => postmortem.as_ref().map(|(at, _)| at.to_rfc3339()),
@@ -345,6 +447,46 @@ pub(super) async fn incident(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_timeline_is_shown_a_part_at_a_time() {
+        use super::{Part, part};
+        assert_eq!(part(None, 250), (0..250, None), "one page: all of it");
+        assert_eq!(
+            part(None, 600),
+            (
+                0..250,
+                Some(Part {
+                    first: 1,
+                    last: 250,
+                    total: 600,
+                    earlier: None,
+                    later: Some(2)
+                })
+            )
+        );
+        assert_eq!(
+            part(Some("3"), 600),
+            (
+                500..600,
+                Some(Part {
+                    first: 501,
+                    last: 600,
+                    total: 600,
+                    earlier: Some(2),
+                    later: None
+                })
+            )
+        );
+        assert_eq!(
+            part(Some("99"), 600).0,
+            500..600,
+            "past the end: the last part"
+        );
+        assert_eq!(part(Some("x"), 600).0, 0..250, "nonsense: the first");
+        assert_eq!(part(Some("all"), 600), (0..600, None));
+        assert_eq!(part(None, 0), (0..0, None));
+    }
+
     #[test]
     fn the_postmortem_renders_inert() {
         let html = super::markdown_html(
@@ -389,9 +531,18 @@ pub(super) async fn insights(
             incidents.push(i);
         }
     }
-    let followups = store
+    let mut followups = store
         .followups(None, false, Some(&user), FOLLOWUPS_COUNTED)
         .await?;
+    // Counted only for incidents this person may see: not even their own
+    // follow-up of a private incident they are not in.
+    let mut hidden = BTreeSet::new();
+    for number in store.private_incidents().await? {
+        if !store.is_member(number, &user).await? {
+            hidden.insert(number);
+        }
+    }
+    followups.retain(|f| !hidden.contains(&f.incident));
     let levels: Vec<crate::domain::SeverityName> = web
         .ctx
         .settings

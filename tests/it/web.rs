@@ -41,6 +41,8 @@ struct Next {
     /// Send Slack's claims (Sign in with Slack); else only `email`.
     slack_claims: bool,
     email: Option<String>,
+    /// Leave `email_verified` out of the token.
+    unverified: bool,
     user: String,
     team: String,
     issuer: Option<String>,
@@ -55,6 +57,7 @@ impl Default for Next {
         Next {
             slack_claims: true,
             email: None,
+            unverified: false,
             user: DECLARER.to_string(),
             team: TEAM.to_string(),
             issuer: None,
@@ -178,7 +181,9 @@ async fn token(
     }
     if let Some(email) = &next.email {
         claims["email"] = json!(email);
-        claims["email_verified"] = json!(true);
+        if !next.unverified {
+            claims["email_verified"] = json!(true);
+        }
     }
     let head = b64(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})
         .to_string()
@@ -234,12 +239,20 @@ async fn web_app(provider: &Provider) -> TestApp {
     web_app_at(provider, BASE_URL).await
 }
 
-/// The app with the web record at `base_url`, signing in with `provider`.
+/// The app with the web record at `base_url`, signing in with `provider`
+/// as Sign in with Slack (its tokens' Slack claims name the person).
 pub async fn web_app_at(provider: &Provider, base_url: &str) -> TestApp {
+    web_app_naming(provider, base_url, "slack").await
+}
+
+/// The app with the web record at `base_url`, signing in with `provider`,
+/// whose tokens name people as `identity` says (`slack` or `email`).
+async fn web_app_naming(provider: &Provider, base_url: &str, identity: &str) -> TestApp {
     let app = TestApp::spawn(Setup {
         env: vec![
             ("WARROOM_WEB__BASE_URL", base_url.to_string()),
             ("WARROOM_WEB__OIDC__ISSUER", provider.url.clone()),
+            ("WARROOM_WEB__OIDC__IDENTITY", identity.to_string()),
             ("WARROOM_WEB__OIDC__CLIENT_ID", CLIENT_ID.to_string()),
             (
                 "WARROOM_WEB__OIDC__CLIENT_SECRET",
@@ -269,34 +282,62 @@ fn location(res: &reqwest::Response) -> String {
         .to_string()
 }
 
-/// Signs in as the provider's next person: the callback's answer.
-async fn sign_in(app: &TestApp) -> reqwest::Response {
+/// Starts signing in at `path` (`/web/login…`) as the provider's next
+/// person: the login cookie this browser got, and the query the provider
+/// sent it back to the callback with.
+async fn start_sign_in(app: &TestApp, path: &str) -> (String, String) {
     let http = browser();
-    let login = http.get(app.url("/web/login")).send().await.unwrap();
+    let login = http.get(app.url(path)).send().await.unwrap();
     assert_eq!(
         login.status(),
         303,
         "the login sends people to the provider"
     );
+    let login_cookie = set_cookie(&login, "warroom_login").expect("a login cookie");
     let approved = http.get(location(&login)).send().await.unwrap();
     let back = location(&approved);
     let query = back
         .strip_prefix(&format!("{BASE_URL}/web/callback"))
-        .unwrap_or_else(|| panic!("back to the callback: {back}"));
-    http.get(app.url(&format!("/web/callback{query}")))
+        .unwrap_or_else(|| panic!("back to the callback: {back}"))
+        .to_string();
+    (login_cookie, query)
+}
+
+/// The callback with `query`, from a browser holding `login_cookie`.
+async fn callback(app: &TestApp, login_cookie: &str, query: &str) -> reqwest::Response {
+    browser()
+        .get(app.url(&format!("/web/callback{query}")))
+        .header("cookie", login_cookie)
         .send()
         .await
         .unwrap()
 }
 
+/// Signs in as the provider's next person: the callback's answer.
+async fn sign_in(app: &TestApp) -> reqwest::Response {
+    let (login_cookie, query) = start_sign_in(app, "/web/login").await;
+    callback(app, &login_cookie, &query).await
+}
+
+/// The cookie `name` an answer set (`name=value`), unless it cleared it.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|set| set.starts_with(&format!("{name}=")) && !set.contains("Max-Age=0"))
+        .inspect(|set| {
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+                "{set}"
+            )
+        })
+        .find_map(|set| set.split(';').next().map(str::to_string))
+}
+
 /// The session cookie a callback set.
 fn cookie(res: &reqwest::Response) -> Option<String> {
-    let set = res.headers().get("set-cookie")?.to_str().ok()?;
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-        "{set}"
-    );
-    set.split(';').next().map(str::to_string)
+    set_cookie(res, "warroom_session")
 }
 
 async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
@@ -328,10 +369,20 @@ async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
         .await;
     app.wait_idle().await;
 
-    // Not signed in: off to sign in.
+    // Not signed in: off to sign in, and back to the page afterwards.
     let res = browser().get(app.url("/web")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), "/web/login");
+    assert_eq!(location(&res), "/web/login?next=%2Fweb");
+    let res = browser()
+        .get(app.url("/web/incidents/1?timeline=all"))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&res);
+    assert_eq!(
+        login,
+        "/web/login?next=%2Fweb%2Fincidents%2F1%3Ftimeline%3Dall"
+    );
 
     let res = sign_in(&app).await;
     assert_eq!(res.status(), 303, "{:?}", res.headers());
@@ -353,6 +404,38 @@ async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
     assert!(incident.contains("Incident Lead"), "the roles");
     let (status, _) = page(&app, &cookie, "/web/incidents/99").await;
     assert_eq!(status, 404);
+    // A long timeline is read a part at a time, or whole to print it.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE k(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM k WHERE e < 300)
+         INSERT INTO timeline_entries (incident_number, occurred_at, recorded_at, kind, author, text)
+         SELECT 1, i.declared_at + 3600000 + k.e * 1000, i.declared_at + 3600000 + k.e * 1000,
+                'note', 'UALICE', 'Long note #' || k.e || '.'
+         FROM incidents i, k WHERE i.number = 1",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let total = app
+        .count("SELECT COUNT(*) FROM timeline_entries WHERE incident_number = 1")
+        .await;
+    let (_, first) = page(&app, &cookie, "/web/incidents/1").await;
+    assert!(
+        first.contains(&format!("Entries 1–250 of {total}")),
+        "{first}"
+    );
+    assert!(first.contains("Rolled back the deploy") && first.contains("Long note #200."));
+    assert!(!first.contains("Long note #300."));
+    assert!(first.contains("href=\"?timeline=2\""), "{first}");
+    let (_, second) = page(&app, &cookie, "/web/incidents/1?timeline=2").await;
+    assert!(second.contains(&format!("Entries 251–{total} of {total}")));
+    assert!(second.contains("Long note #300.") && !second.contains("Rolled back the deploy"));
+    let (_, whole) = page(&app, &cookie, "/web/incidents/1?timeline=all").await;
+    assert!(whole.contains("Rolled back the deploy") && whole.contains("Long note #300."));
+    assert!(!whole.contains("Entries 1–"), "the whole of it");
     // More than a page of incidents: the list pages back by number.
     for n in 0..60 {
         let d = declaration(&format!("Older one {n}"));
@@ -372,6 +455,9 @@ async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
     let (status, _) = page(&app, &cookie, "/web?status=all&severity=&days=&q=").await;
     assert_eq!(status, 200);
     assert_eq!(page(&app, &cookie, "/web/insights?days=").await.0, 200);
+    // 61 open: the first page shows 50 of them and links to the rest.
+    let (_, list) = page(&app, &cookie, "/web").await;
+    assert!(list.contains("href=\"/web?status=open\""), "{list}");
     let (status, list) = page(&app, &cookie, "/web?q=Older").await;
     assert_eq!(status, 200, "{list}");
     let next = list
@@ -400,7 +486,34 @@ async fn signed_in_with_slack_a_person_reads_the_list_and_an_incident() {
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), "/web/login");
+    assert_eq!(location(&res), "/web/login?next=%2Fweb");
+    // Signing out from another site's page is refused.
+    let res = browser()
+        .post(app.url("/web/logout"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Signed in from a page: back on that page.
+    let (login_cookie, query) = start_sign_in(&app, &login).await;
+    let res = callback(&app, &login_cookie, &query).await;
+    assert_eq!(location(&res), "/web/incidents/1?timeline=all");
+    // Only to a page of the record on this site.
+    for elsewhere in [
+        "//evil.example/web",
+        "https://evil.example/web",
+        "/web/../api",
+    ] {
+        let path = format!(
+            "/web/login?{}",
+            serde_urlencoded::to_string([("next", elsewhere)]).unwrap()
+        );
+        let (login_cookie, query) = start_sign_in(&app, &path).await;
+        let res = callback(&app, &login_cookie, &query).await;
+        assert_eq!(location(&res), "/web", "{elsewhere}");
+    }
 }
 
 #[tokio::test]
@@ -444,32 +557,23 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let login = http.get(app.url("/web/login")).send().await.unwrap();
-    let approved = http.get(location(&login)).send().await.unwrap();
-    let query = location(&approved)
-        .strip_prefix(&format!("{BASE_URL}/web/callback"))
-        .unwrap()
-        .to_string();
-    let first = http
-        .get(app.url(&format!("/web/callback{query}")))
-        .send()
-        .await
-        .unwrap();
+    // Someone else's sign-in (an attacker's callback link) in this browser:
+    // refused, and it stays theirs.
+    let (theirs_cookie, theirs) = start_sign_in(&app, "/web/login").await;
+    let (mine_cookie, _) = start_sign_in(&app, "/web/login").await;
+    let res = callback(&app, &mine_cookie, &theirs).await;
+    assert_eq!(res.status(), 403, "a callback this browser did not start");
+    assert!(cookie(&res).is_none());
+    let res = callback(&app, "", &theirs).await;
+    assert_eq!(res.status(), 403, "a callback without the login cookie");
+    let query = theirs;
+    let first = callback(&app, &theirs_cookie, &query).await;
     assert_eq!(first.status(), 303, "the real one signs in");
-    let again = http
-        .get(app.url(&format!("/web/callback{query}")))
-        .send()
-        .await
-        .unwrap();
+    let again = callback(&app, &theirs_cookie, &query).await;
     assert_eq!(again.status(), 403, "the same callback again is refused");
     // A used code with a fresh state: the provider refuses it.
-    let login = http.get(app.url("/web/login")).send().await.unwrap();
-    let approved = http.get(location(&login)).send().await.unwrap();
-    let fresh_state = location(&approved)
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let (fresh_cookie, fresh) = start_sign_in(&app, "/web/login").await;
+    let fresh_state = fresh.split("state=").nth(1).unwrap().to_string();
     let old_code = query
         .split("code=")
         .nth(1)
@@ -478,13 +582,12 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
         .next()
         .unwrap()
         .to_string();
-    let replay = http
-        .get(app.url(&format!(
-            "/web/callback?code={old_code}&state={fresh_state}"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let replay = callback(
+        &app,
+        &fresh_cookie,
+        &format!("?code={old_code}&state={fresh_state}"),
+    )
+    .await;
     assert_eq!(replay.status(), 403, "a replayed code is refused");
     assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
 }
@@ -510,7 +613,15 @@ async fn a_private_incident_is_a_404_to_a_non_member_and_text_renders_inert() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    app.wait_room(2).await;
+    let room = app.wait_room(2).await;
+    // A note with hostile text and links, as Slack sends a command's text.
+    app.command(
+        DECLARER,
+        &room,
+        "note &lt;script&gt;alert(4)&lt;/script&gt; see <https://example.com/runbook|the runbook>, <javascript:alert(5)|this> and <@UBOB>",
+    )
+    .await;
+    app.slack.set_name("UBOB", "bob");
     app.wait_idle().await;
 
     // Bob is in neither war room.
@@ -562,6 +673,15 @@ async fn a_private_incident_is_a_404_to_a_non_member_and_text_renders_inert() {
         "no link runs script: {html}"
     );
     assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("<script>alert(4)"), "{html}");
+    assert!(
+        html.contains("<a href=\"https://example.com/runbook\">the runbook</a>"),
+        "a link in Slack is a link here: {html}"
+    );
+    assert!(
+        html.contains(" this and "),
+        "another scheme is its text: {html}"
+    );
 }
 
 fn link_shared(event_id: &str, channel: &str, ts: &str, url: &str) -> Value {
@@ -646,12 +766,41 @@ async fn slack_links_to_the_record_and_its_links_unfurl() {
     );
 }
 
+/// Without `web.allowed_team`, Sign in with Slack lets in the people of
+/// the bot's own workspace (`auth.test`'s `team_id`) only.
+#[tokio::test]
+async fn without_an_allowed_team_only_the_bots_workspace_signs_in() {
+    let provider = start_provider().await;
+    let app = TestApp::spawn(Setup {
+        env: vec![
+            ("WARROOM_WEB__BASE_URL", BASE_URL.to_string()),
+            ("WARROOM_WEB__OIDC__ISSUER", provider.url.clone()),
+            ("WARROOM_WEB__OIDC__IDENTITY", "slack".to_string()),
+            ("WARROOM_WEB__OIDC__CLIENT_ID", CLIENT_ID.to_string()),
+            (
+                "WARROOM_WEB__OIDC__CLIENT_SECRET",
+                CLIENT_SECRET.to_string(),
+            ),
+        ],
+        ..Setup::default()
+    })
+    .await;
+    // The fake Slack's bot is in T1.
+    provider.next.lock().unwrap().team = "T0ELSEWHERE".into();
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 403, "another workspace");
+    provider.next.lock().unwrap().team = "T1".into();
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 303, "the bot's own");
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
+}
+
 /// Another issuer (say the company's) signs people in when its id token
 /// carries a verified e-mail that a person of this Slack workspace has.
 #[tokio::test]
 async fn another_issuers_person_is_found_by_e_mail() {
     let provider = start_provider().await;
-    let app = web_app(&provider).await;
+    let app = web_app_naming(&provider, BASE_URL, "email").await;
     app.slack.set_name("UBOB", "bob");
     {
         let mut next = provider.next.lock().unwrap();
@@ -667,9 +816,29 @@ async fn another_issuers_person_is_found_by_e_mail() {
             .await,
         1
     );
-    // An e-mail nobody here has: refused.
+    // Slack's claims from another issuer name nobody: the e-mail does.
+    {
+        let mut next = provider.next.lock().unwrap();
+        next.slack_claims = true;
+        next.user = DECLARER.into();
+    }
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM web_sessions WHERE user_id = 'UBOB'")
+            .await,
+        2
+    );
+    // An e-mail nobody here has, or one not said to be verified: refused.
     provider.next.lock().unwrap().email = Some("mallory@example.com".into());
     let res = sign_in(&app).await;
     assert_eq!(res.status(), 403);
-    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
+    {
+        let mut next = provider.next.lock().unwrap();
+        next.email = Some("bob@example.com".into());
+        next.unverified = true;
+    }
+    let res = sign_in(&app).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 2);
 }
