@@ -8,6 +8,8 @@ use crate::domain::events::NewEvent;
 use crate::domain::{Assignment, IncidentNumber, Permission, RoleName, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// How a role change turned out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +25,15 @@ pub enum RoleChange {
 #[async_trait]
 pub trait RoleStore: Send + Sync {
     async fn assignments(&self, number: IncidentNumber) -> Result<Vec<Assignment>>;
+
+    /// The first holder of `role` (as [`crate::domain::holders`] orders
+    /// them: longest held first) in each of `numbers` that has one, in one
+    /// query.
+    async fn first_holders(
+        &self,
+        numbers: &[IncidentNumber],
+        role: &str,
+    ) -> Result<BTreeMap<IncidentNumber, UserId>>;
 
     /// Gives `role` to `user`. With `exclusive`, other holders lose it.
     async fn set_role(
@@ -57,6 +68,36 @@ sql_impl! {
             .read_all(self.reader())
             .await?;
             rows.iter().map(assignment_from_row).collect()
+        }
+
+        async fn first_holders(
+            &self,
+            numbers: &[IncidentNumber],
+            role: &str,
+        ) -> Result<BTreeMap<IncidentNumber, UserId>> {
+            if numbers.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            let marks: Vec<String> = (0..numbers.len()).map(|i| format!("${}", i + 2)).collect();
+            // Newest first, so the longest held is written last and stays.
+            let sql = format!(
+                "SELECT incident_number, user_id FROM role_assignments
+                 WHERE role = $1 AND incident_number IN ({})
+                 ORDER BY assigned_at DESC, user_id DESC",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(role);
+            for number in numbers {
+                query = query.bind(*number);
+            }
+            let mut first = BTreeMap::new();
+            for row in query.read_all(self.reader()).await? {
+                first.insert(
+                    IncidentNumber::new(row.try_get("incident_number")?),
+                    UserId(row.try_get("user_id")?),
+                );
+            }
+            Ok(first)
         }
 
         async fn set_role(

@@ -35,6 +35,13 @@ pub struct Web {
     ctx: Arc<Ctx>,
     settings: WebSettings,
     http: oidc::ProviderHttp,
+    /// The identity provider's discovery document, and when it was fetched.
+    discovered: tokio::sync::Mutex<
+        Option<(
+            chrono::DateTime<chrono::Utc>,
+            openidconnect::core::CoreProviderMetadata,
+        )>,
+    >,
     templates: minijinja::Environment<'static>,
 }
 
@@ -283,6 +290,7 @@ pub fn routes(ctx: Arc<Ctx>) -> Router {
         ctx,
         settings,
         http,
+        discovered: tokio::sync::Mutex::new(None),
         templates: templates(),
     });
     pages()
@@ -323,6 +331,7 @@ pub fn playground_routes(ctx: Arc<Ctx>, base_url: url::Url) -> Router {
         ctx,
         settings,
         http,
+        discovered: tokio::sync::Mutex::new(None),
         templates: templates(),
     });
     pages().route("/web/as", get(sign_in_as)).with_state(web)

@@ -85,9 +85,35 @@ async fn call(
     Ok(axum::http::Response::from_parts(parts, body.to_vec()))
 }
 
+/// How long a discovery document (with the provider's signing keys) is
+/// used before it is fetched again.
+const DISCOVERY_KEPT: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The provider's discovery document and keys: kept for
+/// [`DISCOVERY_KEPT`], or fetched anew with `fresh` (a token signed with a
+/// key the kept document does not have yet).
+async fn discovered(web: &Web, fresh: bool) -> Result<CoreProviderMetadata, WebError> {
+    let mut kept = web.discovered.lock().await;
+    let now = web.ctx.clock.now();
+    if let Some((at, metadata)) = kept.as_ref()
+        && !fresh
+        && now - *at < DISCOVERY_KEPT
+    {
+        return Ok(metadata.clone());
+    }
+    let issuer = IssuerUrl::new(web.settings.issuer.clone())
+        .map_err(|e| WebError::Provider(format!("the issuer's URL: {e}")))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, &web.http)
+        .await
+        .map_err(|e| WebError::Provider(format!("discovery failed: {e}")))?;
+    *kept = Some((now, metadata.clone()));
+    Ok(metadata)
+}
+
 /// The client for the configured issuer, from its discovery document.
 async fn client(
     web: &Web,
+    fresh: bool,
 ) -> Result<
     CoreClient<
         openidconnect::EndpointSet,
@@ -100,12 +126,7 @@ async fn client(
     WebError,
 > {
     let settings = &web.settings;
-    let http = &web.http;
-    let issuer = IssuerUrl::new(settings.issuer.clone())
-        .map_err(|e| WebError::Provider(format!("the issuer's URL: {e}")))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, http)
-        .await
-        .map_err(|e| WebError::Provider(format!("discovery failed: {e}")))?;
+    let metadata = discovered(web, fresh).await?;
     let redirect = RedirectUrl::new(settings.redirect_url())
         .map_err(|e| WebError::Provider(format!("the callback URL: {e}")))?;
     Ok(CoreClient::from_provider_metadata(
@@ -137,7 +158,7 @@ pub(super) async fn login(
     State(web): State<Arc<Web>>,
     Query(p): Query<LoginParams>,
 ) -> Result<Response, WebError> {
-    let client = client(&web).await?;
+    let client = client(&web, false).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -222,7 +243,7 @@ pub(super) async fn callback(
     if web.ctx.clock.now() - login.created_at > LOGIN_PATIENCE {
         return Err(WebError::SignIn("this sign-in took too long".into()));
     }
-    let client = client(&web).await?;
+    let client = client(&web, false).await?;
     let token = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| WebError::Provider(format!("no token endpoint: {e}")))?
@@ -233,9 +254,17 @@ pub(super) async fn callback(
     let id_token = openidconnect::TokenResponse::id_token(&token)
         .ok_or_else(|| WebError::SignIn("the provider sent no id token".into()))?;
     let nonce = Nonce::new(login.nonce);
-    id_token
+    if id_token
         .claims(&client.id_token_verifier(), &nonce)
-        .map_err(|e| WebError::SignIn(format!("the id token was not valid: {e}")))?;
+        .is_err()
+    {
+        // Perhaps signed with a key newer than the kept document: checked
+        // again against the provider's keys of now.
+        let renewed = self::client(&web, true).await?;
+        id_token
+            .claims(&renewed.id_token_verifier(), &nonce)
+            .map_err(|e| WebError::SignIn(format!("the id token was not valid: {e}")))?;
+    }
     // Verified: its payload names the Slack user and workspace.
     // Slack's issuer names the Slack user and workspace in its claims;
     // another issuer's person is found in this workspace by e-mail.

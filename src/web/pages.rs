@@ -191,15 +191,29 @@ async fn rows_of(
 ) -> Result<Vec<Row>, WebError> {
     let mut seen = Vec::new();
     for incident in incidents {
-        if !viewer.may_see(web.ctx.store.as_ref(), &incident).await? {
-            continue;
+        if viewer.may_see(web.ctx.store.as_ref(), &incident).await? {
+            seen.push(incident);
         }
-        let assignments = web.ctx.store.assignments(incident.number).await?;
-        let lead = crate::domain::lead(&incident, &assignments);
-        let end = incident.closed_at.or(incident.resolved_at).unwrap_or(now);
-        let age = span(end - incident.declared_at);
-        seen.push((incident, lead, age));
     }
+    let numbers: Vec<IncidentNumber> = seen.iter().map(|i| i.number).collect();
+    let leads = web
+        .ctx
+        .store
+        .first_holders(&numbers, crate::domain::roles::INCIDENT_LEAD)
+        .await?;
+    let seen: Vec<_> = seen
+        .into_iter()
+        .map(|incident| {
+            // As `domain::lead`: the Incident Lead, else who declared it.
+            let lead = leads
+                .get(&incident.number)
+                .cloned()
+                .unwrap_or_else(|| incident.declared_by.clone());
+            let end = incident.closed_at.or(incident.resolved_at).unwrap_or(now);
+            let age = span(end - incident.declared_at);
+            (incident, lead, age)
+        })
+        .collect();
     let people: Vec<UserId> = seen
         .iter()
         .flat_map(|(i, lead, _)| [i.declared_by.clone(), lead.clone()])

@@ -251,6 +251,36 @@ async fn roles(store: DynStore) {
             replaced: vec![alice.clone()]
         }
     );
+    // The first holder of a role, many incidents in one query: the one who
+    // has held it longest.
+    for (who, at) in [
+        (&bob, now + chrono::Duration::minutes(2)),
+        (&alice, now + chrono::Duration::minutes(1)),
+    ] {
+        store
+            .set_role(
+                n(1),
+                &warroom::domain::RoleName::new("Tester"),
+                who,
+                false,
+                at,
+                Effects::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let first = store
+        .first_holders(&[n(1), n(99)], "Incident Lead")
+        .await
+        .unwrap();
+    assert_eq!(first.into_iter().collect::<Vec<_>>(), [(n(1), bob.clone())]);
+    let first = store.first_holders(&[n(1)], "Tester").await.unwrap();
+    assert_eq!(
+        first.get(&n(1)),
+        Some(&alice),
+        "held since a minute earlier"
+    );
+    assert!(store.first_holders(&[], "Tester").await.unwrap().is_empty());
     assert!(
         !store
             .release_role(
@@ -894,6 +924,25 @@ async fn private_incidents(store: DynStore) {
     assert!(store.incident(n).await.unwrap().unwrap().private);
     assert!(store.is_member(n, &alice).await.unwrap(), "the declarer");
     assert!(!store.is_member(n, &bob).await.unwrap());
+    // A list for one person leaves out, before its limit, the private
+    // incidents they are not in.
+    let listed = |member: &UserId| warroom::store::IncidentQuery {
+        private: true,
+        member: Some(member.clone()),
+        limit: 10,
+        ..warroom::store::IncidentQuery::default()
+    };
+    assert_eq!(
+        store.list_incidents(&listed(&alice)).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .list_incidents(&listed(&bob))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Bob joins, then leaves; the join delivered again later changes nothing,
     // and an older word does not override a newer one.

@@ -78,6 +78,8 @@ pub struct Provider {
     codes: Mutex<HashMap<String, (String, String, String, bool)>>,
     key: CoreRsaPrivateSigningKey,
     other: CoreRsaPrivateSigningKey,
+    /// The provider signs with `other` now, and publishes only it.
+    rotated: Mutex<bool>,
 }
 
 async fn discovery(State(p): State<Arc<Provider>>) -> axum::Json<Value> {
@@ -95,7 +97,12 @@ async fn discovery(State(p): State<Arc<Provider>>) -> axum::Json<Value> {
 }
 
 async fn jwks(State(p): State<Arc<Provider>>) -> axum::Json<Value> {
-    axum::Json(json!({"keys": [p.key.as_verification_key()]}))
+    let key = if *p.rotated.lock().unwrap() {
+        &p.other
+    } else {
+        &p.key
+    };
+    axum::Json(json!({"keys": [key.as_verification_key()]}))
 }
 
 /// Approves at once: back to the client with a code for this login.
@@ -190,7 +197,12 @@ async fn token(
         .as_bytes());
     let body = b64(claims.to_string().as_bytes());
     let signing = format!("{head}.{body}");
-    let key = if next.other_key { &p.other } else { &p.key };
+    let rotated = *p.rotated.lock().unwrap();
+    let key = if next.other_key != rotated {
+        &p.other
+    } else {
+        &p.key
+    };
     let sig = key
         .sign(
             &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -223,6 +235,7 @@ pub async fn start_provider() -> Arc<Provider> {
         codes: Mutex::new(HashMap::new()),
         key: key("test-signing-key.pem"),
         other: key("other-key.pem"),
+        rotated: Mutex::new(false),
     });
     let app = axum::Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -764,6 +777,18 @@ async fn slack_links_to_the_record_and_its_links_unfurl() {
             .to_string()
             .contains(crate::private::TITLE)
     );
+}
+
+/// The provider's discovery document and keys are kept a while; a token
+/// signed with a key published since is checked against the keys of now.
+#[tokio::test]
+async fn a_new_signing_key_of_the_provider_is_fetched_when_a_token_needs_it() {
+    let provider = start_provider().await;
+    let app = web_app(&provider).await;
+    assert_eq!(sign_in(&app).await.status(), 303);
+    *provider.rotated.lock().unwrap() = true;
+    assert_eq!(sign_in(&app).await.status(), 303, "signed with the new key");
+    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 2);
 }
 
 /// Without `web.allowed_team`, Sign in with Slack lets in the people of
