@@ -543,7 +543,7 @@ async fn hidden(api: &Api, reader: &Reader) -> Result<BTreeSet<IncidentNumber>, 
     } else {
         api.ctx
             .store
-            .private_incidents()
+            .flagged_incidents(crate::store::Flag::Private)
             .await?
             .into_iter()
             .collect()

@@ -42,6 +42,13 @@ pub struct IncidentQuery {
     pub limit: i64,
 }
 
+/// A flag an incident is declared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    Private,
+    Drill,
+}
+
 #[async_trait]
 pub trait ApiStore: Send + Sync {
     /// Records a token by its digest. False: the name is taken.
@@ -73,8 +80,8 @@ pub trait ApiStore: Send + Sync {
         number: IncidentNumber,
     ) -> Result<Option<(DateTime<Utc>, String)>>;
 
-    /// The numbers of the private incidents.
-    async fn private_incidents(&self) -> Result<Vec<IncidentNumber>>;
+    /// The numbers of the private incidents, or of the drills.
+    async fn flagged_incidents(&self, flag: Flag) -> Result<Vec<IncidentNumber>>;
 }
 
 sql_impl! {
@@ -250,11 +257,12 @@ sql_impl! {
                 .transpose()
         }
 
-        async fn private_incidents(&self) -> Result<Vec<IncidentNumber>> {
-            let rows = sqlx::query("SELECT number FROM incidents WHERE is_private = $1")
-                .bind(true)
-                .read_all(self.reader())
-                .await?;
+        async fn flagged_incidents(&self, flag: Flag) -> Result<Vec<IncidentNumber>> {
+            let sql = match flag {
+                Flag::Private => "SELECT number FROM incidents WHERE is_private = $1",
+                Flag::Drill => "SELECT number FROM incidents WHERE drill = $1",
+            };
+            let rows = sqlx::query(sql).bind(true).read_all(self.reader()).await?;
             rows.iter()
                 .map(|r| Ok(IncidentNumber::new(r.try_get::<i64, _>("number")?)))
                 .collect()

@@ -48,7 +48,7 @@ pub use crate::db::{PostgresStore, SqliteStore, StoreError};
 
 pub use crate::domain::comms::{Communication, Destination};
 
-pub use api::{ApiStore, ApiToken, IncidentQuery};
+pub use api::{ApiStore, ApiToken, Flag, IncidentQuery};
 
 pub use alerts::{AlertStore, DeclarePlan, IncomingAlert, Ingested, Intake, LinkRefusal};
 

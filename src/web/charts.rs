@@ -8,6 +8,7 @@ use crate::domain::followups::Followup;
 use crate::domain::metrics::metrics;
 use crate::domain::{Incident, SeverityName};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use plotters::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -50,12 +51,19 @@ pub struct Figures {
     pub overdue: u32,
 }
 
-fn monday(at: DateTime<Utc>) -> NaiveDate {
-    let day = at.date_naive();
+/// The Monday of `day`'s week.
+pub fn monday_of(day: NaiveDate) -> NaiveDate {
     day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
 
-fn month(at: DateTime<Utc>) -> String {
+/// The Monday of the week `at` falls in, where the team is (`tz`).
+fn monday(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    monday_of(at.with_timezone(&tz).date_naive())
+}
+
+/// `2026-11`: the month `at` falls in, where the team is.
+fn month(at: DateTime<Utc>, tz: Tz) -> String {
+    let at = at.with_timezone(&tz);
     format!("{}-{:02}", at.year(), at.month())
 }
 
@@ -77,19 +85,21 @@ fn median_p90(mut v: Vec<f64>) -> Option<(f64, f64)> {
 }
 
 /// The figures of `incidents` (those the reader may see, declared since
-/// `since`), drills left out, and of `followups`.
+/// `since`), drills left out, and of `followups`; weeks and months as the
+/// team's clock (`tz`) has them.
 pub fn figures(
     incidents: &[Incident],
     followups: &[Followup],
     levels: &[SeverityName],
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-    today: NaiveDate,
+    tz: Tz,
 ) -> Figures {
+    let today = now.with_timezone(&tz).date_naive();
     let real: Vec<&Incident> = incidents.iter().filter(|i| !i.drill).collect();
     let mut weeks = Vec::new();
-    let mut start = monday(since);
-    while start <= now.date_naive() {
+    let mut start = monday(since, tz);
+    while start <= today {
         weeks.push(Week {
             start,
             counts: vec![0; levels.len()],
@@ -97,7 +107,7 @@ pub fn figures(
         start += Duration::days(7);
     }
     for i in &real {
-        let week = monday(i.declared_at);
+        let week = monday(i.declared_at, tz);
         if let (Some(w), Some(level)) = (
             weeks.iter_mut().find(|w| w.start == week),
             levels.iter().position(|l| *l == i.severity),
@@ -108,7 +118,7 @@ pub fn figures(
     let mut by_month: BTreeMap<String, [Vec<f64>; 3]> = BTreeMap::new();
     for i in &real {
         let m = metrics(i);
-        let slot = by_month.entry(month(i.declared_at)).or_default();
+        let slot = by_month.entry(month(i.declared_at, tz)).or_default();
         for (k, metric) in m.iter().take(3).enumerate() {
             if let Ok(d) = metric.value {
                 slot[k].push(d.num_seconds() as f64 / 60.0);
@@ -127,10 +137,10 @@ pub fn figures(
     let mut opened: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for f in followups {
         if f.created_at >= since {
-            opened.entry(month(f.created_at)).or_default().0 += 1;
+            opened.entry(month(f.created_at, tz)).or_default().0 += 1;
         }
         if let Some(done) = f.done_at.filter(|d| *d >= since) {
-            opened.entry(month(done)).or_default().1 += 1;
+            opened.entry(month(done, tz)).or_default().1 += 1;
         }
     }
     Figures {
@@ -335,6 +345,7 @@ pub fn followups_chart(f: &Figures) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn medians_and_p90_by_nearest_rank() {
@@ -342,6 +353,71 @@ mod tests {
         assert_eq!(median_p90(vec![5.0]), Some((5.0, 5.0)));
         let ten: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(median_p90(ten), Some((5.0, 9.0)));
+    }
+
+    #[test]
+    fn weeks_and_months_are_the_teams() {
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+        let incident = |number: i64, declared_at: DateTime<Utc>, drill: bool| Incident {
+            number: crate::domain::IncidentNumber::new(number),
+            title: "t".into(),
+            severity: SeverityName::new("SEV2"),
+            status: crate::domain::Status::Closed,
+            summary: String::new(),
+            security: false,
+            drill,
+            private: false,
+            declared_by: crate::domain::UserId("U1".into()),
+            declared_at,
+            impact_started_at: None,
+            detected_at: None,
+            mitigated_at: None,
+            resolved_at: Some(declared_at + Duration::minutes(30)),
+            closed_at: None,
+            origin_channel: crate::domain::ChannelId::new("C1"),
+            announce_channel: crate::domain::ChannelId::new("C1"),
+            channel_id: None,
+            channel_name: None,
+            board_ts: None,
+            announce_ts: None,
+            last_update_at: None,
+            schedule: Default::default(),
+            assessment: None,
+        };
+        // Monday 2026-11-30 03:00 UTC is still Sunday evening in Los
+        // Angeles, and Tuesday 2026-12-01 03:00 UTC still November there.
+        let incidents = [
+            incident(1, at(2026, 11, 30, 3), false),
+            incident(2, at(2026, 12, 2, 12), true),
+            incident(3, at(2026, 12, 1, 3), false),
+        ];
+        let levels = [SeverityName::new("SEV1"), SeverityName::new("SEV2")];
+        let since = at(2026, 11, 23, 8);
+        let now = at(2026, 12, 7, 20);
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        let f = figures(&incidents, &[], &levels, since, now, la);
+        let week = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert_eq!(
+            f.weeks
+                .iter()
+                .map(|w| (w.start, w.counts.clone()))
+                .collect::<Vec<_>>(),
+            [
+                (week(23), vec![0, 1]),
+                (week(30), vec![0, 1]),
+                (NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), vec![0, 0])
+            ],
+            "the drill left out"
+        );
+        let months: Vec<&str> = f.months.iter().map(|m| m.month.as_str()).collect();
+        assert_eq!(months, ["2026-11"]);
+        assert_eq!(f.months[0].resolve, Some((30.0, 30.0)));
+        // In UTC both are in the week of the 30th, the second in December.
+        let f = figures(&incidents, &[], &levels, since, now, chrono_tz::UTC);
+        assert_eq!(f.weeks[0].counts, vec![0, 0]);
+        assert_eq!(f.weeks[1].counts, vec![0, 2]);
+        let months: Vec<&str> = f.months.iter().map(|m| m.month.as_str()).collect();
+        assert_eq!(months, ["2026-11", "2026-12"]);
     }
 
     #[test]

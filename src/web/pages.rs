@@ -536,7 +536,22 @@ pub(super) async fn insights(
         .unwrap_or(90)
         .clamp(7, 730);
     let now = web.ctx.clock.now();
-    let since = now - chrono::Duration::days(days);
+    // Whole weeks: from the Monday (the team's midnight) that starts the
+    // week `days` ago.
+    let tz = web.ctx.settings.timezone;
+    let first = super::charts::monday_of(
+        (now - chrono::Duration::days(days))
+            .with_timezone(&tz)
+            .date_naive(),
+    );
+    let since = first
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| {
+            use chrono::TimeZone;
+            tz.from_local_datetime(&midnight).earliest()
+        })
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| now - chrono::Duration::days(days));
     let store = web.ctx.store.as_ref();
     let viewer = Viewer::Person(user.clone());
     let mut incidents = Vec::new();
@@ -548,10 +563,14 @@ pub(super) async fn insights(
     let mut followups = store
         .followups(None, false, Some(&user), FOLLOWUPS_COUNTED)
         .await?;
-    // Counted only for incidents this person may see: not even their own
-    // follow-up of a private incident they are not in.
-    let mut hidden = BTreeSet::new();
-    for number in store.private_incidents().await? {
+    // Counted only for incidents this person may see (not even their own
+    // follow-up of a private incident they are not in), drills left out.
+    let mut hidden: BTreeSet<IncidentNumber> = store
+        .flagged_incidents(crate::store::Flag::Drill)
+        .await?
+        .into_iter()
+        .collect();
+    for number in store.flagged_incidents(crate::store::Flag::Private).await? {
         if !store.is_member(number, &user).await? {
             hidden.insert(number);
         }
@@ -564,8 +583,7 @@ pub(super) async fn insights(
         .iter()
         .map(|l| l.name.clone())
         .collect();
-    let today = now.with_timezone(&web.ctx.settings.timezone).date_naive();
-    let f = super::charts::figures(&incidents, &followups, &levels, since, now, today);
+    let f = super::charts::figures(&incidents, &followups, &levels, since, now, tz);
     // The charts hold numbers, dates and our own words only.
     let safe = minijinja::Value::from_safe_string;
     let html = web
@@ -574,6 +592,8 @@ pub(super) async fn insights(
         .render(minijinja::context! {
             me => user.as_str().to_string(),
             days => days,
+            from => first.to_string(),
+            tz => tz.name(),
             f => minijinja::Value::from(minijinja::value::Serde(&f)),
             weeks_svg => safe(super::charts::weeks_chart(&f)),
             times_svg => safe(super::charts::times_chart(&f)),
