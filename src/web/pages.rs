@@ -234,17 +234,22 @@ async fn rows_of(
         .collect())
 }
 
-/// Text in Slack's format as HTML to show: mentions by name, links
-/// followable (http(s) and mailto only), everything else escaped.
-fn html(text: &str, names: &BTreeMap<UserId, String>) -> String {
-    let names = crate::slack::text::Names {
-        users: names
+/// How the page names the people and channels text mentions: people by
+/// their known names, the war room by its own.
+fn names_for_text(
+    people: &BTreeMap<UserId, String>,
+    war_room: Option<&crate::record::WarRoom>,
+) -> crate::slack::text::Names {
+    crate::slack::text::Names {
+        users: people
             .iter()
             .map(|(id, name)| (id.as_str().to_string(), name.clone()))
             .collect(),
-        channels: BTreeMap::new(),
-    };
-    crate::slack::text::to_html(text, &names)
+        channels: war_room
+            .and_then(|w| Some((w.channel.as_str().to_string(), w.name.clone()?)))
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// The postmortem draft's Markdown as HTML: inline HTML shown as text,
@@ -399,6 +404,10 @@ pub(super) async fn incident(
         .now()
         .with_timezone(&web.ctx.settings.timezone)
         .date_naive();
+    // Text in Slack's format as HTML: mentions by name, links followable
+    // (http(s) and mailto only), everything else escaped.
+    let in_text = names_for_text(&names, record.war_room.as_ref());
+    let html = |text: &str| crate::slack::text::to_html(text, &in_text);
     let mut last_day = None;
     let timeline: Vec<Line> = entries
         .into_iter()
@@ -411,8 +420,8 @@ pub(super) async fn incident(
                 who: e
                     .author
                     .map(|a| a.name.unwrap_or_else(|| a.id.as_str().to_string())),
-                html: html(&e.text, &names),
-                link: e.permalink,
+                html: html(&e.text),
+                link: e.permalink.filter(|l| crate::slack::text::web_link(l)),
                 edited: e.edited_at.is_some(),
                 kind: e.kind,
             }
@@ -425,7 +434,7 @@ pub(super) async fn incident(
         .filter(|u| seen.insert(u.update_id))
         .map(|u| StatusUpdate::of(u, &names))
         .map(|mut u| {
-            u.text = html(&u.text, &names);
+            u.text = html(&u.text);
             u
         })
         .collect();
@@ -433,7 +442,7 @@ pub(super) async fn incident(
         .into_iter()
         .map(|f| FollowupItem::of(f, today, &names))
         .map(|mut f| {
-            f.text = html(&f.text, &names);
+            f.text = html(&f.text);
             f
         })
         .collect();
