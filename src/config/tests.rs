@@ -753,6 +753,20 @@ fn web_record_keys() {
         .unwrap()
     };
     assert_eq!(other("").identity, super::WebIdentity::Email);
+    let slack = load(&[
+        ("WARROOM_WEB__BASE_URL", "https://w.example.com"),
+        ("WARROOM_WEB__OIDC__ISSUER", "https://slack.com/"),
+        ("WARROOM_WEB__OIDC__CLIENT_ID", "1"),
+        ("WARROOM_WEB__OIDC__CLIENT_SECRET", "2"),
+    ])
+    .unwrap()
+    .web
+    .unwrap();
+    assert_eq!(
+        (slack.issuer.as_str(), slack.identity),
+        (SLACK_ISSUER, super::WebIdentity::Slack),
+        "Slack's, with a slash"
+    );
     assert_eq!(other("").issuer, "https://acme.eu.auth0.com/");
     assert_eq!(other("slack").identity, super::WebIdentity::Slack);
 }

@@ -120,6 +120,12 @@ pub(super) fn check(raw: RawWeb) -> Result<Option<WebSettings>, ConfigError> {
     let base_url = http_url("web.base_url", &base)?;
     let issuer = raw.oidc.issuer.trim().to_string();
     http_url("web.oidc.issuer", &issuer)?;
+    // Slack's tokens say `https://slack.com`, however it was written here.
+    let issuer = if issuer.trim_end_matches('/') == SLACK_ISSUER {
+        SLACK_ISSUER.to_string()
+    } else {
+        issuer
+    };
     let identity = match raw.oidc.identity.as_deref().map(str::trim) {
         None | Some("") if issuer == SLACK_ISSUER => Identity::Slack,
         None | Some("") | Some("email") => Identity::Email,

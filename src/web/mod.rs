@@ -129,14 +129,17 @@ fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
 
 /// The value of the cookie `name` in a request, if any.
 fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    // Lossy: another site's odd bytes on this host must not hide ours.
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .find_map(|v| {
+            v.split(';')
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(n, _)| *n == name)
+                .map(|(_, value)| value.to_string())
+        })
 }
 
 /// A page of the record to go back to after signing in: a path under
@@ -148,6 +151,10 @@ fn return_path(asked: Option<&str>) -> String {
                 && (path == "/web" || path.starts_with("/web/") || path.starts_with("/web?"))
                 && !path.contains("//")
                 && !path.contains("..")
+                // Nor `..` or `/` spelled with percent signs.
+                && !["%2e", "%2f", "%5c"]
+                    .iter()
+                    .any(|spelled| path.to_ascii_lowercase().contains(spelled))
                 && !path.starts_with("/web/login")
                 && !path.starts_with("/web/callback")
                 && path
@@ -392,6 +399,8 @@ mod tests {
             "/webhooks",
             "/web/login?next=/web",
             "/web\\evil",
+            "/web/%2e%2e/api",
+            "/web/%2F%2Fevil.example",
             "",
         ] {
             assert_eq!(return_path(Some(elsewhere)), "/web", "{elsewhere}");

@@ -66,47 +66,56 @@ pub(super) fn http_client() -> std::io::Result<ProviderHttp> {
     ))
 }
 
+/// One call, its answer's body included, within [`PROVIDER_TIMEOUT`].
 async fn call(
     client: &HyperClient,
     request: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, ProviderCallError> {
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-    let response = tokio::time::timeout(PROVIDER_TIMEOUT, client.request(request))
+    let answer = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| ProviderCallError(format!("cannot reach the identity provider: {e}")))?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| ProviderCallError(format!("the identity provider's answer: {e}")))?
+            .to_bytes();
+        Ok(axum::http::Response::from_parts(parts, body.to_vec()))
+    };
+    tokio::time::timeout(PROVIDER_TIMEOUT, answer)
         .await
         .map_err(|_| ProviderCallError("the identity provider did not answer in time".into()))?
-        .map_err(|e| ProviderCallError(format!("cannot reach the identity provider: {e}")))?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| ProviderCallError(format!("the identity provider's answer: {e}")))?
-        .to_bytes();
-    Ok(axum::http::Response::from_parts(parts, body.to_vec()))
 }
 
 /// How long a discovery document (with the provider's signing keys) is
 /// used before it is fetched again.
 const DISCOVERY_KEPT: chrono::Duration = chrono::Duration::minutes(10);
+/// A document younger than this is not fetched again, even for a token
+/// its keys do not check.
+const DISCOVERY_FRESH: chrono::Duration = chrono::Duration::minutes(1);
 
 /// The provider's discovery document and keys: kept for
-/// [`DISCOVERY_KEPT`], or fetched anew with `fresh` (a token signed with a
-/// key the kept document does not have yet).
+/// [`DISCOVERY_KEPT`], or, with `fresh` (a token signed with a key the kept
+/// document may not have yet), fetched anew unless it is younger than
+/// [`DISCOVERY_FRESH`]. The lock is not held while fetching.
 async fn discovered(web: &Web, fresh: bool) -> Result<CoreProviderMetadata, WebError> {
-    let mut kept = web.discovered.lock().await;
     let now = web.ctx.clock.now();
-    if let Some((at, metadata)) = kept.as_ref()
-        && !fresh
-        && now - *at < DISCOVERY_KEPT
-    {
-        return Ok(metadata.clone());
+    if let Some((at, metadata)) = web.discovered.lock().await.as_ref() {
+        let age = now - *at;
+        if age < DISCOVERY_FRESH || (!fresh && age < DISCOVERY_KEPT) {
+            return Ok(metadata.clone());
+        }
     }
     let issuer = IssuerUrl::new(web.settings.issuer.clone())
         .map_err(|e| WebError::Provider(format!("the issuer's URL: {e}")))?;
     let metadata = CoreProviderMetadata::discover_async(issuer, &web.http)
         .await
         .map_err(|e| WebError::Provider(format!("discovery failed: {e}")))?;
-    *kept = Some((now, metadata.clone()));
+    *web.discovered.lock().await = Some((now, metadata.clone()));
     Ok(metadata)
 }
 
@@ -146,9 +155,18 @@ pub(super) struct LoginParams {
     next: Option<String>,
 }
 
-/// The cookie that ties a sign-in to the browser that started it: its
-/// `state`, then `~` and the page to return to.
-const LOGIN_COOKIE: &str = "warroom_login";
+/// The cookie that ties a sign-in to the browser that started it, named
+/// after its `state` (several tabs may sign in at once): the `state`, then
+/// `~` and the page to return to.
+fn login_cookie(state: &str) -> String {
+    format!(
+        "warroom_login_{}",
+        state
+            .get(..16)
+            .unwrap_or(state)
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    )
+}
 
 /// `GET /web/login`: off to the identity provider, with a fresh `state`,
 /// `nonce` and PKCE challenge remembered for the callback, and the `state`
@@ -184,7 +202,7 @@ pub(super) async fn login(
     let next = super::return_path(p.next.as_deref());
     let mut response = Redirect::to(url.as_str()).into_response();
     let cookie = super::cookie(
-        LOGIN_COOKIE,
+        &login_cookie(state.secret()),
         &format!("{}~{next}", state.secret()),
         LOGIN_PATIENCE.num_seconds().unsigned_abs(),
         web.settings.secure(),
@@ -224,7 +242,7 @@ pub(super) async fn callback(
         return Err(WebError::SignIn("the answer had no code or state".into()));
     };
     // Started in this browser: its cookie holds the same state.
-    let started = super::cookie_in(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let started = super::cookie_in(&headers, &login_cookie(&state)).unwrap_or_default();
     let (started, next) = started
         .split_once('~')
         .unwrap_or((started.as_str(), "/web"));
@@ -254,16 +272,18 @@ pub(super) async fn callback(
     let id_token = openidconnect::TokenResponse::id_token(&token)
         .ok_or_else(|| WebError::SignIn("the provider sent no id token".into()))?;
     let nonce = Nonce::new(login.nonce);
-    if id_token
-        .claims(&client.id_token_verifier(), &nonce)
-        .is_err()
-    {
+    if let Err(first) = id_token.claims(&client.id_token_verifier(), &nonce) {
+        let refused = |e: &dyn std::fmt::Display| {
+            WebError::SignIn(format!("the id token was not valid: {e}"))
+        };
         // Perhaps signed with a key newer than the kept document: checked
         // again against the provider's keys of now.
-        let renewed = self::client(&web, true).await?;
+        let renewed = self::client(&web, true)
+            .await
+            .map_err(|_| refused(&first))?;
         id_token
             .claims(&renewed.id_token_verifier(), &nonce)
-            .map_err(|e| WebError::SignIn(format!("the id token was not valid: {e}")))?;
+            .map_err(|e| refused(&e))?;
     }
     // Verified: its payload names the Slack user and workspace.
     // Slack's issuer names the Slack user and workspace in its claims;
@@ -279,13 +299,24 @@ pub(super) async fn callback(
             // Only this workspace's people (or the one configured).
             let allowed = match &web.settings.allowed_team {
                 Some(team) => Some(team.clone()),
-                None => web.ctx.slack.bot_team_id().await.map_err(|e| {
-                    WebError::Provider(format!(
-                        "asking Slack which workspace the bot is in: {e}; or set web.allowed_team"
-                    ))
-                })?,
+                None => web
+                    .ctx
+                    .slack
+                    .bot_team_id()
+                    .await
+                    .map_err(|e| {
+                        WebError::Provider(format!(
+                            "asking Slack which workspace the bot is in: {e}; or set web.allowed_team"
+                        ))
+                    })?
+                    .filter(|team| !team.is_empty()),
             };
-            if allowed.is_none() || who.team != allowed {
+            let Some(allowed) = allowed else {
+                return Err(WebError::Provider(
+                    "Slack's auth.test named no workspace for the bot (an org-wide install?); set web.allowed_team".into(),
+                ));
+            };
+            if who.team.as_deref() != Some(allowed.as_str()) {
                 return Err(WebError::SignIn(
                     "this workspace may not sign in here".into(),
                 ));
@@ -332,7 +363,7 @@ pub(super) async fn callback(
             web.settings.session_lifetime.as_secs(),
             web.settings.secure(),
         ),
-        super::cookie(LOGIN_COOKIE, "", 0, web.settings.secure()),
+        super::cookie(&login_cookie(&state), "", 0, web.settings.secure()),
     ] {
         if let Ok(cookie) = HeaderValue::from_str(&cookie) {
             answer.append(header::SET_COOKIE, cookie);

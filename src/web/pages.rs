@@ -19,7 +19,7 @@ const PAGE: i64 = 50;
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListParams {
-    /// `open` (default), `closed` or `all`.
+    /// `open`, `closed` or `all` (the default: open now first, then all).
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
@@ -553,11 +553,16 @@ pub(super) async fn insights(
             .with_timezone(&tz)
             .date_naive(),
     );
+    // The team's midnight, or the first hour after it where a change of
+    // clocks skips midnight.
     let since = first
         .and_hms_opt(0, 0, 0)
         .and_then(|midnight| {
             use chrono::TimeZone;
-            tz.from_local_datetime(&midnight).earliest()
+            tz.from_local_datetime(&midnight).earliest().or_else(|| {
+                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                    .earliest()
+            })
         })
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(|| now - chrono::Duration::days(days));

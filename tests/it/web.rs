@@ -306,7 +306,7 @@ async fn start_sign_in(app: &TestApp, path: &str) -> (String, String) {
         303,
         "the login sends people to the provider"
     );
-    let login_cookie = set_cookie(&login, "warroom_login").expect("a login cookie");
+    let login_cookie = set_cookie(&login, "warroom_login_").expect("a login cookie");
     let approved = http.get(location(&login)).send().await.unwrap();
     let back = location(&approved);
     let query = back
@@ -332,13 +332,18 @@ async fn sign_in(app: &TestApp) -> reqwest::Response {
     callback(app, &login_cookie, &query).await
 }
 
-/// The cookie `name` an answer set (`name=value`), unless it cleared it.
+/// The cookie an answer set (`name=value`) whose name is `name` (or starts
+/// with it, when it ends in `_`), unless it cleared it.
 fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
     res.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .filter(|set| set.starts_with(&format!("{name}=")) && !set.contains("Max-Age=0"))
+        .filter(|set| {
+            let named = set.split('=').next().unwrap_or_default();
+            (named == name || (name.ends_with('_') && named.starts_with(name)))
+                && !set.contains("Max-Age=0")
+        })
         .inspect(|set| {
             assert!(
                 set.contains("HttpOnly") && set.contains("SameSite=Lax"),
@@ -579,6 +584,12 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
     assert!(cookie(&res).is_none());
     let res = callback(&app, "", &theirs).await;
     assert_eq!(res.status(), 403, "a callback without the login cookie");
+    // Two sign-ins started at once in one browser (two tabs): both finish.
+    let (one_cookie, one) = start_sign_in(&app, "/web/login").await;
+    let (two_cookie, two) = start_sign_in(&app, "/web/login").await;
+    let both = format!("{one_cookie}; {two_cookie}");
+    assert_eq!(callback(&app, &both, &two).await.status(), 303);
+    assert_eq!(callback(&app, &both, &one).await.status(), 303);
     let query = theirs;
     let first = callback(&app, &theirs_cookie, &query).await;
     assert_eq!(first.status(), 303, "the real one signs in");
@@ -602,7 +613,11 @@ async fn a_sign_in_that_is_not_right_opens_no_session() {
     )
     .await;
     assert_eq!(replay.status(), 403, "a replayed code is refused");
-    assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM web_sessions").await,
+        3,
+        "the two tabs' and the real one's"
+    );
 }
 
 #[tokio::test]
@@ -780,13 +795,17 @@ async fn slack_links_to_the_record_and_its_links_unfurl() {
 }
 
 /// The provider's discovery document and keys are kept a while; a token
-/// signed with a key published since is checked against the keys of now.
+/// signed with a key published since is checked against the keys of now
+/// (asked at most once a minute).
 #[tokio::test]
 async fn a_new_signing_key_of_the_provider_is_fetched_when_a_token_needs_it() {
     let provider = start_provider().await;
     let app = web_app(&provider).await;
     assert_eq!(sign_in(&app).await.status(), 303);
     *provider.rotated.lock().unwrap() = true;
+    // Within a minute of the last fetch, the provider is not asked again.
+    assert_eq!(sign_in(&app).await.status(), 403, "too soon to ask again");
+    app.advance(std::time::Duration::from_secs(61)).await;
     assert_eq!(sign_in(&app).await.status(), 303, "signed with the new key");
     assert_eq!(app.count("SELECT COUNT(*) FROM web_sessions").await, 2);
 }
