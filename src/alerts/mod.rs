@@ -112,6 +112,11 @@ pub fn parse(
     };
     if let Some(n) = &mut parsed {
         n.group_key = stored_key(&n.group_key);
+        // A sender's alert ids are keys too (a generic `dedup_key` may be
+        // as long as it likes).
+        for alert in &mut n.alerts {
+            alert.fingerprint = stored_key(&alert.fingerprint);
+        }
         n.delivery = delivery
             .map(str::trim)
             .filter(|d| !d.is_empty())

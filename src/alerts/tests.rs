@@ -169,9 +169,11 @@ fn bad_bodies_get_one_line_reasons() {
 }
 
 #[test]
-fn long_group_keys_are_kept_as_digests() {
+fn long_group_and_alert_keys_are_kept_as_digests() {
     let key = "k".repeat(500);
     let body = format!(r#"{{"title": "t", "status": "firing", "dedup_key": "{key}"}}"#);
     let n = read(Kind::Generic, body.as_bytes()).unwrap().unwrap();
     assert!(n.group_key.starts_with("sha256:") && n.group_key.len() == 71);
+    // The alert's own key too: it is part of the alerts' primary key.
+    assert_eq!(n.alerts[0].fingerprint, n.group_key);
 }

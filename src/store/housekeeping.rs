@@ -148,6 +148,12 @@ sql_impl! {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            // Alert senders' delivery ids: a sender retries within minutes.
+            let alert_deliveries = sqlx::query("DELETE FROM alert_deliveries WHERE received_at < $1")
+                .bind(millis(events_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1")
                 .bind(millis(jobs_before))
                 .execute(&mut *tx)
@@ -163,7 +169,7 @@ sql_impl! {
             .await?
             .rows_affected();
             tx.commit().await?;
-            Ok(events + envelopes + jobs + deliveries)
+            Ok(events + envelopes + alert_deliveries + jobs + deliveries)
         }
 
         async fn user_name(&self, id: &UserId) -> Result<Option<(String, DateTime<Utc>)>> {

@@ -4,7 +4,8 @@
 //! on-call sends a `trigger`; closing an incident that paged sends a
 //! `resolve`. The `dedup_key` is stable per incident, so PagerDuty keeps
 //! one incident however often it is triggered. An incident opened by a
-//! PagerDuty alert is never paged again (PagerDuty already paged for it).
+//! PagerDuty alert is never paged again by itself (PagerDuty already paged
+//! for it). A private incident pages with its number and severity only.
 
 use super::{Answer, HttpClient, judge, post, retry_or_fail};
 use crate::app::Ctx;
@@ -56,6 +57,10 @@ fn decide(
     let to = |k: &str| event.data[k].as_str().map(SeverityName::new);
     match event.kind {
         EventType::Paged => Action::Trigger { auto: false },
+        // Closing resolves whatever warroom may have triggered, however the
+        // incident began (a resolve PagerDuty never saw a trigger for does
+        // nothing there).
+        EventType::Closed if paging.paged_before => Action::Resolve,
         _ if paging.from_pagerduty => Action::Nothing,
         EventType::IncidentDeclared if pages(pd, initial) => Action::Trigger { auto: true },
         EventType::SeverityChanged => match (to("from"), to("to")) {
@@ -167,7 +172,8 @@ async fn prepare(
                         "incident": record.reference,
                         "severity": record.severity,
                         "status": record.status,
-                        "summary": record.summary,
+                        // A private incident's words stay in its war room.
+                        "summary": if record.private { Value::Null } else { json!(record.summary) },
                         "paged_by": if auto { Value::Null } else { json!(event.actor) },
                     },
                 },
@@ -184,9 +190,17 @@ fn dedup_key(number: IncidentNumber) -> String {
     format!("warroom-incident-{number}")
 }
 
-/// PagerDuty allows 1,024 characters.
+/// PagerDuty allows 1,024 characters. A private incident's title stays in
+/// its war room.
 fn summary(record: &IncidentRecord) -> String {
-    let text = format!("{} {}: {}", record.reference, record.severity, record.title);
+    let text = if record.private {
+        format!(
+            "{} {}: a private incident",
+            record.reference, record.severity
+        )
+    } else {
+        format!("{} {}: {}", record.reference, record.severity, record.title)
+    };
     text.chars().take(1024).collect()
 }
 
@@ -291,7 +305,11 @@ mod tests {
         let closed = event(EventType::Closed, json!({}));
         assert_eq!(decide(&pd(), &closed, &sev1, &paged), Action::Resolve);
         assert_eq!(decide(&pd(), &closed, &sev2, &fresh), Action::Nothing);
-        assert_eq!(decide(&pd(), &closed, &sev1, &from_pd), Action::Nothing);
+        assert_eq!(
+            decide(&pd(), &closed, &sev1, &from_pd),
+            Action::Resolve,
+            "a page on request, or one before the alert was linked, is resolved too"
+        );
         let button = event(EventType::Paged, json!({}));
         assert_eq!(
             decide(&pd(), &button, &sev2, &from_pd),

@@ -12,7 +12,7 @@ use warroom::store::{ChangeError, Effects, Guard};
 const BOB: &str = "UBOB";
 const MALLORY: &str = "UMALLORY";
 pub const TITLE: &str = "Leaked signing keys";
-const SUMMARY: &str = "Keys for the payments signer found in a public gist";
+pub const SUMMARY: &str = "Keys for the payments signer found in a public gist";
 
 /// Declares through the form with these flags; returns the war room.
 pub async fn declare_with(app: &TestApp, view: &str, flags: Vec<&'static str>) -> String {

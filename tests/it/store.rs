@@ -777,11 +777,41 @@ async fn pruning(store: DynStore) {
         )
         .await
         .unwrap();
+    // An alert sender's delivery id, kept as long as Slack's event ids.
+    let delivered = warroom::store::Intake {
+        source: "pd".to_string(),
+        group_key: "Q1".to_string(),
+        delivery: Some("wh-1".to_string()),
+        title: "Checkout".to_string(),
+        labels: Default::default(),
+        links: vec![],
+        severity: warroom::domain::SeverityName::new("SEV2"),
+        channel: ChannelId::new("CALERTS"),
+        private: false,
+        action: warroom::domain::alerts::RouteAction::Suggest,
+        alerts: vec![],
+        note: None,
+        declare: None,
+        max_declares_per_hour: 10,
+        held_back: String::new(),
+    };
+    store.ingest_alerts(&delivered, now).await.unwrap();
+    let again = store.ingest_alerts(&delivered, now).await.unwrap();
     let pruned = store
         .prune(now + Duration::seconds(1), now + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(pruned, 7, "two event ids, four done jobs and a delivery");
+    assert_eq!(
+        pruned, 8,
+        "two event ids, an alert delivery id, four done jobs and a webhook delivery"
+    );
+    let after = store.ingest_alerts(&delivered, now).await.unwrap();
+    assert_eq!(again, warroom::store::Ingested::Duplicate);
+    assert_eq!(
+        after,
+        warroom::store::Ingested::Nothing,
+        "once pruned, the delivery id is new again"
+    );
     let hook = store.webhook_status().await.unwrap();
     assert_eq!((hook[0].pending, hook[0].failed), (0, 0));
     assert_eq!(store.job_counts().await.unwrap().pending, 2);

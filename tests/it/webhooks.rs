@@ -680,6 +680,21 @@ async fn page_on_call_pages_whatever_the_severity_and_says_who() {
     app.command(DECLARER, &room, "close").await;
     app.idle().await;
     assert_eq!(receiver.got("pd")[1].body["event_action"], "resolve");
+    // A private SEV1 pages with its number and severity only: its words
+    // stay in its war room.
+    crate::private::declare_with(&app, "V-private", vec!["private"]).await;
+    app.idle().await;
+    let pd = receiver.got("pd");
+    assert_eq!(pd.len(), 3, "{pd:?}");
+    assert_eq!(
+        pd[2].body["payload"]["summary"],
+        "INC-2 SEV1: a private incident"
+    );
+    let sent = pd[2].body.to_string();
+    assert!(
+        !sent.contains(crate::private::TITLE) && !sent.contains(crate::private::SUMMARY),
+        "{sent}"
+    );
 }
 
 #[tokio::test]
@@ -721,6 +736,16 @@ async fn an_incident_opened_from_a_pagerduty_alert_is_not_paged_again() {
         receiver.got("pd").is_empty(),
         "PagerDuty paged for it already"
     );
+    // Paged by hand all the same, then closed: the page is resolved.
+    app.click(DECLARER, &room, "incident.page", "1").await;
+    app.command(DECLARER, &room, "close").await;
+    app.idle().await;
+    let actions: Vec<_> = receiver
+        .got("pd")
+        .iter()
+        .map(|d| d.body["event_action"].clone())
+        .collect();
+    assert_eq!(actions, ["trigger", "resolve"]);
 }
 
 /// The binary: `warroom webhooks test NAME` sends a signed ping and says
