@@ -103,7 +103,62 @@ pub fn routes(ctx: Arc<Ctx>) -> Router {
         .route("/api/v1/followups", get(list_followups))
         .route("/api/v1/insights", get(get_insights))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(in_a_span))
         .with_state(api)
+}
+
+/// Each request in its own span, which names the token once it is known.
+async fn in_a_span(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "api",
+        path = %request.uri().path(),
+        token = tracing::field::Empty
+    );
+    next.run(request).instrument(span).await
+}
+
+/// An incident's number in the path: `42`, or its reference (`INC-42`,
+/// `DRILL-42`); anything else is no incident, a 404 as for one that does
+/// not exist.
+struct Numbered(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Numbered {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("such incident"))?;
+        let digits = ["INC-", "DRILL-"]
+            .iter()
+            .find_map(|prefix| {
+                raw.get(..prefix.len())
+                    .filter(|p| p.eq_ignore_ascii_case(prefix))
+                    .and_then(|_| raw.get(prefix.len()..))
+            })
+            .unwrap_or(&raw);
+        digits
+            .parse::<i64>()
+            .map(Numbered)
+            .map_err(|_| ApiError::not_found(&format!("incident {raw}")))
+    }
+}
+
+/// A request's query parameters; one that cannot be read (a parameter
+/// given twice, a word where a number goes) is a 400 naming it, in the
+/// API's own error shape.
+struct Params<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(t)| Params(t))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_parameter", e.body_text()))
+    }
 }
 
 /// `{"error": {"code", "message"}}`, with its status.
@@ -286,7 +341,7 @@ type Answer<T> = Result<axum::Json<T>, ApiError>;
 async fn list_incidents(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Query(params): Query<ListParams>,
+    Params(params): Params<ListParams>,
 ) -> Answer<IncidentPage> {
     let mut query = params.query(&api.ctx.settings.severities, reader.token.private)?;
     let limit = query.limit;
@@ -314,7 +369,7 @@ async fn list_incidents(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{number}",
-    params(("number" = i64, Path, description = "The incident's number")),
+    params(("number" = i64, Path, description = "The incident's number (its reference, `INC-42`, is read too)")),
     responses((status = 200, description = "The incident", body = IncidentRecord), (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody),
               (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -323,7 +378,7 @@ async fn list_incidents(
 async fn get_incident(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Path(number): Path<i64>,
+    Numbered(number): Numbered,
 ) -> Answer<IncidentRecord> {
     let incident = visible(&api, &reader, number).await?;
     IncidentRecord::load(api.ctx.store.as_ref(), incident.number, &reader.viewer())
@@ -340,7 +395,7 @@ pub struct TimelineAnswer {
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{number}/timeline",
-    params(("number" = i64, Path, description = "The incident's number")),
+    params(("number" = i64, Path, description = "The incident's number (its reference, `INC-42`, is read too)")),
     responses((status = 200, description = "The timeline", body = TimelineAnswer), (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
 /// The incident's timeline, oldest first: every entry the record keeps,
@@ -348,7 +403,7 @@ pub struct TimelineAnswer {
 async fn get_timeline(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Path(number): Path<i64>,
+    Numbered(number): Numbered,
 ) -> Answer<TimelineAnswer> {
     let incident = visible(&api, &reader, number).await?;
     let entries = api.ctx.store.timeline_record(incident.number).await?;
@@ -370,14 +425,14 @@ pub struct UpdatesAnswer {
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{number}/updates",
-    params(("number" = i64, Path, description = "The incident's number")),
+    params(("number" = i64, Path, description = "The incident's number (its reference, `INC-42`, is read too)")),
     responses((status = 200, description = "The status updates", body = UpdatesAnswer), (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
 /// The incident's status updates, one per channel posted to, oldest first.
 async fn get_updates(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Path(number): Path<i64>,
+    Numbered(number): Numbered,
 ) -> Answer<UpdatesAnswer> {
     let incident = visible(&api, &reader, number).await?;
     let updates = api.ctx.store.communications(incident.number).await?;
@@ -398,14 +453,14 @@ pub struct FollowupsAnswer {
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{number}/followups",
-    params(("number" = i64, Path, description = "The incident's number")),
+    params(("number" = i64, Path, description = "The incident's number (its reference, `INC-42`, is read too)")),
     responses((status = 200, description = "The follow-ups", body = FollowupsAnswer), (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
     security(("bearer" = [])))]
 /// The incident's follow-ups, oldest first.
 async fn get_incident_followups(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Path(number): Path<i64>,
+    Numbered(number): Numbered,
 ) -> Answer<FollowupsAnswer> {
     let incident = visible(&api, &reader, number).await?;
     let list = api.ctx.store.incident_followups(incident.number).await?;
@@ -427,7 +482,7 @@ async fn followups_answer(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{number}/postmortem",
-    params(("number" = i64, Path, description = "The incident's number")),
+    params(("number" = i64, Path, description = "The incident's number (its reference, `INC-42`, is read too)")),
     responses((status = 200, content_type = "text/markdown", body = String,
                description = "The latest postmortem draft"),
               (status = 404, description = "No such incident (or one this token may not see)", body = ErrorBody), (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody), (status = 429, description = "Over the token's rate limit; see Retry-After", body = ErrorBody)),
@@ -436,7 +491,7 @@ async fn followups_answer(
 async fn get_postmortem(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Path(number): Path<i64>,
+    Numbered(number): Numbered,
 ) -> Result<Response, ApiError> {
     let incident = visible(&api, &reader, number).await?;
     let Some((at, markdown)) = api.ctx.store.latest_postmortem(incident.number).await? else {
@@ -471,7 +526,7 @@ const FOLLOWUPS_MAX: i64 = 1000;
 async fn list_followups(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Query(params): Query<FollowupParams>,
+    Params(params): Params<FollowupParams>,
 ) -> Answer<FollowupsAnswer> {
     let (state, owner) = params.parse()?;
     let open_only = matches!(
@@ -505,7 +560,7 @@ async fn list_followups(
 async fn get_insights(
     State(api): State<Arc<Api>>,
     reader: Reader,
-    Query(params): Query<InsightsParams>,
+    Params(params): Params<InsightsParams>,
 ) -> Answer<Insights> {
     let (since, until) = params.parse(api.ctx.clock.now())?;
     let hidden = hidden(&api, &reader).await?;

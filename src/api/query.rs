@@ -97,6 +97,9 @@ impl ListParams {
                         })?),
                     }
                 }
+                if out.is_empty() {
+                    return Err(bad("status", format!("`{v}` names no status")));
+                }
                 out.sort_by_key(|s| s.as_str());
                 out.dedup();
                 Some(out)
@@ -104,14 +107,21 @@ impl ListParams {
         };
         let severities = match &self.severity {
             None => Vec::new(),
-            Some(v) => list(v)
-                .map(|s| {
-                    severities
-                        .resolve(s)
-                        .map(|l| l.name.clone())
-                        .map_err(|e| bad("severity", e.to_string()))
-                })
-                .collect::<Result<Vec<SeverityName>, _>>()?,
+            Some(v) if v.trim().is_empty() => Vec::new(),
+            Some(v) => {
+                let named = list(v)
+                    .map(|s| {
+                        severities
+                            .resolve(s)
+                            .map(|l| l.name.clone())
+                            .map_err(|e| bad("severity", e.to_string()))
+                    })
+                    .collect::<Result<Vec<SeverityName>, _>>()?;
+                if named.is_empty() {
+                    return Err(bad("severity", format!("`{v}` names no level")));
+                }
+                named
+            }
         };
         let drills = match self.drill.as_deref().map(str::trim) {
             None | Some("false") => false,

@@ -51,7 +51,8 @@ async fn conforms(app: &TestApp, path: &str, status: u16, body: &Value) {
     let templated: String = route
         .split('/')
         .map(|part| {
-            if part.chars().all(|c| c.is_ascii_digit()) && !part.is_empty() {
+            let digits = part.strip_prefix("INC-").unwrap_or(part);
+            if digits.chars().all(|c| c.is_ascii_digit()) && !digits.is_empty() {
                 "{number}"
             } else {
                 part
@@ -125,6 +126,16 @@ async fn a_token_reads_the_record_and_a_private_incident_stays_private() {
     // The incident: the same JSON the webhooks carry.
     let (_, one) = get(&app, Some(&public), "/api/v1/incidents/1").await;
     assert_eq!(one["reference"], "INC-1");
+    // By its reference too; a word is no incident, in the API's own shape.
+    assert_eq!(
+        get(&app, Some(&public), "/api/v1/incidents/INC-1").await.1,
+        one
+    );
+    let (status, body) = get(&app, Some(&public), "/api/v1/incidents/checkout/timeline").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     assert_eq!(one["severity"], "SEV1");
     assert_eq!(one["severity_history"][0]["from"], "SEV2");
     assert_eq!(one["roles"][0]["holders"][0]["id"], DECLARER);
@@ -202,6 +213,10 @@ async fn filters_pick_what_they_say_and_every_bad_parameter_is_named() {
         assert!(message.starts_with(&format!("`{name}`")), "{message}");
     }
     for (path, name) in [
+        ("/api/v1/incidents?severity=SEV1&severity=SEV2", "severity"),
+        ("/api/v1/incidents?status=,", "status"),
+        ("/api/v1/incidents?severity=,", "severity"),
+        ("/api/v1/incidents?limit=ten", "limit"),
         ("/api/v1/followups?state=late", "state"),
         ("/api/v1/followups?owner=bob", "owner"),
         (
