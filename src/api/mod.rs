@@ -529,25 +529,23 @@ async fn list_followups(
     Params(params): Params<FollowupParams>,
 ) -> Answer<FollowupsAnswer> {
     let (state, owner) = params.parse()?;
-    let open_only = matches!(
-        state,
-        query::FollowupState::Open | query::FollowupState::Overdue
-    );
-    let mut list = api
+    let wanted = match state {
+        query::FollowupState::Open => crate::store::Wanted::Open,
+        query::FollowupState::Overdue => crate::store::Wanted::Overdue { today: today(&api) },
+        query::FollowupState::Done => crate::store::Wanted::Done,
+        query::FollowupState::All => crate::store::Wanted::All,
+    };
+    let seen_by = if reader.token.private {
+        crate::store::SeenBy::Anyone
+    } else {
+        crate::store::SeenBy::PublicOnly
+    };
+    // Filtered by the store, before its limit.
+    let list = api
         .ctx
         .store
-        .followups(owner.as_ref(), open_only, None, FOLLOWUPS_MAX)
+        .followups(owner.as_ref(), wanted, seen_by, FOLLOWUPS_MAX)
         .await?;
-    let hidden = hidden(&api, &reader).await?;
-    let today = today(&api);
-    list.retain(|f| {
-        !hidden.contains(&f.incident)
-            && match state {
-                query::FollowupState::Open | query::FollowupState::All => true,
-                query::FollowupState::Overdue => f.is_overdue(today),
-                query::FollowupState::Done => !f.is_open(),
-            }
-    });
     followups_answer(&api, list).await
 }
 
@@ -576,7 +574,12 @@ async fn get_insights(
     let open: Vec<_> = api
         .ctx
         .store
-        .followups(None, true, None, i64::MAX)
+        .followups(
+            None,
+            crate::store::Wanted::Open,
+            crate::store::SeenBy::Anyone,
+            i64::MAX,
+        )
         .await?
         .into_iter()
         .filter(|f| !hidden.contains(&f.incident))

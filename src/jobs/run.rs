@@ -495,7 +495,12 @@ async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> 
     }
     home.followups = ctx
         .store
-        .followups(Some(user), true, Some(user), FOLLOWUPS_SHOWN)
+        .followups(
+            Some(user),
+            crate::store::Wanted::Open,
+            crate::store::SeenBy::Person(user),
+            FOLLOWUPS_SHOWN,
+        )
         .await?;
     let closed = ctx
         .store
@@ -592,7 +597,15 @@ async fn followup_digest(ctx: &Ctx, row: &JobRow, owner: &UserId) -> Result<(), 
     /// More than a message shows; the rest are counted.
     const LIMIT: i64 = 500;
     // Oldest first, as the digest lists them.
-    let mut items = ctx.store.followups(Some(owner), true, None, LIMIT).await?;
+    let mut items = ctx
+        .store
+        .followups(
+            Some(owner),
+            crate::store::Wanted::Open,
+            crate::store::SeenBy::Anyone,
+            LIMIT,
+        )
+        .await?;
     items.reverse();
     if items.is_empty() {
         info!("no open follow-ups left; no digest");

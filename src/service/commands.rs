@@ -291,7 +291,12 @@ async fn stats(ctx: &Ctx, user: &UserId, days: u32) -> Result<Reply, StoreError>
     } else {
         let open = ctx
             .store
-            .followups(None, true, Some(user), FOLLOWUPS_COUNTED)
+            .followups(
+                None,
+                crate::store::Wanted::Open,
+                crate::store::SeenBy::Person(user),
+                FOLLOWUPS_COUNTED,
+            )
             .await?;
         let today = today(ctx);
         let overdue = open.iter().filter(|f| f.is_overdue(today)).count();

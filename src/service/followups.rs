@@ -8,7 +8,7 @@ use crate::slack::blocks;
 use crate::slack::render::reference;
 use crate::slack::replies::{self, Form};
 use crate::slack::text::Mrkdwn;
-use crate::store::{ChangeError, Effects, Guard, StoreError};
+use crate::store::{ChangeError, Effects, Guard, SeenBy, StoreError, Wanted};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
@@ -96,11 +96,19 @@ pub(super) async fn list_followups(
     let mut visible = match scope {
         Scope::Mine => {
             ctx.store
-                .followups(Some(user), true, Some(user), fetch)
+                .followups(Some(user), Wanted::Open, SeenBy::Person(user), fetch)
                 .await?
         }
-        Scope::Open => ctx.store.followups(None, true, Some(user), fetch).await?,
-        Scope::All => ctx.store.followups(None, false, Some(user), fetch).await?,
+        Scope::Open => {
+            ctx.store
+                .followups(None, Wanted::Open, SeenBy::Person(user), fetch)
+                .await?
+        }
+        Scope::All => {
+            ctx.store
+                .followups(None, Wanted::All, SeenBy::Person(user), fetch)
+                .await?
+        }
     };
     let more = visible.len() > LIMIT;
     visible.truncate(LIMIT);

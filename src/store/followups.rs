@@ -23,6 +23,30 @@ pub struct NewFollowup {
     pub remind_at: Option<DateTime<Utc>>,
 }
 
+/// Which follow-ups a listing wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    Open,
+    /// Open, due before `today`.
+    Overdue {
+        today: NaiveDate,
+    },
+    Done,
+    All,
+}
+
+/// Who reads a listing: what it shows of private incidents' follow-ups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeenBy<'a> {
+    /// Every follow-up.
+    Anyone,
+    /// None of a private incident's.
+    PublicOnly,
+    /// A private incident's only when this person owns it or is known to
+    /// be in its war room.
+    Person(&'a UserId),
+}
+
 /// Follow-ups: recording (guarded), reading and listing, counting,
 /// completing once, their owners' reminders (due, fired once, next due
 /// time) and the weekly digest (sent once per week).
@@ -39,15 +63,14 @@ pub trait FollowupStore: Send + Sync {
 
     async fn followup(&self, id: FollowupId) -> Result<Option<Followup>>;
 
-    /// Follow-ups, newest first: of one owner or everyone's, open ones only
-    /// or all; at most `limit`. With `seen_by`, a private incident's only
-    /// when that person owns them or is known to be in its war room
-    /// (filtered here, before the limit).
+    /// Follow-ups, newest first: of one owner or everyone's, those
+    /// `wanted`, as `seen_by` may see them; at most `limit` (every filter
+    /// applied here, before the limit).
     async fn followups(
         &self,
         owner: Option<&UserId>,
-        open_only: bool,
-        seen_by: Option<&UserId>,
+        wanted: Wanted,
+        seen_by: SeenBy<'_>,
         limit: i64,
     ) -> Result<Vec<Followup>>;
 
@@ -150,25 +173,44 @@ sql_impl! {
         async fn followups(
             &self,
             owner: Option<&UserId>,
-            open_only: bool,
-            seen_by: Option<&UserId>,
+            wanted: Wanted,
+            seen_by: SeenBy<'_>,
             limit: i64,
         ) -> Result<Vec<Followup>> {
+            let (wanted, today) = match wanted {
+                Wanted::Open => ("open", String::new()),
+                Wanted::Overdue { today } => ("overdue", today.format("%Y-%m-%d").to_string()),
+                Wanted::Done => ("done", String::new()),
+                Wanted::All => ("all", String::new()),
+            };
+            let (seen, person) = match seen_by {
+                SeenBy::Anyone => ("anyone", None),
+                SeenBy::PublicOnly => ("public", None),
+                SeenBy::Person(user) => ("person", Some(user.0.clone())),
+            };
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {FOLLOWUP_COLUMNS} FROM followups f
-                 WHERE ($1 IS NULL OR f.owner = $1) AND ($2 = FALSE OR f.done_at IS NULL)
-                   AND ($3 IS NULL OR f.owner = $3
+                 WHERE ($1 IS NULL OR f.owner = $1)
+                   AND ($2 = 'all'
+                        OR ($2 = 'open' AND f.done_at IS NULL)
+                        OR ($2 = 'overdue' AND f.done_at IS NULL AND f.due_on IS NOT NULL AND f.due_on < $5)
+                        OR ($2 = 'done' AND f.done_at IS NOT NULL))
+                   AND ($6 = 'anyone'
                         OR NOT EXISTS (SELECT 1 FROM incidents i
                                        WHERE i.number = f.incident_number AND i.is_private)
-                        OR EXISTS (SELECT 1 FROM war_room_members m
-                                   WHERE m.incident_number = f.incident_number
-                                     AND m.user_id = $3 AND m.present))
+                        OR ($6 = 'person'
+                            AND (f.owner = $3
+                                 OR EXISTS (SELECT 1 FROM war_room_members m
+                                            WHERE m.incident_number = f.incident_number
+                                              AND m.user_id = $3 AND m.present))))
                  ORDER BY f.id DESC LIMIT $4"
             )))
             .bind(owner.map(|o| o.0.clone()))
-            .bind(open_only)
-            .bind(seen_by.map(|o| o.0.clone()))
+            .bind(wanted)
+            .bind(person)
             .bind(limit)
+            .bind(today)
+            .bind(seen)
             .read_all(self.reader())
             .await?;
             rows.iter().map(followup_from_row).collect()

@@ -60,7 +60,7 @@ pub use envelopes::{EnvelopeClaim, EnvelopeStore};
 
 pub use events::EventStore;
 
-pub use followups::{FollowupStore, NewFollowup};
+pub use followups::{FollowupStore, NewFollowup, SeenBy, Wanted};
 
 pub use home::{HOME_FOLLOWS_FOR, HomeStore};
 

@@ -575,7 +575,12 @@ pub(super) async fn insights(
         }
     }
     let mut followups = store
-        .followups(None, false, Some(&user), FOLLOWUPS_COUNTED)
+        .followups(
+            None,
+            crate::store::Wanted::All,
+            crate::store::SeenBy::Person(&user),
+            FOLLOWUPS_COUNTED,
+        )
         .await?;
     // Counted only for incidents this person may see (not even their own
     // follow-up of a private incident they are not in), drills left out.

@@ -15,7 +15,7 @@ use warroom::domain::{
 use warroom::queue::{Job, JobOutcome};
 use warroom::store::{
     Destination, DueReminder, DynStore, Effects, EventChange, FetchedMessage, RoleChange,
-    ScheduleOp,
+    ScheduleOp, SeenBy, Wanted,
 };
 
 /// Incident `number`.
@@ -1237,14 +1237,18 @@ async fn followups_story(store: DynStore) {
         .unwrap();
     assert_eq!(
         store
-            .followups(Some(&bob), true, None, 10)
+            .followups(Some(&bob), Wanted::Open, SeenBy::Anyone, 10)
             .await
             .unwrap()
             .len(),
         1
     );
     assert_eq!(
-        store.followups(None, true, None, 10).await.unwrap().len(),
+        store
+            .followups(None, Wanted::Open, SeenBy::Anyone, 10)
+            .await
+            .unwrap()
+            .len(),
         2
     );
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
@@ -1252,13 +1256,12 @@ async fn followups_story(store: DynStore) {
     let overdue = |today| {
         let store = store.clone();
         async move {
-            store
-                .followups(None, true, None, 10)
+            let listed = store
+                .followups(None, Wanted::Overdue { today }, SeenBy::Anyone, 10)
                 .await
-                .unwrap()
-                .iter()
-                .filter(|f| f.is_overdue(today))
-                .count()
+                .unwrap();
+            assert!(listed.iter().all(|f| f.is_overdue(today)));
+            listed.len()
         }
     };
     assert_eq!(overdue(day(24)).await, 0);
@@ -1297,12 +1300,27 @@ async fn followups_story(store: DynStore) {
     assert_eq!(f.done_by, Some(bob.clone()));
     assert_eq!(f.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 24));
     assert_eq!(
-        store.followups(None, true, None, 10).await.unwrap().len(),
+        store
+            .followups(None, Wanted::Open, SeenBy::Anyone, 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(overdue(day(25)).await, 0, "done is not overdue");
+    // Filtered before the limit: the one done is found behind a newer open
+    // one.
+    let done = store
+        .followups(None, Wanted::Done, SeenBy::PublicOnly, 1)
+        .await
+        .unwrap();
+    assert_eq!(done.iter().map(|f| f.id).collect::<Vec<_>>(), [id]);
     assert_eq!(
-        store.followups(None, false, None, 10).await.unwrap().len(),
+        store
+            .followups(None, Wanted::All, SeenBy::Anyone, 10)
+            .await
+            .unwrap()
+            .len(),
         2
     );
     assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
@@ -1376,7 +1394,12 @@ async fn digest_story(store: DynStore) {
             .unwrap();
     }
     let done = store
-        .followups(Some(&UserId("UALICE".into())), true, None, 10)
+        .followups(
+            Some(&UserId("UALICE".into())),
+            Wanted::Open,
+            SeenBy::Anyone,
+            10,
+        )
         .await
         .unwrap();
     store
