@@ -591,6 +591,7 @@ async fn get_insights(
         &incidents,
         &api.ctx.settings.severities,
         (open.len(), overdue),
+        api.ctx.settings.timezone,
     )))
 }
 

@@ -143,7 +143,7 @@ impl DigestTime {
             if due_at <= now {
                 return Some(DigestRound {
                     due_at,
-                    week: week_of(day),
+                    week: super::monday_of(day),
                 });
             }
             day = day.checked_sub_days(Days::new(7))?;
@@ -183,12 +183,6 @@ impl std::fmt::Display for DigestTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?} {}", self.weekday, self.time.format("%H:%M"))
     }
-}
-
-/// The Monday of `day`'s ISO week.
-fn week_of(day: NaiveDate) -> NaiveDate {
-    day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
-        .unwrap_or(day)
 }
 
 #[cfg(test)]

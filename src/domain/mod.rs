@@ -13,7 +13,15 @@ pub mod severity;
 pub mod severity_matrix;
 pub mod timeline;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+/// The Monday of `day`'s (ISO) week.
+pub fn monday_of(day: NaiveDate) -> NaiveDate {
+    day.checked_sub_days(chrono::Days::new(u64::from(
+        day.weekday().num_days_from_monday(),
+    )))
+    .unwrap_or(day)
+}
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -321,6 +329,38 @@ pub fn slug(text: &str, max: usize) -> String {
         out.pop();
     }
     out
+}
+
+/// An incident for unit tests: SEV2, public, declared at `declared_at`,
+/// resolved half an hour later.
+#[cfg(test)]
+pub fn sample_incident(number: i64, declared_at: DateTime<Utc>) -> Incident {
+    Incident {
+        number: IncidentNumber::new(number),
+        title: "Checkout errors".into(),
+        severity: SeverityName::new("SEV2"),
+        status: Status::Closed,
+        summary: String::new(),
+        security: false,
+        drill: false,
+        private: false,
+        declared_by: UserId("U1".into()),
+        declared_at,
+        impact_started_at: None,
+        detected_at: None,
+        mitigated_at: None,
+        resolved_at: Some(declared_at + chrono::Duration::minutes(30)),
+        closed_at: None,
+        origin_channel: ChannelId::new("C1"),
+        announce_channel: ChannelId::new("C1"),
+        channel_id: None,
+        channel_name: None,
+        board_ts: None,
+        announce_ts: None,
+        last_update_at: None,
+        schedule: Default::default(),
+        assessment: None,
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::domain::{
     ChannelId, Entry, FollowupId, Incident, IncidentNumber, MessageTs, SeverityName, UpdateId,
     UserId,
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -200,13 +200,14 @@ pub struct TimeFigures {
 
 impl Insights {
     /// The insights of `incidents` (declared in the period, drills and
-    /// what the reader may not see already left out).
+    /// what the reader may not see already left out), weeks in `tz`.
     pub fn of(
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         incidents: &[Incident],
         levels: &crate::domain::SeverityCatalog,
         followups: (usize, usize),
+        tz: chrono_tz::Tz,
     ) -> Insights {
         let stats = Stats::of(incidents, levels, followups);
         let figures = |k: usize| {
@@ -219,10 +220,9 @@ impl Insights {
         };
         let mut weeks: BTreeMap<NaiveDate, usize> = BTreeMap::new();
         for i in incidents {
-            let day = i.declared_at.date_naive();
-            let monday =
-                day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
-            *weeks.entry(monday).or_default() += 1;
+            // The week as the team's clock (`timezone`) has it.
+            let day = i.declared_at.with_timezone(&tz).date_naive();
+            *weeks.entry(crate::domain::monday_of(day)).or_default() += 1;
         }
         let mut by_severity: Vec<SeverityCount> = stats
             .by_severity
@@ -258,5 +258,27 @@ impl Insights {
             followups_open: stats.followups_open,
             followups_overdue: stats.followups_overdue,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn insights_count_weeks_on_the_teams_clock() {
+        // Monday 03:00 UTC is Sunday evening in Los Angeles.
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
+        let incidents = [crate::domain::sample_incident(1, at)];
+        let levels =
+            crate::domain::SeverityCatalog::new(crate::domain::SeverityCatalog::defaults())
+                .expect("levels");
+        let week = |tz: chrono_tz::Tz| {
+            Insights::of(at, at, &incidents, &levels, (0, 0), tz).by_week[0].week
+        };
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("a day");
+        assert_eq!(week(chrono_tz::America::Los_Angeles), day(23));
+        assert_eq!(week(chrono_tz::UTC), day(30));
     }
 }

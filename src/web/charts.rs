@@ -51,14 +51,9 @@ pub struct Figures {
     pub overdue: u32,
 }
 
-/// The Monday of `day`'s week.
-pub fn monday_of(day: NaiveDate) -> NaiveDate {
-    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
-}
-
 /// The Monday of the week `at` falls in, where the team is (`tz`).
 fn monday(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    monday_of(at.with_timezone(&tz).date_naive())
+    crate::domain::monday_of(at.with_timezone(&tz).date_naive())
 }
 
 /// `2026-11`: the month `at` falls in, where the team is.
@@ -359,30 +354,8 @@ mod tests {
     fn weeks_and_months_are_the_teams() {
         let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
         let incident = |number: i64, declared_at: DateTime<Utc>, drill: bool| Incident {
-            number: crate::domain::IncidentNumber::new(number),
-            title: "t".into(),
-            severity: SeverityName::new("SEV2"),
-            status: crate::domain::Status::Closed,
-            summary: String::new(),
-            security: false,
             drill,
-            private: false,
-            declared_by: crate::domain::UserId("U1".into()),
-            declared_at,
-            impact_started_at: None,
-            detected_at: None,
-            mitigated_at: None,
-            resolved_at: Some(declared_at + Duration::minutes(30)),
-            closed_at: None,
-            origin_channel: crate::domain::ChannelId::new("C1"),
-            announce_channel: crate::domain::ChannelId::new("C1"),
-            channel_id: None,
-            channel_name: None,
-            board_ts: None,
-            announce_ts: None,
-            last_update_at: None,
-            schedule: Default::default(),
-            assessment: None,
+            ..crate::domain::sample_incident(number, declared_at)
         };
         // Monday 2026-11-30 03:00 UTC is still Sunday evening in Los
         // Angeles, and Tuesday 2026-12-01 03:00 UTC still November there.

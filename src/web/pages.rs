@@ -548,7 +548,7 @@ pub(super) async fn insights(
     // Whole weeks: from the Monday (the team's midnight) that starts the
     // week `days` ago.
     let tz = web.ctx.settings.timezone;
-    let first = super::charts::monday_of(
+    let first = crate::domain::monday_of(
         (now - chrono::Duration::days(days))
             .with_timezone(&tz)
             .date_naive(),
