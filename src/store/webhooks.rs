@@ -52,6 +52,9 @@ pub enum DeliveryOutcome {
     /// The receiver answered `410 Gone`: the endpoint is disabled until a
     /// restart with it still configured; this delivery waits for that.
     Gone,
+    /// This replica does not know the endpoint (a rolling deploy that adds
+    /// it): left for another at `at`, the attempt not counted.
+    NotHere { at: DateTime<Utc> },
 }
 
 /// What `warroom check` and `/metrics` show of one endpoint.
@@ -202,12 +205,21 @@ sql_impl! {
                 }
                 DeliveryOutcome::Gone => ("pending", now, Some(410), Some("410 Gone")),
                 DeliveryOutcome::Skipped => ("skipped", now, None, None),
+                DeliveryOutcome::NotHere { at } => (
+                    "pending",
+                    *at,
+                    None,
+                    Some("a replica without this endpoint configured claimed it"),
+                ),
             };
+            // An attempt this replica could not make is given back.
+            let given_back = i64::from(matches!(outcome, DeliveryOutcome::NotHere { .. }));
             let finished = (state != "pending").then(|| millis(now));
             let mut tx = self.write_background().await?;
             let moved = sqlx::query(
                 "UPDATE webhook_deliveries SET state = $1, run_at = $2, locked_until = NULL,
-                   finished_at = $3, last_status = $4, last_error = $5
+                   finished_at = $3, last_status = $4, last_error = $5,
+                   attempts = attempts - $8
                  WHERE id = $6 AND attempts = $7 AND state = 'pending'",
             )
             .bind(state)
@@ -217,6 +229,7 @@ sql_impl! {
             .bind(error)
             .bind(delivery.id)
             .bind(delivery.attempt)
+            .bind(given_back)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -225,7 +238,7 @@ sql_impl! {
                 return Ok(false);
             }
             let endpoint = match outcome {
-                DeliveryOutcome::Skipped => {
+                DeliveryOutcome::Skipped | DeliveryOutcome::NotHere { .. } => {
                     tx.commit().await?;
                     return Ok(true);
                 }

@@ -140,6 +140,10 @@ async fn dispatch_one(
                     "the endpoint answered 410 Gone: disabled until warroom restarts with it configured"
                 ),
                 DeliveryOutcome::Skipped => debug!("nothing to send for this event"),
+                DeliveryOutcome::NotHere { at } => warn!(
+                    retry_at = %at,
+                    "this replica has no such endpoint configured; left for one that has"
+                ),
             }
             match ctx
                 .store
@@ -169,6 +173,7 @@ fn outcome_label(outcome: &DeliveryOutcome) -> &'static str {
         DeliveryOutcome::Failed { .. } => "failed",
         DeliveryOutcome::Gone => "gone",
         DeliveryOutcome::Skipped => "skipped",
+        DeliveryOutcome::NotHere { .. } => "not_here",
     }
 }
 
@@ -185,11 +190,9 @@ async fn attempt(ctx: &Ctx, client: &HttpClient, delivery: &Delivery) -> Deliver
         .iter()
         .find(|e| e.name == delivery.endpoint)
     else {
-        return DeliveryOutcome::Retry {
+        return DeliveryOutcome::NotHere {
             at: ctx.clock.now()
                 + chrono::Duration::from_std(UNKNOWN_ENDPOINT_WAIT).unwrap_or_default(),
-            status: None,
-            error: "this replica has no such endpoint configured".to_string(),
         };
     };
     let body = match payload(ctx, endpoint, &delivery.event).await {

@@ -1326,7 +1326,48 @@ async fn followups_story(store: DynStore) {
     assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
 }
 
+/// A replica that does not know an endpoint (a rolling deploy adding it)
+/// leaves its delivery for another without spending one of its attempts.
+async fn deliveries_not_made_here(store: DynStore) {
+    use warroom::store::DeliveryOutcome;
+    store.migrate().await.unwrap();
+    let now = t0();
+    store
+        .sync_endpoints(&[warroom::store::EndpointFilter {
+            name: "hook".to_string(),
+            events: vec!["incident.declared".to_string()],
+        }])
+        .await
+        .unwrap();
+    with_incident_one(&store).await;
+    let lease = now + Duration::minutes(1);
+    let first = store.claim_delivery(now, lease).await.unwrap().unwrap();
+    assert_eq!(first.attempt, 1);
+    let later = now + Duration::minutes(5);
+    assert!(
+        store
+            .finish_delivery(&first, &DeliveryOutcome::NotHere { at: later }, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.claim_delivery(now, lease).await.unwrap().is_none(),
+        "left until then"
+    );
+    let again = store
+        .claim_delivery(later, later + Duration::minutes(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.id, again.attempt),
+        (first.id, 1),
+        "the attempt given back"
+    );
+}
+
 crate::on_both_backends!(
+    deliveries_not_made_here,
     migrations_rerun_and_ping,
     declaring,
     roles,
