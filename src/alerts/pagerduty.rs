@@ -57,7 +57,7 @@ pub(super) fn parse(json: &serde_json::Value) -> Result<Option<AlertNotification
         .into_iter()
         .collect();
     let status = match event_type {
-        "incident.triggered" => Some(AlertStatus::Firing),
+        "incident.triggered" | "incident.reopened" => Some(AlertStatus::Firing),
         "incident.resolved" => Some(AlertStatus::Resolved),
         _ => None,
     };
@@ -83,7 +83,11 @@ pub(super) fn parse(json: &serde_json::Value) -> Result<Option<AlertNotification
         }),
     };
     let alert_status = status.unwrap_or(AlertStatus::Firing);
-    let starts_at = time(incident, "created_at", "event.data.")?.unwrap_or(occurred_at);
+    // Reopened: firing again from now (a start after its last end).
+    let starts_at = match event_type {
+        "incident.reopened" => occurred_at,
+        _ => time(incident, "created_at", "event.data.")?.unwrap_or(occurred_at),
+    };
     Ok(Some(AlertNotification {
         group_key: id.to_string(),
         status: alert_status,

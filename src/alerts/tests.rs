@@ -119,6 +119,18 @@ fn pagerduty_incidents_are_one_alert_groups() {
         read(Kind::Pagerduty, &fixture("pagerduty-service-updated.json")).unwrap(),
         None
     );
+    // Reopened after it resolved: firing again, from then.
+    let reopened = String::from_utf8(fixture("pagerduty-resolved.json"))
+        .unwrap()
+        .replace("incident.resolved", "incident.reopened")
+        .replace("2026-11-23T03:20:45Z", "2026-11-23T04:00:00Z");
+    let o = read(Kind::Pagerduty, reopened.as_bytes()).unwrap().unwrap();
+    assert_eq!(o.alerts[0].status, AlertStatus::Firing);
+    assert_eq!(
+        o.alerts[0].starts_at,
+        Utc.with_ymd_and_hms(2026, 11, 23, 4, 0, 0).unwrap()
+    );
+    assert_eq!(o.alerts[0].ends_at, None);
     let d = parse(
         Kind::Pagerduty,
         &fixture("pagerduty-triggered.json"),

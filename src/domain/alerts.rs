@@ -131,7 +131,12 @@ pub fn change(known: Option<Known>, incoming: &Alert) -> AlertChange {
         };
     };
     match (known.status, incoming.status) {
-        (Firing, Resolved) if incoming.starts_at >= known.starts_at => AlertChange::Resolved,
+        // Resolved by an end no earlier than this firing's start (an older
+        // episode's resolution ended before it began). PagerDuty's resolve
+        // after a reopen starts at the incident's creation but ends now.
+        (Firing, Resolved) if incoming.ends_at.unwrap_or(incoming.starts_at) >= known.starts_at => {
+            AlertChange::Resolved
+        }
         // Firing again: a later start than the last one ended. The same
         // start arriving again is an older notification (an HA peer, a
         // retry) and changes nothing.
@@ -144,9 +149,11 @@ pub fn change(known: Option<Known>, incoming: &Alert) -> AlertChange {
 pub fn after(known: Option<Known>, incoming: &Alert, change: AlertChange) -> Known {
     match (change, known) {
         (AlertChange::Unchanged, Some(k)) => k,
-        _ => Known {
+        (_, known) => Known {
             status: incoming.status,
-            starts_at: incoming.starts_at,
+            // Never earlier than the start already known (a resolution
+            // dated from an earlier start keeps the later one).
+            starts_at: known.map_or(incoming.starts_at, |k| k.starts_at.max(incoming.starts_at)),
             ends_at: match incoming.status {
                 AlertStatus::Resolved => incoming.ends_at.or(Some(incoming.starts_at)),
                 AlertStatus::Firing => None,
@@ -852,6 +859,27 @@ mod tests {
         // Firing again later: a change.
         let again = alert(AlertStatus::Firing, t(9), None);
         assert_eq!(change(Some(gone), &again), AlertChange::Fired);
+        let firing_again = after(Some(gone), &again, AlertChange::Fired);
+        // The first episode's resolution, late: it ended before this one
+        // began, so nothing.
+        assert_eq!(
+            change(Some(firing_again), &resolved),
+            AlertChange::Unchanged
+        );
+        // A resolution from the first start that ends after the second
+        // began (PagerDuty's resolve after a reopen): resolved.
+        let reresolved = alert(AlertStatus::Resolved, t(1), Some(t(12)));
+        assert_eq!(
+            change(Some(firing_again), &reresolved),
+            AlertChange::Resolved
+        );
+        let over = after(Some(firing_again), &reresolved, AlertChange::Resolved);
+        assert_eq!((over.starts_at, over.ends_at), (t(9), Some(t(12))));
+        assert_eq!(
+            change(Some(over), &again),
+            AlertChange::Unchanged,
+            "a late repeat"
+        );
         assert_eq!(changed_at(&resolved, true), t(5));
         assert_eq!(
             fingerprint_of(&labels(&[("a", "1")])),

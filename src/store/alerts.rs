@@ -165,6 +165,10 @@ pub trait AlertStore: Send + Sync {
     async fn incident_alert_links(&self, number: IncidentNumber) -> Result<Vec<Link>>;
 }
 
+/// A group that fires again this soon after the one whose incident ended
+/// gets a card naming that incident, whatever its route.
+const FIRES_AGAIN_WITHIN: chrono::Duration = chrono::Duration::hours(24);
+
 pub(super) const GROUP_COLUMNS: &str = "id, source, group_key, title, labels, links, severity, channel, is_private, incident_number, earlier_incident, held_back, dismissed_by, card_ts, firing, total, first_started_at, ended_at";
 
 sql_impl! {
@@ -210,6 +214,28 @@ sql_impl! {
                     if !firing {
                         tx.commit().await?;
                         return Ok(Ingested::Nothing);
+                    }
+                    // Resolved after its incident closed and firing again
+                    // within a day: the new group's card names that
+                    // incident too.
+                    if earlier.is_none() {
+                        let last: Option<i64> = sqlx::query_scalar(
+                            "SELECT incident_number FROM alert_groups
+                             WHERE source = $1 AND group_key = $2 AND ended_at >= $3
+                               AND incident_number IS NOT NULL
+                             ORDER BY ended_at DESC LIMIT 1",
+                        )
+                        .bind(&intake.source)
+                        .bind(&intake.group_key)
+                        .bind(millis(now - FIRES_AGAIN_WITHIN))
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .flatten();
+                        if let Some(n) = last.map(IncidentNumber::new)
+                            && tx.open_incident(n).await?.is_none()
+                        {
+                            earlier = Some(n);
+                        }
                     }
                     let first_started = intake
                         .alerts

@@ -569,6 +569,34 @@ async fn a_group_firing_again_after_its_incident_closed_gets_a_new_card() {
     assert!(card.contains("alerts.declare"), "{card}");
 }
 
+/// The same, when the alert resolved after the incident closed and then
+/// fires again: the card still names the incident.
+#[tokio::test]
+async fn a_group_resolved_after_its_incident_closed_and_firing_again_gets_a_card() {
+    let app = app().await;
+    let key = "{}:{alertname=\"Down\"}";
+    fire(&app, key, &[alert("Down", 1, "critical", minutes_ago(30))]).await;
+    let room = app.wait_room(1).await;
+    app.idle().await;
+    app.click(DECLARER, &room, "role.claim", "1|Incident Lead")
+        .await;
+    app.command(DECLARER, &room, "close").await;
+    app.idle().await;
+    let resolved = fire(
+        &app,
+        key,
+        &[alert("Down", 1, "critical", minutes_ago(30)).resolved_at(minutes_ago(5))],
+    )
+    .await;
+    assert_eq!(resolved["outcome"], "nothing firing", "{resolved}");
+    let again = fire(&app, key, &[alert("Down", 1, "critical", minutes_ago(1))]).await;
+    assert_eq!(again["outcome"], "suggested", "{again}");
+    app.idle().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM incidents").await, 1);
+    let card = text_of(&cards(&app.slack)[0].body);
+    assert!(card.contains("This fired before: INC-1"), "{card}");
+}
+
 #[tokio::test]
 async fn a_declare_route_past_its_budget_posts_cards_saying_why() {
     let app = app_with(
