@@ -10,6 +10,8 @@ use serde::Deserialize;
 pub const MAX_LIMIT: i64 = 200;
 /// The page size when `limit` is not given.
 pub const DEFAULT_LIMIT: i64 = 50;
+/// Most words `q` may hold.
+const MAX_WORDS: usize = 10;
 
 /// A parameter that does not read, and why.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,14 +38,18 @@ pub struct ListParams {
     /// Comma-separated severity levels (`SEV1,SEV2`).
     pub severity: Option<String>,
     /// Declared at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// Declared before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
-    /// Words that must all appear in the title or the summary.
+    /// Words that must all appear in the title or the summary (at most 10).
     pub q: Option<String>,
     /// `true` to include drills (left out by default).
+    #[param(value_type = Option<bool>)]
     pub drill: Option<String>,
     /// Incidents per page: 1 to 200, default 50.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -153,14 +159,22 @@ impl ListParams {
             .as_deref()
             .unwrap_or("")
             .split_whitespace()
-            .take(10)
             .map(str::to_string)
             .collect();
+        if words.len() > MAX_WORDS {
+            return Err(bad("q", format!("give at most {MAX_WORDS} words")));
+        }
+        let (since, until) = (time("since", &self.since)?, time("until", &self.until)?);
+        if let (Some(since), Some(until)) = (since, until)
+            && until <= since
+        {
+            return Err(bad("until", "must be after `since`"));
+        }
         Ok(IncidentQuery {
             statuses,
             severities,
-            since: time("since", &self.since)?,
-            until: time("until", &self.until)?,
+            since,
+            until,
             words,
             drills,
             private,

@@ -217,6 +217,11 @@ async fn filters_pick_what_they_say_and_every_bad_parameter_is_named() {
         ("/api/v1/incidents?status=,", "status"),
         ("/api/v1/incidents?severity=,", "severity"),
         ("/api/v1/incidents?limit=ten", "limit"),
+        ("/api/v1/incidents?q=a+b+c+d+e+f+g+h+i+j+k", "q"),
+        (
+            "/api/v1/incidents?since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z",
+            "until",
+        ),
         ("/api/v1/followups?state=late", "state"),
         ("/api/v1/followups?owner=bob", "owner"),
         (
