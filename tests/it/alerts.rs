@@ -771,8 +771,9 @@ async fn grafana_with_and_without_its_signature_and_the_generic_shape() {
         .status(),
         401
     );
-    // HMAC of timestamp:body.
-    let ts = start_time().timestamp().to_string();
+    // HMAC of timestamp:body, the timestamp Grafana's wall clock (the
+    // app's clock may be elsewhere).
+    let ts = Utc::now().timestamp().to_string();
     let sig = grafana_signature(&secret, Some(&ts), grafana.as_bytes());
     let h = vec![
         ("X-Grafana-Alerting-Signature", sig),
@@ -781,6 +782,21 @@ async fn grafana_with_and_without_its_signature_and_the_generic_shape() {
     assert_eq!(
         post(&app, "grafana-ts", &h, grafana.clone()).await.status(),
         200
+    );
+    // Signed long ago: refused.
+    let old = start_time().timestamp().to_string();
+    let stale = vec![
+        (
+            "X-Grafana-Alerting-Signature",
+            grafana_signature(&secret, Some(&old), grafana.as_bytes()),
+        ),
+        ("X-Grafana-Alerting-Signature-Timestamp", old),
+    ];
+    assert_eq!(
+        post(&app, "grafana-ts", &stale, grafana.clone())
+            .await
+            .status(),
+        401
     );
     // No HMAC, a bearer token.
     assert_eq!(
@@ -807,9 +823,13 @@ async fn grafana_with_and_without_its_signature_and_the_generic_shape() {
     let generic = |status: &str| {
         json!({"title": "Nightly backup failed", "status": status, "dedup_key": "backup-nightly", "description": "exit 2", "url": "https://ci.example.com/job/42", "labels": {"team": "storage"}}).to_string()
     };
+    // A script that sends the same `X-Webhook-Id` every time (only
+    // PagerDuty's names a delivery): each notification is still read.
+    let mut headers = bearer("script-token");
+    headers.push(("x-webhook-id", "always-the-same".to_string()));
     for status in ["firing", "firing", "resolved"] {
         assert_eq!(
-            post(&app, "script", &bearer("script-token"), generic(status))
+            post(&app, "script", &headers, generic(status))
                 .await
                 .status(),
             200
