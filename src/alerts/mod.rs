@@ -117,6 +117,12 @@ pub fn parse(
         for alert in &mut n.alerts {
             alert.fingerprint = stored_key(&alert.fingerprint);
         }
+        // An alert named twice in one notification counts once: its last
+        // word.
+        let mut seen = std::collections::HashSet::new();
+        n.alerts.reverse();
+        n.alerts.retain(|a| seen.insert(a.fingerprint.clone()));
+        n.alerts.reverse();
         n.delivery = delivery
             .map(str::trim)
             .filter(|d| !d.is_empty())

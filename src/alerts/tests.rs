@@ -189,3 +189,19 @@ fn long_group_and_alert_keys_are_kept_as_digests() {
     // The alert's own key too: it is part of the alerts' primary key.
     assert_eq!(n.alerts[0].fingerprint, n.group_key);
 }
+
+#[test]
+fn an_alert_named_twice_in_one_notification_counts_once() {
+    let body = String::from_utf8(fixture("alertmanager.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let first = json["alerts"][0].clone();
+    let mut resolved = first.clone();
+    resolved["status"] = "resolved".into();
+    resolved["endsAt"] = "2026-11-23T03:10:00Z".into();
+    json["alerts"] = serde_json::json!([first, resolved]);
+    let n = read(Kind::Alertmanager, json.to_string().as_bytes())
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.alerts.len(), 1);
+    assert_eq!(n.alerts[0].status, AlertStatus::Resolved, "its last word");
+}
