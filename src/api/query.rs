@@ -179,6 +179,7 @@ impl ListParams {
             drills,
             private,
             member: None,
+            last_closed_first: false,
             before,
             limit,
         })

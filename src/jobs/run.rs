@@ -507,20 +507,15 @@ async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> 
         .list_incidents(&crate::store::IncidentQuery {
             statuses: Some(vec![domain::Status::Closed]),
             private: true,
+            // Filtered by membership in the store, before the limit.
             member: Some(user.clone()),
+            last_closed_first: true,
             drills: true,
-            limit: 20,
+            limit: CLOSED_SHOWN as i64,
             ..crate::store::IncidentQuery::default()
         })
         .await?;
-    for incident in closed {
-        if home.closed.len() == CLOSED_SHOWN {
-            break;
-        }
-        if !incident.private || ctx.store.is_member(incident.number, user).await? {
-            home.closed.push(incident);
-        }
-    }
+    home.closed = closed;
     let today = ctx
         .clock
         .now()

@@ -130,6 +130,10 @@ pub async fn declare(
     };
     let linked = metadata.and_then(|m| m.alert_group);
     let source = metadata.and_then(|m| m.source.as_ref());
+    // Started from a message in a private incident's war room: private too,
+    // whatever the box said.
+    let mut declaration = declaration;
+    declaration.private |= super::doors::from_private_room(ctx, source).await?;
     match record(ctx, declaration, view_id, linked, source, Vec::new()).await? {
         Ok(_) => Ok(SubmissionReply::Close),
         Err(problem) => {

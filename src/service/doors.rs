@@ -65,6 +65,7 @@ pub async fn open_declare(
         // place for that, so the form asks.
         ctx.settings.announce_channel.is_none()
             && source.is_none_or(|m| m.channel.as_str().starts_with('D')),
+        from_private_room(ctx, source).await?,
         &ctx.settings.severities,
         ctx.settings.severity_matrix.as_ref(),
         ctx.settings.incidents.security_private,
@@ -73,6 +74,22 @@ pub async fn open_declare(
         Ok(()) => Ok(()),
         Err(problem) => tell_directly(ctx, user, problem).await,
     }
+}
+
+/// Whether `message` was said in a private incident's war room: what it
+/// starts is private too, and it goes on no other incident's timeline.
+pub(super) async fn from_private_room(
+    ctx: &Ctx,
+    message: Option<&QuotedMessage>,
+) -> Result<bool, StoreError> {
+    Ok(match message {
+        Some(m) => ctx
+            .store
+            .incident_by_channel(&m.channel)
+            .await?
+            .is_some_and(|i| i.private),
+        None => false,
+    })
 }
 
 /// A message shortcut.
@@ -160,6 +177,10 @@ async fn add_to(
     // Using the shortcut in the war room shows they are in it.
     if !in_room && !may_see(ctx, incident, user).await? {
         return tell_directly(ctx, user, replies::NO_OPEN_INCIDENT_TO_ADD_TO.to_string()).await;
+    }
+    // A private war room's words stay on its own timeline.
+    if !in_room && from_private_room(ctx, Some(message)).await? {
+        return tell_directly(ctx, user, replies::PRIVATE_ROOM_MESSAGE_STAYS.to_string()).await;
     }
     if !incident.status.is_open() {
         return tell_directly(ctx, user, replies::timeline_closed(incident)).await;

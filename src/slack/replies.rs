@@ -331,6 +331,10 @@ pub fn followup_already_done(followup: &Followup) -> Mrkdwn {
 /// "Add to incident timeline" with no open incident the person may see.
 pub const NO_OPEN_INCIDENT_TO_ADD_TO: &str = "There is no open incident you can add this message to. Declare one with `/incident declare`, or from the message itself: *Declare from message*.";
 
+/// "Add to incident timeline" on a message from a private incident's war
+/// room, for another incident.
+pub const PRIVATE_ROOM_MESSAGE_STAYS: &str = "That message was said in a private incident's war room: it can go on that incident's timeline only (use the shortcut there), not on another's.";
+
 /// A message added to a closed incident's timeline.
 pub fn timeline_closed(incident: &Incident) -> String {
     format!(

@@ -37,6 +37,8 @@ pub struct IncidentQuery {
     /// With `private`: a private incident only when this person is known
     /// to be in its war room (filtered before the limit).
     pub member: Option<UserId>,
+    /// Those closed last first (else the newest number first).
+    pub last_closed_first: bool,
     /// Numbers below this one only (the cursor).
     pub before: Option<IncidentNumber>,
     pub limit: i64,
@@ -224,8 +226,13 @@ sql_impl! {
                 format!("WHERE {}", clauses.join(" AND "))
             };
             let limit = mark(&mut binds, Bind::Int(q.limit));
+            let order = if q.last_closed_first {
+                "closed_at DESC, number DESC"
+            } else {
+                "number DESC"
+            };
             let sql = format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents {filter} ORDER BY number DESC LIMIT {limit}"
+                "SELECT {INCIDENT_COLUMNS} FROM incidents {filter} ORDER BY {order} LIMIT {limit}"
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for b in binds {

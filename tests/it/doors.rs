@@ -223,6 +223,50 @@ async fn declaring_from_a_message_makes_it_the_first_timeline_entry() {
     );
 }
 
+/// A message from a private incident's war room starts a private incident:
+/// the form comes with Private ticked, and it stays private unticked.
+#[tokio::test]
+async fn declaring_from_a_private_war_rooms_message_declares_a_private_incident() {
+    let app = app_with_announcements().await;
+    let room = crate::private::declare_with(&app, "V-private", vec!["private"]).await;
+    let ts = "1795400000.000200";
+    let res = app
+        .interaction(message_action(
+            "declare_from_message",
+            DECLARER,
+            &room,
+            ts,
+            DECLARER,
+            "The leaked key also signs refunds",
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    let (view, metadata) = last_view(&app);
+    assert!(
+        view.to_string().contains("\"initial_options\"")
+            && view.to_string().contains("\"private\""),
+        "Private ticked: {view}"
+    );
+    let mut form = declare_submission(
+        DECLARER,
+        "V-from-private",
+        &DeclareInput {
+            title: "Refunds signed with the leaked key".to_string(),
+            ..DeclareInput::default()
+        },
+    );
+    form["view"]["private_metadata"] = json!(metadata);
+    assert_eq!(app.interaction(form).await.status(), 200);
+    app.wait_room(2).await;
+    app.wait_idle().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM incidents WHERE number = 2 AND is_private")
+            .await,
+        1,
+        "private, though the box came back unticked"
+    );
+}
+
 #[tokio::test]
 async fn adding_a_message_to_the_timeline_in_the_war_room_dedupes_and_removes() {
     let app = app_with_announcements().await;

@@ -1094,6 +1094,42 @@ async fn private_incidents(store: DynStore) {
         store.incident(n).await.unwrap().unwrap().status,
         Status::Closed
     );
+    // A newer incident closed earlier: the last closed come first (the
+    // Home tab's "recently closed"), a person's private ones only if theirs.
+    let (newer, _) = store
+        .create_incident(
+            &declaration("Slow search", false),
+            Some("VNEWER"),
+            t(1),
+            &warroom::domain::RoleName::new("Incident Lead"),
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .set_status(newer.number, Status::Closed, t(2), Effects::default())
+        .await
+        .unwrap();
+    let closed = |who: &UserId| warroom::store::IncidentQuery {
+        statuses: Some(vec![Status::Closed]),
+        private: true,
+        member: Some(who.clone()),
+        last_closed_first: true,
+        limit: 5,
+        ..warroom::store::IncidentQuery::default()
+    };
+    let order =
+        |list: Vec<warroom::domain::Incident>| list.iter().map(|i| i.number).collect::<Vec<_>>();
+    assert_eq!(
+        order(store.list_incidents(&closed(&alice)).await.unwrap()),
+        [n, newer.number]
+    );
+    // Carol was never in its war room.
+    let carol = UserId("UCAROL".to_string());
+    assert_eq!(
+        order(store.list_incidents(&closed(&carol)).await.unwrap()),
+        [newer.number]
+    );
 }
 
 /// Eight workers drain 60 posts of 20 incidents into one channel each:

@@ -186,6 +186,7 @@ pub fn declare_modal_from(
     source: Option<&QuotedMessage>,
     permalink: Option<&str>,
     ask_announce: bool,
+    private: bool,
     severities: &SeverityCatalog,
     matrix: Option<&SeverityMatrix>,
     security_private: bool,
@@ -198,6 +199,7 @@ pub fn declare_modal_from(
             summary: summary.as_deref(),
             source,
             ask_announce,
+            private,
             ..DeclarePrefill::default()
         },
         severities,
