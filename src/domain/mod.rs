@@ -15,6 +15,14 @@ pub mod timeline;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+/// Links still in a message being written (`link_shared` from the
+/// composer): Slack names them by `unfurl_id`, and `chat.unfurl` answers
+/// by that id and `source` instead of a channel and ts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposerLinks {
+    pub unfurl_id: String,
+}
+
 /// The Monday of `day`'s (ISO) week.
 pub fn monday_of(day: NaiveDate) -> NaiveDate {
     day.checked_sub_days(chrono::Days::new(u64::from(

@@ -403,7 +403,12 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             Ok(())
         }
         Job::PublishHome { user, .. } => publish_home(ctx, user).await,
-        Job::Unfurl { channel, ts, urls } => {
+        Job::Unfurl {
+            channel,
+            ts,
+            urls,
+            composer,
+        } => {
             let mut unfurls = serde_json::Map::new();
             for (url, number) in urls {
                 let Some(incident) = ctx.store.incident(*number).await? else {
@@ -415,7 +420,12 @@ pub(super) async fn execute(ctx: &Ctx, row: &JobRow) -> Result<(), RunError> {
             }
             if !unfurls.is_empty() {
                 ctx.slack
-                    .unfurl(channel, ts, serde_json::Value::Object(unfurls))
+                    .unfurl(
+                        channel,
+                        ts,
+                        composer.as_ref(),
+                        serde_json::Value::Object(unfurls),
+                    )
                     .await?;
             }
             Ok(())

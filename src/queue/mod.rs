@@ -121,6 +121,9 @@ pub enum Job {
         channel: ChannelId,
         ts: MessageTs,
         urls: Vec<(String, IncidentNumber)>,
+        /// Links still in the composer: answered by their id instead.
+        #[serde(default)]
+        composer: Option<crate::domain::ComposerLinks>,
     },
     /// Publishes `user`'s Home tab from the state when it runs
     /// (`views.publish`). No incident; one pending copy per person. A

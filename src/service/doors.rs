@@ -386,6 +386,7 @@ pub async fn unfurl(
     channel: &crate::domain::ChannelId,
     ts: &crate::domain::MessageTs,
     urls: &[String],
+    composer: Option<&crate::domain::ComposerLinks>,
 ) -> Result<bool, StoreError> {
     let Some(web) = &ctx.settings.web else {
         return Ok(true);
@@ -398,7 +399,10 @@ pub async fn unfurl(
         let Some(incident) = ctx.store.incident(number).await? else {
             continue;
         };
-        if incident.private && incident.channel_id.as_ref() != Some(channel) {
+        // A private incident only in its own war room (never in the
+        // composer, whose channel Slack does not say).
+        if incident.private && (composer.is_some() || incident.channel_id.as_ref() != Some(channel))
+        {
             continue;
         }
         cards.push((url.clone(), number));
@@ -410,6 +414,7 @@ pub async fn unfurl(
         channel: channel.clone(),
         ts: ts.clone(),
         urls: cards,
+        composer: composer.cloned(),
     };
     let fresh = ctx
         .store

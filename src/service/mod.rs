@@ -193,8 +193,13 @@ pub async fn event(ctx: &Ctx, event_id: &str, event: &Event) -> Result<bool, Sto
         Event::MemberLeft { channel, user, at } => {
             return events::membership(ctx, event_id, channel, user, false, *at).await;
         }
-        Event::LinksShared { channel, ts, urls } => {
-            return doors::unfurl(ctx, event_id, channel, ts, urls).await;
+        Event::LinksShared {
+            channel,
+            ts,
+            urls,
+            composer,
+        } => {
+            return doors::unfurl(ctx, event_id, channel, ts, urls, composer.as_ref()).await;
         }
         Event::HomeOpened { user } => {
             // Nothing to remember by event id: publishing twice is harmless.

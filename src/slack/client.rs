@@ -557,13 +557,21 @@ impl SlackApi {
 
     /// Unfurls links in a message into cards (`chat.unfurl`, `links:write`):
     /// `unfurls` maps each link to its blocks.
+    /// Links still in the composer are named by their `unfurl_id` (with
+    /// `source: composer`) instead of a channel and ts.
     pub async fn unfurl(
         &self,
         channel: &ChannelId,
         ts: &MessageTs,
+        composer: Option<&crate::domain::ComposerLinks>,
         unfurls: serde_json::Value,
     ) -> Result<(), CallError> {
-        let req = serde_json::json!({"channel": channel, "ts": ts, "unfurls": unfurls});
+        let req = match composer {
+            Some(c) => {
+                serde_json::json!({"unfurl_id": c.unfurl_id, "source": "composer", "unfurls": unfurls})
+            }
+            None => serde_json::json!({"channel": channel, "ts": ts, "unfurls": unfurls}),
+        };
         self.call(
             Key::in_channel("chat.unfurl", channel.as_str()),
             async |s| web::post(&s, "chat.unfurl", &req, &TIER3).await,

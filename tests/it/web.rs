@@ -792,6 +792,39 @@ async fn slack_links_to_the_record_and_its_links_unfurl() {
             .to_string()
             .contains(crate::private::TITLE)
     );
+
+    // Links still in the composer (Slack's published shape): answered by
+    // their unfurl id; a private incident's never (Slack says no channel).
+    let composing = |event_id: &str, url: &str| {
+        let mut event = link_shared(
+            event_id,
+            "COMPOSER",
+            "UBOB-909b5454-75f8-4ac4-b325-1b40e230bbd8",
+            url,
+        );
+        event["event"]["source"] = json!("composer");
+        event["event"]["unfurl_id"] = json!("UBOB-909b5454-75f8-4ac4-b325-1b40e230bbd8");
+        event
+    };
+    app.event(composing("Ev-link-4", &page_url), None).await;
+    app.event(composing("Ev-link-5", &private_url), None).await;
+    app.wait_idle().await;
+    let unfurls = app.slack.calls("chat.unfurl");
+    assert_eq!(unfurls.len(), 3, "{unfurls:?}");
+    let composed = &unfurls[2].body;
+    assert_eq!(
+        (
+            &composed["unfurl_id"],
+            &composed["source"],
+            &composed["channel"]
+        ),
+        (
+            &json!("UBOB-909b5454-75f8-4ac4-b325-1b40e230bbd8"),
+            &json!("composer"),
+            &Value::Null
+        )
+    );
+    assert!(composed["unfurls"][&page_url].is_object());
 }
 
 /// The provider's discovery document and keys are kept a while; a token

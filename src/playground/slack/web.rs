@@ -725,6 +725,8 @@ pub(super) fn respond(
             }
             ok(json!({"channel": {"id": dm_channel(user)}}))
         }
+        // Links still in the composer: nothing posted to show them under.
+        "chat.unfurl" if s("source") == "composer" && !s("unfurl_id").is_empty() => ok(json!({})),
         "chat.unfurl" => {
             let (channel, ts) = (s("channel"), s("ts"));
             let Some(message) = inner

@@ -52,6 +52,9 @@ pub enum Event {
         channel: ChannelId,
         ts: MessageTs,
         urls: Vec<String>,
+        /// Still in the composer (not posted): no channel Slack would
+        /// take, answered by this id.
+        composer: Option<crate::domain::ComposerLinks>,
     },
     /// Someone opened the bot's Home tab (`app_home_opened`, tab `home`).
     HomeOpened { user: UserId },
@@ -164,6 +167,12 @@ struct RawEvent {
     message_ts: Option<MessageTs>,
     #[serde(default, deserialize_with = "lenient")]
     links: Option<Vec<RawLink>>,
+    /// `link_shared`: `composer` while the message is being written.
+    #[serde(default)]
+    source: Option<String>,
+    /// `link_shared`: Slack's id of the links.
+    #[serde(default)]
+    unfurl_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -263,9 +272,20 @@ impl RawEvent {
                     .filter(|u| !u.is_empty())
                     .take(10)
                     .collect();
+                let composer = match (self.source.as_deref(), self.unfurl_id) {
+                    (Some("composer"), Some(unfurl_id)) if !unfurl_id.is_empty() => {
+                        Some(crate::domain::ComposerLinks { unfurl_id })
+                    }
+                    _ => None,
+                };
                 match (self.channel, self.message_ts) {
                     (Some(channel), Some(ts)) if !urls.is_empty() && !ts.as_str().is_empty() => {
-                        Event::LinksShared { channel, ts, urls }
+                        Event::LinksShared {
+                            channel,
+                            ts,
+                            urls,
+                            composer,
+                        }
                     }
                     _ => Event::Other("link_shared without links".to_string()),
                 }
