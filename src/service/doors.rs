@@ -61,10 +61,11 @@ pub async fn open_declare(
         source,
         permalink.as_deref(),
         // With no announce_channel, a declaration announces where it was
-        // made: a shortcut menu, the Home tab or a direct message is no
-        // place for that, so the form asks.
+        // made: a shortcut menu, the Home tab or a conversation that is
+        // not a channel (a direct or group message) is no place for that,
+        // so the form asks.
         ctx.settings.announce_channel.is_none()
-            && source.is_none_or(|m| m.channel.as_str().starts_with('D')),
+            && source.is_none_or(|m| !m.channel.as_str().starts_with('C')),
         from_private_room(ctx, source).await?,
         &ctx.settings.severities,
         ctx.settings.severity_matrix.as_ref(),

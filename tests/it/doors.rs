@@ -157,6 +157,27 @@ async fn the_global_shortcut_opens_the_declare_form_which_asks_where_to_announce
         !app.slack.messages_in(INCIDENTS).is_empty(),
         "announced where the form said"
     );
+    // From a message: in a group message the form asks too; in a channel
+    // it announces there.
+    for (channel, asks) in [("G0GROUPDM", true), ("D0DIRECT", true), (RANDOM, false)] {
+        let res = app
+            .interaction(message_action(
+                "declare_from_message",
+                DECLARER,
+                channel,
+                "1795400000.000300",
+                DECLARER,
+                "Checkout is slow",
+            ))
+            .await;
+        assert_eq!(res.status(), 200);
+        let (view, _) = last_view(&app);
+        assert_eq!(
+            blocks_text(&view).contains("\"block_id\":\"announce\""),
+            asks,
+            "{channel}"
+        );
+    }
 }
 
 #[tokio::test]
