@@ -486,8 +486,8 @@ async fn capture_quote(
 async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> {
     /// Closed incidents shown.
     const CLOSED_SHOWN: usize = 5;
-    /// Follow-ups shown (each with its Done button).
-    const FOLLOWUPS_SHOWN: i64 = 20;
+    /// Follow-ups read (Home shows the first and counts the rest).
+    const FOLLOWUPS_READ: i64 = 1000;
     let mut home = blocks::Home::default();
     for incident in ctx
         .store
@@ -509,7 +509,7 @@ async fn publish_home(ctx: &Ctx, user: &domain::UserId) -> Result<(), RunError> 
             Some(user),
             crate::store::Wanted::Open,
             crate::store::SeenBy::Person(user),
-            FOLLOWUPS_SHOWN,
+            FOLLOWUPS_READ,
         )
         .await?;
     let closed = ctx

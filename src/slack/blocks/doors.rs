@@ -20,6 +20,8 @@ const HOME_MAX_BLOCKS: usize = 100;
 /// follow-ups and 5 closed incidents, well inside Slack's 100 blocks.
 const OPEN_SHOWN: usize = 40;
 const ROLES_SHOWN: usize = 15;
+/// Follow-ups shown on Home, each with its Done button (the rest counted).
+const FOLLOWUPS_SHOWN: usize = 20;
 
 /// "…and N more" under a section cut short.
 fn more(shown: usize, total: usize, where_: &'static str) -> Option<SlackBlock> {
@@ -117,7 +119,7 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
     if h.followups.is_empty() {
         blocks.push(section(Mrkdwn::literal("_Nothing open._")));
     }
-    for f in &h.followups {
+    for f in h.followups.iter().take(FOLLOWUPS_SHOWN) {
         blocks.push(
             SlackSectionBlock::new()
                 .with_text(md(followup_line(f, today).truncate(SECTION_TEXT_MAX)).into())
@@ -130,6 +132,11 @@ pub fn home(h: &Home, today: chrono::NaiveDate) -> SlackView {
                 .into(),
         );
     }
+    blocks.extend(more(
+        FOLLOWUPS_SHOWN,
+        h.followups.len(),
+        "`/incident followups`",
+    ));
     blocks.push(heading("Recently closed"));
     if h.closed.is_empty() {
         blocks.push(section(Mrkdwn::literal("_None yet._")));

@@ -372,3 +372,20 @@ fn mrkdwn_text_is_built_only_by_the_one_helper() {
     assert_eq!(helper.matches("SlackBlockMarkDownText::new").count(), 1);
     assert_eq!(helper.matches("SlackMessageContent::new").count(), 1);
 }
+
+#[test]
+fn home_shows_twenty_follow_ups_and_counts_the_rest() {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let tab = Home {
+        followups: (1..=25)
+            .map(|id| followup(id, "Alert on checkout 5xx", None, false))
+            .collect(),
+        ..Home::default()
+    };
+    let view = serde_json::to_string(&home(&tab, today)).unwrap();
+    assert_eq!(view.matches("\"text\":\"Done\"").count(), 20, "{view}");
+    assert!(
+        view.contains("…and 5 more: `/incident followups`"),
+        "{view}"
+    );
+}
