@@ -256,13 +256,7 @@ fn names_for_text(
 /// links only to http(s) and mailto.
 fn markdown_html(markdown: &str) -> String {
     use pulldown_cmark::{Event, Parser, Tag};
-    let safe_url = |url: &str| {
-        let lower = url.trim().to_ascii_lowercase();
-        lower.starts_with("https://")
-            || lower.starts_with("http://")
-            || lower.starts_with("mailto:")
-            || lower.starts_with('#')
-    };
+    let safe_url = |url: &str| crate::slack::text::web_link(url) || url.trim().starts_with('#');
     let events =
         Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).map(|e| match e {
             Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),

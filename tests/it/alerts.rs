@@ -535,19 +535,24 @@ async fn card_buttons_declare_attach_and_dismiss() {
     let _ = room;
 }
 
-#[tokio::test]
-async fn a_group_firing_again_after_its_incident_closed_gets_a_new_card() {
-    let app = app().await;
-    let key = "{}:{alertname=\"Down\"}";
-    fire(&app, key, &[alert("Down", 1, "critical", minutes_ago(30))]).await;
+/// A critical alert of group `key` declares INC-1; a person takes the lead
+/// and closes it.
+async fn declared_by_an_alert_then_closed(app: &TestApp, key: &str) {
+    fire(app, key, &[alert("Down", 1, "critical", minutes_ago(30))]).await;
     let room = app.wait_room(1).await;
     app.idle().await;
-    // The bot declared it; a person takes the lead and closes it.
     app.click(DECLARER, &room, "role.claim", "1|Incident Lead")
         .await;
     let res = app.command(DECLARER, &room, "close").await;
     assert_eq!(res.status(), 200);
     app.idle().await;
+}
+
+#[tokio::test]
+async fn a_group_firing_again_after_its_incident_closed_gets_a_new_card() {
+    let app = app().await;
+    let key = "{}:{alertname=\"Down\"}";
+    declared_by_an_alert_then_closed(&app, key).await;
     assert_eq!(
         app.incident(1).await.status,
         warroom::domain::Status::Closed
@@ -575,13 +580,7 @@ async fn a_group_firing_again_after_its_incident_closed_gets_a_new_card() {
 async fn a_group_resolved_after_its_incident_closed_and_firing_again_gets_a_card() {
     let app = app().await;
     let key = "{}:{alertname=\"Down\"}";
-    fire(&app, key, &[alert("Down", 1, "critical", minutes_ago(30))]).await;
-    let room = app.wait_room(1).await;
-    app.idle().await;
-    app.click(DECLARER, &room, "role.claim", "1|Incident Lead")
-        .await;
-    app.command(DECLARER, &room, "close").await;
-    app.idle().await;
+    declared_by_an_alert_then_closed(&app, key).await;
     let resolved = fire(
         &app,
         key,

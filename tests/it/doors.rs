@@ -108,6 +108,30 @@ fn last_view(app: &TestApp) -> (Value, String) {
     (view, metadata)
 }
 
+/// Submits the declare form opened from a message (its `metadata`) as
+/// `user` with `title`, and waits for incident `number`'s war room.
+async fn submit_opened_form(
+    app: &TestApp,
+    user: &str,
+    view_id: &str,
+    title: &str,
+    metadata: &str,
+    number: i64,
+) {
+    let mut form = declare_submission(
+        user,
+        view_id,
+        &DeclareInput {
+            title: title.to_string(),
+            ..DeclareInput::default()
+        },
+    );
+    form["view"]["private_metadata"] = json!(metadata);
+    assert_eq!(app.interaction(form).await.status(), 200);
+    app.wait_room(number).await;
+    app.wait_idle().await;
+}
+
 fn blocks_text(view: &Value) -> String {
     view.to_string()
 }
@@ -209,18 +233,15 @@ async fn declaring_from_a_message_makes_it_the_first_timeline_entry() {
         view.to_string().contains("> Seen since 10:00"),
         "the summary quotes the message: {view}"
     );
-    let mut form = declare_submission(
+    submit_opened_form(
+        &app,
         BOB,
         "V-msg",
-        &DeclareInput {
-            title: "Checkout is returning 500s".to_string(),
-            ..DeclareInput::default()
-        },
-    );
-    form["view"]["private_metadata"] = json!(metadata);
-    assert_eq!(app.interaction(form).await.status(), 200);
-    app.wait_room(1).await;
-    app.wait_idle().await;
+        "Checkout is returning 500s",
+        &metadata,
+        1,
+    )
+    .await;
     let entries = app
         .ctx
         .store
@@ -268,18 +289,15 @@ async fn declaring_from_a_private_war_rooms_message_declares_a_private_incident(
             && view.to_string().contains("\"private\""),
         "Private ticked: {view}"
     );
-    let mut form = declare_submission(
+    submit_opened_form(
+        &app,
         DECLARER,
         "V-from-private",
-        &DeclareInput {
-            title: "Refunds signed with the leaked key".to_string(),
-            ..DeclareInput::default()
-        },
-    );
-    form["view"]["private_metadata"] = json!(metadata);
-    assert_eq!(app.interaction(form).await.status(), 200);
-    app.wait_room(2).await;
-    app.wait_idle().await;
+        "Refunds signed with the leaked key",
+        &metadata,
+        2,
+    )
+    .await;
     assert_eq!(
         app.count("SELECT COUNT(*) FROM incidents WHERE number = 2 AND is_private")
             .await,

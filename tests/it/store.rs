@@ -700,13 +700,7 @@ async fn pruning(store: DynStore) {
     let now = t0();
     // An endpoint that takes declarations: the declare below makes one
     // delivery, delivered at once and then pruned with the jobs.
-    store
-        .sync_endpoints(&[warroom::store::EndpointFilter {
-            name: "hook".to_string(),
-            events: vec!["incident.declared".to_string()],
-        }])
-        .await
-        .unwrap();
+    hook_for_declarations(&store).await;
     store
         .create_incident(
             &declaration("Checkout 500", false),
@@ -1362,12 +1356,8 @@ async fn followups_story(store: DynStore) {
     assert_eq!(store.incident_followups(one.number).await.unwrap().len(), 2);
 }
 
-/// A replica that does not know an endpoint (a rolling deploy adding it)
-/// leaves its delivery for another without spending one of its attempts.
-async fn deliveries_not_made_here(store: DynStore) {
-    use warroom::store::DeliveryOutcome;
-    store.migrate().await.unwrap();
-    let now = t0();
+/// A webhook endpoint `hook` that takes declarations.
+async fn hook_for_declarations(store: &DynStore) {
     store
         .sync_endpoints(&[warroom::store::EndpointFilter {
             name: "hook".to_string(),
@@ -1375,6 +1365,15 @@ async fn deliveries_not_made_here(store: DynStore) {
         }])
         .await
         .unwrap();
+}
+
+/// A replica that does not know an endpoint (a rolling deploy adding it)
+/// leaves its delivery for another without spending one of its attempts.
+async fn deliveries_not_made_here(store: DynStore) {
+    use warroom::store::DeliveryOutcome;
+    store.migrate().await.unwrap();
+    let now = t0();
+    hook_for_declarations(&store).await;
     with_incident_one(&store).await;
     let lease = now + Duration::minutes(1);
     let first = store.claim_delivery(now, lease).await.unwrap().unwrap();
